@@ -1,0 +1,54 @@
+"""Python client of the Yangtze Delta credit chain.
+
+Connect to a chain, deploy or attach to the contracts, and call them through
+typed facades; reverts arrive as exceptions named after the Solidity errors::
+
+    from ledger_client import connect, deploy
+    chain = connect("embedded")          # or connect("http://127.0.0.1:8545")
+    ledger = deploy(chain, regulator)
+    ledger.consortium.admit_member(regulator, bank.address, "Jinling Bank", "Nanjing", "attester")
+"""
+
+from __future__ import annotations
+
+from .accounts import Keyring
+from .chain import Chain, connect
+from .contracts import TxResult
+from .deployment import Ledger, Manifest, attach, deploy
+from .exceptions import (
+    ContractRevert,
+    InvalidCity,
+    InvalidRole,
+    InvalidUSCC,
+    LedgerConnectionError,
+    LedgerError,
+    LedgerValueError,
+    ManifestError,
+    TransactionError,
+)
+from .types import City, Enterprise, Member, Role, SubjectId
+
+__all__ = [
+    "Chain",
+    "City",
+    "ContractRevert",
+    "Enterprise",
+    "InvalidCity",
+    "InvalidRole",
+    "InvalidUSCC",
+    "Keyring",
+    "Ledger",
+    "LedgerConnectionError",
+    "LedgerError",
+    "LedgerValueError",
+    "Manifest",
+    "ManifestError",
+    "Member",
+    "Role",
+    "SubjectId",
+    "TransactionError",
+    "TxResult",
+    "attach",
+    "connect",
+    "deploy",
+]

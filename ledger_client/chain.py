@@ -1,0 +1,164 @@
+"""A connection to one chain: transactions signed locally, reverts decoded by name.
+
+Every transaction is signed in this process with the acting party's own key
+(``eth_account``) and sent raw, so the same code runs on the embedded chain,
+on anvil and on a consortium network where nodes hold no keys.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from .backends import Backend, Receipt, open_backend
+from .exceptions import ContractRevert, LedgerValueError, TransactionError
+
+#: Gas limit of a transaction unless the caller says otherwise. A limit is
+#: always given, so the node never runs a second execution to estimate gas;
+#: a revert is then mined with status 0 and decoded by replaying the call.
+DEFAULT_GAS = 5_000_000
+#: Fee caps of a development chain: 100 gwei covers any base fee eth-tester or
+#: anvil reaches, and only the effective price is charged.
+DEFAULT_MAX_FEE = 100 * 10**9
+DEFAULT_PRIORITY_FEE = 1
+#: Ether a newly created development account is given.
+DEV_FUNDING_WEI = 1_000 * 10**18
+
+ReceiptListener = Callable[[Receipt], None]
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """EIP-1559 fee caps of every transaction this client signs."""
+
+    max_fee_per_gas: int = DEFAULT_MAX_FEE
+    max_priority_fee_per_gas: int = DEFAULT_PRIORITY_FEE
+
+
+class Chain:
+    """A backend plus what every transaction needs: nonces, fees, revert decoding."""
+
+    def __init__(self, backend: Backend, fees: FeePolicy | None = None) -> None:
+        self.backend = backend
+        self.fees = fees or FeePolicy()
+        self.chain_id = backend.chain_id
+        self._nonces: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._listeners: list[ReceiptListener] = []
+
+    # -- transactions -------------------------------------------------------------
+    def transact(
+        self,
+        signer: LocalAccount,
+        to: str | None,
+        data: bytes,
+        *,
+        gas: int | None = None,
+        value: int = 0,
+    ) -> Receipt:
+        """Sign and send a transaction and return its receipt.
+
+        A revert raises the named :class:`ContractRevert` (with ``tx_hash`` set
+        when the failed transaction was mined).
+        """
+        with self._lock:
+            address = signer.address
+            nonce = self._nonces.get(address)
+            if nonce is None:
+                nonce = self.backend.nonce(address)
+            tx: dict[str, Any] = {
+                "type": 2,
+                "chainId": self.chain_id,
+                "nonce": nonce,
+                "gas": gas or DEFAULT_GAS,
+                "maxFeePerGas": self.fees.max_fee_per_gas,
+                "maxPriorityFeePerGas": self.fees.max_priority_fee_per_gas,
+                "value": value,
+                "data": data,
+            }
+            if to is not None:
+                tx["to"] = to
+            raw = signer.sign_transaction(tx).raw_transaction
+            try:
+                tx_hash = self.backend.send_raw_transaction(bytes(raw))
+            except TransactionError:
+                self._nonces.pop(address, None)  # resynchronise from the node next time
+                raise
+            self._nonces[address] = nonce + 1
+            receipt = self.backend.wait_for_receipt(tx_hash)
+            for listener in self._listeners:
+                listener(receipt)
+        if receipt.status != 1:
+            raise self._explain_failure(address, to, data, value, receipt)
+        return receipt
+
+    def _explain_failure(
+        self, sender: str, to: str | None, data: bytes, value: int, receipt: Receipt
+    ) -> Exception:
+        # Replaying the call on the state the transaction met gives its revert data.
+        if to is None:
+            return TransactionError(f"contract creation {receipt.tx_hash} reverted")
+        try:
+            self.backend.call(
+                {"from": sender, "to": to, "data": data, "value": value}, receipt.block_number
+            )
+        except ContractRevert as exc:
+            exc.tx_hash = receipt.tx_hash
+            return exc
+        return TransactionError(
+            f"transaction {receipt.tx_hash} failed without revert data after using "
+            f"{receipt.gas_used} gas (out of gas?)"
+        )
+
+    def call(
+        self, to: str, data: bytes, *, sender: str | None = None, block: int | str = "latest"
+    ) -> bytes:
+        """Run a read-only call and return its output; a revert raises the named error."""
+        tx: dict[str, Any] = {"to": to, "data": data}
+        if sender:
+            tx["from"] = sender
+        return self.backend.call(tx, block)
+
+    def add_receipt_listener(self, listener: ReceiptListener) -> None:
+        """Call ``listener`` with the receipt of every transaction this client sends."""
+        self._listeners.append(listener)
+
+    # -- time and state -----------------------------------------------------------
+    def now(self) -> int:
+        """The latest block's timestamp (UNIX seconds): the chain's clock."""
+        return self.backend.block().timestamp
+
+    def advance_time(self, seconds: int) -> int:
+        """Move the chain's clock forward by ``seconds`` (mining a block); return the new time."""
+        if seconds <= 0:
+            raise LedgerValueError(f"time moves forward only; got {seconds} s")
+        target = self.now() + seconds
+        self.backend.time_travel(target)
+        return target
+
+    def snapshot(self) -> Any:
+        """Save the chain's state (development chains)."""
+        return self.backend.snapshot()
+
+    def revert(self, snapshot: Any) -> None:
+        """Return to a snapshot; nonces are read from the chain again afterwards."""
+        with self._lock:
+            self.backend.revert(snapshot)
+            self._nonces.clear()
+
+    def fund(self, address: str, wei: int = DEV_FUNDING_WEI) -> None:
+        """Give ``address`` ether from the development faucet."""
+        self.backend.fund(address, wei)
+
+    def close(self) -> None:
+        """Release the backend."""
+        self.backend.close()
+
+
+def connect(target: str = "embedded", **options: Any) -> Chain:
+    """Connect to ``"embedded"`` (eth-tester in process) or a JSON-RPC node URL."""
+    return Chain(open_backend(target, **options))

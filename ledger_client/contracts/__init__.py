@@ -1,0 +1,8 @@
+"""Typed facades, one per contract."""
+
+from __future__ import annotations
+
+from .base import ContractFacade, TxResult
+from .consortium import ConsortiumContract
+
+__all__ = ["ConsortiumContract", "ContractFacade", "TxResult"]

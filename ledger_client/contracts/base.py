@@ -1,0 +1,74 @@
+"""What every contract facade shares: encoding, sending, reading, decoding events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from eth_account.signers.local import LocalAccount
+
+from ..abi import ContractABI, Event
+from ..artifacts import ContractArtifact
+from ..backends import Receipt
+from ..chain import Chain
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined transaction and the events it emitted."""
+
+    receipt: Receipt
+    events: tuple[Event, ...]  # decoded events of the facade's contract, in log order
+
+    @property
+    def tx_hash(self) -> str:
+        """The transaction's hash."""
+        return self.receipt.tx_hash
+
+    @property
+    def gas_used(self) -> int:
+        """Gas the transaction used."""
+        return self.receipt.gas_used
+
+    @property
+    def block_number(self) -> int:
+        """The block it was mined in."""
+        return self.receipt.block_number
+
+    def event(self, name: str) -> Event:
+        """The first event called ``name``."""
+        for ev in self.events:
+            if ev.name == name:
+                return ev
+        raise KeyError(f"transaction {self.tx_hash} emitted no {name} event")
+
+
+class ContractFacade:
+    """Base of the typed facades: one deployed contract on one chain."""
+
+    contract_name: ClassVar[str]
+
+    def __init__(self, chain: Chain, address: str, artifact: ContractArtifact) -> None:
+        self.chain = chain
+        self.address = address
+        self.artifact = artifact
+        self.codec: ContractABI = artifact.codec
+
+    def _send(self, signer: LocalAccount, fn: str, *args: Any, gas: int | None = None) -> TxResult:
+        data = self.codec.fn(fn).encode(args)
+        receipt = self.chain.transact(signer, self.address, data, gas=gas)
+        return TxResult(receipt, self.decode_events(receipt))
+
+    def _read(self, fn: str, *args: Any, block: int | str = "latest") -> tuple[Any, ...]:
+        f = self.codec.fn(fn)
+        return f.decode_output(self.chain.call(self.address, f.encode(args), block=block))
+
+    def decode_events(self, receipt: Receipt) -> tuple[Event, ...]:
+        """This contract's events among ``receipt``'s logs."""
+        out = []
+        for log in receipt.logs:
+            if log.address.lower() == self.address.lower():
+                ev = self.codec.decode_log(log)
+                if ev is not None:
+                    out.append(ev)
+        return tuple(out)

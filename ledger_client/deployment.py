@@ -1,0 +1,182 @@
+"""Deploying the contracts, the deployment manifest, and attaching to a deployment.
+
+A manifest names a deployment so that the API, the simulator and an auditor
+can attach to the same one: chain id, contract addresses, the hashes of the
+ABIs and runtime code they were built from, and the block it was deployed at.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from .artifacts import Artifacts, ContractArtifact, load_artifacts
+from .chain import Chain
+from .contracts import ConsortiumContract
+from .exceptions import ManifestError, TransactionError
+from .types import City
+
+MANIFEST_FORMAT = 1
+#: Contracts in deployment order; each later one takes the consortium's address.
+CONTRACTS = ("Consortium",)
+
+
+@dataclass(frozen=True)
+class DeployedContract:
+    """One contract of a deployment."""
+
+    address: str  # checksum address
+    abi_hash: str  # keccak256 of the canonical ABI JSON
+    code_hash: str  # keccak256 of the runtime code, immutables zeroed
+    deploy_tx: str  # the creating transaction
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything needed to attach to a deployment."""
+
+    chain_id: int
+    network: str  # "embedded" or the node URL used at deployment
+    deploy_block: int  # first block an event index needs to read
+    deployed_at: int  # UNIX seconds
+    deployer: str  # the first regulator's account
+    compiler: str  # solc version the code was built with
+    sources_hash: str  # hash of the Solidity sources
+    contracts: dict[str, DeployedContract] = field(default_factory=dict)
+    format: int = MANIFEST_FORMAT
+
+    def to_json(self) -> str:
+        """The manifest as pretty JSON."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    def save(self, path: Path | str) -> Path:
+        """Write the manifest to ``path``."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(self.to_json() + "\n", encoding="utf-8")
+        return p
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Manifest:
+        """A manifest from its JSON object; malformed input raises ManifestError."""
+        try:
+            if doc.get("format") != MANIFEST_FORMAT:
+                raise ManifestError(
+                    f"manifest format {doc.get('format')!r} is not {MANIFEST_FORMAT}"
+                )
+            contracts = {k: DeployedContract(**v) for k, v in doc["contracts"].items()}
+            return cls(
+                chain_id=int(doc["chain_id"]),
+                network=str(doc["network"]),
+                deploy_block=int(doc["deploy_block"]),
+                deployed_at=int(doc["deployed_at"]),
+                deployer=str(doc["deployer"]),
+                compiler=str(doc["compiler"]),
+                sources_hash=str(doc["sources_hash"]),
+                contracts=contracts,
+            )
+        except ManifestError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"malformed manifest: {exc!r}") from exc
+
+    @classmethod
+    def load(cls, path: Path | str) -> Manifest:
+        """Read a manifest file."""
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ManifestError(f"no manifest at {path}") from None
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{path} is not JSON: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ManifestError(f"{path} does not hold a JSON object")
+        return cls.from_dict(doc)
+
+
+class Ledger:
+    """A deployment on a chain, with a typed facade per contract."""
+
+    def __init__(self, chain: Chain, manifest: Manifest, artifacts: Artifacts) -> None:
+        self.chain = chain
+        self.manifest = manifest
+        self.artifacts = artifacts
+        c = manifest.contracts
+        self.consortium = ConsortiumContract(
+            chain, c["Consortium"].address, artifacts.contract("Consortium")
+        )
+
+
+def deploy(
+    chain: Chain,
+    regulator: LocalAccount,
+    *,
+    regulator_name: str = "People's Bank of China, Shanghai Head Office",
+    regulator_city: City | str = City.SHANGHAI,
+    artifacts: Artifacts | None = None,
+) -> Ledger:
+    """Deploy every contract with ``regulator`` as the consortium's first regulator."""
+    arts = artifacts or load_artifacts()
+    city = City.parse(regulator_city)
+    start_block = chain.backend.block_number() + 1
+    deployed: dict[str, DeployedContract] = {}
+    consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
+    deployed["Consortium"] = consortium
+    last_block = chain.backend.block_number()
+    manifest = Manifest(
+        chain_id=chain.chain_id,
+        network=chain.backend.describe(),
+        deploy_block=start_block,
+        deployed_at=chain.backend.block(last_block).timestamp,
+        deployer=regulator.address,
+        compiler=arts.compiler,
+        sources_hash=arts.sources_hash,
+        contracts=deployed,
+    )
+    return Ledger(chain, manifest, arts)
+
+
+def _deploy_one(
+    chain: Chain, deployer: LocalAccount, art: ContractArtifact, *ctor_args: Any
+) -> DeployedContract:
+    code = art.bytecode + art.codec.encode_constructor(ctor_args)
+    receipt = chain.transact(deployer, None, code)
+    if receipt.contract_address is None:
+        raise TransactionError(f"deploying {art.name} ({receipt.tx_hash}) created no contract")
+    return DeployedContract(
+        address=receipt.contract_address,
+        abi_hash=art.abi_hash,
+        code_hash=art.code_hash,
+        deploy_tx=receipt.tx_hash,
+    )
+
+
+def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> Ledger:
+    """Attach to an existing deployment, checking that the chain holds what it names.
+
+    Raises ManifestError when the chain id differs, a contract is missing, or the
+    code at an address is not the code these artifacts build.
+    """
+    arts = artifacts or load_artifacts()
+    if manifest.chain_id != chain.chain_id:
+        raise ManifestError(
+            f"the manifest is for chain {manifest.chain_id}, connected to chain {chain.chain_id}"
+        )
+    for name in CONTRACTS:
+        entry = manifest.contracts.get(name)
+        if entry is None:
+            raise ManifestError(f"the manifest names no {name} contract")
+        art = arts.contract(name)
+        code = chain.backend.code(entry.address)
+        if not code:
+            raise ManifestError(f"no contract at {entry.address} ({name}) on this chain")
+        if art.runtime_code_hash(code) != art.code_hash:
+            raise ManifestError(
+                f"the code at {entry.address} is not this build's {name} "
+                "(deployed from other sources? recompile or redeploy)"
+            )
+    return Ledger(chain, manifest, arts)

@@ -1,0 +1,140 @@
+"""Domain types of the credit chain, shared by every layer above the chain."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NewType
+
+from eth_typing import ChecksumAddress
+
+from .exceptions import InvalidCity, InvalidRole
+
+#: A 32-byte hash (keccak256 unless said otherwise), as raw bytes.
+Hash32 = NewType("Hash32", bytes)
+#: The pseudonymous on-chain identity of an enterprise: a keyed hash of its USCC.
+SubjectId = NewType("SubjectId", bytes)
+#: A transaction hash, 0x-prefixed hex.
+TxHash = NewType("TxHash", str)
+
+
+class City(enum.IntEnum):
+    """The five cities of the Yangtze Delta sci-tech finance reform zones.
+
+    Values match ``Common.sol``; 0 is reserved for "no member".
+    """
+
+    SHANGHAI = 1
+    NANJING = 2
+    HANGZHOU = 3
+    HEFEI = 4
+    JIAXING = 5
+
+    @property
+    def label(self) -> str:
+        """The city's English name, as printed in reports."""
+        return self.name.capitalize()
+
+    @property
+    def chinese(self) -> str:
+        """The city's name in Chinese."""
+        return _CITY_ZH[self]
+
+    @classmethod
+    def parse(cls, value: object) -> City:
+        """A city from its name (any case, English or Chinese) or number."""
+        if isinstance(value, City):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                return cls(value)
+            except ValueError:
+                raise InvalidCity(value) from None
+        if isinstance(value, str):
+            key = value.strip()
+            for city in cls:
+                if key.upper() == city.name or key == city.chinese:
+                    return city
+        raise InvalidCity(value)
+
+
+_CITY_ZH = {
+    City.SHANGHAI: "上海",
+    City.NANJING: "南京",
+    City.HANGZHOU: "杭州",
+    City.HEFEI: "合肥",
+    City.JIAXING: "嘉兴",
+}
+
+
+class Role(enum.IntFlag):
+    """Roles of a member institution, as the bit flags ``Common.sol`` stores."""
+
+    ATTESTER = 1 << 0  # states credit facts about enterprises
+    FINANCIER = 1 << 1  # finances receivables (a bank)
+    REGISTRAR = 1 << 2  # binds enterprise accounts to their subject ids
+    AUDITOR = 1 << 3  # reads and verifies the whole ledger
+    REGULATOR = 1 << 4  # admits, suspends and reinstates members; registers schemas
+    RELAYER = 1 << 5  # anchors other members' signed records in batches
+
+    @classmethod
+    def parse(cls, value: object) -> Role:
+        """Roles from a flag, a number, a name or a comma-separated list of names."""
+        if isinstance(value, Role):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0 or value & ~_ALL_ROLES:
+                raise InvalidRole(value)
+            return cls(value)
+        if isinstance(value, str):
+            names = [n.strip() for n in value.split(",") if n.strip()]
+            if not names:
+                raise InvalidRole(value)
+            return cls.parse(names)
+        if isinstance(value, list | tuple | set | frozenset):
+            roles = cls(0)
+            for item in value:
+                if isinstance(item, str):
+                    try:
+                        roles |= cls[item.strip().upper()]
+                    except KeyError:
+                        raise InvalidRole(item) from None
+                else:
+                    roles |= cls.parse(item)
+            return roles
+        raise InvalidRole(value)
+
+    def names(self) -> list[str]:
+        """The lower-case names of the roles set, in flag order."""
+        return [r.name.lower() for r in Role if r in self and r.name]
+
+
+_ALL_ROLES = sum(r.value for r in Role)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member institution of the consortium, as the chain holds it."""
+
+    account: ChecksumAddress  # the institution's signing account
+    name: str  # the institution's public name, e.g. "Bank of Shanghai (Pudong)"
+    city: City  # where it is registered
+    roles: Role  # what it may do
+    suspended: bool  # true while a regulator has suspended it
+    admitted_at: int  # UNIX seconds of admission
+    encryption_key: bytes  # X25519 public key for shared reports; empty until published
+
+    @property
+    def in_good_standing(self) -> bool:
+        """Admitted and not suspended."""
+        return not self.suspended
+
+
+@dataclass(frozen=True, slots=True)
+class Enterprise:
+    """An enterprise (data subject) bound to an account by a registrar."""
+
+    account: ChecksumAddress  # the account the enterprise signs with
+    subject: SubjectId  # keyed hash of its USCC; the code never goes on chain
+    registrar: ChecksumAddress  # the member that bound it
+    bound_at: int  # UNIX seconds

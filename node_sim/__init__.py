@@ -1,0 +1,1 @@
+"""The Yangtze Delta scenario simulator: institutions and enterprises of five cities."""

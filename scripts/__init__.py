@@ -1,0 +1,1 @@
+"""Command-line tools: the ``credit-chain`` CLI, compile, deploy, bench."""

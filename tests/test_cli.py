@@ -1,0 +1,72 @@
+"""The credit-chain command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger_client import Keyring, Manifest, attach, connect
+from scripts.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("compile", "deploy", "demo", "uscc"):
+        assert command in result.output
+
+
+def test_deploy_json_prints_a_manifest() -> None:
+    result = runner.invoke(app, ["deploy", "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = Manifest.from_dict(json.loads(result.stdout))
+    assert manifest.network == "embedded"
+    assert set(manifest.contracts) >= {"Consortium"}
+
+
+@pytest.mark.anvil
+def test_deploy_to_a_node_then_attach_from_the_manifest(anvil_url: str, tmp_path: Path) -> None:
+    out, keys = tmp_path / "manifest.json", tmp_path / "keys.json"
+    result = runner.invoke(
+        app, ["deploy", "--rpc", anvil_url, "--out", str(out), "--keys", str(keys)]
+    )
+    assert result.exit_code == 0, result.output
+    ledger = attach(connect(anvil_url), Manifest.load(out))
+    regulator = Keyring.load(keys).account("regulator")
+    assert [m.account for m in ledger.consortium.members()] == [regulator.address]
+
+
+def test_deploy_to_an_unreachable_node_is_a_clear_error() -> None:
+    result = runner.invoke(app, ["deploy", "--rpc", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "cannot reach" in result.output
+
+
+def test_demo_json() -> None:
+    result = runner.invoke(app, ["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {m["city"] for m in report["members"]} == {
+        "Shanghai",
+        "Nanjing",
+        "Hangzhou",
+        "Hefei",
+        "Jiaxing",
+    }
+    errors = {r["error"] for r in report["refusals"]}
+    assert {"InvalidUSCC", "ConsortiumMemberSuspended", "ConsortiumUnauthorized"} <= errors
+    assert len(report["enterprises"]) == 10
+
+
+def test_uscc_check() -> None:
+    ok = runner.invoke(app, ["uscc", "check", "91350100M000100Y43", "--json"])
+    assert ok.exit_code == 0
+    assert json.loads(ok.stdout)["valid"] is True
+    bad = runner.invoke(app, ["uscc", "check", "91350100M000100Y44", "--json"])
+    assert bad.exit_code == 1
+    assert "check character" in json.loads(bad.stdout)["reason"]
