@@ -12,7 +12,6 @@ from typing import ClassVar
 from .exceptions import ContractRevert
 
 __all__ = [
-    "ERRORS",
     "ConsortiumAccountAlreadyBound",
     "ConsortiumAccountIsMember",
     "ConsortiumAlreadyMember",
@@ -29,6 +28,7 @@ __all__ = [
     "ConsortiumSubjectAlreadyBound",
     "ConsortiumSubjectNotBound",
     "ConsortiumUnauthorized",
+    "ERRORS",
 ]
 
 
