@@ -100,8 +100,6 @@ class Chain:
         self, sender: str, to: str | None, data: bytes, value: int, receipt: Receipt
     ) -> Exception:
         # Replaying the call on the state the transaction met gives its revert data.
-        if to is None:
-            return TransactionError(f"contract creation {receipt.tx_hash} reverted")
         try:
             self.backend.call(
                 {"from": sender, "to": to, "data": data, "value": value}, receipt.block_number
@@ -115,7 +113,7 @@ class Chain:
         )
 
     def call(
-        self, to: str, data: bytes, *, sender: str | None = None, block: int | str = "latest"
+        self, to: str | None, data: bytes, *, sender: str | None = None, block: int | str = "latest"
     ) -> bytes:
         """Run a read-only call and return its output; a revert raises the named error."""
         tx: dict[str, Any] = {"to": to, "data": data}

@@ -66,6 +66,8 @@ class Backend(ABC):
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
         """Execute ``tx`` (``from``, ``to``, ``data``, ``value``) without a transaction.
 
+        Without ``to``, ``data`` is run as a contract creation.
+
         Raises the named :class:`~ledger_client.exceptions.ContractRevert` on a revert.
         """
 

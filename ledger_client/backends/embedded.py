@@ -134,12 +134,13 @@ class EmbeddedBackend(Backend):
 
 def _tester_tx(tx: dict[str, Any], sender: str) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "to": tx["to"],
         "data": "0x" + bytes(tx.get("data", b"")).hex(),
         # eth-tester insists on a sender that can pay for the call's gas, even for a
         # read; a node assumes the zero address and free gas.
         "from": tx.get("from") or sender,
     }
+    if tx.get("to"):  # absent for a contract creation
+        out["to"] = tx["to"]
     if tx.get("value"):
         out["value"] = int(tx["value"])
     return out

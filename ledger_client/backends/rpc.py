@@ -89,7 +89,9 @@ class RpcBackend(Backend):
             delay = min(delay * 2, 0.05)
 
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
-        params: dict[str, Any] = {"to": tx["to"], "data": "0x" + bytes(tx.get("data", b"")).hex()}
+        params: dict[str, Any] = {"data": "0x" + bytes(tx.get("data", b"")).hex()}
+        if tx.get("to"):  # absent for a contract creation
+            params["to"] = tx["to"]
         if tx.get("from"):
             params["from"] = tx["from"]
         if tx.get("value"):

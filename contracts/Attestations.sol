@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {IAttestations} from "./IAttestations.sol";
+import {IConsortium} from "./IConsortium.sol";
+import {SchemaRegistry} from "./SchemaRegistry.sol";
+import {ROLE_ATTESTER, ROLE_REGULATOR} from "./Common.sol";
+
+/// @title Attestations
+/// @notice Credit attestations, delegated (signed) attestations and Merkle batches.
+contract Attestations is IAttestations, SchemaRegistry, EIP712 {
+    bytes32 private constant _ATTEST_TYPEHASH = keccak256(
+        "Attest(bytes32 schema,bytes32 subject,bytes32 dataHash,uint40 expiry,bytes32 refUID,"
+        "address attester,uint256 nonce,uint256 deadline)"
+    );
+
+    mapping(bytes32 uid => Record record) private _records;
+    mapping(bytes32 uid => uint40 revokedAt) private _revokedAt;
+    mapping(bytes32 uid => bytes32 newUid) private _replacedBy;
+    mapping(bytes32 batchId => Record record) private _batches;
+    mapping(bytes32 batchId => bytes32 root) private _batchRoots;
+    mapping(bytes32 batchId => uint32 count) private _batchCounts;
+    mapping(bytes32 leafKey => uint40 revokedAt) private _leafRevokedAt;
+    mapping(address attester => mapping(uint256 word => uint256 bits)) private _nonces;
+
+    /// @param consortium_ The consortium contract that says who may act.
+    constructor(IConsortium consortium_)
+        SchemaRegistry(consortium_)
+        EIP712("YRD Credit Attestations", "1")
+    {}
+
+    /// @inheritdoc IAttestations
+    function attest(bytes32 schema_, bytes32 subject, bytes32 dataHash, uint40 expiry, bytes32 refUID)
+        external
+        returns (bytes32 uid)
+    {
+        _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        return _attest(schema_, subject, dataHash, expiry, refUID, msg.sender);
+    }
+
+    /// @inheritdoc IAttestations
+    function attestBySig(
+        AttestRequest calldata request,
+        address attester,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (bytes32 uid) {
+        if (block.timestamp > deadline) revert AttestationsSignatureExpired(deadline, block.timestamp);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    _ATTEST_TYPEHASH,
+                    request.schema,
+                    request.subject,
+                    request.dataHash,
+                    request.expiry,
+                    request.refUID,
+                    attester,
+                    nonce,
+                    deadline
+                )
+            )
+        );
+        address signer = ECDSA.recover(digest, signature);
+        if (signer != attester) revert AttestationsWrongSigner(attester, signer);
+        _useNonce(attester, nonce);
+        _consortium.requireRole(attester, ROLE_ATTESTER);
+        return _attest(request.schema, request.subject, request.dataHash, request.expiry, request.refUID, attester);
+    }
+
+    /// @inheritdoc IAttestations
+    function revoke(bytes32 uid, bytes32 reason) external {
+        Record storage r = _records[uid];
+        address attester = r.attester;
+        if (attester == address(0)) revert AttestationsUnknown(uid);
+        if (!_revocable(r.schemaIndex)) revert AttestationsNotRevocable(uid, _schemaIdAt(r.schemaIndex));
+        _requireRevoker(uid, attester);
+        uint40 revokedAt = _revokedAt[uid];
+        if (revokedAt != 0) revert AttestationsAlreadyRevoked(uid, revokedAt);
+        _revokedAt[uid] = uint40(block.timestamp);
+        emit Revoked(uid, msg.sender, reason);
+    }
+
+    /// @inheritdoc IAttestations
+    function replace(bytes32 oldUid, Fields calldata old, bytes32 dataHash, uint40 expiry)
+        external
+        returns (bytes32 newUid)
+    {
+        Record memory r = _records[oldUid];
+        if (r.attester == address(0)) revert AttestationsUnknown(oldUid);
+        if (msg.sender != r.attester) revert AttestationsNotAttester(oldUid, msg.sender, r.attester);
+        _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        if (_uid(r, old) != oldUid) revert AttestationsFieldsMismatch(oldUid);
+        uint40 revokedAt = _revokedAt[oldUid];
+        if (revokedAt != 0) revert AttestationsAlreadyRevoked(oldUid, revokedAt);
+        bytes32 replacedBy = _replacedBy[oldUid];
+        if (replacedBy != bytes32(0)) revert AttestationsAlreadyReplaced(oldUid, replacedBy);
+        newUid = _attest(_schemaIdAt(r.schemaIndex), old.subject, dataHash, expiry, oldUid, msg.sender);
+        _replacedBy[oldUid] = newUid;
+        emit Replaced(oldUid, newUid, msg.sender);
+    }
+
+    /// @inheritdoc IAttestations
+    function anchorBatch(bytes32 schema_, bytes32 root, uint32 count, uint40 expiry)
+        external
+        returns (bytes32 batchId)
+    {
+        _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        if (root == bytes32(0) || count == 0) revert AttestationsInvalidBatch(root, count);
+        uint16 index = _schemaIndex(schema_);
+        _checkExpiry(expiry);
+        batchId = keccak256(abi.encode(schema_, root, count, msg.sender, block.timestamp, expiry));
+        if (_batches[batchId].attester != address(0)) revert AttestationsDuplicate(batchId);
+        _batches[batchId] = Record(msg.sender, uint40(block.timestamp), expiry, index);
+        _batchRoots[batchId] = root;
+        _batchCounts[batchId] = count;
+        emit BatchAnchored(batchId, schema_, msg.sender, root, count, expiry);
+    }
+
+    /// @inheritdoc IAttestations
+    function revokeBatchRecord(bytes32 batchId, bytes32 leaf, bytes32[] calldata proof, bytes32 reason)
+        external
+    {
+        Record storage b = _batches[batchId];
+        address attester = b.attester;
+        if (attester == address(0)) revert AttestationsUnknownBatch(batchId);
+        if (!MerkleProof.verifyCalldata(proof, _batchRoots[batchId], leaf)) {
+            revert AttestationsNotInBatch(batchId, leaf);
+        }
+        if (!_revocable(b.schemaIndex)) revert AttestationsNotRevocable(batchId, _schemaIdAt(b.schemaIndex));
+        _requireRevoker(batchId, attester);
+        bytes32 key = keccak256(abi.encode(batchId, leaf));
+        uint40 revokedAt = _leafRevokedAt[key];
+        if (revokedAt != 0) revert AttestationsRecordAlreadyRevoked(batchId, leaf, revokedAt);
+        _leafRevokedAt[key] = uint40(block.timestamp);
+        emit BatchRecordRevoked(batchId, leaf, msg.sender, reason);
+    }
+
+    /// @inheritdoc IAttestations
+    function validity(bytes32 uid) external view returns (Validity) {
+        Record storage r = _records[uid];
+        if (r.attester == address(0)) return Validity.Unknown;
+        if (_revokedAt[uid] != 0) return Validity.Revoked;
+        if (_replacedBy[uid] != bytes32(0)) return Validity.Replaced;
+        if (_expired(r.expiry)) return Validity.Expired;
+        return Validity.Valid;
+    }
+
+    /// @inheritdoc IAttestations
+    function batchRecordValidity(bytes32 batchId, bytes32 leaf, bytes32[] calldata proof)
+        external
+        view
+        returns (Validity)
+    {
+        Record storage b = _batches[batchId];
+        if (b.attester == address(0)) return Validity.Unknown;
+        if (!MerkleProof.verifyCalldata(proof, _batchRoots[batchId], leaf)) return Validity.Unknown;
+        if (_leafRevokedAt[keccak256(abi.encode(batchId, leaf))] != 0) return Validity.Revoked;
+        if (_expired(b.expiry)) return Validity.Expired;
+        return Validity.Valid;
+    }
+
+    /// @inheritdoc IAttestations
+    function attestation(bytes32 uid) external view returns (AttestationView memory v) {
+        Record storage r = _records[uid];
+        if (r.attester == address(0)) return v;
+        v = AttestationView({
+            attester: r.attester,
+            attestedAt: r.attestedAt,
+            expiry: r.expiry,
+            revokedAt: _revokedAt[uid],
+            schema: _schemaIdAt(r.schemaIndex),
+            replacedBy: _replacedBy[uid]
+        });
+    }
+
+    /// @inheritdoc IAttestations
+    function batch(bytes32 batchId) external view returns (BatchView memory v) {
+        Record storage b = _batches[batchId];
+        if (b.attester == address(0)) return v;
+        v = BatchView({
+            attester: b.attester,
+            anchoredAt: b.attestedAt,
+            expiry: b.expiry,
+            count: _batchCounts[batchId],
+            schema: _schemaIdAt(b.schemaIndex),
+            root: _batchRoots[batchId]
+        });
+    }
+
+    /// @inheritdoc IAttestations
+    function matches(bytes32 uid, Fields calldata fields) external view returns (bool) {
+        Record memory r = _records[uid];
+        return r.attester != address(0) && _uid(r, fields) == uid;
+    }
+
+    /// @inheritdoc IAttestations
+    function nonceUsed(address attester, uint256 nonce) external view returns (bool) {
+        return _nonces[attester][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc IAttestations
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    function _attest(
+        bytes32 schema_,
+        bytes32 subject,
+        bytes32 dataHash,
+        uint40 expiry,
+        bytes32 refUID,
+        address attester
+    ) private returns (bytes32 uid) {
+        if (subject == bytes32(0) || dataHash == bytes32(0)) revert AttestationsInvalidRecord(subject, dataHash);
+        uint16 index = _schemaIndex(schema_);
+        _checkExpiry(expiry);
+        if (refUID != bytes32(0) && _records[refUID].attester == address(0)) {
+            revert AttestationsUnknownReference(refUID);
+        }
+        uid = keccak256(abi.encode(schema_, subject, dataHash, refUID, attester, block.timestamp, expiry));
+        Record storage r = _records[uid];
+        if (r.attester != address(0)) revert AttestationsDuplicate(uid);
+        r.attester = attester;
+        r.attestedAt = uint40(block.timestamp);
+        r.expiry = expiry;
+        r.schemaIndex = index;
+        emit Attested(uid, schema_, subject, attester, dataHash, expiry, refUID);
+    }
+
+    function _uid(Record memory r, Fields calldata f) private view returns (bytes32) {
+        return keccak256(
+            abi.encode(_schemaIdAt(r.schemaIndex), f.subject, f.dataHash, f.refUID, r.attester, r.attestedAt, r.expiry)
+        );
+    }
+
+    function _requireRevoker(bytes32 uid, address attester) private view {
+        if (msg.sender == attester) {
+            _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        } else if (!_consortium.hasRole(msg.sender, ROLE_REGULATOR)) {
+            revert AttestationsNotAttester(uid, msg.sender, attester);
+        }
+    }
+
+    function _useNonce(address attester, uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bits = _nonces[attester][nonce >> 8];
+        if (bits & bit != 0) revert AttestationsNonceUsed(attester, nonce);
+        _nonces[attester][nonce >> 8] = bits | bit;
+    }
+
+    function _checkExpiry(uint40 expiry) private view {
+        if (expiry != 0 && expiry <= block.timestamp) revert AttestationsInvalidExpiry(expiry, block.timestamp);
+    }
+
+    function _expired(uint40 expiry) private view returns (bool) {
+        return expiry != 0 && expiry <= block.timestamp;
+    }
+}
