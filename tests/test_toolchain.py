@@ -14,6 +14,8 @@ from ledger_client.compiler import (
     ARTIFACTS_PATH,
     ERRORS_MODULE_PATH,
     GENERATED_BY,
+    REPO_ROOT,
+    SOLC_SETTINGS,
     SOLC_WRAPPER,
     CompileResult,
     compile_contracts,
@@ -47,10 +49,13 @@ def test_wrapper_output_over_64_kib_arrives_whole() -> None:
     std_input = {
         "language": "Solidity",
         "sources": sources,
-        "settings": {"outputSelection": {"*": {"*": ["*"], "": ["ast"]}}},
+        "settings": {
+            "remappings": SOLC_SETTINGS["remappings"],
+            "outputSelection": {"*": {"*": ["*"], "": ["ast"]}},
+        },
     }
     out = subprocess.run(
-        [str(SOLC_WRAPPER), "--standard-json"],
+        [str(SOLC_WRAPPER), "--standard-json", "--base-path", str(REPO_ROOT)],
         input=json.dumps(std_input),
         capture_output=True,
         text=True,
