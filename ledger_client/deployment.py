@@ -16,13 +16,14 @@ from eth_account.signers.local import LocalAccount
 
 from .artifacts import Artifacts, ContractArtifact, load_artifacts
 from .chain import Chain
-from .contracts import ConsortiumContract
+from .contracts import AttestationsContract, ConsortiumContract
 from .exceptions import ManifestError, TransactionError
+from .records import Schema, load_schemas
 from .types import City
 
 MANIFEST_FORMAT = 1
 #: Contracts in deployment order; each later one takes the consortium's address.
-CONTRACTS = ("Consortium",)
+CONTRACTS = ("Consortium", "Attestations")
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,11 @@ class Ledger:
         self.consortium = ConsortiumContract(
             chain, c["Consortium"].address, artifacts.contract("Consortium")
         )
+        self.attestations = AttestationsContract(
+            chain, c["Attestations"].address, artifacts.contract("Attestations")
+        )
+        #: The shipped schemas of the Yangtze Delta credit standard, by name.
+        self.schemas: dict[str, Schema] = load_schemas()
 
 
 def deploy(
@@ -119,13 +125,25 @@ def deploy(
     regulator_city: City | str = City.SHANGHAI,
     artifacts: Artifacts | None = None,
 ) -> Ledger:
-    """Deploy every contract with ``regulator`` as the consortium's first regulator."""
+    """Deploy every contract with ``regulator`` as the consortium's first regulator.
+
+    The shipped schemas of the credit standard (``ledger_client/data/schemas.json``)
+    are registered as part of the deployment.
+    """
     arts = artifacts or load_artifacts()
     city = City.parse(regulator_city)
     start_block = chain.backend.block_number() + 1
     deployed: dict[str, DeployedContract] = {}
     consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
     deployed["Consortium"] = consortium
+    deployed["Attestations"] = _deploy_one(
+        chain, regulator, arts.contract("Attestations"), consortium.address
+    )
+    attestations = AttestationsContract(
+        chain, deployed["Attestations"].address, arts.contract("Attestations")
+    )
+    for schema in load_schemas().values():
+        attestations.register_schema(regulator, schema)
     last_block = chain.backend.block_number()
     manifest = Manifest(
         chain_id=chain.chain_id,

@@ -104,13 +104,13 @@ class ContractRevert(LedgerError):
         super().__init__(self._render())
 
     @property
-    def name(self) -> str:
-        """The Solidity error's name."""
+    def error_name(self) -> str:
+        """The Solidity error's name (a property of its own: ``name`` may be an argument)."""
         return type(self).__name__
 
     def _render(self) -> str:
         args = ", ".join(f"{k}={_show(v)}" for k, v in self.fields.items())
-        return f"{self.name}({args})"
+        return f"{self.error_name}({args})"
 
 
 class UnknownRevert(ContractRevert):
@@ -122,7 +122,7 @@ class UnknownRevert(ContractRevert):
         super().__init__(tx_hash=tx_hash)
 
     @property
-    def name(self) -> str:
+    def error_name(self) -> str:
         return "UnknownRevert"
 
     def _render(self) -> str:

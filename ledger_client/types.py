@@ -138,3 +138,72 @@ class Enterprise:
     subject: SubjectId  # keyed hash of its USCC; the code never goes on chain
     registrar: ChecksumAddress  # the member that bound it
     bound_at: int  # UNIX seconds
+
+
+class Validity(enum.IntEnum):
+    """What ``IAttestations.validity`` answers; the values match the Solidity enum."""
+
+    UNKNOWN = 0  # no such attestation, or a proof that does not hold
+    VALID = 1  # attested, in force
+    REVOKED = 2  # revoked by its attester or a regulator
+    EXPIRED = 3  # past its expiry
+    REPLACED = 4  # superseded by a newer attestation that points back to it
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationFields:
+    """The fields of an attestation that its UID commits to but the chain does not store."""
+
+    subject: bytes  # the enterprise's 32-byte subject id
+    data_hash: bytes  # keccak256 of the canonical off-chain record
+    ref_uid: bytes = bytes(32)  # an attestation it refers to, or 32 zero bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AttestRequest:
+    """What an attester signs (EIP-712 ``Attest``) for a delegated attestation."""
+
+    schema: bytes  # schema id
+    subject: bytes  # the enterprise's 32-byte subject id
+    data_hash: bytes  # keccak256 of the canonical off-chain record
+    expiry: int = 0  # UNIX seconds; 0 for none
+    ref_uid: bytes = bytes(32)  # an attestation it refers to, or 32 zero bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationInfo:
+    """What the chain stores about an attestation."""
+
+    uid: bytes
+    attester: ChecksumAddress  # the member that made it
+    attested_at: int  # UNIX seconds
+    expiry: int  # UNIX seconds; 0 for none
+    revoked_at: int  # UNIX seconds; 0 while not revoked
+    schema: bytes  # schema id
+    replaced_by: bytes | None  # UID of its replacement, if replaced
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInfo:
+    """What the chain stores about an anchored batch of records."""
+
+    batch_id: bytes
+    attester: ChecksumAddress  # the member that anchored it
+    anchored_at: int  # UNIX seconds
+    expiry: int  # UNIX seconds; 0 for none
+    count: int  # records in the batch
+    schema: bytes  # schema id of every record
+    root: bytes  # Merkle root
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSchema:
+    """A schema as registered on chain."""
+
+    schema_id: bytes
+    name: str  # e.g. "loan-repayment"
+    layout: str  # canonical field layout
+    revocable: bool
+    index: int  # 1-based registration order
+    registered_at: int  # UNIX seconds
+    regulator: ChecksumAddress  # who registered it

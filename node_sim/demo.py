@@ -13,6 +13,7 @@ from ledger_client import Chain, ContractRevert, Keyring, Ledger, Role, deploy
 from ledger_client.exceptions import InvalidUSCC
 from ledger_client.uscc import subject_id
 
+from .demo_attestations import show_attestations
 from .world import REGULATOR, consortium_institutions, make_enterprises
 
 DEMO_SEED = "yangtze-delta-demo"
@@ -26,6 +27,7 @@ class DemoReport:
     members: list[dict[str, Any]] = field(default_factory=list)
     enterprises: list[dict[str, Any]] = field(default_factory=list)
     refusals: list[dict[str, str]] = field(default_factory=list)  # the error each refusal raised
+    attestations: dict[str, Any] = field(default_factory=dict)
     transactions: int = 0
     gas_used: int = 0
 
@@ -116,6 +118,9 @@ def run_demo(chain: Chain, console: Console | None = None, seed: str = DEMO_SEED
     tally(c.bind_enterprise(jiaxing_bureau, newcomer.address, sid))
     out.print("   Reinstated, the Jiaxing bureau binds the enterprise.")
 
+    subjects = [bytes.fromhex(e["subject"][2:]) for e in report.enterprises]
+    report.attestations = show_attestations(ledger, ring, subjects, out, rng)
+
     members = c.members()
     table = Table(title="Consortium members")
     for col in ("City", "Institution", "Roles", "Standing"):
@@ -146,7 +151,7 @@ def run_demo(chain: Chain, console: Console | None = None, seed: str = DEMO_SEED
 
 
 def _refused(out: Console, report: DemoReport, what: str, exc: Exception) -> None:
-    name = getattr(exc, "name", type(exc).__name__)
+    name = exc.error_name if isinstance(exc, ContractRevert) else type(exc).__name__
     report.refusals.append({"attempt": what, "error": name, "detail": str(exc)})
     out.print(f"   [green]refused[/green] {what}: [bold]{exc}[/bold]")
 

@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 uscc_app = typer.Typer(help="Unified Social Credit Codes: validate, derive subject ids.")
 app.add_typer(uscc_app, name="uscc")
+bench_app = typer.Typer(help="Benchmarks on a fresh embedded chain: gas and throughput.")
+app.add_typer(bench_app, name="bench")
 
 RpcOption = Annotated[
     str | None,
@@ -145,6 +147,43 @@ def uscc_check(
         _emit_json({"code": norm, "valid": True})
     else:
         Console().print(f"{norm} is a valid USCC")
+
+
+def _print_bench(title: str, figures: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _emit_json(figures)
+        return
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int | float) else str(value))
+    Console().print(table)
+
+
+@bench_app.command("gas")
+def bench_gas(
+    batch_size: Annotated[int, typer.Option(help="Records in the measured batch.")] = 1_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Gas per operation: attest, revoke, replace, signed attest, batch anchor."""
+    from scripts.bench import bench_gas as run
+
+    _print_bench("Gas per operation (embedded chain)", run(batch_size), as_json)
+
+
+@bench_app.command("throughput")
+def bench_throughput(
+    records: Annotated[int, typer.Option(help="Records anchored in one batch.")] = 100_000,
+    proofs: Annotated[int, typer.Option(help="Proof verifications timed.")] = 20_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Records anchored per second end to end, and proofs verified per second."""
+    from scripts.bench import bench_throughput as run
+
+    _print_bench("Throughput (embedded chain)", run(records, proofs), as_json)
 
 
 def main() -> None:

@@ -70,3 +70,23 @@ def test_uscc_check() -> None:
     bad = runner.invoke(app, ["uscc", "check", "91350100M000100Y44", "--json"])
     assert bad.exit_code == 1
     assert "check character" in json.loads(bad.stdout)["reason"]
+
+
+def test_bench_gas_json_has_the_issue_keys() -> None:
+    result = runner.invoke(app, ["bench", "gas", "--batch-size", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    for key in ("attest_gas", "revoke_gas", "batch_gas_per_record"):
+        assert isinstance(figures[key], int | float)
+        assert figures[key] > 0
+
+
+def test_bench_throughput_json_has_the_issue_keys() -> None:
+    result = runner.invoke(
+        app, ["bench", "throughput", "--records", "300", "--proofs", "200", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["records"] == 300
+    for key in ("records_per_s", "proofs_per_s", "verify_cost_ratio"):
+        assert figures[key] > 0

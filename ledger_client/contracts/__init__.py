@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .attestations import AttestationsContract
 from .base import ContractFacade, TxResult
 from .consortium import ConsortiumContract
 
-__all__ = ["ConsortiumContract", "ContractFacade", "TxResult"]
+__all__ = ["AttestationsContract", "ConsortiumContract", "ContractFacade", "TxResult"]

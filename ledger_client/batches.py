@@ -1,0 +1,115 @@
+"""Anchoring many records as one Merkle root, and proving one of them later.
+
+A batch leaf is ``keccak256(keccak256(subject ‖ dataHash))`` — the double hash
+of ``abi.encode(bytes32 subject, bytes32 dataHash)`` — so a proof shows that
+this record hash was stated about this enterprise, and an inner node can never
+pass for a leaf. Leaves keep the batch's order; see :mod:`ledger_client.merkle`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+
+from .contracts.attestations import AttestationsContract
+from .contracts.base import TxResult
+from .exceptions import LedgerValueError
+from .merkle import MerkleTree, leaf_hash, verify_proof
+from .records import RecordError, Schema, record_hash
+from .types import Hash32
+
+
+def batch_leaf(subject: bytes, data_hash: bytes) -> Hash32:
+    """The leaf of a record in a batch."""
+    if len(subject) != 32 or len(data_hash) != 32:
+        raise LedgerValueError("a batch leaf takes a 32-byte subject and a 32-byte record hash")
+    return leaf_hash(subject + data_hash)  # == abi.encode(bytes32, bytes32)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """Records validated and hashed, and their tree, ready to anchor."""
+
+    schema: Schema
+    subjects: tuple[bytes, ...]
+    data_hashes: tuple[bytes, ...]
+    tree: MerkleTree
+
+    def __len__(self) -> int:
+        return len(self.subjects)
+
+
+@dataclass(frozen=True)
+class AnchoredBatch:
+    """A batch on chain, with what is needed to prove any of its records."""
+
+    batch_id: bytes
+    prepared: PreparedBatch
+    tx: TxResult
+
+    @property
+    def root(self) -> bytes:
+        """The Merkle root anchored."""
+        return self.prepared.tree.root
+
+    def leaf(self, index: int) -> bytes:
+        """The leaf of record ``index``."""
+        return self.prepared.tree.leaf(index)
+
+    def proof(self, index: int) -> list[bytes]:
+        """The inclusion proof of record ``index``."""
+        return list(self.prepared.tree.proof(index))
+
+
+def prepare_batch(schema: Schema, records: Sequence[Mapping[str, object]]) -> PreparedBatch:
+    """Validate each record against ``schema``, hash it, and build the tree.
+
+    A bad record raises the schema's named error with the record's position.
+    """
+    if not records:
+        raise LedgerValueError("a batch needs at least one record")
+    subjects: list[bytes] = []
+    hashes: list[bytes] = []
+    for i, record in enumerate(records):
+        try:
+            hashes.append(record_hash(schema, record))
+        except RecordError as exc:
+            exc.add_note(f"record {i} of the batch")
+            raise
+        subjects.append(_subject(record, i))
+    tree = MerkleTree([batch_leaf(s, h) for s, h in zip(subjects, hashes, strict=True)])
+    return PreparedBatch(schema, tuple(subjects), tuple(hashes), tree)
+
+
+def anchor_records(
+    attestations: AttestationsContract,
+    attester: LocalAccount,
+    schema: Schema,
+    records: Sequence[Mapping[str, object]],
+    *,
+    expiry: int = 0,
+) -> AnchoredBatch:
+    """Validate, hash and tree ``records``, then anchor the root in one transaction."""
+    prepared = prepare_batch(schema, records)
+    anchored = attestations.anchor_batch(
+        attester, schema, prepared.tree.root, len(prepared), expiry=expiry
+    )
+    return AnchoredBatch(anchored.batch_id, prepared, anchored.tx)
+
+
+def verify_batch_record(
+    subject: bytes, data_hash: bytes, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """True when the record (subject, hash) is in the batch with ``root``."""
+    return verify_proof(batch_leaf(subject, data_hash), proof, root)
+
+
+def _subject(record: Mapping[str, object], i: int) -> bytes:
+    value = record.get("subject")
+    if isinstance(value, bytes | bytearray) and len(value) == 32:
+        return bytes(value)
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
+        return bytes.fromhex(value[2:])
+    raise LedgerValueError(f"record {i} of the batch has no bytes32 'subject' field")

@@ -1,0 +1,131 @@
+"""Benchmarks behind ``credit-chain bench``: gas per operation and throughput.
+
+Speed targets live here, never in timed tests. Every figure is measured on a
+fresh embedded chain in this process when the command runs.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ledger_client import Keyring, Ledger, Role, connect, deploy
+from ledger_client.batches import anchor_records, prepare_batch, verify_batch_record
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.records import sample_record
+from ledger_client.types import AttestationFields, AttestRequest
+
+BENCH_SEED = "credit-chain-bench"
+
+
+def _fresh_ledger() -> tuple[Ledger, Keyring]:
+    chain = connect("embedded")
+    ring = Keyring(BENCH_SEED)
+    regulator = ring.account("regulator")
+    chain.fund(regulator.address)
+    ledger = deploy(chain, regulator)
+    bank = ring.account("bank")
+    chain.fund(bank.address)
+    ledger.consortium.admit_member(regulator, bank.address, "Bench Bank", "Shanghai", Role.ATTESTER)
+    return ledger, ring
+
+
+def _records(ledger: Ledger, name: str, n: int, seed: int = 1) -> list[dict[str, object]]:
+    schema = ledger.schemas[name]
+    rng = random.Random(seed)
+    return [
+        sample_record(schema, rng, overrides={"subject": "0x" + rng.randbytes(32).hex()})
+        for _ in range(n)
+    ]
+
+
+def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
+    """Gas of each attestation operation, measured once each on a fresh chain."""
+    ledger, ring = _fresh_ledger()
+    a = ledger.attestations
+    bank = ring.account("bank")
+    loan = ledger.schemas["loan-repayment"]
+    subject = b"\x5a" * 32
+    first = a.attest(bank, loan, subject, b"\x01" * 32)
+    # The second attest is the steady state: every later one costs the same.
+    second = a.attest(bank, loan, subject, b"\x02" * 32)
+    revoke = a.revoke(bank, first.uid)
+    replace = a.replace(bank, second.uid, AttestationFields(subject, b"\x02" * 32), b"\x03" * 32)
+    relayer = ring.account("relayer")
+    ledger.chain.fund(relayer.address)
+    req = AttestRequest(schema_id(loan), subject, b"\x04" * 32)
+    deadline = ledger.chain.now() + 3_600
+    sig = a.sign_attest_request(bank, req, nonce=1, deadline=deadline)
+    by_sig = a.attest_by_sig(
+        relayer, req, attester=bank.address, nonce=1, deadline=deadline, signature=sig
+    )
+    batch = anchor_records(a, bank, loan, _records(ledger, "loan-repayment", batch_size))
+    revoke_leaf = a.revoke_batch_record(bank, batch.batch_id, batch.leaf(7), batch.proof(7))
+    return {
+        "attest_gas": second.gas_used,
+        "attest_first_gas": first.gas_used,
+        "attest_by_sig_gas": by_sig.gas_used,
+        "revoke_gas": revoke.gas_used,
+        "replace_gas": replace.gas_used,
+        "batch_size": batch_size,
+        "batch_anchor_gas": batch.tx.gas_used,
+        "batch_gas_per_record": round(batch.tx.gas_used / batch_size, 1),
+        "batch_record_revoke_gas": revoke_leaf.gas_used,
+        "reference_eas_attest_gas": 201_043,
+        "reference_eas_multi_timestamp_gas_per_item": 24_775,
+    }
+
+
+def _best_of(repeats: int, fn: Callable[[], float]) -> float:
+    return min(fn() for _ in range(repeats))
+
+
+def bench_throughput(records: int = 100_000, proofs: int = 20_000) -> dict[str, Any]:
+    """Records anchored per second end to end, and proof verifications per second."""
+    ledger, ring = _fresh_ledger()
+    bank = ring.account("bank")
+    schema = ledger.schemas["loan-repayment"]
+    data = _records(ledger, "loan-repayment", records)
+
+    t0 = time.perf_counter()
+    batch = anchor_records(ledger.attestations, bank, schema, data)
+    all_proofs = [batch.proof(i) for i in range(len(batch.prepared))]
+    anchored_s = time.perf_counter() - t0
+
+    subjects, hashes, root = batch.prepared.subjects, batch.prepared.data_hashes, batch.root
+    rng = random.Random(3)
+    picks = [rng.randrange(records) for _ in range(proofs)]
+
+    def verify_all() -> float:
+        t = time.perf_counter()
+        for i in picks:
+            if not verify_batch_record(subjects[i], hashes[i], all_proofs[i], root):
+                raise AssertionError(f"proof {i} failed")
+        return time.perf_counter() - t
+
+    verify_s = _best_of(3, verify_all)
+    small_size = min(1_000, records)
+    small = prepare_batch(schema, data[:small_size])
+
+    def per_record(tree_records: int) -> float:
+        p = small if tree_records == small_size else batch.prepared
+        idx = [rng.randrange(tree_records) for _ in range(2_000)]
+        t = time.perf_counter()
+        for i in idx:
+            verify_batch_record(p.subjects[i], p.data_hashes[i], p.tree.proof(i), p.tree.root)
+        return (time.perf_counter() - t) / len(idx)
+
+    at_1k = statistics.median(per_record(small_size) for _ in range(3))
+    at_big = statistics.median(per_record(records) for _ in range(3))
+    return {
+        "records": records,
+        "records_per_s": round(records / anchored_s),
+        "anchor_seconds": round(anchored_s, 3),
+        "proofs_per_s": round(proofs / verify_s),
+        "verify_one_record_us_at_1k": round(at_1k * 1e6, 1),
+        f"verify_one_record_us_at_{records // 1000}k": round(at_big * 1e6, 1),
+        "verify_cost_ratio": round(at_big / at_1k, 2),
+    }
