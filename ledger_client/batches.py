@@ -17,7 +17,7 @@ from .contracts.attestations import AttestationsContract
 from .contracts.base import TxResult
 from .exceptions import LedgerValueError
 from .merkle import MerkleTree, leaf_hash, verify_proof
-from .records import RecordError, Schema, record_hash
+from .records import RecordError, Schema, record_hash, record_subject
 from .types import Hash32
 
 
@@ -75,10 +75,10 @@ def prepare_batch(schema: Schema, records: Sequence[Mapping[str, object]]) -> Pr
     for i, record in enumerate(records):
         try:
             hashes.append(record_hash(schema, record))
+            subjects.append(record_subject(record))
         except RecordError as exc:
             exc.add_note(f"record {i} of the batch")
             raise
-        subjects.append(_subject(record, i))
     tree = MerkleTree([batch_leaf(s, h) for s, h in zip(subjects, hashes, strict=True)])
     return PreparedBatch(schema, tuple(subjects), tuple(hashes), tree)
 
@@ -104,12 +104,3 @@ def verify_batch_record(
 ) -> bool:
     """True when the record (subject, hash) is in the batch with ``root``."""
     return verify_proof(batch_leaf(subject, data_hash), proof, root)
-
-
-def _subject(record: Mapping[str, object], i: int) -> bytes:
-    value = record.get("subject")
-    if isinstance(value, bytes | bytearray) and len(value) == 32:
-        return bytes(value)
-    if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
-        return bytes.fromhex(value[2:])
-    raise LedgerValueError(f"record {i} of the batch has no bytes32 'subject' field")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+from eth_account.messages import SignableMessage, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
@@ -54,15 +54,7 @@ def sign_typed(
     message: Mapping[str, Any],
 ) -> bytes:
     """The 65-byte signature (r ‖ s ‖ v, low s) of ``message`` under ``domain``."""
-    signable = encode_typed_data(
-        full_message={
-            "types": {"EIP712Domain": _DOMAIN_TYPE, **types},
-            "primaryType": primary,
-            "domain": domain.as_dict(),
-            "message": dict(message),
-        }
-    )
-    return bytes(signer.sign_message(signable).signature)
+    return bytes(signer.sign_message(_signable(domain, types, primary, message)).signature)
 
 
 def recover_typed(
@@ -77,7 +69,20 @@ def recover_typed(
         raise SignatureError(f"a signature has 65 bytes, got {len(signature)}")
     if int.from_bytes(signature[32:64], "big") > _SECP256K1_N // 2:
         raise SignatureError("high-s signature refused (malleable form)")
-    signable = encode_typed_data(
+    try:
+        signable = _signable(domain, types, primary, message)
+        return str(Account.recover_message(signable, signature=signature))
+    except Exception as exc:  # eth-account raises several kinds for bad signatures
+        raise SignatureError(f"unrecoverable signature: {exc}") from exc
+
+
+def _signable(
+    domain: Domain,
+    types: Mapping[str, list[dict[str, str]]],
+    primary: str,
+    message: Mapping[str, Any],
+) -> SignableMessage:
+    return encode_typed_data(
         full_message={
             "types": {"EIP712Domain": _DOMAIN_TYPE, **types},
             "primaryType": primary,
@@ -85,10 +90,6 @@ def recover_typed(
             "message": dict(message),
         }
     )
-    try:
-        return str(Account.recover_message(signable, signature=signature))
-    except Exception as exc:  # eth-account raises several kinds for bad signatures
-        raise SignatureError(f"unrecoverable signature: {exc}") from exc
 
 
 _DOMAIN_TYPE = [

@@ -6,13 +6,12 @@ One conformance class, run on the embedded chain and on anvil.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger_client import Chain, Keyring, Ledger, Role, connect
+from ledger_client import Keyring, Ledger, Role
 from ledger_client.batches import anchor_records, batch_leaf, verify_batch_record
 from ledger_client.contracts.attestations import (
     ATTEST_TYPES,
@@ -47,26 +46,14 @@ from ledger_client.errors import (
 )
 from ledger_client.records import RecordFieldMissing, Schema, record_hash, sample_record
 from ledger_client.types import AttestationFields, AttestRequest, SubjectId, Validity
-from tests.conftest import deploy_for_tests
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
 
 SUBJECT = SubjectId(bytes.fromhex("5a" * 32))
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
-class AttestationsConformance:
+class AttestationsConformance(LedgerFixtures):
     """The attestation rules as every backend must show them."""
-
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        raise NotImplementedError  # each backend's subclass provides its chain
-
-    @pytest.fixture
-    def ledger(self, chain: Chain, keyring: Keyring) -> Ledger:
-        return deploy_for_tests(chain, keyring)
-
-    @pytest.fixture
-    def regulator(self, keyring: Keyring) -> LocalAccount:
-        return keyring.account("regulator")
 
     @pytest.fixture
     def bank(self, ledger: Ledger, keyring: Keyring, regulator: LocalAccount) -> LocalAccount:
@@ -75,14 +62,6 @@ class AttestationsConformance:
     @pytest.fixture
     def loan(self, ledger: Ledger) -> Schema:
         return ledger.schemas["loan-repayment"]
-
-    def _member(self, ledger: Ledger, keyring: Keyring, label: str, roles: Role) -> LocalAccount:
-        acct = keyring.account(label)
-        ledger.chain.fund(acct.address)
-        ledger.consortium.admit_member(
-            keyring.account("regulator"), acct.address, label, "Hefei", roles
-        )
-        return acct
 
     def _record(self, schema: Schema, seed: int = 1) -> dict[str, object]:
         return sample_record(
@@ -402,27 +381,12 @@ class AttestationsConformance:
         assert a.batch_record_validity(batch.batch_id, batch.leaf(0), []) is Validity.EXPIRED
 
 
-class TestAttestationsEmbedded(AttestationsConformance):
-    """The embedded chain: a fresh eth-tester chain per test."""
-
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        chain = connect("embedded")
-        yield chain
-        chain.close()
+class TestAttestationsEmbedded(EmbeddedChain, AttestationsConformance):
+    """The attestation rules on the embedded chain."""
 
 
-@pytest.mark.anvil
-class TestAttestationsAnvil(AttestationsConformance):
-    """A real anvil node, reverted to a snapshot after each test."""
-
-    @pytest.fixture
-    def chain(self, anvil_url: str) -> Iterator[Chain]:
-        chain = connect(anvil_url)
-        snap = chain.snapshot()
-        yield chain
-        chain.revert(snap)
-        chain.close()
+class TestAttestationsAnvil(AnvilChain, AttestationsConformance):
+    """The attestation rules on a real anvil node."""
 
 
 def test_eip712_recovery_checks_length() -> None:

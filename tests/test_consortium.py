@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import (
-    Chain,
     City,
     InvalidCity,
     Keyring,
@@ -19,7 +17,6 @@ from ledger_client import (
     ManifestError,
     Role,
     attach,
-    connect,
 )
 from ledger_client.chain import DEFAULT_GAS
 from ledger_client.errors import (
@@ -40,36 +37,19 @@ from ledger_client.errors import (
     ConsortiumSubjectNotBound,
     ConsortiumUnauthorized,
 )
-from tests.conftest import deploy_for_tests
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
 
 SUBJECT_A = bytes.fromhex("aa" * 32)
 SUBJECT_B = bytes.fromhex("bb" * 32)
 
 
-class ConsortiumConformance:
+class ConsortiumConformance(LedgerFixtures):
     """The consortium's rules as every backend must show them."""
 
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        raise NotImplementedError  # each backend's subclass provides its chain
-
-    @pytest.fixture
-    def ledger(self, chain: Chain, keyring: Keyring) -> Ledger:
-        return deploy_for_tests(chain, keyring)
-
-    @pytest.fixture
-    def regulator(self, keyring: Keyring) -> LocalAccount:
-        return keyring.account("regulator")
-
-    def _member(
+    def _member(  # type: ignore[override]
         self, ledger: Ledger, keyring: Keyring, label: str, city: str, roles: Role
     ) -> LocalAccount:
-        acct = keyring.account(label)
-        ledger.chain.fund(acct.address)
-        ledger.consortium.admit_member(
-            keyring.account("regulator"), acct.address, label, city, roles
-        )
-        return acct
+        return super()._member(ledger, keyring, label, roles, city)
 
     # -- admission ----------------------------------------------------------------
     def test_deployer_is_the_first_regulator(self, ledger: Ledger, regulator: LocalAccount) -> None:
@@ -315,35 +295,10 @@ class ConsortiumConformance:
         assert ledger.chain.backend.block_number() == before + 1  # mined, status 0
         assert info.value.tx_hash is not None
 
-    def reconnect(self, chain: Chain) -> Chain:
-        raise NotImplementedError
+
+class TestConsortiumEmbedded(EmbeddedChain, ConsortiumConformance):
+    """The consortium's rules on the embedded chain."""
 
 
-class TestConsortiumEmbedded(ConsortiumConformance):
-    """The embedded chain: a fresh eth-tester chain per test."""
-
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        chain = connect("embedded")
-        yield chain
-        chain.close()
-
-    def reconnect(self, chain: Chain) -> Chain:
-        # The embedded chain lives in this process: a new client on the same backend.
-        return Chain(chain.backend)
-
-
-@pytest.mark.anvil
-class TestConsortiumAnvil(ConsortiumConformance):
-    """A real anvil node: one per session, reverted to a snapshot after each test."""
-
-    @pytest.fixture
-    def chain(self, anvil_url: str) -> Iterator[Chain]:
-        chain = connect(anvil_url)
-        snap = chain.snapshot()
-        yield chain
-        chain.revert(snap)
-        chain.close()
-
-    def reconnect(self, chain: Chain) -> Chain:
-        return connect(chain.backend.describe())
+class TestConsortiumAnvil(AnvilChain, ConsortiumConformance):
+    """The consortium's rules on a real anvil node."""

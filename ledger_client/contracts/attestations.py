@@ -12,7 +12,7 @@ from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
 from ..eip712 import Domain, recover_typed, sign_typed
-from ..records import Schema, record_hash
+from ..records import Schema, record_hash, record_subject
 from ..types import (
     AttestationFields,
     AttestationInfo,
@@ -165,7 +165,7 @@ class AttestationsContract(ContractFacade):
         never leaves this process.
         """
         data_hash = record_hash(schema, record)
-        subject = _subject_of(record)
+        subject = record_subject(record)
         return self.attest(attester, schema, subject, data_hash, expiry=expiry, ref_uid=ref_uid)
 
     def sign_attest_request(
@@ -320,14 +320,3 @@ def attest_message(
         "nonce": nonce,
         "deadline": deadline,
     }
-
-
-def _subject_of(record: Mapping[str, object]) -> SubjectId:
-    value = record.get("subject")
-    if isinstance(value, bytes | bytearray) and len(value) == 32:
-        return SubjectId(bytes(value))
-    if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
-        return SubjectId(bytes.fromhex(value[2:]))
-    from ..exceptions import LedgerValueError
-
-    raise LedgerValueError("the record has no bytes32 'subject' field naming the enterprise")
