@@ -25,6 +25,23 @@ RpcOption = Annotated[
     typer.Option("--rpc", help="JSON-RPC URL of a node (default: the embedded chain)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Keep the embedded chain in this directory, so it outlives the command.",
+    ),
+]
+
+
+def _connect(rpc: str | None, data_dir: Path | None) -> Any:
+    from ledger_client import LedgerValueError, connect
+
+    if rpc is not None and data_dir is not None:
+        raise LedgerValueError("--data-dir is for the embedded chain; a node keeps its own data")
+    if rpc is not None:
+        return connect(rpc)
+    return connect("embedded", data_dir=data_dir) if data_dir else connect("embedded")
 
 
 def _emit_json(doc: Any) -> None:
@@ -68,6 +85,7 @@ def compile(as_json: JsonOption = False) -> None:
 @app.command()
 def deploy(
     rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the manifest to this file.")
     ] = None,
@@ -79,11 +97,14 @@ def deploy(
     as_json: JsonOption = False,
 ) -> None:
     """Deploy every contract and print the deployment manifest."""
-    from ledger_client import Keyring, LedgerError, connect
+    from ledger_client import Keyring, LedgerError
     from ledger_client import deploy as deploy_contracts
 
+    if data_dir is not None:
+        out = out or data_dir / "manifest.json"
+        keys = keys or data_dir / "keys.json"
     try:
-        chain = connect(rpc or "embedded")
+        chain = _connect(rpc, data_dir)
         ring = Keyring(seed)
         regulator = ring.account("regulator")
         chain.fund(regulator.address)
@@ -94,6 +115,7 @@ def deploy(
         ledger.manifest.save(out)
     if keys is not None:
         ring.save(keys)
+    chain.close()
     if as_json:
         sys.stdout.write(ledger.manifest.to_json() + "\n")
         return
@@ -103,10 +125,10 @@ def deploy(
         console.print(f"  {name:<24} {entry.address}")
     if out is not None:
         console.print(f"manifest written to {out}")
-    if rpc is None:
+    if rpc is None and data_dir is None:
         console.print(
             "[yellow]note:[/yellow] the embedded chain lives only in this process; "
-            "use --rpc URL for a deployment that lasts."
+            "use --data-dir DIR (or --rpc URL) for a deployment that lasts."
         )
 
 

@@ -90,3 +90,21 @@ def test_bench_throughput_json_has_the_issue_keys() -> None:
     assert figures["records"] == 300
     for key in ("records_per_s", "proofs_per_s", "verify_cost_ratio"):
         assert figures[key] > 0
+
+
+def test_deploy_into_a_data_dir_then_reopen(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["deploy", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    chain = connect("embedded", data_dir=tmp_path)
+    ledger = attach(chain, Manifest.load(tmp_path / "manifest.json"))
+    regulator = Keyring.load(tmp_path / "keys.json").account("regulator")
+    assert [m.account for m in ledger.consortium.members()] == [regulator.address]
+    chain.close()
+
+
+def test_data_dir_with_rpc_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["deploy", "--rpc", "http://127.0.0.1:9", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "--data-dir is for the embedded chain" in result.output

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import functools
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
+from eth.db.atomic import AtomicDB
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import (
     BlockNotFound,
@@ -14,8 +19,37 @@ from eth_tester.exceptions import (
 
 from ..abi import Log
 from ..errors import decode_revert, revert_data_from
-from ..exceptions import LedgerValueError, TransactionError
+from ..exceptions import LedgerConnectionError, LedgerValueError, TransactionError
+from ._store import STORE_FORMAT, ChainStore, TrackingMemoryDB
 from .base import Backend, BlockInfo, Receipt
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    # eth-tester is not thread-safe; the API serves reads from several threads
+    # while a worker writes, so every call into it holds the backend's lock.
+    @functools.wraps(method)
+    def wrapper(self: EmbeddedBackend, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _persisted(method: _F) -> _F:
+    # A method that may mine: the blocks it made are written to the store before
+    # it returns, so a transaction whose receipt a caller has seen survives a crash.
+    @functools.wraps(method)
+    def wrapper(self: EmbeddedBackend, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._flush()
+
+    return wrapper  # type: ignore[return-value]
+
 
 #: The chain id py-evm's tester chain signs for.
 EMBEDDED_CHAIN_ID = 131277322940537
@@ -32,12 +66,62 @@ class EmbeddedBackend(Backend):
 
     kind: ClassVar[str] = "embedded"
 
-    def __init__(self, genesis_timestamp: int | None = None) -> None:
+    def __init__(
+        self,
+        genesis_timestamp: int | None = None,
+        data_dir: str | Path | None = None,
+        durable: bool = False,
+    ) -> None:
+        """An in-process chain; with ``data_dir``, one kept on disk across restarts.
+
+        ``data_dir`` holds ``chain.sqlite``: opened when it exists (the chain goes on
+        from its last block), created otherwise. ``durable`` adds an fsync per block,
+        so the chain also survives a power cut, not only a killed process.
+        """
+        self._lock = threading.RLock()
         overrides = {"timestamp": genesis_timestamp} if genesis_timestamp is not None else None
         genesis = PyEVMBackend.generate_genesis_params(overrides=overrides)
         self._pyevm = PyEVMBackend(genesis_parameters=genesis)
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._store: ChainStore | None = None
+        self._db: TrackingMemoryDB | None = None
+        if self.data_dir is not None:
+            self._open_store(self.data_dir / "chain.sqlite", durable)
         self.tester = EthereumTester(self._pyevm)
         self._faucet = self.tester.get_accounts()[0]
+
+    def _open_store(self, path: Path, durable: bool) -> None:
+        store = ChainStore(path, durable=durable)
+        chain_class = type(self._pyevm.chain)
+        if store.is_empty():
+            fresh = self._pyevm.chain.chaindb.db.wrapped_db.kv_store
+            db = TrackingMemoryDB(dict(fresh))
+            db.changed = set(fresh)
+        else:
+            meta = store.meta()
+            if meta.get("format") != STORE_FORMAT:
+                raise LedgerConnectionError(
+                    f"{path} holds a chain store of format {meta.get('format')!r}, "
+                    f"this client reads format {STORE_FORMAT}"
+                )
+            db = TrackingMemoryDB(store.load())
+        # py-evm's chain object is only a view of its database: rebuilt on the
+        # loaded store it resumes from the stored head.
+        self._pyevm.chain = chain_class(AtomicDB(db))
+        self._store, self._db = store, db
+        genesis = self._pyevm.chain.get_canonical_block_header_by_number(0)
+        store.flush(
+            db,
+            {
+                "format": STORE_FORMAT,
+                "chain_id": str(EMBEDDED_CHAIN_ID),
+                "genesis_hash": "0x" + genesis.hash.hex(),
+            },
+        )
+
+    def _flush(self) -> None:
+        if self._store is not None and self._db is not None:
+            self._store.flush(self._db)
 
     @property
     def chain_id(self) -> int:
@@ -47,6 +131,7 @@ class EmbeddedBackend(Backend):
         return "embedded"
 
     # -- transactions -------------------------------------------------------------
+    @_persisted
     def send_raw_transaction(self, raw: bytes) -> str:
         try:
             return str(self.tester.send_raw_transaction("0x" + raw.hex()))
@@ -55,6 +140,7 @@ class EmbeddedBackend(Backend):
         except ValidationError as exc:
             raise TransactionError(f"the embedded chain refused the transaction: {exc}") from exc
 
+    @_locked
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:
         # Auto-mining: the receipt exists as soon as send_raw_transaction returns.
         try:
@@ -63,6 +149,7 @@ class EmbeddedBackend(Backend):
             raise TransactionError(f"no receipt for {tx_hash}") from exc
         return _receipt(r)
 
+    @_locked
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
         try:
             out = self.tester.call(_tester_tx(tx, self._faucet), block)
@@ -73,13 +160,16 @@ class EmbeddedBackend(Backend):
             raise LedgerValueError(f"no block {block!r} on the embedded chain") from exc
         return bytes.fromhex(str(out).removeprefix("0x"))
 
+    @_locked
     def nonce(self, address: str) -> int:
         return int(self.tester.get_nonce(address))
 
     # -- chain data ---------------------------------------------------------------
+    @_locked
     def block_number(self) -> int:
         return int(self.tester.get_block_by_number("latest", False)["number"])
 
+    @_locked
     def block(self, number: int | str = "latest") -> BlockInfo:
         try:
             b = self.tester.get_block_by_number(number, False)
@@ -93,16 +183,20 @@ class EmbeddedBackend(Backend):
             base_fee=int(b.get("base_fee_per_gas") or 0),
         )
 
+    @_locked
     def code(self, address: str, block: int | str = "latest") -> bytes:
         return bytes.fromhex(str(self.tester.get_code(address, block)).removeprefix("0x"))
 
+    @_locked
     def balance(self, address: str) -> int:
         return int(self.tester.get_balance(address))
 
+    @_locked
     def receipts_in_block(self, number: int) -> list[Receipt]:
         return [self.wait_for_receipt(h) for h in self.block(number).transactions]
 
     # -- development controls -----------------------------------------------------
+    @_persisted
     def time_travel(self, to_timestamp: int) -> None:
         latest = self.block().timestamp
         if to_timestamp <= latest:
@@ -115,21 +209,33 @@ class EmbeddedBackend(Backend):
         chain.header = chain.header.copy(timestamp=to_timestamp)
         self.tester.mine_blocks()
 
+    @_persisted
     def mine(self, blocks: int = 1) -> None:
         self.tester.mine_blocks(blocks)
 
+    @_locked
     def snapshot(self) -> Any:
         return self.tester.take_snapshot()
 
+    @_persisted
     def revert(self, snapshot: Any) -> None:
         self.tester.revert_to_snapshot(snapshot)
 
+    @_persisted
     def fund(self, address: str, wei: int) -> None:
         tx_hash = self.tester.send_transaction(
             {"from": self._faucet, "to": address, "value": wei, "gas": 21_000}
         )
         if self.tester.get_transaction_receipt(tx_hash)["status"] != 1:
             raise TransactionError(f"funding {address} failed")
+
+    def close(self) -> None:
+        """Write what is left and close the store."""
+        with self._lock:
+            self._flush()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
 
 def _tester_tx(tx: dict[str, Any], sender: str) -> dict[str, Any]:
