@@ -72,13 +72,20 @@ contract Consortium is IConsortium {
 
     /// @inheritdoc IConsortium
     function bindEnterprise(address account, bytes32 subject) external onlyRole(ROLE_REGISTRAR) {
-        if (subject == bytes32(0)) revert ConsortiumInvalidSubject(subject);
-        _checkBindable(account);
-        address bound = _subjectAccounts[subject];
-        if (bound != address(0)) revert ConsortiumSubjectAlreadyBound(subject, bound);
-        _enterprises[account] = Enterprise(subject, msg.sender, uint40(block.timestamp));
-        _subjectAccounts[subject] = account;
-        emit EnterpriseBound(subject, account, msg.sender);
+        _bind(account, subject);
+    }
+
+    /// @inheritdoc IConsortium
+    function bindEnterprises(address[] calldata accounts, bytes32[] calldata subjects)
+        external
+        onlyRole(ROLE_REGISTRAR)
+    {
+        if (accounts.length != subjects.length) {
+            revert ConsortiumLengthMismatch(accounts.length, subjects.length);
+        }
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _bind(accounts[i], subjects[i]);
+        }
     }
 
     /// @inheritdoc IConsortium
@@ -152,6 +159,16 @@ contract Consortium is IConsortium {
         });
         _memberAccounts.push(account);
         emit MemberAdmitted(account, city, roles, name, regulator);
+    }
+
+    function _bind(address account, bytes32 subject) private {
+        if (subject == bytes32(0)) revert ConsortiumInvalidSubject(subject);
+        _checkBindable(account);
+        address bound = _subjectAccounts[subject];
+        if (bound != address(0)) revert ConsortiumSubjectAlreadyBound(subject, bound);
+        _enterprises[account] = Enterprise(subject, msg.sender, uint40(block.timestamp));
+        _subjectAccounts[subject] = account;
+        emit EnterpriseBound(subject, account, msg.sender);
     }
 
     function _requireRole(address account, uint8 role) private view returns (uint8 city) {

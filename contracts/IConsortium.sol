@@ -93,6 +93,9 @@ interface IConsortium {
     /// @notice The account is not bound to any enterprise.
     /// @custom:kind not_found
     error ConsortiumNotEnterprise(address account);
+    /// @notice The lists of accounts and subjects differ in length.
+    /// @custom:kind invalid
+    error ConsortiumLengthMismatch(uint256 accounts, uint256 subjects);
 
     /// @notice Admit a member institution.
     /// @dev Regulator only. Reverts on a zero account or empty name, a bad city or roles,
@@ -124,6 +127,10 @@ interface IConsortium {
     /// @dev Registrar only. The subject and the account must both be unbound, and the account
     /// must not be a member institution's.
     function bindEnterprise(address account, bytes32 subject) external;
+
+    /// @notice Bind many enterprise accounts at once (registrar only): the same rules as
+    /// `bindEnterprise` for each pair; any refusal reverts the whole call.
+    function bindEnterprises(address[] calldata accounts, bytes32[] calldata subjects) external;
 
     /// @notice Move a bound subject to a new account (the enterprise lost or rotated its key).
     /// @dev Registrar only. The old account is unbound in the same step.

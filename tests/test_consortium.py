@@ -28,6 +28,7 @@ from ledger_client.errors import (
     ConsortiumInvalidMember,
     ConsortiumInvalidRoles,
     ConsortiumInvalidSubject,
+    ConsortiumLengthMismatch,
     ConsortiumMemberSuspended,
     ConsortiumNotEnterprise,
     ConsortiumNotMember,
@@ -233,6 +234,23 @@ class ConsortiumConformance(LedgerFixtures):
             ledger.consortium.rebind_enterprise(bureau, SUBJECT_B, other.address)
         with pytest.raises(ConsortiumAccountAlreadyBound):
             ledger.consortium.admit_member(regulator, ent.address, "Ent", "Hefei", Role.ATTESTER)
+
+    def test_bind_many_enterprises_at_once(self, ledger: Ledger, keyring: Keyring) -> None:
+        bureau = self._member(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)
+        pairs = [(keyring.account(f"ent{i}").address, bytes([i + 1]) * 32) for i in range(5)]
+        result = ledger.consortium.bind_enterprises(bureau, pairs)
+        assert [e.args["account"] for e in result.events] == [a for a, _ in pairs]
+        for account, subject in pairs:
+            assert ledger.consortium.account_of(subject) == account
+        clash = [(keyring.account("ent-x").address, b"\x09" * 32), (pairs[0][0], b"\x0a" * 32)]
+        with pytest.raises(ConsortiumAccountAlreadyBound):
+            ledger.consortium.bind_enterprises(bureau, clash)
+        assert ledger.consortium.account_of(b"\x09" * 32) is None  # all or nothing
+        codec = ledger.consortium.codec.fn("bindEnterprises")
+        with pytest.raises(ConsortiumLengthMismatch):
+            ledger.chain.transact(
+                bureau, ledger.consortium.address, codec.encode([[pairs[0][0]], []])
+            )
 
     def test_require_enterprise(self, ledger: Ledger, keyring: Keyring) -> None:
         bureau = self._member(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)

@@ -98,3 +98,20 @@ def test_a_killed_writer_loses_no_mined_transaction(tmp_path: Path) -> None:
     for uid in seen:
         assert ledger.attestations.validity(bytes.fromhex(uid)) is Validity.VALID
     chain.close()
+
+
+def test_block_time_makes_the_clock_repeatable() -> None:
+    genesis = 1_767_225_600  # 2026-01-01T00:00:00Z, in the past: the wall clock is ignored
+    for _ in range(2):
+        chain = connect("embedded", genesis_timestamp=genesis, block_time=2)
+        ring = Keyring("clock")
+        chain.fund(ring.account("a").address)
+        chain.fund(ring.account("b").address)
+        assert [chain.backend.block(n).timestamp for n in (0, 1, 2)] == [
+            genesis,
+            genesis + 2,
+            genesis + 4,
+        ]
+        chain.advance_time(86_400)
+        chain.fund(ring.account("c").address)
+        assert chain.now() == genesis + 4 + 86_400 + 2

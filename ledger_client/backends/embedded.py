@@ -46,6 +46,7 @@ def _persisted(method: _F) -> _F:
             try:
                 return method(self, *args, **kwargs)
             finally:
+                self._pin_pending_time()
                 self._flush()
 
     return wrapper  # type: ignore[return-value]
@@ -71,12 +72,16 @@ class EmbeddedBackend(Backend):
         genesis_timestamp: int | None = None,
         data_dir: str | Path | None = None,
         durable: bool = False,
+        block_time: int | None = None,
     ) -> None:
         """An in-process chain; with ``data_dir``, one kept on disk across restarts.
 
         ``data_dir`` holds ``chain.sqlite``: opened when it exists (the chain goes on
         from its last block), created otherwise. ``durable`` adds an fsync per block,
         so the chain also survives a power cut, not only a killed process.
+        ``block_time`` makes each block exactly that many seconds after its parent,
+        whatever the wall clock says (py-evm otherwise uses the wall clock when it is
+        later): simulations move time only by :meth:`time_travel`, and repeat exactly.
         """
         self._lock = threading.RLock()
         overrides = {"timestamp": genesis_timestamp} if genesis_timestamp is not None else None
@@ -89,6 +94,16 @@ class EmbeddedBackend(Backend):
             self._open_store(self.data_dir / "chain.sqlite", durable)
         self.tester = EthereumTester(self._pyevm)
         self._faucet = self.tester.get_accounts()[0]
+        self._block_time = block_time
+        self._pin_pending_time()
+
+    def _pin_pending_time(self) -> None:
+        if self._block_time is None:
+            return
+        chain = self._pyevm.chain
+        wanted = chain.get_canonical_head().timestamp + self._block_time
+        if chain.header.timestamp != wanted:
+            chain.header = chain.header.copy(timestamp=wanted)
 
     def _open_store(self, path: Path, durable: bool) -> None:
         store = ChainStore(path, durable=durable)

@@ -75,6 +75,16 @@ class ConsortiumContract(ContractFacade):
         """Bind an enterprise account to its subject id (registrar only)."""
         return self._send(registrar, "bindEnterprise", account, bytes(subject))
 
+    def bind_enterprises(
+        self,
+        registrar: LocalAccount,
+        bindings: list[tuple[str, SubjectId | bytes]],
+    ) -> TxResult:
+        """Bind many (account, subject id) pairs in one transaction (registrar only)."""
+        accounts = [a for a, _ in bindings]
+        subjects = [bytes(s) for _, s in bindings]
+        return self._send(registrar, "bindEnterprises", accounts, subjects)
+
     def rebind_enterprise(
         self, registrar: LocalAccount, subject: SubjectId | bytes, new_account: str
     ) -> TxResult:
