@@ -118,3 +118,74 @@ def make_enterprises(rng: random.Random, per_city: int) -> list[EnterpriseSpec]:
                 )
             )
     return out
+
+
+#: How enterprises spread over the five cities (roughly the zones' relative size).
+CITY_WEIGHTS: dict[City, float] = {
+    City.SHANGHAI: 0.30,
+    City.HANGZHOU: 0.22,
+    City.NANJING: 0.20,
+    City.HEFEI: 0.18,
+    City.JIAXING: 0.10,
+}
+SIZES = ("micro", "small", "medium", "large")
+_SIZE_WEIGHTS = (0.45, 0.35, 0.15, 0.05)
+#: Monthly loan instalment by size, in fen (CNY cents).
+_INSTALMENT_FEN = {
+    "micro": 2_000_000,
+    "small": 8_000_000,
+    "medium": 30_000_000,
+    "large": 120_000_000,
+}
+
+
+@dataclass(frozen=True)
+class EnterpriseProfile:
+    """A simulated enterprise and its credit behaviour."""
+
+    spec: EnterpriseSpec  # identity: label, name, USCC, city, industry
+    size: str  # micro, small, medium or large
+    reliability: float  # probability of paying an instalment on time
+    lender: City | None  # the city of the bank lending to it; None when it has no loan
+    instalment_fen: int  # monthly instalment, fen
+    due_day: int  # day of the month instalments fall due (1..28)
+
+
+def make_population(rng: random.Random, count: int) -> list[EnterpriseProfile]:
+    """``count`` enterprises over the five cities, each with a size, a loan and a habit.
+
+    About seven in ten borrow; three in ten of those from a bank in another
+    city, which is what makes cross-region credit sharing matter.
+    """
+    cities = list(CITY_WEIGHTS)
+    weights = list(CITY_WEIGHTS.values())
+    out: list[EnterpriseProfile] = []
+    per_city: dict[City, int] = dict.fromkeys(City, 0)
+    for _ in range(count):
+        city = rng.choices(cities, weights)[0]
+        i = per_city[city]
+        per_city[city] += 1
+        name = f"{city.label} {rng.choice(_NAME_PARTS)} {rng.choice(_NAME_KINDS)} Co., Ltd."
+        spec = EnterpriseSpec(
+            label=f"enterprise:{city.name.lower()}:{i}",
+            name=name,
+            uscc=generate_uscc(rng, DIVISIONS[city]),
+            city=city,
+            industry=rng.choice(INDUSTRIES),
+        )
+        size = rng.choices(SIZES, _SIZE_WEIGHTS)[0]
+        borrows = rng.random() < 0.7
+        lender = (city if rng.random() < 0.7 else rng.choice(cities)) if borrows else None
+        # Most pay on time; a tail of weak payers makes the overdue records.
+        reliability = 0.999 - rng.betavariate(1.2, 18)
+        out.append(
+            EnterpriseProfile(
+                spec=spec,
+                size=size,
+                reliability=max(0.5, reliability),
+                lender=lender,
+                instalment_fen=_INSTALMENT_FEN[size] + rng.randrange(0, 500_000),
+                due_day=rng.randint(1, 28),
+            )
+        )
+    return out

@@ -149,6 +149,98 @@ def demo(rpc: RpcOption = None, as_json: JsonOption = False) -> None:
         _emit_json(asdict(report))
 
 
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(min=1, help="Simulated days.")] = 90,
+    enterprises: Annotated[int, typer.Option(min=5, help="Enterprises in the world.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same figures.")] = 7,
+    rpc: RpcOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Keep manifest.json, the chain and summary.json here."),
+    ] = None,
+    adversary_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Probability of an attack on a day.")
+    ] = 0.5,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the Yangtze Delta scenario: five cities over simulated days, with adversaries."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ledger_client import LedgerError
+    from node_sim.simulation import SimulationConfig, run_simulation
+
+    config = SimulationConfig(
+        days=days,
+        enterprises=enterprises,
+        seed=seed,
+        rpc=rpc,
+        out=out,
+        adversary_rate=adversary_rate,
+    )
+    console = Console(stderr=True, quiet=as_json)
+    with Progress(
+        TextColumn("[bold]simulating[/bold] day {task.completed}/{task.total}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("days", total=days)
+        try:
+            result = run_simulation(config, lambda done, _: bar.update(task, completed=done))
+        except LedgerError as exc:
+            raise _fail(str(exc)) from exc
+    if as_json:
+        _emit_json({**result.summary, "timing": result.timing})
+        return
+    _print_simulation_summary(result.summary, result.timing, out)
+
+
+def _print_simulation_summary(
+    summary: dict[str, Any], timing: dict[str, float], out: Path | None
+) -> None:
+    from rich.table import Table
+
+    console = Console()
+    rec = summary["records"]
+    console.rule(
+        f"[bold]{summary['config']['days']} days, {summary['config']['enterprises']:,} "
+        f"enterprises, seed {summary['config']['seed']}[/bold]"
+    )
+    console.print(
+        f"{rec['total']:,} records ({rec['batched']:,} in {rec['batches']:,} Merkle batches, "
+        f"{rec['single']:,} single), {summary['transactions']:,} transactions, "
+        f"{summary['blocks']:,} blocks, {summary['gas']:,} gas, in {timing['total_s']:.1f} s"
+    )
+    cities = Table(title="Records by city")
+    cities.add_column("city")
+    cities.add_column("records", justify="right")
+    for city, n in rec["by_city"].items():
+        cities.add_row(city, f"{n:,}")
+    console.print(cities)
+    attacks = Table(title="Attacks: attempted and refused by name")
+    for col in ("behaviour", "attempted", "refused", "accepted", "errors"):
+        attacks.add_column(col)
+    for kind, t in summary["attacks"].items():
+        errors = ", ".join(f"{k} x{v}" for k, v in t["errors"].items())
+        style = "red" if t["accepted"] else "green"
+        attacks.add_row(
+            kind,
+            str(t["attempted"]),
+            f"[{style}]{t['refused']}[/{style}]",
+            str(t["accepted"]),
+            errors,
+        )
+    console.print(attacks)
+    for fault in summary["faults"]:
+        console.print(
+            f"fault on day {fault['day']}: {fault['member']} {fault['kind'].split('_')[1]}"
+        )
+    if out is not None:
+        console.print(f"manifest, chain and summary.json kept in {out}")
+
+
 @uscc_app.command("check")
 def uscc_check(
     code: Annotated[str, typer.Argument(help="The 18-character code.")],

@@ -83,7 +83,9 @@ class ConsortiumContract(ContractFacade):
         """Bind many (account, subject id) pairs in one transaction (registrar only)."""
         accounts = [a for a, _ in bindings]
         subjects = [bytes(s) for _, s in bindings]
-        return self._send(registrar, "bindEnterprises", accounts, subjects)
+        # Three new storage slots per binding: size the gas limit to the batch.
+        gas = 100_000 + 80_000 * len(bindings)
+        return self._send(registrar, "bindEnterprises", accounts, subjects, gas=gas)
 
     def rebind_enterprise(
         self, registrar: LocalAccount, subject: SubjectId | bytes, new_account: str
