@@ -34,6 +34,8 @@ class Metrics:
     attacks: dict[str, AttackTally] = field(default_factory=lambda: defaultdict(AttackTally))
     faults: list[dict[str, Any]] = field(default_factory=list)
     deferred_records: int = 0  # records a suspended member held back until reinstated
+    day: int = 0  # the simulated day now being played
+    transactions_by_day: Counter[int] = field(default_factory=Counter)
 
     def gas_spent(self, operation: str, gas: int) -> None:
         """Note the gas of one operation."""
@@ -49,8 +51,8 @@ class Metrics:
         self.records_by_schema[schema] += count
         self.records_by_city_day[city][day] += count
 
-    def summary(self) -> dict[str, Any]:
-        """The deterministic figures of the run (no timings)."""
+    def summary(self, days: int) -> dict[str, Any]:
+        """The deterministic figures of the run (no timings) over ``days`` days."""
         return {
             "transactions": self.transactions,
             "gas": self.gas,
@@ -65,7 +67,12 @@ class Metrics:
                     for city, days in sorted(self.records_by_city_day.items())
                 },
                 "deferred_while_suspended": self.deferred_records,
+                "by_city_day": {
+                    city: [days_[d] for d in range(days)]
+                    for city, days_ in sorted(self.records_by_city_day.items())
+                },
             },
+            "transactions_by_day": [self.transactions_by_day[d] for d in range(days)],
             "gas_per_operation": {
                 op: round(sum(v) / len(v)) for op, v in sorted(self.gas_by_operation.items()) if v
             },

@@ -30,6 +30,7 @@ from ledger_client.uscc import subject_id
 
 from .adversaries import ATTACKS, AttackContext, attempt
 from .metrics import Metrics
+from .report import render_report
 from .world import REGULATOR, EnterpriseProfile, consortium_institutions, make_population
 
 #: The simulation's day 0: 2026-01-05 (a Monday), 00:00 in Shanghai (UTC+8).
@@ -94,6 +95,7 @@ class Simulation:
 
     def _count(self, receipt: Receipt) -> None:
         self.metrics.transactions += 1
+        self.metrics.transactions_by_day[self.metrics.day] += 1
         self.metrics.gas += receipt.gas_used
 
     # -- the world ----------------------------------------------------------------
@@ -143,6 +145,7 @@ class Simulation:
         suspend_day = self.config.days // 3
         reinstate_day = (2 * self.config.days) // 3
         for day in range(self.config.days):
+            self.metrics.day = day
             self._move_clock(day)
             if day == suspend_day and self.config.days >= 3:
                 self._suspend(day)
@@ -339,7 +342,7 @@ class Simulation:
     # -- the report ---------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """The run's deterministic figures."""
-        doc = self.metrics.summary()
+        doc = self.metrics.summary(self.config.days)
         doc["config"] = {
             "days": self.config.days,
             "enterprises": self.config.enterprises,
@@ -361,4 +364,5 @@ def run_simulation(
     if config.out is not None:
         doc = {**result.summary, "timing": result.timing}
         (config.out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        (config.out / "report.html").write_text(render_report(doc), encoding="utf-8")
     return result

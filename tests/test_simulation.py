@@ -49,6 +49,11 @@ def test_simulate_command_keeps_a_ledger_others_can_open(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["days"] == 5
+    page = (out / "report.html").read_text()
+    assert page.count("<svg") == 5  # every chart is inline: the page needs nothing else
+    assert 'src="http' not in page  # nothing fetched from elsewhere
+    assert "<link" not in page
+    assert "attacks refused by a named error; 0 accepted" in page
     chain = connect("embedded", data_dir=out / "chain")
     ledger = attach(chain, Manifest.load(out / "manifest.json"))
     assert len(ledger.consortium.members()) == summary["members"]
