@@ -8,8 +8,11 @@ pass for a leaf. Leaves keep the batch's order; see :mod:`ledger_client.merkle`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -61,6 +64,53 @@ class AnchoredBatch:
     def proof(self, index: int) -> list[bytes]:
         """The inclusion proof of record ``index``."""
         return list(self.prepared.tree.proof(index))
+
+    def proof_for(self, index: int) -> BatchProof:
+        """What the holder of record ``index`` keeps to prove it later."""
+        return BatchProof(self.batch_id, index, self.proof(index))
+
+
+@dataclass(frozen=True)
+class BatchProof:
+    """Where a record sits in an anchored batch, as the anchoring client hands it out."""
+
+    batch_id: bytes
+    index: int  # position of the record in the batch
+    proof: list[bytes]  # sibling hashes, leaf to root
+
+    def to_dict(self) -> dict[str, Any]:
+        """The proof file's JSON form."""
+        return {
+            "batch_id": "0x" + self.batch_id.hex(),
+            "index": self.index,
+            "proof": ["0x" + p.hex() for p in self.proof],
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> BatchProof:
+        """Read the JSON form; malformed input is a LedgerValueError naming the field."""
+        try:
+            return cls(
+                batch_id=_hex32(doc["batch_id"], "batch_id"),
+                index=int(doc["index"]),
+                proof=[_hex32(p, "proof") for p in doc["proof"]],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LedgerValueError(f"malformed batch proof: {exc}") from exc
+
+    @classmethod
+    def load(cls, path: Path | str) -> BatchProof:
+        """Read a proof file."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise LedgerValueError(f"cannot read the proof file {path}: {exc}") from exc
+
+
+def _hex32(value: object, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
+        raise ValueError(f"{what} must be 0x and 64 hex digits, got {value!r}")
+    return bytes.fromhex(value[2:])
 
 
 def prepare_batch(schema: Schema, records: Sequence[Mapping[str, object]]) -> PreparedBatch:

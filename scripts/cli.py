@@ -241,6 +241,81 @@ def _print_simulation_summary(
         console.print(f"manifest, chain and summary.json kept in {out}")
 
 
+def _open_ledger(manifest_path: Path, rpc: str | None, data_dir: Path | None) -> Any:
+    """Attach to the deployment a manifest names, on its node or its embedded chain."""
+    from ledger_client import Manifest, attach, connect
+
+    manifest = Manifest.load(manifest_path)
+    if rpc is None and manifest.network != "embedded":
+        rpc = manifest.network
+    if rpc is not None:
+        return attach(connect(rpc), manifest)
+    # An embedded chain is kept beside its manifest (deploy --data-dir, simulate --out).
+    home = data_dir or next(
+        (
+            d
+            for d in (manifest_path.parent, manifest_path.parent / "chain")
+            if (d / "chain.sqlite").exists()
+        ),
+        None,
+    )
+    if home is None:
+        from ledger_client import LedgerValueError
+
+        raise LedgerValueError(
+            f"no embedded chain beside {manifest_path}: pass --data-dir DIR or --rpc URL"
+        )
+    return attach(connect("embedded", data_dir=home), manifest)
+
+
+@app.command()
+def verify(
+    manifest: Annotated[Path, typer.Option(help="The deployment's manifest.json.")],
+    record: Annotated[Path, typer.Option(help="The off-chain record, as JSON.")],
+    uid: Annotated[
+        str | None, typer.Option(help="The attestation's UID (0x...); not for batches.")
+    ] = None,
+    proof: Annotated[
+        Path | None, typer.Option(help="A batched record's proof file (batch id, index, proof).")
+    ] = None,
+    rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify a record against the chain; exit 0 only when every check holds."""
+    from ledger_client import LedgerError
+    from ledger_client.audit import BatchProof, verify_record
+
+    try:
+        doc = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise _fail(f"cannot read the record {record}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise _fail(f"{record} does not hold a JSON object")
+    if (uid is None) == (proof is None):
+        raise _fail("pass --uid for an attestation or --proof for a batched record")
+    try:
+        ledger = _open_ledger(manifest, rpc, data_dir)
+        batch_proof = BatchProof.load(proof) if proof else None
+        uid_bytes = bytes.fromhex(uid[2:]) if uid and uid.startswith("0x") else b""
+        if uid is not None and len(uid_bytes) != 32:
+            raise _fail(f"--uid must be 0x and 64 hex digits, got {uid!r}")
+        result = verify_record(ledger, uid_bytes, doc, batch_proof)
+        ledger.chain.close()
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        console = Console()
+        for check in result.checks:
+            mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+            console.print(f"{mark} {check.name}: {check.detail}")
+        console.print("[green]verified[/green]" if result.ok else "[red]NOT verified[/red]")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 @uscc_app.command("check")
 def uscc_check(
     code: Annotated[str, typer.Argument(help="The 18-character code.")],

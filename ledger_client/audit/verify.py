@@ -1,0 +1,234 @@
+"""Verify one credit record against the chain.
+
+Given the off-chain record and its UID (or, for a batched record, the batch id
+and an inclusion proof), the verifier recomputes the record's hash, finds the
+block the attestation was made in (a binary search on the stored attestation
+time), reads the ``Attested`` (or ``BatchAnchored``) event from that block's
+receipts, and checks: that the record fits its schema, that its hash is the
+one attested about that subject, that the attester was a member in good
+standing with the attester role when it attested, that the record is still in
+force, and, for a batch, that the proof holds on chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..abi import Event
+from ..batches import BatchProof, batch_leaf
+from ..deployment import Ledger
+from ..merkle import verify_proof
+from ..records import RecordError, Schema, record_hash, record_subject
+from ..types import Role, Validity
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification step and its outcome."""
+
+    name: str  # e.g. "hash-match"
+    ok: bool
+    detail: str  # a sentence saying what was found
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every check made about one record."""
+
+    uid: str  # 0x-hex UID or batch id
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every check held."""
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        """The checks that did not hold."""
+        return [c for c in self.checks if not c.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly form."""
+        return {
+            "uid": self.uid,
+            "ok": self.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+
+def verify_record(
+    ledger: Ledger,
+    uid: bytes,
+    record: Mapping[str, object],
+    proof: BatchProof | None = None,
+) -> Verification:
+    """Check ``record`` against the attestation ``uid`` (or the batch in ``proof``)."""
+    if proof is not None:
+        return _verify_batched(ledger, record, proof)
+    result = Verification("0x" + uid.hex())
+    a = ledger.attestations
+    info = a.attestation(uid)
+    if info is None:
+        result.checks.append(Check("attestation-found", False, "no attestation has this UID"))
+        return result
+    block = _block_at(ledger, info.attested_at)
+    event = _event_in_block(ledger, block, "Attested", "uid", uid)
+    result.checks.append(
+        Check(
+            "attestation-found",
+            event is not None,
+            f"attested by {info.attester} in block {block}"
+            if event
+            else f"no Attested event for this UID in block {block}",
+        )
+    )
+    if event is None:
+        return result
+    schema = _schema_of(ledger, info.schema)
+    data_hash = _check_record(result, schema, record)
+    if data_hash is not None:
+        subject = _subject(record)
+        same = data_hash == event.args["dataHash"] and subject == event.args["subject"]
+        result.checks.append(
+            Check(
+                "hash-match",
+                same,
+                "the record's hash is the one attested about this subject"
+                if same
+                else _mismatch(data_hash, subject, event),
+            )
+        )
+    _check_standing(result, ledger, info.attester, block)
+    state = a.validity(uid)
+    result.checks.append(_validity_check(state, info.replaced_by))
+    return result
+
+
+def _verify_batched(
+    ledger: Ledger, record: Mapping[str, object], proof: BatchProof
+) -> Verification:
+    result = Verification("0x" + proof.batch_id.hex())
+    a = ledger.attestations
+    info = a.batch(proof.batch_id)
+    if info is None:
+        result.checks.append(Check("attestation-found", False, "no batch has this id"))
+        return result
+    block = _block_at(ledger, info.anchored_at)
+    result.checks.append(
+        Check(
+            "attestation-found",
+            True,
+            f"batch of {info.count} anchored by {info.attester} in block {block}",
+        )
+    )
+    schema = _schema_of(ledger, info.schema)
+    data_hash = _check_record(result, schema, record)
+    if data_hash is None:
+        return result
+    leaf = batch_leaf(_subject(record), data_hash)
+    in_tree = verify_proof(leaf, proof.proof, info.root)
+    result.checks.append(
+        Check(
+            "merkle-proof",
+            in_tree,
+            f"record {proof.index} is in the batch (root 0x{info.root.hex()[:16]}…)"
+            if in_tree
+            else "the proof does not lead from this record to the batch's root: the record "
+            "was altered or the proof forged",
+        )
+    )
+    if not in_tree:
+        return result
+    _check_standing(result, ledger, info.attester, block)
+    state = a.batch_record_validity(proof.batch_id, leaf, proof.proof)
+    result.checks.append(_validity_check(state, None))
+    return result
+
+
+def _schema_of(ledger: Ledger, schema_id: bytes) -> Schema | None:
+    registered = ledger.attestations.schema(schema_id)
+    if registered is None:
+        return None
+    # The layout registered on chain is the authority, not a local copy of it.
+    return Schema.from_layout(
+        registered.name, registered.layout, title=registered.name, revocable=registered.revocable
+    )
+
+
+def _check_record(
+    result: Verification, schema: Schema | None, record: Mapping[str, object]
+) -> bytes | None:
+    if schema is None:
+        result.checks.append(Check("schema-valid", False, "the attestation's schema is unknown"))
+        return None
+    try:
+        data_hash = record_hash(schema, record)
+        record_subject(record)
+    except RecordError as exc:
+        result.checks.append(Check("schema-valid", False, str(exc)))
+        return None
+    result.checks.append(Check("schema-valid", True, f"the record fits schema {schema.name}"))
+    return data_hash
+
+
+def _subject(record: Mapping[str, object]) -> bytes:
+    return record_subject(record)
+
+
+def _mismatch(data_hash: bytes, subject: bytes, event: Event) -> str:
+    if subject != event.args["subject"]:
+        return "the record names another subject than the one attested"
+    return (
+        f"the record hashes to 0x{data_hash.hex()[:16]}…, the chain holds "
+        f"0x{event.args['dataHash'].hex()[:16]}…: the document was altered"
+    )
+
+
+def _check_standing(result: Verification, ledger: Ledger, attester: str, block: int) -> None:
+    # The state the attesting transaction met: the end of the block before it.
+    member = ledger.consortium.member(attester, block=block - 1)
+    ok = ledger.consortium.has_role(attester, Role.ATTESTER, block=block - 1)
+    if member is None:
+        detail = "the attester was not a member"
+    elif member.suspended:
+        detail = f"{member.name} was suspended"
+    elif not ok:
+        detail = f"{member.name} did not hold the attester role"
+    else:
+        detail = f"{member.name} ({member.city.label}) was an attester in good standing"
+    result.checks.append(Check("attester-in-good-standing", ok, detail))
+
+
+def _validity_check(state: Validity, replaced_by: bytes | None) -> Check:
+    if state is Validity.VALID:
+        return Check("validity", True, "the record is in force")
+    extra = f" by 0x{replaced_by.hex()}" if replaced_by else ""
+    return Check("validity", False, f"the record is {state.name.lower()}{extra}")
+
+
+def _block_at(ledger: Ledger, timestamp: int) -> int:
+    """The number of the block mined at ``timestamp`` (block times strictly increase)."""
+    backend = ledger.chain.backend
+    lo, hi = ledger.manifest.deploy_block, backend.block_number()
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if backend.block(mid).timestamp < timestamp:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _event_in_block(ledger: Ledger, block: int, name: str, key: str, value: bytes) -> Event | None:
+    codec = ledger.attestations.codec
+    for receipt in ledger.chain.backend.receipts_in_block(block):
+        for log in receipt.logs:
+            if log.address.lower() != ledger.attestations.address.lower():
+                continue
+            event = codec.decode_log(log)
+            if event is not None and event.name == name and event.args.get(key) == value:
+                return event
+    return None
