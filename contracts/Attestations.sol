@@ -8,7 +8,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IAttestations} from "./IAttestations.sol";
 import {IConsortium} from "./IConsortium.sol";
 import {SchemaRegistry} from "./SchemaRegistry.sol";
-import {ROLE_ATTESTER, ROLE_REGULATOR} from "./Common.sol";
+import {ROLE_ATTESTER, ROLE_REGULATOR, ROLE_RELAYER} from "./Common.sol";
 
 /// @title Attestations
 /// @notice Credit attestations, delegated (signed) attestations and Merkle batches.
@@ -23,7 +23,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
     mapping(bytes32 uid => bytes32 newUid) private _replacedBy;
     mapping(bytes32 batchId => Record record) private _batches;
     mapping(bytes32 batchId => bytes32 root) private _batchRoots;
-    mapping(bytes32 batchId => uint32 count) private _batchCounts;
+    mapping(bytes32 batchId => BatchMeta meta) private _batchMeta;
     mapping(bytes32 leafKey => uint40 revokedAt) private _leafRevokedAt;
     mapping(address attester => mapping(uint256 word => uint256 bits)) private _nonces;
 
@@ -111,6 +111,23 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         returns (bytes32 batchId)
     {
         _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        return _anchor(schema_, root, count, expiry, false);
+    }
+
+    /// @inheritdoc IAttestations
+    function anchorSignedBatch(bytes32 schema_, bytes32 root, uint32 count, uint40 expiry)
+        external
+        returns (bytes32 batchId)
+    {
+        _consortium.requireRole(msg.sender, ROLE_RELAYER);
+        batchId = _anchor(schema_, root, count, expiry, true);
+        emit SignedBatchAnchored(batchId, msg.sender);
+    }
+
+    function _anchor(bytes32 schema_, bytes32 root, uint32 count, uint40 expiry, bool signed_)
+        private
+        returns (bytes32 batchId)
+    {
         if (root == bytes32(0) || count == 0) revert AttestationsInvalidBatch(root, count);
         uint16 index = _schemaIndex(schema_);
         _checkExpiry(expiry);
@@ -118,7 +135,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         if (_batches[batchId].attester != address(0)) revert AttestationsDuplicate(batchId);
         _batches[batchId] = Record(msg.sender, uint40(block.timestamp), expiry, index);
         _batchRoots[batchId] = root;
-        _batchCounts[batchId] = count;
+        _batchMeta[batchId] = BatchMeta(count, signed_);
         emit BatchAnchored(batchId, schema_, msg.sender, root, count, expiry);
     }
 
@@ -187,7 +204,8 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
             attester: b.attester,
             anchoredAt: b.attestedAt,
             expiry: b.expiry,
-            count: _batchCounts[batchId],
+            count: _batchMeta[batchId].count,
+            signed: _batchMeta[batchId].signed,
             schema: _schemaIdAt(b.schemaIndex),
             root: _batchRoots[batchId]
         });

@@ -40,12 +40,19 @@ interface IAttestations is ISchemaRegistry {
 
     /// @notice An anchored batch as the contract reports it.
     struct BatchView {
-        address attester; // the member that anchored it
+        address attester; // the member that anchored it (the relayer, for a signed batch)
         uint40 anchoredAt; // UNIX seconds
         uint40 expiry; // UNIX seconds; 0 for none
         uint32 count; // records in the batch
+        bool signed; // true when each leaf commits to its own attester's signature
         bytes32 schema; // schema id of every record
         bytes32 root; // Merkle root (OpenZeppelin MerkleProof layout, double-hashed leaves)
+    }
+
+    /// @notice What is stored about a batch beside its record: one slot.
+    struct BatchMeta {
+        uint32 count; // records in the batch
+        bool signed; // leaves commit to (subject, dataHash, signer, keccak256(signature))
     }
 
     /// @notice What an attester signs for a delegated attestation (EIP-712 `Attest`).
@@ -88,6 +95,9 @@ interface IAttestations is ISchemaRegistry {
         uint32 count,
         uint40 expiry
     );
+    /// @notice A relayer anchored a batch of records each signed by its own attester
+    /// (emitted with BatchAnchored, whose attester is the relayer).
+    event SignedBatchAnchored(bytes32 indexed batchId, address indexed relayer);
     /// @notice One record of a batch was revoked.
     event BatchRecordRevoked(
         bytes32 indexed batchId, bytes32 indexed leaf, address indexed revoker, bytes32 reason
@@ -186,6 +196,16 @@ interface IAttestations is ISchemaRegistry {
     /// @notice Anchor many records of one schema as one Merkle root (attester role).
     /// @return batchId keccak256(abi.encode(schema, root, count, attester, block.timestamp, expiry)).
     function anchorBatch(bytes32 schema, bytes32 root, uint32 count, uint40 expiry)
+        external
+        returns (bytes32 batchId);
+
+    /// @notice Anchor, as a relayer, many records each signed off chain by its own attester
+    /// (relayer role). Each leaf is keccak256(keccak256(abi.encode(subject, dataHash, signer,
+    /// keccak256(signature)))), where the signature is the signer's EIP-712 `Attest` of the
+    /// record with this batch's schema and expiry and refUID 0. The chain cannot see the
+    /// leaves: a verifier checks each record's signature and its signer's attester role at
+    /// the anchoring block, which is what keeps authorship provable record by record.
+    function anchorSignedBatch(bytes32 schema, bytes32 root, uint32 count, uint40 expiry)
         external
         returns (bytes32 batchId);
 

@@ -32,6 +32,19 @@ ReceiptListener = Callable[[Receipt], None]
 
 
 @dataclass(frozen=True)
+class PreparedTx:
+    """A signed transaction not yet sent: what a journal keeps to send it exactly once."""
+
+    raw: bytes  # the signed transaction
+    tx_hash: str  # its hash, known before sending
+    sender: str
+    to: str | None
+    data: bytes
+    value: int
+    nonce: int
+
+
+@dataclass(frozen=True)
 class FeePolicy:
     """EIP-1559 fee caps of every transaction this client signs."""
 
@@ -66,6 +79,22 @@ class Chain:
         when the failed transaction was mined).
         """
         with self._lock:
+            return self.send_prepared(self.prepare(signer, to, data, gas=gas, value=value))
+
+    def prepare(
+        self,
+        signer: LocalAccount,
+        to: str | None,
+        data: bytes,
+        *,
+        gas: int | None = None,
+        value: int = 0,
+    ) -> PreparedTx:
+        """Sign a transaction with the signer's next nonce, without sending it.
+
+        The nonce is taken: prepared transactions must be sent in the order prepared.
+        """
+        with self._lock:
             address = signer.address
             nonce = self._nonces.get(address)
             if nonce is None:
@@ -82,18 +111,40 @@ class Chain:
             }
             if to is not None:
                 tx["to"] = to
-            raw = signer.sign_transaction(tx).raw_transaction
-            try:
-                tx_hash = self.backend.send_raw_transaction(bytes(raw))
-            except TransactionError:
-                self._nonces.pop(address, None)  # resynchronise from the node next time
-                raise
+            signed = signer.sign_transaction(tx)
             self._nonces[address] = nonce + 1
-            receipt = self.backend.wait_for_receipt(tx_hash)
+            return PreparedTx(
+                raw=bytes(signed.raw_transaction),
+                tx_hash="0x" + bytes(signed.hash).hex(),
+                sender=address,
+                to=to,
+                data=data,
+                value=value,
+                nonce=nonce,
+            )
+
+    def send_prepared(self, tx: PreparedTx) -> Receipt:
+        """Send a prepared transaction (again, after a crash) and return its receipt.
+
+        Sending the same prepared transaction twice mines it once: its nonce is spent.
+        A revert raises the named :class:`ContractRevert`.
+        """
+        with self._lock:
+            receipt = self.backend.receipt_if_mined(tx.tx_hash)
+            if receipt is None:
+                try:
+                    self.backend.send_raw_transaction(tx.raw)
+                except TransactionError:
+                    receipt = self.backend.receipt_if_mined(tx.tx_hash)
+                    if receipt is None:
+                        self._nonces.pop(tx.sender, None)  # resynchronise from the node
+                        raise
+                if receipt is None:
+                    receipt = self.backend.wait_for_receipt(tx.tx_hash)
             for listener in self._listeners:
                 listener(receipt)
         if receipt.status != 1:
-            raise self._explain_failure(address, to, data, value, receipt)
+            raise self._explain_failure(tx.sender, tx.to, tx.data, tx.value, receipt)
         return receipt
 
     def _explain_failure(

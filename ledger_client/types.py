@@ -192,6 +192,7 @@ class BatchInfo:
     anchored_at: int  # UNIX seconds
     expiry: int  # UNIX seconds; 0 for none
     count: int  # records in the batch
+    signed: bool  # each leaf commits to its own attester's signature (a relayed batch)
     schema: bytes  # schema id of every record
     root: bytes  # Merkle root
 

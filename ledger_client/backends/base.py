@@ -63,6 +63,10 @@ class Backend(ABC):
         """The receipt of ``tx_hash``, waiting for it to be mined."""
 
     @abstractmethod
+    def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
+        """The receipt of ``tx_hash`` if it is mined, else None (no waiting)."""
+
+    @abstractmethod
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
         """Execute ``tx`` (``from``, ``to``, ``data``, ``value``) without a transaction.
 

@@ -165,6 +165,13 @@ class EmbeddedBackend(Backend):
         return _receipt(r)
 
     @_locked
+    def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
+        try:
+            return _receipt(self.tester.get_transaction_receipt(tx_hash))
+        except TransactionNotFound:
+            return None
+
+    @_locked
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
         try:
             out = self.tester.call(_tester_tx(tx, self._faucet), block)

@@ -88,6 +88,10 @@ class RpcBackend(Backend):
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
+    def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
+        r = self._request("eth_getTransactionReceipt", [tx_hash])
+        return _receipt(r) if r else None
+
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
         params: dict[str, Any] = {"data": "0x" + bytes(tx.get("data", b"")).hex()}
         if tx.get("to"):  # absent for a contract creation

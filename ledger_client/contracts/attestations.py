@@ -246,6 +246,20 @@ class AttestationsContract(ContractFacade):
         result = self._send(attester, "anchorBatch", sid, root, count, expiry)
         return Anchored(result.event("BatchAnchored").args["batchId"], result)
 
+    def anchor_signed_batch(
+        self,
+        relayer: LocalAccount,
+        schema: bytes | Schema,
+        root: bytes,
+        count: int,
+        *,
+        expiry: int = 0,
+    ) -> Anchored:
+        """Anchor, as a relayer, records each signed by its own attester (relayer role)."""
+        sid = schema_id(schema) if isinstance(schema, Schema) else schema
+        result = self._send(relayer, "anchorSignedBatch", sid, root, count, expiry)
+        return Anchored(result.event("BatchAnchored").args["batchId"], result)
+
     def revoke_batch_record(
         self,
         revoker: LocalAccount,
@@ -289,10 +303,12 @@ class AttestationsContract(ContractFacade):
 
     def batch(self, batch_id: bytes) -> BatchInfo | None:
         """The stored facts of a batch, or None when there is none."""
-        ((attester, anchored_at, expiry, count, schema, root),) = self._read("batch", batch_id)
+        ((attester, anchored_at, expiry, count, signed, schema, root),) = self._read(
+            "batch", batch_id
+        )
         if int(attester, 16) == 0:
             return None
-        return BatchInfo(batch_id, attester, anchored_at, expiry, count, schema, root)
+        return BatchInfo(batch_id, attester, anchored_at, expiry, count, signed, schema, root)
 
     def matches(self, uid: bytes, fields: AttestationFields) -> bool:
         """True when ``uid`` is an attestation committing to ``fields``."""
