@@ -77,14 +77,19 @@ class BatchProof:
     batch_id: bytes
     index: int  # position of the record in the batch
     proof: list[bytes]  # sibling hashes, leaf to root
+    #: For a signed batch: the attester's signed record the leaf commits to.
+    signed_record: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The proof file's JSON form."""
-        return {
+        doc: dict[str, Any] = {
             "batch_id": "0x" + self.batch_id.hex(),
             "index": self.index,
             "proof": ["0x" + p.hex() for p in self.proof],
         }
+        if self.signed_record is not None:
+            doc["signed_record"] = self.signed_record
+        return doc
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> BatchProof:
@@ -94,6 +99,7 @@ class BatchProof:
                 batch_id=_hex32(doc["batch_id"], "batch_id"),
                 index=int(doc["index"]),
                 proof=[_hex32(p, "proof") for p in doc["proof"]],
+                signed_record=doc.get("signed_record"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerValueError(f"malformed batch proof: {exc}") from exc

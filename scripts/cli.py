@@ -19,6 +19,8 @@ uscc_app = typer.Typer(help="Unified Social Credit Codes: validate, derive subje
 app.add_typer(uscc_app, name="uscc")
 bench_app = typer.Typer(help="Benchmarks on a fresh embedded chain: gas and throughput.")
 app.add_typer(bench_app, name="bench")
+keys_app = typer.Typer(help="API keys: issue, list and revoke (stored hashed in api.sqlite).")
+app.add_typer(keys_app, name="keys")
 
 RpcOption = Annotated[
     str | None,
@@ -314,6 +316,83 @@ def verify(
         console.print("[green]verified[/green]" if result.ok else "[red]NOT verified[/red]")
     if not result.ok:
         raise typer.Exit(1)
+
+
+ServeDataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", help="The API's state: chain, manifest, keys, journal."),
+]
+
+
+@app.command()
+def serve(
+    data_dir: ServeDataDir = Path("credit-chain-data"),
+    rpc: RpcOption = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the HTTP API (OpenAPI at /docs); the embedded chain is kept in --data-dir."""
+    import uvicorn
+
+    from api.config import Settings
+    from api.main import create_app
+
+    settings = Settings(data_dir=data_dir, rpc=rpc, host=host, port=port)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _key_store(data_dir: Path) -> Any:
+    from api.db import ApiDatabase
+    from api.keys import KeyStore
+
+    return KeyStore(ApiDatabase(data_dir / "api.sqlite"))
+
+
+@keys_app.command("issue")
+def keys_issue(
+    member: Annotated[str, typer.Argument(help="The member's account address (0x...).")],
+    data_dir: ServeDataDir = Path("credit-chain-data"),
+    read_only: Annotated[bool, typer.Option("--read-only", help="An auditor's key.")] = False,
+    label: Annotated[str, typer.Option(help="A note to tell keys apart.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Issue an API key for MEMBER; the key is printed once and stored only as a hash."""
+    from eth_utils.address import is_address
+
+    if not is_address(member):
+        raise _fail(f"{member!r} is not an account address")
+    key = _key_store(data_dir).issue(member, read_only=read_only, label=label)
+    if as_json:
+        _emit_json({"key": key, "member": member, "read_only": read_only})
+    else:
+        Console().print(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key, or its sha256 hash.")],
+    data_dir: ServeDataDir = Path("credit-chain-data"),
+) -> None:
+    """Revoke an API key."""
+    if not _key_store(data_dir).revoke(key):
+        raise _fail("no such key, or already revoked")
+    Console().print("revoked")
+
+
+@keys_app.command("list")
+def keys_list(
+    data_dir: ServeDataDir = Path("credit-chain-data"), as_json: JsonOption = False
+) -> None:
+    """Every key issued (hashes only)."""
+    from dataclasses import asdict
+
+    keys = _key_store(data_dir).list()
+    if as_json:
+        _emit_json([asdict(k) for k in keys])
+        return
+    for k in keys:
+        state = "revoked" if k.revoked_at else ("read-only" if k.read_only else "read-write")
+        Console().print(f"{k.key_hash[:16]}…  {k.member}  {state}  {k.label}")
 
 
 @uscc_app.command("check")

@@ -19,9 +19,11 @@ from typing import Any
 from ..abi import Event
 from ..batches import BatchProof, batch_leaf
 from ..deployment import Ledger
+from ..exceptions import LedgerValueError
 from ..merkle import verify_proof
 from ..records import RecordError, Schema, record_hash, record_subject
-from ..types import Role, Validity
+from ..signed_records import SignedRecord, domain_separator
+from ..types import BatchInfo, Role, Validity
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,16 @@ def _verify_batched(
     data_hash = _check_record(result, schema, record)
     if data_hash is None:
         return result
-    leaf = batch_leaf(_subject(record), data_hash)
+    author: str = info.attester
+    if info.signed:
+        signed = _check_signature(
+            result, ledger, info, proof, subject=_subject(record), data_hash=data_hash
+        )
+        if signed is None:
+            return result
+        author, leaf = signed.signer, signed.leaf()
+    else:
+        leaf = batch_leaf(_subject(record), data_hash)
     in_tree = verify_proof(leaf, proof.proof, info.root)
     result.checks.append(
         Check(
@@ -142,10 +153,49 @@ def _verify_batched(
     )
     if not in_tree:
         return result
-    _check_standing(result, ledger, info.attester, block)
+    _check_standing(result, ledger, author, block)
     state = a.batch_record_validity(proof.batch_id, leaf, proof.proof)
     result.checks.append(_validity_check(state, None))
     return result
+
+
+def _check_signature(
+    result: Verification,
+    ledger: Ledger,
+    info: BatchInfo,
+    proof: BatchProof,
+    *,
+    subject: bytes,
+    data_hash: bytes,
+) -> SignedRecord | None:
+    """A signed batch's leaf commits to its attester's signature: check that signature."""
+    if proof.signed_record is None:
+        result.checks.append(
+            Check("signature", False, "a signed batch's record needs its signed_record to verify")
+        )
+        return None
+    try:
+        signed = SignedRecord.from_dict(proof.signed_record)
+        signer = signed.recover(domain_separator(ledger.attestations.domain))
+    except (KeyError, TypeError, ValueError, LedgerValueError) as exc:
+        result.checks.append(Check("signature", False, f"the signed record is malformed: {exc}"))
+        return None
+    r = signed.request
+    problems = []
+    if signer != signed.signer:
+        problems.append(f"the signature is not {signed.signer}'s (it recovers to {signer})")
+    if bytes(r.subject) != subject or bytes(r.data_hash) != data_hash:
+        problems.append("the signed record is not this record")
+    if r.schema != info.schema or r.expiry != info.expiry or r.ref_uid != bytes(32):
+        problems.append("the signed record's schema, expiry or reference is not the batch's")
+    result.checks.append(
+        Check(
+            "signature",
+            not problems,
+            "; ".join(problems) or f"signed by {signed.signer} (EIP-712 Attest)",
+        )
+    )
+    return None if problems else signed
 
 
 def _schema_of(ledger: Ledger, schema_id: bytes) -> Schema | None:

@@ -1,0 +1,26 @@
+"""The API's settings: one pydantic-settings class, read from CREDIT_CHAIN_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the API keeps its state, which chain it uses, and its limits."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDIT_CHAIN_", frozen=True)
+
+    data_dir: Path = Path("credit-chain-data")  # chain (embedded), manifest, keys, journal
+    rpc: str | None = None  # a node's URL; None for the embedded chain kept in data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    batch_min: int = 8  # fewer pending records than this are relayed one by one
+    batch_max: int = 1024  # records folded into one signed batch at most
+    anchor_interval_s: float = 0.05  # how often the worker looks for pending submissions
+    signature_margin_s: int = 30  # a signature must stay valid at least this long after accept
+    rate_per_s: float = 1_000.0  # requests per second allowed per API key
+    rate_burst: int = 2_000  # requests a key may make in a burst
+    max_body_bytes: int = 1_048_576  # larger request bodies are refused with 413
+    page_max: int = 500  # largest page of a listing

@@ -1,0 +1,92 @@
+"""The API's own SQLite file (``api.sqlite``): API keys and the submission journal.
+
+WAL mode with ``synchronous=FULL``: a submission answered 202 is on disk
+(fsync'd) before the answer leaves, so a killed server loses none.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash TEXT PRIMARY KEY,        -- sha256 of the key; the key itself is never stored
+    member TEXT NOT NULL,             -- checksum address of the member it acts for
+    read_only INTEGER NOT NULL,       -- 1 for auditors' keys
+    label TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    id TEXT PRIMARY KEY,
+    caller TEXT NOT NULL,             -- the member whose key submitted it
+    idempotency_key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- "attestation"
+    signer TEXT NOT NULL,
+    nonce TEXT NOT NULL,              -- decimal; uint256 does not fit SQLite's integer
+    payload TEXT NOT NULL,            -- JSON of the signed record
+    status TEXT NOT NULL,             -- pending, anchored, rejected
+    result TEXT,                      -- JSON: uid or batch position, or the named error
+    anchor_id INTEGER,                -- the transaction carrying it, once one is prepared
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (caller, idempotency_key),
+    UNIQUE (signer, nonce)
+);
+CREATE INDEX IF NOT EXISTS submissions_pending ON submissions (status, anchor_id);
+CREATE TABLE IF NOT EXISTS anchors (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,               -- single or batch
+    tx_hash TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    data BLOB NOT NULL,
+    raw BLOB NOT NULL,                -- the signed transaction, re-sent as is after a crash
+    nonce INTEGER NOT NULL,
+    tree BLOB,                        -- a batch's Merkle levels, for proofs
+    state TEXT NOT NULL,              -- sent, done
+    created_at REAL NOT NULL
+);
+"""
+
+
+class ApiDatabase:
+    """The connection to ``api.sqlite``, shared by the key store and the journal."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, committed (and fsync'd) on leaving."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of a read."""
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return list(cur.fetchall())
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,92 @@
+"""Dependencies of the route handlers: the service, the authenticated caller, rate limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from .errors import RateLimited, ReadOnlyKey, Unauthenticated
+from .service import Service
+
+
+def get_service(request: Request) -> Service:
+    """The service the app was started with."""
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the member an API key acts for."""
+
+    member: str  # checksum address
+    read_only: bool
+    key_hash: str
+
+
+class _Bucket:
+    __slots__ = ("stamp", "tokens")
+
+    def __init__(self, tokens: float) -> None:
+        self.tokens = tokens
+        self.stamp = time.monotonic()
+
+
+_buckets: dict[str, _Bucket] = {}
+_buckets_lock = threading.Lock()
+
+
+def _take_token(key_hash: str, rate: float, burst: int) -> bool:
+    with _buckets_lock:
+        bucket = _buckets.get(key_hash)
+        if bucket is None:
+            bucket = _buckets[key_hash] = _Bucket(float(burst))
+        now = time.monotonic()
+        bucket.tokens = min(float(burst), bucket.tokens + (now - bucket.stamp) * rate)
+        bucket.stamp = now
+        if bucket.tokens < 1.0:
+            return False
+        bucket.tokens -= 1.0
+        return True
+
+
+def get_caller(
+    service: ServiceDep,
+    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Caller:
+    """The caller behind the request's API key (``X-API-Key`` or ``Authorization: Bearer``)."""
+    key = x_api_key
+    if key is None and authorization and authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+    if not key:
+        raise Unauthenticated("an API key is required (X-API-Key header)")
+    found = service.keys.lookup(key)
+    if found is None:
+        raise Unauthenticated("unknown or revoked API key")
+    if not _take_token(found.key_hash, service.settings.rate_per_s, service.settings.rate_burst):
+        raise RateLimited(
+            f"more than {service.settings.rate_per_s:g} requests per second for this key",
+            retry_after_s=1,
+        )
+    return Caller(found.member, found.read_only, found.key_hash)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_writer(caller: CallerDep) -> Caller:
+    """A caller allowed to write: not an auditor's read-only key."""
+    if caller.read_only:
+        raise ReadOnlyKey("this API key is read-only", member=caller.member)
+    return caller
+
+
+WriterDep = Annotated[Caller, Depends(get_writer)]

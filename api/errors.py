@@ -1,0 +1,184 @@
+"""One error body everywhere: ``{"error": "<Name>", "detail": "<sentence>", ...fields}``.
+
+On-chain custom errors arrive as the client's named exceptions and map by
+their declared kind: forbidden 403, conflict 409, not found 404, invalid 422.
+Bad input never yields a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger_client.eip712 import SignatureError
+from ledger_client.exceptions import (
+    ContractRevert,
+    LedgerConnectionError,
+    LedgerError,
+    LedgerValueError,
+)
+from ledger_client.records import RecordError
+
+STATUS_BY_KIND = {"forbidden": 403, "conflict": 409, "not_found": 404, "invalid": 422}
+
+
+class ApiError(Exception):
+    """An error of the API itself, with its HTTP status and extra fields."""
+
+    status: int = 400
+
+    def __init__(self, detail: str, **fields: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields
+
+
+class Unauthenticated(ApiError):
+    """No API key, or one the server does not know or has revoked."""
+
+    status = 401
+
+
+class ReadOnlyKey(ApiError):
+    """An auditor's key tried to write."""
+
+    status = 403
+
+
+class KeyMemberMismatch(ApiError):
+    """The key belongs to one member and the write is signed by another."""
+
+    status = 403
+
+
+class SignatureMismatch(ApiError):
+    """The signature does not recover to the signer it names: a forgery or a mistake."""
+
+    status = 403
+
+
+class SignerNotAllowed(ApiError):
+    """The signer is not a member in good standing with the role the write needs."""
+
+    status = 403
+
+
+class IdempotencyKeyRequired(ApiError):
+    """A write came without an Idempotency-Key header."""
+
+    status = 422
+
+
+class IdempotencyKeyReused(ApiError):
+    """The same Idempotency-Key came with a different body."""
+
+    status = 409
+
+
+class NonceAlreadySubmitted(ApiError):
+    """The signer already submitted a record with this nonce."""
+
+    status = 409
+
+
+class SignatureTooShortLived(ApiError):
+    """The signature's deadline has passed or is too close to be relayed in time."""
+
+    status = 422
+
+
+class NotFound(ApiError):
+    """No such resource."""
+
+    status = 404
+
+
+class RateLimited(ApiError):
+    """The key made more requests than its rate allows."""
+
+    status = 429
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is larger than the server accepts."""
+
+    status = 413
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def error_body(name: str, detail: str, **fields: Any) -> dict[str, Any]:
+    """The stable error body."""
+    return {"error": name, "detail": detail, **{k: _jsonable(v) for k, v in fields.items()}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error the API can meet to its status and the stable body."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(type(exc).__name__, exc.detail, **exc.fields), status_code=exc.status
+        )
+
+    @app.exception_handler(ContractRevert)
+    async def _revert(_: Request, exc: ContractRevert) -> JSONResponse:
+        status = STATUS_BY_KIND.get(exc.kind, 422)
+        return JSONResponse(error_body(exc.error_name, str(exc), **exc.fields), status_code=status)
+
+    @app.exception_handler(RecordError)
+    async def _record(_: Request, exc: RecordError) -> JSONResponse:
+        return JSONResponse(
+            error_body(type(exc).__name__, str(exc), field=exc.field, schema=exc.schema),
+            status_code=422,
+        )
+
+    @app.exception_handler(SignatureError)
+    async def _signature(_: Request, exc: SignatureError) -> JSONResponse:
+        return JSONResponse(error_body("InvalidSignature", str(exc)), status_code=422)
+
+    @app.exception_handler(LedgerConnectionError)
+    async def _connection(_: Request, exc: LedgerConnectionError) -> JSONResponse:
+        return JSONResponse(error_body("ChainUnavailable", str(exc)), status_code=503)
+
+    @app.exception_handler(LedgerValueError)
+    async def _value(_: Request, exc: LedgerValueError) -> JSONResponse:
+        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=422)
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
+        return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=502)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        return JSONResponse(
+            error_body(
+                "RequestValidationError",
+                f"{first['field']}: {first['message']}",
+                errors=errors,
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {404: "NotFound", 405: "MethodNotAllowed"}
+        name = names.get(exc.status_code, "HTTPError")
+        return JSONResponse(error_body(name, str(exc.detail)), status_code=exc.status_code)

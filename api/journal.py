@@ -1,0 +1,272 @@
+"""The submission journal: every accepted write, durably, until it is anchored exactly once.
+
+A write is journaled under its caller's Idempotency-Key and answered 202. The
+worker takes pending submissions, prepares the relaying transaction, and
+journals the signed raw transaction *before* sending it, in the same
+transaction that ties the submissions to it. After a crash the worker sends
+each journaled transaction again: one already mined is found by its hash,
+one never sent is sent now with the nonce it was signed with, so no
+submission is lost and none is anchored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ledger_client.chain import PreparedTx
+
+from .db import ApiDatabase
+from .errors import IdempotencyKeyReused, NonceAlreadySubmitted
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One accepted write and where it stands."""
+
+    id: str
+    caller: str
+    idempotency_key: str
+    kind: str
+    signer: str
+    nonce: int
+    payload: dict[str, Any]
+    status: str  # pending, anchored, rejected
+    result: dict[str, Any] | None
+    anchor_id: int | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """A write to journal."""
+
+    idempotency_key: str
+    body_hash: str
+    kind: str
+    signer: str
+    nonce: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A relaying transaction journaled before it was sent."""
+
+    id: int
+    kind: str  # single or batch
+    tx: PreparedTx
+    tree: bytes | None
+    state: str  # sent or done
+    submission_ids: list[str]
+
+
+def _submission(row: sqlite3.Row) -> Submission:
+    return Submission(
+        id=row["id"],
+        caller=row["caller"],
+        idempotency_key=row["idempotency_key"],
+        kind=row["kind"],
+        signer=row["signer"],
+        nonce=int(row["nonce"]),
+        payload=json.loads(row["payload"]),
+        status=row["status"],
+        result=json.loads(row["result"]) if row["result"] else None,
+        anchor_id=row["anchor_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class Journal:
+    """Accept, track and settle submissions."""
+
+    def __init__(self, db: ApiDatabase) -> None:
+        self._db = db
+
+    def accept(
+        self,
+        *,
+        caller: str,
+        idempotency_key: str,
+        body_hash: str,
+        kind: str,
+        signer: str,
+        nonce: int,
+        payload: dict[str, Any],
+    ) -> tuple[Submission, bool]:
+        """Journal a write; return it and whether it is new (False: a replay of the key)."""
+        item = NewSubmission(idempotency_key, body_hash, kind, signer, nonce, payload)
+        return self.accept_many(caller, [item])[0]
+
+    def accept_many(self, caller: str, items: list[NewSubmission]) -> list[tuple[Submission, bool]]:
+        """Journal several writes in one transaction: all of them, or none."""
+        now = time.time()
+        out = []
+        with self._db.transaction() as conn:
+            conn.row_factory = sqlite3.Row
+            try:
+                for item in items:
+                    out.append(self._accept_one(conn, caller, item, now))
+            finally:
+                conn.row_factory = None
+        return out
+
+    @staticmethod
+    def _accept_one(
+        conn: sqlite3.Connection, caller: str, item: NewSubmission, now: float
+    ) -> tuple[Submission, bool]:
+        row = conn.execute(
+            "SELECT * FROM submissions WHERE caller = ? AND idempotency_key = ?",
+            (caller, item.idempotency_key),
+        ).fetchone()
+        if row is not None:
+            if row["body_hash"] != item.body_hash:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was used with a different body",
+                    idempotency_key=item.idempotency_key,
+                    submission_id=row["id"],
+                )
+            return _submission(row), False
+        taken = conn.execute(
+            "SELECT id FROM submissions WHERE signer = ? AND nonce = ?",
+            (item.signer, str(item.nonce)),
+        ).fetchone()
+        if taken is not None:
+            raise NonceAlreadySubmitted(
+                f"{item.signer} already submitted nonce {item.nonce}",
+                signer=item.signer,
+                nonce=str(item.nonce),
+                submission_id=taken["id"],
+            )
+        sub_id = "sub_" + uuid.uuid4().hex
+        conn.execute(
+            "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, "
+            "signer, nonce, payload, status, result, anchor_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)",
+            (
+                sub_id,
+                caller,
+                item.idempotency_key,
+                item.body_hash,
+                item.kind,
+                item.signer,
+                str(item.nonce),
+                json.dumps(item.payload),
+                now,
+                now,
+            ),
+        )
+        row = conn.execute("SELECT * FROM submissions WHERE id = ?", (sub_id,)).fetchone()
+        return _submission(row), True
+
+    def get(self, submission_id: str) -> Submission | None:
+        """A submission by id."""
+        rows = self._db.query("SELECT * FROM submissions WHERE id = ?", (submission_id,))
+        return _submission(rows[0]) if rows else None
+
+    def pending(self, limit: int) -> list[Submission]:
+        """Submissions not yet tied to a transaction, oldest first."""
+        rows = self._db.query(
+            "SELECT * FROM submissions WHERE status = 'pending' AND anchor_id IS NULL "
+            "ORDER BY rowid LIMIT ?",
+            (limit,),
+        )
+        return [_submission(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many submissions stand in each state."""
+        rows = self._db.query("SELECT status, count(*) AS n FROM submissions GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}
+
+    def begin_anchor(
+        self, kind: str, tx: PreparedTx, submission_ids: list[str], tree: bytes | None = None
+    ) -> int:
+        """Journal a prepared transaction and tie the submissions to it, before sending."""
+        with self._db.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO anchors (kind, tx_hash, sender, to_address, data, raw, nonce, tree, "
+                "state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent', ?)",
+                (
+                    kind,
+                    tx.tx_hash,
+                    tx.sender,
+                    tx.to or "",
+                    tx.data,
+                    tx.raw,
+                    tx.nonce,
+                    tree,
+                    time.time(),
+                ),
+            )
+            anchor_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "UPDATE submissions SET anchor_id = ?, updated_at = ? WHERE id = ?",
+                [(anchor_id, time.time(), s) for s in submission_ids],
+            )
+        return anchor_id
+
+    def settle(self, anchor_id: int, outcomes: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """Record each submission's outcome (status, result) and close the anchor."""
+        now = time.time()
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE submissions SET status = ?, result = ?, updated_at = ? WHERE id = ?",
+                [
+                    (status, json.dumps(result), now, sid)
+                    for sid, (status, result) in outcomes.items()
+                ],
+            )
+            conn.execute("UPDATE anchors SET state = 'done' WHERE id = ?", (anchor_id,))
+
+    def settle_without_anchor(self, outcomes: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """Record outcomes of submissions that never needed a transaction."""
+        now = time.time()
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE submissions SET status = ?, result = ?, updated_at = ? WHERE id = ?",
+                [
+                    (status, json.dumps(result), now, sid)
+                    for sid, (status, result) in outcomes.items()
+                ],
+            )
+
+    def unfinished(self) -> list[Anchor]:
+        """Transactions journaled but not settled: what a restart must finish."""
+        rows = self._db.query("SELECT * FROM anchors WHERE state = 'sent' ORDER BY id")
+        out = []
+        for r in rows:
+            subs = self._db.query(
+                "SELECT id FROM submissions WHERE anchor_id = ? ORDER BY rowid", (r["id"],)
+            )
+            out.append(self._anchor(r, [s["id"] for s in subs]))
+        return out
+
+    def anchor(self, anchor_id: int) -> Anchor | None:
+        """A journaled transaction by id."""
+        rows = self._db.query("SELECT * FROM anchors WHERE id = ?", (anchor_id,))
+        if not rows:
+            return None
+        subs = self._db.query(
+            "SELECT id FROM submissions WHERE anchor_id = ? ORDER BY rowid", (anchor_id,)
+        )
+        return self._anchor(rows[0], [s["id"] for s in subs])
+
+    @staticmethod
+    def _anchor(r: sqlite3.Row, subs: list[str]) -> Anchor:
+        tx = PreparedTx(
+            raw=bytes(r["raw"]),
+            tx_hash=r["tx_hash"],
+            sender=r["sender"],
+            to=r["to_address"] or None,
+            data=bytes(r["data"]),
+            value=0,
+            nonce=r["nonce"],
+        )
+        tree = bytes(r["tree"]) if r["tree"] is not None else None
+        return Anchor(r["id"], r["kind"], tx, tree, r["state"], subs)

@@ -1,0 +1,50 @@
+"""Submissions: where an accepted write stands, and the proof of a batched record."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..deps import CallerDep, ServiceDep
+from ..errors import NotFound
+from ..models import ProofPublic, SubmissionPublic
+from ..worker import unpack_levels
+from .attestations import submission_public
+
+router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
+
+
+@router.get("/{submission_id}", response_model=SubmissionPublic)
+def get_submission(submission_id: str, service: ServiceDep, caller: CallerDep) -> SubmissionPublic:
+    """A submission: pending, anchored (with its uid or batch position) or rejected (why)."""
+    sub = service.journal.get(submission_id)
+    if sub is None or (sub.caller != caller.member and not caller.read_only):
+        raise NotFound(f"no submission {submission_id}", submission_id=submission_id)
+    return submission_public(sub)
+
+
+@router.get("/{submission_id}/proof", response_model=ProofPublic)
+def get_proof(submission_id: str, service: ServiceDep, _: CallerDep) -> ProofPublic:
+    """The inclusion proof of a record anchored in a signed batch."""
+    sub = service.journal.get(submission_id)
+    if sub is None or sub.status != "anchored" or sub.result is None:
+        raise NotFound(f"no anchored submission {submission_id}", submission_id=submission_id)
+    if "batch_id" not in sub.result or sub.anchor_id is None:
+        raise NotFound(
+            "this record was attested on its own: it has a uid, not a batch proof",
+            submission_id=submission_id,
+            uid=sub.result.get("uid"),
+        )
+    anchor = service.journal.anchor(sub.anchor_id)
+    if anchor is None or anchor.tree is None:
+        raise NotFound(
+            f"the batch of {submission_id} has no stored tree", submission_id=submission_id
+        )
+    tree = unpack_levels(anchor.tree)
+    index = int(sub.result["index"])
+    return ProofPublic(
+        batch_id=sub.result["batch_id"],
+        index=index,
+        root="0x" + tree.root.hex(),
+        proof=["0x" + p.hex() for p in tree.proof(index)],
+        signed_record=sub.payload,
+    )

@@ -1,0 +1,125 @@
+"""The running API's state: the chain, the deployment, the relay account, keys, journal, worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from ledger_client import Chain, Keyring, Ledger, Manifest, Role, attach, connect, deploy
+from ledger_client.signed_records import domain_separator
+from ledger_client.types import RegisteredSchema
+
+from .config import Settings
+from .db import ApiDatabase
+from .journal import Journal
+from .keys import KeyStore
+from .worker import AnchorWorker
+
+log = logging.getLogger("credit_chain.api")
+RELAYER_NAME = "Credit chain API relay"
+#: How long a member's standing is trusted at accept time. The chain checks it again
+#: for every record relayed one by one; a verifier checks it at the anchoring block.
+ROLE_CACHE_S = 1.0
+
+
+@dataclass
+class Service:
+    """Everything a request handler needs, opened once per process."""
+
+    settings: Settings
+    chain: Chain
+    ledger: Ledger
+    keyring: Keyring
+    relayer: LocalAccount
+    db: ApiDatabase
+    keys: KeyStore
+    journal: Journal
+    worker: AnchorWorker | None = None
+    separator: bytes = b""
+    _schemas: dict[str, RegisteredSchema] = field(default_factory=dict)
+    _roles: dict[str, tuple[float, bool]] = field(default_factory=dict)
+
+    def schema(self, ref: str) -> RegisteredSchema | None:
+        """A registered schema by name or 0x id (cached; re-read from the chain on a miss)."""
+        key = ref.lower() if ref.startswith("0x") else ref
+        found = self._schemas.get(key)
+        if found is None:
+            for s in self.ledger.attestations.schemas():
+                self._schemas[s.name] = s
+                self._schemas["0x" + s.schema_id.hex()] = s
+            found = self._schemas.get(key)
+        return found
+
+    def may_attest(self, account: str) -> bool:
+        """Whether ``account`` is an attester in good standing (cached for a second)."""
+        now = time.monotonic()
+        cached = self._roles.get(account)
+        if cached is not None and now - cached[0] < ROLE_CACHE_S:
+            return cached[1]
+        ok = self.ledger.consortium.has_role(account, Role.ATTESTER)
+        self._roles[account] = (now, ok)
+        return ok
+
+    @classmethod
+    def open(cls, settings: Settings, *, start_worker: bool = True) -> Service:
+        """Open (or, on first start, create) the deployment in ``settings.data_dir``."""
+        data_dir = settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        chain = (
+            connect(settings.rpc)
+            if settings.rpc
+            else connect("embedded", data_dir=data_dir / "chain")
+        )
+        manifest_path, keys_path = data_dir / "manifest.json", data_dir / "keys.json"
+        if manifest_path.exists():
+            ledger = attach(chain, Manifest.load(manifest_path))
+            keyring = Keyring.load(keys_path)
+        else:
+            ledger, keyring = _bootstrap(chain, manifest_path, keys_path)
+        db = ApiDatabase(data_dir / "api.sqlite")
+        service = cls(
+            settings=settings,
+            chain=chain,
+            ledger=ledger,
+            keyring=keyring,
+            relayer=keyring.account("relayer"),
+            db=db,
+            keys=KeyStore(db),
+            journal=Journal(db),
+        )
+        service.separator = domain_separator(ledger.attestations.domain)
+        if start_worker:
+            service.worker = AnchorWorker(service)
+            service.worker.start()
+        return service
+
+    def close(self) -> None:
+        """Stop the worker and close files and connections."""
+        if self.worker is not None:
+            self.worker.stop()
+        self.db.close()
+        self.chain.close()
+
+
+def _bootstrap(chain: Chain, manifest_path: Path, keys_path: Path) -> tuple[Ledger, Keyring]:
+    """First start: deploy, and admit the API's relay account as a relayer member."""
+    keyring = Keyring(f"credit-chain-api-{secrets.token_hex(16)}")
+    regulator, relayer = keyring.account("regulator"), keyring.account("relayer")
+    chain.fund(regulator.address)
+    chain.fund(relayer.address)
+    ledger = deploy(chain, regulator)
+    ledger.consortium.admit_member(
+        regulator, relayer.address, RELAYER_NAME, "Shanghai", Role.RELAYER
+    )
+    keyring.save(keys_path)
+    ledger.manifest.save(manifest_path)
+    log.info(
+        "deployed a new ledger: %s", json.dumps(ledger.manifest.contracts["Consortium"].address)
+    )
+    return ledger, keyring
