@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     batch_min: int = 8  # fewer pending records than this are relayed one by one
     batch_max: int = 1024  # records folded into one signed batch at most
     anchor_interval_s: float = 0.05  # how often the worker looks for pending submissions
+    batch_wait_s: float = 0.25  # how long a few pending records wait for more to batch with
     signature_margin_s: int = 30  # a signature must stay valid at least this long after accept
     rate_per_s: float = 1_000.0  # requests per second allowed per API key
     rate_burst: int = 2_000  # requests a key may make in a burst

@@ -1,4 +1,9 @@
-"""Dependencies of the route handlers: the service, the authenticated caller, rate limits."""
+"""Dependencies of the route handlers: the service, the authenticated caller, rate limits.
+
+They are ``async`` although they do no I/O worth waiting for (a key is looked up
+in the database once, then cached): a sync dependency costs a hop through the
+thread pool on every request.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from .errors import RateLimited, ReadOnlyKey, Unauthenticated
 from .service import Service
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     """The service the app was started with."""
     service: Service = request.app.state.service
     return service
@@ -57,7 +62,7 @@ def _take_token(key_hash: str, rate: float, burst: int) -> bool:
         return True
 
 
-def get_caller(
+async def get_caller(
     service: ServiceDep,
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
@@ -82,7 +87,7 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_writer(caller: CallerDep) -> Caller:
+async def get_writer(caller: CallerDep) -> Caller:
     """A caller allowed to write: not an auditor's read-only key."""
     if caller.read_only:
         raise ReadOnlyKey("this API key is read-only", member=caller.member)

@@ -23,9 +23,6 @@ from .worker import AnchorWorker
 
 log = logging.getLogger("credit_chain.api")
 RELAYER_NAME = "Credit chain API relay"
-#: How long a member's standing is trusted at accept time. The chain checks it again
-#: for every record relayed one by one; a verifier checks it at the anchoring block.
-ROLE_CACHE_S = 1.0
 
 
 @dataclass
@@ -44,6 +41,32 @@ class Service:
     separator: bytes = b""
     _schemas: dict[str, RegisteredSchema] = field(default_factory=dict)
     _roles: dict[str, tuple[float, bool]] = field(default_factory=dict)
+    _clock: tuple[float, int] = (0.0, 0)  # (monotonic time read, chain time read)
+
+    def chain_time(self) -> int:
+        """The chain's clock as last read, run forward with the wall clock since.
+
+        The accept path must not wait for the chain (while the worker mines, the
+        embedded chain is busy): the worker reads the clock every round.
+        """
+        read_at, chain_now = self._clock
+        if read_at == 0.0:
+            self.refresh()
+            read_at, chain_now = self._clock
+        return chain_now + int(time.monotonic() - read_at)
+
+    def refresh(self) -> None:
+        """Re-read the chain's clock and the standing of every signer seen (the worker's job)."""
+        self._clock = (time.monotonic(), self.chain.now())
+        for account in list(self._roles):
+            self._roles[account] = (
+                time.monotonic(),
+                self.ledger.consortium.has_role(account, Role.ATTESTER),
+            )
+
+    def note_chain_time(self, timestamp: int) -> None:
+        """Record a chain time just seen (the worker calls this after each block)."""
+        self._clock = (time.monotonic(), timestamp)
 
     def schema(self, ref: str) -> RegisteredSchema | None:
         """A registered schema by name or 0x id (cached; re-read from the chain on a miss)."""
@@ -57,13 +80,18 @@ class Service:
         return found
 
     def may_attest(self, account: str) -> bool:
-        """Whether ``account`` is an attester in good standing (cached for a second)."""
-        now = time.monotonic()
+        """Whether ``account`` is an attester in good standing.
+
+        Read from the chain the first time an account signs; after that the worker
+        re-reads it every round (about once a second at most), so a suspension
+        reaches the accept path within a round. The chain checks every record relayed
+        one by one regardless, and a verifier checks standing at the anchoring block.
+        """
         cached = self._roles.get(account)
-        if cached is not None and now - cached[0] < ROLE_CACHE_S:
+        if cached is not None:
             return cached[1]
         ok = self.ledger.consortium.has_role(account, Role.ATTESTER)
-        self._roles[account] = (now, ok)
+        self._roles[account] = (time.monotonic(), ok)
         return ok
 
     @classmethod
@@ -103,6 +131,7 @@ class Service:
         """Stop the worker and close files and connections."""
         if self.worker is not None:
             self.worker.stop()
+        self.journal.close()
         self.db.close()
         self.chain.close()
 

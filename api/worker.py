@@ -9,9 +9,11 @@ does not carry a reference.
 
 from __future__ import annotations
 
+import gc
 import logging
 import struct
 import threading
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,12 @@ from ledger_client.merkle import MerkleTree
 from ledger_client.signed_records import SignedRecord
 
 from .journal import Anchor, Submission
+
+#: How often the worker re-reads the chain's clock and signers' standing, seconds.
+REFRESH_S = 1.0
+#: A full garbage collection runs after this many idle seconds, at most once a minute.
+IDLE_COLLECT_S = 5.0
+COLLECT_EVERY_S = 60.0
 
 if TYPE_CHECKING:
     from .service import Service
@@ -90,13 +98,25 @@ class AnchorWorker:
 
     def _run(self) -> None:
         interval = self.service.settings.anchor_interval_s
+        refreshed = last_work = last_collect = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(interval)
             self._wake.clear()
             try:
+                now = time.monotonic()
+                if now - refreshed > REFRESH_S:
+                    self.service.refresh()
+                    refreshed = now
                 self.recover()  # anything a failed round left journaled but unsettled
+                worked = False
                 while self.anchor_pending():
-                    pass
+                    worked = True
+                if worked:
+                    last_work = time.monotonic()
+                elif now - last_work > IDLE_COLLECT_S and now - last_collect > COLLECT_EVERY_S:
+                    # Full garbage collections pause every thread; run them while idle.
+                    gc.collect()
+                    last_collect = time.monotonic()
                 self.last_error = None
             except LedgerError as exc:  # the chain is unreachable: try again next round
                 self.last_error = str(exc)
@@ -108,7 +128,10 @@ class AnchorWorker:
         pending = s.journal.pending(s.settings.batch_max)
         if not pending:
             return 0
-        now = s.chain.now()
+        oldest = min(x.created_at for x in pending)
+        if len(pending) < s.settings.batch_min and time.time() - oldest < s.settings.batch_wait_s:
+            return 0  # a few records: wait a moment for more to share a batch with
+        now = s.chain_time()
         groups: dict[tuple[str, int], list[Submission]] = defaultdict(list)
         singles: list[Submission] = []
         for sub in pending:
@@ -200,6 +223,7 @@ class AnchorWorker:
                 anchor.id, {sid: ("rejected", reason) for sid in anchor.submission_ids}
             )
             return
+        s.note_chain_time(s.chain.backend.block(receipt.block_number).timestamp)
         events = s.ledger.attestations.decode_events(receipt)
         base = {"tx_hash": receipt.tx_hash, "block": receipt.block_number}
         if anchor.kind == "single":

@@ -11,6 +11,13 @@ typed facades; reverts arrive as exceptions named after the Solidity errors::
 
 from __future__ import annotations
 
+import os
+
+# eth-hash prefers pycryptodome when both backends are installed; safe-pysha3's C
+# keccak256 is about four times faster, and every address checksum, Merkle node
+# and ABI selector goes through it. Set before anything hashes.
+os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
+
 from .accounts import Keyring
 from .chain import Chain, connect
 from .contracts import TxResult

@@ -129,3 +129,124 @@ def bench_throughput(records: int = 100_000, proofs: int = 20_000) -> dict[str, 
         f"verify_one_record_us_at_{records // 1000}k": round(at_big * 1e6, 1),
         "verify_cost_ratio": round(at_big / at_1k, 2),
     }
+
+
+def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -> dict[str, Any]:
+    """Accepted submissions per second and latencies of a real server on loopback.
+
+    The server runs in its own process, on a fresh data directory; the load comes
+    from this process (32 concurrent connections by default), bounded in count and
+    time. Anchor latency is read from the server's journal: accepted to anchored.
+    """
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import httpx
+
+    from api.config import Settings
+    from api.db import ApiDatabase
+    from api.service import Service
+    from ledger_client.contracts.attestations import schema_id as sid
+
+    from .loadgen import make_bodies, run_load
+
+    data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-api-"))
+    try:
+        service = Service.open(Settings(data_dir=data_dir), start_worker=False)
+        bank = Keyring(BENCH_SEED).account("bank")
+        service.chain.fund(bank.address)
+        service.ledger.consortium.admit_member(
+            service.keyring.account("regulator"),
+            bank.address,
+            "Bench Bank",
+            "Shanghai",
+            Role.ATTESTER,
+        )
+        key = service.keys.issue(bank.address, label="bench")
+        loan = service.ledger.schemas["loan-repayment"]
+        bodies = make_bodies(
+            bank,
+            service.separator,
+            loan,
+            sid(loan),
+            records,
+            first_nonce=1,
+            deadline=service.chain.now() + 86_400,
+        )
+        service.close()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        # The benchmark measures capacity, so the per-key rate limit is lifted.
+        env = {
+            **os.environ,
+            "CREDIT_CHAIN_RATE_PER_S": "1e9",
+            "CREDIT_CHAIN_RATE_BURST": "1000000000",
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scripts.cli",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            load = run_load(url, key, bodies, clients=clients, duration_s=seconds)
+            drain_deadline = time.monotonic() + 60
+            while time.monotonic() < drain_deadline:
+                if httpx.get(f"{url}/ready", timeout=5).json().get("pending") == 0:
+                    break
+                time.sleep(0.1)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        db = ApiDatabase(data_dir / "api.sqlite")
+        rows = db.query(
+            "SELECT updated_at - created_at AS s FROM submissions WHERE status = 'anchored'"
+        )
+        counts = {
+            r["status"]: r["n"]
+            for r in db.query("SELECT status, count(*) AS n FROM submissions GROUP BY status")
+        }
+        db.close()
+        anchor_ms = sorted(r["s"] * 1000 for r in rows)
+        p99_anchor = (
+            anchor_ms[min(len(anchor_ms) - 1, int(0.99 * len(anchor_ms)))] if anchor_ms else 0.0
+        )
+        return {
+            "clients": clients,
+            "seconds": round(load.seconds, 2),
+            "accepted": len(load.accepted),
+            "accepted_per_s": round(load.accepted_per_s),
+            "p50_accept_ms": round(load.percentile_ms(50), 1),
+            "p99_accept_ms": round(load.percentile_ms(99), 1),
+            "p99_anchor_ms": round(p99_anchor, 1),
+            "anchored": counts.get("anchored", 0),
+            "rejected": counts.get("rejected", 0),
+            "pending_after_drain": counts.get("pending", 0),
+            "refused": load.refused,
+            "errors": load.errors,
+        }
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -454,6 +454,21 @@ def bench_throughput(
     _print_bench("Throughput (embedded chain)", run(records, proofs), as_json)
 
 
+@bench_app.command("api")
+def bench_api(
+    seconds: Annotated[float, typer.Option(help="How long the load runs.")] = 10.0,
+    clients: Annotated[int, typer.Option(help="Concurrent connections.")] = 32,
+    records: Annotated[
+        int, typer.Option(help="Signed records prepared (an upper bound).")
+    ] = 30_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Accepted submissions per second and p99 latencies of a real server on loopback."""
+    from scripts.bench import bench_api as run
+
+    _print_bench("API on loopback", run(seconds, clients, records), as_json)
+
+
 def main() -> None:
     """Entry point of the ``credit-chain`` console script."""
     app()

@@ -108,3 +108,15 @@ def test_data_dir_with_rpc_is_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "--data-dir is for the embedded chain" in result.output
+
+
+def test_bench_api_json_has_the_issue_keys() -> None:
+    result = runner.invoke(
+        app, ["bench", "api", "--seconds", "1", "--clients", "4", "--records", "200", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["accepted"] > 0
+    assert figures["anchored"] == figures["accepted"]
+    for key in ("accepted_per_s", "p99_accept_ms", "p99_anchor_ms"):
+        assert figures[key] > 0

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from eth.db.atomic import AtomicDB
+from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
 from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.backends.pyevm.serializers import serialize_transaction_receipt
 from eth_tester.exceptions import (
     BlockNotFound,
     TransactionFailed,
-    TransactionNotFound,
     ValidationError,
 )
 
@@ -158,18 +159,36 @@ class EmbeddedBackend(Backend):
     @_locked
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:
         # Auto-mining: the receipt exists as soon as send_raw_transaction returns.
-        try:
-            r = self.tester.get_transaction_receipt(tx_hash)
-        except TransactionNotFound as exc:
-            raise TransactionError(f"no receipt for {tx_hash}") from exc
-        return _receipt(r)
+        receipt = self.receipt_if_mined(tx_hash)
+        if receipt is None:
+            raise TransactionError(f"no receipt for {tx_hash}")
+        return receipt
 
     @_locked
     def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
+        # eth-tester finds a transaction by walking every block back from the head,
+        # which makes each lookup cost the chain's length; py-evm's own index of
+        # transaction hashes answers at once.
+        chain = self._pyevm.chain
         try:
-            return _receipt(self.tester.get_transaction_receipt(tx_hash))
-        except TransactionNotFound:
+            number, index = chain.chaindb.get_transaction_index(
+                bytes.fromhex(tx_hash.removeprefix("0x"))
+            )
+        except (EvmTransactionNotFound, ValueError):
             return None
+        return self._receipt_at(chain.get_canonical_block_by_number(number), index)
+
+    def _receipt_at(self, block: Any, index: int) -> Receipt:
+        chain = self._pyevm.chain
+        raw = serialize_transaction_receipt(
+            block,
+            block.get_receipts(chain.chaindb),
+            block.transactions[index],
+            index,
+            False,
+            chain.get_vm(),
+        )
+        return _receipt(self.tester.normalizer.normalize_outbound_receipt(raw))
 
     @_locked
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
@@ -215,7 +234,11 @@ class EmbeddedBackend(Backend):
 
     @_locked
     def receipts_in_block(self, number: int) -> list[Receipt]:
-        return [self.wait_for_receipt(h) for h in self.block(number).transactions]
+        try:
+            block = self._pyevm.chain.get_canonical_block_by_number(number)
+        except Exception as exc:  # py-evm's HeaderNotFound: no such block
+            raise LedgerValueError(f"no block {number} on the embedded chain") from exc
+        return [self._receipt_at(block, i) for i in range(len(block.transactions))]
 
     # -- development controls -----------------------------------------------------
     @_persisted
