@@ -13,16 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from .artifacts import Artifacts, ContractArtifact, load_artifacts
 from .chain import Chain
-from .contracts import ConsortiumContract
+from .contracts import (
+    AttestationsContract,
+    AuthorisationsContract,
+    ConsortiumContract,
+    DisputesContract,
+)
 from .exceptions import ManifestError, TransactionError
+from .merkle import keccak256
 from .types import City
 
 MANIFEST_FORMAT = 1
 #: Contracts in deployment order; each later one takes the consortium's address.
-CONTRACTS = ("Consortium",)
+CONTRACTS = ("Consortium", "Attestations", "Disputes", "Authorisations")
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,16 @@ class Ledger:
         self.consortium = ConsortiumContract(
             chain, c["Consortium"].address, artifacts.contract("Consortium")
         )
+        # -- consent: attestations with their disputes, and query authorisations --------
+        self.attestations = AttestationsContract(
+            chain, c["Attestations"].address, artifacts.contract("Attestations")
+        )
+        self.disputes = DisputesContract(
+            chain, c["Disputes"].address, artifacts.contract("Disputes")
+        )
+        self.authorisations = AuthorisationsContract(
+            chain, c["Authorisations"].address, artifacts.contract("Authorisations")
+        )
 
 
 def deploy(
@@ -126,6 +143,7 @@ def deploy(
     deployed: dict[str, DeployedContract] = {}
     consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
     deployed["Consortium"] = consortium
+    deployed.update(_deploy_consent(chain, regulator, arts, consortium.address))
     last_block = chain.backend.block_number()
     manifest = Manifest(
         chain_id=chain.chain_id,
@@ -153,6 +171,51 @@ def _deploy_one(
         code_hash=art.code_hash,
         deploy_tx=receipt.tx_hash,
     )
+
+
+def _deploy_consent(
+    chain: Chain, regulator: LocalAccount, arts: Artifacts, consortium: str
+) -> dict[str, DeployedContract]:
+    # Attestations and Disputes each need the other's address: Attestations takes the
+    # address Disputes will have (the deployer's next CREATE address) as an immutable,
+    # which keeps its dispute hook free of storage reads on attest.
+    nonce = chain.backend.nonce(regulator.address)
+    predicted = create_address(regulator.address, nonce + 1)
+    attestations = _deploy_one(
+        chain, regulator, arts.contract("Attestations"), consortium, predicted
+    )
+    disputes = _deploy_one(
+        chain, regulator, arts.contract("Disputes"), consortium, attestations.address
+    )
+    if disputes.address != predicted:
+        raise TransactionError(
+            f"Disputes was deployed at {disputes.address}, not at {predicted} where "
+            f"Attestations expects it: did {regulator.address} send another transaction "
+            "during the deployment? Deploy again."
+        )
+    authorisations = _deploy_one(chain, regulator, arts.contract("Authorisations"), consortium)
+    return {"Attestations": attestations, "Disputes": disputes, "Authorisations": authorisations}
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The checksum address of the contract ``sender`` creates with transaction ``nonce``."""
+    payload = _rlp_bytes(bytes.fromhex(sender.removeprefix("0x"))) + _rlp_bytes(
+        nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+    )
+    return to_checksum_address(keccak256(_rlp_length(len(payload), 0xC0) + payload)[12:])
+
+
+def _rlp_bytes(data: bytes) -> bytes:
+    if len(data) == 1 and data[0] < 0x80:
+        return data
+    return _rlp_length(len(data), 0x80) + data
+
+
+def _rlp_length(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes([offset + length])
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(encoded)]) + encoded
 
 
 def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> Ledger:
