@@ -25,6 +25,7 @@ from .contracts import (
 )
 from .exceptions import ManifestError, TransactionError
 from .merkle import keccak256
+from .records import Schema, load_schemas
 from .types import City
 
 MANIFEST_FORMAT = 1
@@ -116,10 +117,12 @@ class Ledger:
         self.consortium = ConsortiumContract(
             chain, c["Consortium"].address, artifacts.contract("Consortium")
         )
-        # -- consent: attestations with their disputes, and query authorisations --------
         self.attestations = AttestationsContract(
             chain, c["Attestations"].address, artifacts.contract("Attestations")
         )
+        #: The shipped schemas of the Yangtze Delta credit standard, by name.
+        self.schemas: dict[str, Schema] = load_schemas()
+        # -- consent: disputes over attestations, query authorisations ---------------
         self.disputes = DisputesContract(
             chain, c["Disputes"].address, artifacts.contract("Disputes")
         )
@@ -136,14 +139,36 @@ def deploy(
     regulator_city: City | str = City.SHANGHAI,
     artifacts: Artifacts | None = None,
 ) -> Ledger:
-    """Deploy every contract with ``regulator`` as the consortium's first regulator."""
+    """Deploy every contract with ``regulator`` as the consortium's first regulator.
+
+    The shipped schemas of the credit standard (``ledger_client/data/schemas.json``)
+    are registered as part of the deployment.
+    """
     arts = artifacts or load_artifacts()
     city = City.parse(regulator_city)
     start_block = chain.backend.block_number() + 1
     deployed: dict[str, DeployedContract] = {}
     consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
     deployed["Consortium"] = consortium
-    deployed.update(_deploy_consent(chain, regulator, arts, consortium.address))
+    # -- consent: Attestations takes the address Disputes will have -----------------
+    disputes_at = create_address(regulator.address, chain.backend.nonce(regulator.address) + 1)
+    deployed["Attestations"] = _deploy_one(
+        chain, regulator, arts.contract("Attestations"), consortium.address, disputes_at
+    )
+    deployed.update(
+        _deploy_consent(chain, regulator, arts, consortium.address, deployed["Attestations"])
+    )
+    if deployed["Disputes"].address != disputes_at:
+        raise TransactionError(
+            f"Disputes was deployed at {deployed['Disputes'].address}, not at {disputes_at} "
+            f"where Attestations expects it: did {regulator.address} send another "
+            "transaction during the deployment? Deploy again."
+        )
+    attestations = AttestationsContract(
+        chain, deployed["Attestations"].address, arts.contract("Attestations")
+    )
+    for schema in load_schemas().values():
+        attestations.register_schema(regulator, schema)
     last_block = chain.backend.block_number()
     manifest = Manifest(
         chain_id=chain.chain_id,
@@ -174,27 +199,20 @@ def _deploy_one(
 
 
 def _deploy_consent(
-    chain: Chain, regulator: LocalAccount, arts: Artifacts, consortium: str
+    chain: Chain,
+    regulator: LocalAccount,
+    arts: Artifacts,
+    consortium: str,
+    attestations: DeployedContract,
 ) -> dict[str, DeployedContract]:
-    # Attestations and Disputes each need the other's address: Attestations takes the
-    # address Disputes will have (the deployer's next CREATE address) as an immutable,
-    # which keeps its dispute hook free of storage reads on attest.
-    nonce = chain.backend.nonce(regulator.address)
-    predicted = create_address(regulator.address, nonce + 1)
-    attestations = _deploy_one(
-        chain, regulator, arts.contract("Attestations"), consortium, predicted
-    )
+    # Attestations and Disputes each need the other's address. Attestations was given
+    # the address Disputes gets now (the regulator's next CREATE address) as an
+    # immutable, which keeps its dispute hook out of attest's way (Attestations.sol).
     disputes = _deploy_one(
         chain, regulator, arts.contract("Disputes"), consortium, attestations.address
     )
-    if disputes.address != predicted:
-        raise TransactionError(
-            f"Disputes was deployed at {disputes.address}, not at {predicted} where "
-            f"Attestations expects it: did {regulator.address} send another transaction "
-            "during the deployment? Deploy again."
-        )
     authorisations = _deploy_one(chain, regulator, arts.contract("Authorisations"), consortium)
-    return {"Attestations": attestations, "Disputes": disputes, "Authorisations": authorisations}
+    return {"Disputes": disputes, "Authorisations": authorisations}
 
 
 def create_address(sender: str, nonce: int) -> str:

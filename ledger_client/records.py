@@ -606,3 +606,18 @@ def sample_record(
     if overrides:
         record.update(overrides)
     return validate_record(schema, record)
+
+
+def record_subject(record: Mapping[str, object]) -> bytes:
+    """The 32-byte subject id a record is about: its ``subject`` field (hex or bytes)."""
+    value = record.get("subject")
+    if isinstance(value, bytes | bytearray) and len(value) == 32:
+        return bytes(value)
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    raise RecordError(
+        "the record has no bytes32 'subject' field naming the enterprise", field="subject"
+    )

@@ -140,6 +140,77 @@ class Enterprise:
     bound_at: int  # UNIX seconds
 
 
+class Validity(enum.IntEnum):
+    """What ``IAttestations.validity`` answers; the values match the Solidity enum."""
+
+    UNKNOWN = 0  # no such attestation, or a proof that does not hold
+    VALID = 1  # attested, in force
+    REVOKED = 2  # revoked by its attester or a regulator
+    EXPIRED = 3  # past its expiry
+    REPLACED = 4  # superseded by a newer attestation that points back to it
+    DISPUTED = 5  # its subject's dispute (异议) is open and not yet due
+    DISPUTE_OVERDUE = 6  # a dispute is open past its 20-day deadline (art. 25)
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationFields:
+    """The fields of an attestation that its UID commits to but the chain does not store."""
+
+    subject: bytes  # the enterprise's 32-byte subject id
+    data_hash: bytes  # keccak256 of the canonical off-chain record
+    ref_uid: bytes = bytes(32)  # an attestation it refers to, or 32 zero bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AttestRequest:
+    """What an attester signs (EIP-712 ``Attest``) for a delegated attestation."""
+
+    schema: bytes  # schema id
+    subject: bytes  # the enterprise's 32-byte subject id
+    data_hash: bytes  # keccak256 of the canonical off-chain record
+    expiry: int = 0  # UNIX seconds; 0 for none
+    ref_uid: bytes = bytes(32)  # an attestation it refers to, or 32 zero bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationInfo:
+    """What the chain stores about an attestation."""
+
+    uid: bytes
+    attester: ChecksumAddress  # the member that made it
+    attested_at: int  # UNIX seconds
+    expiry: int  # UNIX seconds; 0 for none
+    revoked_at: int  # UNIX seconds; 0 while not revoked
+    schema: bytes  # schema id
+    replaced_by: bytes | None  # UID of its replacement, if replaced
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInfo:
+    """What the chain stores about an anchored batch of records."""
+
+    batch_id: bytes
+    attester: ChecksumAddress  # the member that anchored it
+    anchored_at: int  # UNIX seconds
+    expiry: int  # UNIX seconds; 0 for none
+    count: int  # records in the batch
+    schema: bytes  # schema id of every record
+    root: bytes  # Merkle root
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSchema:
+    """A schema as registered on chain."""
+
+    schema_id: bytes
+    name: str  # e.g. "loan-repayment"
+    layout: str  # canonical field layout
+    revocable: bool
+    index: int  # 1-based registration order
+    registered_at: int  # UNIX seconds
+    regulator: ChecksumAddress  # who registered it
+
+
 # --- consent: query authorisation, the query trail and disputes (Authorisations.sol,
 # --- Disputes.sol, and the validity values Attestations.sol reports) ----------------------
 
@@ -190,18 +261,6 @@ _PURPOSE_ZH = {
 }
 
 
-class Validity(enum.IntEnum):
-    """What ``IAttestations.validity`` answers about a record."""
-
-    UNKNOWN = 0  # no such attestation, or a proof that does not hold
-    VALID = 1  # attested, in force
-    REVOKED = 2  # revoked by its attester or a regulator
-    EXPIRED = 3  # past its expiry
-    REPLACED = 4  # superseded by a correction that points back to it
-    DISPUTED = 5  # its subject's dispute (异议) is open and not yet due
-    DISPUTE_OVERDUE = 6  # a dispute is open past its 20-day deadline
-
-
 #: Seconds an attester has to answer a dispute: 20 days (art. 25; ``IDisputes.sol``).
 DISPUTE_RESOLUTION_PERIOD = 20 * 86_400
 
@@ -213,23 +272,6 @@ class DisputeStatus(enum.IntEnum):
     OPEN = 1  # raised, not yet resolved
     REJECTED = 2  # the record stands; the attester answered why
     UPHELD = 3  # the record was revoked or replaced
-
-
-@dataclass(frozen=True, slots=True)
-class AttestationFields:
-    """The fields of an attestation its UID commits to but the chain does not store.
-
-    Whoever holds the off-chain record (or the ``Attested`` event) knows them; the
-    contracts check them against the UID (``IAttestations.matches``).
-    """
-
-    subject: SubjectId  # the enterprise's subject id
-    data_hash: Hash32  # keccak256 of the canonical off-chain record
-    ref_uid: Hash32 = Hash32(bytes(32))  # the attestation it refers to, or zero
-
-    def as_tuple(self) -> tuple[bytes, bytes, bytes]:
-        """The ``IAttestations.Fields`` struct as the ABI encodes it."""
-        return (bytes(self.subject), bytes(self.data_hash), bytes(self.ref_uid))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,138 +1,328 @@
-"""The attestations contract: the calls that disputes and shared reports need.
-
-A minimal facade: schemas, attest, revoke, replace, validity and the disputes
-hook. The full facade (signed attestations, Merkle batches) belongs with the
-attestation work; this one keeps the same method names so the two merge.
-"""
+"""The attestation contract: schemas, attestations, signed attestations, Merkle batches."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_typing import ChecksumAddress
+from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
-from ..merkle import keccak256
-from ..records import Schema
-from ..types import AttestationFields, Hash32, SubjectId, Validity
+from ..eip712 import Domain, recover_typed, sign_typed
+from ..records import Schema, record_hash, record_subject
+from ..types import (
+    AttestationFields,
+    AttestationInfo,
+    AttestRequest,
+    BatchInfo,
+    Hash32,
+    RegisteredSchema,
+    SubjectId,
+    Validity,
+)
 from .base import ContractFacade, TxResult
 
-_ZERO32 = bytes(32)
+ZERO32 = bytes(32)
+EIP712_NAME = "YRD Credit Attestations"
+EIP712_VERSION = "1"
+ATTEST_TYPES: dict[str, list[dict[str, str]]] = {
+    "Attest": [
+        {"name": "schema", "type": "bytes32"},
+        {"name": "subject", "type": "bytes32"},
+        {"name": "dataHash", "type": "bytes32"},
+        {"name": "expiry", "type": "uint40"},
+        {"name": "refUID", "type": "bytes32"},
+        {"name": "attester", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
 
 
-def schema_id(schema: Schema) -> Hash32:
+def schema_id(schema: Schema) -> bytes:
     """The on-chain id of a schema: keccak256(abi.encode(name, layout, revocable))."""
-    return keccak256(
+    return keccak(
         abi_encode(["string", "string", "bool"], [schema.name, schema.layout, schema.revocable])
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AttestationInfo:
-    """What the chain stores about an attestation (``IAttestations.AttestationView``)."""
+def compute_uid(
+    schema: bytes,
+    fields: AttestationFields,
+    attester: str,
+    attested_at: int,
+    expiry: int,
+) -> bytes:
+    """The UID the contract gives an attestation (see ``IAttestations.attest``)."""
+    return keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "bytes32", "bytes32", "address", "uint256", "uint256"],
+            [
+                schema,
+                bytes(fields.subject),
+                bytes(fields.data_hash),
+                fields.ref_uid,
+                to_checksum_address(attester),
+                attested_at,
+                expiry,
+            ],
+        )
+    )
 
-    uid: Hash32
-    attester: ChecksumAddress  # the member that made it
-    attested_at: int  # UNIX seconds
-    expiry: int  # UNIX seconds; 0 for none
-    revoked_at: int  # UNIX seconds; 0 while not revoked
-    schema: Hash32  # schema id
-    replaced_by: Hash32  # the replacement's UID; zero while not replaced
+
+@dataclass(frozen=True)
+class Attested:
+    """A mined attestation."""
+
+    uid: bytes
+    tx: TxResult
+
+    @property
+    def gas_used(self) -> int:
+        """Gas the transaction used."""
+        return self.tx.gas_used
+
+
+@dataclass(frozen=True)
+class Anchored:
+    """A mined batch anchor."""
+
+    batch_id: bytes
+    tx: TxResult
 
 
 class AttestationsContract(ContractFacade):
-    """Typed calls to ``Attestations.sol`` (the subset disputes and reports use)."""
+    """Typed calls to ``Attestations.sol``."""
 
     contract_name: ClassVar[str] = "Attestations"
 
-    # -- schemas --------------------------------------------------------------------
-    def register_schema(self, regulator: LocalAccount, schema: Schema) -> TxResult:
-        """Register ``schema`` (regulator only)."""
-        return self._send(regulator, "registerSchema", schema.name, schema.layout, schema.revocable)
+    @property
+    def domain(self) -> Domain:
+        """The EIP-712 domain of delegated attestations on this deployment."""
+        return Domain(EIP712_NAME, EIP712_VERSION, self.chain.chain_id, self.address)
 
-    def ensure_schema(self, regulator: LocalAccount, schema: Schema) -> Hash32:
-        """The schema's id, registering it first if the chain does not know it."""
-        sid = schema_id(schema)
-        if not self.schema_registered(sid):
-            self.register_schema(regulator, schema)
-        return sid
+    # -- schemas ------------------------------------------------------------------
+    def register_schema(self, regulator: LocalAccount, schema: Schema) -> bytes:
+        """Register ``schema`` (regulator only); return its id."""
+        result = self._send(
+            regulator, "registerSchema", schema.name, schema.layout, schema.revocable
+        )
+        registered: bytes = result.event("SchemaRegistered").args["schema"]
+        return registered
 
-    def schema_registered(self, sid: bytes) -> bool:
-        """True when a schema with this id is registered."""
-        ((_revocable, index, *_rest),) = self._read("schema", bytes(sid))
-        return bool(index)
+    def schema(self, schema: bytes | Schema) -> RegisteredSchema | None:
+        """A registered schema by id (or by its Python definition), or None."""
+        sid = schema_id(schema) if isinstance(schema, Schema) else schema
+        ((revocable, index, registered_at, regulator, name, layout),) = self._read("schema", sid)
+        if index == 0:
+            return None
+        return RegisteredSchema(sid, name, layout, revocable, index, registered_at, regulator)
 
-    # -- attestations ---------------------------------------------------------------
+    def schemas(self) -> list[RegisteredSchema]:
+        """Every registered schema, in registration order."""
+        (count,) = self._read("schemaCount")
+        out = []
+        for i in range(1, count + 1):
+            (sid,) = self._read("schemaAt", i)
+            s = self.schema(sid)
+            if s is not None:
+                out.append(s)
+        return out
+
+    # -- attestations -------------------------------------------------------------
     def attest(
         self,
         attester: LocalAccount,
-        schema: bytes,
+        schema: bytes | Schema,
         subject: SubjectId | bytes,
-        data_hash: bytes,
+        data_hash: Hash32 | bytes,
         *,
         expiry: int = 0,
-        ref_uid: bytes = _ZERO32,
-    ) -> TxResult:
-        """Attest to a record about ``subject`` (attester role); the UID is in ``Attested``."""
-        return self._send(
-            attester, "attest", bytes(schema), bytes(subject), bytes(data_hash), expiry, ref_uid
+        ref_uid: bytes = ZERO32,
+    ) -> Attested:
+        """Attest to a record's hash about ``subject`` (attester role)."""
+        sid = schema_id(schema) if isinstance(schema, Schema) else schema
+        result = self._send(
+            attester, "attest", sid, bytes(subject), bytes(data_hash), expiry, ref_uid
+        )
+        return Attested(result.event("Attested").args["uid"], result)
+
+    def attest_record(
+        self,
+        attester: LocalAccount,
+        schema: Schema,
+        record: Mapping[str, object],
+        *,
+        expiry: int = 0,
+        ref_uid: bytes = ZERO32,
+    ) -> Attested:
+        """Validate ``record`` against ``schema``, hash it, and attest to the hash.
+
+        The record's ``subject`` field names the enterprise; the record itself
+        never leaves this process.
+        """
+        data_hash = record_hash(schema, record)
+        subject = record_subject(record)
+        return self.attest(attester, schema, subject, data_hash, expiry=expiry, ref_uid=ref_uid)
+
+    def sign_attest_request(
+        self, attester: LocalAccount, request: AttestRequest, nonce: int, deadline: int
+    ) -> bytes:
+        """The attester's EIP-712 signature of ``request``, for anyone to relay."""
+        return sign_typed(
+            attester,
+            self.domain,
+            ATTEST_TYPES,
+            "Attest",
+            attest_message(request, attester.address, nonce, deadline),
         )
 
-    def revoke(self, revoker: LocalAccount, uid: bytes, reason: bytes = _ZERO32) -> TxResult:
-        """Revoke an attestation (its attester, or a regulator)."""
-        return self._send(revoker, "revoke", bytes(uid), reason)
+    def recover_attest_signer(
+        self, request: AttestRequest, attester: str, nonce: int, deadline: int, signature: bytes
+    ) -> str:
+        """Who signed ``request`` (off-chain check before relaying)."""
+        return recover_typed(
+            signature,
+            self.domain,
+            ATTEST_TYPES,
+            "Attest",
+            attest_message(request, attester, nonce, deadline),
+        )
+
+    def attest_by_sig(
+        self,
+        relayer: LocalAccount,
+        request: AttestRequest,
+        *,
+        attester: str,
+        nonce: int,
+        deadline: int,
+        signature: bytes,
+    ) -> Attested:
+        """Relay a signed attestation; the chain records ``attester`` as its author."""
+        req = (
+            request.schema,
+            bytes(request.subject),
+            bytes(request.data_hash),
+            request.expiry,
+            request.ref_uid,
+        )
+        result = self._send(relayer, "attestBySig", req, attester, nonce, deadline, signature)
+        return Attested(result.event("Attested").args["uid"], result)
+
+    def revoke(self, revoker: LocalAccount, uid: bytes, reason: bytes = ZERO32) -> TxResult:
+        """Revoke an attestation (its attester, or a regulator); ``reason`` is a 32-byte code."""
+        return self._send(revoker, "revoke", uid, reason)
 
     def replace(
         self,
         attester: LocalAccount,
         old_uid: bytes,
         old: AttestationFields,
-        data_hash: bytes,
+        data_hash: Hash32 | bytes,
         *,
         expiry: int = 0,
+    ) -> Attested:
+        """Replace an attestation with a corrected record of the same schema and subject."""
+        fields = (bytes(old.subject), bytes(old.data_hash), old.ref_uid)
+        result = self._send(attester, "replace", old_uid, fields, bytes(data_hash), expiry)
+        return Attested(result.event("Attested").args["uid"], result)
+
+    # -- batches ------------------------------------------------------------------
+    def anchor_batch(
+        self,
+        attester: LocalAccount,
+        schema: bytes | Schema,
+        root: bytes,
+        count: int,
+        *,
+        expiry: int = 0,
+    ) -> Anchored:
+        """Anchor ``count`` records of one schema as one Merkle root (attester role)."""
+        sid = schema_id(schema) if isinstance(schema, Schema) else schema
+        result = self._send(attester, "anchorBatch", sid, root, count, expiry)
+        return Anchored(result.event("BatchAnchored").args["batchId"], result)
+
+    def revoke_batch_record(
+        self,
+        revoker: LocalAccount,
+        batch_id: bytes,
+        leaf: bytes,
+        proof: list[bytes],
+        reason: bytes = ZERO32,
     ) -> TxResult:
-        """Replace an attestation with a corrected record (its attester only)."""
-        return self._send(
-            attester, "replace", bytes(old_uid), old.as_tuple(), bytes(data_hash), expiry
-        )
+        """Revoke one record of a batch, leaving the others in force."""
+        return self._send(revoker, "revokeBatchRecord", batch_id, leaf, proof, reason)
 
-    # -- reads ----------------------------------------------------------------------
+    # -- reads --------------------------------------------------------------------
     def validity(self, uid: bytes, block: int | str = "latest") -> Validity:
-        """Whether the attestation is in force at ``block``, and if not, why."""
-        (value,) = self._read("validity", bytes(uid), block=block)
-        return Validity(value)
+        """Whether an attestation is in force, and if not, why."""
+        (v,) = self._read("validity", uid, block=block)
+        return Validity(v)
 
-    def attestation(self, uid: bytes) -> AttestationInfo | None:
+    def batch_record_validity(
+        self, batch_id: bytes, leaf: bytes, proof: list[bytes], block: int | str = "latest"
+    ) -> Validity:
+        """Whether a record of a batch is in force (UNKNOWN when the proof does not hold)."""
+        (v,) = self._read("batchRecordValidity", batch_id, leaf, proof, block=block)
+        return Validity(v)
+
+    def attestation(self, uid: bytes, block: int | str = "latest") -> AttestationInfo | None:
         """The stored facts of an attestation, or None when there is none."""
         ((attester, attested_at, expiry, revoked_at, schema, replaced_by),) = self._read(
-            "attestation", bytes(uid)
+            "attestation", uid, block=block
         )
         if int(attester, 16) == 0:
             return None
         return AttestationInfo(
-            uid=Hash32(bytes(uid)),
-            attester=to_checksum_address(attester),
+            uid=uid,
+            attester=attester,
             attested_at=attested_at,
             expiry=expiry,
             revoked_at=revoked_at,
-            schema=Hash32(schema),
-            replaced_by=Hash32(replaced_by),
+            schema=schema,
+            replaced_by=None if replaced_by == ZERO32 else replaced_by,
         )
 
+    def batch(self, batch_id: bytes) -> BatchInfo | None:
+        """The stored facts of a batch, or None when there is none."""
+        ((attester, anchored_at, expiry, count, schema, root),) = self._read("batch", batch_id)
+        if int(attester, 16) == 0:
+            return None
+        return BatchInfo(batch_id, attester, anchored_at, expiry, count, schema, root)
+
     def matches(self, uid: bytes, fields: AttestationFields) -> bool:
-        """True when ``uid`` is an attestation that commits to ``fields``."""
-        (ok,) = self._read("matches", bytes(uid), fields.as_tuple())
+        """True when ``uid`` is an attestation committing to ``fields``."""
+        (ok,) = self._read(
+            "matches", uid, (bytes(fields.subject), bytes(fields.data_hash), fields.ref_uid)
+        )
         return bool(ok)
 
+    def nonce_used(self, attester: str, nonce: int) -> bool:
+        """True when ``attester`` has used ``nonce`` for a signed attestation."""
+        (used,) = self._read("nonceUsed", attester, nonce)
+        return bool(used)
+
+    # -- disputes hook (written by Disputes.sol) ------------------------------------
     def dispute_deadline(self, uid: bytes) -> int:
-        """The deadline of the record's open dispute (UNIX seconds), 0 when none is open."""
-        (deadline,) = self._read("disputeDeadline", bytes(uid))
+        """The deadline of the record's open dispute (UNIX seconds); 0 when none is open."""
+        (deadline,) = self._read("disputeDeadline", uid)
         return int(deadline)
 
 
-def attested_uid(result: TxResult) -> Hash32:
-    """The UID an ``attest`` or ``replace`` transaction created."""
-    return Hash32(result.event("Attested").args["uid"])
+def attest_message(
+    request: AttestRequest, attester: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    return {
+        "schema": request.schema,
+        "subject": bytes(request.subject),
+        "dataHash": bytes(request.data_hash),
+        "expiry": request.expiry,
+        "refUID": request.ref_uid,
+        "attester": to_checksum_address(attester),
+        "nonce": nonce,
+        "deadline": deadline,
+    }

@@ -6,7 +6,7 @@ An enterprise holds no gas. It signs an :class:`AuthorisationRequest` (EIP-712
 the member, which relays it::
 
     signed = ledger.authorisations.sign_authorisation(enterprise, request)
-    auth_id = ledger.authorisations.authorise(bank, signed).event("Authorised").args["authId"]
+    auth_id = ledger.authorisations.authorise(bank, signed).auth_id
     ledger.authorisations.log_query(bank, auth_id, QueryPurpose.LOAN_APPROVAL, query_hash(doc))
 
 A withdrawal is signed the same way and relayed by anyone (or sent directly).
@@ -25,22 +25,27 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from ..eip712 import Domain, TypedMessage, recover_signer, sign_typed
+from ..eip712 import Domain, recover_typed, sign_typed
 from ..exceptions import LedgerValueError
 from ..merkle import keccak256
 from ..types import Authorisation, Hash32, QueryPurpose, SubjectId
 from .base import ContractFacade, TxResult
 
 __all__ = [
-    "AUTHORISE_FIELDS",
+    "AUTHORISE_TYPES",
     "DEFAULT_SIGNATURE_LIFETIME",
-    "WITHDRAW_FIELDS",
+    "EIP712_NAME",
+    "EIP712_VERSION",
+    "WITHDRAW_TYPES",
     "AuthorisationRequest",
     "AuthorisationsContract",
+    "Authorised",
+    "Queried",
     "ReportShareRecord",
     "SignedAuthorisation",
     "SignedWithdrawal",
     "authorisation_id",
+    "authorise_message",
     "query_hash",
     "query_id",
 ]
@@ -48,18 +53,27 @@ __all__ = [
 _ZERO32 = bytes(32)
 #: Seconds a signature stays relayable unless the signer says otherwise.
 DEFAULT_SIGNATURE_LIFETIME = 3_600
-#: The fields of EIP-712 ``Authorise``, in the contract's order.
-AUTHORISE_FIELDS = (
-    ("member", "address"),
-    ("purpose", "uint8"),
-    ("expiry", "uint40"),
-    ("schemas", "bytes32[]"),
-    ("enterprise", "address"),
-    ("nonce", "uint256"),
-    ("deadline", "uint256"),
-)
-#: The fields of EIP-712 ``Withdraw``.
-WITHDRAW_FIELDS = (("authId", "bytes32"), ("deadline", "uint256"))
+EIP712_NAME = "YRD Credit Authorisations"
+EIP712_VERSION = "1"
+#: EIP-712 ``Authorise``: what an enterprise signs to authorise a member.
+AUTHORISE_TYPES: dict[str, list[dict[str, str]]] = {
+    "Authorise": [
+        {"name": "member", "type": "address"},
+        {"name": "purpose", "type": "uint8"},
+        {"name": "expiry", "type": "uint40"},
+        {"name": "schemas", "type": "bytes32[]"},
+        {"name": "enterprise", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+#: EIP-712 ``Withdraw``: what an enterprise signs to withdraw an authorisation.
+WITHDRAW_TYPES: dict[str, list[dict[str, str]]] = {
+    "Withdraw": [
+        {"name": "authId", "type": "bytes32"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
 
 
 def authorisation_id(enterprise: str, nonce: int) -> Hash32:
@@ -131,6 +145,22 @@ class SignedWithdrawal:
     signature: bytes
 
 
+@dataclass(frozen=True)
+class Authorised:
+    """A relayed authorisation, mined."""
+
+    auth_id: Hash32
+    tx: TxResult
+
+
+@dataclass(frozen=True)
+class Queried:
+    """A logged query, mined."""
+
+    query_id: Hash32
+    tx: TxResult
+
+
 @dataclass(frozen=True, slots=True)
 class ReportShareRecord:
     """The chain's record of a report shared in answer to a query."""
@@ -145,35 +175,12 @@ class AuthorisationsContract(ContractFacade):
     """Typed calls to ``Authorisations.sol``."""
 
     contract_name: ClassVar[str] = "Authorisations"
-    _domain: Domain | None = None
 
     # -- EIP-712 --------------------------------------------------------------------
+    @property
     def domain(self) -> Domain:
-        """The contract's EIP-712 domain, as it reports it (EIP-5267)."""
-        if self._domain is None:
-            _fields, name, version, chain_id, contract, _salt, _ext = self._read("eip712Domain")
-            self._domain = Domain(name, version, chain_id, to_checksum_address(contract))
-        return self._domain
-
-    def authorise_message(
-        self, request: AuthorisationRequest, enterprise: str, nonce: int, deadline: int
-    ) -> TypedMessage:
-        """The EIP-712 ``Authorise`` message an enterprise signs."""
-        member, purpose, expiry, schemas = request.as_tuple()
-        return TypedMessage(
-            self.domain(),
-            "Authorise",
-            AUTHORISE_FIELDS,
-            {
-                "member": member,
-                "purpose": purpose,
-                "expiry": expiry,
-                "schemas": schemas,
-                "enterprise": to_checksum_address(enterprise),
-                "nonce": nonce,
-                "deadline": deadline,
-            },
-        )
+        """The EIP-712 domain of signed authorisations and withdrawals on this deployment."""
+        return Domain(EIP712_NAME, EIP712_VERSION, self.chain.chain_id, self.address)
 
     def sign_authorisation(
         self,
@@ -190,39 +197,33 @@ class AuthorisationsContract(ContractFacade):
         """
         nonce = secrets.randbits(64) if nonce is None else nonce
         deadline = self.chain.now() + DEFAULT_SIGNATURE_LIFETIME if deadline is None else deadline
-        typed = self.authorise_message(request, enterprise.address, nonce, deadline)
-        return SignedAuthorisation(
-            request, enterprise.address, nonce, deadline, sign_typed(enterprise, typed)
-        )
+        message = authorise_message(request, enterprise.address, nonce, deadline)
+        signature = sign_typed(enterprise, self.domain, AUTHORISE_TYPES, "Authorise", message)
+        return SignedAuthorisation(request, enterprise.address, nonce, deadline, signature)
 
-    def authorisation_signer(self, signed: SignedAuthorisation) -> ChecksumAddress:
-        """Who made the signature (equal to ``signed.enterprise`` when it is sound)."""
-        typed = self.authorise_message(
+    def recover_authorisation_signer(self, signed: SignedAuthorisation) -> str:
+        """Who signed (``signed.enterprise`` when sound): a check before relaying.
+
+        Raises :class:`~ledger_client.eip712.SignatureError` for a malformed signature.
+        """
+        message = authorise_message(
             signed.request, signed.enterprise, signed.nonce, signed.deadline
         )
-        return recover_signer(typed, signed.signature)
-
-    def withdraw_message(self, auth_id: bytes, deadline: int) -> TypedMessage:
-        """The EIP-712 ``Withdraw`` message an enterprise signs."""
-        return TypedMessage(
-            self.domain(),
-            "Withdraw",
-            WITHDRAW_FIELDS,
-            {"authId": bytes(auth_id), "deadline": deadline},
-        )
+        return recover_typed(signed.signature, self.domain, AUTHORISE_TYPES, "Authorise", message)
 
     def sign_withdrawal(
         self, enterprise: LocalAccount, auth_id: bytes, *, deadline: int | None = None
     ) -> SignedWithdrawal:
         """The enterprise's signed withdrawal of ``auth_id`` (off chain; no gas)."""
         deadline = self.chain.now() + DEFAULT_SIGNATURE_LIFETIME if deadline is None else deadline
-        signature = sign_typed(enterprise, self.withdraw_message(auth_id, deadline))
+        message = {"authId": bytes(auth_id), "deadline": deadline}
+        signature = sign_typed(enterprise, self.domain, WITHDRAW_TYPES, "Withdraw", message)
         return SignedWithdrawal(Hash32(bytes(auth_id)), enterprise.address, deadline, signature)
 
     # -- writes ---------------------------------------------------------------------
-    def authorise(self, relayer: LocalAccount, signed: SignedAuthorisation) -> TxResult:
+    def authorise(self, relayer: LocalAccount, signed: SignedAuthorisation) -> Authorised:
         """Relay a signed authorisation (usually by the member it names)."""
-        return self._send(
+        result = self._send(
             relayer,
             "authoriseBySig",
             signed.request.as_tuple(),
@@ -231,6 +232,7 @@ class AuthorisationsContract(ContractFacade):
             signed.deadline,
             signed.signature,
         )
+        return Authorised(Hash32(result.event("Authorised").args["authId"]), result)
 
     def withdraw(self, enterprise: LocalAccount, auth_id: bytes) -> TxResult:
         """Withdraw an authorisation directly (the enterprise pays the gas)."""
@@ -254,15 +256,16 @@ class AuthorisationsContract(ContractFacade):
         purpose: QueryPurpose | int | str,
         query_hash_: bytes,
         schema: bytes = _ZERO32,
-    ) -> TxResult:
-        """Log a credit query under an authorisation; the query id is in ``QueryLogged``.
+    ) -> Queried:
+        """Log a credit query under an authorisation (查询留痕).
 
         ``schema`` is the schema queried, or zero for a full credit report.
         """
         code = int(QueryPurpose.parse(purpose)) if isinstance(purpose, str) else int(purpose)
-        return self._send(
+        result = self._send(
             member, "logQuery", bytes(auth_id), code, bytes(query_hash_), bytes(schema)
         )
+        return Queried(Hash32(result.event("QueryLogged").args["queryId"]), result)
 
     def record_report_share(
         self, sender: LocalAccount, query_id_: bytes, recipient: str, ciphertext_hash: bytes
@@ -316,3 +319,19 @@ class AuthorisationsContract(ContractFacade):
         """True when ``enterprise`` has used ``nonce`` for an authorisation."""
         (used,) = self._read("nonceUsed", enterprise, nonce)
         return bool(used)
+
+
+def authorise_message(
+    request: AuthorisationRequest, enterprise: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """The values of EIP-712 ``Authorise`` for ``request``."""
+    member, purpose, expiry, schemas = request.as_tuple()
+    return {
+        "member": member,
+        "purpose": purpose,
+        "expiry": expiry,
+        "schemas": schemas,
+        "enterprise": to_checksum_address(enterprise),
+        "nonce": nonce,
+        "deadline": deadline,
+    }

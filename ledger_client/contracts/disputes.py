@@ -12,35 +12,52 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from ..eip712 import Domain, TypedMessage, recover_signer, sign_typed
+from ..eip712 import Domain, recover_typed, sign_typed
 from ..types import DISPUTE_RESOLUTION_PERIOD, AttestationFields, Dispute, DisputeStatus, Hash32
 from .authorisations import DEFAULT_SIGNATURE_LIFETIME
 from .base import ContractFacade, TxResult
 
 __all__ = [
     "DISPUTE_RESOLUTION_PERIOD",
-    "RAISE_DISPUTE_FIELDS",
+    "EIP712_NAME",
+    "EIP712_VERSION",
+    "RAISE_DISPUTE_TYPES",
     "DisputesContract",
+    "Raised",
     "SignedDispute",
+    "dispute_message",
+    "fields_tuple",
 ]
 
 _ZERO32 = bytes(32)
 #: How many dispute ids one ``overdueDisputes`` call scans.
 _OVERDUE_PAGE = 500
-#: The fields of EIP-712 ``RaiseDispute``, in the contract's order.
-RAISE_DISPUTE_FIELDS = (
-    ("uid", "bytes32"),
-    ("reasonHash", "bytes32"),
-    ("enterprise", "address"),
-    ("nonce", "uint256"),
-    ("deadline", "uint256"),
-)
+EIP712_NAME = "YRD Credit Disputes"
+EIP712_VERSION = "1"
+#: EIP-712 ``RaiseDispute``: what an enterprise signs to dispute a record.
+RAISE_DISPUTE_TYPES: dict[str, list[dict[str, str]]] = {
+    "RaiseDispute": [
+        {"name": "uid", "type": "bytes32"},
+        {"name": "reasonHash", "type": "bytes32"},
+        {"name": "enterprise", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A raised dispute, mined."""
+
+    dispute_id: int
+    tx: TxResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,32 +77,12 @@ class DisputesContract(ContractFacade):
     """Typed calls to ``Disputes.sol``."""
 
     contract_name: ClassVar[str] = "Disputes"
-    _domain: Domain | None = None
 
     # -- EIP-712 --------------------------------------------------------------------
+    @property
     def domain(self) -> Domain:
-        """The contract's EIP-712 domain, as it reports it (EIP-5267)."""
-        if self._domain is None:
-            _fields, name, version, chain_id, contract, _salt, _ext = self._read("eip712Domain")
-            self._domain = Domain(name, version, chain_id, to_checksum_address(contract))
-        return self._domain
-
-    def dispute_message(
-        self, uid: bytes, reason_hash: bytes, enterprise: str, nonce: int, deadline: int
-    ) -> TypedMessage:
-        """The EIP-712 ``RaiseDispute`` message an enterprise signs."""
-        return TypedMessage(
-            self.domain(),
-            "RaiseDispute",
-            RAISE_DISPUTE_FIELDS,
-            {
-                "uid": bytes(uid),
-                "reasonHash": bytes(reason_hash),
-                "enterprise": to_checksum_address(enterprise),
-                "nonce": nonce,
-                "deadline": deadline,
-            },
-        )
+        """The EIP-712 domain of signed disputes on this deployment."""
+        return Domain(EIP712_NAME, EIP712_VERSION, self.chain.chain_id, self.address)
 
     def sign_dispute(
         self,
@@ -97,10 +94,17 @@ class DisputesContract(ContractFacade):
         nonce: int | None = None,
         deadline: int | None = None,
     ) -> SignedDispute:
-        """The enterprise's signed dispute of ``uid`` (off chain; no gas)."""
+        """The enterprise's signed dispute of ``uid`` (off chain; no gas).
+
+        ``nonce`` defaults to a random 64-bit number, ``deadline`` to an hour
+        from the chain's clock.
+        """
         nonce = secrets.randbits(64) if nonce is None else nonce
         deadline = self.chain.now() + DEFAULT_SIGNATURE_LIFETIME if deadline is None else deadline
-        typed = self.dispute_message(uid, reason_hash, enterprise.address, nonce, deadline)
+        message = dispute_message(uid, reason_hash, enterprise.address, nonce, deadline)
+        signature = sign_typed(
+            enterprise, self.domain, RAISE_DISPUTE_TYPES, "RaiseDispute", message
+        )
         return SignedDispute(
             Hash32(bytes(uid)),
             fields,
@@ -108,15 +112,17 @@ class DisputesContract(ContractFacade):
             enterprise.address,
             nonce,
             deadline,
-            sign_typed(enterprise, typed),
+            signature,
         )
 
-    def dispute_signer(self, signed: SignedDispute) -> ChecksumAddress:
-        """Who made the signature (equal to ``signed.enterprise`` when it is sound)."""
-        typed = self.dispute_message(
+    def recover_dispute_signer(self, signed: SignedDispute) -> str:
+        """Who signed (``signed.enterprise`` when sound): a check before relaying."""
+        message = dispute_message(
             signed.uid, signed.reason_hash, signed.enterprise, signed.nonce, signed.deadline
         )
-        return recover_signer(typed, signed.signature)
+        return recover_typed(
+            signed.signature, self.domain, RAISE_DISPUTE_TYPES, "RaiseDispute", message
+        )
 
     # -- writes ---------------------------------------------------------------------
     def raise_dispute(
@@ -125,25 +131,27 @@ class DisputesContract(ContractFacade):
         uid: bytes,
         fields: AttestationFields,
         reason_hash: bytes,
-    ) -> TxResult:
+    ) -> Raised:
         """Dispute a record directly (the subject's bound account pays the gas)."""
-        return self._send(
-            enterprise, "raiseDispute", bytes(uid), fields.as_tuple(), bytes(reason_hash)
+        result = self._send(
+            enterprise, "raiseDispute", bytes(uid), fields_tuple(fields), bytes(reason_hash)
         )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
 
-    def relay_dispute(self, relayer: LocalAccount, signed: SignedDispute) -> TxResult:
-        """Relay a signed dispute (anyone may); the id is in ``DisputeRaised``."""
-        return self._send(
+    def relay_dispute(self, relayer: LocalAccount, signed: SignedDispute) -> Raised:
+        """Relay a signed dispute (anyone may)."""
+        result = self._send(
             relayer,
             "raiseDisputeBySig",
             bytes(signed.uid),
-            signed.fields.as_tuple(),
+            fields_tuple(signed.fields),
             bytes(signed.reason_hash),
             signed.enterprise,
             signed.nonce,
             signed.deadline,
             signed.signature,
         )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
 
     def reject(self, resolver: LocalAccount, dispute_id: int, reason_hash: bytes) -> TxResult:
         """Reject a dispute: the record stands (its attester, or a regulator)."""
@@ -207,6 +215,19 @@ class DisputesContract(ContractFacade):
         return bool(used)
 
 
-def raised_dispute_id(result: TxResult) -> int:
-    """The id a ``raise_dispute`` or ``relay_dispute`` transaction gave the dispute."""
-    return int(result.event("DisputeRaised").args["disputeId"])
+def dispute_message(
+    uid: bytes, reason_hash: bytes, enterprise: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """The values of EIP-712 ``RaiseDispute``."""
+    return {
+        "uid": bytes(uid),
+        "reasonHash": bytes(reason_hash),
+        "enterprise": to_checksum_address(enterprise),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+
+
+def fields_tuple(fields: AttestationFields) -> tuple[bytes, bytes, bytes]:
+    """``IAttestations.Fields`` as the ABI encodes it."""
+    return (bytes(fields.subject), bytes(fields.data_hash), bytes(fields.ref_uid))
