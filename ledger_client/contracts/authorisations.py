@@ -267,6 +267,23 @@ class AuthorisationsContract(ContractFacade):
         )
         return Queried(Hash32(result.event("QueryLogged").args["queryId"]), result)
 
+    def check_query(
+        self,
+        member: str,
+        auth_id: bytes,
+        purpose: QueryPurpose | int,
+        query_hash_: bytes,
+        schema: bytes = _ZERO32,
+        *,
+        block: int | str = "latest",
+    ) -> Hash32:
+        """The query id ``member`` would get by logging this query at ``block``, without
+        logging it; a query the contract would refuse raises the same named error."""
+        fn = self.codec.fn("logQuery")
+        data = fn.encode([bytes(auth_id), int(purpose), bytes(query_hash_), bytes(schema)])
+        (qid,) = fn.decode_output(self.chain.call(self.address, data, sender=member, block=block))
+        return Hash32(qid)
+
     def record_report_share(
         self, sender: LocalAccount, query_id_: bytes, recipient: str, ciphertext_hash: bytes
     ) -> TxResult:
