@@ -13,6 +13,7 @@ from ledger_client import Chain, ContractRevert, Keyring, Ledger, Role, deploy
 from ledger_client.exceptions import InvalidUSCC
 from ledger_client.uscc import subject_id
 
+from .demo_consent import show_consent
 from .world import REGULATOR, consortium_institutions, make_enterprises
 
 DEMO_SEED = "yangtze-delta-demo"
@@ -26,6 +27,7 @@ class DemoReport:
     members: list[dict[str, Any]] = field(default_factory=list)
     enterprises: list[dict[str, Any]] = field(default_factory=list)
     refusals: list[dict[str, str]] = field(default_factory=list)  # the error each refusal raised
+    consent: dict[str, Any] = field(default_factory=dict)  # the cross-region query flow
     transactions: int = 0
     gas_used: int = 0
 
@@ -115,6 +117,11 @@ def run_demo(chain: Chain, console: Console | None = None, seed: str = DEMO_SEED
     tally(c.reinstate_member(regulator, jiaxing_bureau.address))
     tally(c.bind_enterprise(jiaxing_bureau, newcomer.address, sid))
     out.print("   Reinstated, the Jiaxing bureau binds the enterprise.")
+
+    # -- consent: a Hangzhou enterprise authorises a Shanghai bank (demo_consent.py) ----
+    hangzhou = next(i for i, e in enumerate(enterprises) if e.city.name == "HANGZHOU")
+    consenting = {**report.enterprises[hangzhou], "label": enterprises[hangzhou].label}
+    report.consent = show_consent(ledger, ring, consenting, out, step=4)
 
     members = c.members()
     table = Table(title="Consortium members")
