@@ -7,6 +7,7 @@ import pytest
 from ledger_client import Keyring
 from ledger_client.consent_index import ConsentLog, disputes
 from ledger_client.contracts.disputes import DISPUTE_RESOLUTION_PERIOD
+from ledger_client.deployment import create_address
 from ledger_client.errors import (
     AttestationsNotDisputes,
     ConsortiumMemberSuspended,
@@ -170,6 +171,28 @@ class DisputesConformance(ConsentFixtures):
                 d.sign_dispute(world.enterprise, replacement.uid, fields, REASON),
             )
         assert info.value.validity == Validity.REVOKED
+
+    def test_an_expired_record_can_be_disputed_and_shows_disputed(
+        self, world: ConsentWorld
+    ) -> None:
+        chain, att, d = world.ledger.chain, world.ledger.attestations, world.ledger.disputes
+        data_hash = keccak256(b"overdue record, kept five years")
+        lapsing = att.attest(
+            world.hangzhou_bureau,
+            world.schema,
+            HANGZHOU_SUBJECT,
+            data_hash,
+            expiry=chain.now() + 86_400,
+        )
+        chain.advance_time(2 * 86_400)
+        assert att.validity(lapsing.uid) is Validity.EXPIRED
+        fields = AttestationFields(HANGZHOU_SUBJECT, data_hash)
+        raised = d.relay_dispute(
+            world.hangzhou_bureau, d.sign_dispute(world.enterprise, lapsing.uid, fields, REASON)
+        )
+        assert att.validity(lapsing.uid) is Validity.DISPUTED  # an open dispute shows first
+        d.reject(world.hangzhou_bureau, raised.dispute_id, ANSWER)
+        assert att.validity(lapsing.uid) is Validity.EXPIRED
 
     # -- the deadline ---------------------------------------------------------------
     def test_twenty_day_boundary(self, world: ConsentWorld) -> None:
@@ -339,6 +362,16 @@ class DisputesConformance(ConsentFixtures):
         assert relayed.tx.gas_used <= 175_000
         assert rejected.gas_used <= 50_000
         assert upheld.gas_used <= 60_000
+
+
+@pytest.mark.parametrize("nonce", [0, 1, 127, 128, 255, 256, 65_535, 2**24])
+def test_create_address_is_the_evms(nonce: int) -> None:
+    # deploy() gives Attestations the address Disputes will get; py-evm's rule decides it.
+    from eth._utils.address import generate_contract_address
+
+    sender = "0x" + "ab" * 20
+    expected = generate_contract_address(bytes.fromhex("ab" * 20), nonce)
+    assert create_address(sender, nonce).lower() == "0x" + expected.hex()
 
 
 class TestDisputesEmbedded(EmbeddedChain, DisputesConformance):
