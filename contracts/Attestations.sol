@@ -26,12 +26,24 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
     mapping(bytes32 batchId => BatchMeta meta) private _batchMeta;
     mapping(bytes32 leafKey => uint40 revokedAt) private _leafRevokedAt;
     mapping(address attester => mapping(uint256 word => uint256 bits)) private _nonces;
+    // Disputes hook: written only by the Disputes contract, read only by `validity`.
+    // The Disputes contract's address is kept as a word, not an `address`: comparing it with
+    // msg.sender then needs no 160-bit mask, and one more mask in this contract tips solc's
+    // constant optimiser into computing every mask (PUSH1 1 PUSH1 160 SHL SUB) instead of
+    // pushing it, which alone makes `attest` 48 gas dearer.
+    uint256 private immutable _disputesWord;
+    mapping(bytes32 uid => uint40 deadline) private _disputeDeadlines;
 
     /// @param consortium_ The consortium contract that says who may act.
-    constructor(IConsortium consortium_)
+    /// @param disputes_ The Disputes contract (IDisputes.sol), the only caller of
+    /// setDisputeDeadline; 0 for a deployment without disputes. Deploy it next, at the
+    /// address predicted from the deployer's nonce: it takes this contract's address.
+    constructor(IConsortium consortium_, address disputes_)
         SchemaRegistry(consortium_)
         EIP712("YRD Credit Attestations", "1")
-    {}
+    {
+        _disputesWord = uint256(uint160(disputes_));
+    }
 
     /// @inheritdoc IAttestations
     function attest(bytes32 schema_, bytes32 subject, bytes32 dataHash, uint40 expiry, bytes32 refUID)
@@ -164,6 +176,8 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         if (r.attester == address(0)) return Validity.Unknown;
         if (_revokedAt[uid] != 0) return Validity.Revoked;
         if (_replacedBy[uid] != bytes32(0)) return Validity.Replaced;
+        uint40 disputeDue = _disputeDeadlines[uid];
+        if (disputeDue != 0) return block.timestamp < disputeDue ? Validity.Disputed : Validity.DisputeOverdue;
         if (_expired(r.expiry)) return Validity.Expired;
         return Validity.Valid;
     }
@@ -225,6 +239,20 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
     /// @inheritdoc IAttestations
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
+    }
+
+    // -- disputes hook -------------------------------------------------------------------
+
+    /// @inheritdoc IAttestations
+    function setDisputeDeadline(bytes32 uid, uint40 deadline) external {
+        // No event: the Disputes contract reports every dispute it opens and closes.
+        if (uint256(uint160(msg.sender)) != _disputesWord) revert AttestationsNotDisputes(msg.sender);
+        _disputeDeadlines[uid] = deadline;
+    }
+
+    /// @inheritdoc IAttestations
+    function disputeDeadline(bytes32 uid) external view returns (uint40) {
+        return _disputeDeadlines[uid];
     }
 
     function _attest(

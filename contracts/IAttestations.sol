@@ -17,7 +17,9 @@ interface IAttestations is ISchemaRegistry {
         Valid, // attested, in force
         Revoked, // revoked by its attester or a regulator
         Expired, // past its expiry
-        Replaced // superseded by a newer attestation that points back to it
+        Replaced, // superseded by a newer attestation that points back to it
+        Disputed, // its subject raised a dispute (异议) that is open and not yet due
+        DisputeOverdue // a dispute is open past its 20-day deadline (art. 25 of the regulation)
     }
 
     /// @notice What is stored for an attestation or a batch: one slot.
@@ -237,4 +239,20 @@ interface IAttestations is ISchemaRegistry {
 
     /// @notice The EIP-712 domain separator of delegated attestations.
     function domainSeparator() external view returns (bytes32);
+
+    // -- disputes hook -------------------------------------------------------------------
+    // The Disputes contract (IDisputes.sol) owns disputes; it tells this contract only the
+    // deadline of a record's open dispute, so that `validity` can answer Disputed or
+    // DisputeOverdue without a call out. `attest` touches none of this.
+
+    /// @notice Only the Disputes contract may mark or clear a record's open dispute.
+    /// @custom:kind forbidden
+    error AttestationsNotDisputes(address caller);
+
+    /// @notice Mark `uid` as under an open dispute due at `deadline` (UNIX seconds; the
+    /// first overdue second), or clear the mark with 0. Disputes contract only.
+    function setDisputeDeadline(bytes32 uid, uint40 deadline) external;
+
+    /// @notice The deadline of `uid`'s open dispute; 0 when none is open.
+    function disputeDeadline(bytes32 uid) external view returns (uint40);
 }

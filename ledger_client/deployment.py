@@ -13,17 +13,24 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from .artifacts import Artifacts, ContractArtifact, load_artifacts
 from .chain import Chain
-from .contracts import AttestationsContract, ConsortiumContract
+from .contracts import (
+    AttestationsContract,
+    AuthorisationsContract,
+    ConsortiumContract,
+    DisputesContract,
+)
 from .exceptions import ManifestError, TransactionError
+from .merkle import keccak256
 from .records import Schema, load_schemas
 from .types import City
 
 MANIFEST_FORMAT = 1
 #: Contracts in deployment order; each later one takes the consortium's address.
-CONTRACTS = ("Consortium", "Attestations")
+CONTRACTS = ("Consortium", "Attestations", "Disputes", "Authorisations")
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,13 @@ class Ledger:
         )
         #: The shipped schemas of the Yangtze Delta credit standard, by name.
         self.schemas: dict[str, Schema] = load_schemas()
+        # -- consent: disputes over attestations, query authorisations ---------------
+        self.disputes = DisputesContract(
+            chain, c["Disputes"].address, artifacts.contract("Disputes")
+        )
+        self.authorisations = AuthorisationsContract(
+            chain, c["Authorisations"].address, artifacts.contract("Authorisations")
+        )
 
 
 def deploy(
@@ -136,9 +150,20 @@ def deploy(
     deployed: dict[str, DeployedContract] = {}
     consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
     deployed["Consortium"] = consortium
+    # -- consent: Attestations takes the address Disputes will have -----------------
+    disputes_at = create_address(regulator.address, chain.backend.nonce(regulator.address) + 1)
     deployed["Attestations"] = _deploy_one(
-        chain, regulator, arts.contract("Attestations"), consortium.address
+        chain, regulator, arts.contract("Attestations"), consortium.address, disputes_at
     )
+    deployed.update(
+        _deploy_consent(chain, regulator, arts, consortium.address, deployed["Attestations"])
+    )
+    if deployed["Disputes"].address != disputes_at:
+        raise TransactionError(
+            f"Disputes was deployed at {deployed['Disputes'].address}, not at {disputes_at} "
+            f"where Attestations expects it: did {regulator.address} send another "
+            "transaction during the deployment? Deploy again."
+        )
     attestations = AttestationsContract(
         chain, deployed["Attestations"].address, arts.contract("Attestations")
     )
@@ -171,6 +196,44 @@ def _deploy_one(
         code_hash=art.code_hash,
         deploy_tx=receipt.tx_hash,
     )
+
+
+def _deploy_consent(
+    chain: Chain,
+    regulator: LocalAccount,
+    arts: Artifacts,
+    consortium: str,
+    attestations: DeployedContract,
+) -> dict[str, DeployedContract]:
+    # Attestations and Disputes each need the other's address. Attestations was given
+    # the address Disputes gets now (the regulator's next CREATE address) as an
+    # immutable, which keeps its dispute hook out of attest's way (Attestations.sol).
+    disputes = _deploy_one(
+        chain, regulator, arts.contract("Disputes"), consortium, attestations.address
+    )
+    authorisations = _deploy_one(chain, regulator, arts.contract("Authorisations"), consortium)
+    return {"Disputes": disputes, "Authorisations": authorisations}
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The checksum address of the contract ``sender`` creates with transaction ``nonce``."""
+    payload = _rlp_bytes(bytes.fromhex(sender.removeprefix("0x"))) + _rlp_bytes(
+        nonce.to_bytes((nonce.bit_length() + 7) // 8, "big")
+    )
+    return to_checksum_address(keccak256(_rlp_length(len(payload), 0xC0) + payload)[12:])
+
+
+def _rlp_bytes(data: bytes) -> bytes:
+    if len(data) == 1 and data[0] < 0x80:
+        return data
+    return _rlp_length(len(data), 0x80) + data
+
+
+def _rlp_length(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes([offset + length])
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(encoded)]) + encoded
 
 
 def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> Ledger:

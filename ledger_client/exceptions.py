@@ -50,6 +50,17 @@ class InvalidRole(LedgerValueError):
         )
 
 
+class InvalidPurpose(LedgerValueError):
+    """A query purpose is not one an authorisation can name."""
+
+    def __init__(self, purpose: object) -> None:
+        self.purpose = purpose
+        super().__init__(
+            f"unknown query purpose {purpose!r}: expected loan-approval, post-loan-management, "
+            "guarantee-review, receivables-financing or counterparty-review"
+        )
+
+
 class LedgerConnectionError(LedgerError, ConnectionError):
     """The chain could not be reached, or answered something the client cannot use."""
 

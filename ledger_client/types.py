@@ -8,7 +8,7 @@ from typing import NewType
 
 from eth_typing import ChecksumAddress
 
-from .exceptions import InvalidCity, InvalidRole
+from .exceptions import InvalidCity, InvalidPurpose, InvalidRole
 
 #: A 32-byte hash (keccak256 unless said otherwise), as raw bytes.
 Hash32 = NewType("Hash32", bytes)
@@ -148,6 +148,8 @@ class Validity(enum.IntEnum):
     REVOKED = 2  # revoked by its attester or a regulator
     EXPIRED = 3  # past its expiry
     REPLACED = 4  # superseded by a newer attestation that points back to it
+    DISPUTED = 5  # its subject's dispute (异议) is open and not yet due
+    DISPUTE_OVERDUE = 6  # a dispute is open past its 20-day deadline (art. 25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +210,104 @@ class RegisteredSchema:
     index: int  # 1-based registration order
     registered_at: int  # UNIX seconds
     regulator: ChecksumAddress  # who registered it
+
+
+# --- consent: query authorisation, the query trail and disputes (Authorisations.sol,
+# --- Disputes.sol, and the validity values Attestations.sol reports) ----------------------
+
+
+class QueryPurpose(enum.IntEnum):
+    """Why a member queries an enterprise's credit (查询用途); codes of ``IAuthorisations.sol``."""
+
+    LOAN_APPROVAL = 1  # 贷款审批
+    POST_LOAN_MANAGEMENT = 2  # 贷后管理
+    GUARANTEE_REVIEW = 3  # 担保资格审查
+    RECEIVABLES_FINANCING = 4  # 应收账款融资审查
+    COUNTERPARTY_REVIEW = 5  # 交易对手审查
+
+    @property
+    def label(self) -> str:
+        """The purpose in words, e.g. ``"loan approval"``."""
+        return self.name.lower().replace("_", " ")
+
+    @property
+    def chinese(self) -> str:
+        """The purpose's Chinese term."""
+        return _PURPOSE_ZH[self]
+
+    @classmethod
+    def parse(cls, value: object) -> QueryPurpose:
+        """A purpose from its code, its name (``"loan-approval"``, any case) or its Chinese term."""
+        if isinstance(value, QueryPurpose):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                return cls(value)
+            except ValueError:
+                raise InvalidPurpose(value) from None
+        if isinstance(value, str):
+            key = value.strip().upper().replace("-", "_").replace(" ", "_")
+            for purpose in cls:
+                if key == purpose.name or value.strip() == purpose.chinese:
+                    return purpose
+        raise InvalidPurpose(value)
+
+
+_PURPOSE_ZH = {
+    QueryPurpose.LOAN_APPROVAL: "贷款审批",
+    QueryPurpose.POST_LOAN_MANAGEMENT: "贷后管理",
+    QueryPurpose.GUARANTEE_REVIEW: "担保资格审查",
+    QueryPurpose.RECEIVABLES_FINANCING: "应收账款融资审查",
+    QueryPurpose.COUNTERPARTY_REVIEW: "交易对手审查",
+}
+
+
+#: Seconds an attester has to answer a dispute: 20 days (art. 25; ``IDisputes.sol``).
+DISPUTE_RESOLUTION_PERIOD = 20 * 86_400
+
+
+class DisputeStatus(enum.IntEnum):
+    """Where a dispute stands (``IDisputes.DisputeStatus``)."""
+
+    NONE = 0  # no such dispute
+    OPEN = 1  # raised, not yet resolved
+    REJECTED = 2  # the record stands; the attester answered why
+    UPHELD = 3  # the record was revoked or replaced
+
+
+@dataclass(frozen=True, slots=True)
+class Authorisation:
+    """An enterprise's authorisation of a member to query its credit, as the chain holds it."""
+
+    auth_id: Hash32  # keccak256(abi.encode(enterprise account, nonce))
+    subject: SubjectId  # the enterprise it concerns
+    member: ChecksumAddress  # the member institution that may query
+    purpose: QueryPurpose  # what for
+    expiry: int  # UNIX seconds; lapsed from this second on
+    withdrawn_at: int  # UNIX seconds; 0 while not withdrawn
+    schema_limited: bool  # true when only listed schemas may be queried
+
+    def in_force(self, now: int) -> bool:
+        """Neither withdrawn nor lapsed at ``now`` (UNIX seconds)."""
+        return self.withdrawn_at == 0 and now < self.expiry
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    """A dispute (异议) over an attestation, as the chain holds it."""
+
+    dispute_id: int  # 1, 2, ... in order of raising
+    uid: Hash32  # the disputed attestation
+    attester: ChecksumAddress  # who must answer it
+    deadline: int  # raised_at + 20 days: the first overdue second (UNIX seconds)
+    resolved_at: int  # UNIX seconds; 0 while open
+    status: DisputeStatus
+
+    @property
+    def raised_at(self) -> int:
+        """When it was raised (UNIX seconds): 20 days before its deadline."""
+        return self.deadline - DISPUTE_RESOLUTION_PERIOD
+
+    def overdue(self, now: int) -> bool:
+        """Open at ``now`` with its deadline reached."""
+        return self.status is DisputeStatus.OPEN and now >= self.deadline

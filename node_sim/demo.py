@@ -14,6 +14,7 @@ from ledger_client.exceptions import InvalidUSCC
 from ledger_client.uscc import subject_id
 
 from .demo_attestations import show_attestations
+from .demo_consent import show_consent
 from .world import REGULATOR, consortium_institutions, make_enterprises
 
 DEMO_SEED = "yangtze-delta-demo"
@@ -28,6 +29,7 @@ class DemoReport:
     enterprises: list[dict[str, Any]] = field(default_factory=list)
     refusals: list[dict[str, str]] = field(default_factory=list)  # the error each refusal raised
     attestations: dict[str, Any] = field(default_factory=dict)
+    consent: dict[str, Any] = field(default_factory=dict)  # the cross-region query flow
     transactions: int = 0
     gas_used: int = 0
 
@@ -120,6 +122,10 @@ def run_demo(chain: Chain, console: Console | None = None, seed: str = DEMO_SEED
 
     subjects = [bytes.fromhex(e["subject"][2:]) for e in report.enterprises]
     report.attestations = show_attestations(ledger, ring, subjects, out, rng)
+    # -- consent: a Hangzhou enterprise authorises a Shanghai bank (demo_consent.py) ----
+    hangzhou = next(i for i, e in enumerate(enterprises) if e.city.name == "HANGZHOU")
+    consenting = {**report.enterprises[hangzhou], "label": enterprises[hangzhou].label}
+    report.consent = show_consent(ledger, ring, consenting, out, step=5)
 
     members = c.members()
     table = Table(title="Consortium members")

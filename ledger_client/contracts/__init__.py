@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from .attestations import AttestationsContract
+from .authorisations import AuthorisationsContract
 from .base import ContractFacade, TxResult
 from .consortium import ConsortiumContract
+from .disputes import DisputesContract
 
-__all__ = ["AttestationsContract", "ConsortiumContract", "ContractFacade", "TxResult"]
+__all__ = [
+    "AttestationsContract",
+    "AuthorisationsContract",
+    "ConsortiumContract",
+    "ContractFacade",
+    "DisputesContract",
+    "TxResult",
+]

@@ -322,6 +322,12 @@ class AttestationsContract(ContractFacade):
         (used,) = self._read("nonceUsed", attester, nonce)
         return bool(used)
 
+    # -- disputes hook (written by Disputes.sol) ------------------------------------
+    def dispute_deadline(self, uid: bytes) -> int:
+        """The deadline of the record's open dispute (UNIX seconds); 0 when none is open."""
+        (deadline,) = self._read("disputeDeadline", uid)
+        return int(deadline)
+
 
 def attest_message(
     request: AttestRequest, attester: str, nonce: int, deadline: int

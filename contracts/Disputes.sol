@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+
+import {IAttestations} from "./IAttestations.sol";
+import {IConsortium} from "./IConsortium.sol";
+import {DISPUTE_RESOLUTION_PERIOD, IDisputes} from "./IDisputes.sol";
+import {ROLE_ATTESTER, ROLE_REGULATOR} from "./Common.sol";
+
+/// @title Disputes
+/// @notice Disputes (异议) over attestations, with the 20-day deadline of art. 25.
+contract Disputes is IDisputes, EIP712 {
+    bytes32 private constant _RAISE_TYPEHASH = keccak256(
+        "RaiseDispute(bytes32 uid,bytes32 reasonHash,address enterprise,uint256 nonce,uint256 deadline)"
+    );
+
+    IConsortium private immutable _consortium;
+    IAttestations private immutable _attestations;
+    uint256 private _disputeCount;
+    mapping(uint256 disputeId => Dispute dispute) private _disputes;
+    mapping(bytes32 uid => uint256 disputeId) private _openDisputes;
+    mapping(address enterprise => mapping(uint256 word => uint256 bits)) private _nonces;
+
+    /// @param consortium_ The consortium contract that says who may act.
+    /// @param attestations_ The attestations disputed; a regulator must name this contract
+    /// there (IAttestations.setDisputesContract) before the first dispute.
+    constructor(IConsortium consortium_, IAttestations attestations_) EIP712("YRD Credit Disputes", "1") {
+        _consortium = consortium_;
+        _attestations = attestations_;
+    }
+
+    /// @inheritdoc IDisputes
+    function raiseDispute(bytes32 uid, IAttestations.Fields calldata fields, bytes32 reasonHash)
+        external
+        returns (uint256)
+    {
+        return _raise(uid, fields, reasonHash, msg.sender);
+    }
+
+    /// @inheritdoc IDisputes
+    function raiseDisputeBySig(
+        bytes32 uid,
+        IAttestations.Fields calldata fields,
+        bytes32 reasonHash,
+        address enterprise,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256) {
+        if (block.timestamp > deadline) revert DisputesSignatureExpired(deadline, block.timestamp);
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(_RAISE_TYPEHASH, uid, reasonHash, enterprise, nonce, deadline)));
+        address signer = ECDSA.recoverCalldata(digest, signature);
+        if (signer != enterprise) revert DisputesWrongSigner(enterprise, signer);
+        _useNonce(enterprise, nonce);
+        return _raise(uid, fields, reasonHash, enterprise);
+    }
+
+    /// @inheritdoc IDisputes
+    function rejectDispute(uint256 disputeId, bytes32 reasonHash) external {
+        if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
+        Dispute storage d = _openForResolver(disputeId);
+        bytes32 uid = d.uid;
+        bool late = _close(d, uid, DisputeStatus.Rejected);
+        emit DisputeRejected(disputeId, uid, msg.sender, reasonHash, late);
+    }
+
+    /// @inheritdoc IDisputes
+    function upholdDispute(uint256 disputeId, bytes32 replyHash) external {
+        Dispute storage d = _openForResolver(disputeId);
+        bytes32 uid = d.uid;
+        IAttestations.AttestationView memory a = _attestations.attestation(uid);
+        if (a.revokedAt == 0 && a.replacedBy == bytes32(0)) revert DisputesNotCorrected(disputeId, uid);
+        bool late = _close(d, uid, DisputeStatus.Upheld);
+        emit DisputeUpheld(disputeId, uid, msg.sender, a.replacedBy, replyHash, late);
+    }
+
+    /// @inheritdoc IDisputes
+    function dispute(uint256 disputeId) external view returns (Dispute memory) {
+        return _disputes[disputeId];
+    }
+
+    /// @inheritdoc IDisputes
+    function openDispute(bytes32 uid) external view returns (uint256) {
+        return _openDisputes[uid];
+    }
+
+    /// @inheritdoc IDisputes
+    function disputeCount() external view returns (uint256) {
+        return _disputeCount;
+    }
+
+    /// @inheritdoc IDisputes
+    function overdueDisputes(address attester, uint256 fromId, uint256 toId)
+        external
+        view
+        returns (uint256[] memory disputeIds)
+    {
+        uint256 end = _disputeCount + 1;
+        if (toId > end) toId = end;
+        if (fromId == 0) fromId = 1;
+        disputeIds = new uint256[](toId > fromId ? toId - fromId : 0);
+        uint256 found = 0;
+        for (uint256 id = fromId; id < toId; ++id) {
+            Dispute storage d = _disputes[id];
+            if (
+                d.status == DisputeStatus.Open && block.timestamp >= d.deadline
+                    && (attester == address(0) || d.attester == attester)
+            ) {
+                disputeIds[found++] = id;
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(disputeIds, found) // shrink to what was found
+        }
+    }
+
+    /// @inheritdoc IDisputes
+    function nonceUsed(address enterprise, uint256 nonce) external view returns (bool) {
+        return _nonces[enterprise][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc IDisputes
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    function _raise(bytes32 uid, IAttestations.Fields calldata fields, bytes32 reasonHash, address raiser)
+        private
+        returns (uint256 disputeId)
+    {
+        bytes32 subject = _consortium.requireEnterprise(raiser);
+        if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
+        uint256 open = _openDisputes[uid];
+        if (open != 0) revert DisputesAlreadyOpen(uid, open);
+        IAttestations.AttestationView memory a = _attestations.attestation(uid);
+        if (a.attester == address(0)) revert DisputesUnknownAttestation(uid);
+        if (a.revokedAt != 0) revert DisputesNotDisputable(uid, IAttestations.Validity.Revoked);
+        if (a.replacedBy != bytes32(0)) revert DisputesNotDisputable(uid, IAttestations.Validity.Replaced);
+        if (!_attestations.matches(uid, fields)) revert DisputesFieldsMismatch(uid);
+        if (fields.subject != subject) revert DisputesNotSubject(uid, raiser);
+        uint40 deadline = uint40(block.timestamp) + DISPUTE_RESOLUTION_PERIOD;
+        disputeId = ++_disputeCount;
+        _disputes[disputeId] =
+            Dispute({uid: uid, attester: a.attester, deadline: deadline, resolvedAt: 0, status: DisputeStatus.Open});
+        _openDisputes[uid] = disputeId;
+        _attestations.setDisputeDeadline(uid, deadline);
+        emit DisputeRaised(disputeId, uid, a.attester, subject, reasonHash, deadline, raiser);
+    }
+
+    /// @dev The open dispute `disputeId`, after checking that the caller may resolve it.
+    function _openForResolver(uint256 disputeId) private view returns (Dispute storage d) {
+        d = _disputes[disputeId];
+        DisputeStatus status = d.status;
+        if (status == DisputeStatus.None) revert DisputesUnknown(disputeId);
+        if (status != DisputeStatus.Open) revert DisputesNotOpen(disputeId, status);
+        address attester = d.attester;
+        if (msg.sender == attester) {
+            _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        } else if (!_consortium.hasRole(msg.sender, ROLE_REGULATOR)) {
+            revert DisputesNotResolver(disputeId, msg.sender, attester);
+        }
+    }
+
+    /// @dev Close an open dispute; returns whether it was resolved past its deadline.
+    function _close(Dispute storage d, bytes32 uid, DisputeStatus status) private returns (bool late) {
+        d.status = status;
+        d.resolvedAt = uint40(block.timestamp);
+        delete _openDisputes[uid];
+        _attestations.setDisputeDeadline(uid, 0);
+        return block.timestamp >= d.deadline;
+    }
+
+    function _useNonce(address enterprise, uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bits = _nonces[enterprise][nonce >> 8];
+        if (bits & bit != 0) revert DisputesNonceUsed(enterprise, nonce);
+        _nonces[enterprise][nonce >> 8] = bits | bit;
+    }
+}

@@ -1,0 +1,530 @@
+"""Who queried whom, and which disputes are overdue: projections of the consent events.
+
+The chain keeps one slot per query, not lists: "who queried enterprise X",
+"every query by member M" and "member M's overdue disputes" are read from the
+events (``QueryLogged``, ``DisputeRaised``, ...), folded into SQLite tables.
+
+The projections here have the shape of the event index's ``Projection``
+(``name``, ``version``, ``contract``, ``handles``, ``tables``, ``tables_sql``,
+``apply(db, event)``), so they plug into ``ledger_client.index`` once it ships;
+until then :class:`ConsentLog` follows the chain itself into an in-memory
+database. The query functions take a ``sqlite3.Connection`` and work on either.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from eth_utils.address import to_checksum_address
+
+from .types import DisputeStatus, QueryPurpose
+
+if TYPE_CHECKING:
+    from .deployment import Ledger
+
+__all__ = [
+    "AuthorisationEntry",
+    "AuthorisationsProjection",
+    "ConsentLog",
+    "DisputeEntry",
+    "DisputesProjection",
+    "QueryEntry",
+    "ReportShareEntry",
+    "authorisations_of_subject",
+    "disputes",
+    "overdue_disputes",
+    "queries_by_member",
+    "queries_of_subject",
+    "report_shares",
+]
+
+
+class EventLike(Protocol):
+    """What a projection reads of an event (``ledger_client.index.IndexedEvent`` has it)."""
+
+    @property
+    def seq(self) -> int: ...  # position in chain order
+    @property
+    def name(self) -> str: ...
+    @property
+    def args(self) -> dict[str, Any]: ...
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def block_timestamp(self) -> int: ...
+    @property
+    def tx_hash(self) -> str: ...
+
+
+# -- what the queries return ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueryEntry:
+    """One logged credit query (查询留痕)."""
+
+    query_id: bytes
+    auth_id: bytes  # the authorisation it was made under
+    subject: bytes  # the enterprise queried
+    member: str  # the member that queried
+    purpose: QueryPurpose
+    schema: bytes  # the schema queried; 32 zero bytes for a full report
+    query_hash: bytes  # keccak256 of the member's off-chain query record
+    queried_at: int  # UNIX seconds (block time)
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorisationEntry:
+    """An authorisation as its events left it."""
+
+    auth_id: bytes
+    subject: bytes
+    member: str
+    purpose: QueryPurpose
+    expiry: int  # UNIX seconds
+    schemas: tuple[bytes, ...]  # schema limit; empty for every schema
+    enterprise: str  # the account that signed it
+    granted_at: int  # UNIX seconds
+    withdrawn_at: int  # UNIX seconds; 0 while not withdrawn
+
+    def in_force(self, now: int) -> bool:
+        """Neither withdrawn nor lapsed at ``now``."""
+        return self.withdrawn_at == 0 and now < self.expiry
+
+
+@dataclass(frozen=True, slots=True)
+class ReportShareEntry:
+    """A report shared off chain in answer to a query, as recorded on chain."""
+
+    query_id: bytes
+    ciphertext_hash: bytes
+    sender: str
+    recipient: str
+    subject: bytes
+    recipient_key: bytes  # the X25519 key it was sealed to
+    shared_at: int  # UNIX seconds
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeEntry:
+    """A dispute (异议) as its events left it."""
+
+    dispute_id: int
+    uid: bytes  # the disputed attestation
+    attester: str  # who must answer it
+    subject: bytes
+    reason_hash: bytes
+    raised_by: str  # the subject's account
+    raised_at: int  # UNIX seconds
+    deadline: int  # the first overdue second
+    status: DisputeStatus
+    resolved_at: int  # 0 while open
+    resolver: str | None
+    late: bool  # resolved at or after the deadline
+    replaced_by: bytes | None  # the correction, for a dispute upheld by replacement
+
+    def overdue(self, now: int) -> bool:
+        """Open at ``now`` with its deadline reached."""
+        return self.status is DisputeStatus.OPEN and now >= self.deadline
+
+
+# -- projections ------------------------------------------------------------------------
+
+
+class AuthorisationsProjection:
+    """Tables ``consent_authorisations``, ``consent_queries`` and ``consent_report_shares``."""
+
+    name: ClassVar[str] = "consent_authorisations"
+    version: ClassVar[int] = 1
+    contract: ClassVar[str] = "Authorisations"
+    handles: ClassVar[frozenset[str]] = frozenset(
+        {"Authorised", "AuthorisationWithdrawn", "QueryLogged", "ReportShared"}
+    )
+    tables: ClassVar[tuple[str, ...]] = (
+        "consent_authorisations",
+        "consent_queries",
+        "consent_report_shares",
+    )
+    tables_sql: ClassVar[tuple[str, ...]] = (
+        """CREATE TABLE consent_authorisations (
+            auth_id BLOB PRIMARY KEY,
+            subject BLOB NOT NULL,
+            member TEXT NOT NULL,
+            purpose INTEGER NOT NULL,
+            expiry INTEGER NOT NULL,
+            schemas TEXT NOT NULL,
+            enterprise TEXT NOT NULL,
+            granted_at INTEGER NOT NULL,
+            withdrawn_at INTEGER NOT NULL DEFAULT 0,
+            seq INTEGER NOT NULL
+        )""",
+        "CREATE INDEX consent_authorisations_subject ON consent_authorisations (subject, seq)",
+        """CREATE TABLE consent_queries (
+            query_id BLOB PRIMARY KEY,
+            auth_id BLOB NOT NULL,
+            subject BLOB NOT NULL,
+            member TEXT NOT NULL,
+            purpose INTEGER NOT NULL,
+            schema BLOB NOT NULL,
+            query_hash BLOB NOT NULL,
+            queried_at INTEGER NOT NULL,
+            block_number INTEGER NOT NULL,
+            tx_hash TEXT NOT NULL,
+            seq INTEGER NOT NULL
+        )""",
+        "CREATE INDEX consent_queries_subject ON consent_queries (subject, seq)",
+        "CREATE INDEX consent_queries_member ON consent_queries (member, seq)",
+        """CREATE TABLE consent_report_shares (
+            query_id BLOB NOT NULL,
+            ciphertext_hash BLOB NOT NULL,
+            sender TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            subject BLOB NOT NULL,
+            recipient_key BLOB NOT NULL,
+            shared_at INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (query_id, ciphertext_hash)
+        )""",
+    )
+
+    def apply(self, db: sqlite3.Connection, event: EventLike) -> None:
+        """Fold one Authorisations event into the tables."""
+        a, ts = event.args, event.block_timestamp
+        match event.name:
+            case "Authorised":
+                schemas = json.dumps(["0x" + bytes(s).hex() for s in a["schemas"]])
+                db.execute(
+                    "INSERT OR REPLACE INTO consent_authorisations (auth_id, subject, member,"
+                    " purpose, expiry, schemas, enterprise, granted_at, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        a["authId"],
+                        a["subject"],
+                        a["member"],
+                        a["purpose"],
+                        a["expiry"],
+                        schemas,
+                        a["enterprise"],
+                        ts,
+                        event.seq,
+                    ),
+                )
+            case "AuthorisationWithdrawn":
+                db.execute(
+                    "UPDATE consent_authorisations SET withdrawn_at = ? WHERE auth_id = ?",
+                    (ts, a["authId"]),
+                )
+            case "QueryLogged":
+                db.execute(
+                    "INSERT OR REPLACE INTO consent_queries VALUES"
+                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        a["queryId"],
+                        a["authId"],
+                        a["subject"],
+                        a["member"],
+                        a["purpose"],
+                        a["schema"],
+                        a["queryHash"],
+                        ts,
+                        event.block_number,
+                        event.tx_hash,
+                        event.seq,
+                    ),
+                )
+            case "ReportShared":
+                db.execute(
+                    "INSERT OR REPLACE INTO consent_report_shares VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        a["queryId"],
+                        a["ciphertextHash"],
+                        a["sender"],
+                        a["recipient"],
+                        a["subject"],
+                        a["recipientKey"],
+                        ts,
+                        event.seq,
+                    ),
+                )
+
+
+class DisputesProjection:
+    """Table ``consent_disputes`` from the Disputes contract's events."""
+
+    name: ClassVar[str] = "consent_disputes"
+    version: ClassVar[int] = 1
+    contract: ClassVar[str] = "Disputes"
+    handles: ClassVar[frozenset[str]] = frozenset(
+        {"DisputeRaised", "DisputeRejected", "DisputeUpheld"}
+    )
+    tables: ClassVar[tuple[str, ...]] = ("consent_disputes",)
+    tables_sql: ClassVar[tuple[str, ...]] = (
+        """CREATE TABLE consent_disputes (
+            dispute_id INTEGER PRIMARY KEY,
+            uid BLOB NOT NULL,
+            attester TEXT NOT NULL,
+            subject BLOB NOT NULL,
+            reason_hash BLOB NOT NULL,
+            raised_by TEXT NOT NULL,
+            raised_at INTEGER NOT NULL,
+            deadline INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            resolved_at INTEGER NOT NULL DEFAULT 0,
+            resolver TEXT,
+            late INTEGER NOT NULL DEFAULT 0,
+            replaced_by BLOB,
+            seq INTEGER NOT NULL
+        )""",
+        "CREATE INDEX consent_disputes_open ON consent_disputes (status, attester, deadline)",
+        "CREATE INDEX consent_disputes_uid ON consent_disputes (uid)",
+    )
+
+    def apply(self, db: sqlite3.Connection, event: EventLike) -> None:
+        """Fold one Disputes event into the table."""
+        a, ts = event.args, event.block_timestamp
+        match event.name:
+            case "DisputeRaised":
+                db.execute(
+                    "INSERT OR REPLACE INTO consent_disputes (dispute_id, uid, attester, subject,"
+                    " reason_hash, raised_by, raised_at, deadline, status, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        a["disputeId"],
+                        a["uid"],
+                        a["attester"],
+                        a["subject"],
+                        a["reasonHash"],
+                        a["raisedBy"],
+                        ts,
+                        a["deadline"],
+                        int(DisputeStatus.OPEN),
+                        event.seq,
+                    ),
+                )
+            case "DisputeRejected" | "DisputeUpheld":
+                upheld = event.name == "DisputeUpheld"
+                replaced = a.get("replacedBy") if upheld else None
+                db.execute(
+                    "UPDATE consent_disputes SET status = ?, resolved_at = ?, resolver = ?,"
+                    " late = ?, replaced_by = ? WHERE dispute_id = ?",
+                    (
+                        int(DisputeStatus.UPHELD if upheld else DisputeStatus.REJECTED),
+                        ts,
+                        a["resolver"],
+                        int(bool(a["late"])),
+                        None if not replaced or replaced == bytes(32) else replaced,
+                        a["disputeId"],
+                    ),
+                )
+
+
+# -- queries ----------------------------------------------------------------------------
+
+_QUERY_COLUMNS = (
+    "query_id, auth_id, subject, member, purpose, schema, query_hash, queried_at,"
+    " block_number, tx_hash"
+)
+_DISPUTE_COLUMNS = (
+    "dispute_id, uid, attester, subject, reason_hash, raised_by, raised_at, deadline,"
+    " status, resolved_at, resolver, late, replaced_by"
+)
+
+
+def queries_of_subject(db: sqlite3.Connection, subject: bytes) -> list[QueryEntry]:
+    """Who queried the enterprise ``subject``, when and why, in chain order."""
+    rows = db.execute(
+        f"SELECT {_QUERY_COLUMNS} FROM consent_queries WHERE subject = ? ORDER BY seq",
+        (bytes(subject),),
+    ).fetchall()
+    return [_query(r) for r in rows]
+
+
+def queries_by_member(db: sqlite3.Connection, member: str) -> list[QueryEntry]:
+    """Every query the member made, in chain order (what a regulator inspects)."""
+    rows = db.execute(
+        f"SELECT {_QUERY_COLUMNS} FROM consent_queries WHERE member = ? ORDER BY seq",
+        (to_checksum_address(member),),
+    ).fetchall()
+    return [_query(r) for r in rows]
+
+
+def authorisations_of_subject(db: sqlite3.Connection, subject: bytes) -> list[AuthorisationEntry]:
+    """Every authorisation the enterprise gave, in chain order."""
+    rows = db.execute(
+        "SELECT auth_id, subject, member, purpose, expiry, schemas, enterprise, granted_at,"
+        " withdrawn_at FROM consent_authorisations WHERE subject = ? ORDER BY seq",
+        (bytes(subject),),
+    ).fetchall()
+    return [
+        AuthorisationEntry(
+            auth_id=r[0],
+            subject=r[1],
+            member=r[2],
+            purpose=QueryPurpose(r[3]),
+            expiry=r[4],
+            schemas=tuple(bytes.fromhex(s[2:]) for s in json.loads(r[5])),
+            enterprise=r[6],
+            granted_at=r[7],
+            withdrawn_at=r[8],
+        )
+        for r in rows
+    ]
+
+
+def report_shares(db: sqlite3.Connection, query_id: bytes) -> list[ReportShareEntry]:
+    """The reports recorded as shared in answer to a query."""
+    rows = db.execute(
+        "SELECT query_id, ciphertext_hash, sender, recipient, subject, recipient_key, shared_at"
+        " FROM consent_report_shares WHERE query_id = ? ORDER BY seq",
+        (bytes(query_id),),
+    ).fetchall()
+    return [ReportShareEntry(*r) for r in rows]
+
+
+def disputes(
+    db: sqlite3.Connection,
+    *,
+    attester: str | None = None,
+    status: DisputeStatus | None = None,
+) -> list[DisputeEntry]:
+    """Disputes, of one attester and in one status when given, in order of raising."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if attester is not None:
+        clauses.append("attester = ?")
+        params.append(to_checksum_address(attester))
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(int(status))
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = db.execute(
+        f"SELECT {_DISPUTE_COLUMNS} FROM consent_disputes{where} ORDER BY dispute_id", params
+    ).fetchall()
+    return [_dispute(r) for r in rows]
+
+
+def overdue_disputes(
+    db: sqlite3.Connection, now: int, *, attester: str | None = None
+) -> list[DisputeEntry]:
+    """Disputes open at ``now`` with their deadline reached (art. 25), per member if given."""
+    return [d for d in disputes(db, attester=attester, status=DisputeStatus.OPEN) if d.overdue(now)]
+
+
+def _query(r: tuple[Any, ...]) -> QueryEntry:
+    return QueryEntry(
+        query_id=r[0],
+        auth_id=r[1],
+        subject=r[2],
+        member=r[3],
+        purpose=QueryPurpose(r[4]),
+        schema=r[5],
+        query_hash=r[6],
+        queried_at=r[7],
+        block_number=r[8],
+        tx_hash=r[9],
+    )
+
+
+def _dispute(r: tuple[Any, ...]) -> DisputeEntry:
+    return DisputeEntry(
+        dispute_id=r[0],
+        uid=r[1],
+        attester=r[2],
+        subject=r[3],
+        reason_hash=r[4],
+        raised_by=r[5],
+        raised_at=r[6],
+        deadline=r[7],
+        status=DisputeStatus(r[8]),
+        resolved_at=r[9],
+        resolver=r[10],
+        late=bool(r[11]),
+        replaced_by=r[12],
+    )
+
+
+# -- a stand-in for the event index -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    seq: int
+    name: str
+    args: dict[str, Any]
+    block_number: int
+    block_timestamp: int
+    tx_hash: str
+
+
+class ConsentLog:
+    """The consent projections over an in-memory database, fed by reading the chain.
+
+    :meth:`follow` reads every block since the last call (from the deployment
+    block on) and applies the Authorisations and Disputes events in order.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.db = sqlite3.connect(":memory:")
+        self._authorisations = AuthorisationsProjection()
+        self._disputes = DisputesProjection()
+        for projection in (self._authorisations, self._disputes):
+            for statement in projection.tables_sql:
+                self.db.execute(statement)
+        self._next_block = ledger.manifest.deploy_block
+        self._seq = 0
+
+    def follow(self) -> int:
+        """Apply the events of every new block; return the last block read."""
+        backend = self.ledger.chain.backend
+        latest = backend.block_number()
+        facades = (
+            (self.ledger.authorisations, self._authorisations),
+            (self.ledger.disputes, self._disputes),
+        )
+        for number in range(self._next_block, latest + 1):
+            receipts = backend.receipts_in_block(number)
+            if not receipts:
+                continue
+            timestamp = backend.block(number).timestamp
+            for receipt in receipts:
+                for facade, projection in facades:
+                    for ev in facade.decode_events(receipt):
+                        if ev.name in projection.handles:
+                            self._seq += 1
+                            event = _Event(
+                                self._seq, ev.name, ev.args, number, timestamp, ev.tx_hash
+                            )
+                            projection.apply(self.db, event)
+        self.db.commit()
+        self._next_block = latest + 1
+        return latest
+
+    def queries_of_subject(self, subject: bytes) -> list[QueryEntry]:
+        """Who queried the enterprise ``subject`` (after :meth:`follow`)."""
+        return queries_of_subject(self.db, subject)
+
+    def queries_by_member(self, member: str) -> list[QueryEntry]:
+        """Every query the member made (after :meth:`follow`)."""
+        return queries_by_member(self.db, member)
+
+    def authorisations_of_subject(self, subject: bytes) -> list[AuthorisationEntry]:
+        """Every authorisation the enterprise gave (after :meth:`follow`)."""
+        return authorisations_of_subject(self.db, subject)
+
+    def report_shares(self, query_id: bytes) -> list[ReportShareEntry]:
+        """The reports shared in answer to a query (after :meth:`follow`)."""
+        return report_shares(self.db, query_id)
+
+    def overdue_disputes(self, now: int, *, attester: str | None = None) -> list[DisputeEntry]:
+        """Disputes overdue at ``now`` (after :meth:`follow`)."""
+        return overdue_disputes(self.db, now, attester=attester)
+
+    def close(self) -> None:
+        """Drop the in-memory database."""
+        self.db.close()

@@ -1,0 +1,233 @@
+"""The disputes contract: an enterprise disputes a record about it (异议), and the
+attester answers within 20 days (art. 25 of 《征信业管理条例》).
+
+An enterprise holds no gas: it signs the dispute (EIP-712 ``RaiseDispute``) and
+anyone relays it, or it sends it directly. The attester resolves it: rejected
+with a reason hash, or upheld after it revoked or replaced the record in the
+attestations contract. While open, the record's validity reads ``DISPUTED``,
+and ``DISPUTE_OVERDUE`` from the deadline (raised_at + 20 days) on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+
+from ..eip712 import Domain, recover_typed, sign_typed
+from ..types import DISPUTE_RESOLUTION_PERIOD, AttestationFields, Dispute, DisputeStatus, Hash32
+from .authorisations import DEFAULT_SIGNATURE_LIFETIME
+from .base import ContractFacade, TxResult
+
+__all__ = [
+    "DISPUTE_RESOLUTION_PERIOD",
+    "EIP712_NAME",
+    "EIP712_VERSION",
+    "RAISE_DISPUTE_TYPES",
+    "DisputesContract",
+    "Raised",
+    "SignedDispute",
+    "dispute_message",
+    "fields_tuple",
+]
+
+_ZERO32 = bytes(32)
+#: How many dispute ids one ``overdueDisputes`` call scans.
+_OVERDUE_PAGE = 500
+EIP712_NAME = "YRD Credit Disputes"
+EIP712_VERSION = "1"
+#: EIP-712 ``RaiseDispute``: what an enterprise signs to dispute a record.
+RAISE_DISPUTE_TYPES: dict[str, list[dict[str, str]]] = {
+    "RaiseDispute": [
+        {"name": "uid", "type": "bytes32"},
+        {"name": "reasonHash", "type": "bytes32"},
+        {"name": "enterprise", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A raised dispute, mined."""
+
+    dispute_id: int
+    tx: TxResult
+
+
+@dataclass(frozen=True, slots=True)
+class SignedDispute:
+    """An enterprise's signed dispute, ready to relay."""
+
+    uid: Hash32  # the disputed attestation
+    fields: AttestationFields  # what its UID commits to
+    reason_hash: Hash32  # keccak256 of the off-chain statement of the dispute
+    enterprise: ChecksumAddress  # the subject's bound account that signed
+    nonce: int
+    deadline: int  # UNIX seconds after which the signature is void
+    signature: bytes
+
+
+class DisputesContract(ContractFacade):
+    """Typed calls to ``Disputes.sol``."""
+
+    contract_name: ClassVar[str] = "Disputes"
+
+    # -- EIP-712 --------------------------------------------------------------------
+    @property
+    def domain(self) -> Domain:
+        """The EIP-712 domain of signed disputes on this deployment."""
+        return Domain(EIP712_NAME, EIP712_VERSION, self.chain.chain_id, self.address)
+
+    def sign_dispute(
+        self,
+        enterprise: LocalAccount,
+        uid: bytes,
+        fields: AttestationFields,
+        reason_hash: bytes,
+        *,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedDispute:
+        """The enterprise's signed dispute of ``uid`` (off chain; no gas).
+
+        ``nonce`` defaults to a random 64-bit number, ``deadline`` to an hour
+        from the chain's clock.
+        """
+        nonce = secrets.randbits(64) if nonce is None else nonce
+        deadline = self.chain.now() + DEFAULT_SIGNATURE_LIFETIME if deadline is None else deadline
+        message = dispute_message(uid, reason_hash, enterprise.address, nonce, deadline)
+        signature = sign_typed(
+            enterprise, self.domain, RAISE_DISPUTE_TYPES, "RaiseDispute", message
+        )
+        return SignedDispute(
+            Hash32(bytes(uid)),
+            fields,
+            Hash32(bytes(reason_hash)),
+            enterprise.address,
+            nonce,
+            deadline,
+            signature,
+        )
+
+    def recover_dispute_signer(self, signed: SignedDispute) -> str:
+        """Who signed (``signed.enterprise`` when sound): a check before relaying."""
+        message = dispute_message(
+            signed.uid, signed.reason_hash, signed.enterprise, signed.nonce, signed.deadline
+        )
+        return recover_typed(
+            signed.signature, self.domain, RAISE_DISPUTE_TYPES, "RaiseDispute", message
+        )
+
+    # -- writes ---------------------------------------------------------------------
+    def raise_dispute(
+        self,
+        enterprise: LocalAccount,
+        uid: bytes,
+        fields: AttestationFields,
+        reason_hash: bytes,
+    ) -> Raised:
+        """Dispute a record directly (the subject's bound account pays the gas)."""
+        result = self._send(
+            enterprise, "raiseDispute", bytes(uid), fields_tuple(fields), bytes(reason_hash)
+        )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
+
+    def relay_dispute(self, relayer: LocalAccount, signed: SignedDispute) -> Raised:
+        """Relay a signed dispute (anyone may)."""
+        result = self._send(
+            relayer,
+            "raiseDisputeBySig",
+            bytes(signed.uid),
+            fields_tuple(signed.fields),
+            bytes(signed.reason_hash),
+            signed.enterprise,
+            signed.nonce,
+            signed.deadline,
+            signed.signature,
+        )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
+
+    def reject(self, resolver: LocalAccount, dispute_id: int, reason_hash: bytes) -> TxResult:
+        """Reject a dispute: the record stands (its attester, or a regulator)."""
+        return self._send(resolver, "rejectDispute", dispute_id, bytes(reason_hash))
+
+    def uphold(
+        self, resolver: LocalAccount, dispute_id: int, reply_hash: bytes = _ZERO32
+    ) -> TxResult:
+        """Uphold a dispute once the record is revoked or replaced (attester or regulator)."""
+        return self._send(resolver, "upholdDispute", dispute_id, bytes(reply_hash))
+
+    # -- reads ----------------------------------------------------------------------
+    def dispute(self, dispute_id: int, block: int | str = "latest") -> Dispute | None:
+        """A dispute, or None when there is none with this id."""
+        ((uid, attester, deadline, resolved_at, status),) = self._read(
+            "dispute", dispute_id, block=block
+        )
+        if status == DisputeStatus.NONE:
+            return None
+        return Dispute(
+            dispute_id=dispute_id,
+            uid=Hash32(uid),
+            attester=to_checksum_address(attester),
+            deadline=deadline,
+            resolved_at=resolved_at,
+            status=DisputeStatus(status),
+        )
+
+    def open_dispute(self, uid: bytes) -> int | None:
+        """The id of the record's open dispute, or None."""
+        (dispute_id,) = self._read("openDispute", bytes(uid))
+        return int(dispute_id) or None
+
+    def dispute_count(self) -> int:
+        """How many disputes were ever raised (ids run 1..count)."""
+        (count,) = self._read("disputeCount")
+        return int(count)
+
+    def overdue_disputes(
+        self, attester: str | None = None, block: int | str = "latest"
+    ) -> list[Dispute]:
+        """Disputes open past their deadline at ``block``, of one attester or of all.
+
+        The regulator's list (art. 25): read from the chain page by page, so it
+        needs no event index.
+        """
+        who = to_checksum_address(attester) if attester else "0x" + "00" * 20
+        (count,) = self._read("disputeCount", block=block)
+        out: list[Dispute] = []
+        for start in range(1, int(count) + 1, _OVERDUE_PAGE):
+            (ids,) = self._read("overdueDisputes", who, start, start + _OVERDUE_PAGE, block=block)
+            for dispute_id in ids:
+                d = self.dispute(int(dispute_id), block=block)
+                if d is not None:
+                    out.append(d)
+        return out
+
+    def nonce_used(self, enterprise: str, nonce: int) -> bool:
+        """True when ``enterprise`` has used ``nonce`` for a signed dispute."""
+        (used,) = self._read("nonceUsed", enterprise, nonce)
+        return bool(used)
+
+
+def dispute_message(
+    uid: bytes, reason_hash: bytes, enterprise: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """The values of EIP-712 ``RaiseDispute``."""
+    return {
+        "uid": bytes(uid),
+        "reasonHash": bytes(reason_hash),
+        "enterprise": to_checksum_address(enterprise),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+
+
+def fields_tuple(fields: AttestationFields) -> tuple[bytes, bytes, bytes]:
+    """``IAttestations.Fields`` as the ABI encodes it."""
+    return (bytes(fields.subject), bytes(fields.data_hash), bytes(fields.ref_uid))
