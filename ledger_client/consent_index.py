@@ -4,11 +4,10 @@ The chain keeps one slot per query, not lists: "who queried enterprise X",
 "every query by member M" and "member M's overdue disputes" are read from the
 events (``QueryLogged``, ``DisputeRaised``, ...), folded into SQLite tables.
 
-The projections here have the shape of the event index's ``Projection``
-(``name``, ``version``, ``contract``, ``handles``, ``tables``, ``tables_sql``,
-``apply(db, event)``), so they plug into ``ledger_client.index`` once it ships;
-until then :class:`ConsentLog` follows the chain itself into an in-memory
-database. The query functions take a ``sqlite3.Connection`` and work on either.
+The projections plug into :class:`~ledger_client.index.EventIndex` (register
+them, then query with ``with index.reading() as db: queries_of_subject(db, s)``);
+:class:`ConsentLog` is an event index with just these two, for callers that
+want the consent lists and nothing else.
 """
 
 from __future__ import annotations
@@ -16,10 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_utils.address import to_checksum_address
 
+from .index import EventIndex
+from .index.base import IndexedEvent, Projection
 from .types import DisputeStatus, QueryPurpose
 
 if TYPE_CHECKING:
@@ -40,23 +41,6 @@ __all__ = [
     "queries_of_subject",
     "report_shares",
 ]
-
-
-class EventLike(Protocol):
-    """What a projection reads of an event (``ledger_client.index.IndexedEvent`` has it)."""
-
-    @property
-    def seq(self) -> int: ...  # position in chain order
-    @property
-    def name(self) -> str: ...
-    @property
-    def args(self) -> dict[str, Any]: ...
-    @property
-    def block_number(self) -> int: ...
-    @property
-    def block_timestamp(self) -> int: ...
-    @property
-    def tx_hash(self) -> str: ...
 
 
 # -- what the queries return ------------------------------------------------------------
@@ -136,7 +120,7 @@ class DisputeEntry:
 # -- projections ------------------------------------------------------------------------
 
 
-class AuthorisationsProjection:
+class AuthorisationsProjection(Projection):
     """Tables ``consent_authorisations``, ``consent_queries`` and ``consent_report_shares``."""
 
     name: ClassVar[str] = "consent_authorisations"
@@ -192,7 +176,7 @@ class AuthorisationsProjection:
         )""",
     )
 
-    def apply(self, db: sqlite3.Connection, event: EventLike) -> None:
+    def apply(self, db: sqlite3.Connection, event: IndexedEvent) -> None:
         """Fold one Authorisations event into the tables."""
         a, ts = event.args, event.block_timestamp
         match event.name:
@@ -253,7 +237,7 @@ class AuthorisationsProjection:
                 )
 
 
-class DisputesProjection:
+class DisputesProjection(Projection):
     """Table ``consent_disputes`` from the Disputes contract's events."""
 
     name: ClassVar[str] = "consent_disputes"
@@ -284,7 +268,7 @@ class DisputesProjection:
         "CREATE INDEX consent_disputes_uid ON consent_disputes (uid)",
     )
 
-    def apply(self, db: sqlite3.Connection, event: EventLike) -> None:
+    def apply(self, db: sqlite3.Connection, event: IndexedEvent) -> None:
         """Fold one Disputes event into the table."""
         a, ts = event.args, event.block_timestamp
         match event.name:
@@ -451,80 +435,49 @@ def _dispute(r: tuple[Any, ...]) -> DisputeEntry:
 # -- a stand-in for the event index -----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Event:
-    seq: int
-    name: str
-    args: dict[str, Any]
-    block_number: int
-    block_timestamp: int
-    tx_hash: str
-
-
 class ConsentLog:
-    """The consent projections over an in-memory database, fed by reading the chain.
+    """An event index holding only the consent projections (in memory by default).
 
     :meth:`follow` reads every block since the last call (from the deployment
-    block on) and applies the Authorisations and Disputes events in order.
+    block on); the lists then answer from SQLite, not from the chain.
     """
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, path: str = ":memory:") -> None:
         self.ledger = ledger
-        self.db = sqlite3.connect(":memory:")
-        self._authorisations = AuthorisationsProjection()
-        self._disputes = DisputesProjection()
-        for projection in (self._authorisations, self._disputes):
-            for statement in projection.tables_sql:
-                self.db.execute(statement)
-        self._next_block = ledger.manifest.deploy_block
-        self._seq = 0
+        self.index = EventIndex(
+            path, ledger, projections=[AuthorisationsProjection(), DisputesProjection()]
+        )
 
     def follow(self) -> int:
-        """Apply the events of every new block; return the last block read."""
-        backend = self.ledger.chain.backend
-        latest = backend.block_number()
-        facades = (
-            (self.ledger.authorisations, self._authorisations),
-            (self.ledger.disputes, self._disputes),
-        )
-        for number in range(self._next_block, latest + 1):
-            receipts = backend.receipts_in_block(number)
-            if not receipts:
-                continue
-            timestamp = backend.block(number).timestamp
-            for receipt in receipts:
-                for facade, projection in facades:
-                    for ev in facade.decode_events(receipt):
-                        if ev.name in projection.handles:
-                            self._seq += 1
-                            event = _Event(
-                                self._seq, ev.name, ev.args, number, timestamp, ev.tx_hash
-                            )
-                            projection.apply(self.db, event)
-        self.db.commit()
-        self._next_block = latest + 1
-        return latest
+        """Index every new block; return the last block read."""
+        self.index.sync()
+        return self.index.cursor
 
     def queries_of_subject(self, subject: bytes) -> list[QueryEntry]:
         """Who queried the enterprise ``subject`` (after :meth:`follow`)."""
-        return queries_of_subject(self.db, subject)
+        with self.index.reading() as db:
+            return queries_of_subject(db, subject)
 
     def queries_by_member(self, member: str) -> list[QueryEntry]:
         """Every query the member made (after :meth:`follow`)."""
-        return queries_by_member(self.db, member)
+        with self.index.reading() as db:
+            return queries_by_member(db, member)
 
     def authorisations_of_subject(self, subject: bytes) -> list[AuthorisationEntry]:
         """Every authorisation the enterprise gave (after :meth:`follow`)."""
-        return authorisations_of_subject(self.db, subject)
+        with self.index.reading() as db:
+            return authorisations_of_subject(db, subject)
 
     def report_shares(self, query_id: bytes) -> list[ReportShareEntry]:
         """The reports shared in answer to a query (after :meth:`follow`)."""
-        return report_shares(self.db, query_id)
+        with self.index.reading() as db:
+            return report_shares(db, query_id)
 
     def overdue_disputes(self, now: int, *, attester: str | None = None) -> list[DisputeEntry]:
         """Disputes overdue at ``now`` (after :meth:`follow`)."""
-        return overdue_disputes(self.db, now, attester=attester)
+        with self.index.reading() as db:
+            return overdue_disputes(db, now, attester=attester)
 
     def close(self) -> None:
-        """Drop the in-memory database."""
-        self.db.close()
+        """Close the index."""
+        self.index.close()

@@ -328,7 +328,8 @@ class DisputesConformance(ConsentFixtures):
         assert att.validity(corrected.uid) is Validity.VALID
         log = ConsentLog(world.ledger)
         log.follow()
-        (entry,) = disputes(log.db, attester=world.hangzhou_bureau.address)
+        with log.index.reading() as db:
+            (entry,) = disputes(db, attester=world.hangzhou_bureau.address)
         assert (entry.status, entry.replaced_by, entry.resolver) == (
             DisputeStatus.UPHELD,
             corrected.uid,
