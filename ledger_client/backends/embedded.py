@@ -118,6 +118,12 @@ class EmbeddedBackend(Backend):
     def mine(self, blocks: int = 1) -> None:
         self.tester.mine_blocks(blocks)
 
+    def set_automine(self, enabled: bool) -> None:
+        if enabled:
+            self.tester.enable_auto_mine_transactions()
+        else:
+            self.tester.disable_auto_mine_transactions()
+
     def snapshot(self) -> Any:
         return self.tester.take_snapshot()
 
