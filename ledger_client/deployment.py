@@ -17,12 +17,13 @@ from eth_account.signers.local import LocalAccount
 from .artifacts import Artifacts, ContractArtifact, load_artifacts
 from .chain import Chain
 from .contracts import ConsortiumContract
+from .contracts.receivables import DEFAULT_GRACE_PERIOD, ReceivablesContract, schema_id
 from .exceptions import ManifestError, TransactionError
-from .types import City
+from .types import City, Role
 
 MANIFEST_FORMAT = 1
 #: Contracts in deployment order; each later one takes the consortium's address.
-CONTRACTS = ("Consortium",)
+CONTRACTS = ("Consortium", "Attestations", "Receivables")
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,10 @@ class Ledger:
         self.consortium = ConsortiumContract(
             chain, c["Consortium"].address, artifacts.contract("Consortium")
         )
+        # -- receivables (supply-chain finance) --
+        self.receivables = ReceivablesContract(
+            chain, c["Receivables"].address, artifacts.contract("Receivables")
+        )
 
 
 def deploy(
@@ -126,6 +131,7 @@ def deploy(
     deployed: dict[str, DeployedContract] = {}
     consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
     deployed["Consortium"] = consortium
+    deployed.update(_deploy_receivables(chain, regulator, arts, consortium.address, city))
     last_block = chain.backend.block_number()
     manifest = Manifest(
         chain_id=chain.chain_id,
@@ -153,6 +159,47 @@ def _deploy_one(
         code_hash=art.code_hash,
         deploy_tx=receipt.tx_hash,
     )
+
+
+# --- receivables (supply-chain finance) ----------------------------------------------------------
+#: The contract's own consortium membership, so that it may attest defaults.
+RECEIVABLES_MEMBER_NAME = "Receivables registry (contract)"
+
+
+def _deploy_receivables(
+    chain: Chain, regulator: LocalAccount, arts: Artifacts, consortium: str, city: City
+) -> dict[str, DeployedContract]:
+    """Deploy Attestations (with the receivable-default schema) and Receivables.
+
+    The Receivables contract attests a default about the debtor when a part is
+    marked overdue, so it is admitted as a member with the attester role.
+    """
+    from .records import load_schemas
+
+    attestations = _deploy_one(chain, regulator, arts.contract("Attestations"), consortium)
+    schema = load_schemas()["receivable-default"]
+    register = arts.contract("Attestations").codec.fn("registerSchema")
+    chain.transact(
+        regulator,
+        attestations.address,
+        register.encode([schema.name, schema.layout, schema.revocable]),
+    )
+    receivables = _deploy_one(
+        chain,
+        regulator,
+        arts.contract("Receivables"),
+        consortium,
+        attestations.address,
+        schema_id(schema),
+        DEFAULT_GRACE_PERIOD,
+    )
+    admit = arts.contract("Consortium").codec.fn("admitMember")
+    chain.transact(
+        regulator,
+        consortium,
+        admit.encode([receivables.address, RECEIVABLES_MEMBER_NAME, int(city), int(Role.ATTESTER)]),
+    )
+    return {"Attestations": attestations, "Receivables": receivables}
 
 
 def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> Ledger:
