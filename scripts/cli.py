@@ -125,6 +125,25 @@ def demo(rpc: RpcOption = None, as_json: JsonOption = False) -> None:
         _emit_json(asdict(report))
 
 
+# --- bench: gas per operation (receivables; the attestation figures join at merge) ---
+bench_app = typer.Typer(help="Measure the chain: gas per operation.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("gas")
+def bench_gas(as_json: JsonOption = False) -> None:
+    """Gas of each operation, each run once on a fresh embedded chain."""
+    from node_sim.bench_receivables import receivable_gas
+
+    figures = receivable_gas()
+    if as_json:
+        _emit_json(figures)
+        return
+    console = Console()
+    for key, value in figures.items():
+        console.print(f"  {key:<40} {value:>9,}")
+
+
 @uscc_app.command("check")
 def uscc_check(
     code: Annotated[str, typer.Argument(help="The 18-character code.")],
