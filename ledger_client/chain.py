@@ -66,30 +66,6 @@ class Chain:
         when the failed transaction was mined).
         """
         with self._lock:
-            tx_hash = self.submit(signer, to, data, gas=gas, value=value)
-            receipt = self.backend.wait_for_receipt(tx_hash)
-            for listener in self._listeners:
-                listener(receipt)
-        if receipt.status != 1:
-            raise self._explain_failure(signer.address, to, data, value, receipt)
-        return receipt
-
-    def submit(
-        self,
-        signer: LocalAccount,
-        to: str | None,
-        data: bytes,
-        *,
-        gas: int | None = None,
-        value: int = 0,
-    ) -> str:
-        """Sign and send a transaction without waiting for it to be mined; return its hash.
-
-        For ordering several transactions into one block on a chain that is not
-        mining on arrival (:meth:`Backend.set_automine`); receipt listeners are
-        not called. :meth:`transact` is the usual way to send.
-        """
-        with self._lock:
             address = signer.address
             nonce = self._nonces.get(address)
             if nonce is None:
@@ -113,7 +89,12 @@ class Chain:
                 self._nonces.pop(address, None)  # resynchronise from the node next time
                 raise
             self._nonces[address] = nonce + 1
-            return tx_hash
+            receipt = self.backend.wait_for_receipt(tx_hash)
+            for listener in self._listeners:
+                listener(receipt)
+        if receipt.status != 1:
+            raise self._explain_failure(address, to, data, value, receipt)
+        return receipt
 
     def _explain_failure(
         self, sender: str, to: str | None, data: bytes, value: int, receipt: Receipt

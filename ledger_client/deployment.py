@@ -131,7 +131,19 @@ def deploy(
     deployed: dict[str, DeployedContract] = {}
     consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
     deployed["Consortium"] = consortium
-    deployed.update(_deploy_receivables(chain, regulator, arts, consortium.address, city))
+    # -- attestations: the minimum receivables need (main deploys it with every shipped schema) --
+    attestations = _deploy_one(chain, regulator, arts.contract("Attestations"), consortium.address)
+    deployed["Attestations"] = attestations
+    _register_receivable_default(chain, regulator, arts, attestations.address)
+    # -- receivables (supply-chain finance) --
+    deployed["Receivables"] = _deploy_receivables(
+        chain,
+        regulator,
+        arts,
+        consortium=consortium.address,
+        attestations=attestations.address,
+        city=city,
+    )
     last_block = chain.backend.block_number()
     manifest = Manifest(
         chain_id=chain.chain_id,
@@ -166,40 +178,48 @@ def _deploy_one(
 RECEIVABLES_MEMBER_NAME = "Receivables registry (contract)"
 
 
-def _deploy_receivables(
-    chain: Chain, regulator: LocalAccount, arts: Artifacts, consortium: str, city: City
-) -> dict[str, DeployedContract]:
-    """Deploy Attestations (with the receivable-default schema) and Receivables.
+def _register_receivable_default(
+    chain: Chain, regulator: LocalAccount, arts: Artifacts, attestations: str
+) -> None:
+    # Stands in for main's registration of every shipped schema until the merge.
+    from .records import load_schemas
 
-    The Receivables contract attests a default about the debtor when a part is
-    marked overdue, so it is admitted as a member with the attester role.
+    schema = load_schemas()["receivable-default"]
+    register = arts.contract("Attestations").codec.fn("registerSchema")
+    data = register.encode([schema.name, schema.layout, schema.revocable])
+    chain.transact(regulator, attestations, data)
+
+
+def _deploy_receivables(
+    chain: Chain,
+    regulator: LocalAccount,
+    arts: Artifacts,
+    *,
+    consortium: str,
+    attestations: str,
+    city: City,
+) -> DeployedContract:
+    """Deploy Receivables and admit it to the consortium as an attester.
+
+    It attests a ``receivable-default`` about the debtor when a part is marked
+    overdue, so the schema must be registered and the contract a member in good
+    standing with the attester role, in the regulator's city.
     """
     from .records import load_schemas
 
-    attestations = _deploy_one(chain, regulator, arts.contract("Attestations"), consortium)
-    schema = load_schemas()["receivable-default"]
-    register = arts.contract("Attestations").codec.fn("registerSchema")
-    chain.transact(
-        regulator,
-        attestations.address,
-        register.encode([schema.name, schema.layout, schema.revocable]),
-    )
     receivables = _deploy_one(
         chain,
         regulator,
         arts.contract("Receivables"),
         consortium,
-        attestations.address,
-        schema_id(schema),
+        attestations,
+        schema_id(load_schemas()["receivable-default"]),
         DEFAULT_GRACE_PERIOD,
     )
     admit = arts.contract("Consortium").codec.fn("admitMember")
-    chain.transact(
-        regulator,
-        consortium,
-        admit.encode([receivables.address, RECEIVABLES_MEMBER_NAME, int(city), int(Role.ATTESTER)]),
-    )
-    return {"Attestations": attestations, "Receivables": receivables}
+    member = [receivables.address, RECEIVABLES_MEMBER_NAME, int(city), int(Role.ATTESTER)]
+    chain.transact(regulator, consortium, admit.encode(member))
+    return receivables
 
 
 def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> Ledger:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from eth_account.signers.local import LocalAccount
 
 from ledger_client import Chain, Keyring, LedgerValueError, connect
+from ledger_client.chain import DEFAULT_GAS
 from ledger_client.contracts.receivables import (
     DEFAULT_GRACE_PERIOD,
     default_data_hash,
@@ -628,7 +630,7 @@ class ReceivablesConformance:
         backend.set_automine(False)
         try:
             hashes = {
-                bank.address: w.chain.submit(bank, w.rc.address, data[bank.address])
+                bank.address: _send_unmined(w.chain, bank, w.rc.address, data[bank.address])
                 for bank in (w.bank_a, w.bank_b)
             }
             backend.mine()
@@ -648,6 +650,25 @@ class ReceivablesConformance:
         r = w.rc.receivable(rid)
         assert r is not None
         assert (r.status, r.financier) == (S.FINANCED, winner)
+
+
+def _send_unmined(chain: Chain, signer: LocalAccount, to: str, data: bytes) -> str:
+    """Sign and send a transaction without waiting for a receipt (automine is off).
+
+    The signer must not have sent through ``chain`` before: its nonce comes from the node.
+    """
+    tx = {
+        "type": 2,
+        "chainId": chain.chain_id,
+        "nonce": chain.backend.nonce(signer.address),
+        "gas": DEFAULT_GAS,
+        "maxFeePerGas": chain.fees.max_fee_per_gas,
+        "maxPriorityFeePerGas": chain.fees.max_priority_fee_per_gas,
+        "to": to,
+        "value": 0,
+        "data": data,
+    }
+    return chain.backend.send_raw_transaction(bytes(signer.sign_transaction(tx).raw_transaction))
 
 
 class TestReceivablesEmbedded(ReceivablesConformance):
