@@ -4,6 +4,7 @@ Each step is predicted by the model (success, or the name of the error the
 contract must raise), run on the embedded chain, and compared; after every step
 the chain's parts must match the model's, the parts of every receivable must
 add up to its face value, and no part may be financed while already financed.
+At the end of each run the event projection must agree with the model as well.
 
 Bounded for ``make test``; ``RECEIVABLES_MODEL_EXAMPLES=500`` runs it harder.
 """
@@ -30,6 +31,7 @@ from hypothesis.stateful import (
 from ledger_client import Keyring, connect
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
 from ledger_client.exceptions import ContractRevert
+from ledger_client.index_receivables import ReceivablesLog
 from ledger_client.merkle import keccak256
 from ledger_client.types import ReceivableStatus as S
 from tests.receivables_world import CONTRACT_HASH, DAY, HALF_DAY, World, build_world
@@ -509,6 +511,31 @@ class ReceivablesMachine(RuleBasedStateMachine):
             if p.financier is not None
         }
         assert financed == self.live_financings
+
+    def teardown(self) -> None:
+        """The event projection, fed the whole run, agrees with the model too."""
+        log = ReceivablesLog(self.world.ledger)
+        log.follow()
+        for r in self.receivables:
+            for i, p in enumerate(r.parts):
+                indexed = log.part(r.part_id(i))
+                assert indexed is not None
+                financier = None if p.financier is None else self.addr(p.financier)
+                assert (indexed.holder, indexed.amount_fen, indexed.status, indexed.financier) == (
+                    self.world.subject(self.actors[p.holder]),
+                    p.amount,
+                    p.status,
+                    financier,
+                )
+        for n, account in enumerate(self.actors[:N_ENTERPRISES]):
+            owed = sum(
+                p.amount
+                for r in self.receivables
+                if r.debtor == n
+                for p in r.parts
+                if p.status.outstanding
+            )
+            assert sum(e.amount_fen for e in log.payables(self.world.subject(account))) == owed
 
 
 def test_random_sequences_keep_the_sum_and_never_finance_twice() -> None:
