@@ -25,6 +25,7 @@ from ledger_client.contracts.receivables import (
     default_record,
     receivable_label,
 )
+from ledger_client.index_receivables import ReceivablesLog
 from ledger_client.merkle import keccak256
 from ledger_client.types import City, Receivable, ReceivableId
 
@@ -245,6 +246,26 @@ def run_receivables_demo(
             "0x" + ev["uid"].hex()[:12] + "…",
         )
     out.print(credit)
+
+    # Queries across receivables come from the event projection, not from the chain's state.
+    log = ReceivablesLog(ledger)
+    log.follow()
+    owed = log.payables(debtor)
+    financings = log.financings_of_bank(bank.address)
+    history = [e.name for e in log.history(part)]
+    owes = ", ".join(
+        f"{receivable_label(e.id)} {yuan(e.amount_fen)} ({e.status.name.lower()})" for e in owed
+    )
+    financed = ", ".join(
+        f"{receivable_label(f.id)} ({yuan(f.advance_fen)} advanced"
+        f"{', settled' if f.settled_at else ''})"
+        for f in financings
+    )
+    out.print(
+        f"   Through the event index: {core.name} still owes {owes}; "
+        f"{bank_names[bank.address]} has financed {financed}; "
+        f"history of {receivable_label(part)}: {', '.join(history)}."
+    )
     out.print(
         f"{report.transactions - before[0]} receivable transactions, "
         f"{report.gas_used - before[1]:,} gas; the default above is now part of the "
@@ -278,6 +299,17 @@ def run_receivables_demo(
         "face_value_fen": balance.face_value_fen,
         "parts_total_fen": balance.parts_total_fen,
         "outstanding_fen": balance.outstanding_fen,
+        "queries": {
+            "debtor_owes": [
+                {"id": _hex(e.id), "amount_fen": e.amount_fen, "status": e.status.name.lower()}
+                for e in owed
+            ],
+            "bank_financings": [
+                {"id": _hex(f.id), "advance_fen": f.advance_fen, "settled": f.settled_at > 0}
+                for f in financings
+            ],
+            "history": history,
+        },
         "default": {
             "receivable": _hex(r2),
             "debtor_subject": "0x" + debtor.hex(),

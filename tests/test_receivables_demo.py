@@ -32,6 +32,15 @@ def _check(chain: Chain) -> None:
     assert default["days_overdue"] == 30
     schema = load_schemas()["receivable-default"]
     assert validate_record(schema, default["record"])["subject"] == default["debtor_subject"]
+    queries = rec["queries"]
+    assert queries["debtor_owes"] == [
+        {"id": default["receivable"], "amount_fen": 800_000_00, "status": "overdue"}
+    ]
+    assert queries["bank_financings"] == [
+        {"id": tier2_part["id"], "advance_fen": rec["financed"]["advance_fen"], "settled": True}
+    ]
+    assert queries["history"][0] == "ReceivableSplit"
+    assert queries["history"][-1] == "ReceivableSettled"
     errors = {r["error"] for r in report.refusals}
     assert {"ReceivablesAlreadyFinanced", "ReceivablesDuplicateInvoice"} <= errors
 
