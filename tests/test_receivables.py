@@ -188,7 +188,7 @@ class ReceivablesConformance:
         with pytest.raises(ReceivablesWrongStatus):
             w.rc.reject(w.tier1, rid)
         with pytest.raises(ReceivablesUnknown):
-            w.rc.accept(w.tier1, root_of(rid)[:-4] + b"\x07\x00\x00\x00")
+            w.rc.accept(w.tier1, (7 << 24).to_bytes(32, "big"))  # no 7th receivable
 
     def test_only_accepted_receivables_move(self, w: World) -> None:
         rid = w.issue(accept=False)
@@ -271,6 +271,7 @@ class ReceivablesConformance:
         part3 = w.rc.transfer_part(w.tier1, rid, w.tier3.address, 100_000_00).receivable_id
         assert [receivable_label(p) for p in (part1, part2, part3)] == ["R1.1", "R1.2", "R1.3"]
         assert w.rc.lineage(part2) == [part2, part1, rid]
+        assert root_of(part2) == rid
         assert w.rc.lineage(part3) == [part3, rid]
         assert w.rc.parts(part2) == [rid, part1, part2, part3]
         amounts = {p.id: (p.holder, p.amount_fen, p.parent, p.status) for p in w.rc.parts_of(rid)}
@@ -303,10 +304,23 @@ class ReceivablesConformance:
         with pytest.raises(ReceivablesInvalidRecipient):
             w.rc.transfer_part(w.tier1, rid, w.core.address, 10)
         with pytest.raises(ReceivablesUnknown):
-            w.rc.transfer_part(w.tier1, bytes(rid[:-1]) + b"\x05", w.tier2.address, 10)
+            w.rc.transfer_part(w.tier1, _part_id(rid, 5), w.tier2.address, 10)  # no such part
         assert w.rc.transfer_part(w.tier1, rid, w.tier2.address, 999).receivable_id != rid
         with pytest.raises(ReceivablesInvalidAmount):
             w.rc.transfer_part(w.tier1, rid, w.tier2.address, 1)  # 1 fen left: cannot split
+
+    def test_a_rebound_enterprise_keeps_its_receivables(self, w: World, keyring: Keyring) -> None:
+        rid = w.issue()
+        part = w.rc.transfer_part(w.tier1, rid, w.tier2.address, 1_000).receivable_id
+        new_key = keyring.account("tier2-new-key")
+        w.chain.fund(new_key.address, 10**18)
+        w.ledger.consortium.rebind_enterprise(w.registrar, w.subject(w.tier2), new_key.address)
+        with pytest.raises(ConsortiumNotEnterprise):
+            w.rc.transfer(w.tier2, part, w.tier3.address)  # the lost key is refused
+        w.rc.transfer(new_key, part, w.tier3.address)
+        moved = w.rc.receivable(part)
+        assert moved is not None
+        assert moved.holder == w.subject(w.tier3)
 
     # -- financing ------------------------------------------------------------------
     def test_finance_with_a_bank_the_holder_asked(self, w: World) -> None:
@@ -650,6 +664,10 @@ class ReceivablesConformance:
         r = w.rc.receivable(rid)
         assert r is not None
         assert (r.status, r.financier) == (S.FINANCED, winner)
+
+
+def _part_id(rid: bytes, part: int) -> bytes:
+    return (int.from_bytes(rid, "big") | part).to_bytes(32, "big")
 
 
 def _send_unmined(chain: Chain, signer: LocalAccount, to: str, data: bytes) -> str:
