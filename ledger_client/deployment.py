@@ -22,15 +22,18 @@ from .contracts import (
     AuthorisationsContract,
     ConsortiumContract,
     DisputesContract,
+    ReceivablesContract,
 )
+from .contracts.attestations import schema_id
+from .contracts.receivables import DEFAULT_GRACE_PERIOD
 from .exceptions import ManifestError, TransactionError
 from .merkle import keccak256
 from .records import Schema, load_schemas
-from .types import City
+from .types import City, Role
 
 MANIFEST_FORMAT = 1
 #: Contracts in deployment order; each later one takes the consortium's address.
-CONTRACTS = ("Consortium", "Attestations", "Disputes", "Authorisations")
+CONTRACTS = ("Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ class Ledger:
         self.authorisations = AuthorisationsContract(
             chain, c["Authorisations"].address, artifacts.contract("Authorisations")
         )
+        # -- receivables (supply-chain finance) --
+        self.receivables = ReceivablesContract(
+            chain, c["Receivables"].address, artifacts.contract("Receivables")
+        )
 
 
 def deploy(
@@ -169,6 +176,15 @@ def deploy(
     )
     for schema in load_schemas().values():
         attestations.register_schema(regulator, schema)
+    # -- receivables (supply-chain finance) --
+    deployed["Receivables"] = _deploy_receivables(
+        chain,
+        regulator,
+        arts,
+        consortium=consortium.address,
+        attestations=deployed["Attestations"].address,
+        city=city,
+    )
     last_block = chain.backend.block_number()
     manifest = Manifest(
         chain_id=chain.chain_id,
@@ -234,6 +250,41 @@ def _rlp_length(length: int, offset: int) -> bytes:
         return bytes([offset + length])
     encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
     return bytes([offset + 55 + len(encoded)]) + encoded
+
+
+# --- receivables (supply-chain finance) ----------------------------------------------------------
+#: The contract's own consortium membership, so that it may attest defaults.
+RECEIVABLES_MEMBER_NAME = "Receivables registry (contract)"
+
+
+def _deploy_receivables(
+    chain: Chain,
+    regulator: LocalAccount,
+    arts: Artifacts,
+    *,
+    consortium: str,
+    attestations: str,
+    city: City,
+) -> DeployedContract:
+    """Deploy Receivables and admit it to the consortium as an attester.
+
+    It attests a ``receivable-default`` about the debtor when a part is marked
+    overdue, so the schema must be registered and the contract a member in good
+    standing with the attester role, in the regulator's city.
+    """
+    receivables = _deploy_one(
+        chain,
+        regulator,
+        arts.contract("Receivables"),
+        consortium,
+        attestations,
+        schema_id(load_schemas()["receivable-default"]),
+        DEFAULT_GRACE_PERIOD,
+    )
+    admit = arts.contract("Consortium").codec.fn("admitMember")
+    member = [receivables.address, RECEIVABLES_MEMBER_NAME, int(city), int(Role.ATTESTER)]
+    chain.transact(regulator, consortium, admit.encode(member))
+    return receivables
 
 
 def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> Ledger:

@@ -311,3 +311,78 @@ class Dispute:
     def overdue(self, now: int) -> bool:
         """Open at ``now`` with its deadline reached."""
         return self.status is DisputeStatus.OPEN and now >= self.deadline
+
+
+# --- receivables (supply-chain finance) --------------------------------------------------------
+
+#: A receivable or a part of one: ``seq << 24 | part`` as 32 bytes (see ``IReceivables.sol``).
+ReceivableId = NewType("ReceivableId", bytes)
+
+
+class ReceivableStatus(enum.IntEnum):
+    """Where a receivable (or a part) stands; values match ``IReceivables.Status``."""
+
+    NONE = 0  # no such receivable
+    PENDING = 1  # issued, awaiting the supplier's acceptance
+    REJECTED = 2  # refused by the supplier
+    ACTIVE = 3  # accepted and held: may move, be financed, be settled
+    FINANCED = 4  # a bank advanced against it and is its payee
+    PAID = 5  # settled by the debtor
+    OVERDUE = 6  # marked unpaid past due date plus grace; a default is on the debtor's record
+
+    @property
+    def outstanding(self) -> bool:
+        """True while the debtor still owes it (accepted and not paid)."""
+        return self in _OUTSTANDING
+
+
+_OUTSTANDING = frozenset(
+    {ReceivableStatus.ACTIVE, ReceivableStatus.FINANCED, ReceivableStatus.OVERDUE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Receivable:
+    """A receivable or a part of one, as the chain holds it."""
+
+    id: ReceivableId
+    root: ReceivableId  # the issued receivable it belongs to (its own id for the issue)
+    parent: ReceivableId | None  # the part it was split from; None for the issue itself
+    debtor: SubjectId  # the core enterprise that owes it
+    holder: SubjectId  # the enterprise holding it
+    amount_fen: int  # CNY cents
+    due_date: int  # UNIX seconds of maturity
+    status: ReceivableStatus
+    financier: ChecksumAddress | None  # the bank that financed it (None when not, or released)
+    advance_fen: int  # what the bank advanced; 0 when not financed
+    discount_bps: int  # the bank's discount rate in basis points; 0 when not financed
+    default_attestation: Hash32 | None  # UID of the receivable-default attestation, once overdue
+
+    @property
+    def is_financed(self) -> bool:
+        """True while a bank is its payee."""
+        return self.financier is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableTerms:
+    """The terms of an issued receivable, shared by all its parts."""
+
+    id: ReceivableId  # the issued receivable
+    debtor: SubjectId
+    face_value_fen: int  # what all parts add up to
+    due_date: int  # UNIX seconds
+    issued_at: int  # UNIX seconds
+    part_count: int  # parts so far, the issued receivable included
+    invoice_count: int  # invoice hashes it was issued with
+    contract_hash: Hash32  # keccak256 of the trade contract
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableBalance:
+    """How the parts of an issued receivable add up (partsTotal always equals face value)."""
+
+    face_value_fen: int
+    parts_total_fen: int  # sum over every part
+    outstanding_fen: int  # sum over accepted, unpaid parts
+    paid_fen: int  # sum over settled parts

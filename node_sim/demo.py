@@ -32,6 +32,7 @@ class DemoReport:
     consent: dict[str, Any] = field(default_factory=dict)  # the cross-region query flow
     transactions: int = 0
     gas_used: int = 0
+    receivables: dict[str, Any] = field(default_factory=dict)  # the supply-chain part
 
 
 def run_demo(chain: Chain, console: Console | None = None, seed: str = DEMO_SEED) -> DemoReport:
@@ -153,6 +154,11 @@ def run_demo(chain: Chain, console: Console | None = None, seed: str = DEMO_SEED
         f"\n{report.transactions} transactions, {report.gas_used:,} gas; "
         f"{len(report.refusals)} refusals, each a named error."
     )
+
+    # -- supply-chain receivables (node_sim/demo_receivables.py) --
+    from .demo_receivables import run_receivables_demo
+
+    run_receivables_demo(ledger, ring, enterprises, report, out)
     return report
 
 

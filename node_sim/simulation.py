@@ -350,7 +350,7 @@ class Simulation:
             "chain": self.config.rpc or "embedded",
         }
         doc["blocks"] = self.chain.backend.block_number()
-        doc["members"] = len(consortium_institutions()) + 2
+        doc["members"] = len(self.ledger.consortium.members()) if self.ledger else 0
         doc["enterprises_bound"] = len(self.subjects)
         return doc
 

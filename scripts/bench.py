@@ -64,7 +64,10 @@ def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
     )
     batch = anchor_records(a, bank, loan, _records(ledger, "loan-repayment", batch_size))
     revoke_leaf = a.revoke_batch_record(bank, batch.batch_id, batch.leaf(7), batch.proof(7))
+    from node_sim.bench_receivables import receivable_gas
+
     return {
+        **receivable_gas(),
         "attest_gas": second.gas_used,
         "attest_first_gas": first.gas_used,
         "attest_by_sig_gas": by_sig.gas_used,

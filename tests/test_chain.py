@@ -56,3 +56,25 @@ class TestChainEmbedded(EmbeddedChain, ChainConformance):
 
 class TestChainAnvil(AnvilChain, ChainConformance):
     """On a real anvil node."""
+
+
+def test_a_transaction_resent_after_a_snapshot_revert_runs_again() -> None:
+    # py-evm keeps the abandoned block's index entries: the same signed transaction,
+    # sent again after a revert, must execute again rather than look already mined.
+    from ledger_client import connect
+    from tests.conftest import deploy_for_tests
+
+    chain = connect("embedded")
+    ring = Keyring("revert")
+    ledger = deploy_for_tests(chain, ring)
+    regulator, bank = ring.account("regulator"), ring.account("bank")
+    snap = chain.snapshot()
+    data = ledger.consortium.codec.fn("admitMember").encode([bank.address, "B", 2, 1])
+    first = chain.send_prepared(chain.prepare(regulator, ledger.consortium.address, data))
+    chain.revert(snap)
+    assert ledger.consortium.member(bank.address) is None
+    again = chain.prepare(regulator, ledger.consortium.address, data)
+    assert again.tx_hash == first.tx_hash
+    assert chain.backend.receipt_if_mined(again.tx_hash) is None
+    chain.send_prepared(again)
+    assert ledger.consortium.member(bank.address) is not None

@@ -181,8 +181,10 @@ class EventIndexConformance(LedgerFixtures):
         assert index.cursor == head
         assert index.sync() == 0
         members = index.members()
+        # The regulator, and the receivables contract (a member so it may attest defaults).
         assert [(m.account, m.roles, m.city) for m in members] == [
-            (regulator.address, Role.REGULATOR, City.SHANGHAI)
+            (regulator.address, Role.REGULATOR, City.SHANGHAI),
+            (ledger.receivables.address, Role.ATTESTER, City.SHANGHAI),
         ]
         (count,) = attestations_of(ledger)._read("schemaCount")
         schemas = index.schemas()
@@ -474,12 +476,13 @@ class EventIndexConformance(LedgerFixtures):
         assert (r.suspended, r.suspension_reason) == (False, None)
         assert [x.account for x in index.members()] == [
             regulator.address,
+            ledger.receivables.address,
             bank.address,
             registrar.address,
         ]
         assert [x.account for x in index.members(role=Role.FINANCIER)] == [bank.address]
         assert [x.account for x in index.members(city="Hangzhou")] == [registrar.address]
-        assert [x.account for x in index.members(limit=1, offset=1)] == [bank.address]
+        assert [x.account for x in index.members(limit=1, offset=2)] == [bank.address]
         assert index.member("0x" + "22" * 20) is None
         first, second = keyring.account("enterprise"), keyring.account("enterprise-new-key")
         consortium.bind_enterprise(registrar, first.address, SUBJECT_A)
@@ -593,7 +596,11 @@ class EventIndexConformance(LedgerFixtures):
         assert list(index.events(to_block=ledger.manifest.deploy_block - 1)) == []
         assert list(index.events(from_block=attested.block_number)) == [attested]
         admitted = list(index.events(contract="Consortium", name="MemberAdmitted"))
-        assert [e.args["account"] for e in admitted] == [ledger.manifest.deployer, bank.address]
+        assert [e.args["account"] for e in admitted] == [
+            ledger.manifest.deployer,
+            ledger.receivables.address,
+            bank.address,
+        ]
 
     def test_a_projection_registered_late_catches_up(
         self,

@@ -110,6 +110,10 @@ class Backend(ABC):
         """Mine empty blocks."""
 
     @abstractmethod
+    def set_automine(self, enabled: bool) -> None:
+        """Mine each transaction on arrival (the default), or hold them until :meth:`mine`."""
+
+    @abstractmethod
     def snapshot(self) -> Any:
         """Save the chain state; :meth:`revert` goes back to it."""
 

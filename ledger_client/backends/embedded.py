@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from eth.db.atomic import AtomicDB
+from eth.exceptions import HeaderNotFound
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.serializers import serialize_transaction_receipt
@@ -170,13 +171,20 @@ class EmbeddedBackend(Backend):
         # which makes each lookup cost the chain's length; py-evm's own index of
         # transaction hashes answers at once.
         chain = self._pyevm.chain
+        wanted = bytes.fromhex(tx_hash.removeprefix("0x"))
         try:
-            number, index = chain.chaindb.get_transaction_index(
-                bytes.fromhex(tx_hash.removeprefix("0x"))
-            )
-        except (EvmTransactionNotFound, ValueError):
+            number, index = chain.chaindb.get_transaction_index(wanted)
+            # py-evm keeps the index entries, and even the number-to-block mapping, of
+            # blocks a snapshot revert abandoned: trust them only up to the head, and
+            # only when that block really holds this transaction there.
+            if number > chain.get_canonical_head().block_number:
+                return None
+            block = chain.get_canonical_block_by_number(number)
+        except (EvmTransactionNotFound, ValueError, HeaderNotFound):
             return None
-        return self._receipt_at(chain.get_canonical_block_by_number(number), index)
+        if index >= len(block.transactions) or block.transactions[index].hash != wanted:
+            return None
+        return self._receipt_at(block, index)
 
     def _receipt_at(self, block: Any, index: int) -> Receipt:
         chain = self._pyevm.chain
@@ -234,9 +242,12 @@ class EmbeddedBackend(Backend):
 
     @_locked
     def receipts_in_block(self, number: int) -> list[Receipt]:
+        chain = self._pyevm.chain
+        if number > chain.get_canonical_head().block_number:
+            raise LedgerValueError(f"no block {number} on the embedded chain")
         try:
-            block = self._pyevm.chain.get_canonical_block_by_number(number)
-        except Exception as exc:  # py-evm's HeaderNotFound: no such block
+            block = chain.get_canonical_block_by_number(number)
+        except HeaderNotFound as exc:
             raise LedgerValueError(f"no block {number} on the embedded chain") from exc
         return [self._receipt_at(block, i) for i in range(len(block.transactions))]
 
@@ -257,6 +268,13 @@ class EmbeddedBackend(Backend):
     @_persisted
     def mine(self, blocks: int = 1) -> None:
         self.tester.mine_blocks(blocks)
+
+    @_locked
+    def set_automine(self, enabled: bool) -> None:
+        if enabled:
+            self.tester.enable_auto_mine_transactions()
+        else:
+            self.tester.disable_auto_mine_transactions()
 
     @_locked
     def snapshot(self) -> Any:

@@ -158,6 +158,9 @@ class RpcBackend(Backend):
         for _ in range(blocks):
             self._request("evm_mine", [])
 
+    def set_automine(self, enabled: bool) -> None:
+        self._request("evm_setAutomine", [enabled])
+
     def snapshot(self) -> Any:
         return self._request("evm_snapshot", [])
 

@@ -7,6 +7,7 @@ from .authorisations import AuthorisationsContract
 from .base import ContractFacade, TxResult
 from .consortium import ConsortiumContract
 from .disputes import DisputesContract
+from .receivables import ReceivablesContract
 
 __all__ = [
     "AttestationsContract",
@@ -14,5 +15,6 @@ __all__ = [
     "ConsortiumContract",
     "ContractFacade",
     "DisputesContract",
+    "ReceivablesContract",
     "TxResult",
 ]

@@ -1,0 +1,127 @@
+"""Queries per enterprise, per bank and per receivable, from the receivables projection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ledger_client import Chain, Keyring, connect
+from ledger_client.index_receivables import ReceivablesLog
+from ledger_client.types import ReceivableStatus as S
+from tests.receivables_world import DAY, World, build_world
+
+
+class ReceivablesIndexConformance:
+    """The projection agrees with the chain, on every backend."""
+
+    @pytest.fixture
+    def chain(self) -> Iterator[Chain]:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def w(self, chain: Chain, keyring: Keyring) -> World:
+        return build_world(chain, keyring)
+
+    def test_holdings_payables_financings_and_history(self, w: World) -> None:
+        log = ReceivablesLog(w.ledger)
+        rid = w.issue(1_000_000, days=30)
+        p1 = w.rc.transfer_part(w.tier1, rid, w.tier2.address, 300_000).receivable_id
+        p2 = w.rc.transfer_part(w.tier2, p1, w.tier3.address, 100_000).receivable_id
+        other = w.issue(50_000, days=30, debtor=w.other_core, supplier=w.tier2)
+        w.rc.request_financing(w.tier2, p1, w.bank_a.address)
+        w.rc.finance(w.bank_a, p1, 190_000, 350)
+        w.rc.request_financing(w.tier3, p2, w.bank_b.address)
+        w.rc.finance(w.bank_b, p2, 95_000, 300)
+        w.rc.release_financing(w.bank_b, p2)
+        w.rc.request_financing(w.tier3, p2, w.bank_a.address)
+        w.rc.finance(w.bank_a, p2, 96_000, 250)
+        pending = w.issue(7_000, days=30, accept=False)
+        log.follow()
+
+        tier2 = log.holdings(w.subject(w.tier2))
+        assert [(e.id, e.amount_fen, e.status) for e in tier2] == [
+            (p1, 200_000, S.FINANCED),
+            (other, 50_000, S.ACTIVE),
+        ]
+        assert [e.id for e in log.holdings(w.subject(w.tier1))] == [rid]  # pending excluded
+        everything = log.holdings(w.subject(w.tier1), outstanding_only=False)
+        assert [e.id for e in everything] == [rid, pending]
+        owed = log.payables(w.subject(w.core))
+        assert [(e.id, e.amount_fen) for e in owed] == [
+            (rid, 700_000),
+            (p1, 200_000),
+            (p2, 100_000),
+        ]
+        assert sum(e.amount_fen for e in owed) == 1_000_000
+        assert [e.id for e in log.payables(w.subject(w.other_core))] == [other]
+
+        bank_a = log.financings_of_bank(w.bank_a.address)
+        assert [(f.id, f.advance_fen, f.discount_bps, f.live) for f in bank_a] == [
+            (p1, 190_000, 350, True),
+            (p2, 96_000, 250, True),
+        ]
+        bank_b = log.financings_of_bank(w.bank_b.address)
+        assert [(f.id, f.live) for f in bank_b] == [(p2, False)]
+        assert bank_b[0].released_at > 0
+        assert log.financings_of_bank(w.bank_b.address, live_only=True) == []
+        tier3 = log.financings_of_enterprise(w.subject(w.tier3))
+        assert [f.financier for f in tier3] == [w.bank_b.address, w.bank_a.address]
+
+        names = [e.name for e in log.history(p2)]
+        assert names == [
+            "ReceivableSplit",
+            "FinancingRequested",
+            "ReceivableFinanced",
+            "FinancingReleased",
+            "FinancingRequested",
+            "ReceivableFinanced",
+        ]
+        # a split is in the history of the part split and of the new part, not of the issue
+        assert [e.name for e in log.history(rid)] == [
+            "ReceivableIssued",
+            "ReceivableAccepted",
+            "ReceivableSplit",
+        ]
+        assert log.history(p1)[0].args["id"] == "0x" + rid.hex()
+
+        # settlement and default, then every part agrees with the chain
+        w.chain.advance_time(31 * DAY)
+        w.rc.settle(w.core, [rid, p1])
+        w.chain.advance_time(20 * DAY)
+        w.rc.mark_overdue(w.bank_a, p2)
+        log.follow()
+        assert [e.id for e in log.payables(w.subject(w.core))] == [p2]
+        settled = {f.id: f.settled_at > 0 for f in log.financings_of_bank(w.bank_a.address)}
+        assert settled == {p1: True, p2: False}
+        for pid in w.rc.parts(rid):
+            on_chain, indexed = w.rc.receivable(pid), log.part(pid)
+            assert on_chain is not None
+            assert indexed is not None
+            assert (indexed.holder, indexed.amount_fen, indexed.status, indexed.financier) == (
+                on_chain.holder,
+                on_chain.amount_fen,
+                on_chain.status,
+                on_chain.financier,
+            )
+            assert indexed.default_attestation == on_chain.default_attestation
+            assert indexed.parent == on_chain.parent
+
+
+class TestReceivablesIndexEmbedded(ReceivablesIndexConformance):
+    @pytest.fixture
+    def chain(self) -> Iterator[Chain]:
+        chain = connect("embedded")
+        yield chain
+        chain.close()
+
+
+@pytest.mark.anvil
+class TestReceivablesIndexAnvil(ReceivablesIndexConformance):
+    @pytest.fixture
+    def chain(self, anvil_url: str) -> Iterator[Chain]:
+        chain = connect(anvil_url)
+        snap = chain.snapshot()
+        yield chain
+        chain.revert(snap)
+        chain.close()
