@@ -6,12 +6,10 @@ bank: "what does this supplier hold", "what does this core enterprise owe",
 "what has this bank financed" and "what happened to this part" are read from
 the events, folded into SQLite tables.
 
-:class:`ReceivablesProjection` has the shape of the event index's
-``Projection`` (``name``, ``version``, ``contract``, ``handles``, ``tables``,
-``tables_sql``, ``apply(db, event)``), so it plugs into ``ledger_client.index``
-once that ships; until then :class:`ReceivablesLog` follows the chain itself,
-block by block from the deployment block, into an in-memory database. The
-query functions take a ``sqlite3.Connection`` and work on either.
+:class:`ReceivablesProjection` is an :class:`~ledger_client.index.EventIndex`
+projection: register it, then query with ``with index.reading() as db:
+holdings(db, subject)``. :class:`ReceivablesLog` is an event index holding just
+this projection, for callers that want the receivables lists and nothing else.
 """
 
 from __future__ import annotations
@@ -19,10 +17,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_utils.address import to_checksum_address
 
+from .index import EventIndex
+from .index.base import IndexedEvent, Projection
 from .types import Hash32, ReceivableId, ReceivableStatus, SubjectId
 
 if TYPE_CHECKING:
@@ -44,23 +44,6 @@ __all__ = [
 
 _ZERO_ADDRESS = "0x" + "00" * 20
 _OUTSTANDING = tuple(int(s) for s in ReceivableStatus if s.outstanding)
-
-
-class EventLike(Protocol):
-    """What a projection reads of an event (``ledger_client.index.IndexedEvent`` has it)."""
-
-    @property
-    def seq(self) -> int: ...  # position in chain order
-    @property
-    def name(self) -> str: ...
-    @property
-    def args(self) -> dict[str, Any]: ...
-    @property
-    def block_number(self) -> int: ...
-    @property
-    def block_timestamp(self) -> int: ...
-    @property
-    def tx_hash(self) -> str: ...
 
 
 # -- what the queries return ------------------------------------------------------------
@@ -120,7 +103,7 @@ class ReceivableEvent:
 # -- the projection ---------------------------------------------------------------------
 
 
-class ReceivablesProjection:
+class ReceivablesProjection(Projection):
     """Tables ``receivable_parts``, ``receivable_financings`` and ``receivable_events``."""
 
     name: ClassVar[str] = "receivables"
@@ -190,7 +173,7 @@ class ReceivablesProjection:
         )""",
     )
 
-    def apply(self, db: sqlite3.Connection, event: EventLike) -> None:
+    def apply(self, db: sqlite3.Connection, event: IndexedEvent) -> None:
         """Fold one Receivables event into the tables."""
         a, ts, rid = event.args, event.block_timestamp, bytes(event.args["id"])
         self._log(db, event, rid)
@@ -265,7 +248,7 @@ class ReceivablesProjection:
                 )
 
     @staticmethod
-    def _log(db: sqlite3.Connection, event: EventLike, rid: bytes) -> None:
+    def _log(db: sqlite3.Connection, event: IndexedEvent, rid: bytes) -> None:
         db.execute(
             "INSERT OR REPLACE INTO receivable_events VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -424,74 +407,54 @@ def _financing(r: tuple[Any, ...]) -> FinancingEntry:
 # -- a stand-in for the event index -----------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Event:
-    seq: int
-    name: str
-    args: dict[str, Any]
-    block_number: int
-    block_timestamp: int
-    tx_hash: str
-
-
 class ReceivablesLog:
-    """The receivables projection over an in-memory database, fed by reading the chain.
+    """An event index holding only the receivables projection (in memory by default).
 
-    :meth:`follow` reads the receipts of every block since the last call (from
-    the deployment block on) and applies the Receivables events in order.
+    :meth:`follow` indexes every block since the last call (from the deployment
+    block on); the lists then answer from SQLite, not from the chain.
     """
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, path: str = ":memory:") -> None:
         self.ledger = ledger
-        self.db = sqlite3.connect(":memory:")
-        self.projection = ReceivablesProjection()
-        for statement in self.projection.tables_sql:
-            self.db.execute(statement)
-        self._next_block = ledger.manifest.deploy_block
-        self._seq = 0
+        self.index = EventIndex(path, ledger, projections=[ReceivablesProjection()])
 
     def follow(self) -> int:
-        """Apply the events of every new block; return the last block read."""
-        backend = self.ledger.chain.backend
-        facade = self.ledger.receivables
-        latest = backend.block_number()
-        for number in range(self._next_block, latest + 1):
-            receipts = backend.receipts_in_block(number)
-            if not receipts:
-                continue
-            timestamp = backend.block(number).timestamp
-            for receipt in receipts:
-                for ev in facade.decode_events(receipt):
-                    if ev.name in self.projection.handles:
-                        self._seq += 1
-                        event = _Event(self._seq, ev.name, ev.args, number, timestamp, ev.tx_hash)
-                        self.projection.apply(self.db, event)
-        self.db.commit()
-        self._next_block = latest + 1
-        return latest
+        """Index every new block; return the last block read."""
+        self.index.sync()
+        return self.index.cursor
 
     def holdings(self, holder: bytes, *, outstanding_only: bool = True) -> list[PartEntry]:
         """What the enterprise holds (after :meth:`follow`)."""
-        return holdings(self.db, holder, outstanding_only=outstanding_only)
+        with self.index.reading() as db:
+            return holdings(db, holder, outstanding_only=outstanding_only)
 
     def payables(self, debtor: bytes, *, outstanding_only: bool = True) -> list[PartEntry]:
         """What the core enterprise owes (after :meth:`follow`)."""
-        return payables(self.db, debtor, outstanding_only=outstanding_only)
+        with self.index.reading() as db:
+            return payables(db, debtor, outstanding_only=outstanding_only)
 
     def financings_of_enterprise(self, holder: bytes) -> list[FinancingEntry]:
         """Every financing the enterprise obtained (after :meth:`follow`)."""
-        return financings_of_enterprise(self.db, holder)
+        with self.index.reading() as db:
+            return financings_of_enterprise(db, holder)
 
     def financings_of_bank(
         self, financier: str, *, live_only: bool = False
     ) -> list[FinancingEntry]:
         """Every financing the bank made (after :meth:`follow`)."""
-        return financings_of_bank(self.db, financier, live_only=live_only)
+        with self.index.reading() as db:
+            return financings_of_bank(db, financier, live_only=live_only)
 
     def history(self, receivable_id: bytes) -> list[ReceivableEvent]:
         """Every event of one part (after :meth:`follow`)."""
-        return history(self.db, receivable_id)
+        with self.index.reading() as db:
+            return history(db, receivable_id)
 
     def part(self, receivable_id: bytes) -> PartEntry | None:
         """One part as its events left it (after :meth:`follow`)."""
-        return part(self.db, receivable_id)
+        with self.index.reading() as db:
+            return part(db, receivable_id)
+
+    def close(self) -> None:
+        """Close the index."""
+        self.index.close()
