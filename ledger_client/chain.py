@@ -26,7 +26,7 @@ DEFAULT_GAS = 5_000_000
 DEFAULT_MAX_FEE = 100 * 10**9
 DEFAULT_PRIORITY_FEE = 1
 #: Ether a newly created development account is given.
-DEV_FUNDING_WEI = 1_000 * 10**18
+DEV_FUNDING_WEI = 100 * 10**18
 
 ReceiptListener = Callable[[Receipt], None]
 

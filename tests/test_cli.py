@@ -122,3 +122,12 @@ def test_bench_api_json_has_the_issue_keys() -> None:
     assert figures["anchored"] == figures["accepted"]
     for key in ("accepted_per_s", "p99_accept_ms", "p99_anchor_ms"):
         assert figures[key] > 0
+
+
+@pytest.mark.anvil
+def test_demo_on_a_real_node(anvil_url: str) -> None:
+    result = runner.invoke(app, ["demo", "--rpc", anvil_url, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["members"]) >= 11
+    assert report["consent"]
