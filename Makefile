@@ -37,8 +37,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Line coverage of the Python packages is reported, and must stay at 90% or more.
+COVERAGE := --cov=ledger_client --cov=api --cov=node_sim --cov=scripts \
+	--cov-report=term:skip-covered --cov-fail-under=90
+
 test: setup lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(COVERAGE) $(PYTEST_ARGS)
 
 format: setup
 	$(BIN)/ruff check --fix .
