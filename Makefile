@@ -15,7 +15,7 @@ help:
 	@echo "make test   - set up, then lint, type-check and run the whole test suite"
 	@echo "make compile - recompile contracts/ into ledger_client/artifacts (needs node)"
 
-setup: $(PY_STAMP) $(NPM_STAMP)
+setup: $(PY_STAMP) $(NPM_STAMP) chromium
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,15 @@ compile: setup
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# -- audit: a headless browser, so a test can open the audit report (issue 7) --------------
+# Debian's chromium, installed only when the command is missing; a failure stops the set-up.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (Debian package) for the audit report test"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			chromium fonts-dejavu-core >/dev/null; } && command -v chromium >/dev/null 2>&1 || { \
+		echo "error: chromium could not be installed (apt-get install chromium)" >&2; exit 1; }
