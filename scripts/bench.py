@@ -351,7 +351,7 @@ def _audit_activity(
 
 
 def bench_audit(
-    enterprises: int = 10_000,
+    enterprises: int = 11_000,
     days: int = 90,
     singles: int = 1_000,
     queries: int = 1_000,

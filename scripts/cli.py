@@ -135,18 +135,24 @@ def deploy(
 
 
 @app.command()
-def demo(rpc: RpcOption = None, as_json: JsonOption = False) -> None:
+def demo(
+    rpc: RpcOption = None, data_dir: DataDirOption = None, as_json: JsonOption = False
+) -> None:
     """Form the five-city consortium on a chain and show its rules at work."""
     from dataclasses import asdict
 
-    from ledger_client import LedgerError, connect
+    from ledger_client import LedgerError, Manifest
     from node_sim.demo import run_demo
 
     try:
-        chain = connect(rpc or "embedded")
+        chain = _connect(rpc, data_dir)
         report = run_demo(chain, console=Console(quiet=as_json))
+        chain.close()
     except LedgerError as exc:
         raise _fail(str(exc)) from exc
+    # -- audit: keep the demo's manifest beside its chain (`credit-chain audit --manifest`)
+    if data_dir is not None:
+        Manifest.from_dict(report.manifest).save(data_dir / "manifest.json")
     if as_json:
         _emit_json(asdict(report))
 
@@ -407,7 +413,7 @@ def _print_audit_summary(report: dict[str, Any], out: Path) -> None:
 
 @bench_app.command("audit")
 def bench_audit(
-    enterprises: Annotated[int, typer.Option(help="Enterprises in the simulated world.")] = 10_000,
+    enterprises: Annotated[int, typer.Option(help="Enterprises in the simulated world.")] = 11_000,
     days: Annotated[int, typer.Option(help="Simulated days.")] = 90,
     singles: Annotated[int, typer.Option(help="Single attestations added.")] = 1_000,
     queries: Annotated[int, typer.Option(help="Credit queries logged.")] = 1_000,

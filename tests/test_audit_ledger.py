@@ -32,7 +32,7 @@ from ledger_client.contracts.authorisations import AuthorisationRequest
 from ledger_client.index import EventIndex
 from ledger_client.records import sample_record
 from ledger_client.types import AttestationFields, QueryPurpose
-from node_sim.demo import DEMO_SEED, run_demo
+from node_sim.demo import DEMO_SEED
 from scripts.cli import app
 from tests.conftest import deploy_for_tests
 
@@ -40,13 +40,10 @@ runner = CliRunner()
 
 
 def make_demo_ledger(home: Path) -> Path:
-    """The demo, run on an embedded chain kept in ``home``, with its manifest there."""
-    chain = connect("embedded", data_dir=home)
-    report = run_demo(chain)
-    chain.close()
-    manifest = home / "manifest.json"
-    manifest.write_text(json.dumps(report.manifest), encoding="utf-8")
-    return manifest
+    """``credit-chain demo --data-dir HOME``: the demo's chain and manifest kept in ``home``."""
+    result = runner.invoke(app, ["demo", "--data-dir", str(home), "--json"])
+    assert result.exit_code == 0, result.output
+    return home / "manifest.json"
 
 
 def run_audit(manifest: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
