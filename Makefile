@@ -41,7 +41,7 @@ typecheck: setup
 COVERAGE := --cov=ledger_client --cov=api --cov=node_sim --cov=scripts \
 	--cov-report=term:skip-covered --cov-fail-under=90
 
-test: setup lint typecheck
+test: setup chromium lint typecheck
 	$(BIN)/pytest $(COVERAGE) $(PYTEST_ARGS)
 
 format: setup
@@ -53,3 +53,15 @@ compile: setup
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# -- audit: a headless browser, so a test can open the audit report (issue 7) --------------
+# Debian's chromium, installed only when the command is missing; a failure stops the set-up.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (Debian package) for the audit report test"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			chromium fonts-dejavu-core >/dev/null; } && command -v chromium >/dev/null 2>&1 || { \
+		echo "error: chromium could not be installed (apt-get install chromium)" >&2; exit 1; }

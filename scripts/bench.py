@@ -272,3 +272,144 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
         }
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# -- audit: replay and audit a ledger of ~100k records (issue 7) -----------------------------
+
+
+def _audit_activity(
+    sim: Any, *, singles: int, authorisations: int, queries: int, receivables: int, disputes: int
+) -> dict[str, int]:
+    """Add single attestations, consent, disputes and receivables to a simulated ledger."""
+    from ledger_client.contracts.authorisations import AuthorisationRequest, query_hash
+    from ledger_client.records import record_hash
+    from ledger_client.types import QueryPurpose
+
+    ledger, ring, rng = sim.ledger, sim.ring, random.Random(11)
+    chain, a = ledger.chain, ledger.attestations
+    banks = [ring.account(f"bank:{c}") for c in ("shanghai", "nanjing", "hangzhou", "hefei")]
+    people = sim.population
+    loan = ledger.schemas["loan-repayment"]
+    made: list[tuple[bytes, Any, bytes, bytes]] = []  # uid, attester, subject, record hash
+    for i in range(singles):
+        ent = people[i % len(people)]
+        subject = sim.subjects[ent.spec.label]
+        record = sample_record(loan, rng, overrides={"subject": "0x" + subject.hex()})
+        bank = banks[i % len(banks)]
+        data_hash = record_hash(loan, record)
+        made.append((a.attest(bank, loan, subject, data_hash).uid, bank, subject, data_hash))
+    auth_ids = []
+    for i in range(authorisations):
+        ent = people[i % len(people)]
+        bank = banks[i % len(banks)]
+        request = AuthorisationRequest(
+            bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + 365 * 86_400
+        )
+        signed = ledger.authorisations.sign_authorisation(ring.account(ent.spec.label), request)
+        auth_ids.append((ledger.authorisations.authorise(bank, signed).auth_id, bank))
+    for i in range(queries):
+        auth_id, bank = auth_ids[i % len(auth_ids)]
+        ledger.authorisations.log_query(
+            bank, auth_id, QueryPurpose.LOAN_APPROVAL, query_hash({"query": i})
+        )
+    for i in range(disputes):
+        uid, attester, about, digest = made[i]
+        owner = ring.account(people[i % len(people)].spec.label)  # whom single i is about
+        d = ledger.disputes
+        signed_dispute = d.sign_dispute(
+            owner, uid, AttestationFields(about, digest), rng.randbytes(32)
+        )
+        raised = d.relay_dispute(attester, signed_dispute)
+        d.reject(attester, raised.dispute_id, rng.randbytes(32))
+    r = ledger.receivables
+    for i in range(receivables):
+        debtor, supplier, tier2 = (
+            ring.account(people[(3 * i + k) % len(people)].spec.label) for k in range(3)
+        )
+        for ent in (debtor, supplier, tier2):
+            chain.fund(ent.address, 10**18)
+        bank = banks[i % len(banks)]
+        issued = r.issue_receivable(
+            debtor,
+            supplier.address,
+            1_000_000,
+            chain.now() + 90 * 86_400,
+            contract_hash=rng.randbytes(32),
+            invoice_hashes=[rng.randbytes(32)],
+        )
+        r.accept(supplier, issued.receivable_id)
+        part = r.split(supplier, issued.receivable_id, tier2.address, 400_000).receivable_id
+        r.request_financing(tier2, part, bank.address)
+        r.finance(bank, part, 390_000, 400)
+    return {
+        "single_attestations_added": singles,
+        "authorisations": authorisations,
+        "queries": queries,
+        "disputes": disputes,
+        "receivables": receivables,
+    }
+
+
+def bench_audit(
+    enterprises: int = 11_000,
+    days: int = 90,
+    singles: int = 1_000,
+    queries: int = 1_000,
+    receivables: int = 200,
+) -> dict[str, Any]:
+    """Build a ~100k-record ledger on the embedded chain; time a full audit and a re-audit."""
+    import tempfile
+    from pathlib import Path
+
+    from ledger_client.audit import audit_ledger
+    from node_sim.simulation import Simulation, SimulationConfig
+
+    started = time.perf_counter()
+    sim = Simulation(
+        SimulationConfig(days=days, enterprises=enterprises, seed=7, adversary_rate=0.0)
+    )
+    sim.run()
+    extra = _audit_activity(
+        sim,
+        singles=singles,
+        authorisations=max(1, queries // 4),
+        queries=queries,
+        receivables=receivables,
+        disputes=min(50, singles),
+    )
+    ledger = sim.ledger
+    assert ledger is not None
+    build_s = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        mark = time.perf_counter()
+        first = audit_ledger(ledger, out)
+        audit_s = time.perf_counter() - mark
+        # New writes since the audit: a day's worth of single attestations.
+        bank = sim.ring.account("bank:shanghai")
+        loan = ledger.schemas["loan-repayment"]
+        rng = random.Random(5)
+        for _ in range(100):
+            ledger.attestations.attest(bank, loan, rng.randbytes(32), rng.randbytes(32))
+        mark = time.perf_counter()
+        second = audit_ledger(ledger, out)
+        reaudit_s = time.perf_counter() - mark
+    report = first.report
+    return {
+        "records": report["totals"]["records"],
+        "events": report["totals"]["events"],
+        "blocks": report["audited"]["block"],
+        "batches": report["totals"]["batches"],
+        "single_attestations": report["totals"]["attestations"],
+        **extra,
+        "audit_seconds": round(audit_s, 2),
+        "audit_breakdown_s": report["timing"],
+        "view_calls": report["comparison"]["view_calls"],
+        "breaches": len(first.breaches),
+        "reaudit_seconds": round(reaudit_s, 2),
+        "reaudit_blocks_read": second.report["index"]["blocks_read"],
+        "reaudit_view_calls": second.report["comparison"]["view_calls"],
+        "reaudit_breaches": len(second.breaches),
+        "target_audit_seconds": 60,
+        "build_seconds": round(build_s, 1),
+    }

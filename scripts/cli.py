@@ -135,18 +135,24 @@ def deploy(
 
 
 @app.command()
-def demo(rpc: RpcOption = None, as_json: JsonOption = False) -> None:
+def demo(
+    rpc: RpcOption = None, data_dir: DataDirOption = None, as_json: JsonOption = False
+) -> None:
     """Form the five-city consortium on a chain and show its rules at work."""
     from dataclasses import asdict
 
-    from ledger_client import LedgerError, connect
+    from ledger_client import LedgerError, Manifest
     from node_sim.demo import run_demo
 
     try:
-        chain = connect(rpc or "embedded")
+        chain = _connect(rpc, data_dir)
         report = run_demo(chain, console=Console(quiet=as_json))
+        chain.close()
     except LedgerError as exc:
         raise _fail(str(exc)) from exc
+    # -- audit: keep the demo's manifest beside its chain (`credit-chain audit --manifest`)
+    if data_dir is not None:
+        Manifest.from_dict(report.manifest).save(data_dir / "manifest.json")
     if as_json:
         _emit_json(asdict(report))
 
@@ -316,6 +322,109 @@ def verify(
         console.print("[green]verified[/green]" if result.ok else "[red]NOT verified[/red]")
     if not result.ok:
         raise typer.Exit(1)
+
+
+# -- audit: replay and audit the whole ledger (issue 7) ------------------------------------
+
+
+@app.command()
+def audit(
+    manifest: Annotated[Path, typer.Option(help="The deployment's manifest.json.")],
+    out: Annotated[
+        Path, typer.Option(help="Write report.json and report.html here (and the event index).")
+    ],
+    rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
+    index: Annotated[
+        Path | None,
+        typer.Option(help="The event index file to read through (default: OUT/index.sqlite)."),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Compare every entity with the chain, not only new ones.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay every event, check the rules, compare with the chain; exit 0 only with no breach."""
+    from ledger_client import LedgerError
+    from ledger_client.audit import audit_ledger
+
+    console = Console(stderr=True, quiet=as_json)
+    try:
+        ledger = _open_ledger(manifest, rpc, data_dir)
+        with console.status("auditing") as status:
+            result = audit_ledger(
+                ledger,
+                out,
+                index_path=index,
+                full=full,
+                progress=status.update,
+            )
+        ledger.chain.close()
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        _emit_json(result.report)
+    else:
+        _print_audit_summary(result.report, out)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _print_audit_summary(report: dict[str, Any], out: Path) -> None:
+    from rich.table import Table
+
+    console = Console()
+    t, a = report["totals"], report["audited"]
+    console.rule(f"[bold]Audit at block {a['block']:,} ({a['time']})[/bold]")
+    console.print(
+        f"{t['events']:,} events replayed: {t['records']:,} credit records "
+        f"({t['attestations']:,} single, {t['batch_records']:,} in {t['batches']:,} batches), "
+        f"{t['queries']:,} queries, {t['disputes']:,} disputes, {t['receivables']:,} "
+        f"receivables ({t['receivable_parts']:,} parts), {t['members']:,} members"
+    )
+    c = report["comparison"]
+    scope = (
+        "all"
+        if c["incremental_since"] is None
+        else f"changed after block {c['incremental_since']:,}"
+    )
+    console.print(
+        f"compared with the chain ({scope}): {sum(c['compared'].values()):,} entities, "
+        f"{c['view_calls']:,} view calls, {c['mismatches']} mismatch(es); "
+        f"{report['timing']['total_s']:.1f} s"
+    )
+    breaches = report["breaches"]
+    if breaches:
+        table = Table(title=f"{len(breaches)} breach(es)")
+        for col in ("breach", "block", "log", "transaction", "what was found"):
+            table.add_column(col, overflow="fold")
+        for b in breaches[:40]:
+            table.add_row(
+                b["name"], str(b["block"]), str(b["log_index"]), b["tx_hash"], b["detail"]
+            )
+        console.print(table)
+        if len(breaches) > 40:
+            console.print(f"... and {len(breaches) - 40} more in {out / 'report.json'}")
+        console.print(f"[red]NOT clean[/red]: {report['verdict']}")
+    else:
+        console.print(f"[green]clean[/green]: {report['verdict']}")
+    console.print(f"report: {out / 'report.html'} and {out / 'report.json'}")
+
+
+@bench_app.command("audit")
+def bench_audit(
+    enterprises: Annotated[int, typer.Option(help="Enterprises in the simulated world.")] = 11_000,
+    days: Annotated[int, typer.Option(help="Simulated days.")] = 90,
+    singles: Annotated[int, typer.Option(help="Single attestations added.")] = 1_000,
+    queries: Annotated[int, typer.Option(help="Credit queries logged.")] = 1_000,
+    receivables: Annotated[int, typer.Option(help="Receivables issued, split, financed.")] = 200,
+    as_json: JsonOption = False,
+) -> None:
+    """A full audit of a ~100k-record ledger from scratch, then an incremental re-audit."""
+    from scripts.bench import bench_audit as run
+
+    figures = run(enterprises, days, singles, queries, receivables)
+    _print_bench("Audit of a simulated ledger (embedded chain)", figures, as_json)
 
 
 ServeDataDir = Annotated[

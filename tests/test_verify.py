@@ -13,8 +13,11 @@ from typer.testing import CliRunner
 from ledger_client import Keyring, Ledger, LedgerValueError, Role, connect
 from ledger_client.audit import BatchProof, verify_record
 from ledger_client.batches import anchor_records
-from ledger_client.records import Schema, record_hash, sample_record
-from ledger_client.types import AttestationFields
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.merkle import MerkleTree
+from ledger_client.records import Schema, record_hash, record_subject, sample_record
+from ledger_client.signed_records import SignedRecord, domain_separator
+from ledger_client.types import DISPUTE_RESOLUTION_PERIOD, AttestationFields, AttestRequest
 from scripts.cli import app
 from tests.conftest import deploy_for_tests
 
@@ -172,3 +175,107 @@ def test_verify_command(tmp_path: Path) -> None:
     bad = runner.invoke(app, [*args, "--record", str(tmp_path / "altered.json")])
     assert bad.exit_code == 1
     assert "hash-match" in bad.output
+
+
+# -- the states the issue names: disputed, expired; signed batches ----------------------------
+
+
+def _bound_enterprise(ledger: Ledger, keyring: Keyring) -> LocalAccount:
+    registrar = keyring.account("registrar")
+    ledger.chain.fund(registrar.address)
+    ledger.consortium.admit_member(
+        keyring.account("regulator"), registrar.address, "Registrar", "Hefei", Role.REGISTRAR
+    )
+    enterprise = keyring.account("enterprise")
+    ledger.consortium.bind_enterprise(registrar, enterprise.address, bytes.fromhex(SUBJECT[2:]))
+    return enterprise
+
+
+def test_a_disputed_record_fails_validity_until_answered(
+    ledger: Ledger, bank: LocalAccount, keyring: Keyring
+) -> None:
+    enterprise = _bound_enterprise(ledger, keyring)
+    loan = ledger.schemas["loan-repayment"]
+    record = _record(loan)
+    made = ledger.attestations.attest_record(bank, loan, record)
+    fields = AttestationFields(bytes.fromhex(SUBJECT[2:]), record_hash(loan, record))
+    d = ledger.disputes
+    raised = d.relay_dispute(bank, d.sign_dispute(enterprise, made.uid, fields, b"\x09" * 32))
+    disputed = verify_record(ledger, made.uid, record)
+    assert [c.name for c in disputed.failures] == ["validity"]
+    assert disputed.failures[0].detail == "the record is disputed"
+    ledger.chain.advance_time(DISPUTE_RESOLUTION_PERIOD)
+    overdue = verify_record(ledger, made.uid, record)
+    assert "open past the 20-day deadline" in overdue.failures[0].detail
+    d.reject(bank, raised.dispute_id, b"\x0a" * 32)
+    assert verify_record(ledger, made.uid, record).ok
+
+
+def test_an_expired_record_fails_validity(ledger: Ledger, bank: LocalAccount) -> None:
+    loan = ledger.schemas["loan-repayment"]
+    record = _record(loan)
+    made = ledger.attestations.attest_record(bank, loan, record, expiry=ledger.chain.now() + 60)
+    assert verify_record(ledger, made.uid, record).ok
+    ledger.chain.advance_time(120)
+    expired = verify_record(ledger, made.uid, record)
+    assert [c.name for c in expired.failures] == ["validity"]
+    assert "expired" in expired.failures[0].detail
+
+
+def _signed_batch(
+    ledger: Ledger,
+    relayer: LocalAccount,
+    signers: list[LocalAccount],
+    records: list[dict[str, object]],
+) -> tuple[bytes, MerkleTree, list[SignedRecord]]:
+    grades = ledger.schemas["tax-credit-grade"]
+    separator = domain_separator(ledger.attestations.domain)
+    signed = [
+        SignedRecord.sign(
+            signer,
+            separator,
+            AttestRequest(schema_id(grades), record_subject(r), record_hash(grades, r)),
+            nonce=i,
+            deadline=ledger.chain.now() + 3_600,
+        )
+        for i, (signer, r) in enumerate(zip(signers, records, strict=True))
+    ]
+    tree = MerkleTree([s.leaf() for s in signed])
+    anchored = ledger.attestations.anchor_signed_batch(relayer, grades, tree.root, len(signed))
+    return anchored.batch_id, tree, signed
+
+
+def test_a_signed_batch_record_checks_its_signer(
+    ledger: Ledger, bank: LocalAccount, keyring: Keyring
+) -> None:
+    regulator = keyring.account("regulator")
+    relayer, outsider = keyring.account("relayer"), keyring.account("outsider")
+    ledger.chain.fund(relayer.address)
+    ledger.consortium.admit_member(regulator, relayer.address, "Relay", "Shanghai", Role.RELAYER)
+    grades = ledger.schemas["tax-credit-grade"]
+    records = [_record(grades, i, "0x" + f"{i:064x}") for i in range(1, 6)]
+    batch_id, tree, signed = _signed_batch(
+        ledger, relayer, [bank, bank, outsider, bank, bank], records
+    )
+
+    def proof(i: int, signed_record: SignedRecord | None = None) -> BatchProof:
+        record = signed_record or signed[i]
+        return BatchProof(batch_id, i, list(tree.proof(i)), record.to_dict())
+
+    ok = verify_record(ledger, b"", records[1], proof(1))
+    assert ok.ok, ok.to_dict()
+    assert {"signature", "merkle-proof", "attester-in-good-standing"} <= set(_names(ok))
+    # A record signed by an account that was no attester: the chain could not see it.
+    stranger = verify_record(ledger, b"", records[2], proof(2))
+    assert [c.name for c in stranger.failures] == ["attester-in-good-standing"]
+    assert "not a member" in stranger.failures[0].detail
+    # A forged signature: the bank's record, signed by the outsider in the bank's name.
+    forged = SignedRecord(
+        signed[1].request, bank.address, 1, signed[1].deadline, signed[2].signature
+    )
+    bad = verify_record(ledger, b"", records[1], proof(1, forged))
+    assert [c.name for c in bad.failures] == ["signature"]
+    assert "is not" in bad.failures[0].detail
+    # A signed batch's record without its signed record cannot be verified.
+    bare = verify_record(ledger, b"", records[1], BatchProof(batch_id, 1, list(tree.proof(1))))
+    assert [c.name for c in bare.failures] == ["signature"]

@@ -1,11 +1,37 @@
 """The auditor's toolkit: verify a record against the chain, audit the whole ledger.
 
 Nothing here trusts whoever runs the API: every check reads the chain itself.
+
+* :func:`verify_record` checks one record against its attestation (or its batch
+  and Merkle proof).
+* :func:`audit_ledger` replays every event of a deployment through an
+  independent model of the rules (:class:`Replay`), reports each breach with
+  the transaction that caused it, compares the rebuilt state with the
+  contracts' views, and writes ``report.json`` and ``report.html``.
 """
 
 from __future__ import annotations
 
 from ..batches import BatchProof
+from .compare import Comparison, compare_with_chain
+from .engine import AuditResult, audit_events, audit_ledger
+from .replay import Replay
+from .state import BREACHES, Breach, EventRef, LedgerState
 from .verify import Check, Verification, verify_record
 
-__all__ = ["BatchProof", "Check", "Verification", "verify_record"]
+__all__ = [
+    "BREACHES",
+    "AuditResult",
+    "BatchProof",
+    "Breach",
+    "Check",
+    "Comparison",
+    "EventRef",
+    "LedgerState",
+    "Replay",
+    "Verification",
+    "audit_events",
+    "audit_ledger",
+    "compare_with_chain",
+    "verify_record",
+]

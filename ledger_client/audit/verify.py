@@ -255,6 +255,12 @@ def _check_standing(result: Verification, ledger: Ledger, attester: str, block: 
 def _validity_check(state: Validity, replaced_by: bytes | None) -> Check:
     if state is Validity.VALID:
         return Check("validity", True, "the record is in force")
+    if state is Validity.DISPUTE_OVERDUE:
+        return Check(
+            "validity",
+            False,
+            "the record is disputed, and its dispute is open past the 20-day deadline",
+        )
     extra = f" by 0x{replaced_by.hex()}" if replaced_by else ""
     return Check("validity", False, f"the record is {state.name.lower()}{extra}")
 
