@@ -315,6 +315,14 @@ class Journal:
         )
         return (_submission(rows[0]), rows[0]["body_hash"]) if rows else None
 
+    def nonce_taken(self, signer: str, nonce_space: str, nonce: int) -> str | None:
+        """The submission that already carries this signer's nonce, or None."""
+        rows = self._db.query(
+            "SELECT id FROM submissions WHERE signer = ? AND nonce_space = ? AND nonce = ?",
+            (signer, nonce_space, str(nonce)),
+        )
+        return str(rows[0]["id"]) if rows else None
+
     def has_pending_relays(self, signer: str) -> bool:
         """True while a relayed call (not an attestation) signed by ``signer`` is pending."""
         rows = self._db.query(

@@ -46,6 +46,7 @@ from .errors import (
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     KeyMemberMismatch,
+    NonceAlreadySubmitted,
     SignatureMismatch,
     SignatureTooShortLived,
 )
@@ -116,6 +117,18 @@ def check_relayer(service: Service, caller: Caller, signer: str, counterparty: s
     )
 
 
+def check_nonce(service: Service, signer: str, nonce_space: str, nonce: int) -> None:
+    """Refuse a nonce the signer already submitted (checked again when journaling)."""
+    taken = service.journal.nonce_taken(signer, nonce_space, nonce)
+    if taken is not None:
+        raise NonceAlreadySubmitted(
+            f"{signer} already submitted nonce {nonce}",
+            signer=signer,
+            nonce=str(nonce),
+            submission_id=taken,
+        )
+
+
 def check_deadline(service: Service, deadline: int) -> None:
     """Refuse a signature that could lapse before the worker relays it."""
     now = service.chain_time()
@@ -170,6 +183,7 @@ def submit_forward(
             recovered=recovered,
         )
     check_deadline(service, body.deadline)
+    check_nonce(service, signer, "forward", body.nonce)
     if not service.journal.has_pending_relays(signer):
         forwarder.check(service.relayer.address, signed)
     item = NewSubmission(
@@ -247,6 +261,7 @@ def submit_authorisation(
             recovered=recovered,
         )
     check_deadline(service, body.deadline)
+    check_nonce(service, signed.enterprise, "authorise", body.nonce)
     if not service.journal.has_pending_relays(signed.enterprise):
         from .worker import relay_call
 

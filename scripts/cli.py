@@ -469,6 +469,19 @@ def bench_api(
     _print_bench("API on loopback", run(seconds, clients, records), as_json)
 
 
+# -- API restart (issue 6) -------------------------------------------------------------------
+@bench_app.command("restart")
+def bench_restart(
+    records: Annotated[int, typer.Option(help="Records anchored before the restart.")] = 100_000,
+    singles: Annotated[int, typer.Option(help="Of them, attested one by one.")] = 1_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Seconds for `serve` to be ready again on a data directory of anchored records."""
+    from scripts.bench import bench_restart as run
+
+    _print_bench("API restart (embedded chain)", run(records, singles), as_json)
+
+
 def main() -> None:
     """Entry point of the ``credit-chain`` console script."""
     app()
