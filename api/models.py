@@ -281,7 +281,7 @@ class AuthorisationCreate(_Strict):
     member: Address = Field(description="the member that may query")
     purpose: Purpose
     expiry: Uint40 = Field(description="UNIX seconds; the authorisation lapses at this second")
-    schemas: list[str] = Field(
+    schemas: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
         default_factory=list, max_length=32, description="schema names or ids; empty for all"
     )
     enterprise: Address = Field(description="the enterprise's bound account, which signed")

@@ -171,7 +171,12 @@ class AnchorWorker:
     def _relay(self, sub: Submission) -> None:
         """Relay one signed request (a forward or an authorisation) in its own transaction."""
         s = self.service
-        to, data = relay_call(s, sub)
+        try:
+            to, data = relay_call(s, sub)
+        except (KeyError, TypeError, ValueError) as exc:  # a journaled payload it cannot read
+            reason = {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"}
+            s.journal.settle_without_anchor({sub.id: ("rejected", reason)})
+            return
         tx = s.chain.prepare(s.relayer, to, data)
         anchor_id = s.journal.begin_anchor("relay", tx, [sub.id])
         anchor = s.journal.anchor(anchor_id)

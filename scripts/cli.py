@@ -350,13 +350,20 @@ def _key_store(data_dir: Path) -> Any:
 
 @keys_app.command("issue")
 def keys_issue(
-    member: Annotated[str, typer.Argument(help="The member's account address (0x...).")],
+    member: Annotated[
+        str,
+        typer.Argument(help="The account it acts for (0x...): a member, or a bound enterprise."),
+    ],
     data_dir: ServeDataDir = Path("credit-chain-data"),
     read_only: Annotated[bool, typer.Option("--read-only", help="An auditor's key.")] = False,
     label: Annotated[str, typer.Option(help="A note to tell keys apart.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Issue an API key for MEMBER; the key is printed once and stored only as a hash."""
+    """Issue an API key for MEMBER; the key is printed once and stored only as a hash.
+
+    A key submits writes signed by its own account; a member's key may also hand in an
+    enterprise's signed write that names the member (see api/relay.py).
+    """
     from eth_utils.address import is_address
 
     if not is_address(member):

@@ -255,6 +255,17 @@ def test_consent_authorise_query_share_withdraw(w: ApiWorld) -> None:
         **w.signed("bureau", auths, "recordReportShare", b(query_id), w["bank-a"].address, b(ct)),
     }
     w.write(f"/v1/queries/{query_id}/report-shares", "bureau", body)
+    to_b = {
+        "recipient": w["bank-b"].address,
+        "ciphertext_hash": ct,
+        **w.signed("bureau", auths, "recordReportShare", b(query_id), w["bank-b"].address, b(ct)),
+    }
+    r = error(
+        w.post(f"/v1/queries/{query_id}/report-shares", "bureau", to_b),
+        403,
+        "AuthorisationsRecipientNotQuerier",
+    )
+    assert r["member"] == w["bank-a"].address
     shares = w.get(f"/v1/queries/{query_id}/report-shares", "bank-a").json()
     assert shares["data"][0]["sender"] == w["bureau"].address
     assert shares["data"][0]["recipient_key"] == "0x" + "19" * 32
@@ -612,3 +623,41 @@ def test_deployment_and_openapi_describe_every_resource(w: ApiWorld) -> None:
         "/v1/financings",
     ):
         assert path in paths, path
+
+
+def test_forwarder_refusals_reach_the_caller_by_name(w: ApiWorld) -> None:
+    a = w.ledger.attestations
+    uid, _ = attest(w, "bank-a", w.subject("core"), "relayed elsewhere")
+    # The same signed request relayed outside the API first: the dry run finds the nonce used.
+    signed = w.ledger.forwarder.sign(w["bank-a"], a, "revoke", b(uid), bytes(32))
+    relayer = w.service.relayer
+    w.ledger.forwarder.relay(relayer, signed)
+    body = {
+        "reason": ZERO,
+        "signer": signed.request.sender,
+        "nonce": signed.request.nonce,
+        "deadline": signed.request.deadline,
+        "signature": "0x" + signed.signature.hex(),
+    }
+    r = error(w.post(f"/v1/attestations/{uid}/revoke", "bank-a", body), 409, "ForwarderNonceUsed")
+    assert (r["signer"], r["nonce"]) == (w["bank-a"].address, signed.request.nonce)
+
+
+def test_a_request_that_lapses_while_pending_is_rejected_by_name(w: ApiWorld) -> None:
+    a = w.ledger.attestations
+    uid, _ = attest(w, "bank-a", w.subject("core"), "lapses")
+    assert w.service.worker is not None
+    w.service.worker.stop()
+    deadline = w.service.chain.now() + w.service.settings.signature_margin_s + 60
+    body = {"reason": ZERO, **w.signed("bank-a", a, "revoke", b(uid), bytes(32), deadline=deadline)}
+    sub = w.post(f"/v1/attestations/{uid}/revoke", "bank-a", body)
+    assert sub.status_code == 202
+    w.advance(3_600)
+    worker = AnchorWorker(w.service)
+    while worker.anchor_pending():
+        pass
+    done = w.wait(sub.json()["id"], "bank-a")
+    assert done["status"] == "rejected"
+    assert done["result"]["error"] == "ForwarderExpired"
+    assert done["result"]["deadline"] == deadline
+    assert w.get(f"/v1/attestations/{uid}", "bank-a").json()["validity"] == "VALID"
