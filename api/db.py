@@ -26,22 +26,28 @@ CREATE TABLE IF NOT EXISTS submissions (
     caller TEXT NOT NULL,             -- the member whose key submitted it
     idempotency_key TEXT NOT NULL,
     body_hash TEXT NOT NULL,
-    kind TEXT NOT NULL,               -- "attestation"
+    kind TEXT NOT NULL,               -- how it is relayed: attestation, authorise or forward
+    operation TEXT NOT NULL,          -- what it does, e.g. receivables.finance
     signer TEXT NOT NULL,
+    nonce_space TEXT NOT NULL,        -- whose nonces: attest (Attestations), forward, authorise
     nonce TEXT NOT NULL,              -- decimal; uint256 does not fit SQLite's integer
-    payload TEXT NOT NULL,            -- JSON of the signed record
+    payload TEXT NOT NULL,            -- JSON of the signed record or request
     status TEXT NOT NULL,             -- pending, anchored, rejected
     result TEXT,                      -- JSON: uid or batch position, or the named error
     anchor_id INTEGER,                -- the transaction carrying it, once one is prepared
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     UNIQUE (caller, idempotency_key),
-    UNIQUE (signer, nonce)
+    UNIQUE (signer, nonce_space, nonce)
 );
 CREATE INDEX IF NOT EXISTS submissions_pending ON submissions (status, anchor_id);
+-- Relayed calls still pending per signer (a dry run cannot see their effects); partial, so
+-- the attestation hot path never touches it.
+CREATE INDEX IF NOT EXISTS submissions_relays_pending ON submissions (signer)
+    WHERE status = 'pending' AND kind != 'attestation';
 CREATE TABLE IF NOT EXISTS anchors (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,               -- single or batch
+    kind TEXT NOT NULL,               -- single, batch or relay (one signed request)
     tx_hash TEXT NOT NULL,
     sender TEXT NOT NULL,
     to_address TEXT NOT NULL,

@@ -14,6 +14,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from ledger_client import Role
+
 from .errors import RateLimited, ReadOnlyKey, Unauthenticated
 from .service import Service
 
@@ -95,3 +97,8 @@ async def get_writer(caller: CallerDep) -> Caller:
 
 
 WriterDep = Annotated[Caller, Depends(get_writer)]
+
+
+def oversees(service: Service, caller: Caller) -> bool:
+    """Whether the caller's member is a regulator or an auditor in good standing."""
+    return bool(service.roles_of(caller.member) & (Role.REGULATOR | Role.AUDITOR))

@@ -91,6 +91,12 @@ class SignatureTooShortLived(ApiError):
     status = 422
 
 
+class NotPermitted(ApiError):
+    """The key's account may not read this (another enterprise's query trail, say)."""
+
+    status = 403
+
+
 class NotFound(ApiError):
     """No such resource."""
 

@@ -1,6 +1,10 @@
 """The submission journal: every accepted write, durably, until it is anchored exactly once.
 
-A write is journaled under its caller's Idempotency-Key and answered 202. The
+A write is journaled under its caller's Idempotency-Key and answered 202. Its
+``kind`` says how the worker relays it: ``attestation`` (a signed record,
+``attestBySig`` or a signed batch), ``authorise`` (an enterprise's signed
+``Authorise``, ``authoriseBySig``) or ``forward`` (any party's signed call,
+through the Forwarder); its ``operation`` says what it does. The
 worker takes pending submissions, prepares the relaying transaction, and
 journals the signed raw transaction *before* sending it, in the same
 transaction that ties the submissions to it. After a crash the worker sends
@@ -34,8 +38,10 @@ class Submission:
     id: str
     caller: str
     idempotency_key: str
-    kind: str
+    kind: str  # attestation, authorise or forward
+    operation: str  # e.g. attestations.attest, receivables.finance
     signer: str
+    nonce_space: str  # attest, authorise or forward: whose nonces ``nonce`` is one of
     nonce: int
     payload: dict[str, Any]
     status: str  # pending, anchored, rejected
@@ -55,6 +61,8 @@ class NewSubmission:
     signer: str
     nonce: int
     payload: dict[str, Any]
+    operation: str = "attestations.attest"
+    nonce_space: str = "attest"
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class Anchor:
     """A relaying transaction journaled before it was sent."""
 
     id: int
-    kind: str  # single or batch
+    kind: str  # single, batch or relay
     tx: PreparedTx
     tree: bytes | None
     state: str  # sent or done
@@ -75,7 +83,9 @@ def _submission(row: sqlite3.Row) -> Submission:
         caller=row["caller"],
         idempotency_key=row["idempotency_key"],
         kind=row["kind"],
+        operation=row["operation"],
         signer=row["signer"],
+        nonce_space=row["nonce_space"],
         nonce=int(row["nonce"]),
         payload=json.loads(row["payload"]),
         status=row["status"],
@@ -244,8 +254,8 @@ class Journal:
                 )
             return _submission(row), False
         taken = conn.execute(
-            "SELECT id FROM submissions WHERE signer = ? AND nonce = ?",
-            (item.signer, str(item.nonce)),
+            "SELECT id FROM submissions WHERE signer = ? AND nonce_space = ? AND nonce = ?",
+            (item.signer, item.nonce_space, str(item.nonce)),
         ).fetchone()
         if taken is not None:
             raise NonceAlreadySubmitted(
@@ -256,16 +266,18 @@ class Journal:
             )
         sub_id = "sub_" + uuid.uuid4().hex
         conn.execute(
-            "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, "
-            "signer, nonce, payload, status, result, anchor_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)",
+            "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, operation, "
+            "signer, nonce_space, nonce, payload, status, result, anchor_id, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)",
             (
                 sub_id,
                 caller,
                 item.idempotency_key,
                 item.body_hash,
                 item.kind,
+                item.operation,
                 item.signer,
+                item.nonce_space,
                 str(item.nonce),
                 json.dumps(item.payload),
                 now,
@@ -277,7 +289,9 @@ class Journal:
             caller=caller,
             idempotency_key=item.idempotency_key,
             kind=item.kind,
+            operation=item.operation,
             signer=item.signer,
+            nonce_space=item.nonce_space,
             nonce=item.nonce,
             payload=item.payload,
             status="pending",
@@ -293,6 +307,31 @@ class Journal:
         rows = self._db.query("SELECT * FROM submissions WHERE id = ?", (submission_id,))
         return _submission(rows[0]) if rows else None
 
+    def find(self, caller: str, idempotency_key: str) -> tuple[Submission, str] | None:
+        """The submission ``caller`` journaled under ``idempotency_key``, with its body hash."""
+        rows = self._db.query(
+            "SELECT * FROM submissions WHERE caller = ? AND idempotency_key = ?",
+            (caller, idempotency_key),
+        )
+        return (_submission(rows[0]), rows[0]["body_hash"]) if rows else None
+
+    def nonce_taken(self, signer: str, nonce_space: str, nonce: int) -> str | None:
+        """The submission that already carries this signer's nonce, or None."""
+        rows = self._db.query(
+            "SELECT id FROM submissions WHERE signer = ? AND nonce_space = ? AND nonce = ?",
+            (signer, nonce_space, str(nonce)),
+        )
+        return str(rows[0]["id"]) if rows else None
+
+    def has_pending_relays(self, signer: str) -> bool:
+        """True while a relayed call (not an attestation) signed by ``signer`` is pending."""
+        rows = self._db.query(
+            "SELECT 1 FROM submissions WHERE signer = ? AND status = 'pending' "
+            "AND kind != 'attestation' LIMIT 1",
+            (signer,),
+        )
+        return bool(rows)
+
     def pending(self, limit: int) -> list[Submission]:
         """Submissions not yet tied to a transaction, oldest first."""
         rows = self._db.query(
@@ -301,6 +340,17 @@ class Journal:
             (limit,),
         )
         return [_submission(r) for r in rows]
+
+    def batch_records(self, anchor_id: int) -> list[tuple[bytes, bytes]]:
+        """(subject, record hash) of each record a batch anchor carries, in leaf order."""
+        rows = self._db.query(
+            "SELECT payload FROM submissions WHERE anchor_id = ? ORDER BY rowid", (anchor_id,)
+        )
+        out = []
+        for r in rows:
+            doc = json.loads(r["payload"])
+            out.append((bytes.fromhex(doc["subject"][2:]), bytes.fromhex(doc["data_hash"][2:])))
+        return out
 
     def counts(self) -> dict[str, int]:
         """How many submissions stand in each state."""

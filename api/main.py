@@ -12,7 +12,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Settings
 from .errors import error_body, install_error_handlers
-from .routes import attestations, health, members, schemas, submissions, verify
+from .routes import (
+    attestations,
+    authorisations,
+    batches,
+    deployment,
+    disputes,
+    health,
+    members,
+    queries,
+    receivables,
+    schemas,
+    submissions,
+    verify,
+)
 from .service import Service
 
 
@@ -77,7 +90,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app = FastAPI(
         title="Yangtze River Delta credit chain API",
         version="1",
-        summary="Signed credit attestations, submissions, proofs and verification.",
+        summary="Credit attestations, consent, disputes and receivables: every write signed by "
+        "its own party, relayed, journaled and anchored exactly once.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
@@ -85,11 +99,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for router in (
         health.router,
+        deployment.router,
         members.router,
         schemas.router,
         attestations.router,
+        batches.router,
         submissions.router,
         verify.router,
+        authorisations.router,
+        queries.router,
+        disputes.router,
+        receivables.router,
+        receivables.financings_router,
     ):
         app.include_router(router)
     return app

@@ -11,6 +11,9 @@ Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + 
 Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
 Uint256 = Annotated[int, Field(ge=0, lt=2**256)]
 Uint40 = Annotated[int, Field(ge=0, lt=2**40)]
+Uint48 = Annotated[int, Field(ge=0, lt=2**48)]
+Fen = Annotated[int, Field(ge=0, lt=2**64, description="an amount in fen (CNY cents)")]
+ZERO32 = "0x" + "00" * 32
 
 
 class _Strict(BaseModel):
@@ -48,7 +51,8 @@ class SubmissionPublic(BaseModel):
     """A submission and where it stands."""
 
     id: str
-    kind: str
+    kind: str = Field(description="how it is relayed: attestation, authorise or forward")
+    operation: str = Field(description="what it does, e.g. receivables.finance")
     status: str = Field(description="pending, anchored or rejected")
     signer: str
     nonce: str
@@ -56,7 +60,8 @@ class SubmissionPublic(BaseModel):
     updated_at: float
     result: dict[str, Any] | None = Field(
         default=None,
-        description="anchored: uid, or batch_id and index; rejected: the named error",
+        description="anchored: uid, or batch_id and index, or (a relayed write) its "
+        "transaction, the events it caused and what it made; rejected: the named error",
     )
 
 
@@ -170,3 +175,396 @@ class HealthPublic(BaseModel):
     block: int | None = None
     pending: int | None = None
     detail: str | None = None
+
+
+# -- relayed writes -----------------------------------------------------------------------
+
+
+class SignedWrite(_Strict):
+    """Who signs a write: an EIP-712 ``ForwardRequest`` of the chain's Forwarder.
+
+    The request is ``from = signer``, ``to =`` the contract the operation calls,
+    ``nonce``, ``deadline``, and ``data =`` the calldata of the call this body
+    describes; the Python client builds and signs it
+    (``ledger.forwarder.sign(signer, contract, function, *args)``).
+    """
+
+    signer: Address = Field(description="the acting party: a member, or an enterprise's account")
+    nonce: Uint256 = Field(description="any number the signer has not used with the Forwarder")
+    deadline: Uint48 = Field(description="UNIX seconds after which the request is void")
+    signature: Signature
+
+
+class RevocationCreate(SignedWrite):
+    """Revoke an attestation (its attester, or a regulator)."""
+
+    reason: Hex32 = Field(default=ZERO32, description="a reason code or a decision's hash")
+
+
+class AttestationFieldsIn(_Strict):
+    """The fields an attestation's UID commits to."""
+
+    subject: Hex32
+    data_hash: Hex32
+    ref_uid: Hex32 = ZERO32
+
+
+class ReplacementCreate(SignedWrite):
+    """Replace an attestation with a corrected record (its attester)."""
+
+    old: AttestationFieldsIn = Field(description="the fields the old UID commits to")
+    data_hash: Hex32 = Field(description="keccak256 of the corrected record")
+    expiry: Uint40 = 0
+
+
+class AttestationsPublic(BaseModel):
+    """Attestations, one page."""
+
+    data: list[AttestationPublic]
+    count: int = Field(description="how many match, over every page")
+    limit: int
+    offset: int
+
+
+class IndexedAttestationPublic(AttestationPublic):
+    """An attestation as its events left it."""
+
+    subject: str
+    data_hash: str
+    ref_uid: str
+    block: int
+    tx_hash: str
+
+
+class IndexedAttestationsPublic(BaseModel):
+    """Attestations, one page, from the event index."""
+
+    data: list[IndexedAttestationPublic]
+    count: int = Field(description="how many match, over every page")
+    limit: int
+    offset: int
+
+
+class BatchRecordPublic(BaseModel):
+    """One record of a signed batch the API anchored."""
+
+    batch_id: str
+    index: int
+    subject: str
+    data_hash: str
+    leaf: str
+    revoked_at: int
+
+
+class BatchRecordsPublic(BaseModel):
+    """Batched records, one page."""
+
+    data: list[BatchRecordPublic]
+    limit: int
+    offset: int
+
+
+# -- authorisations and the query trail ---------------------------------------------------
+
+Purpose = Annotated[
+    int | str,
+    Field(
+        description="1 loan-approval, 2 post-loan-management, 3 guarantee-review, "
+        "4 receivables-financing, 5 counterparty-review (code or name)"
+    ),
+]
+
+
+class AuthorisationCreate(_Strict):
+    """An enterprise's signed authorisation (EIP-712 ``Authorise`` of Authorisations)."""
+
+    member: Address = Field(description="the member that may query")
+    purpose: Purpose
+    expiry: Uint40 = Field(description="UNIX seconds; the authorisation lapses at this second")
+    schemas: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+        default_factory=list, max_length=32, description="schema names or ids; empty for all"
+    )
+    enterprise: Address = Field(description="the enterprise's bound account, which signed")
+    nonce: Uint256
+    deadline: Uint40
+    signature: Signature
+
+
+class AuthorisationPublic(BaseModel):
+    """An authorisation as the chain holds it."""
+
+    auth_id: str
+    subject: str
+    member: str
+    purpose: str
+    expiry: int
+    withdrawn_at: int
+    schema_limited: bool
+    schemas: list[str] | None = Field(default=None, description="the limit, from the index")
+    enterprise: str | None = Field(default=None, description="who signed it, from the index")
+    in_force: bool
+
+
+class AuthorisationsPublic(BaseModel):
+    """Authorisations of one enterprise."""
+
+    data: list[AuthorisationPublic]
+    count: int
+
+
+class QueryCreate(SignedWrite):
+    """Log a credit query under an authorisation (the authorised member)."""
+
+    auth_id: Hex32
+    purpose: Purpose
+    query_hash: Hex32 = Field(description="keccak256 of the member's off-chain query record")
+    schema_ref: str = Field(
+        default=ZERO32,
+        alias="schema",
+        max_length=80,
+        description="the schema queried (name or id); zero for a full report",
+    )
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class QueryPublic(BaseModel):
+    """One logged credit query (查询留痕)."""
+
+    query_id: str
+    auth_id: str
+    subject: str
+    member: str
+    purpose: str
+    schema_id: str = Field(alias="schema")
+    query_hash: str
+    queried_at: int
+    block: int
+    tx_hash: str
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class QueriesPublic(BaseModel):
+    """Logged queries, one page."""
+
+    data: list[QueryPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class ReportShareCreate(SignedWrite):
+    """Record a report shared off chain in answer to a query (the sending attester)."""
+
+    recipient: Address = Field(description="the member that made the query")
+    ciphertext_hash: Hex32 = Field(description="keccak256 of the sealed envelope")
+
+
+class ReportSharePublic(BaseModel):
+    """A report recorded as shared."""
+
+    query_id: str
+    ciphertext_hash: str
+    sender: str
+    recipient: str
+    subject: str
+    recipient_key: str
+    shared_at: int
+
+
+class ReportSharesPublic(BaseModel):
+    """Reports shared in answer to one query."""
+
+    data: list[ReportSharePublic]
+    count: int
+
+
+# -- disputes -----------------------------------------------------------------------------
+
+
+class DisputeCreate(SignedWrite):
+    """Dispute an attestation (signed by the subject's bound account)."""
+
+    uid: Hex32
+    fields: AttestationFieldsIn = Field(description="the fields the UID commits to")
+    reason_hash: Hex32 = Field(description="keccak256 of the off-chain statement")
+
+
+class DisputeRejection(SignedWrite):
+    """Reject a dispute: the record stands (its attester, or a regulator)."""
+
+    reason_hash: Hex32 = Field(description="keccak256 of the written answer")
+
+
+class DisputeUpholding(SignedWrite):
+    """Uphold a dispute once the record is revoked or replaced (attester or regulator)."""
+
+    reply_hash: Hex32 = ZERO32
+
+
+class DisputePublic(BaseModel):
+    """A dispute (异议)."""
+
+    dispute_id: int
+    uid: str
+    attester: str
+    subject: str | None
+    reason_hash: str | None
+    raised_by: str | None
+    raised_at: int | None
+    deadline: int
+    status: str
+    overdue: bool
+    resolved_at: int
+    resolver: str | None
+    late: bool | None
+    replaced_by: str | None
+
+
+class DisputesPublic(BaseModel):
+    """Disputes, one page."""
+
+    data: list[DisputePublic]
+    count: int
+    limit: int
+    offset: int
+
+
+# -- receivables --------------------------------------------------------------------------
+
+
+class ReceivableCreate(SignedWrite):
+    """Issue a receivable to a supplier (signed by the debtor, a core enterprise)."""
+
+    supplier: Address
+    amount_fen: Fen
+    due_date: Uint40 = Field(description="UNIX seconds of maturity; in the future")
+    contract_hash: Hex32
+    invoice_hashes: list[Hex32] = Field(min_length=1, max_length=32)
+
+
+class ReceivableRejection(SignedWrite):
+    """Reject a pending receivable (its supplier), releasing the invoices listed."""
+
+    released_invoices: list[Hex32] = Field(default_factory=list, max_length=32)
+
+
+class ReceivableSplitCreate(SignedWrite):
+    """Split an amount off a part into a new part held by ``to`` (the holder)."""
+
+    to: Address
+    amount_fen: Fen
+
+
+class ReceivableTransferCreate(SignedWrite):
+    """Transfer a whole part to ``to`` (the holder)."""
+
+    to: Address
+
+
+class FinancingRequestCreate(SignedWrite):
+    """Ask a bank to finance a part (the holder), or withdraw that request."""
+
+    financier: Address
+
+
+class FinancingCreate(SignedWrite):
+    """Finance a part the holder asked this bank to finance (the bank)."""
+
+    advance_fen: Fen
+    discount_bps: int = Field(ge=0, lt=2**16, description="basis points; at most 10,000")
+
+
+class SettlementCreate(SignedWrite):
+    """Settle parts at or after maturity (the debtor)."""
+
+    ids: list[Hex32] = Field(min_length=1, max_length=256)
+
+
+class ReceivablePublic(BaseModel):
+    """A receivable or part, as the chain holds it."""
+
+    id: str
+    label: str = Field(description="R7 for the 7th receivable, R7.2 for its 2nd part")
+    root: str
+    parent: str | None
+    debtor: str
+    holder: str
+    amount_fen: int
+    due_date: int
+    status: str
+    financier: str | None
+    advance_fen: int | None = Field(description="fen advanced; null in listings")
+    discount_bps: int | None = Field(description="basis points; null in listings")
+    default_attestation: str | None
+
+
+class ReceivablesPublic(BaseModel):
+    """Parts, one page, from the event index."""
+
+    data: list[ReceivablePublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class LineagePublic(BaseModel):
+    """A part and its ancestors, back to the issued receivable."""
+
+    id: str
+    lineage: list[str]
+
+
+class ReceivableEventPublic(BaseModel):
+    """One event in a part's history."""
+
+    name: str
+    args: dict[str, Any]
+    block: int
+    timestamp: int
+    tx_hash: str
+
+
+class ReceivableHistoryPublic(BaseModel):
+    """Every event of one part."""
+
+    id: str
+    data: list[ReceivableEventPublic]
+    count: int
+
+
+class FinancingPublic(BaseModel):
+    """A financing as its events left it."""
+
+    id: str
+    financier: str
+    holder: str
+    debtor: str
+    amount_fen: int
+    advance_fen: int
+    discount_bps: int
+    due_date: int
+    financed_at: int
+    released_at: int
+    settled_at: int
+    live: bool
+    tx_hash: str
+
+
+class FinancingsPublic(BaseModel):
+    """Financings, one page."""
+
+    data: list[FinancingPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class DeploymentPublic(BaseModel):
+    """What a client needs to sign writes for this deployment."""
+
+    chain_id: int
+    contracts: dict[str, str] = Field(description="contract name -> address")
+    forwarder_domain: dict[str, Any] = Field(description="EIP-712 domain of ForwardRequest")
+    relayer: str = Field(description="the member account that relays and pays the gas")

@@ -1,4 +1,5 @@
-"""The running API's state: the chain, the deployment, the relay account, keys, journal, worker."""
+"""The running API's state: the chain, the deployment, the relay account, keys, journal,
+worker, and the event index the listings read."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Chain, Keyring, Ledger, Manifest, Role, attach, connect, deploy
+from ledger_client.consent_index import AuthorisationsProjection, DisputesProjection
+from ledger_client.contracts.base import ContractFacade
+from ledger_client.index import EventIndex
+from ledger_client.index_receivables import ReceivablesProjection
 from ledger_client.signed_records import domain_separator
 from ledger_client.types import RegisteredSchema
 
@@ -23,6 +28,8 @@ from .worker import AnchorWorker
 
 log = logging.getLogger("credit_chain.api")
 RELAYER_NAME = "Credit chain API relay"
+#: Seconds a caller's roles are trusted before they are read from the chain again.
+STANDING_TTL_S = 1.0
 
 
 @dataclass
@@ -37,11 +44,15 @@ class Service:
     db: ApiDatabase
     keys: KeyStore
     journal: Journal
+    index: EventIndex
     worker: AnchorWorker | None = None
     separator: bytes = b""
     _schemas: dict[str, RegisteredSchema] = field(default_factory=dict)
     _roles: dict[str, tuple[float, bool]] = field(default_factory=dict)
     _clock: tuple[float, int] = (0.0, 0)  # (monotonic time read, chain time read)
+    _standing: dict[str, tuple[float, Role]] = field(default_factory=dict)
+    _enterprises: set[str] = field(default_factory=set)
+    _facades: dict[str, ContractFacade] = field(default_factory=dict)
 
     def chain_time(self) -> int:
         """The chain's clock as last read, run forward with the wall clock since.
@@ -56,8 +67,10 @@ class Service:
         return chain_now + int(time.monotonic() - read_at)
 
     def refresh(self) -> None:
-        """Re-read the chain's clock and the standing of every signer seen (the worker's job)."""
+        """Re-read the chain's clock and the standing of every signer seen, and read blocks
+        other clients of a shared node mined into the index (the worker's job)."""
         self._clock = (time.monotonic(), self.chain.now())
+        self.index.sync()
         for account in list(self._roles):
             self._roles[account] = (
                 time.monotonic(),
@@ -94,6 +107,42 @@ class Service:
         self._roles[account] = (time.monotonic(), ok)
         return ok
 
+    def roles_of(self, account: str) -> Role:
+        """The roles ``account`` holds in good standing (none for a non-member or a suspended
+        one), read from the chain at most once a second per account."""
+        cached = self._standing.get(account)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < STANDING_TTL_S:
+            return cached[1]
+        member = self.ledger.consortium.member(account)
+        roles = Role(0) if member is None or member.suspended else member.roles
+        self._standing[account] = (now, roles)
+        return roles
+
+    def is_enterprise(self, account: str) -> bool:
+        """Whether ``account`` is bound to an enterprise (a binding only moves by a rebind)."""
+        if account in self._enterprises:
+            return True
+        if self.ledger.consortium.enterprise(account) is None:
+            return False
+        self._enterprises.add(account)
+        return True
+
+    def facade_at(self, address: str) -> ContractFacade | None:
+        """The deployment's contract at ``address``, or None."""
+        if not self._facades:
+            ledger = self.ledger
+            for facade in (
+                ledger.consortium,
+                ledger.attestations,
+                ledger.disputes,
+                ledger.authorisations,
+                ledger.receivables,
+                ledger.forwarder,
+            ):
+                self._facades[facade.address.lower()] = facade
+        return self._facades.get(address.lower())
+
     @classmethod
     def open(cls, settings: Settings, *, start_worker: bool = True) -> Service:
         """Open (or, on first start, create) the deployment in ``settings.data_dir``."""
@@ -111,6 +160,13 @@ class Service:
         else:
             ledger, keyring = _bootstrap(chain, manifest_path, keys_path)
         db = ApiDatabase(data_dir / "api.sqlite")
+        index = EventIndex(
+            data_dir / "index.sqlite",
+            ledger,
+            projections=[AuthorisationsProjection(), DisputesProjection(), ReceivablesProjection()],
+        )
+        index.sync()  # blocks mined since it last read (another client's, or before a crash)
+        index.follow()
         service = cls(
             settings=settings,
             chain=chain,
@@ -120,6 +176,7 @@ class Service:
             db=db,
             keys=KeyStore(db),
             journal=Journal(db),
+            index=index,
         )
         service.separator = domain_separator(ledger.attestations.domain)
         if start_worker:
@@ -132,6 +189,7 @@ class Service:
         if self.worker is not None:
             self.worker.stop()
         self.journal.close()
+        self.index.close()
         self.db.close()
         self.chain.close()
 

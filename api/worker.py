@@ -5,6 +5,12 @@ each signer); many are folded into one signed batch anchored by the relay
 member, whose leaves commit to each record's signer and signature. Records
 with a reference to another attestation always go one by one: a batch leaf
 does not carry a reference.
+
+Every other write is one signed request relayed in its own transaction, in
+the order it was accepted (a transfer accepted after an acceptance runs after
+it): a ``forward`` through the Forwarder, an ``authorise`` through
+``authoriseBySig``. The chain checks the signer; a refusal settles the
+submission as rejected with the contract's named error and its arguments.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.exceptions import ContractRevert, LedgerError
 from ledger_client.merkle import MerkleTree
 from ledger_client.signed_records import SignedRecord
@@ -30,6 +37,8 @@ IDLE_COLLECT_S = 5.0
 COLLECT_EVERY_S = 60.0
 
 if TYPE_CHECKING:
+    from ledger_client.backends import Receipt
+
     from .service import Service
 
 log = logging.getLogger("credit_chain.api.worker")
@@ -128,9 +137,19 @@ class AnchorWorker:
         pending = s.journal.pending(s.settings.batch_max)
         if not pending:
             return 0
-        oldest = min(x.created_at for x in pending)
-        if len(pending) < s.settings.batch_min and time.time() - oldest < s.settings.batch_wait_s:
-            return 0  # a few records: wait a moment for more to share a batch with
+        records = [x for x in pending if x.kind == "attestation"]
+        relays = [x for x in pending if x.kind != "attestation"]
+        for sub in relays:  # oldest first: the order they were accepted in
+            self._relay(sub)
+        if not records:
+            return len(relays)
+        oldest = min(x.created_at for x in records)
+        if len(records) < s.settings.batch_min and time.time() - oldest < s.settings.batch_wait_s:
+            return len(relays)  # a few records: wait a moment for more to share a batch with
+        return len(relays) + self._anchor_records(records)
+
+    def _anchor_records(self, pending: list[Submission]) -> int:
+        s = self.service
         now = s.chain_time()
         groups: dict[tuple[str, int], list[Submission]] = defaultdict(list)
         singles: list[Submission] = []
@@ -148,6 +167,21 @@ class AnchorWorker:
         for sub in sorted(singles, key=lambda x: (x.created_at, x.id)):
             self._anchor_single(sub)
         return len(pending)
+
+    def _relay(self, sub: Submission) -> None:
+        """Relay one signed request (a forward or an authorisation) in its own transaction."""
+        s = self.service
+        try:
+            to, data = relay_call(s, sub)
+        except (KeyError, TypeError, ValueError) as exc:  # a journaled payload it cannot read
+            reason = {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"}
+            s.journal.settle_without_anchor({sub.id: ("rejected", reason)})
+            return
+        tx = s.chain.prepare(s.relayer, to, data)
+        anchor_id = s.journal.begin_anchor("relay", tx, [sub.id])
+        anchor = s.journal.anchor(anchor_id)
+        assert anchor is not None
+        self._finish(anchor)
 
     def _anchor_single(self, sub: Submission) -> None:
         s = self.service
@@ -224,8 +258,14 @@ class AnchorWorker:
             )
             return
         s.note_chain_time(s.chain.backend.block(receipt.block_number).timestamp)
-        events = s.ledger.attestations.decode_events(receipt)
         base = {"tx_hash": receipt.tx_hash, "block": receipt.block_number}
+        if anchor.kind == "relay":
+            sid = anchor.submission_ids[0]
+            sub = s.journal.get(sid)
+            operation = sub.operation if sub is not None else ""
+            s.journal.settle(anchor.id, {sid: ("anchored", relay_result(s, operation, receipt))})
+            return
+        events = s.ledger.attestations.decode_events(receipt)
         if anchor.kind == "single":
             uid = next(e.args["uid"] for e in events if e.name == "Attested")
             s.journal.settle(
@@ -234,6 +274,15 @@ class AnchorWorker:
             )
             return
         batch = next(e for e in events if e.name == "BatchAnchored")
+        if anchor.tree is not None:
+            # Kept in the index too, before the submissions settle (a crash in between
+            # stores it again, harmlessly), so records are listed by subject and hash.
+            s.index.store_batch_tree(
+                batch.args["batchId"],
+                unpack_levels(anchor.tree),
+                s.journal.batch_records(anchor.id),
+                check=False,  # signed leaves commit to the signature too (batch_leaf does not)
+            )
         s.journal.settle(
             anchor.id,
             {
@@ -249,3 +298,73 @@ class AnchorWorker:
                 for i, sid in enumerate(anchor.submission_ids)
             },
         )
+
+
+def relay_call(service: Service, sub: Submission) -> tuple[str, bytes]:
+    """The contract and calldata of the transaction that relays ``sub``."""
+    ledger = service.ledger
+    if sub.kind == "forward":
+        signed = SignedForwardRequest.from_dict(sub.payload["request"])
+        return ledger.forwarder.address, ledger.forwarder.execute_data(signed)
+    if sub.kind == "authorise":
+        from .relay import signed_authorisation
+
+        signed_auth = signed_authorisation(sub.payload)
+        data = ledger.authorisations.codec.fn("authoriseBySig").encode(
+            [
+                signed_auth.request.as_tuple(),
+                signed_auth.enterprise,
+                signed_auth.nonce,
+                signed_auth.deadline,
+                signed_auth.signature,
+            ]
+        )
+        return ledger.authorisations.address, data
+    raise ValueError(f"submission {sub.id} of kind {sub.kind!r} is not a relayed call")
+
+
+#: Per operation: the event, its argument and the result key that names what it made.
+_MADE: dict[str, tuple[str, str, str]] = {
+    "attestations.replace": ("Attested", "uid", "uid"),
+    "authorisations.create": ("Authorised", "authId", "auth_id"),
+    "queries.log": ("QueryLogged", "queryId", "query_id"),
+    "disputes.raise": ("DisputeRaised", "disputeId", "dispute_id"),
+    "receivables.issue": ("ReceivableIssued", "id", "receivable_id"),
+    "receivables.split": ("ReceivableSplit", "child", "receivable_id"),
+    "receivables.mark_overdue": ("ReceivableMarkedOverdue", "attestation", "attestation"),
+}
+
+
+def relay_result(service: Service, operation: str, receipt: Receipt) -> dict[str, Any]:
+    """What an anchored relay reports: its transaction, the events it caused, what it made."""
+    events: list[dict[str, Any]] = []
+    for log in receipt.logs:
+        facade = service.facade_at(log.address)
+        decoded = facade.codec.decode_log(log) if facade is not None else None
+        if facade is not None and decoded is not None:
+            events.append(
+                {"contract": facade.contract_name, "name": decoded.name, "args": decoded.args}
+            )
+    result: dict[str, Any] = {
+        "tx_hash": receipt.tx_hash,
+        "block": receipt.block_number,
+        "events": _jsonable(events),
+    }
+    made = _MADE.get(operation)
+    if made is not None:
+        name, arg, key = made
+        for found in events:
+            if found["name"] == name:
+                result[key] = _jsonable(found["args"][arg])
+                break
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 
 import {IAttestations} from "./IAttestations.sol";
 import {IConsortium} from "./IConsortium.sol";
@@ -12,7 +13,9 @@ import {ROLE_ATTESTER, ROLE_REGULATOR, ROLE_RELAYER} from "./Common.sol";
 
 /// @title Attestations
 /// @notice Credit attestations, delegated (signed) attestations and Merkle batches.
-contract Attestations is IAttestations, SchemaRegistry, EIP712 {
+/// @dev Every acting party is `_msgSender()` (ERC-2771): the caller, or the signer of a request
+/// relayed by the chain's Forwarder. Only the Disputes hook checks `msg.sender` itself.
+contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
     bytes32 private constant _ATTEST_TYPEHASH = keccak256(
         "Attest(bytes32 schema,bytes32 subject,bytes32 dataHash,uint40 expiry,bytes32 refUID,"
         "address attester,uint256 nonce,uint256 deadline)"
@@ -38,9 +41,11 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
     /// @param disputes_ The Disputes contract (IDisputes.sol), the only caller of
     /// setDisputeDeadline; 0 for a deployment without disputes. Deploy it next, at the
     /// address predicted from the deployer's nonce: it takes this contract's address.
-    constructor(IConsortium consortium_, address disputes_)
+    /// @param forwarder_ The Forwarder (IForwarder.sol) whose relayed requests act for their signer.
+    constructor(IConsortium consortium_, address disputes_, address forwarder_)
         SchemaRegistry(consortium_)
         EIP712("YRD Credit Attestations", "1")
+        ERC2771Context(forwarder_)
     {
         _disputesWord = uint256(uint160(disputes_));
     }
@@ -50,8 +55,9 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         external
         returns (bytes32 uid)
     {
-        _consortium.requireRole(msg.sender, ROLE_ATTESTER);
-        return _attest(schema_, subject, dataHash, expiry, refUID, msg.sender);
+        address attester = _msgSender();
+        _consortium.requireRole(attester, ROLE_ATTESTER);
+        return _attest(schema_, subject, dataHash, expiry, refUID, attester);
     }
 
     /// @inheritdoc IAttestations
@@ -91,11 +97,11 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         address attester = r.attester;
         if (attester == address(0)) revert AttestationsUnknown(uid);
         if (!_revocable(r.schemaIndex)) revert AttestationsNotRevocable(uid, _schemaIdAt(r.schemaIndex));
-        _requireRevoker(uid, attester);
+        address revoker = _requireRevoker(uid, attester);
         uint40 revokedAt = _revokedAt[uid];
         if (revokedAt != 0) revert AttestationsAlreadyRevoked(uid, revokedAt);
         _revokedAt[uid] = uint40(block.timestamp);
-        emit Revoked(uid, msg.sender, reason);
+        emit Revoked(uid, revoker, reason);
     }
 
     /// @inheritdoc IAttestations
@@ -105,16 +111,17 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
     {
         Record memory r = _records[oldUid];
         if (r.attester == address(0)) revert AttestationsUnknown(oldUid);
-        if (msg.sender != r.attester) revert AttestationsNotAttester(oldUid, msg.sender, r.attester);
-        _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        address sender = _msgSender();
+        if (sender != r.attester) revert AttestationsNotAttester(oldUid, sender, r.attester);
+        _consortium.requireRole(sender, ROLE_ATTESTER);
         if (_uid(r, old) != oldUid) revert AttestationsFieldsMismatch(oldUid);
         uint40 revokedAt = _revokedAt[oldUid];
         if (revokedAt != 0) revert AttestationsAlreadyRevoked(oldUid, revokedAt);
         bytes32 replacedBy = _replacedBy[oldUid];
         if (replacedBy != bytes32(0)) revert AttestationsAlreadyReplaced(oldUid, replacedBy);
-        newUid = _attest(_schemaIdAt(r.schemaIndex), old.subject, dataHash, expiry, oldUid, msg.sender);
+        newUid = _attest(_schemaIdAt(r.schemaIndex), old.subject, dataHash, expiry, oldUid, sender);
         _replacedBy[oldUid] = newUid;
-        emit Replaced(oldUid, newUid, msg.sender);
+        emit Replaced(oldUid, newUid, sender);
     }
 
     /// @inheritdoc IAttestations
@@ -122,8 +129,9 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         external
         returns (bytes32 batchId)
     {
-        _consortium.requireRole(msg.sender, ROLE_ATTESTER);
-        return _anchor(schema_, root, count, expiry, false);
+        address attester = _msgSender();
+        _consortium.requireRole(attester, ROLE_ATTESTER);
+        return _anchor(schema_, root, count, expiry, false, attester);
     }
 
     /// @inheritdoc IAttestations
@@ -131,24 +139,25 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         external
         returns (bytes32 batchId)
     {
-        _consortium.requireRole(msg.sender, ROLE_RELAYER);
-        batchId = _anchor(schema_, root, count, expiry, true);
-        emit SignedBatchAnchored(batchId, msg.sender);
+        address relayer = _msgSender();
+        _consortium.requireRole(relayer, ROLE_RELAYER);
+        batchId = _anchor(schema_, root, count, expiry, true, relayer);
+        emit SignedBatchAnchored(batchId, relayer);
     }
 
-    function _anchor(bytes32 schema_, bytes32 root, uint32 count, uint40 expiry, bool signed_)
+    function _anchor(bytes32 schema_, bytes32 root, uint32 count, uint40 expiry, bool signed_, address attester)
         private
         returns (bytes32 batchId)
     {
         if (root == bytes32(0) || count == 0) revert AttestationsInvalidBatch(root, count);
         uint16 index = _schemaIndex(schema_);
         _checkExpiry(expiry);
-        batchId = keccak256(abi.encode(schema_, root, count, msg.sender, block.timestamp, expiry));
+        batchId = keccak256(abi.encode(schema_, root, count, attester, block.timestamp, expiry));
         if (_batches[batchId].attester != address(0)) revert AttestationsDuplicate(batchId);
-        _batches[batchId] = Record(msg.sender, uint40(block.timestamp), expiry, index);
+        _batches[batchId] = Record(attester, uint40(block.timestamp), expiry, index);
         _batchRoots[batchId] = root;
         _batchMeta[batchId] = BatchMeta(count, signed_);
-        emit BatchAnchored(batchId, schema_, msg.sender, root, count, expiry);
+        emit BatchAnchored(batchId, schema_, attester, root, count, expiry);
     }
 
     /// @inheritdoc IAttestations
@@ -162,12 +171,12 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
             revert AttestationsNotInBatch(batchId, leaf);
         }
         if (!_revocable(b.schemaIndex)) revert AttestationsNotRevocable(batchId, _schemaIdAt(b.schemaIndex));
-        _requireRevoker(batchId, attester);
+        address revoker = _requireRevoker(batchId, attester);
         bytes32 key = keccak256(abi.encode(batchId, leaf));
         uint40 revokedAt = _leafRevokedAt[key];
         if (revokedAt != 0) revert AttestationsRecordAlreadyRevoked(batchId, leaf, revokedAt);
         _leafRevokedAt[key] = uint40(block.timestamp);
-        emit BatchRecordRevoked(batchId, leaf, msg.sender, reason);
+        emit BatchRecordRevoked(batchId, leaf, revoker, reason);
     }
 
     /// @inheritdoc IAttestations
@@ -285,11 +294,13 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712 {
         );
     }
 
-    function _requireRevoker(bytes32 uid, address attester) private view {
-        if (msg.sender == attester) {
-            _consortium.requireRole(msg.sender, ROLE_ATTESTER);
-        } else if (!_consortium.hasRole(msg.sender, ROLE_REGULATOR)) {
-            revert AttestationsNotAttester(uid, msg.sender, attester);
+    /// @dev Reverts unless the caller is the attester (in good standing) or a regulator; returns it.
+    function _requireRevoker(bytes32 uid, address attester) private view returns (address revoker) {
+        revoker = _msgSender();
+        if (revoker == attester) {
+            _consortium.requireRole(revoker, ROLE_ATTESTER);
+        } else if (!_consortium.hasRole(revoker, ROLE_REGULATOR)) {
+            revert AttestationsNotAttester(uid, revoker, attester);
         }
     }
 

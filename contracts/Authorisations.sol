@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 
 import {IAuthorisations, PURPOSE_MAX} from "./IAuthorisations.sol";
 import {IConsortium} from "./IConsortium.sol";
@@ -10,7 +11,9 @@ import {ROLE_ATTESTER, ROLE_FINANCIER} from "./Common.sol";
 
 /// @title Authorisations
 /// @notice Query authorisations, the query trail and shared-report records.
-contract Authorisations is IAuthorisations, EIP712 {
+/// @dev The acting party is `_msgSender()` (ERC-2771): the caller, or the signer of a request
+/// relayed by the chain's Forwarder.
+contract Authorisations is IAuthorisations, EIP712, ERC2771Context {
     bytes32 private constant _AUTHORISE_TYPEHASH = keccak256(
         "Authorise(address member,uint8 purpose,uint40 expiry,bytes32[] schemas,"
         "address enterprise,uint256 nonce,uint256 deadline)"
@@ -28,7 +31,11 @@ contract Authorisations is IAuthorisations, EIP712 {
     mapping(bytes32 shareKey => ReportShare share) private _shares;
 
     /// @param consortium_ The consortium contract that says who may act.
-    constructor(IConsortium consortium_) EIP712("YRD Credit Authorisations", "1") {
+    /// @param forwarder_ The Forwarder (IForwarder.sol) whose relayed requests act for their signer.
+    constructor(IConsortium consortium_, address forwarder_)
+        EIP712("YRD Credit Authorisations", "1")
+        ERC2771Context(forwarder_)
+    {
         _consortium = consortium_;
     }
 
@@ -48,7 +55,7 @@ contract Authorisations is IAuthorisations, EIP712 {
 
     /// @inheritdoc IAuthorisations
     function withdraw(bytes32 authId) external {
-        _withdraw(authId, msg.sender);
+        _withdraw(authId, _msgSender());
     }
 
     /// @inheritdoc IAuthorisations
@@ -70,8 +77,9 @@ contract Authorisations is IAuthorisations, EIP712 {
         Authorisation storage a = _authorisations[authId];
         address member = a.member;
         if (member == address(0)) revert AuthorisationsUnknown(authId);
-        if (msg.sender != member) revert AuthorisationsNotGrantee(authId, msg.sender, member);
-        _requireQuerier(msg.sender);
+        address sender = _msgSender();
+        if (sender != member) revert AuthorisationsNotGrantee(authId, sender, member);
+        _requireQuerier(sender);
         _requireInForce(authId, a);
         if (purpose != a.purpose) revert AuthorisationsWrongPurpose(authId, purpose, a.purpose);
         if (a.schemaLimited && !_schemaListed[keccak256(abi.encode(authId, schema))]) {
@@ -81,14 +89,15 @@ contract Authorisations is IAuthorisations, EIP712 {
         queryId = keccak256(abi.encode(authId, queryHash));
         if (_queries[queryId] != bytes32(0)) revert AuthorisationsDuplicateQuery(queryId);
         _queries[queryId] = authId;
-        emit QueryLogged(a.subject, msg.sender, authId, queryId, purpose, schema, queryHash);
+        emit QueryLogged(a.subject, sender, authId, queryId, purpose, schema, queryHash);
     }
 
     /// @inheritdoc IAuthorisations
     function recordReportShare(bytes32 queryId, address recipient, bytes32 ciphertextHash) external {
         bytes32 authId = _queries[queryId];
         if (authId == bytes32(0)) revert AuthorisationsUnknownQuery(queryId);
-        _consortium.requireRole(msg.sender, ROLE_ATTESTER);
+        address sender = _msgSender();
+        _consortium.requireRole(sender, ROLE_ATTESTER);
         Authorisation storage a = _authorisations[authId];
         if (recipient != a.member) revert AuthorisationsRecipientNotQuerier(queryId, recipient, a.member);
         IConsortium.Member memory m = _consortium.member(recipient);
@@ -98,9 +107,9 @@ contract Authorisations is IAuthorisations, EIP712 {
         if (ciphertextHash == bytes32(0)) revert AuthorisationsInvalidShare(ciphertextHash);
         ReportShare storage s = _shares[keccak256(abi.encode(queryId, ciphertextHash))];
         if (s.sender != address(0)) revert AuthorisationsDuplicateShare(queryId, ciphertextHash);
-        s.sender = msg.sender;
+        s.sender = sender;
         s.sharedAt = uint40(block.timestamp);
-        emit ReportShared(queryId, msg.sender, recipient, a.subject, ciphertextHash, m.encryptionKey);
+        emit ReportShared(queryId, sender, recipient, a.subject, ciphertextHash, m.encryptionKey);
     }
 
     /// @inheritdoc IAuthorisations

@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 
 import {IAttestations} from "./IAttestations.sol";
 import {IConsortium} from "./IConsortium.sol";
@@ -11,7 +12,9 @@ import {ROLE_ATTESTER, ROLE_REGULATOR} from "./Common.sol";
 
 /// @title Disputes
 /// @notice Disputes (异议) over attestations, with the 20-day deadline of art. 25.
-contract Disputes is IDisputes, EIP712 {
+/// @dev The acting party is `_msgSender()` (ERC-2771): the caller, or the signer of a request
+/// relayed by the chain's Forwarder.
+contract Disputes is IDisputes, EIP712, ERC2771Context {
     bytes32 private constant _RAISE_TYPEHASH = keccak256(
         "RaiseDispute(bytes32 uid,bytes32 reasonHash,address enterprise,uint256 nonce,uint256 deadline)"
     );
@@ -26,7 +29,11 @@ contract Disputes is IDisputes, EIP712 {
     /// @param consortium_ The consortium contract that says who may act.
     /// @param attestations_ The attestations disputed; a regulator must name this contract
     /// there (IAttestations.setDisputesContract) before the first dispute.
-    constructor(IConsortium consortium_, IAttestations attestations_) EIP712("YRD Credit Disputes", "1") {
+    /// @param forwarder_ The Forwarder (IForwarder.sol) whose relayed requests act for their signer.
+    constructor(IConsortium consortium_, IAttestations attestations_, address forwarder_)
+        EIP712("YRD Credit Disputes", "1")
+        ERC2771Context(forwarder_)
+    {
         _consortium = consortium_;
         _attestations = attestations_;
     }
@@ -36,7 +43,7 @@ contract Disputes is IDisputes, EIP712 {
         external
         returns (uint256)
     {
-        return _raise(uid, fields, reasonHash, msg.sender);
+        return _raise(uid, fields, reasonHash, _msgSender());
     }
 
     /// @inheritdoc IDisputes
@@ -61,20 +68,20 @@ contract Disputes is IDisputes, EIP712 {
     /// @inheritdoc IDisputes
     function rejectDispute(uint256 disputeId, bytes32 reasonHash) external {
         if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
-        Dispute storage d = _openForResolver(disputeId);
+        (Dispute storage d, address resolver) = _openForResolver(disputeId);
         bytes32 uid = d.uid;
         bool late = _close(d, uid, DisputeStatus.Rejected);
-        emit DisputeRejected(disputeId, uid, msg.sender, reasonHash, late);
+        emit DisputeRejected(disputeId, uid, resolver, reasonHash, late);
     }
 
     /// @inheritdoc IDisputes
     function upholdDispute(uint256 disputeId, bytes32 replyHash) external {
-        Dispute storage d = _openForResolver(disputeId);
+        (Dispute storage d, address resolver) = _openForResolver(disputeId);
         bytes32 uid = d.uid;
         IAttestations.AttestationView memory a = _attestations.attestation(uid);
         if (a.revokedAt == 0 && a.replacedBy == bytes32(0)) revert DisputesNotCorrected(disputeId, uid);
         bool late = _close(d, uid, DisputeStatus.Upheld);
-        emit DisputeUpheld(disputeId, uid, msg.sender, a.replacedBy, replyHash, late);
+        emit DisputeUpheld(disputeId, uid, resolver, a.replacedBy, replyHash, late);
     }
 
     /// @inheritdoc IDisputes
@@ -150,17 +157,18 @@ contract Disputes is IDisputes, EIP712 {
         emit DisputeRaised(disputeId, uid, a.attester, subject, reasonHash, deadline, raiser);
     }
 
-    /// @dev The open dispute `disputeId`, after checking that the caller may resolve it.
-    function _openForResolver(uint256 disputeId) private view returns (Dispute storage d) {
+    /// @dev The open dispute `disputeId` and its resolver, after checking that the caller may resolve it.
+    function _openForResolver(uint256 disputeId) private view returns (Dispute storage d, address resolver) {
         d = _disputes[disputeId];
         DisputeStatus status = d.status;
         if (status == DisputeStatus.None) revert DisputesUnknown(disputeId);
         if (status != DisputeStatus.Open) revert DisputesNotOpen(disputeId, status);
         address attester = d.attester;
-        if (msg.sender == attester) {
-            _consortium.requireRole(msg.sender, ROLE_ATTESTER);
-        } else if (!_consortium.hasRole(msg.sender, ROLE_REGULATOR)) {
-            revert DisputesNotResolver(disputeId, msg.sender, attester);
+        resolver = _msgSender();
+        if (resolver == attester) {
+            _consortium.requireRole(resolver, ROLE_ATTESTER);
+        } else if (!_consortium.hasRole(resolver, ROLE_REGULATOR)) {
+            revert DisputesNotResolver(disputeId, resolver, attester);
         }
     }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+
 import {IAttestations} from "./IAttestations.sol";
 import {IConsortium} from "./IConsortium.sol";
 import {IReceivables} from "./IReceivables.sol";
@@ -10,7 +12,9 @@ import {ROLE_FINANCIER} from "./Common.sol";
 /// @notice Issue, accept, split, transfer, finance, settle and default of supply-chain receivables.
 /// @dev Enterprises are stored as 4-byte party numbers assigned on first appearance, so a
 /// part (holder, amount, parent, status) fits one storage slot and a split writes one new slot.
-contract Receivables is IReceivables {
+/// The acting party is `_msgSender()` (ERC-2771): the caller, or the signer of a request relayed
+/// by the chain's Forwarder.
+contract Receivables is IReceivables, ERC2771Context {
     uint256 private constant _PART_BITS = 24;
     uint256 private constant _PART_MASK = (1 << _PART_BITS) - 1;
     uint256 private constant _MAX_INVOICES = 32;
@@ -38,7 +42,14 @@ contract Receivables is IReceivables {
     /// @param defaultSchema_ The id of the registered `receivable-default` schema.
     /// @param gracePeriod_ Seconds after the due date before an unpaid part can be marked
     /// overdue (the deployment uses 15 days).
-    constructor(IConsortium consortium_, IAttestations attestations_, bytes32 defaultSchema_, uint40 gracePeriod_) {
+    /// @param forwarder_ The Forwarder (IForwarder.sol) whose relayed requests act for their signer.
+    constructor(
+        IConsortium consortium_,
+        IAttestations attestations_,
+        bytes32 defaultSchema_,
+        uint40 gracePeriod_,
+        address forwarder_
+    ) ERC2771Context(forwarder_) {
         _consortium = consortium_;
         _attestations = attestations_;
         _defaultSchema = defaultSchema_;
@@ -53,7 +64,7 @@ contract Receivables is IReceivables {
         bytes32 contractHash,
         bytes32[] calldata invoiceHashes
     ) external returns (bytes32 id) {
-        bytes32 debtorSubject = _consortium.requireEnterprise(msg.sender);
+        bytes32 debtorSubject = _consortium.requireEnterprise(_msgSender());
         bytes32 supplierSubject = _consortium.requireEnterprise(supplier);
         if (supplierSubject == debtorSubject) revert ReceivablesInvalidRecipient(supplier);
         if (amount == 0) revert ReceivablesInvalidAmount(amount, type(uint64).max);
@@ -158,17 +169,18 @@ contract Receivables is IReceivables {
 
     /// @inheritdoc IReceivables
     function finance(bytes32 id, uint64 advance, uint16 discountBps) external {
-        _consortium.requireRole(msg.sender, ROLE_FINANCIER);
+        address financier = _msgSender();
+        _consortium.requireRole(financier, ROLE_FINANCIER);
         Part storage p = _existing(id);
         _requireMovable(id, p, _terms[_rootOf(id)]);
         uint32 holder = p.holder;
-        if (_requests[id][msg.sender] != holder) revert ReceivablesNoFinancingRequest(id, msg.sender);
+        if (_requests[id][financier] != holder) revert ReceivablesNoFinancingRequest(id, financier);
         if (advance == 0 || advance > p.amount) revert ReceivablesInvalidAmount(advance, p.amount);
         if (discountBps > _MAX_DISCOUNT_BPS) revert ReceivablesInvalidDiscount(discountBps);
-        delete _requests[id][msg.sender];
+        delete _requests[id][financier];
         p.status = Status.Financed;
-        _financings[id] = Financing({financier: msg.sender, advance: advance, discountBps: discountBps});
-        emit ReceivableFinanced(id, msg.sender, _subjectOf[holder], advance, discountBps);
+        _financings[id] = Financing({financier: financier, advance: advance, discountBps: discountBps});
+        emit ReceivableFinanced(id, financier, _subjectOf[holder], advance, discountBps);
     }
 
     /// @inheritdoc IReceivables
@@ -176,8 +188,9 @@ contract Receivables is IReceivables {
         Part storage p = _existing(id);
         address financier = _financings[id].financier;
         if (financier == address(0)) revert ReceivablesNotFinanced(id);
-        if (msg.sender != financier) revert ReceivablesNotFinancier(id, msg.sender, financier);
-        _consortium.requireRole(msg.sender, ROLE_FINANCIER);
+        address sender = _msgSender();
+        if (sender != financier) revert ReceivablesNotFinancier(id, sender, financier);
+        _consortium.requireRole(sender, ROLE_FINANCIER);
         Status status = p.status;
         if (status == Status.Paid) revert ReceivablesWrongStatus(id, status);
         delete _financings[id];
@@ -187,13 +200,14 @@ contract Receivables is IReceivables {
 
     /// @inheritdoc IReceivables
     function settle(bytes32[] calldata ids) external {
-        bytes32 debtorSubject = _consortium.requireEnterprise(msg.sender);
+        address sender = _msgSender();
+        bytes32 debtorSubject = _consortium.requireEnterprise(sender);
         uint32 debtor = _partyOf[debtorSubject];
         for (uint256 i; i < ids.length; ++i) {
             bytes32 id = ids[i];
             Part storage p = _existing(id);
             Terms storage t = _terms[_rootOf(id)];
-            if (debtor == 0 || t.debtor != debtor) revert ReceivablesNotDebtor(id, msg.sender);
+            if (debtor == 0 || t.debtor != debtor) revert ReceivablesNotDebtor(id, sender);
             Status status = p.status;
             if (status != Status.Active && status != Status.Financed && status != Status.Overdue) {
                 revert ReceivablesWrongStatus(id, status);
@@ -211,11 +225,12 @@ contract Receivables is IReceivables {
     function markOverdue(bytes32 id) external returns (bytes32 attestation) {
         Part storage p = _existing(id);
         address financier = _financings[id].financier;
+        address payee = _msgSender();
         if (financier != address(0)) {
-            if (msg.sender != financier) revert ReceivablesNotPayee(id, msg.sender);
-            _consortium.requireRole(msg.sender, ROLE_FINANCIER);
-        } else if (_partyOf[_consortium.requireEnterprise(msg.sender)] != p.holder) {
-            revert ReceivablesNotPayee(id, msg.sender);
+            if (payee != financier) revert ReceivablesNotPayee(id, payee);
+            _consortium.requireRole(payee, ROLE_FINANCIER);
+        } else if (_partyOf[_consortium.requireEnterprise(payee)] != p.holder) {
+            revert ReceivablesNotPayee(id, payee);
         }
         Status status = p.status;
         if (status != Status.Active && status != Status.Financed) revert ReceivablesWrongStatus(id, status);
@@ -230,7 +245,7 @@ contract Receivables is IReceivables {
         bytes32 dataHash = keccak256(abi.encode(debtorSubject, id, amount, dueDate, daysOverdue));
         attestation = _attestations.attest(_defaultSchema, debtorSubject, dataHash, 0, bytes32(0));
         _defaults[id] = attestation;
-        emit ReceivableMarkedOverdue(id, debtorSubject, attestation, msg.sender, amount, dueDate, daysOverdue);
+        emit ReceivableMarkedOverdue(id, debtorSubject, attestation, payee, amount, dueDate, daysOverdue);
     }
 
     /// @inheritdoc IReceivables
@@ -365,8 +380,9 @@ contract Receivables is IReceivables {
 
     /// @dev Reverts unless the caller is the bound account of the part's holder; returns its subject.
     function _requireHolder(bytes32 id, Part storage p) private view returns (bytes32 subject) {
-        subject = _consortium.requireEnterprise(msg.sender);
-        if (_partyOf[subject] != p.holder) revert ReceivablesNotHolder(id, msg.sender);
+        address sender = _msgSender();
+        subject = _consortium.requireEnterprise(sender);
+        if (_partyOf[subject] != p.holder) revert ReceivablesNotHolder(id, sender);
     }
 
     /// @dev Reverts unless the part is Active (not financed, not settled) and not yet due.

@@ -35,6 +35,7 @@ __all__ = [
     "QueryEntry",
     "ReportShareEntry",
     "authorisations_of_subject",
+    "dispute",
     "disputes",
     "overdue_disputes",
     "queries_by_member",
@@ -390,6 +391,14 @@ def disputes(
         f"SELECT {_DISPUTE_COLUMNS} FROM consent_disputes{where} ORDER BY dispute_id", params
     ).fetchall()
     return [_dispute(r) for r in rows]
+
+
+def dispute(db: sqlite3.Connection, dispute_id: int) -> DisputeEntry | None:
+    """One dispute as its events left it, or None."""
+    row = db.execute(
+        f"SELECT {_DISPUTE_COLUMNS} FROM consent_disputes WHERE dispute_id = ?", (dispute_id,)
+    ).fetchone()
+    return None if row is None else _dispute(row)
 
 
 def overdue_disputes(

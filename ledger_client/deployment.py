@@ -22,6 +22,7 @@ from .contracts import (
     AuthorisationsContract,
     ConsortiumContract,
     DisputesContract,
+    ForwarderContract,
     ReceivablesContract,
 )
 from .contracts.attestations import schema_id
@@ -32,8 +33,9 @@ from .records import Schema, load_schemas
 from .types import City, Role
 
 MANIFEST_FORMAT = 1
-#: Contracts in deployment order; each later one takes the consortium's address.
-CONTRACTS = ("Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
+#: Contracts in deployment order; each later one takes the consortium's address, and those
+#: after the Forwarder trust it to relay their callers' signed requests (ERC-2771).
+CONTRACTS = ("Consortium", "Forwarder", "Attestations", "Disputes", "Authorisations", "Receivables")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,10 @@ class Ledger:
         self.receivables = ReceivablesContract(
             chain, c["Receivables"].address, artifacts.contract("Receivables")
         )
+        # -- relayed writes: any party's signed call, relayed by anyone (ERC-2771) --
+        self.forwarder = ForwarderContract(
+            chain, c["Forwarder"].address, artifacts.contract("Forwarder")
+        )
 
 
 def deploy(
@@ -157,13 +163,28 @@ def deploy(
     deployed: dict[str, DeployedContract] = {}
     consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
     deployed["Consortium"] = consortium
+    # -- relayed writes: the Forwarder every later contract trusts (ERC-2771) ----------
+    forwarder = _deploy_one(chain, regulator, arts.contract("Forwarder"))
+    deployed["Forwarder"] = forwarder
     # -- consent: Attestations takes the address Disputes will have -----------------
     disputes_at = create_address(regulator.address, chain.backend.nonce(regulator.address) + 1)
     deployed["Attestations"] = _deploy_one(
-        chain, regulator, arts.contract("Attestations"), consortium.address, disputes_at
+        chain,
+        regulator,
+        arts.contract("Attestations"),
+        consortium.address,
+        disputes_at,
+        forwarder.address,
     )
     deployed.update(
-        _deploy_consent(chain, regulator, arts, consortium.address, deployed["Attestations"])
+        _deploy_consent(
+            chain,
+            regulator,
+            arts,
+            consortium.address,
+            deployed["Attestations"],
+            forwarder=forwarder.address,
+        )
     )
     if deployed["Disputes"].address != disputes_at:
         raise TransactionError(
@@ -184,6 +205,7 @@ def deploy(
         consortium=consortium.address,
         attestations=deployed["Attestations"].address,
         city=city,
+        forwarder=forwarder.address,
     )
     last_block = chain.backend.block_number()
     manifest = Manifest(
@@ -220,14 +242,18 @@ def _deploy_consent(
     arts: Artifacts,
     consortium: str,
     attestations: DeployedContract,
+    *,
+    forwarder: str,
 ) -> dict[str, DeployedContract]:
     # Attestations and Disputes each need the other's address. Attestations was given
     # the address Disputes gets now (the regulator's next CREATE address) as an
     # immutable, which keeps its dispute hook out of attest's way (Attestations.sol).
     disputes = _deploy_one(
-        chain, regulator, arts.contract("Disputes"), consortium, attestations.address
+        chain, regulator, arts.contract("Disputes"), consortium, attestations.address, forwarder
     )
-    authorisations = _deploy_one(chain, regulator, arts.contract("Authorisations"), consortium)
+    authorisations = _deploy_one(
+        chain, regulator, arts.contract("Authorisations"), consortium, forwarder
+    )
     return {"Disputes": disputes, "Authorisations": authorisations}
 
 
@@ -265,6 +291,7 @@ def _deploy_receivables(
     consortium: str,
     attestations: str,
     city: City,
+    forwarder: str,
 ) -> DeployedContract:
     """Deploy Receivables and admit it to the consortium as an attester.
 
@@ -280,6 +307,7 @@ def _deploy_receivables(
         attestations,
         schema_id(load_schemas()["receivable-default"]),
         DEFAULT_GRACE_PERIOD,
+        forwarder,
     )
     admit = arts.contract("Consortium").codec.fn("admitMember")
     member = [receivables.address, RECEIVABLES_MEMBER_NAME, int(city), int(Role.ATTESTER)]

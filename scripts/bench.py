@@ -6,10 +6,15 @@ fresh embedded chain in this process when the command runs.
 
 from __future__ import annotations
 
+import json
 import random
+import socket
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ledger_client import Keyring, Ledger, Role, connect, deploy
@@ -68,6 +73,7 @@ def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
 
     return {
         **receivable_gas(),
+        **relayed_gas(),
         "attest_gas": second.gas_used,
         "attest_first_gas": first.gas_used,
         "attest_by_sig_gas": by_sig.gas_used,
@@ -162,11 +168,7 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
     """
     import os
     import shutil
-    import socket
-    import subprocess
-    import sys
     import tempfile
-    from pathlib import Path
 
     import httpx
 
@@ -201,39 +203,14 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
             deadline=service.chain.now() + 86_400,
         )
         service.close()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
         # The benchmark measures capacity, so the per-key rate limit is lifted.
         env = {
             **os.environ,
             "CREDIT_CHAIN_RATE_PER_S": "1e9",
             "CREDIT_CHAIN_RATE_BURST": "1000000000",
         }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scripts.cli",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
+        url, server, _ = _start_server(data_dir, env)
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
             load = run_load(url, key, bodies, clients=clients, duration_s=seconds)
             drain_deadline = time.monotonic() + 60
             while time.monotonic() < drain_deadline:
@@ -413,3 +390,302 @@ def bench_audit(
         "target_audit_seconds": 60,
         "build_seconds": round(build_s, 1),
     }
+def bench_restart(records: int = 100_000, singles: int = 1_000) -> dict[str, Any]:
+    """Seconds for ``credit-chain serve`` to come back on a data directory holding
+    ``records`` anchored records (all but ``singles`` in signed batches).
+
+    The records are journaled and anchored in this process by the API's own worker,
+    as a server would; then a real server is started on the directory and timed from
+    process start to ``/ready``. It must find the same chain: the head block's hash,
+    a single record's UID and a batched record's proof are compared before and after.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import httpx
+
+    from api.config import Settings
+    from api.journal import NewSubmission
+    from api.service import Service
+    from api.worker import AnchorWorker
+
+    from .loadgen import make_bodies
+
+    data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-restart-"))
+    try:
+        t0 = time.perf_counter()
+        service = Service.open(Settings(data_dir=data_dir), start_worker=False)
+        bank = Keyring(BENCH_SEED).account("bank")
+        service.chain.fund(bank.address)
+        service.ledger.consortium.admit_member(
+            service.keyring.account("regulator"),
+            bank.address,
+            "Bench Bank",
+            "Shanghai",
+            Role.ATTESTER,
+        )
+        key = service.keys.issue(bank.address, label="bench")
+        loan = service.ledger.schemas["loan-repayment"]
+        worker = AnchorWorker(service)
+        deadline = service.chain.now() + 30 * 86_400
+        chunk = 10_000
+        for start in range(0, records, chunk):
+            bodies = make_bodies(
+                bank,
+                service.separator,
+                loan,
+                schema_id(loan),
+                min(chunk, records - start),
+                first_nonce=start + 1,
+                deadline=deadline,
+                seed=start + 1,
+            )
+            service.journal.accept_many(
+                bank.address,
+                [
+                    NewSubmission(
+                        f"restart-{body['nonce']}",
+                        str(body["nonce"]),
+                        "attestation",
+                        bank.address,
+                        int(str(body["nonce"])),
+                        _signed_record_doc(body, schema_id(loan)),
+                    )
+                    for body in bodies
+                ],
+            )
+            if start == 0:  # the first ones one by one: attestBySig, a UID each
+                for sub in service.journal.pending(singles):
+                    worker._anchor_single(sub)
+            while worker.anchor_pending():
+                pass
+        seed_s = time.perf_counter() - t0
+        head = service.chain.backend.block()
+        single = service.db.query(
+            "SELECT id, result FROM submissions WHERE result LIKE '%\"uid\"%' LIMIT 1"
+        )
+        batched = service.db.query(
+            "SELECT id FROM submissions WHERE result LIKE '%batch_id%' ORDER BY rowid DESC LIMIT 1"
+        )
+        counts = service.journal.counts()
+        place = service.journal.get(batched[0]["id"])
+        assert place is not None
+        assert place.result is not None
+        proof_before = [
+            "0x" + p.hex()
+            for p in service.index.batch_proof(place.result["batch_id"], place.result["index"])
+        ]
+        service.close()
+        sizes = {
+            name: round((data_dir / rel).stat().st_size / 2**20, 1)
+            for name, rel in (
+                ("chain_mb", "chain/chain.sqlite"),
+                ("index_mb", "index.sqlite"),
+                ("journal_mb", "api.sqlite"),
+            )
+        }
+        url, server, restart_s = _start_server(data_dir)
+        try:
+            with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
+                ready = http.get("/ready").json()
+                uid = json.loads(single[0]["result"])["uid"] if single else None
+                same_uid = uid is None or http.get(f"/v1/attestations/{uid}").status_code == 200
+                proof_after = http.get(f"/v1/submissions/{batched[0]['id']}/proof").json()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        reopened = connect("embedded", data_dir=data_dir / "chain")
+        same_head = reopened.backend.block(head.number).hash == head.hash
+        reopened.close()
+        return {
+            "records": records,
+            "singles": singles,
+            "anchored": counts.get("anchored", 0),
+            "blocks": head.number,
+            **sizes,
+            "seed_s": round(seed_s, 1),
+            "restart_s": round(restart_s, 2),
+            "ready_block": ready.get("block"),
+            "same_head_hash": same_head,
+            "same_uid": same_uid,
+            "same_proof": proof_after.get("proof") == proof_before,
+        }
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _signed_record_doc(body: dict[str, object], schema: bytes) -> dict[str, object]:
+    """The journal's form of a signed record (``SignedRecord.to_dict``) from a request body."""
+    return {
+        "schema": "0x" + schema.hex(),
+        "subject": body["subject"],
+        "data_hash": body["data_hash"],
+        "expiry": 0,
+        "ref_uid": "0x" + "00" * 32,
+        "signer": body["signer"],
+        "nonce": body["nonce"],
+        "deadline": body["deadline"],
+        "signature": body["signature"],
+    }
+
+
+def _start_server(
+    data_dir: Path, env: dict[str, str] | None = None
+) -> tuple[str, subprocess.Popen[bytes], float]:
+    """``credit-chain serve`` on ``data_dir`` and a free loopback port: its URL, its process,
+    and the seconds from start to ``/ready`` answering 200."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scripts.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return url, server, time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            raise RuntimeError(f"the server on {data_dir} exited with {server.returncode}")
+        time.sleep(0.02)
+    server.kill()
+    raise RuntimeError(f"the server on {data_dir} was not ready within 120 s")
+
+
+def relayed_gas() -> dict[str, int]:
+    """Gas of each write relayed through the Forwarder, as the API sends it.
+
+    Steady state: each signer has relayed before, so its nonce word is warm (the first
+    request of every 256 consecutive nonces writes a new slot, +17,100 gas once).
+    ``relayed_overhead_gas`` is a relayed revocation minus the same revocation sent
+    directly: signature, nonce, trust check and call.
+    """
+    from ledger_client.contracts.authorisations import AuthorisationRequest
+    from ledger_client.merkle import keccak256
+    from ledger_client.types import QueryPurpose
+
+    ledger, ring = _fresh_ledger()
+    chain, fw = ledger.chain, ledger.forwarder
+    regulator, bank = ring.account("regulator"), ring.account("bank")
+    bureau, relayer = ring.account("bureau"), ring.account("relayer")
+    for acct in (bureau, relayer):
+        chain.fund(acct.address)
+    ledger.consortium.admit_member(
+        regulator, bureau.address, "Bench Bureau", "Hangzhou", Role.ATTESTER | Role.REGISTRAR
+    )
+    ledger.consortium.set_roles(regulator, bank.address, Role.ATTESTER | Role.FINANCIER)
+    ledger.consortium.publish_encryption_key(bank, b"\x42" * 32)
+    core, tier1, tier2 = (ring.account(n) for n in ("core", "tier1", "tier2"))
+    for n, ent in enumerate((core, tier1, tier2)):
+        ledger.consortium.bind_enterprise(bureau, ent.address, keccak256(f"relay-{n}".encode()))
+    a, auth, d, rc = ledger.attestations, ledger.authorisations, ledger.disputes, ledger.receivables
+    loan = ledger.schemas["loan-repayment"]
+    subject = keccak256(b"relay-0")  # core's subject
+    uids = [a.attest(bureau, loan, subject, keccak256(bytes([n]))).uid for n in range(6)]
+    gas: dict[str, int] = {}
+
+    def relay(name: str | None, signer: Any, target: Any, fn: str, *args: Any) -> Any:
+        result = fw.relay(relayer, fw.sign(signer, target, fn, *args), target)
+        if name is not None:
+            gas[f"relayed_{name}_gas"] = result.gas_used
+        return result
+
+    # Warm-up, unmeasured: every signer relays once (its nonce word is written), and the
+    # enterprises appear on the receivables contract (their party numbers are assigned).
+    due = chain.now() + 30 * 86_400
+    invoices = iter(keccak256(f"relay-invoice-{n}".encode()) for n in range(10))
+    for who in (bank, bureau):
+        relay(
+            None,
+            who,
+            a,
+            "attest",
+            schema_id(loan),
+            subject,
+            keccak256(who.address.encode()),
+            0,
+            bytes(32),
+        )
+    first = relay(
+        None, core, rc, "issue", tier1.address, 10_000, due, keccak256(b"c"), [next(invoices)]
+    )
+    rid0 = first.event("ReceivableIssued").args["id"]
+    relay(None, tier1, rc, "accept", rid0)
+    part0 = relay(None, tier1, rc, "split", rid0, tier2.address, 1_000).event("ReceivableSplit")
+    relay(None, tier2, rc, "transfer", part0.args["child"], tier1.address)
+    direct = a.revoke(bureau, uids[0]).gas_used
+    relay("revoke", bureau, a, "revoke", uids[1], bytes(32))
+    gas["relayed_overhead_gas"] = gas["relayed_revoke_gas"] - direct
+    fields = (subject, keccak256(bytes([2])), bytes(32))
+    relay("replace", bureau, a, "replace", uids[2], fields, keccak256(b"corrected"), 0)
+    # consent
+    request = AuthorisationRequest(
+        bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + 86_400 * 90
+    )
+    auth_id = auth.authorise(relayer, auth.sign_authorisation(core, request)).auth_id
+    qid = (
+        relay("log_query", bank, auth, "logQuery", auth_id, 1, keccak256(b"q"), bytes(32))
+        .event("QueryLogged")
+        .args["queryId"]
+    )
+    relay(
+        "record_report_share",
+        bureau,
+        auth,
+        "recordReportShare",
+        qid,
+        bank.address,
+        keccak256(b"ct"),
+    )
+    relay("withdraw_authorisation", core, auth, "withdraw", auth_id)
+    fields3 = (subject, keccak256(bytes([3])), bytes(32))
+    raised = relay("raise_dispute", core, d, "raiseDispute", uids[3], fields3, keccak256(b"why"))
+    dispute_id = raised.event("DisputeRaised").args["disputeId"]
+    relay("reject_dispute", bureau, d, "rejectDispute", dispute_id, keccak256(b"answer"))
+    # receivables
+    issued = relay(
+        "receivable_issue",
+        core,
+        rc,
+        "issue",
+        tier1.address,
+        1_000_000,
+        due,
+        keccak256(b"c"),
+        [next(invoices)],
+    )
+    rid = issued.event("ReceivableIssued").args["id"]
+    relay("receivable_accept", tier1, rc, "accept", rid)
+    part = (
+        relay("receivable_split", tier1, rc, "split", rid, tier2.address, 400_000)
+        .event("ReceivableSplit")
+        .args["child"]
+    )
+    relay("receivable_transfer", tier2, rc, "transfer", part, tier1.address)
+    relay("receivable_finance_request", tier1, rc, "requestFinancing", part, bank.address)
+    relay("receivable_finance", bank, rc, "finance", part, 390_000, 400)
+    relay("receivable_release", bank, rc, "releaseFinancing", part)
+    chain.advance_time(31 * 86_400)
+    relay("receivable_settle_one", core, rc, "settle", [rid])
+    chain.advance_time(15 * 86_400)
+    relay("receivable_mark_overdue", tier1, rc, "markOverdue", part)
+    return gas

@@ -459,13 +459,20 @@ def _key_store(data_dir: Path) -> Any:
 
 @keys_app.command("issue")
 def keys_issue(
-    member: Annotated[str, typer.Argument(help="The member's account address (0x...).")],
+    member: Annotated[
+        str,
+        typer.Argument(help="The account it acts for (0x...): a member, or a bound enterprise."),
+    ],
     data_dir: ServeDataDir = Path("credit-chain-data"),
     read_only: Annotated[bool, typer.Option("--read-only", help="An auditor's key.")] = False,
     label: Annotated[str, typer.Option(help="A note to tell keys apart.")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Issue an API key for MEMBER; the key is printed once and stored only as a hash."""
+    """Issue an API key for MEMBER; the key is printed once and stored only as a hash.
+
+    A key submits writes signed by its own account; a member's key may also hand in an
+    enterprise's signed write that names the member (see api/relay.py).
+    """
     from eth_utils.address import is_address
 
     if not is_address(member):
@@ -576,6 +583,19 @@ def bench_api(
     from scripts.bench import bench_api as run
 
     _print_bench("API on loopback", run(seconds, clients, records), as_json)
+
+
+# -- API restart (issue 6) -------------------------------------------------------------------
+@bench_app.command("restart")
+def bench_restart(
+    records: Annotated[int, typer.Option(help="Records anchored before the restart.")] = 100_000,
+    singles: Annotated[int, typer.Option(help="Of them, attested one by one.")] = 1_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Seconds for `serve` to be ready again on a data directory of anchored records."""
+    from scripts.bench import bench_restart as run
+
+    _print_bench("API restart (embedded chain)", run(records, singles), as_json)
 
 
 def main() -> None:

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account.signers.local import LocalAccount
 
 from api.config import Settings
 from api.service import Service
 from ledger_client import Keyring, Role, connect
 from ledger_client.contracts.attestations import schema_id
+from ledger_client.merkle import keccak256
 from scripts.loadgen import make_bodies, run_load
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,6 +79,16 @@ def test_kill_9_under_load_loses_nothing_and_duplicates_nothing(tmp_path: Path) 
         service.keyring.account("regulator"), bank.address, "Bank", "Hefei", Role.ATTESTER
     )
     key = service.keys.issue(bank.address)
+    # Relayed writes too: a core enterprise issues receivables, each its own signed call.
+    registrar, core, supplier = (Keyring("crash-test").account(n) for n in ("reg", "core", "sup"))
+    service.chain.fund(registrar.address)
+    service.ledger.consortium.admit_member(
+        service.keyring.account("regulator"), registrar.address, "Reg", "Hefei", Role.REGISTRAR
+    )
+    for n, ent in enumerate((core, supplier)):
+        service.ledger.consortium.bind_enterprise(registrar, ent.address, bytes([n + 1]) * 32)
+    core_key = service.keys.issue(core.address)
+    issues = _signed_issues(service, core, supplier.address, 400)
     loan = service.ledger.schemas["loan-repayment"]
     bodies = make_bodies(
         bank,
@@ -95,10 +107,15 @@ def test_kill_9_under_load_loses_nothing_and_duplicates_nothing(tmp_path: Path) 
     stop = threading.Event()
     killer = threading.Timer(2.0, lambda: (os.kill(server.pid, signal.SIGKILL), stop.set()))
     killer.start()
+    relayed: list[str] = []
+    relayer = threading.Thread(target=_post_issues, args=(url, core_key, issues, stop, relayed))
+    relayer.start()
     load = run_load(url, key, bodies, clients=16, duration_s=20, stop=stop)
     killer.join()
+    relayer.join()
     server.wait(timeout=30)
     assert load.accepted, "nothing was accepted before the kill"
+    assert relayed, "no relayed write was accepted before the kill"
 
     before = _block_hashes(tmp_path)
     server = _start(tmp_path, port)
@@ -111,11 +128,20 @@ def test_kill_9_under_load_loses_nothing_and_duplicates_nothing(tmp_path: Path) 
                 if all(d["status"] != "pending" for d in statuses.values()):
                     break
                 time.sleep(0.5)
+        with httpx.Client(base_url=url, headers={"X-API-Key": core_key}, timeout=10) as http:
+            while time.monotonic() < deadline:
+                issued = {s: http.get(f"/v1/submissions/{s}").json() for s in relayed}
+                if all(d["status"] != "pending" for d in issued.values()):
+                    break
+                time.sleep(0.5)
     finally:
         os.kill(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
     assert {d["status"] for d in statuses.values()} == {"anchored"}, statuses
+    assert {d["status"] for d in issued.values()} == {"anchored"}, issued
+    receivable_ids = [d["result"]["receivable_id"] for d in issued.values()]
+    assert len(set(receivable_ids)) == len(relayed)  # one receivable per accepted write
     after = _block_hashes(tmp_path)
     assert after[: len(before)] == before  # the restart rewrote no block
 
@@ -129,12 +155,65 @@ def test_kill_9_under_load_loses_nothing_and_duplicates_nothing(tmp_path: Path) 
     try:
         anchors = service.db.query("SELECT tx_hash, state FROM anchors")
         assert {a["state"] for a in anchors} == {"done"}
-        relayed = 0
+        anchored = 0
         for n in range(service.chain.backend.block_number() + 1):
             for receipt in service.chain.backend.receipts_in_block(n):
                 events = service.ledger.attestations.decode_events(receipt)
-                relayed += sum(e.name in ("Attested", "BatchAnchored") for e in events)
-        # One on-chain record or batch per journaled transaction: none sent twice.
-        assert relayed == len(anchors)
+                anchored += sum(e.name in ("Attested", "BatchAnchored") for e in events)
+                events = service.ledger.receivables.decode_events(receipt)
+                anchored += sum(e.name == "ReceivableIssued" for e in events)
+        # One on-chain record, batch or receivable per journaled transaction: none sent twice.
+        assert anchored == len(anchors)
+        # A write journaled just before the kill may never have been answered; it is
+        # anchored all the same (the client's retry with its key finds it).
+        journaled = service.db.query(
+            "SELECT id, status FROM submissions WHERE operation = 'receivables.issue'"
+        )
+        assert {r["status"] for r in journaled} == {"anchored"}
+        assert set(relayed) <= {r["id"] for r in journaled}
+        assert service.ledger.receivables.receivable_count() == len(journaled)
     finally:
         service.close()
+
+
+def _signed_issues(
+    service: Service, core: LocalAccount, supplier: str, count: int
+) -> list[dict[str, object]]:
+    """``count`` receivables the core enterprise signs up front, as the API takes them."""
+    rc, fw = service.ledger.receivables, service.ledger.forwarder
+    due, deadline = service.chain.now() + 90 * 86_400, service.chain.now() + 86_400
+    bodies = []
+    for n in range(count):
+        invoice, contract = keccak256(f"crash invoice {n}".encode()), keccak256(b"contract")
+        args = (supplier, 1_000 + n, due, contract, [invoice])
+        signed = fw.sign(core, rc, "issue", *args, deadline=deadline)
+        bodies.append(
+            {
+                "supplier": supplier,
+                "amount_fen": 1_000 + n,
+                "due_date": due,
+                "contract_hash": "0x" + contract.hex(),
+                "invoice_hashes": ["0x" + invoice.hex()],
+                "signer": core.address,
+                "nonce": signed.request.nonce,
+                "deadline": deadline,
+                "signature": "0x" + signed.signature.hex(),
+            }
+        )
+    return bodies
+
+
+def _post_issues(
+    url: str, key: str, bodies: list[dict[str, object]], stop: threading.Event, out: list[str]
+) -> None:
+    """Post the issues one after another until the server dies; note each one accepted."""
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=10) as http:
+        for n, body in enumerate(bodies):
+            if stop.is_set():
+                return
+            try:
+                r = http.post("/v1/receivables", json=body, headers={"Idempotency-Key": f"i{n}"})
+            except httpx.HTTPError:
+                return
+            if r.status_code in (200, 202):
+                out.append(r.json()["id"])

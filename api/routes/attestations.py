@@ -1,4 +1,5 @@
-"""Attestations: signed submissions (single and batch), and reads by UID."""
+"""Attestations: signed submissions (single and batch), revocation and replacement (relayed
+signed calls), reads by UID, and listings by subject, attester and schema (event index)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import json
 from typing import Annotated
 
 from eth_utils.address import to_checksum_address
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Query, Response, status
 
+from ledger_client.index import IndexedAttestation
 from ledger_client.signed_records import SignedRecord
-from ledger_client.types import AttestRequest
+from ledger_client.types import AttestRequest, Validity
 
 from ..deps import CallerDep, ServiceDep, WriterDep
 from ..errors import (
@@ -21,37 +23,27 @@ from ..errors import (
     SignatureTooShortLived,
     SignerNotAllowed,
 )
-from ..journal import NewSubmission, Submission
+from ..journal import NewSubmission
 from ..models import (
+    Address,
     AttestationPublic,
     Hex32,
+    IndexedAttestationPublic,
+    IndexedAttestationsPublic,
+    ReplacementCreate,
+    RevocationCreate,
     SignedAttestationCreate,
     SignedAttestationsCreate,
     SubmissionPublic,
     SubmissionsPublic,
 )
+from ..relay import IdempotencyHeader, submission_public, submit_forward
 from ..service import Service
 from .schemas import resolve_schema
 
 router = APIRouter(prefix="/v1/attestations", tags=["attestations"])
-IdempotencyHeader = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=200, description="the same key twice: one record"),
-]
-
-
-def submission_public(sub: Submission) -> SubmissionPublic:
-    """The public view of a journaled submission."""
-    return SubmissionPublic(
-        id=sub.id,
-        kind=sub.kind,
-        status=sub.status,
-        signer=sub.signer,
-        nonce=str(sub.nonce),
-        created_at=sub.created_at,
-        updated_at=sub.updated_at,
-        result=sub.result,
-    )
+Limit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
 
 
 def _checked(service: Service, caller_member: str, body: SignedAttestationCreate) -> SignedRecord:
@@ -160,6 +152,152 @@ def submit_attestations(
     if service.worker is not None:
         service.worker.wake()
     return SubmissionsPublic(data=[submission_public(s) for s in subs], count=len(subs))
+
+
+@router.get("", response_model=IndexedAttestationsPublic)
+def list_attestations(
+    service: ServiceDep,
+    _: CallerDep,
+    *,
+    subject: Hex32 | None = None,
+    attester: Address | None = None,
+    schema: Annotated[str | None, Query(max_length=80, description="name or id")] = None,
+    since: Annotated[int | None, Query(ge=0, lt=2**40, description="attested at or after")] = None,
+    until: Annotated[int | None, Query(ge=0, lt=2**40, description="attested before")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    newest_first: bool = False,
+) -> IndexedAttestationsPublic:
+    """Attestations made one by one (each with a UID), by subject, attester and schema, paged.
+
+    Records anchored in signed batches have no UID: see ``GET /v1/batch-records``.
+    """
+    schema_id = resolve_schema(service, schema).schema_id if schema else None
+    who = to_checksum_address(attester) if attester else None
+    index = service.index
+    rows = index.attestations(
+        subject=subject,
+        attester=who,
+        schema=schema_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+        newest_first=newest_first,
+    )
+    count = index.count_attestations(
+        subject=subject, attester=who, schema=schema_id, since=since, until=until
+    )
+    now = service.chain_time()
+    return IndexedAttestationsPublic(
+        data=[indexed_public(service, a, now) for a in rows],
+        count=count,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def indexed_public(service: Service, a: IndexedAttestation, now: int) -> IndexedAttestationPublic:
+    """An indexed attestation with its validity at chain time ``now`` (disputes included)."""
+    return IndexedAttestationPublic(
+        uid="0x" + a.uid.hex(),
+        attester=a.attester,
+        attested_at=a.attested_at,
+        expiry=a.expiry,
+        revoked_at=a.revoked_at,
+        schema="0x" + a.schema.hex(),
+        replaced_by="0x" + a.replaced_by.hex() if a.replaced_by else None,
+        validity=indexed_validity(service, a, now).name,
+        subject="0x" + a.subject.hex(),
+        data_hash="0x" + a.data_hash.hex(),
+        ref_uid="0x" + a.ref_uid.hex(),
+        block=a.block_number,
+        tx_hash=a.tx_hash,
+    )
+
+
+def indexed_validity(service: Service, a: IndexedAttestation, now: int) -> Validity:
+    """What ``IAttestations.validity`` answers, from the index: open disputes come after
+    revocation and replacement, before expiry, as on chain."""
+    if a.revoked_at:
+        return Validity.REVOKED
+    if a.replaced_by is not None:
+        return Validity.REPLACED
+    with service.index.reading() as db:
+        row = db.execute(
+            "SELECT deadline FROM consent_disputes WHERE uid = ? AND status = 1", (a.uid,)
+        ).fetchone()
+    if row is not None:
+        return Validity.DISPUTED if now < row[0] else Validity.DISPUTE_OVERDUE
+    return a.validity(now)
+
+
+@router.post(
+    "/{uid}/revoke",
+    response_model=SubmissionPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+)
+def revoke_attestation(
+    uid: Hex32,
+    body: RevocationCreate,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Revoke an attestation: a call of ``revoke(uid, reason)`` signed by its attester or a
+    regulator, relayed through the Forwarder."""
+    sub, new = submit_forward(
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="attestations.revoke",
+        target=service.ledger.attestations,
+        fn="revoke",
+        args=(bytes.fromhex(uid[2:]), bytes.fromhex(body.reason[2:])),
+        acts_on=uid,
+    )
+    if not new:
+        response.status_code = status.HTTP_200_OK
+    return submission_public(sub)
+
+
+@router.post(
+    "/{uid}/replace",
+    response_model=SubmissionPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+)
+def replace_attestation(
+    uid: Hex32,
+    body: ReplacementCreate,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Replace an attestation with a corrected record: ``replace(uid, old, dataHash, expiry)``
+    signed by its attester. Anchored, the result names the new ``uid``."""
+    old = body.old
+    fields = tuple(bytes.fromhex(h[2:]) for h in (old.subject, old.data_hash, old.ref_uid))
+    sub, new = submit_forward(
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="attestations.replace",
+        target=service.ledger.attestations,
+        fn="replace",
+        args=(bytes.fromhex(uid[2:]), fields, bytes.fromhex(body.data_hash[2:]), body.expiry),
+        acts_on=uid,
+    )
+    if not new:
+        response.status_code = status.HTTP_200_OK
+    return submission_public(sub)
 
 
 @router.get("/{uid}", response_model=AttestationPublic)

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from ..deps import CallerDep, ServiceDep
 from ..errors import NotFound
 from ..models import ProofPublic, SubmissionPublic
+from ..relay import submission_public
 from ..worker import unpack_levels
-from .attestations import submission_public
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 

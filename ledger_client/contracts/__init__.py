@@ -7,6 +7,7 @@ from .authorisations import AuthorisationsContract
 from .base import ContractFacade, TxResult
 from .consortium import ConsortiumContract
 from .disputes import DisputesContract
+from .forwarder import ForwarderContract
 from .receivables import ReceivablesContract
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ConsortiumContract",
     "ContractFacade",
     "DisputesContract",
+    "ForwarderContract",
     "ReceivablesContract",
     "TxResult",
 ]

@@ -1,0 +1,149 @@
+"""A running API (TestClient) with banks, a bureau, enterprises and their keys, for the
+tests of every resource and every refusal."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from api.config import Settings
+from api.main import create_app
+from api.service import Service
+from ledger_client import Keyring, Role
+from ledger_client.contracts.base import ContractFacade
+from ledger_client.merkle import keccak256
+
+DAY = 86_400
+_keys = itertools.count(1)
+
+
+@dataclass
+class ApiWorld:
+    """The API and the cast acting through it."""
+
+    client: TestClient
+    service: Service
+    accounts: dict[str, LocalAccount]  # by label
+    keys: dict[str, str]  # API key by label
+    subjects: dict[str, bytes] = field(default_factory=dict)  # enterprise label -> subject id
+
+    def __getitem__(self, label: str) -> LocalAccount:
+        return self.accounts[label]
+
+    @property
+    def ledger(self) -> Any:
+        return self.service.ledger
+
+    def subject(self, label: str) -> str:
+        return "0x" + self.subjects[label].hex()
+
+    def headers(self, key_of: str, idem: str | None = None) -> dict[str, str]:
+        h = {"X-API-Key": self.keys[key_of]}
+        if idem is not None:
+            h["Idempotency-Key"] = idem
+        return h
+
+    def signed(
+        self,
+        signer: str,
+        target: ContractFacade,
+        fn: str,
+        *args: Any,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> dict[str, Any]:
+        """The signature fields of a write: ``signer``'s ForwardRequest for ``target.fn(*args)``."""
+        s = self.service.ledger.forwarder.sign(
+            self.accounts[signer], target, fn, *args, nonce=nonce, deadline=deadline
+        )
+        return {
+            "signer": s.request.sender,
+            "nonce": s.request.nonce,
+            "deadline": s.request.deadline,
+            "signature": "0x" + s.signature.hex(),
+        }
+
+    def post(
+        self, path: str, key_of: str, body: dict[str, Any], idem: str | None = None
+    ) -> Response:
+        idem = idem or f"k{next(_keys)}"
+        return self.client.post(path, json=body, headers=self.headers(key_of, idem))
+
+    def get(self, path: str, key_of: str, **params: Any) -> Response:
+        return self.client.get(path, params=params, headers=self.headers(key_of))
+
+    def wait(self, submission_id: str, key_of: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            doc: dict[str, Any] = self.get(f"/v1/submissions/{submission_id}", key_of).json()
+            if doc["status"] != "pending":
+                return doc
+            time.sleep(0.02)
+        raise AssertionError(f"{submission_id} still pending")
+
+    def write(self, path: str, key_of: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Post a write, wait for it, and return its result; it must be anchored."""
+        r = self.post(path, key_of, body)
+        assert r.status_code == 202, r.text
+        done = self.wait(r.json()["id"], key_of)
+        assert done["status"] == "anchored", done
+        result: dict[str, Any] = done["result"]
+        return result
+
+    def advance(self, seconds: int) -> None:
+        """Move the chain's clock, and let the API see it at once."""
+        self.service.chain.advance_time(seconds)
+        self.service.refresh()
+
+
+def error(r: Response, status: int, name: str) -> dict[str, Any]:
+    """The error body of ``r``, checked: status, name, a sentence of detail."""
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    assert body["error"] == name, body
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    return body
+
+
+@contextmanager
+def open_world(tmp_path: Path) -> Iterator[ApiWorld]:
+    """The API on a fresh data directory, with the cast admitted, bound and given keys."""
+    settings = Settings(data_dir=tmp_path, batch_min=8, anchor_interval_s=0.02)
+    service = Service.open(settings)
+    ledger = service.ledger
+    regulator = service.keyring.account("regulator")
+    ring = Keyring("api-world")
+    accounts: dict[str, LocalAccount] = {"regulator": regulator}
+    for label, roles, city in (
+        ("bank-a", Role.ATTESTER | Role.FINANCIER, "Shanghai"),
+        ("bank-b", Role.ATTESTER | Role.FINANCIER, "Nanjing"),
+        ("bureau", Role.ATTESTER | Role.REGISTRAR, "Hangzhou"),
+        ("auditor", Role.AUDITOR, "Hefei"),
+    ):
+        acct = ring.account(label)
+        service.chain.fund(acct.address)
+        ledger.consortium.admit_member(regulator, acct.address, label, city, roles)
+        accounts[label] = acct
+    subjects = {}
+    for n, label in enumerate(("core", "tier1", "tier2"), start=1):
+        acct = ring.account(label)  # enterprises hold no gas: the API relays for them
+        subjects[label] = keccak256(f"api-subject-{n}".encode())
+        ledger.consortium.bind_enterprise(accounts["bureau"], acct.address, subjects[label])
+        accounts[label] = acct
+    keys = {
+        label: service.keys.issue(acct.address, read_only=label == "auditor", label=label)
+        for label, acct in accounts.items()
+    }
+    with TestClient(create_app(service=service)) as client:
+        yield ApiWorld(client, service, accounts, keys, subjects)
+    service.close()
