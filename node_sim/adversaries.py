@@ -98,7 +98,7 @@ def _loan(ctx: AttackContext) -> bytes:
 def unregistered_attester(ctx: AttackContext) -> None:
     """An account that is no member attests to a record."""
     outsider = ctx.ring.account(f"outsider:{ctx.day}")
-    ctx.ledger.chain.fund(outsider.address)
+    ctx.ledger.chain.fund(outsider.address, 10**18)
     ctx.ledger.attestations.attest(outsider, _loan(ctx), ctx.subject, ctx.rng.randbytes(32))
 
 

@@ -58,6 +58,9 @@ DAY = 86_400
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 #: Records of one schema a member holds back for a batch rather than attesting singly.
 BATCH_THRESHOLD = 8
+#: Gas money of each member account: small enough that a development node's faucet
+#: account (anvil's hold 10,000 ether each) funds a whole consortium.
+MEMBER_FUNDING_WEI = 100 * 10**18
 #: Enterprises bound per registrar transaction.
 BIND_CHUNK = 200
 #: The API's per-key rate limit is lifted for a run: the simulator is one client per member.
@@ -122,11 +125,15 @@ class Simulation:
         self.epoch = SIM_EPOCH if not config.rpc else _next_midnight(self.chain.now())
 
     def _connect(self) -> Chain:
+        if self.config.out is not None:
+            # A run starts a new ledger: the previous run's chain, and the API state
+            # (keys, journal) that belonged to it, go.
+            for stale in ("chain/chain.sqlite", "api.sqlite"):
+                for suffix in ("", "-wal", "-shm"):
+                    (self.config.out / (stale + suffix)).unlink(missing_ok=True)
         if self.config.rpc:
             return connect(self.config.rpc)
         data_dir = self.config.out / "chain" if self.config.out else None
-        if data_dir is not None and (data_dir / "chain.sqlite").exists():
-            (data_dir / "chain.sqlite").unlink()
         return connect(
             "embedded", genesis_timestamp=SIM_EPOCH - DAY, block_time=1, data_dir=data_dir
         )
@@ -172,26 +179,26 @@ class Simulation:
     def setup(self) -> Ledger:
         """Deploy, admit the institutions of the five cities, bind the enterprises."""
         regulator = self.ring.account(REGULATOR.label)
-        self.chain.fund(regulator.address)
+        self.chain.fund(regulator.address, MEMBER_FUNDING_WEI)
         ledger = deploy(
             self.chain, regulator, regulator_name=REGULATOR.name, regulator_city=REGULATOR.city
         )
         self.ledger = ledger
         for spec in consortium_institutions():
             acct = self.ring.account(spec.label)
-            self.chain.fund(acct.address)
+            self.chain.fund(acct.address, MEMBER_FUNDING_WEI)
             ledger.consortium.admit_member(
                 regulator, acct.address, spec.name, spec.city, spec.roles
             )
         # The relay member: the API server relays signed records with it.
         relayer = self.ring.account("relayer")
-        self.chain.fund(relayer.address)
+        self.chain.fund(relayer.address, MEMBER_FUNDING_WEI)
         ledger.consortium.admit_member(
             regulator, relayer.address, "Delta Records Relay (simulated)", "Shanghai", Role.RELAYER
         )
         # What the simulation relays itself (adversaries' signed messages) comes from
         # another account, so it never races the API server for the relay's nonces.
-        self.chain.fund(self.ring.account("relayer:sim").address)
+        self.chain.fund(self.ring.account("relayer:sim").address, MEMBER_FUNDING_WEI)
         contract = ledger.consortium.member(ledger.receivables.address)
         if contract is not None:
             self.receivables_city = contract.city.label

@@ -47,7 +47,7 @@ REJECT_RATE = 0.03
 #: Days after the due date a payee marks an unpaid part overdue (the grace period is 15).
 DEFAULT_AFTER_DAYS = 15
 #: Gas money an enterprise account is given when it first acts (development chains).
-ENTERPRISE_FUNDING_WEI = 10 * 10**18
+ENTERPRISE_FUNDING_WEI = 10**18
 #: Smallest part worth splitting, fen.
 _MIN_SPLIT_FEN = 20_000_00
 
