@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: setup demo test lint typecheck format compile clean help
 
 help:
-	@echo "make demo   - set up, then run the demo on the embedded chain"
+	@echo "make demo   - set up, then run the demo and a 30-day scenario (report in demo-out/)"
 	@echo "make test   - set up, then lint, type-check and run the whole test suite"
 	@echo "make compile - recompile contracts/ into ledger_client/artifacts (needs node)"
 
@@ -29,6 +29,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 demo: setup
 	$(BIN)/credit-chain demo
+	$(BIN)/credit-chain simulate --days 30 --enterprises 200 --out demo-out
 
 lint: setup
 	$(BIN)/ruff check .

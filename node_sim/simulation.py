@@ -1,12 +1,22 @@
 """The Yangtze Delta scenario: five cities of institutions and enterprises over simulated days.
 
-Each simulated day the chain's clock moves to that day's morning; then, by a
-seeded random process, banks attest repayments (in Merkle batches when there
-are enough) and overdue records (one by one: each may be disputed or revoked on
-its own), bureaus attest tax grades and utility and social-insurance records,
-and adversaries try what they should not. A fault plan suspends a member part
-of the way through and reinstates it later. The same seed gives the same
-figures on the embedded chain.
+Each simulated day the chain's clock moves to that day's morning; then, by
+seeded random processes:
+
+- enterprises apply to banks, often in another city, authorising them to
+  query their credit; banks log their queries and receive the enterprise's
+  rating sealed by its city's credit bureau; some enterprises withdraw their
+  consent; disputes are raised and answered (:mod:`node_sim.consent`);
+- core enterprises issue receivables that flow down the supplier tiers, are
+  financed by banks, settled at maturity or defaulted (:mod:`node_sim.supply_chain`);
+- banks attest repayments (in Merkle batches when there are enough) and
+  overdue records (one by one: each may be disputed), bureaus attest tax grades
+  and utility and social-insurance records;
+- adversaries try what they should not (:mod:`node_sim.adversaries`).
+
+A fault plan suspends a member a third of the way through and reinstates it at
+two thirds; a run through the API also restarts the API server half way. The
+same seed gives the same figures on the embedded chain.
 """
 
 from __future__ import annotations
@@ -14,6 +24,9 @@ from __future__ import annotations
 import datetime
 import json
 import random
+import shutil
+import signal
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,23 +36,35 @@ from typing import Any
 
 from ledger_client import Chain, Keyring, Ledger, Role, connect, deploy
 from ledger_client.backends import Receipt
-from ledger_client.batches import anchor_records
 from ledger_client.records import Schema, sample_record
 from ledger_client.types import City
 from ledger_client.uscc import subject_id
 
-from .adversaries import ATTACKS, AttackContext, attempt
+from .adversaries import ATTACKS, AttackContext, attempt, choose
+from .api_process import ApiServer
+from .audit_hook import audit_verdict
+from .consent import DISPUTE_RATE_OTHER, ConsentFlows
+from .gateway import ApiGateway, ChainGateway, Written
 from .metrics import Metrics
 from .report import render_report
+from .rpc_bridge import EmbeddedRpcBridge
+from .supply_chain import ReceivableFlows
 from .world import REGULATOR, EnterpriseProfile, consortium_institutions, make_population
 
 #: The simulation's day 0: 2026-01-05 (a Monday), 00:00 in Shanghai (UTC+8).
 SIM_EPOCH = 1_767_542_400
 DAY = 86_400
+#: China Standard Time, the calendar of the simulated days.
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 #: Records of one schema a member holds back for a batch rather than attesting singly.
 BATCH_THRESHOLD = 8
+#: Gas money of each member account: small enough that a development node's faucet
+#: account (anvil's hold 10,000 ether each) funds a whole consortium.
+MEMBER_FUNDING_WEI = 100 * 10**18
 #: Enterprises bound per registrar transaction.
 BIND_CHUNK = 200
+#: The API's per-key rate limit is lifted for a run: the simulator is one client per member.
+API_SERVER_ENV = {"CREDIT_CHAIN_RATE_PER_S": "1e9", "CREDIT_CHAIN_RATE_BURST": "1000000000"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,9 @@ class SimulationConfig:
     out: Path | None = None  # where to keep the manifest, the chain and the report
     adversary_rate: float = 0.5  # probability of an attack on a given day
     suspend_label: str = "bank:jiaxing"  # the member suspended mid-run
+    via_api: bool = False  # send signed attestations through a real `credit-chain serve`
+    api_restart_signal: str = "SIGKILL"  # how the API server is stopped mid-run
+    audit: bool = True  # run the auditor over the ledger at the end, when it is available
 
 
 @dataclass
@@ -60,9 +88,10 @@ class SimulationResult:
     """What a run produced."""
 
     config: SimulationConfig
-    summary: dict[str, Any]  # deterministic figures
+    summary: dict[str, Any]  # deterministic figures (on the embedded chain, without the API)
     timing: dict[str, float] = field(default_factory=dict)  # seconds; not deterministic
     ledger: Ledger | None = None
+    audit: dict[str, Any] | None = None  # the auditor's verdict, once the auditor is wired
 
 
 ProgressHook = Callable[[int, int], None]
@@ -74,21 +103,37 @@ class Simulation:
     def __init__(self, config: SimulationConfig) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
+        self.attack_rng = random.Random(f"{config.seed}:adversaries")
         self.ring = Keyring(f"yangtze-sim-{config.seed}")
         self.metrics = Metrics()
         self.chain = self._connect()
         self.chain.add_receipt_listener(self._count)
         self.population: list[EnterpriseProfile] = []
+        self.profiles: dict[str, EnterpriseProfile] = {}
         self.subjects: dict[str, bytes] = {}
+        self._by_subject: dict[bytes, str] = {}
         self.ledger: Ledger | None = None
         self._held: dict[str, list[tuple[str, dict[str, object]]]] = defaultdict(list)
+        self._own_txs: set[str] = set()
+        self._setup_block = 0
+        self.receivables_city = City.SHANGHAI.label
+        self.bridge: EmbeddedRpcBridge | None = None
+        self.gateway: ChainGateway | None = None
+        self.consent: ConsentFlows | None = None
+        self.flows: ReceivableFlows | None = None
+        self._scratch: Path | None = None
+        self.epoch = SIM_EPOCH if not config.rpc else _next_midnight(self.chain.now())
 
     def _connect(self) -> Chain:
+        if self.config.out is not None:
+            # A run starts a new ledger: the previous run's chain, and the API state
+            # (keys, journal) that belonged to it, go.
+            for stale in ("chain/chain.sqlite", "api.sqlite"):
+                for suffix in ("", "-wal", "-shm"):
+                    (self.config.out / (stale + suffix)).unlink(missing_ok=True)
         if self.config.rpc:
             return connect(self.config.rpc)
         data_dir = self.config.out / "chain" if self.config.out else None
-        if data_dir is not None and (data_dir / "chain.sqlite").exists():
-            (data_dir / "chain.sqlite").unlink()
         return connect(
             "embedded", genesis_timestamp=SIM_EPOCH - DAY, block_time=1, data_dir=data_dir
         )
@@ -97,69 +142,123 @@ class Simulation:
         self.metrics.transactions += 1
         self.metrics.transactions_by_day[self.metrics.day] += 1
         self.metrics.gas += receipt.gas_used
+        if self.config.via_api:
+            self._own_txs.add(receipt.tx_hash)
+
+    # -- what the flows share -----------------------------------------------------------
+    @property
+    def deployed(self) -> Ledger:
+        """The ledger, once :meth:`setup` has deployed it."""
+        assert self.ledger is not None, "setup() deploys the ledger first"
+        return self.ledger
+
+    def morning(self, day: int) -> int:
+        """09:00 Shanghai time on simulated ``day`` (UNIX seconds)."""
+        return self.epoch + day * DAY + 9 * 3_600
+
+    def date(self, day: int) -> datetime.date:
+        """The calendar date of simulated ``day`` in Shanghai."""
+        start = datetime.datetime.fromtimestamp(self.epoch, SHANGHAI).date()
+        return start + datetime.timedelta(days=day)
+
+    def city_of(self, member: str) -> str:
+        """The city of a member institution, from its label (``bank:hefei`` -> ``Hefei``)."""
+        return member.split(":", 1)[1].capitalize() if ":" in member else "Shanghai"
+
+    def profile_of_subject(self, subject: bytes) -> EnterpriseProfile:
+        """The enterprise with this subject id."""
+        return self.profiles[self._by_subject[bytes(subject)]]
+
+    def suspended(self) -> str | None:
+        """The label of the member suspended now, if any."""
+        active = [f for f in self.metrics.faults if f["kind"] == "member_suspended"]
+        ended = [f for f in self.metrics.faults if f["kind"] == "member_reinstated"]
+        return self.config.suspend_label if len(active) > len(ended) else None
 
     # -- the world ----------------------------------------------------------------
     def setup(self) -> Ledger:
         """Deploy, admit the institutions of the five cities, bind the enterprises."""
         regulator = self.ring.account(REGULATOR.label)
-        self.chain.fund(regulator.address)
+        self.chain.fund(regulator.address, MEMBER_FUNDING_WEI)
         ledger = deploy(
             self.chain, regulator, regulator_name=REGULATOR.name, regulator_city=REGULATOR.city
         )
         self.ledger = ledger
         for spec in consortium_institutions():
             acct = self.ring.account(spec.label)
-            self.chain.fund(acct.address)
+            self.chain.fund(acct.address, MEMBER_FUNDING_WEI)
             ledger.consortium.admit_member(
                 regulator, acct.address, spec.name, spec.city, spec.roles
             )
+        # The relay member: the API server relays signed records with it.
         relayer = self.ring.account("relayer")
-        self.chain.fund(relayer.address)
+        self.chain.fund(relayer.address, MEMBER_FUNDING_WEI)
         ledger.consortium.admit_member(
             regulator, relayer.address, "Delta Records Relay (simulated)", "Shanghai", Role.RELAYER
         )
+        # What the simulation relays itself (adversaries' signed messages) comes from
+        # another account, so it never races the API server for the relay's nonces.
+        self.chain.fund(self.ring.account("relayer:sim").address, MEMBER_FUNDING_WEI)
+        contract = ledger.consortium.member(ledger.receivables.address)
+        if contract is not None:
+            self.receivables_city = contract.city.label
         subject_key = self.ring.account("consortium-subject-key").key
         self.population = make_population(self.rng, self.config.enterprises)
         by_city: dict[City, list[tuple[str, bytes]]] = defaultdict(list)
         for ent in self.population:
             sid = subject_id(ent.spec.uscc, subject_key)
             self.subjects[ent.spec.label] = sid
+            self.profiles[ent.spec.label] = ent
+            self._by_subject[sid] = ent.spec.label
             by_city[ent.spec.city].append((self.ring.account(ent.spec.label).address, sid))
         for city, pairs in by_city.items():
             registrar = self.ring.account(f"bureau:{city.name.lower()}")
             for i in range(0, len(pairs), BIND_CHUNK):
                 result = ledger.consortium.bind_enterprises(registrar, pairs[i : i + BIND_CHUNK])
                 self.metrics.gas_spent("bind_enterprises", result.gas_used)
-        if self.config.out is not None:
-            self.config.out.mkdir(parents=True, exist_ok=True)
-            ledger.manifest.save(self.config.out / "manifest.json")
-            self.ring.save(self.config.out / "keys.json")
+        self.consent = ConsentFlows(self)
+        self.consent.publish_keys()
+        self.flows = ReceivableFlows(self)
+        home = self.config.out
+        if home is None and self.config.via_api:
+            home = self._scratch = Path(tempfile.mkdtemp(prefix="credit-chain-sim-"))
+        if home is not None:
+            home.mkdir(parents=True, exist_ok=True)
+            ledger.manifest.save(home / "manifest.json")
+            self.ring.save(home / "keys.json")
+        self.gateway = self._gateway(ledger, home)
+        self._setup_block = self.chain.backend.block_number()
         return ledger
+
+    def _gateway(self, ledger: Ledger, home: Path | None) -> ChainGateway:
+        if not self.config.via_api:
+            return ChainGateway(ledger, self.ring, self.metrics, self.city_of)
+        assert home is not None
+        if self.config.rpc:
+            rpc = self.config.rpc
+        else:
+            self.bridge = EmbeddedRpcBridge(self.chain.backend).start()
+            rpc = self.bridge.url
+        members = [s.label for s in consortium_institutions() if s.roles & Role.ATTESTER]
+        server = ApiServer(home, rpc, env=API_SERVER_ENV)
+        return ApiGateway(
+            ledger, self.ring, self.metrics, self.city_of, server=server, members=members
+        )
 
     # -- the days -----------------------------------------------------------------
     def run(self, progress: ProgressHook | None = None) -> SimulationResult:
         """Set up, then play every day; return the figures."""
         started = time.perf_counter()
-        ledger = self.setup()
-        setup_s = time.perf_counter() - started
-        suspend_day = self.config.days // 3
-        reinstate_day = (2 * self.config.days) // 3
-        for day in range(self.config.days):
-            self.metrics.day = day
-            self._move_clock(day)
-            if day == suspend_day and self.config.days >= 3:
-                self._suspend(day)
-            if day == reinstate_day and self.config.days >= 3:
-                self._reinstate(day)
-            self._bureaus(day)
-            self._banks(day)
-            self._flush_batches(day)
-            if self.rng.random() < self.config.adversary_rate:
-                self._attack(day)
-            if progress is not None:
-                progress(day + 1, self.config.days)
-        elapsed = time.perf_counter() - started
-        summary = self.summary()
+        try:
+            ledger = self.setup()
+            setup_s = time.perf_counter() - started
+            self._play(progress)
+            elapsed = time.perf_counter() - started
+            if self.config.via_api:
+                self._count_api_transactions()
+            summary = self.summary()
+        finally:
+            self.close()
         return SimulationResult(
             config=self.config,
             summary=summary,
@@ -167,24 +266,62 @@ class Simulation:
             ledger=ledger,
         )
 
+    def _play(self, progress: ProgressHook | None) -> None:
+        assert self.gateway is not None
+        assert self.consent is not None
+        assert self.flows is not None
+        days = self.config.days
+        suspend_day, reinstate_day = days // 3, (2 * days) // 3
+        restart_day = days // 2
+        for day in range(days):
+            self.metrics.day = day
+            self._move_clock(day)
+            if day == suspend_day and days >= 3:
+                self._suspend(day)
+            if day == reinstate_day and days >= 3:
+                self._reinstate(day)
+            self.consent.play(day)
+            self.flows.play(day)
+            self._bureaus(day)
+            self._banks(day)
+            self._flush_batches(day)
+            if self.attack_rng.random() < self.config.adversary_rate:
+                self._attack(day)
+            api = self.gateway if isinstance(self.gateway, ApiGateway) else None
+            # The server is stopped while it holds records it accepted (on the last day at
+            # the latest), then started again: everything it accepted must end anchored.
+            if (
+                api is not None
+                and not api.tally.restarts
+                and day >= restart_day
+                and (api.unsettled or day == days - 1)
+            ):
+                sig = signal.Signals[self.config.api_restart_signal]
+                self.metrics.faults.append(api.restart_server(day, sig))
+            self.gateway.drain()
+            if progress is not None:
+                progress(day + 1, days)
+
+    def close(self) -> None:
+        """Stop the API server and the bridge, if any; leave the chain's data on disk."""
+        if self.gateway is not None:
+            self.gateway.close()
+        if self.bridge is not None:
+            self.bridge.close()
+            self.bridge = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
     def _move_clock(self, day: int) -> None:
-        target = SIM_EPOCH + day * DAY + 9 * 3_600  # 09:00 Shanghai time
+        target = self.morning(day)
         if target > self.chain.now():
             self.chain.backend.time_travel(target)
 
-    def _date(self, day: int) -> datetime.date:
-        return datetime.date(2026, 1, 5) + datetime.timedelta(days=day)
-
-    def _suspended(self) -> str | None:
-        active = [f for f in self.metrics.faults if f["kind"] == "member_suspended"]
-        ended = [f for f in self.metrics.faults if f["kind"] == "member_reinstated"]
-        return self.config.suspend_label if len(active) > len(ended) else None
-
     def _suspend(self, day: int) -> None:
-        assert self.ledger is not None
         member = self.ring.account(self.config.suspend_label)
         reason = b"sim: late regulatory filings".ljust(32, b"\0")
-        self.ledger.consortium.suspend_member(
+        self.deployed.consortium.suspend_member(
             self.ring.account(REGULATOR.label), member.address, reason
         )
         self.metrics.faults.append(
@@ -192,9 +329,10 @@ class Simulation:
         )
 
     def _reinstate(self, day: int) -> None:
-        assert self.ledger is not None
         member = self.ring.account(self.config.suspend_label)
-        self.ledger.consortium.reinstate_member(self.ring.account(REGULATOR.label), member.address)
+        self.deployed.consortium.reinstate_member(
+            self.ring.account(REGULATOR.label), member.address
+        )
         self.metrics.faults.append(
             {"kind": "member_reinstated", "day": day, "member": self.config.suspend_label}
         )
@@ -203,10 +341,10 @@ class Simulation:
         self._held[member].append((schema, record))
 
     def _banks(self, day: int) -> None:
-        assert self.ledger is not None
-        date = self._date(day)
-        repayment = self.ledger.schemas["loan-repayment"]
-        overdue = self.ledger.schemas["overdue-record"]
+        ledger = self.deployed
+        date = self.date(day)
+        repayment = ledger.schemas["loan-repayment"]
+        overdue = ledger.schemas["overdue-record"]
         for ent in self.population:
             if ent.lender is None or ent.due_day != date.day:
                 continue
@@ -246,11 +384,11 @@ class Simulation:
                 self._attest_single(bank, overdue, record, day)
 
     def _bureaus(self, day: int) -> None:
-        assert self.ledger is not None
-        date = self._date(day)
-        grades = self.ledger.schemas["tax-credit-grade"]
-        utilities = self.ledger.schemas["utility-payments"]
-        insurance = self.ledger.schemas["social-insurance"]
+        ledger = self.deployed
+        date = self.date(day)
+        grades = ledger.schemas["tax-credit-grade"]
+        utilities = ledger.schemas["utility-payments"]
+        insurance = ledger.schemas["social-insurance"]
         for ent in self.population:
             bureau = f"bureau:{ent.spec.city.name.lower()}"
             subject = "0x" + self.subjects[ent.spec.label].hex()
@@ -276,8 +414,8 @@ class Simulation:
 
     def _flush_batches(self, day: int) -> None:
         """Each member writes what it held today: a batch per schema when there are enough."""
-        assert self.ledger is not None
-        suspended = self._suspended()
+        assert self.gateway is not None
+        suspended = self.suspended()
         for member in sorted(self._held):
             if member == suspended:
                 # An honest member does not write while suspended; it holds its records.
@@ -286,13 +424,9 @@ class Simulation:
             for schema, record in self._held.pop(member):
                 by_schema[schema].append(record)
             for name, records in sorted(by_schema.items()):
-                kind = self.ledger.schemas[name]
+                kind = self.deployed.schemas[name]
                 if len(records) >= BATCH_THRESHOLD:
-                    batch = anchor_records(
-                        self.ledger.attestations, self.ring.account(member), kind, records
-                    )
-                    self.metrics.gas_spent("anchor_batch", batch.tx.gas_used)
-                    self.metrics.record(name, self._city_of(member), day, len(records), True)
+                    self.gateway.anchor(member, kind, records, day)
                 else:
                     for record in records:
                         self._attest_single(member, kind, record, day)
@@ -304,65 +438,134 @@ class Simulation:
     def _attest_single(
         self, member: str, schema: Schema, record: dict[str, object], day: int
     ) -> None:
-        assert self.ledger is not None
-        if member == self._suspended():
+        assert self.gateway is not None
+        assert self.consent is not None
+        if member == self.suspended():
             self._hold(member, schema.name, record)
             return
-        made = self.ledger.attestations.attest_record(self.ring.account(member), schema, record)
-        self.metrics.gas_spent("attest", made.gas_used)
-        self.metrics.record(schema.name, self._city_of(member), day, 1, False)
-
-    def _city_of(self, member: str) -> str:
-        return member.split(":", 1)[1].capitalize() if ":" in member else "Shanghai"
+        consent = self.consent
+        then: Callable[[Written], None]
+        if schema.name == "overdue-record":
+            then = consent.on_overdue
+        else:
+            then = lambda written: consent.maybe_dispute(written, DISPUTE_RATE_OTHER)  # noqa: E731
+        self.gateway.attest(member, schema, record, day, then)
 
     # -- adversaries ----------------------------------------------------------------
     def _attack(self, day: int) -> None:
-        assert self.ledger is not None
-        kinds = sorted(ATTACKS)
-        suspended = self._suspended()
-        if suspended is None:
-            kinds.remove("suspended_member_write")
-        kind = self.rng.choice(kinds)
-        honest = self.ring.account(f"bank:{self.rng.choice(list(City)).name.lower()}")
-        if suspended and honest.address == self.ring.account(suspended).address:
-            honest = self.ring.account("bank:shanghai")
-        ent = self.rng.choice(self.population)
+        assert self.consent is not None
+        assert self.flows is not None
+        suspended = self.suspended()
+        honest = f"bank:{self.attack_rng.choice(list(City)).name.lower()}"
+        if honest == suspended:
+            honest = "bank:shanghai"
+        ent = self.attack_rng.choice(self.population)
         ctx = AttackContext(
-            ledger=self.ledger,
+            ledger=self.deployed,
             ring=self.ring,
-            rng=self.rng,
+            rng=self.attack_rng,
             day=day,
             honest_attester=honest,
-            relayer=self.ring.account("relayer"),
+            relayer=self.ring.account("relayer:sim"),
             suspended=self.ring.account(suspended) if suspended else None,
             subject=self.subjects[ent.spec.label],
+            enterprise=ent.spec.label,
+            consent=self.consent,
+            receivables=self.flows,
+            metrics=self.metrics,
+            city_of=self.city_of,
+            api=self.gateway if isinstance(self.gateway, ApiGateway) else None,
         )
-        attempt(kind, ctx, self.metrics)
+        kind = choose(ctx, self.metrics)
+        if kind is not None:
+            attempt(kind, ctx, self.metrics)
+
+    # -- what the API server sent ---------------------------------------------------------
+    def _count_api_transactions(self) -> None:
+        """Count the transactions the API's relay sent, read back from the chain.
+
+        The simulator's own transactions are counted as it sends them. The API
+        server's are those the bridge relayed for it; on a node, every contract
+        transaction in the blocks since set-up that the simulator did not send
+        (plain ether transfers, 21,000 gas, are the faucet funding enterprises).
+        """
+        backend = self.chain.backend
+        if self.bridge is not None:
+            found = (backend.receipt_if_mined(h) for h in dict.fromkeys(self.bridge.relayed))
+            receipts = [r for r in found if r is not None]
+        else:
+            receipts = [
+                r
+                for n in range(self._setup_block + 1, backend.block_number() + 1)
+                for r in backend.receipts_in_block(n)
+                if r.tx_hash not in self._own_txs and r.gas_used > 21_000
+            ]
+        for receipt in receipts:
+            timestamp = backend.block(receipt.block_number).timestamp
+            names = {e.name for e in self.deployed.attestations.decode_events(receipt)}
+            op = "api_anchor_signed_batch" if "BatchAnchored" in names else "api_attest_by_sig"
+            self.metrics.transactions += 1
+            self.metrics.transactions_by_day[max(0, (timestamp - self.epoch) // DAY)] += 1
+            self.metrics.gas += receipt.gas_used
+            self.metrics.gas_spent(op, receipt.gas_used)
 
     # -- the report ---------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
-        """The run's deterministic figures."""
+        """The run's figures: deterministic on the embedded chain without the API."""
         doc = self.metrics.summary(self.config.days)
         doc["config"] = {
             "days": self.config.days,
             "enterprises": self.config.enterprises,
             "seed": self.config.seed,
             "chain": self.config.rpc or "embedded",
+            "via_api": self.config.via_api,
+            "adversary_rate": self.config.adversary_rate,
         }
         doc["blocks"] = self.chain.backend.block_number()
         doc["members"] = len(self.ledger.consortium.members()) if self.ledger else 0
         doc["enterprises_bound"] = len(self.subjects)
+        if self.flows is not None:
+            chains = self.flows.chains
+            doc["supply_chains"] = {
+                "core_enterprises": len(chains),
+                "suppliers_by_tier": {
+                    f"tier {t}": sum(1 for c in chains for v in c.tier.values() if v == t)
+                    for t in (1, 2, 3)
+                },
+                "cross_city_links": sum(
+                    1
+                    for c in chains
+                    for buyer, sellers in c.suppliers.items()
+                    for s in sellers
+                    if self.profiles[s].spec.city != self.profiles[buyer].spec.city
+                ),
+            }
+        if isinstance(self.gateway, ApiGateway):
+            doc["api"] = self.gateway.tally.to_dict()
+        doc["adversaries"] = sorted(ATTACKS)
         return doc
+
+
+def _next_midnight(now: int) -> int:
+    """The first midnight in Shanghai after ``now``: a node's clock cannot go back to day 0."""
+    return (now + 8 * 3_600) // DAY * DAY + DAY - 8 * 3_600
 
 
 def run_simulation(
     config: SimulationConfig, progress: ProgressHook | None = None
 ) -> SimulationResult:
-    """Run the scenario and, with ``config.out``, write ``summary.json`` there."""
+    """Run the scenario and, with ``config.out``, write ``summary.json`` and ``report.html``.
+
+    At the end the auditor runs over the resulting ledger (when the auditor is
+    available: see :func:`node_sim.audit_hook.audit_verdict`) and its verdict is
+    written beside the figures.
+    """
     sim = Simulation(config)
     result = sim.run(progress)
+    if config.audit and result.ledger is not None:
+        result.audit = audit_verdict(result.ledger, config.out)
     if config.out is not None:
-        doc = {**result.summary, "timing": result.timing}
+        doc = {**result.summary, "timing": result.timing, "audit": result.audit}
         (config.out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         (config.out / "report.html").write_text(render_report(doc), encoding="utf-8")
     return result

@@ -189,3 +189,66 @@ def make_population(rng: random.Random, count: int) -> list[EnterpriseProfile]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class SupplyChain:
+    """A core enterprise (核心企业) and the tiers of suppliers behind it.
+
+    ``suppliers`` maps each member of the chain (the core included) to its
+    direct suppliers, one tier further out; ``tier`` gives each supplier's tier
+    (1 for the core's own suppliers). A supplier may sit in several chains.
+    """
+
+    core: str  # label of the core enterprise
+    suppliers: dict[str, tuple[str, ...]]  # label -> labels of its direct suppliers
+    tier: dict[str, int]  # supplier label -> tier (1..3)
+
+
+#: Suppliers per enterprise at each tier (inclusive ranges), and how often one is in another city.
+_TIER_FANOUT = {1: (2, 4), 2: (0, 3), 3: (0, 2)}
+_CROSS_CITY = {1: 0.55, 2: 0.35, 3: 0.25}
+MAX_TIER = 3
+
+
+def make_supply_chains(
+    rng: random.Random, population: list[EnterpriseProfile]
+) -> list[SupplyChain]:
+    """A supply chain behind every large enterprise (at least one chain in any world).
+
+    Tier-1 suppliers are often in another of the five cities, as the region's
+    integrated-circuit and new-energy-vehicle chains are; deeper tiers less often.
+    """
+    cores = [e for e in population if e.size == "large"] or population[:1]
+    core_labels = {e.spec.label for e in cores}
+    by_city: dict[City, list[EnterpriseProfile]] = {city: [] for city in City}
+    for ent in population:
+        if ent.spec.label not in core_labels:
+            by_city[ent.spec.city].append(ent)
+    cities = [c for c in City if by_city[c]]
+    if not cities:
+        return []
+    chains = []
+    for core in cores:
+        suppliers: dict[str, tuple[str, ...]] = {}
+        tier: dict[str, int] = {}
+        frontier = [(core, 0)]
+        while frontier:
+            buyer, level = frontier.pop(0)
+            if level == MAX_TIER:
+                continue
+            low, high = _TIER_FANOUT[level + 1]
+            chosen: list[str] = []
+            for _ in range(rng.randint(low, high)):
+                home = buyer.spec.city if by_city[buyer.spec.city] else rng.choice(cities)
+                city = rng.choice(cities) if rng.random() < _CROSS_CITY[level + 1] else home
+                pick = rng.choice(by_city[city])
+                label = pick.spec.label
+                if label in tier or label == core.spec.label or label in chosen:
+                    continue  # one place per enterprise in a chain
+                chosen.append(label)
+                tier[label] = level + 1
+                frontier.append((pick, level + 1))
+            suppliers[buyer.spec.label] = tuple(chosen)
+        chains.append(SupplyChain(core.spec.label, suppliers, tier))
+    return chains

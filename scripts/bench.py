@@ -390,6 +390,8 @@ def bench_audit(
         "target_audit_seconds": 60,
         "build_seconds": round(build_s, 1),
     }
+
+
 def bench_restart(records: int = 100_000, singles: int = 1_000) -> dict[str, Any]:
     """Seconds for ``credit-chain serve`` to come back on a data directory holding
     ``records`` anchored records (all but ``singles`` in signed batches).
@@ -689,3 +691,47 @@ def relayed_gas() -> dict[str, int]:
     chain.advance_time(15 * 86_400)
     relay("receivable_mark_overdue", tier1, rc, "markOverdue", part)
     return gas
+
+
+# -- simulation (issue 8) ----------------------------------------------------------------
+
+
+def bench_sim(days: int = 90, enterprises: int = 5_000, seed: int = 7) -> dict[str, Any]:
+    """Wall time of the Yangtze Delta scenario on the embedded chain, and what it wrote.
+
+    The run keeps its chain on disk, as ``credit-chain simulate --out`` does (in a
+    temporary directory, removed afterwards); the report is not rendered.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from node_sim.simulation import Simulation, SimulationConfig
+
+    out = Path(tempfile.mkdtemp(prefix="credit-chain-bench-sim-"))
+    try:
+        config = SimulationConfig(days=days, enterprises=enterprises, seed=seed, out=out)
+        t0 = time.perf_counter()
+        result = Simulation(config).run()
+        seconds = time.perf_counter() - t0
+        if result.ledger is not None:
+            result.ledger.chain.close()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    s = result.summary
+    return {
+        "enterprises": enterprises,
+        "days": days,
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        "setup_seconds": result.timing["setup_s"],
+        "records": s["records"]["total"],
+        "transactions": s["transactions"],
+        "transactions_per_s": round(s["transactions"] / seconds, 1),
+        "blocks": s["blocks"],
+        "gas": s["gas"],
+        "queries": s["consent"]["queries"],
+        "receivables": s["receivables"]["issued"],
+        "attacks_refused": sum(t["refused"] for t in s["attacks"].values()),
+        "attacks_attempted": sum(t["attempted"] for t in s["attacks"].values()),
+    }

@@ -170,6 +170,14 @@ def simulate(
     adversary_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Probability of an attack on a day.")
     ] = 0.5,
+    via_api: Annotated[
+        bool,
+        typer.Option(
+            "--via-api",
+            help="Send signed records through a real `credit-chain serve` started for the run "
+            "(restarted half way); what the API has no route for goes to the chain.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run the Yangtze Delta scenario: five cities over simulated days, with adversaries."""
@@ -185,6 +193,7 @@ def simulate(
         rpc=rpc,
         out=out,
         adversary_rate=adversary_rate,
+        via_api=via_api,
     )
     console = Console(stderr=True, quiet=as_json)
     with Progress(
@@ -200,53 +209,11 @@ def simulate(
         except LedgerError as exc:
             raise _fail(str(exc)) from exc
     if as_json:
-        _emit_json({**result.summary, "timing": result.timing})
+        _emit_json({**result.summary, "timing": result.timing, "audit": result.audit})
         return
-    _print_simulation_summary(result.summary, result.timing, out)
+    from node_sim.summary import print_summary
 
-
-def _print_simulation_summary(
-    summary: dict[str, Any], timing: dict[str, float], out: Path | None
-) -> None:
-    from rich.table import Table
-
-    console = Console()
-    rec = summary["records"]
-    console.rule(
-        f"[bold]{summary['config']['days']} days, {summary['config']['enterprises']:,} "
-        f"enterprises, seed {summary['config']['seed']}[/bold]"
-    )
-    console.print(
-        f"{rec['total']:,} records ({rec['batched']:,} in {rec['batches']:,} Merkle batches, "
-        f"{rec['single']:,} single), {summary['transactions']:,} transactions, "
-        f"{summary['blocks']:,} blocks, {summary['gas']:,} gas, in {timing['total_s']:.1f} s"
-    )
-    cities = Table(title="Records by city")
-    cities.add_column("city")
-    cities.add_column("records", justify="right")
-    for city, n in rec["by_city"].items():
-        cities.add_row(city, f"{n:,}")
-    console.print(cities)
-    attacks = Table(title="Attacks: attempted and refused by name")
-    for col in ("behaviour", "attempted", "refused", "accepted", "errors"):
-        attacks.add_column(col)
-    for kind, t in summary["attacks"].items():
-        errors = ", ".join(f"{k} x{v}" for k, v in t["errors"].items())
-        style = "red" if t["accepted"] else "green"
-        attacks.add_row(
-            kind,
-            str(t["attempted"]),
-            f"[{style}]{t['refused']}[/{style}]",
-            str(t["accepted"]),
-            errors,
-        )
-    console.print(attacks)
-    for fault in summary["faults"]:
-        console.print(
-            f"fault on day {fault['day']}: {fault['member']} {fault['kind'].split('_')[1]}"
-        )
-    if out is not None:
-        console.print(f"manifest, chain and summary.json kept in {out}")
+    print_summary(Console(), result.summary, result.timing, result.audit, out)
 
 
 def _open_ledger(manifest_path: Path, rpc: str | None, data_dir: Path | None) -> Any:
@@ -596,6 +563,19 @@ def bench_restart(
     from scripts.bench import bench_restart as run
 
     _print_bench("API restart (embedded chain)", run(records, singles), as_json)
+
+
+@bench_app.command("sim")
+def bench_sim(
+    days: Annotated[int, typer.Option(min=1, help="Simulated days.")] = 90,
+    enterprises: Annotated[int, typer.Option(min=5, help="Enterprises in the world.")] = 5_000,
+    seed: Annotated[int, typer.Option(help="Seed of the scenario.")] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """Wall time of the Yangtze Delta scenario, with its records, transactions, blocks, gas."""
+    from scripts.bench import bench_sim as run
+
+    _print_bench("Simulation (embedded chain)", run(days, enterprises, seed), as_json)
 
 
 def main() -> None:

@@ -1,37 +1,83 @@
-"""The scenario simulator: repeatable, and every attack refused by name."""
+"""The scenario simulator: repeatable, every attack refused by name, through the API too."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
-from ledger_client import Manifest, attach, connect
-from node_sim.adversaries import ATTACKS
-from node_sim.simulation import SimulationConfig, run_simulation
+from ledger_client import ContractRevert, Keyring, Manifest, attach, connect, deploy
+from node_sim.adversaries import ATTACKS, expected_error
+from node_sim.rpc_bridge import EmbeddedRpcBridge
+from node_sim.simulation import SimulationConfig, SimulationResult, run_simulation
 from scripts.cli import app
 
 
+@pytest.fixture(scope="module")
+def adversarial_run() -> SimulationResult:
+    """A run long and busy enough that every adversarial behaviour finds what it needs."""
+    return run_simulation(SimulationConfig(days=30, enterprises=200, seed=3, adversary_rate=1.0))
+
+
 def test_same_seed_same_figures() -> None:
-    config = SimulationConfig(days=12, enterprises=40, seed=11)
+    config = SimulationConfig(days=16, enterprises=80, seed=11)
     first = run_simulation(config).summary
     second = run_simulation(config).summary
     assert first == second
-    other = run_simulation(SimulationConfig(days=12, enterprises=40, seed=12)).summary
+    assert first["receivables"]["issued"] > 0
+    assert first["consent"]["queries"] > 0
+    other = run_simulation(SimulationConfig(days=16, enterprises=80, seed=12)).summary
     assert other != first
 
 
-def test_every_adversarial_behaviour_is_tried_and_refused() -> None:
-    result = run_simulation(SimulationConfig(days=30, enterprises=30, seed=3, adversary_rate=1.0))
-    attacks = result.summary["attacks"]
+def test_every_adversarial_behaviour_is_tried_and_refused(
+    adversarial_run: SimulationResult,
+) -> None:
+    attacks = adversarial_run.summary["attacks"]
     assert set(attacks) == set(ATTACKS)
     for kind, tally in attacks.items():
-        expected = ATTACKS[kind][1]
+        expected = expected_error(kind, via_api=False)
         assert tally["attempted"] > 0, kind
         assert tally["refused"] == tally["attempted"], (kind, tally)
         assert tally["accepted"] == 0
         assert tally["errors"] == {expected: tally["attempted"]}
+
+
+def test_the_flows_of_a_run_are_counted(adversarial_run: SimulationResult) -> None:
+    s = adversarial_run.summary
+    consent = s["consent"]
+    assert consent["queries"] == sum(sum(days) for days in consent["queries_by_city_day"].values())
+    assert 0 < consent["queries_cross_region"] < consent["queries"]
+    assert consent["cross_region_share"] == round(
+        consent["queries_cross_region"] / consent["queries"], 4
+    )
+    assert consent["reports_verified"] == consent["reports_shared"] == consent["queries"]
+    assert consent["withdrawals"] > 0
+    disputes = s["disputes"]
+    assert disputes["raised"] > 0
+    assert disputes["rejected"] + disputes["upheld"] + disputes["open"] == disputes["raised"]
+    r = s["receivables"]
+    assert r["accepted"] + r["rejected"] == r["issued"]
+    assert sum(r["financed"].values()) > 0
+    assert set(r["financed_fen"]) == {"tier 1", "tier 2", "tier 3"}
+    assert r["settled_parts"] > 0
+    assert s["supply_chains"]["core_enterprises"] > 0
+    assert s["records"]["by_schema"]["credit-rating"] == consent["ratings_attested"]
+    assert all(set(channels) == {"chain"} for channels in s["channels"].values())
+    assert sum(s["transactions_by_day"]) <= s["transactions"]
+
+
+def test_receivables_default_onto_the_core_enterprise() -> None:
+    result = run_simulation(SimulationConfig(days=45, enterprises=200, seed=6, adversary_rate=0))
+    r = result.summary["receivables"]
+    assert r["defaults"] > 0
+    assert r["defaulted_debtors"] > 0
+    assert result.summary["records"]["by_schema"]["receivable-default"] == r["defaults"]
+    assert result.summary["disputes"]["resolved_late"] > 0
+    assert result.summary["attacks"] == {}
 
 
 def test_the_suspension_fault_holds_records_back_until_reinstatement() -> None:
@@ -44,13 +90,26 @@ def test_the_suspension_fault_holds_records_back_until_reinstatement() -> None:
 def test_simulate_command_keeps_a_ledger_others_can_open(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        app, ["simulate", "--days", "5", "--enterprises", "20", "--out", str(out), "--json"]
+        app,
+        ["simulate", "--days", "16", "--enterprises", "80", "--out", str(out), "--json"],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["config"]["days"] == 5
+    assert summary["config"]["days"] == 16
+    assert "audit" in summary
     page = (out / "report.html").read_text()
-    assert page.count("<svg") == 5  # every chart is inline: the page needs nothing else
+    for chart in (
+        "Records written per day",
+        "Credit queries logged per day",
+        "Cross-region share of queries",
+        "Financing advanced per supplier tier",
+        "Receivables issued and parts defaulted per day",
+        "Adversarial behaviour",
+        "Transactions per simulated day",
+        "Average gas per operation",
+    ):
+        assert chart in page, chart
+    assert page.count("<svg") >= 9  # every chart is inline: the page needs nothing else
     assert 'src="http' not in page  # nothing fetched from elsewhere
     assert "<link" not in page
     assert "attacks refused by a named error; 0 accepted" in page
@@ -59,3 +118,66 @@ def test_simulate_command_keeps_a_ledger_others_can_open(tmp_path: Path) -> None
     assert len(ledger.consortium.members()) == summary["members"]
     assert chain.backend.block_number() == summary["blocks"]
     chain.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(tmp_path: Path) -> None:
+    out = tmp_path / "api-run"
+    result = run_simulation(
+        SimulationConfig(days=8, enterprises=100, seed=4, adversary_rate=1.0, out=out, via_api=True)
+    )
+    s = result.summary
+    api = s["api"]
+    assert api["accepted"] > 0
+    assert api["anchored"] == api["accepted"]
+    assert api["lost"] == 0
+    assert api["rejected_after_acceptance"] == {}
+    assert api["refused_at_the_door"] == {}
+    (restart,) = api["restarts"]
+    assert restart["signal"] == "SIGKILL"
+    assert restart["accepted_not_yet_settled"] > 0
+    assert any(f["kind"] == "api_restarted" for f in s["faults"])
+    assert s["channels"]["attest record"].get("api", 0) > 0
+    authorised = sum(s["consent"]["authorisations"].values())
+    assert s["channels"]["authorise (signed by the enterprise, relayed)"] == {"chain": authorised}
+    assert s["gas_per_operation"].get("api_attest_by_sig") or s["gas_per_operation"].get(
+        "api_anchor_signed_batch"
+    )
+    for kind, tally in s["attacks"].items():
+        assert tally["refused"] == tally["attempted"], (kind, tally)
+        assert tally["errors"] == {expected_error(kind, via_api=True): tally["attempted"]}
+    through_api = {k for k, t in s["attacks"].items() if t["channel"].get("api")}
+    assert through_api == {"forged_signature", "replayed_signature"}
+    # The ledger the API wrote to is the one kept in --out.
+    chain = connect("embedded", data_dir=out / "chain")
+    assert chain.backend.block_number() == s["blocks"]
+    chain.close()
+
+
+def test_the_bridge_serves_the_embedded_chain_with_named_reverts() -> None:
+    chain = connect("embedded")
+    ring = Keyring("bridge-test")
+    regulator = ring.account("regulator")
+    chain.fund(regulator.address)
+    ledger = deploy(chain, regulator)
+    bridge = EmbeddedRpcBridge(chain.backend).start()
+    try:
+        remote = attach(connect(bridge.url), ledger.manifest)
+        bank = ring.account("bank")
+        chain.fund(bank.address)
+        remote.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", "attester")
+        assert ledger.consortium.member(bank.address) is not None
+        with pytest.raises(ContractRevert) as refused:
+            remote.consortium.admit_member(bank, bank.address, "Bank", "Hefei", "attester")
+        assert refused.value.error_name == "ConsortiumUnauthorized"
+        assert remote.chain.backend.block_number() == chain.backend.block_number()
+    finally:
+        bridge.close()
+
+
+def test_the_auditor_finds_no_breach_in_a_clean_run() -> None:
+    result = run_simulation(SimulationConfig(days=10, enterprises=40, seed=9, adversary_rate=0))
+    verdict: dict[str, Any] | None = result.audit
+    assert verdict is not None
+    assert verdict["ok"] is True, verdict
+    assert verdict["breaches"] == 0

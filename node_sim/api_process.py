@@ -1,0 +1,184 @@
+"""A real ``credit-chain serve`` process for a run through the API, and a small client of it.
+
+The server is started as its own process on a free loopback port, with the
+run's data directory (manifest, keys, and its own ``api.sqlite``) and the
+chain it should use (``--rpc``): a node, or the simulator's embedded chain
+through :class:`~node_sim.rpc_bridge.EmbeddedRpcBridge`. API keys are issued
+with ``credit-chain keys issue``, as an operator would. Only the standard
+library speaks HTTP here: the simulator needs no HTTP client package.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger_client import LedgerConnectionError
+
+__all__ = ["ApiClient", "ApiResponse", "ApiServer", "free_port"]
+
+#: How long a server may take to answer /ready after it was started, seconds.
+READY_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "scripts.cli", *args]
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """One HTTP answer: its status and JSON body."""
+
+    status: int
+    body: Any
+
+    @property
+    def error(self) -> str | None:
+        """The stable error body's name (``{"error": "<Name>", ...}``), if any."""
+        if isinstance(self.body, dict) and self.status >= 400:
+            return str(self.body.get("error"))
+        return None
+
+
+class ApiClient:
+    """JSON over one keep-alive HTTP/1.1 connection to the server."""
+
+    def __init__(self, port: int, timeout: float = 30.0) -> None:
+        self.port = port
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiResponse:
+        """Send a request; one reconnect when the kept-alive connection was closed."""
+        payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        for attempt in range(2):
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection("127.0.0.1", self.port, self.timeout)
+            try:
+                self._conn.request(method, path, body=payload, headers=hdrs)
+                response = self._conn.getresponse()
+                raw = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                if attempt == 1:
+                    raise LedgerConnectionError(f"{method} {path}: {exc}") from exc
+                continue
+            return ApiResponse(response.status, json.loads(raw) if raw else None)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        """Drop the connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class ApiServer:
+    """``credit-chain serve`` in a child process; started, stopped, restarted by its pid."""
+
+    def __init__(self, data_dir: Path, rpc: str, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.rpc = rpc
+        self.env = env or {}
+        self.port = 0
+        self.starts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log = data_dir / "api-server.log"
+
+    @property
+    def running(self) -> bool:
+        """True while the child process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def issue_key(self, member: str, label: str) -> str:
+        """An API key for ``member``, issued into the data directory's key store."""
+        out = subprocess.run(
+            _cli(
+                "keys",
+                "issue",
+                member,
+                "--data-dir",
+                str(self.data_dir),
+                "--label",
+                label,
+                "--json",
+            ),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        return str(json.loads(out.stdout)["key"])
+
+    def start(self) -> ApiClient:
+        """Start the server on a free port and wait until it is ready."""
+        self.port = free_port()
+        env = {**os.environ, **self.env}
+        with self._log.open("ab") as log:
+            self._proc = subprocess.Popen(
+                _cli(
+                    "serve",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--rpc",
+                    self.rpc,
+                    "--port",
+                    str(self.port),
+                ),
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        self.starts += 1
+        client = ApiClient(self.port, timeout=5)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise LedgerConnectionError(
+                    f"the API server exited with {self._proc.returncode}; see {self._log}"
+                )
+            try:
+                if client.request("GET", "/ready").status == 200:
+                    client.close()
+                    return ApiClient(self.port)
+            except LedgerConnectionError:
+                pass
+            time.sleep(0.05)
+        self.stop(signal.SIGKILL)
+        raise LedgerConnectionError(f"the API server was not ready in {READY_TIMEOUT_S:.0f} s")
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """Send ``sig`` to the server and wait for it to exit; return its exit code."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        return proc.returncode

@@ -1,0 +1,420 @@
+"""Consent flows of the simulated days: authorisations, queries, shared reports, disputes.
+
+- **Applications.** Each day some enterprises apply to a bank (often in another
+  city) for a loan, a guarantee or as a counterparty. The enterprise signs an
+  authorisation (EIP-712, no gas) that the bank relays; the bank logs its query;
+  the credit bureau of the enterprise's city answers with the enterprise's
+  credit rating sealed to the bank's published X25519 key, recording only the
+  envelope's hash; the bank checks the envelope against the chain and opens it.
+  Some enterprises withdraw their consent once the application is decided.
+- **Post-loan management.** When a bank writes an overdue record about a
+  borrower, it queries the borrower under the authorisation the loan contract
+  gave it (signed when first needed, for a year).
+- **Disputes (异议).** An enterprise disputes some records with a UID, overdue
+  records above all; the attester (or, while it is suspended, the regulator)
+  rejects most and upholds the rest after revoking the record, most within the
+  20-day deadline and some past it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from eth_account.signers.local import LocalAccount
+from eth_hash.auto import keccak
+
+from ledger_client import Ledger
+from ledger_client.contracts.authorisations import AuthorisationRequest, query_hash
+from ledger_client.records import canonical_json, record_hash, sample_record
+from ledger_client.reports import receive_report, report_context
+from ledger_client.sharing import EncryptionKeyPair, SealedReport, seal_report
+from ledger_client.types import AttestationFields, City, Hash32, QueryPurpose
+
+from .gateway import Written
+from .world import REGULATOR, EnterpriseProfile
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
+
+DAY = 86_400
+#: Probability that an enterprise applies to a bank on a given day.
+APPLICATION_RATE = 0.002
+#: What applications are for, and how often.
+APPLICATION_PURPOSES = (
+    QueryPurpose.LOAN_APPROVAL,
+    QueryPurpose.GUARANTEE_REVIEW,
+    QueryPurpose.COUNTERPARTY_REVIEW,
+)
+APPLICATION_WEIGHTS = (0.7, 0.15, 0.15)
+#: Days an application's authorisation lasts; a post-loan authorisation lasts a year.
+APPLICATION_AUTH_DAYS = 10
+POST_LOAN_AUTH_DAYS = 365
+#: Share of applications made to a bank in another city.
+CROSS_REGION_APPLICATION = 0.4
+#: Probability an enterprise withdraws its consent once its application is decided.
+WITHDRAWAL_RATE = 0.3
+#: Probability a record is disputed: overdue records, and any other record with a UID.
+DISPUTE_RATE_OVERDUE = 0.3
+DISPUTE_RATE_OTHER = 0.02
+#: Share of disputes answered after the 20-day deadline, and of disputes upheld.
+LATE_RESOLUTION_RATE = 0.15
+UPHOLD_RATE = 0.25
+#: Signed messages stay relayable this long.
+SIGNATURE_LIFETIME = 3_600
+#: Authorisations and shares kept as material for the adversaries.
+_KEEP = 64
+
+_RATINGS = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+
+
+def encryption_keys(sim: Simulation, label: str) -> EncryptionKeyPair:
+    """A member's X25519 key pair, derived from the run's keyring (development keys)."""
+    return EncryptionKeyPair.from_private_bytes(bytes(sim.ring.account(f"x25519:{label}").key))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An authorisation a bank holds."""
+
+    bank: str  # keyring label
+    enterprise: str  # keyring label
+    auth_id: Hash32
+    purpose: QueryPurpose
+    expiry: int  # UNIX seconds
+
+
+@dataclass(frozen=True)
+class Share:
+    """A sealed report as it travelled, for the recipient to check."""
+
+    bank: str
+    query_id: Hash32
+    envelope: bytes  # SealedReport.to_bytes()
+    uid: Hash32
+    fields: AttestationFields
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A bureau's credit rating of an enterprise, attested with a UID."""
+
+    bureau: str
+    uid: Hash32
+    fields: AttestationFields
+    record: dict[str, object]
+
+
+@dataclass
+class OpenDispute:
+    """A dispute the simulation will answer on ``due_day``."""
+
+    dispute_id: int
+    written: Written
+    uphold: bool
+    due_day: int
+
+
+class ConsentFlows:
+    """The consent side of the scenario, driven day by day by :class:`Simulation`."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.rng = random.Random(f"{sim.config.seed}:consent")
+        self.keys: dict[str, EncryptionKeyPair] = {}
+        self.post_loan: dict[tuple[str, str], Grant] = {}  # (bank, enterprise) -> grant
+        self.ratings: dict[str, Rating] = {}
+        self.withdrawn: deque[Grant] = deque(maxlen=_KEEP)
+        self.lapsing: deque[Grant] = deque(maxlen=_KEEP)  # application grants, soon expired
+        self.shares: deque[Share] = deque(maxlen=_KEEP)
+        self.due: dict[int, list[OpenDispute]] = {}
+        self._nonces: dict[str, int] = {}
+        self._applications = 0
+        self._published: dict[str, bytes] = {}
+
+    # -- set-up ---------------------------------------------------------------------
+    def publish_keys(self) -> None:
+        """Every bank publishes its X25519 key, so reports can be sealed to it."""
+        for city in City:
+            label = f"bank:{city.name.lower()}"
+            keys = encryption_keys(self.sim, label)
+            self.keys[label] = keys
+            tx = self.sim.deployed.consortium.publish_encryption_key(
+                self.sim.ring.account(label), keys.public_bytes
+            )
+            self.sim.metrics.gas_spent("publish_encryption_key", tx.gas_used)
+
+    # -- each day -------------------------------------------------------------------
+    def play(self, day: int) -> None:
+        """Answer today's disputes, then today's applications."""
+        for dispute in self.due.pop(day, []):
+            self._resolve(dispute, day)
+        for ent in self.sim.population:
+            if self.rng.random() < APPLICATION_RATE:
+                self._apply(ent, day)
+
+    def _nonce(self, label: str) -> int:
+        nonce = self._nonces.get(label, 0) + 1
+        self._nonces[label] = nonce
+        return nonce
+
+    def _bank_for(self, ent: EnterpriseProfile) -> str | None:
+        suspended = self.sim.suspended()
+        if self.rng.random() < CROSS_REGION_APPLICATION:
+            cities = [c for c in City if c != ent.spec.city]
+            city = self.rng.choice(cities)
+        else:
+            city = ent.spec.city
+        bank = f"bank:{city.name.lower()}"
+        return None if bank == suspended else bank
+
+    def _authorise(
+        self, ent: EnterpriseProfile, bank: str, purpose: QueryPurpose, days: int
+    ) -> Grant:
+        sim = self.sim
+        ledger, ring = sim.deployed, sim.ring
+        now = ledger.chain.now()
+        request = AuthorisationRequest(ring.account(bank).address, purpose, now + days * DAY)
+        signed = ledger.authorisations.sign_authorisation(
+            ring.account(ent.spec.label),
+            request,
+            nonce=self._nonce(f"auth:{ent.spec.label}"),
+            deadline=now + SIGNATURE_LIFETIME,
+        )
+        granted = ledger.authorisations.authorise(ring.account(bank), signed)
+        sim.metrics.gas_spent("authorise", granted.tx.gas_used)
+        sim.metrics.went("authorise (signed by the enterprise, relayed)", "chain")
+        sim.metrics.consent.authorisations[purpose.name.lower()] += 1
+        return Grant(bank, ent.spec.label, granted.auth_id, purpose, request.expiry)
+
+    def _query(self, grant: Grant, ent: EnterpriseProfile, day: int) -> Hash32:
+        sim = self.sim
+        self._applications += 1
+        document = {
+            "member": grant.bank,
+            "subject": "0x" + sim.subjects[ent.spec.label].hex(),
+            "reference": f"Q-{self._applications}",
+            "day": day,
+        }
+        logged = sim.deployed.authorisations.log_query(
+            sim.ring.account(grant.bank), grant.auth_id, grant.purpose, query_hash(document)
+        )
+        sim.metrics.gas_spent("log_query", logged.tx.gas_used)
+        sim.metrics.went("log query", "chain")
+        sim.metrics.query(
+            sim.city_of(grant.bank), ent.spec.city.label, grant.purpose.name.lower(), day
+        )
+        return logged.query_id
+
+    def _apply(self, ent: EnterpriseProfile, day: int) -> None:
+        bank = self._bank_for(ent)
+        if bank is None:
+            return  # the bank it would have gone to is suspended: it waits
+        purpose = self.rng.choices(APPLICATION_PURPOSES, APPLICATION_WEIGHTS)[0]
+        grant = self._authorise(ent, bank, purpose, APPLICATION_AUTH_DAYS)
+        query_id = self._query(grant, ent, day)
+        self._share_rating(grant, ent, query_id)
+        if self.rng.random() < WITHDRAWAL_RATE:
+            self._withdraw(grant, ent)
+        else:
+            self.lapsing.append(grant)
+
+    def _withdraw(self, grant: Grant, ent: EnterpriseProfile) -> None:
+        sim = self.sim
+        ledger = sim.deployed
+        signed = ledger.authorisations.sign_withdrawal(
+            sim.ring.account(ent.spec.label),
+            grant.auth_id,
+            deadline=ledger.chain.now() + SIGNATURE_LIFETIME,
+        )
+        bureau = sim.ring.account(f"bureau:{ent.spec.city.name.lower()}")
+        tx = ledger.authorisations.withdraw_by_sig(bureau, signed)
+        sim.metrics.gas_spent("withdraw_by_sig", tx.gas_used)
+        sim.metrics.went("withdraw authorisation (signed, relayed)", "chain")
+        sim.metrics.consent.withdrawals += 1
+        self.withdrawn.append(grant)
+
+    # -- post-loan management -------------------------------------------------------------
+    def on_overdue(self, written: Written) -> None:
+        """A bank wrote an overdue record: it reviews the borrower; the borrower may dispute."""
+        sim = self.sim
+        ent = sim.profile_of_subject(bytes(written.fields.subject))
+        if written.member != sim.suspended():
+            key = (written.member, ent.spec.label)
+            grant = self.post_loan.get(key)
+            if grant is None:
+                grant = self._authorise(
+                    ent, written.member, QueryPurpose.POST_LOAN_MANAGEMENT, POST_LOAN_AUTH_DAYS
+                )
+                self.post_loan[key] = grant
+            query_id = self._query(grant, ent, written.day)
+            self._share_rating(grant, ent, query_id)
+        self.maybe_dispute(written, DISPUTE_RATE_OVERDUE)
+
+    # -- shared reports ---------------------------------------------------------------
+    def _rating(self, ent: EnterpriseProfile) -> Rating:
+        found = self.ratings.get(ent.spec.label)
+        if found is not None:
+            return found
+        sim = self.sim
+        bureau = f"bureau:{ent.spec.city.name.lower()}"
+        schema = sim.deployed.schemas["credit-rating"]
+        grade = _RATINGS[min(len(_RATINGS) - 1, int((1 - ent.reliability) * 60))]
+        today = sim.date(sim.metrics.day)
+        record = sample_record(
+            schema,
+            self.rng,
+            overrides={
+                "subject": "0x" + sim.subjects[ent.spec.label].hex(),
+                "agency": f"{ent.spec.city.label} credit bureau (simulated)",
+                "rating": grade,
+                "ratedDate": today.isoformat(),
+                "validUntil": (today + datetime.timedelta(days=365)).isoformat(),
+            },
+        )
+        # Attested directly, not through the API: the shared report must name a UID, and
+        # the API's worker may fold a record into a Merkle batch, where it has none.
+        made = sim.deployed.attestations.attest_record(sim.ring.account(bureau), schema, record)
+        sim.metrics.gas_spent("attest", made.gas_used)
+        sim.metrics.went("attest credit rating (shared as a report)", "chain")
+        sim.metrics.record(schema.name, sim.city_of(bureau), sim.metrics.day, 1, False)
+        sim.metrics.consent.ratings_attested += 1
+        fields = AttestationFields(sim.subjects[ent.spec.label], record_hash(schema, record))
+        rating = Rating(bureau, Hash32(made.uid), fields, record)
+        self.ratings[ent.spec.label] = rating
+        return rating
+
+    def _share_rating(self, grant: Grant, ent: EnterpriseProfile, query_id: Hash32) -> None:
+        """The enterprise's bureau answers the query with its rating, sealed; the bank checks."""
+        sim = self.sim
+        ledger = sim.deployed
+        rating = self._rating(ent)
+        sender = sim.ring.account(rating.bureau)
+        recipient = sim.ring.account(grant.bank)
+        sealed = seal_for(
+            ledger,
+            sender,
+            recipient.address,
+            canonical_json(rating.record),
+            recipient_key=self._published_key(recipient.address),
+            query_id=query_id,
+        )
+        tx = ledger.authorisations.record_report_share(
+            sender, query_id, recipient.address, sealed.ciphertext_hash
+        )
+        sim.metrics.gas_spent("record_report_share", tx.gas_used)
+        sim.metrics.went("share sealed report", "chain")
+        sim.metrics.consent.reports_shared += 1
+        envelope = sealed.to_bytes()  # what travels off chain
+        received = receive_report(
+            ledger,
+            recipient.address,
+            self.keys[grant.bank],
+            query_id=query_id,
+            sealed=SealedReport.from_bytes(envelope),
+            uid=rating.uid,
+            fields=rating.fields,
+        )
+        if keccak(received.report) == bytes(rating.fields.data_hash):
+            sim.metrics.consent.reports_verified += 1
+        self.shares.append(Share(grant.bank, query_id, envelope, rating.uid, rating.fields))
+
+    def _published_key(self, member: str) -> bytes:
+        """The member's X25519 key as published on chain (read once: members publish at set-up)."""
+        key = self._published.get(member)
+        if key is None:
+            found = self.sim.deployed.consortium.member(member)
+            assert found is not None, f"{member} is not a member"
+            assert found.encryption_key, f"{member} published no key"
+            key = self._published[member] = found.encryption_key
+        return key
+
+    # -- disputes -------------------------------------------------------------------
+    def maybe_dispute(self, written: Written, rate: float) -> None:
+        """The record's subject disputes it with probability ``rate`` (records with a UID)."""
+        if written.uid is None or self.rng.random() >= rate:
+            return
+        sim = self.sim
+        ledger = sim.deployed
+        ent = sim.profile_of_subject(bytes(written.fields.subject))
+        reason = keccak(f"dispute of {written.schema.name} record, day {written.day}".encode())
+        signed = ledger.disputes.sign_dispute(
+            sim.ring.account(ent.spec.label),
+            written.uid,
+            written.fields,
+            reason,
+            nonce=self._nonce(f"dispute:{ent.spec.label}"),
+            deadline=ledger.chain.now() + SIGNATURE_LIFETIME,
+        )
+        bureau = sim.ring.account(f"bureau:{ent.spec.city.name.lower()}")
+        raised = ledger.disputes.relay_dispute(bureau, signed)
+        sim.metrics.gas_spent("raise_dispute_by_sig", raised.tx.gas_used)
+        sim.metrics.went("raise dispute (signed, relayed)", "chain")
+        d = sim.metrics.disputes
+        d.raised += 1
+        d.raised_by_schema[written.schema.name] += 1
+        d.raised_by_day[sim.metrics.day] += 1
+        late = self.rng.random() < LATE_RESOLUTION_RATE
+        after = self.rng.randint(21, 30) if late else self.rng.randint(1, 19)
+        due_day = sim.metrics.day + after
+        dispute = OpenDispute(raised.dispute_id, written, self.rng.random() < UPHOLD_RATE, due_day)
+        self.due.setdefault(due_day, []).append(dispute)
+
+    def _resolve(self, dispute: OpenDispute, day: int) -> None:
+        sim = self.sim
+        ledger = sim.deployed
+        attester = dispute.written.member
+        # A suspended attester cannot answer; the regulator answers for it.
+        label = REGULATOR.label if attester == sim.suspended() else attester
+        resolver: LocalAccount = sim.ring.account(label)
+        d = sim.metrics.disputes
+        if dispute.uphold:
+            assert dispute.written.uid is not None
+            revoked = ledger.attestations.revoke(
+                resolver, dispute.written.uid, keccak(b"corrected after dispute")
+            )
+            sim.metrics.gas_spent("revoke", revoked.gas_used)
+            result = ledger.disputes.uphold(resolver, dispute.dispute_id, keccak(b"record revoked"))
+            sim.metrics.gas_spent("uphold_dispute", result.gas_used)
+            late = bool(result.event("DisputeUpheld").args["late"])
+            d.upheld += 1
+        else:
+            result = ledger.disputes.reject(
+                resolver, dispute.dispute_id, keccak(b"record confirmed against the loan file")
+            )
+            sim.metrics.gas_spent("reject_dispute", result.gas_used)
+            late = bool(result.event("DisputeRejected").args["late"])
+            d.rejected += 1
+        sim.metrics.went("resolve dispute", "chain")
+        d.resolved_late += int(late)
+        d.resolved_by_day[day] += 1
+        on_chain = ledger.disputes.dispute(dispute.dispute_id)
+        assert on_chain is not None
+        raised_at = on_chain.deadline - 20 * DAY
+        d.resolution_days.append((on_chain.resolved_at - raised_at) / DAY)
+
+
+def seal_for(
+    ledger: Ledger,
+    sender: LocalAccount,
+    recipient: str,
+    report: bytes,
+    *,
+    recipient_key: bytes,
+    query_id: bytes,
+) -> SealedReport:
+    """Seal ``report`` to ``recipient``'s published key for this query.
+
+    Sealing is randomised (ephemeral key, nonces), so the envelope's hash is too,
+    and calldata costs 4 gas per zero byte and 16 per other byte. The envelope is
+    sealed again (fresh randomness) until its hash has no zero byte, so the gas
+    of recording it, and the run's figures, are the same for the same seed.
+    """
+    context = report_context(ledger, query_id, sender.address, recipient)
+    while True:
+        sealed = seal_report(report, recipient_key, context=context)
+        if 0 not in sealed.ciphertext_hash:
+            return sealed

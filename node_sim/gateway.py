@@ -1,0 +1,343 @@
+"""Where the simulation's credit records go: straight to the chain, or through the HTTP API.
+
+Members write records through a gateway. :class:`ChainGateway` signs and sends
+each write itself; :class:`ApiGateway` signs each record (EIP-712 ``Attest``)
+and posts it to a running ``credit-chain serve``, whose worker relays it, alone
+or in a signed batch. What a write leads to (a dispute needs the record's UID)
+arrives through a callback once the record is anchored: at once on the chain,
+at the end of the day (:meth:`ApiGateway.drain`) through the API.
+
+Every operation is noted with the channel it took (``Metrics.channels``), so
+the summary says what went where. The API has routes for signed attestations
+today; an operation gains an API path by overriding its method here.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from ledger_client import Keyring, Ledger, LedgerConnectionError
+from ledger_client.batches import anchor_records
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.records import Schema, record_hash, record_subject
+from ledger_client.signed_records import SignedRecord, domain_separator
+from ledger_client.types import AttestationFields, AttestRequest, Hash32
+
+from .api_process import ApiClient, ApiResponse, ApiServer
+from .metrics import Metrics
+
+__all__ = ["ApiGateway", "ChainGateway", "Written"]
+
+#: How long a signature handed to the API stays relayable: past the day it is written on.
+SIGNATURE_LIFETIME_S = 3 * 86_400
+#: Items per ``POST /v1/attestations/batch`` (the route takes at most 1,000).
+API_BATCH_MAX = 1_000
+#: How long the end of a day waits for the API to anchor what it accepted, seconds.
+DRAIN_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Written:
+    """A record anchored on chain."""
+
+    member: str  # keyring label of the attester
+    schema: Schema
+    record: dict[str, object]
+    fields: AttestationFields  # what the UID commits to
+    uid: Hash32 | None  # the attestation's UID; None when anchored in a Merkle batch
+    day: int
+
+
+OnWritten = Callable[[Written], None]
+CityOf = Callable[[str], str]
+
+
+class ChainGateway:
+    """Each write signed by its member and sent to the chain by this process."""
+
+    channel = "chain"
+
+    def __init__(self, ledger: Ledger, ring: Keyring, metrics: Metrics, city_of: CityOf) -> None:
+        self.ledger = ledger
+        self.ring = ring
+        self.metrics = metrics
+        self.city_of = city_of
+
+    def attest(
+        self,
+        member: str,
+        schema: Schema,
+        record: dict[str, object],
+        day: int,
+        then: OnWritten | None = None,
+    ) -> None:
+        """Attest one record (it gets a UID, so it can be disputed or shared)."""
+        made = self.ledger.attestations.attest_record(self.ring.account(member), schema, record)
+        self.metrics.gas_spent("attest", made.gas_used)
+        self.metrics.went("attest record", self.channel)
+        self.metrics.record(schema.name, self.city_of(member), day, 1, False)
+        if then is not None:
+            fields = AttestationFields(record_subject(record), record_hash(schema, record))
+            then(Written(member, schema, record, fields, Hash32(made.uid), day))
+
+    def anchor(
+        self, member: str, schema: Schema, records: list[dict[str, object]], day: int
+    ) -> None:
+        """Anchor many records of one schema as one Merkle root."""
+        batch = anchor_records(self.ledger.attestations, self.ring.account(member), schema, records)
+        self.metrics.gas_spent("anchor_batch", batch.tx.gas_used)
+        self.metrics.went("anchor batch of records", self.channel)
+        self.metrics.record(schema.name, self.city_of(member), day, len(records), True)
+
+    def drain(self) -> None:
+        """Wait until every write made so far is anchored (nothing to wait for here)."""
+
+    def close(self) -> None:
+        """Release what the gateway holds."""
+
+
+@dataclass
+class _Pending:
+    submission_id: str
+    member: str
+    schema: Schema
+    record: dict[str, object]
+    fields: AttestationFields
+    day: int
+    then: OnWritten | None
+
+
+@dataclass
+class ApiTally:
+    """What the API was sent and what became of it (only what the server answered)."""
+
+    accepted: int = 0  # 200/202: journaled by the server
+    anchored: int = 0  # the server reported it anchored
+    rejected: dict[str, int] = field(default_factory=dict)  # error -> count, after acceptance
+    refused: dict[str, int] = field(default_factory=dict)  # error -> count, at the door
+    anchored_single: int = 0
+    anchored_batched: int = 0
+    batch_ids: set[str] = field(default_factory=set)
+    restarts: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form for the summary."""
+        return {
+            "accepted": self.accepted,
+            "anchored": self.anchored,
+            "anchored_single": self.anchored_single,
+            "anchored_in_batches": self.anchored_batched,
+            "batches": len(self.batch_ids),
+            "rejected_after_acceptance": dict(sorted(self.rejected.items())),
+            "refused_at_the_door": dict(sorted(self.refused.items())),
+            "lost": self.accepted - self.anchored - sum(self.rejected.values()),
+            "restarts": self.restarts,
+        }
+
+
+class ApiGateway(ChainGateway):
+    """Records signed by their member and posted to ``credit-chain serve``; the rest direct."""
+
+    channel = "api"
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        ring: Keyring,
+        metrics: Metrics,
+        city_of: CityOf,
+        *,
+        server: ApiServer,
+        members: list[str],
+    ) -> None:
+        super().__init__(ledger, ring, metrics, city_of)
+        self.server = server
+        self.separator = domain_separator(ledger.attestations.domain)
+        self.keys = {m: server.issue_key(ring.account(m).address, m) for m in members}
+        self.client: ApiClient = server.start()
+        self.tally = ApiTally()
+        self._pending: list[_Pending] = []
+        self._nonces: dict[str, int] = {}
+        self._requests = 0
+
+    # -- signing --------------------------------------------------------------------
+    def sign(
+        self, signer: LocalAccount, schema: Schema, record: dict[str, object], nonce: int
+    ) -> dict[str, object]:
+        """The request body of one signed attestation."""
+        request = AttestRequest(
+            schema_id(schema), record_subject(record), record_hash(schema, record)
+        )
+        deadline = self.ledger.chain.now() + SIGNATURE_LIFETIME_S
+        signed = SignedRecord.sign(signer, self.separator, request, nonce, deadline)
+        return {
+            "schema": schema.name,
+            "subject": "0x" + bytes(request.subject).hex(),
+            "data_hash": "0x" + bytes(request.data_hash).hex(),
+            "signer": signer.address,
+            "nonce": nonce,
+            "deadline": deadline,
+            "signature": "0x" + signed.signature.hex(),
+        }
+
+    def _next_nonce(self, member: str) -> int:
+        nonce = self._nonces.get(member, 0) + 1
+        self._nonces[member] = nonce
+        return nonce
+
+    def post(self, member: str, path: str, body: object, idempotency_key: str) -> ApiResponse:
+        """POST as ``member`` (its API key) under an Idempotency-Key."""
+        self._requests += 1
+        return self.client.request(
+            "POST",
+            path,
+            body,
+            {"X-API-Key": self.keys[member], "Idempotency-Key": idempotency_key},
+        )
+
+    # -- writes ---------------------------------------------------------------------
+    def attest(
+        self,
+        member: str,
+        schema: Schema,
+        record: dict[str, object],
+        day: int,
+        then: OnWritten | None = None,
+    ) -> None:
+        nonce = self._next_nonce(member)
+        body = self.sign(self.ring.account(member), schema, record, nonce)
+        answer = self.post(member, "/v1/attestations", body, f"sim:{member}:{nonce}")
+        self.metrics.went("attest record", self.channel)
+        self.track(answer, [(member, schema, record, day, then)])
+
+    def anchor(
+        self, member: str, schema: Schema, records: list[dict[str, object]], day: int
+    ) -> None:
+        acct = self.ring.account(member)
+        for start in range(0, len(records), API_BATCH_MAX):
+            chunk = records[start : start + API_BATCH_MAX]
+            first = self._nonces.get(member, 0) + 1
+            bodies = [self.sign(acct, schema, r, self._next_nonce(member)) for r in chunk]
+            answer = self.post(
+                member,
+                "/v1/attestations/batch",
+                {"attestations": bodies},
+                f"sim:{member}:batch:{first}",
+            )
+            self.metrics.went("anchor batch of records", self.channel)
+            self.track(answer, [(member, schema, r, day, None) for r in chunk])
+
+    def track(
+        self,
+        answer: ApiResponse,
+        items: list[tuple[str, Schema, dict[str, object], int, OnWritten | None]],
+    ) -> None:
+        if answer.status not in (200, 202):
+            name = answer.error or f"HTTP {answer.status}"
+            self.tally.refused[name] = self.tally.refused.get(name, 0) + len(items)
+            return
+        subs = answer.body.get("data", [answer.body])
+        for sub, (member, schema, record, day, then) in zip(subs, items, strict=True):
+            self.tally.accepted += 1
+            fields = AttestationFields(record_subject(record), record_hash(schema, record))
+            self._pending.append(_Pending(sub["id"], member, schema, record, fields, day, then))
+
+    # -- the end of a day -----------------------------------------------------------
+    def drain(self) -> None:
+        """Wait until the server has settled everything it accepted, then count it."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            ready = self.client.request("GET", "/ready")
+            if ready.status == 200 and ready.body.get("pending") == 0:
+                break
+            time.sleep(0.02)
+        settled: dict[str, dict[str, Any]] = {}
+        for p in pending:
+            answer = self.client.request(
+                "GET",
+                f"/v1/submissions/{p.submission_id}",
+                None,
+                {"X-API-Key": self.keys[p.member]},
+            )
+            while answer.status == 200 and answer.body["status"] == "pending":
+                if time.monotonic() > deadline:
+                    raise LedgerConnectionError(
+                        f"the API did not anchor {p.submission_id} in {DRAIN_TIMEOUT_S:.0f} s"
+                    )
+                time.sleep(0.02)
+                answer = self.client.request(
+                    "GET",
+                    f"/v1/submissions/{p.submission_id}",
+                    None,
+                    {"X-API-Key": self.keys[p.member]},
+                )
+            if answer.status != 200:
+                raise LedgerConnectionError(
+                    f"the API lost submission {p.submission_id}: {answer.status} {answer.body}"
+                )
+            settled[p.submission_id] = answer.body
+        self._count(pending, settled)
+
+    def _count(self, pending: list[_Pending], settled: dict[str, dict[str, Any]]) -> None:
+        batched: dict[tuple[str, str, str, int], int] = {}
+        for p in pending:
+            sub = settled[p.submission_id]
+            if sub["status"] != "anchored":
+                error = str((sub.get("result") or {}).get("error", sub["status"]))
+                self.tally.rejected[error] = self.tally.rejected.get(error, 0) + 1
+                continue
+            self.tally.anchored += 1
+            result = sub["result"]
+            if "uid" in result:
+                self.tally.anchored_single += 1
+                self.metrics.record(p.schema.name, self.city_of(p.member), p.day, 1, False)
+                uid: Hash32 | None = Hash32(bytes.fromhex(result["uid"][2:]))
+            else:
+                self.tally.anchored_batched += 1
+                key = (result["batch_id"], p.member, p.schema.name, p.day)
+                batched[key] = batched.get(key, 0) + 1
+                uid = None
+            if p.then is not None:
+                p.then(Written(p.member, p.schema, p.record, p.fields, uid, p.day))
+        for (batch_id, member, schema, day), n in batched.items():
+            new = batch_id not in self.tally.batch_ids
+            self.tally.batch_ids.add(batch_id)
+            self.metrics.record(schema, self.city_of(member), day, n, True, new_batch=new)
+
+    @property
+    def unsettled(self) -> int:
+        """Records the server accepted today whose fate the simulation has not read yet."""
+        return len(self._pending)
+
+    # -- the fault ------------------------------------------------------------------
+    def restart_server(self, day: int, sig: signal.Signals) -> dict[str, Any]:
+        """Stop the server with ``sig`` while it may hold unanchored records; start it again."""
+        unsettled = len(self._pending)
+        ready = self.client.request("GET", "/ready")
+        server_pending = ready.body.get("pending") if ready.status == 200 else None
+        self.client.close()
+        code = self.server.stop(sig)
+        self.client = self.server.start()
+        fault = {
+            "kind": "api_restarted",
+            "day": day,
+            "signal": sig.name,
+            "exit_code": code,
+            "accepted_not_yet_settled": unsettled,
+            "pending_on_the_server": server_pending,
+        }
+        self.tally.restarts.append(fault)
+        return fault
+
+    def close(self) -> None:
+        self.client.close()
+        self.server.stop()

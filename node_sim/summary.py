@@ -1,0 +1,87 @@
+"""The one-screen summary ``credit-chain simulate`` prints at the end of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from .report import yuan_millions
+
+
+def print_summary(
+    console: Console,
+    summary: dict[str, Any],
+    timing: dict[str, float],
+    audit: dict[str, Any] | None,
+    out: Path | None,
+) -> None:
+    """Print the run's figures: the ledger, the flows, the attacks, the faults, the verdicts."""
+    cfg, rec = summary["config"], summary["records"]
+    through = " through the API" if cfg.get("via_api") else ""
+    console.rule(
+        f"[bold]{cfg['days']} days, {cfg['enterprises']:,} enterprises, seed {cfg['seed']}"
+        f"{through}[/bold]"
+    )
+    console.print(
+        f"{rec['total']:,} records ({rec['batched']:,} in {rec['batches']:,} Merkle batches, "
+        f"{rec['single']:,} single), {summary['transactions']:,} transactions, "
+        f"{summary['blocks']:,} blocks, {summary['gas']:,} gas, in {timing['total_s']:.1f} s"
+    )
+    by_city = ", ".join(f"{city} {n:,}" for city, n in rec["by_city"].items())
+    console.print(f"records by city: {by_city}")
+    c = summary.get("consent")
+    if c:
+        console.print(
+            f"consent: {sum(c['authorisations'].values()):,} authorisations, "
+            f"{c['withdrawals']:,} withdrawn; {c['queries']:,} queries "
+            f"({c['cross_region_share']:.0%} cross-region); {c['reports_verified']:,} of "
+            f"{c['reports_shared']:,} sealed reports opened and matched"
+        )
+    d = summary.get("disputes")
+    if d:
+        console.print(
+            f"disputes: {d['raised']:,} raised, {d['rejected']:,} rejected, {d['upheld']:,} "
+            f"upheld, {d['resolved_late']:,} past the 20-day deadline, {d['open']:,} open; "
+            f"{d['resolution_days']['mean']} days on average"
+        )
+    r = summary.get("receivables")
+    if r:
+        financed = ", ".join(
+            f"{tier} ¥{yuan_millions(fen):,}m" for tier, fen in r["financed_fen"].items()
+        )
+        console.print(
+            f"receivables: {r['issued']:,} issued (¥{yuan_millions(r['issued_fen']):,}m), "
+            f"{r['splits']:,} splits, {sum(r['financed'].values()):,} financed ({financed}), "
+            f"{r['settled_parts']:,} parts settled, {r['defaults']:,} defaulted"
+        )
+    attacks = Table(title="Attacks: attempted and refused by name", box=box.SIMPLE, padding=(0, 1))
+    for col, justify in (("behaviour", "left"), ("tried", "right"), ("refused", "right")):
+        attacks.add_column(col, justify=justify)  # type: ignore[arg-type]
+    attacks.add_column("refused with")
+    for kind, t in summary["attacks"].items():
+        errors = ", ".join(
+            f"{k}" if v == t["attempted"] else f"{k} x{v}" for k, v in t["errors"].items()
+        )
+        style = "red" if t["accepted"] or t["refused"] != t["attempted"] else "green"
+        attacks.add_row(kind, str(t["attempted"]), f"[{style}]{t['refused']}[/{style}]", errors)
+    console.print(attacks)
+    for fault in summary["faults"]:
+        detail = ", ".join(f"{k} {v}" for k, v in fault.items() if k not in ("day", "kind"))
+        console.print(f"fault on day {fault['day']}: {fault['kind'].replace('_', ' ')} ({detail})")
+    api = summary.get("api")
+    if api:
+        console.print(
+            f"API: {api['accepted']:,} signed records accepted, {api['anchored']:,} anchored, "
+            f"{api['lost']} lost; {len(api['restarts'])} restart(s)"
+        )
+    if audit is None:
+        console.print("auditor: not available in this build")
+    else:
+        ok = audit.get("ok", audit.get("passed"))
+        console.print(f"auditor: {'[green]no breach[/green]' if ok else '[red]findings[/red]'}")
+    if out is not None:
+        console.print(f"manifest, chain, summary.json and report.html kept in {out}")
