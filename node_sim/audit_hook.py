@@ -1,47 +1,57 @@
 """The auditor's verdict at the end of a run.
 
-MERGE HOOK (issue 8 / the audit branch): the auditor (``credit-chain audit``,
-``ledger_client.audit``) is built on another branch. This is the one place a
-simulation calls it. When ``ledger_client.audit`` offers an entry point named
-in :data:`ENTRY_POINTS`, it is called with the run's :class:`Ledger` and its
-answer becomes the report's "auditor's verdict"; until then the run says the
-auditor is not available. Wire the real name here when the branches merge.
+MERGE HOOK (issue 8 meets issue 7): the auditor is ``ledger_client.audit.audit_ledger``
+on main (``audit_ledger(ledger, out_dir) -> AuditResult`` with ``.ok`` and ``.report``,
+writing ``report.json`` and ``report.html`` to ``out_dir``). This branch was cut
+before it landed, so the entry point is looked up by name: with it, a run's
+verdict is the auditor's; without it, the run says the auditor is not available.
+This is the only place a simulation calls the auditor.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from ledger_client import Ledger
 
-#: Names the audit entry point may have in ``ledger_client.audit``, tried in order.
-ENTRY_POINTS = ("audit_ledger", "run_audit", "audit")
+#: The name of the audit entry point in ``ledger_client.audit``.
+ENTRY_POINT = "audit_ledger"
 
 
-def audit_verdict(ledger: Ledger) -> dict[str, Any] | None:
-    """The auditor's verdict on ``ledger`` as a JSON-ready dict, or None without an auditor.
+def audit_available() -> bool:
+    """True when this build has the auditor's entry point."""
+    from ledger_client import audit
 
-    A verdict object is turned into a dict by its ``to_dict()``, or as a dataclass.
+    return callable(getattr(audit, ENTRY_POINT, None))
+
+
+def audit_verdict(ledger: Ledger, out_dir: Path | None = None) -> dict[str, Any] | None:
+    """Run the auditor over ``ledger`` and return its verdict, or None without an auditor.
+
+    The auditor's own report (``report.json``, ``report.html``, its event index)
+    is written to ``out_dir``; without one, to a temporary directory removed after.
+    The verdict keeps what a simulation report shows: clean or not, the breaches
+    counted by name, and where the auditor's report is.
     """
     from ledger_client import audit
 
-    for name in ENTRY_POINTS:
-        entry = getattr(audit, name, None)
-        if callable(entry):
-            verdict = entry(ledger)
-            return _as_dict(verdict)
-    return None
+    entry = getattr(audit, ENTRY_POINT, None)
+    if not callable(entry):
+        return None
+    if out_dir is None:
+        with tempfile.TemporaryDirectory(prefix="credit-chain-sim-audit-") as tmp:
+            return _verdict(entry(ledger, Path(tmp)), None)
+    return _verdict(entry(ledger, out_dir), out_dir)
 
 
-def _as_dict(verdict: Any) -> dict[str, Any]:
-    if isinstance(verdict, dict):
-        return verdict
-    to_dict = getattr(verdict, "to_dict", None)
-    if callable(to_dict):
-        out = to_dict()
-        if isinstance(out, dict):
-            return out
-    if dataclasses.is_dataclass(verdict) and not isinstance(verdict, type):
-        return dataclasses.asdict(verdict)
-    return {"verdict": str(verdict)}
+def _verdict(result: Any, out_dir: Path | None) -> dict[str, Any]:
+    report: dict[str, Any] = dict(getattr(result, "report", {}) or {})
+    return {
+        "ok": bool(result.ok),
+        "verdict": report.get("verdict", "clean" if result.ok else "breaches found"),
+        "breach_counts": dict(report.get("breach_counts", {})),
+        "events": (report.get("totals") or {}).get("events"),
+        "report": str(out_dir / "report.html") if out_dir is not None else None,
+    }

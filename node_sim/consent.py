@@ -60,8 +60,8 @@ WITHDRAWAL_RATE = 0.3
 #: Probability a record is disputed: overdue records, and any other record with a UID.
 DISPUTE_RATE_OVERDUE = 0.3
 DISPUTE_RATE_OTHER = 0.02
-#: Share of disputes answered after the 20-day deadline, and of disputes upheld.
-LATE_RESOLUTION_RATE = 0.15
+#: Share of disputes upheld (the rest are rejected); the share answered after the 20-day
+#: deadline is ``SimulationConfig.late_dispute_rate``.
 UPHOLD_RATE = 0.25
 #: Signed messages stay relayable this long.
 SIGNATURE_LIFETIME = 3_600
@@ -357,7 +357,7 @@ class ConsentFlows:
         d.raised += 1
         d.raised_by_schema[written.schema.name] += 1
         d.raised_by_day[sim.metrics.day] += 1
-        late = self.rng.random() < LATE_RESOLUTION_RATE
+        late = self.rng.random() < sim.config.late_dispute_rate
         after = self.rng.randint(21, 30) if late else self.rng.randint(1, 19)
         due_day = sim.metrics.day + after
         dispute = OpenDispute(raised.dispute_id, written, self.rng.random() < UPHOLD_RATE, due_day)
