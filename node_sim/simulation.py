@@ -149,6 +149,12 @@ class Simulation:
 
     # -- what the flows share -----------------------------------------------------------
     @property
+    def writes(self) -> ChainGateway:
+        """Where every write goes (the chain, or the API for what it has routes for)."""
+        assert self.gateway is not None, "setup() opens the gateway first"
+        return self.gateway
+
+    @property
     def deployed(self) -> Ledger:
         """The ledger, once :meth:`setup` has deployed it."""
         assert self.ledger is not None, "setup() deploys the ledger first"
