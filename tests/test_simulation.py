@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from ledger_client import ContractRevert, Keyring, Manifest, attach, connect, deploy
+from ledger_client import (
+    ContractRevert,
+    Keyring,
+    LedgerConnectionError,
+    Manifest,
+    attach,
+    connect,
+    deploy,
+)
 from node_sim.adversaries import ATTACKS, expected_error
+from node_sim.api_process import free_port
 from node_sim.audit_hook import audit_available
 from node_sim.rpc_bridge import EmbeddedRpcBridge
 from node_sim.simulation import SimulationConfig, SimulationResult, run_simulation
 from scripts.cli import app
+from tests.conftest import ANVIL
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +192,48 @@ def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(tmp_path
     chain = connect("embedded", data_dir=out / "chain")
     assert chain.backend.block_number() == s["blocks"]
     chain.close()
+
+
+@pytest.fixture
+def own_anvil() -> Iterator[str]:
+    """An anvil of this test's own: a run funds its members from the node's first account."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                connect(url).close()
+                break
+            except LedgerConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.anvil
+def test_a_run_on_a_real_node(own_anvil: str) -> None:
+    result = run_simulation(
+        SimulationConfig(days=8, enterprises=60, seed=7, adversary_rate=1.0, rpc=own_anvil)
+    )
+    s = result.summary
+    assert s["config"]["chain"] == own_anvil
+    assert s["records"]["total"] > 0
+    assert s["receivables"]["issued"] > 0
+    for kind, tally in s["attacks"].items():
+        assert tally["errors"] == {expected_error(kind, via_api=False): tally["attempted"]}
+    # The node's clock was already past day 0: the run started at its next midnight.
+    assert result.ledger is not None
+    assert result.ledger.chain.now() > 1_767_542_400
 
 
 def test_the_bridge_serves_the_embedded_chain_with_named_reverts() -> None:
