@@ -292,7 +292,7 @@ def duplicate_invoice(ctx: AttackContext) -> None:
     """A core enterprise issues a second receivable backed by an invoice already used."""
     core, supplier, invoice = ctx.rng.choice(_reissuable(ctx))
     ctx.ledger.receivables.issue_receivable(
-        ctx.receivables.acting(core),
+        ctx.ring.account(ctx.receivables.acting(core)),
         ctx.ring.account(supplier).address,
         5_000_000,
         ctx.ledger.chain.now() + 30 * DAY,

@@ -60,8 +60,8 @@ WITHDRAWAL_RATE = 0.3
 #: Probability a record is disputed: overdue records, and any other record with a UID.
 DISPUTE_RATE_OVERDUE = 0.3
 DISPUTE_RATE_OTHER = 0.02
-#: Share of disputes answered after the 20-day deadline, and of disputes upheld.
-LATE_RESOLUTION_RATE = 0.15
+#: Share of disputes upheld (the rest are rejected); the share answered after the 20-day
+#: deadline is ``SimulationConfig.late_dispute_rate``.
 UPHOLD_RATE = 0.25
 #: Signed messages stay relayable this long.
 SIGNATURE_LIFETIME = 3_600
@@ -184,11 +184,9 @@ class ConsentFlows:
             nonce=self._nonce(f"auth:{ent.spec.label}"),
             deadline=now + SIGNATURE_LIFETIME,
         )
-        granted = ledger.authorisations.authorise(ring.account(bank), signed)
-        sim.metrics.gas_spent("authorise", granted.tx.gas_used)
-        sim.metrics.went("authorise (signed by the enterprise, relayed)", "chain")
+        auth_id = sim.writes.authorise(bank, signed)
         sim.metrics.consent.authorisations[purpose.name.lower()] += 1
-        return Grant(bank, ent.spec.label, granted.auth_id, purpose, request.expiry)
+        return Grant(bank, ent.spec.label, auth_id, purpose, request.expiry)
 
     def _query(self, grant: Grant, ent: EnterpriseProfile, day: int) -> Hash32:
         sim = self.sim
@@ -199,15 +197,13 @@ class ConsentFlows:
             "reference": f"Q-{self._applications}",
             "day": day,
         }
-        logged = sim.deployed.authorisations.log_query(
-            sim.ring.account(grant.bank), grant.auth_id, grant.purpose, query_hash(document)
+        query_id = sim.writes.log_query(
+            grant.bank, grant.auth_id, grant.purpose, query_hash(document)
         )
-        sim.metrics.gas_spent("log_query", logged.tx.gas_used)
-        sim.metrics.went("log query", "chain")
         sim.metrics.query(
             sim.city_of(grant.bank), ent.spec.city.label, grant.purpose.name.lower(), day
         )
-        return logged.query_id
+        return query_id
 
     def _apply(self, ent: EnterpriseProfile, day: int) -> None:
         bank = self._bank_for(ent)
@@ -230,10 +226,7 @@ class ConsentFlows:
             grant.auth_id,
             deadline=ledger.chain.now() + SIGNATURE_LIFETIME,
         )
-        bureau = sim.ring.account(f"bureau:{ent.spec.city.name.lower()}")
-        tx = ledger.authorisations.withdraw_by_sig(bureau, signed)
-        sim.metrics.gas_spent("withdraw_by_sig", tx.gas_used)
-        sim.metrics.went("withdraw authorisation (signed, relayed)", "chain")
+        sim.writes.withdraw(f"bureau:{ent.spec.city.name.lower()}", signed)
         sim.metrics.consent.withdrawals += 1
         self.withdrawn.append(grant)
 
@@ -277,13 +270,11 @@ class ConsentFlows:
         )
         # Attested directly, not through the API: the shared report must name a UID, and
         # the API's worker may fold a record into a Merkle batch, where it has none.
-        made = sim.deployed.attestations.attest_record(sim.ring.account(bureau), schema, record)
-        sim.metrics.gas_spent("attest", made.gas_used)
-        sim.metrics.went("attest credit rating (shared as a report)", "chain")
+        uid = sim.writes.attest_with_uid(bureau, schema, record)
         sim.metrics.record(schema.name, sim.city_of(bureau), sim.metrics.day, 1, False)
         sim.metrics.consent.ratings_attested += 1
         fields = AttestationFields(sim.subjects[ent.spec.label], record_hash(schema, record))
-        rating = Rating(bureau, Hash32(made.uid), fields, record)
+        rating = Rating(bureau, uid, fields, record)
         self.ratings[ent.spec.label] = rating
         return rating
 
@@ -302,11 +293,7 @@ class ConsentFlows:
             recipient_key=self._published_key(recipient.address),
             query_id=query_id,
         )
-        tx = ledger.authorisations.record_report_share(
-            sender, query_id, recipient.address, sealed.ciphertext_hash
-        )
-        sim.metrics.gas_spent("record_report_share", tx.gas_used)
-        sim.metrics.went("share sealed report", "chain")
+        sim.writes.record_report_share(rating.bureau, query_id, grant.bank, sealed.ciphertext_hash)
         sim.metrics.consent.reports_shared += 1
         envelope = sealed.to_bytes()  # what travels off chain
         received = receive_report(
@@ -349,18 +336,15 @@ class ConsentFlows:
             nonce=self._nonce(f"dispute:{ent.spec.label}"),
             deadline=ledger.chain.now() + SIGNATURE_LIFETIME,
         )
-        bureau = sim.ring.account(f"bureau:{ent.spec.city.name.lower()}")
-        raised = ledger.disputes.relay_dispute(bureau, signed)
-        sim.metrics.gas_spent("raise_dispute_by_sig", raised.tx.gas_used)
-        sim.metrics.went("raise dispute (signed, relayed)", "chain")
+        dispute_id = sim.writes.raise_dispute(f"bureau:{ent.spec.city.name.lower()}", signed)
         d = sim.metrics.disputes
         d.raised += 1
         d.raised_by_schema[written.schema.name] += 1
         d.raised_by_day[sim.metrics.day] += 1
-        late = self.rng.random() < LATE_RESOLUTION_RATE
+        late = self.rng.random() < sim.config.late_dispute_rate
         after = self.rng.randint(21, 30) if late else self.rng.randint(1, 19)
         due_day = sim.metrics.day + after
-        dispute = OpenDispute(raised.dispute_id, written, self.rng.random() < UPHOLD_RATE, due_day)
+        dispute = OpenDispute(dispute_id, written, self.rng.random() < UPHOLD_RATE, due_day)
         self.due.setdefault(due_day, []).append(dispute)
 
     def _resolve(self, dispute: OpenDispute, day: int) -> None:
@@ -368,27 +352,23 @@ class ConsentFlows:
         ledger = sim.deployed
         attester = dispute.written.member
         # A suspended attester cannot answer; the regulator answers for it.
-        label = REGULATOR.label if attester == sim.suspended() else attester
-        resolver: LocalAccount = sim.ring.account(label)
+        resolver = REGULATOR.label if attester == sim.suspended() else attester
         d = sim.metrics.disputes
         if dispute.uphold:
             assert dispute.written.uid is not None
-            revoked = ledger.attestations.revoke(
-                resolver, dispute.written.uid, keccak(b"corrected after dispute")
+            sim.writes.revoke(resolver, dispute.written.uid, keccak(b"corrected after dispute"))
+            late = sim.writes.resolve_dispute(
+                resolver, dispute.dispute_id, keccak(b"record revoked"), uphold=True
             )
-            sim.metrics.gas_spent("revoke", revoked.gas_used)
-            result = ledger.disputes.uphold(resolver, dispute.dispute_id, keccak(b"record revoked"))
-            sim.metrics.gas_spent("uphold_dispute", result.gas_used)
-            late = bool(result.event("DisputeUpheld").args["late"])
             d.upheld += 1
         else:
-            result = ledger.disputes.reject(
-                resolver, dispute.dispute_id, keccak(b"record confirmed against the loan file")
+            late = sim.writes.resolve_dispute(
+                resolver,
+                dispute.dispute_id,
+                keccak(b"record confirmed against the loan file"),
+                uphold=False,
             )
-            sim.metrics.gas_spent("reject_dispute", result.gas_used)
-            late = bool(result.event("DisputeRejected").args["late"])
             d.rejected += 1
-        sim.metrics.went("resolve dispute", "chain")
         d.resolved_late += int(late)
         d.resolved_by_day[day] += 1
         on_chain = ledger.disputes.dispute(dispute.dispute_id)

@@ -48,6 +48,7 @@ class DisputeTally:
     rejected: int = 0
     upheld: int = 0
     resolved_late: int = 0  # resolved at or after the 20-day deadline (the chain's ``late`` flag)
+    open_overdue: int = 0  # still open past the deadline when the run ended (the chain's view)
     resolution_days: list[float] = field(default_factory=list)  # raised -> resolved, chain time
     raised_by_day: Counter[int] = field(default_factory=Counter)
     resolved_by_day: Counter[int] = field(default_factory=Counter)
@@ -217,6 +218,8 @@ class Metrics:
             "resolved": d.rejected + d.upheld,
             "resolved_late": d.resolved_late,
             "open": d.raised - d.rejected - d.upheld,
+            "open_past_deadline": d.open_overdue,
+            "overdue": d.resolved_late + d.open_overdue,
             "resolution_days": {
                 "mean": round(sum(times) / len(times), 2) if times else 0,
                 "max": round(times[-1], 2) if times else 0,

@@ -39,7 +39,7 @@ def render_report(summary: dict[str, Any]) -> str:
         breaches == 0 and refused == attempted,
         f"{refused} of {attempted} attacks refused by a named error; {breaches} accepted.",
     )
-    _audit(page, summary.get("audit"))
+    _audit(page, summary.get("audit"), summary)
 
     page.heading("The ledger")
     rows: list[list[object]] = [
@@ -159,14 +159,20 @@ def render_report(summary: dict[str, Any]) -> str:
     return page.render()
 
 
-def _audit(page: HtmlReport, audit: dict[str, Any] | None) -> None:
+def _audit(page: HtmlReport, audit: dict[str, Any] | None, summary: dict[str, Any]) -> None:
     if audit is None:
         page.paragraph("The auditor was not run over this ledger (not available in this build).")
         return
-    ok = audit.get("ok", audit.get("passed"))
-    breaches = audit.get("breaches", audit.get("findings", []))
-    detail = f"{len(breaches)} findings" if isinstance(breaches, list) else str(breaches)
-    page.verdict(bool(ok), f"The auditor's verdict over the resulting ledger: {detail}.")
+    page.verdict(bool(audit.get("ok")), f"The auditor's verdict: {audit.get('verdict')}.")
+    overdue = summary.get("disputes", {}).get("overdue", 0)
+    if audit.get("breach_counts") or overdue:
+        page.paragraph(
+            f"The simulation answered {overdue} dispute(s) past the 20-day deadline or left them "
+            "open past it on purpose (late_dispute_rate); the auditor names each one a "
+            f"DisputeOverdue breach: {audit.get('breach_counts', {}).get('DisputeOverdue', 0)}."
+        )
+    if audit.get("report"):
+        page.paragraph(f"The auditor's own report: {audit['report']}.")
 
 
 def _consent(page: HtmlReport, consent: dict[str, Any]) -> None:

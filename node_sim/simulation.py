@@ -80,6 +80,8 @@ class SimulationConfig:
     suspend_label: str = "bank:jiaxing"  # the member suspended mid-run
     via_api: bool = False  # send signed attestations through a real `credit-chain serve`
     api_restart_signal: str = "SIGKILL"  # how the API server is stopped mid-run
+    late_dispute_rate: float = 0.15  # share of disputes answered past the 20-day deadline
+    flows: bool = True  # consent and receivables flows; False: credit records only
     audit: bool = True  # run the auditor over the ledger at the end, when it is available
 
 
@@ -146,6 +148,12 @@ class Simulation:
             self._own_txs.add(receipt.tx_hash)
 
     # -- what the flows share -----------------------------------------------------------
+    @property
+    def writes(self) -> ChainGateway:
+        """Where every write goes (the chain, or the API for what it has routes for)."""
+        assert self.gateway is not None, "setup() opens the gateway first"
+        return self.gateway
+
     @property
     def deployed(self) -> Ledger:
         """The ledger, once :meth:`setup` has deployed it."""
@@ -253,6 +261,7 @@ class Simulation:
             ledger = self.setup()
             setup_s = time.perf_counter() - started
             self._play(progress)
+            self.metrics.disputes.open_overdue = len(self.deployed.disputes.overdue_disputes())
             elapsed = time.perf_counter() - started
             if self.config.via_api:
                 self._count_api_transactions()
@@ -280,8 +289,9 @@ class Simulation:
                 self._suspend(day)
             if day == reinstate_day and days >= 3:
                 self._reinstate(day)
-            self.consent.play(day)
-            self.flows.play(day)
+            if self.config.flows:
+                self.consent.play(day)
+                self.flows.play(day)
             self._bureaus(day)
             self._banks(day)
             self._flush_batches(day)
@@ -444,8 +454,10 @@ class Simulation:
             self._hold(member, schema.name, record)
             return
         consent = self.consent
-        then: Callable[[Written], None]
-        if schema.name == "overdue-record":
+        then: Callable[[Written], None] | None = None
+        if not self.config.flows:
+            pass  # records only: no reviews, no disputes
+        elif schema.name == "overdue-record":
             then = consent.on_overdue
         else:
             then = lambda written: consent.maybe_dispute(written, DISPUTE_RATE_OTHER)  # noqa: E731
@@ -563,7 +575,7 @@ def run_simulation(
     sim = Simulation(config)
     result = sim.run(progress)
     if config.audit and result.ledger is not None:
-        result.audit = audit_verdict(result.ledger, config.out)
+        result.audit = audit_verdict(result.ledger, config.out / "audit" if config.out else None)
     if config.out is not None:
         doc = {**result.summary, "timing": result.timing, "audit": result.audit}
         (config.out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

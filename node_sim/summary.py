@@ -45,7 +45,7 @@ def print_summary(
     if d:
         console.print(
             f"disputes: {d['raised']:,} raised, {d['rejected']:,} rejected, {d['upheld']:,} "
-            f"upheld, {d['resolved_late']:,} past the 20-day deadline, {d['open']:,} open; "
+            f"upheld, {d['overdue']:,} past the 20-day deadline, {d['open']:,} open; "
             f"{d['resolution_days']['mean']} days on average"
         )
     r = summary.get("receivables")
@@ -81,7 +81,7 @@ def print_summary(
     if audit is None:
         console.print("auditor: not available in this build")
     else:
-        ok = audit.get("ok", audit.get("passed"))
-        console.print(f"auditor: {'[green]no breach[/green]' if ok else '[red]findings[/red]'}")
+        mark = "[green]clean[/green]" if audit.get("ok") else "[red]NOT clean[/red]"
+        console.print(f"auditor: {mark}: {audit.get('verdict')}")
     if out is not None:
         console.print(f"manifest, chain, summary.json and report.html kept in {out}")

@@ -17,7 +17,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
 from ledger_client.types import City, ReceivableId
@@ -95,14 +94,14 @@ class ReceivableFlows:
         self._issued = 0
 
     # -- helpers --------------------------------------------------------------------
-    def acting(self, label: str) -> LocalAccount:
-        """The enterprise's account, given gas money the first time it acts."""
-        account = self.sim.ring.account(label)
+    def acting(self, label: str) -> str:
+        """The enterprise ``label``, its account given gas money the first time it acts."""
         if label not in self.funded:
-            self.sim.deployed.chain.fund(account.address, ENTERPRISE_FUNDING_WEI)
+            address = self.sim.ring.account(label).address
+            self.sim.deployed.chain.fund(address, ENTERPRISE_FUNDING_WEI)
             self.funded.add(label)
             self.sim.metrics.enterprises_funded += 1
-        return account
+        return label
 
     def profile(self, label: str) -> EnterpriseProfile:
         """The enterprise called ``label``."""
@@ -138,7 +137,7 @@ class ReceivableFlows:
 
     def _issue(self, chain: SupplyChain, day: int) -> None:
         sim = self.sim
-        rc, metrics = sim.deployed.receivables, sim.metrics
+        metrics = sim.metrics
         supplier = self.rng.choice(chain.suppliers[chain.core])
         core = self.profile(chain.core)
         self._issued += 1
@@ -150,22 +149,20 @@ class ReceivableFlows:
             keccak(f"VAT invoice {seed}-{self._issued}-{n}".encode())
             for n in range(self.rng.randint(1, 3))
         )
-        issued = rc.issue_receivable(
+        root = sim.writes.issue_receivable(
             self.acting(chain.core),
-            sim.ring.account(supplier).address,
+            supplier,
             face,
             due,
             contract_hash=keccak(f"purchase contract {seed}-{self._issued}".encode()),
-            invoice_hashes=list(invoices),
+            invoices=list(invoices),
         )
-        metrics.gas_spent("issue_receivable", issued.gas_used)
-        metrics.went("issue receivable", "chain")
         r = metrics.receivables
         r.issued += 1
         r.issued_fen += face
         r.issued_by_day[day] += 1
         issue = Issue(
-            issued.receivable_id,
+            root,
             chain,
             due,
             day + term,
@@ -175,14 +172,10 @@ class ReceivableFlows:
         self.recent.append(issue)
         holder = self.acting(supplier)
         if self.rng.random() < REJECT_RATE:
-            tx = rc.reject(holder, issue.root, release_invoices=list(invoices))
-            metrics.gas_spent("reject_receivable", tx.gas_used)
-            metrics.went("reject receivable", "chain")
+            sim.writes.reject_receivable(holder, issue.root, list(invoices))
             r.rejected += 1
             return
-        tx = rc.accept(holder, issue.root)
-        metrics.gas_spent("accept_receivable", tx.gas_used)
-        metrics.went("accept receivable", "chain")
+        sim.writes.accept_receivable(holder, issue.root)
         r.accepted += 1
         issue.parts.append(Part(issue.root, supplier, 1, face))
         self.active.append(issue)
@@ -201,18 +194,11 @@ class ReceivableFlows:
         sim = self.sim
         to = self.rng.choice(downstream)
         amount = max(_MIN_SPLIT_FEN, part.amount * self.rng.randint(20, 60) // 100 // 100 * 100)
-        child = sim.deployed.receivables.transfer_part(
-            self.acting(part.holder),
-            part.id,
-            sim.ring.account(to).address,
-            amount,
-        )
-        sim.metrics.gas_spent("split_receivable", child.gas_used)
-        sim.metrics.went("split receivable down a tier", "chain")
+        child = sim.writes.split_receivable(self.acting(part.holder), part.id, to, amount)
         part.amount -= amount
         part.split = True
         tier = part.tier + 1
-        issue.parts.append(Part(child.receivable_id, to, tier, amount))
+        issue.parts.append(Part(child, to, tier, amount))
         sim.metrics.receivables.splits += 1
         sim.metrics.receivables.split_fen_by_tier[tier] += amount
 
@@ -229,18 +215,13 @@ class ReceivableFlows:
         bank = self._bank_for(holder)
         if bank is None:
             return  # that bank is suspended: ask again another day
-        rc, metrics = sim.deployed.receivables, sim.metrics
-        bank_acct = sim.ring.account(bank)
-        tx = rc.request_financing(self.acting(part.holder), part.id, bank_acct.address)
-        metrics.gas_spent("request_financing", tx.gas_used)
-        metrics.went("request financing", "chain")
+        metrics = sim.metrics
+        sim.writes.request_financing(self.acting(part.holder), part.id, bank)
         metrics.receivables.financing_requests += 1
         discount_bps = 350 + 50 * part.tier + self.rng.randint(0, 150)
         days_left = issue.due_day - day
         advance = part.amount - part.amount * discount_bps * days_left // (10_000 * 360)
-        financed = rc.finance(bank_acct, part.id, advance, discount_bps)
-        metrics.gas_spent("finance_receivable", financed.gas_used)
-        metrics.went("finance receivable", "chain")
+        sim.writes.finance_receivable(bank, part.id, advance, discount_bps)
         part.status, part.financier = "financed", bank
         r = metrics.receivables
         r.financed[part.tier] += 1
@@ -258,12 +239,9 @@ class ReceivableFlows:
                 for part in outstanding:
                     self.defaulting.setdefault(day + DEFAULT_AFTER_DAYS, []).append((issue, part))
                 continue
-            tx = sim.deployed.receivables.settle(
-                self.acting(issue.chain.core),
-                [p.id for p in outstanding],
+            sim.writes.settle_receivables(
+                self.acting(issue.chain.core), [p.id for p in outstanding]
             )
-            sim.metrics.gas_spent("settle_receivable", tx.gas_used)
-            sim.metrics.went("settle receivable", "chain")
             r = sim.metrics.receivables
             for part in outstanding:
                 part.status = "paid"
@@ -278,10 +256,7 @@ class ReceivableFlows:
                 # A suspended bank cannot mark it yet; it will the day after.
                 self.defaulting.setdefault(day + 1, []).append((issue, part))
                 continue
-            signer = sim.ring.account(payee) if part.financier else self.acting(payee)
-            marked = sim.deployed.receivables.mark_overdue(signer, part.id)
-            sim.metrics.gas_spent("mark_overdue_with_default", marked.gas_used)
-            sim.metrics.went("mark overdue (attests the default)", "chain")
+            sim.writes.mark_overdue(payee if part.financier else self.acting(payee), part.id)
             part.status = "overdue"
             r = sim.metrics.receivables
             r.defaults += 1

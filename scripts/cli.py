@@ -170,6 +170,14 @@ def simulate(
     adversary_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Probability of an attack on a day.")
     ] = 0.5,
+    late_dispute_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of disputes answered past the 20-day deadline (0: a clean run).",
+        ),
+    ] = 0.15,
     via_api: Annotated[
         bool,
         typer.Option(
@@ -193,6 +201,7 @@ def simulate(
         rpc=rpc,
         out=out,
         adversary_rate=adversary_rate,
+        late_dispute_rate=late_dispute_rate,
         via_api=via_api,
     )
     console = Console(stderr=True, quiet=as_json)

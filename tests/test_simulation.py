@@ -3,33 +3,50 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from ledger_client import ContractRevert, Keyring, Manifest, attach, connect, deploy
+from ledger_client import (
+    ContractRevert,
+    Keyring,
+    LedgerConnectionError,
+    Manifest,
+    attach,
+    connect,
+    deploy,
+)
 from node_sim.adversaries import ATTACKS, expected_error
+from node_sim.api_process import free_port
+from node_sim.audit_hook import audit_available
 from node_sim.rpc_bridge import EmbeddedRpcBridge
 from node_sim.simulation import SimulationConfig, SimulationResult, run_simulation
 from scripts.cli import app
+from tests.conftest import ANVIL
 
 
 @pytest.fixture(scope="module")
-def adversarial_run() -> SimulationResult:
-    """A run long and busy enough that every adversarial behaviour finds what it needs."""
-    return run_simulation(SimulationConfig(days=30, enterprises=200, seed=3, adversary_rate=1.0))
+def adversarial_run(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
+    """A run long and busy enough for every adversarial behaviour, defaults and late disputes."""
+    out = tmp_path_factory.mktemp("adversarial-run")
+    return run_simulation(
+        SimulationConfig(days=45, enterprises=200, seed=6, adversary_rate=1.0, out=out)
+    )
 
 
 def test_same_seed_same_figures() -> None:
-    config = SimulationConfig(days=16, enterprises=80, seed=11)
+    config = SimulationConfig(days=12, enterprises=80, seed=11)
     first = run_simulation(config).summary
     second = run_simulation(config).summary
     assert first == second
     assert first["receivables"]["issued"] > 0
     assert first["consent"]["queries"] > 0
-    other = run_simulation(SimulationConfig(days=16, enterprises=80, seed=12)).summary
+    other = run_simulation(SimulationConfig(days=12, enterprises=80, seed=12)).summary
     assert other != first
 
 
@@ -70,14 +87,14 @@ def test_the_flows_of_a_run_are_counted(adversarial_run: SimulationResult) -> No
     assert sum(s["transactions_by_day"]) <= s["transactions"]
 
 
-def test_receivables_default_onto_the_core_enterprise() -> None:
-    result = run_simulation(SimulationConfig(days=45, enterprises=200, seed=6, adversary_rate=0))
-    r = result.summary["receivables"]
+def test_receivables_default_onto_the_core_enterprise(adversarial_run: SimulationResult) -> None:
+    s = adversarial_run.summary
+    r = s["receivables"]
     assert r["defaults"] > 0
     assert r["defaulted_debtors"] > 0
-    assert result.summary["records"]["by_schema"]["receivable-default"] == r["defaults"]
-    assert result.summary["disputes"]["resolved_late"] > 0
-    assert result.summary["attacks"] == {}
+    assert s["records"]["by_schema"]["receivable-default"] == r["defaults"]
+    assert s["disputes"]["resolved_late"] > 0
+    assert s["disputes"]["overdue"] >= s["disputes"]["resolved_late"]
 
 
 def test_the_suspension_fault_holds_records_back_until_reinstatement() -> None:
@@ -120,11 +137,34 @@ def test_simulate_command_keeps_a_ledger_others_can_open(tmp_path: Path) -> None
     chain.close()
 
 
+def test_simulate_prints_one_screen_of_figures(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--days",
+            "6",
+            "--enterprises",
+            "40",
+            "--adversary-rate",
+            "1",
+            "--late-dispute-rate",
+            "0",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) < 50
+    for expected in ("records", "consent:", "disputes:", "receivables:", "auditor:"):
+        assert any(line.startswith(expected) for line in lines), expected
+    assert "unregistered_attester" in result.output
+
+
 @pytest.mark.timeout(180)
 def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(tmp_path: Path) -> None:
     out = tmp_path / "api-run"
     result = run_simulation(
-        SimulationConfig(days=8, enterprises=100, seed=4, adversary_rate=1.0, out=out, via_api=True)
+        SimulationConfig(days=6, enterprises=100, seed=4, adversary_rate=1.0, out=out, via_api=True)
     )
     s = result.summary
     api = s["api"]
@@ -137,9 +177,9 @@ def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(tmp_path
     assert restart["signal"] == "SIGKILL"
     assert restart["accepted_not_yet_settled"] > 0
     assert any(f["kind"] == "api_restarted" for f in s["faults"])
-    assert s["channels"]["attest record"].get("api", 0) > 0
+    assert s["channels"]["attest"].get("api", 0) > 0
     authorised = sum(s["consent"]["authorisations"].values())
-    assert s["channels"]["authorise (signed by the enterprise, relayed)"] == {"chain": authorised}
+    assert s["channels"]["authorise"] == {"chain": authorised}
     assert s["gas_per_operation"].get("api_attest_by_sig") or s["gas_per_operation"].get(
         "api_anchor_signed_batch"
     )
@@ -152,6 +192,48 @@ def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(tmp_path
     chain = connect("embedded", data_dir=out / "chain")
     assert chain.backend.block_number() == s["blocks"]
     chain.close()
+
+
+@pytest.fixture
+def own_anvil() -> Iterator[str]:
+    """An anvil of this test's own: a run funds its members from the node's first account."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                connect(url).close()
+                break
+            except LedgerConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.anvil
+def test_a_run_on_a_real_node(own_anvil: str) -> None:
+    result = run_simulation(
+        SimulationConfig(days=8, enterprises=60, seed=7, adversary_rate=1.0, rpc=own_anvil)
+    )
+    s = result.summary
+    assert s["config"]["chain"] == own_anvil
+    assert s["records"]["total"] > 0
+    assert s["receivables"]["issued"] > 0
+    for kind, tally in s["attacks"].items():
+        assert tally["errors"] == {expected_error(kind, via_api=False): tally["attempted"]}
+    # The node's clock was already past day 0: the run started at its next midnight.
+    assert result.ledger is not None
+    assert result.ledger.chain.now() > 1_767_542_400
 
 
 def test_the_bridge_serves_the_embedded_chain_with_named_reverts() -> None:
@@ -175,9 +257,28 @@ def test_the_bridge_serves_the_embedded_chain_with_named_reverts() -> None:
         bridge.close()
 
 
-def test_the_auditor_finds_no_breach_in_a_clean_run() -> None:
-    result = run_simulation(SimulationConfig(days=10, enterprises=40, seed=9, adversary_rate=0))
+@pytest.mark.skipif(not audit_available(), reason="the auditor's entry point is not merged yet")
+def test_the_auditor_finds_no_breach_in_a_clean_run(tmp_path: Path) -> None:
+    # Clean: no adversary, and every dispute answered within its 20 days. The
+    # member suspension still happens: honest members hold their writes meanwhile.
+    config = SimulationConfig(
+        days=30, enterprises=200, seed=9, adversary_rate=0, late_dispute_rate=0, out=tmp_path
+    )
+    result = run_simulation(config)
     verdict: dict[str, Any] | None = result.audit
     assert verdict is not None
     assert verdict["ok"] is True, verdict
-    assert verdict["breaches"] == 0
+    assert result.summary["disputes"]["raised"] > 0
+    assert (tmp_path / "audit" / "report.html").exists()
+
+
+@pytest.mark.skipif(not audit_available(), reason="the auditor's entry point is not merged yet")
+def test_the_auditor_counts_the_late_disputes_the_simulation_counted(
+    adversarial_run: SimulationResult,
+) -> None:
+    verdict = adversarial_run.audit
+    assert verdict is not None
+    overdue = adversarial_run.summary["disputes"]["overdue"]
+    assert overdue > 0
+    # Refused attacks leave nothing on chain to object to; late answers to disputes do.
+    assert verdict["breach_counts"] == {"DisputeOverdue": overdue}, verdict
