@@ -23,7 +23,6 @@ from ledger_client import (
 )
 from node_sim.adversaries import ATTACKS, expected_error
 from node_sim.api_process import free_port
-from node_sim.audit_hook import audit_available
 from node_sim.rpc_bridge import EmbeddedRpcBridge
 from node_sim.simulation import SimulationConfig, SimulationResult, run_simulation
 from scripts.cli import app
@@ -257,7 +256,6 @@ def test_the_bridge_serves_the_embedded_chain_with_named_reverts() -> None:
         bridge.close()
 
 
-@pytest.mark.skipif(not audit_available(), reason="the auditor's entry point is not merged yet")
 def test_the_auditor_finds_no_breach_in_a_clean_run(tmp_path: Path) -> None:
     # Clean: no adversary, and every dispute answered within its 20 days. The
     # member suspension still happens: honest members hold their writes meanwhile.
@@ -272,7 +270,6 @@ def test_the_auditor_finds_no_breach_in_a_clean_run(tmp_path: Path) -> None:
     assert (tmp_path / "audit" / "report.html").exists()
 
 
-@pytest.mark.skipif(not audit_available(), reason="the auditor's entry point is not merged yet")
 def test_the_auditor_counts_the_late_disputes_the_simulation_counted(
     adversarial_run: SimulationResult,
 ) -> None:
