@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_utils.address import to_checksum_address
 
-from .index import EventIndex
 from .index.base import IndexedEvent, Projection
+from .index.log import ProjectionLog
 from .types import DisputeStatus, QueryPurpose
 
 if TYPE_CHECKING:
@@ -444,7 +444,7 @@ def _dispute(r: tuple[Any, ...]) -> DisputeEntry:
 # -- a stand-in for the event index -----------------------------------------------------
 
 
-class ConsentLog:
+class ConsentLog(ProjectionLog):
     """An event index holding only the consent projections (in memory by default).
 
     :meth:`follow` reads every block since the last call (from the deployment
@@ -452,41 +452,24 @@ class ConsentLog:
     """
 
     def __init__(self, ledger: Ledger, path: str = ":memory:") -> None:
-        self.ledger = ledger
-        self.index = EventIndex(
-            path, ledger, projections=[AuthorisationsProjection(), DisputesProjection()]
-        )
-
-    def follow(self) -> int:
-        """Index every new block; return the last block read."""
-        self.index.sync()
-        return self.index.cursor
+        super().__init__(ledger, [AuthorisationsProjection(), DisputesProjection()], path)
 
     def queries_of_subject(self, subject: bytes) -> list[QueryEntry]:
         """Who queried the enterprise ``subject`` (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return queries_of_subject(db, subject)
+        return self.read(queries_of_subject, subject)
 
     def queries_by_member(self, member: str) -> list[QueryEntry]:
         """Every query the member made (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return queries_by_member(db, member)
+        return self.read(queries_by_member, member)
 
     def authorisations_of_subject(self, subject: bytes) -> list[AuthorisationEntry]:
         """Every authorisation the enterprise gave (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return authorisations_of_subject(db, subject)
+        return self.read(authorisations_of_subject, subject)
 
     def report_shares(self, query_id: bytes) -> list[ReportShareEntry]:
         """The reports shared in answer to a query (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return report_shares(db, query_id)
+        return self.read(report_shares, query_id)
 
     def overdue_disputes(self, now: int, *, attester: str | None = None) -> list[DisputeEntry]:
         """Disputes overdue at ``now`` (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return overdue_disputes(db, now, attester=attester)
-
-    def close(self) -> None:
-        """Close the index."""
-        self.index.close()
+        return self.read(overdue_disputes, now, attester=attester)

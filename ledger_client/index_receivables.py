@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_utils.address import to_checksum_address
 
-from .index import EventIndex
 from .index.base import IndexedEvent, Projection
+from .index.log import ProjectionLog
 from .types import Hash32, ReceivableId, ReceivableStatus, SubjectId
 
 if TYPE_CHECKING:
@@ -407,7 +407,7 @@ def _financing(r: tuple[Any, ...]) -> FinancingEntry:
 # -- a stand-in for the event index -----------------------------------------------------
 
 
-class ReceivablesLog:
+class ReceivablesLog(ProjectionLog):
     """An event index holding only the receivables projection (in memory by default).
 
     :meth:`follow` indexes every block since the last call (from the deployment
@@ -415,46 +415,30 @@ class ReceivablesLog:
     """
 
     def __init__(self, ledger: Ledger, path: str = ":memory:") -> None:
-        self.ledger = ledger
-        self.index = EventIndex(path, ledger, projections=[ReceivablesProjection()])
-
-    def follow(self) -> int:
-        """Index every new block; return the last block read."""
-        self.index.sync()
-        return self.index.cursor
+        super().__init__(ledger, [ReceivablesProjection()], path)
 
     def holdings(self, holder: bytes, *, outstanding_only: bool = True) -> list[PartEntry]:
         """What the enterprise holds (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return holdings(db, holder, outstanding_only=outstanding_only)
+        return self.read(holdings, holder, outstanding_only=outstanding_only)
 
     def payables(self, debtor: bytes, *, outstanding_only: bool = True) -> list[PartEntry]:
         """What the core enterprise owes (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return payables(db, debtor, outstanding_only=outstanding_only)
+        return self.read(payables, debtor, outstanding_only=outstanding_only)
 
     def financings_of_enterprise(self, holder: bytes) -> list[FinancingEntry]:
         """Every financing the enterprise obtained (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return financings_of_enterprise(db, holder)
+        return self.read(financings_of_enterprise, holder)
 
     def financings_of_bank(
         self, financier: str, *, live_only: bool = False
     ) -> list[FinancingEntry]:
         """Every financing the bank made (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return financings_of_bank(db, financier, live_only=live_only)
+        return self.read(financings_of_bank, financier, live_only=live_only)
 
     def history(self, receivable_id: bytes) -> list[ReceivableEvent]:
         """Every event of one part (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return history(db, receivable_id)
+        return self.read(history, receivable_id)
 
     def part(self, receivable_id: bytes) -> PartEntry | None:
         """One part as its events left it (after :meth:`follow`)."""
-        with self.index.reading() as db:
-            return part(db, receivable_id)
-
-    def close(self) -> None:
-        """Close the index."""
-        self.index.close()
+        return self.read(part, receivable_id)
