@@ -81,6 +81,20 @@ class _Comparer:
     def count(self, kind: str) -> None:
         self.result.compared[kind] = self.result.compared.get(kind, 0) + 1
 
+    def fetch(
+        self, kind: str, key: str, last: EventRef, facade: ContractFacade, fn: str, *args: Any
+    ) -> Any:
+        """The entity's view at the audited block, counted; None when it need not be compared.
+
+        An incremental audit compares only entities with events since the last one, and
+        those an earlier comparison found mismatched.
+        """
+        if not self.wanted(key, last):
+            return None
+        self.count(kind)
+        (value,) = self.view(facade, fn, *args)
+        return value
+
     def check(
         self,
         key: str,
@@ -186,10 +200,9 @@ def _members(c: _Comparer) -> None:
     for account in s.member_order:
         m = s.members[account]
         key = f"member:{account}"
-        if not c.wanted(key, m.last):
+        v = c.fetch("members", key, m.last, consortium, "member", account)
+        if v is None:
             continue
-        c.count("members")
-        (v,) = c.view(consortium, "member", account)
         c.check(
             key,
             f"member {m.name} ({account})",
@@ -211,10 +224,9 @@ def _schemas(c: _Comparer) -> None:
     )
     for sid, x in s.schemas.items():
         key = f"schema:{_hex(sid)}"
-        if not c.wanted(key, x.last):
+        v = c.fetch("schemas", key, x.last, a, "schema", sid)
+        if v is None:
             continue
-        c.count("schemas")
-        (v,) = c.view(a, "schema", sid)
         c.check(
             key,
             f"schema {x.name}",
@@ -229,10 +241,9 @@ def _attestations(c: _Comparer) -> None:
     a = c.ledger.attestations
     for uid, x in c.state.attestations.items():
         key = f"attestation:{_hex(uid)}"
-        if not c.wanted(key, x.last):
+        v = c.fetch("attestations", key, x.last, a, "attestation", uid)
+        if v is None:
             continue
-        c.count("attestations")
-        (v,) = c.view(a, "attestation", uid)
         if v[0] == ZERO_ADDRESS or int(v[1]) == 0:
             c.missing_on_chain(key, f"attestation {_hex(uid)}", x.last)
             continue
@@ -260,10 +271,9 @@ def _batches(c: _Comparer) -> None:
     a = c.ledger.attestations
     for bid, x in c.state.batches.items():
         key = f"batch:{_hex(bid)}"
-        if not c.wanted(key, x.last):
+        v = c.fetch("batches", key, x.last, a, "batch", bid)
+        if v is None:
             continue
-        c.count("batches")
-        (v,) = c.view(a, "batch", bid)
         if v[0] == ZERO_ADDRESS:
             c.missing_on_chain(key, f"batch {_hex(bid)}", x.last)
             continue
@@ -281,10 +291,9 @@ def _authorisations(c: _Comparer) -> None:
     auths = c.ledger.authorisations
     for auth_id, x in c.state.authorisations.items():
         key = f"authorisation:{_hex(auth_id)}"
-        if not c.wanted(key, x.last):
+        v = c.fetch("authorisations", key, x.last, auths, "authorisation", auth_id)
+        if v is None:
             continue
-        c.count("authorisations")
-        (v,) = c.view(auths, "authorisation", auth_id)
         if v[1] == ZERO_ADDRESS:
             c.missing_on_chain(key, f"authorisation {_hex(auth_id)}", x.last)
             continue
@@ -312,10 +321,9 @@ def _queries(c: _Comparer) -> None:
     auths = c.ledger.authorisations
     for qid, x in c.state.queries.items():
         key = f"query:{_hex(qid)}"
-        if not c.wanted(key, x.last):
+        auth_id = c.fetch("queries", key, x.last, auths, "queryAuthorisation", qid)
+        if auth_id is None:
             continue
-        c.count("queries")
-        (auth_id,) = c.view(auths, "queryAuthorisation", qid)
         c.check(key, f"query {_hex(qid)}", ("authId",), (auth_id,), (x.auth_id,), last=x.last)
 
 
@@ -323,10 +331,9 @@ def _shares(c: _Comparer) -> None:
     auths = c.ledger.authorisations
     for (qid, ciphertext), x in c.state.shares.items():
         key = f"share:{_hex(qid)}:{_hex(ciphertext)}"
-        if not c.wanted(key, x.last):
+        v = c.fetch("report shares", key, x.last, auths, "reportShare", qid, ciphertext)
+        if v is None:
             continue
-        c.count("report shares")
-        (v,) = c.view(auths, "reportShare", qid, ciphertext)
         c.check(
             key,
             f"report share {_hex(ciphertext)} of query {_hex(qid)}",
@@ -348,10 +355,9 @@ def _disputes(c: _Comparer) -> None:
     )
     for did, x in s.disputes.items():
         key = f"dispute:{did}"
-        if not c.wanted(key, x.last):
+        v = c.fetch("disputes", key, x.last, d, "dispute", did)
+        if v is None:
             continue
-        c.count("disputes")
-        (v,) = c.view(d, "dispute", did)
         c.check(
             key,
             f"dispute #{did}",
@@ -383,10 +389,9 @@ def _receivables(c: _Comparer) -> None:
     )
     for root, t in s.receivables.items():
         key = f"receivable:{_hex(root)}"
-        if not c.wanted(key, t.last):
+        v = c.fetch("receivables", key, t.last, r, "terms", root)
+        if v is None:
             continue
-        c.count("receivables")
-        (v,) = c.view(r, "terms", root)
         c.check(
             key,
             f"receivable {receivable_label(root)}",
@@ -423,11 +428,10 @@ def _receivables(c: _Comparer) -> None:
             )
     for part_id, p in s.parts.items():
         key = f"part:{_hex(part_id)}"
-        if not c.wanted(key, p.last):
+        v = c.fetch("receivable parts", key, p.last, r, "receivable", part_id)
+        if v is None:
             continue
-        c.count("receivable parts")
         terms = s.receivables[p.root]
-        (v,) = c.view(r, "receivable", part_id)
         c.check(
             key,
             f"receivable part {receivable_label(part_id)}",
