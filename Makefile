@@ -6,14 +6,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# Slither needs web3 7 and the project pins web3 8: the analysis tools get a venv of their own.
+TOOLS_VENV  := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint typecheck format compile clean help
+.PHONY: setup tools slither demo test lint typecheck format compile clean help
 
 help:
 	@echo "make demo   - set up, then run the demo and a 30-day scenario (report in demo-out/)"
 	@echo "make test   - set up, then lint, type-check and run the whole test suite"
 	@echo "make compile - recompile contracts/ into ledger_client/artifacts (needs node)"
+	@echo "make slither - static analysis of contracts/: fails on any high or medium finding"
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -21,6 +25,15 @@ $(PY_STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $@
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): requirements-tools.lock
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c requirements-tools.lock slither-analyzer
 	@touch $@
 
 $(NPM_STAMP): package.json package-lock.json
@@ -38,11 +51,16 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Slither over contracts/ (OpenZeppelin in node_modules left out); the test suite runs the
+# same gate (tests/test_static_analysis.py), so `make test` needs the tools too.
+slither: setup tools
+	$(BIN)/python -m scripts.slither_gate contracts
+
 # Line coverage of the Python packages is reported, and must stay at 90% or more.
 COVERAGE := --cov=ledger_client --cov=api --cov=node_sim --cov=scripts \
 	--cov-report=term:skip-covered --cov-fail-under=90
 
-test: setup chromium lint typecheck
+test: setup tools chromium lint typecheck
 	$(BIN)/pytest $(COVERAGE) $(PYTEST_ARGS)
 
 format: setup
@@ -53,7 +71,7 @@ compile: setup
 	$(BIN)/credit-chain compile
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
 
 # -- audit: a headless browser, so a test can open the audit report (issue 7) --------------
 # Debian's chromium, installed only when the command is missing; a failure stops the set-up.

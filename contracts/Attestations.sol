@@ -237,6 +237,9 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
     /// @inheritdoc IAttestations
     function matches(bytes32 uid, Fields calldata fields) external view returns (bool) {
         Record memory r = _records[uid];
+        // A zero attester means "no such record", and uid is a hash recomputed from the fields:
+        // identity tests on keys, not on a balance or a time, so strict equality is the right test.
+        // slither-disable-next-line incorrect-equality
         return r.attester != address(0) && _uid(r, fields) == uid;
     }
 

@@ -100,13 +100,15 @@ contract Consortium is IConsortium {
     }
 
     /// @inheritdoc IConsortium
-    function requireRole(address account, uint8 role) external view returns (uint8 city) {
-        return _requireRole(account, role);
+    function requireRole(address account, uint8 role) external view {
+        _requireRole(account, role);
     }
 
     /// @inheritdoc IConsortium
     function requireEnterprise(address account) external view returns (bytes32 subject) {
         subject = _enterprises[account].subject;
+        // A zero subject means "not bound" (binding refuses a zero subject), not a balance or a time.
+        // slither-disable-next-line incorrect-equality
         if (subject == bytes32(0)) revert ConsortiumNotEnterprise(account);
     }
 
@@ -171,10 +173,9 @@ contract Consortium is IConsortium {
         emit EnterpriseBound(subject, account, msg.sender);
     }
 
-    function _requireRole(address account, uint8 role) private view returns (uint8 city) {
+    function _requireRole(address account, uint8 role) private view {
         Member storage m = _members[account];
-        city = m.city;
-        if (city == 0 || m.roles & role != role) revert ConsortiumUnauthorized(account, role);
+        if (m.city == 0 || m.roles & role != role) revert ConsortiumUnauthorized(account, role);
         if (m.suspended) revert ConsortiumMemberSuspended(account);
     }
 

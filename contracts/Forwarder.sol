@@ -36,6 +36,9 @@ contract Forwarder is IForwarder, EIP712 {
                 )
             )
         );
+        // The third value is only the bad length or `s` of a malformed signature: `err` already
+        // says it failed, and the refusal names the signer instead, so it is left out on purpose.
+        // slither-disable-next-line unused-return
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err != ECDSA.RecoverError.NoError || signer != from) revert ForwarderWrongSigner(from, signer);
         _useNonce(from, request.nonce);

@@ -139,8 +139,8 @@ interface IConsortium {
     /// @notice Revert unless `account` is a member in good standing holding every role in `role`.
     /// @dev Other contracts of the chain call this so that a refusal carries the consortium's
     /// own named error. Reverts with ConsortiumUnauthorized or ConsortiumMemberSuspended.
-    /// @return city The member's city.
-    function requireRole(address account, uint8 role) external view returns (uint8 city);
+    /// It returns nothing: a check, not a query (`member(account).city` gives the city).
+    function requireRole(address account, uint8 role) external view;
 
     /// @notice Revert unless `account` is a bound enterprise account.
     /// @return subject The subject id bound to it.

@@ -60,6 +60,8 @@ abstract contract SchemaRegistry is ISchemaRegistry {
     /// @dev The 1-based index of a registered schema; reverts when unknown.
     function _schemaIndex(bytes32 schemaId) internal view returns (uint16 index) {
         index = _schemas[schemaId].index;
+        // Index 0 means "never registered" (indexes start at 1), not a balance or a time: exact is right.
+        // slither-disable-next-line incorrect-equality
         if (index == 0) revert SchemaRegistryUnknownSchema(schemaId);
     }
 

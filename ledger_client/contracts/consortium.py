@@ -115,10 +115,12 @@ class ConsortiumContract(ContractFacade):
         (ok,) = self._read("hasRole", account, int(role), block=block)
         return bool(ok)
 
-    def require_role(self, account: str, role: Role | int) -> City:
-        """The member's city; raises ConsortiumUnauthorized or ConsortiumMemberSuspended."""
-        (city,) = self._read("requireRole", account, int(role))
-        return City(city)
+    def require_role(self, account: str, role: Role | int) -> None:
+        """Raise ConsortiumUnauthorized or ConsortiumMemberSuspended unless ``account`` may act.
+
+        A check only, as on chain: ``member(account).city`` gives the member's city.
+        """
+        self._read("requireRole", account, int(role))
 
     def enterprise(self, account: str) -> Enterprise | None:
         """The enterprise bound to ``account``, or None."""
