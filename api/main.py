@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Settings
-from .errors import error_body, install_error_handlers
+from .errors import COMMON_ERRORS, error_body, error_responses, install_error_handlers
 from .routes import (
     attestations,
     authorisations,
@@ -97,8 +97,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     install_error_handlers(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.include_router(health.router, responses=error_responses(413))
     for router in (
-        health.router,
         deployment.router,
         members.router,
         schemas.router,
@@ -112,5 +112,5 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         receivables.router,
         receivables.financings_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=COMMON_ERRORS)
     return app

@@ -20,6 +20,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorPublic(BaseModel):
+    """The one error body: the error's name, a sentence, and fields naming what was wrong
+    (a contract's named error keeps its arguments, a validation error lists ``errors``)."""
+
+    error: str = Field(description="the error's name, e.g. ReceivablesAlreadyFinanced")
+    detail: str = Field(description="one sentence saying what was wrong")
+
+    model_config = ConfigDict(extra="allow")
+
+
 class SignedAttestationCreate(_Strict):
     """An attestation signed by its attester (EIP-712 ``Attest``), for the API to relay."""
 

@@ -22,6 +22,7 @@ from ..errors import (
     SignatureMismatch,
     SignatureTooShortLived,
     SignerNotAllowed,
+    error_responses,
 )
 from ..journal import NewSubmission
 from ..models import (
@@ -37,7 +38,7 @@ from ..models import (
     SubmissionPublic,
     SubmissionsPublic,
 )
-from ..relay import IdempotencyHeader, submission_public, submit_forward
+from ..relay import WRITE_ROUTE, IdempotencyHeader, submission_public, submit_forward
 from ..service import Service
 from .schemas import resolve_schema
 
@@ -101,7 +102,7 @@ def _new(key: str, body: SignedAttestationCreate, record: SignedRecord) -> NewSu
     "",
     response_model=SubmissionPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+    responses=WRITE_ROUTE["responses"],
 )
 async def submit_attestation(
     body: SignedAttestationCreate,
@@ -127,7 +128,12 @@ async def submit_attestation(
     return submission_public(sub)
 
 
-@router.post("/batch", response_model=SubmissionsPublic, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/batch",
+    response_model=SubmissionsPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(400, 403, 404, 409),
+)
 def submit_attestations(
     body: SignedAttestationsCreate,
     service: ServiceDep,
@@ -154,7 +160,7 @@ def submit_attestations(
     return SubmissionsPublic(data=[submission_public(s) for s in subs], count=len(subs))
 
 
-@router.get("", response_model=IndexedAttestationsPublic)
+@router.get("", response_model=IndexedAttestationsPublic, responses=error_responses(404))
 def list_attestations(
     service: ServiceDep,
     _: CallerDep,
@@ -236,7 +242,7 @@ def indexed_validity(service: Service, a: IndexedAttestation, now: int) -> Valid
     "/{uid}/revoke",
     response_model=SubmissionPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+    responses=WRITE_ROUTE["responses"],
 )
 def revoke_attestation(
     uid: Hex32,
@@ -269,7 +275,7 @@ def revoke_attestation(
     "/{uid}/replace",
     response_model=SubmissionPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+    responses=WRITE_ROUTE["responses"],
 )
 def replace_attestation(
     uid: Hex32,
@@ -300,7 +306,7 @@ def replace_attestation(
     return submission_public(sub)
 
 
-@router.get("/{uid}", response_model=AttestationPublic)
+@router.get("/{uid}", response_model=AttestationPublic, responses=error_responses(404))
 def get_attestation(uid: Hex32, service: ServiceDep, _: CallerDep) -> AttestationPublic:
     """An attestation as the chain holds it, with its validity now."""
     raw = bytes.fromhex(uid[2:])
