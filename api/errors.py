@@ -119,7 +119,6 @@ class PayloadTooLarge(ApiError):
 
 #: What each error status means, as the OpenAPI schema documents it.
 ERROR_STATUSES = {
-    400: "the body is not JSON, or not UTF-8 (MalformedBody)",
     401: "no API key, or an unknown or revoked one (Unauthenticated)",
     403: "a read-only key writes, the key may not hand in this signer's write, a role or "
     "standing check fails, or the caller may not read this",
@@ -202,23 +201,27 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
             for e in exc.errors()
         ]
-        first = errors[0] if errors else {"field": "", "message": "invalid request"}
-        return JSONResponse(
-            error_body(
-                "RequestValidationError",
-                f"{first['field']}: {first['message']}",
-                errors=errors,
-            ),
-            status_code=422,
-        )
+        return _invalid(errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {400: "MalformedBody", 404: "NotFound", 405: "MethodNotAllowed"}
+        if exc.status_code == 400:
+            # FastAPI could not decode the body at all (bytes that are not UTF-8, say): the
+            # same named error as a body that is not JSON.
+            return _invalid([{"field": "body", "message": "the body is not UTF-8 JSON"}])
+        names = {404: "NotFound", 405: "MethodNotAllowed"}
         name = names.get(exc.status_code, "HTTPError")
-        detail = str(exc.detail)
-        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, say)
-            detail = f"the request body could not be read as UTF-8 JSON ({detail.lower()})"
         return JSONResponse(
-            error_body(name, detail), status_code=exc.status_code, headers=exc.headers
+            error_body(name, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
+
+
+def _invalid(errors: list[dict[str, str]]) -> JSONResponse:
+    """422 ``RequestValidationError``: the first fault in ``detail``, every one in ``errors``."""
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    return JSONResponse(
+        error_body(
+            "RequestValidationError", f"{first['field']}: {first['message']}", errors=errors
+        ),
+        status_code=422,
+    )

@@ -306,7 +306,7 @@ WRITE_ROUTE: dict[str, Any] = {
     "status_code": status.HTTP_202_ACCEPTED,
     "responses": {
         200: {"description": "the same Idempotency-Key again: the same submission"},
-        **error_responses(400, 403, 404, 409),
+        **error_responses(403, 404, 409),
     },
 }
 

@@ -6,7 +6,7 @@ members of several roles, bound enterprises, a few records, and an API key each 
 (attester), a financier, an enterprise and an auditor (read-only). Every generated request
 carries one of those keys in turn, so fuzzing reaches past authentication.
 
-Bounded: ``API_FUZZ_EXAMPLES`` examples per operation in the fuzzing phase (default 12),
+Bounded: ``API_FUZZ_EXAMPLES`` examples per operation in the fuzzing phase (default 30),
 plus schemathesis's example and coverage phases (boundary values, every missing or
 malformed field); ``API_FUZZ_SEED`` fixes the seed (default 20261124).
 """
@@ -42,7 +42,7 @@ from ledger_client import Keyring, Role
 from tests.api_world import DAY, open_world
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "30"))
 SEED = int(os.environ.get("API_FUZZ_SEED", "20261124"))
 CHECKS = [
     not_a_server_error,

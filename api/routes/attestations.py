@@ -10,6 +10,7 @@ from typing import Annotated
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response, status
 
+from ledger_client.errors import AttestationsInvalidExpiry
 from ledger_client.index import IndexedAttestation
 from ledger_client.signed_records import SignedRecord
 from ledger_client.types import AttestRequest, Validity
@@ -82,6 +83,10 @@ def _checked(service: Service, caller_member: str, body: SignedAttestationCreate
             deadline=record.deadline,
             now=now,
         )
+    if body.expiry and body.expiry <= now:
+        # The contract's own rule and named error, at once: journaled, the record would only
+        # be rejected later by the worker.
+        raise AttestationsInvalidExpiry(expiry=body.expiry, now=now)
     if not service.may_attest(record.signer):
         raise SignerNotAllowed(
             "the signer is not an attester in good standing", signer=record.signer
@@ -132,7 +137,7 @@ async def submit_attestation(
     "/batch",
     response_model=SubmissionsPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(400, 403, 404, 409),
+    responses=error_responses(403, 404, 409),
 )
 def submit_attestations(
     body: SignedAttestationsCreate,

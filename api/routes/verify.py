@@ -8,7 +8,7 @@ from ledger_client.audit import verify_record
 from ledger_client.batches import BatchProof
 
 from ..deps import CallerDep, ServiceDep
-from ..errors import ApiError, error_responses
+from ..errors import ApiError
 from ..models import CheckPublic, VerificationPublic, VerifyCreate
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
@@ -20,7 +20,7 @@ class VerifyTargetMissing(ApiError):
     status = 422
 
 
-@router.post("", response_model=VerificationPublic, responses=error_responses(400))
+@router.post("", response_model=VerificationPublic)
 def verify(body: VerifyCreate, service: ServiceDep, _: CallerDep) -> VerificationPublic:
     """Check a record: hash match, attester standing at the time, validity, Merkle proof."""
     if (body.uid is None) == (body.proof is None):
