@@ -23,6 +23,8 @@ from ledger_client.exceptions import (
 )
 from ledger_client.records import RecordError
 
+from .models import ErrorPublic
+
 STATUS_BY_KIND = {"forbidden": 403, "conflict": 409, "not_found": 404, "invalid": 422}
 
 
@@ -115,6 +117,32 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+#: What each error status means, as the OpenAPI schema documents it.
+ERROR_STATUSES = {
+    401: "no API key, or an unknown or revoked one (Unauthenticated)",
+    403: "a read-only key writes, the key may not hand in this signer's write, a role or "
+    "standing check fails, or the caller may not read this",
+    404: "no such resource: the named error says which",
+    409: "a conflict: an Idempotency-Key reused with another body, a nonce submitted twice, "
+    "or a conflict the chain reports (double financing, say)",
+    413: "the request body is larger than the server accepts (PayloadTooLarge)",
+    422: "invalid input (RequestValidationError, with every field at fault), or a value the "
+    "chain refuses, by its named error",
+    429: "more requests than the key's rate allows (RateLimited)",
+    502: "the chain answered something the API cannot read",
+    503: "the chain is not reachable (ChainUnavailable)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for these statuses, each with the one error body."""
+    return {s: {"model": ErrorPublic, "description": ERROR_STATUSES[s]} for s in statuses}
+
+
+#: Statuses any authenticated route may answer (through its dependencies or the middleware).
+COMMON_ERRORS = error_responses(401, 413, 422, 429, 502, 503)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return "0x" + value.hex()
@@ -173,18 +201,27 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
             for e in exc.errors()
         ]
-        first = errors[0] if errors else {"field": "", "message": "invalid request"}
-        return JSONResponse(
-            error_body(
-                "RequestValidationError",
-                f"{first['field']}: {first['message']}",
-                errors=errors,
-            ),
-            status_code=422,
-        )
+        return _invalid(errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI could not decode the body at all (bytes that are not UTF-8, say): the
+            # same named error as a body that is not JSON.
+            return _invalid([{"field": "body", "message": "the body is not UTF-8 JSON"}])
         names = {404: "NotFound", 405: "MethodNotAllowed"}
         name = names.get(exc.status_code, "HTTPError")
-        return JSONResponse(error_body(name, str(exc.detail)), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(name, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+
+def _invalid(errors: list[dict[str, str]]) -> JSONResponse:
+    """422 ``RequestValidationError``: the first fault in ``detail``, every one in ``errors``."""
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    return JSONResponse(
+        error_body(
+            "RequestValidationError", f"{first['field']}: {first['message']}", errors=errors
+        ),
+        status_code=422,
+    )

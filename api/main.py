@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import Settings
-from .errors import error_body, install_error_handlers
+from .errors import COMMON_ERRORS, error_body, error_responses, install_error_handlers
 from .routes import (
     attestations,
     authorisations,
@@ -28,9 +28,19 @@ from .routes import (
 )
 from .service import Service
 
+#: Methods whose bodies the routes read.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, before they are read.
+    """Refuse request bodies over ``limit`` bytes with 413, and bodies that are not UTF-8
+    with 422 ``RequestValidationError``.
+
+    A declared ``Content-Length`` over the limit is refused before the body is read. The
+    body of a POST is then read here (FastAPI reads it whole anyway), counted as it arrives,
+    so a body sent without a length (``Transfer-Encoding: chunked``) is refused as soon as
+    it passes the limit; and checked to be UTF-8 with no NUL byte, because a JSON parser fed
+    bytes guesses their encoding and would read a UTF-16 body as JSON (RFC 8259: UTF-8 only).
 
     A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and
     a stream per request, measurable on the accept path.
@@ -40,23 +50,76 @@ class BodyLimit:
         self.app = app
         self.limit = limit
 
+    def _too_large(self) -> JSONResponse:
+        return JSONResponse(
+            error_body(
+                "PayloadTooLarge",
+                f"request bodies are limited to {self.limit} bytes",
+                limit=self.limit,
+            ),
+            status_code=413,
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length":
-                    if not value.isdigit() or int(value) > self.limit:
-                        response = JSONResponse(
-                            error_body(
-                                "PayloadTooLarge",
-                                f"request bodies are limited to {self.limit} bytes",
-                                limit=self.limit,
-                            ),
-                            status_code=413,
-                        )
-                        await response(scope, receive, send)
-                        return
-                    break
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.limit:
+                    await self._too_large()(scope, receive, send)
+                    return
+                break
+        if scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._too_large()(scope, receive, send)
+                return
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        if not _utf8_without_nul(body):
+            fault = {"field": "body", "message": "the body is not UTF-8 JSON"}
+            response = JSONResponse(
+                error_body(
+                    "RequestValidationError",
+                    f"body: {fault['message']}",
+                    errors=[fault],
+                ),
+                status_code=422,
+            )
+            await response(scope, receive, send)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _utf8_without_nul(body: bytes) -> bool:
+    if b"\x00" in body:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def quiet_garbage_collector() -> None:
@@ -97,8 +160,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     install_error_handlers(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.include_router(health.router, responses=error_responses(413))
     for router in (
-        health.router,
         deployment.router,
         members.router,
         schemas.router,
@@ -112,5 +175,5 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         receivables.router,
         receivables.financings_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=COMMON_ERRORS)
     return app

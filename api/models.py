@@ -12,12 +12,25 @@ Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
 Uint256 = Annotated[int, Field(ge=0, lt=2**256)]
 Uint40 = Annotated[int, Field(ge=0, lt=2**40)]
 Uint48 = Annotated[int, Field(ge=0, lt=2**48)]
-Fen = Annotated[int, Field(ge=0, lt=2**64, description="an amount in fen (CNY cents)")]
+#: An amount in fen. The contracts hold uint64, but the event index keeps amounts in SQLite's
+#: signed 64-bit integers: an amount of 2**63 or more, anchored, would stop the index at its
+#: block for good. No receivable comes near 9.2e16 yuan, so the API refuses them.
+Fen = Annotated[int, Field(ge=0, lt=2**63, description="an amount in fen (CNY cents), below 2**63")]
 ZERO32 = "0x" + "00" * 32
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ErrorPublic(BaseModel):
+    """The one error body: the error's name, a sentence, and fields naming what was wrong
+    (a contract's named error keeps its arguments, a validation error lists ``errors``)."""
+
+    error: str = Field(description="the error's name, e.g. ReceivablesAlreadyFinanced")
+    detail: str = Field(description="one sentence saying what was wrong")
+
+    model_config = ConfigDict(extra="allow")
 
 
 class SignedAttestationCreate(_Strict):

@@ -49,6 +49,7 @@ from .errors import (
     NonceAlreadySubmitted,
     SignatureMismatch,
     SignatureTooShortLived,
+    error_responses,
 )
 from .journal import NewSubmission, Submission
 from .models import AuthorisationCreate, SignedWrite, SubmissionPublic
@@ -305,9 +306,7 @@ WRITE_ROUTE: dict[str, Any] = {
     "status_code": status.HTTP_202_ACCEPTED,
     "responses": {
         200: {"description": "the same Idempotency-Key again: the same submission"},
-        403: {"description": "the key may not submit this signer's write, or a role fails"},
-        409: {"description": "a conflict the chain reports, e.g. double financing"},
-        422: {"description": "invalid input, or a value the chain refuses"},
+        **error_responses(403, 404, 409),
     },
 }
 

@@ -10,6 +10,7 @@ from typing import Annotated
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response, status
 
+from ledger_client.errors import AttestationsInvalidExpiry
 from ledger_client.index import IndexedAttestation
 from ledger_client.signed_records import SignedRecord
 from ledger_client.types import AttestRequest, Validity
@@ -22,6 +23,7 @@ from ..errors import (
     SignatureMismatch,
     SignatureTooShortLived,
     SignerNotAllowed,
+    error_responses,
 )
 from ..journal import NewSubmission
 from ..models import (
@@ -37,7 +39,7 @@ from ..models import (
     SubmissionPublic,
     SubmissionsPublic,
 )
-from ..relay import IdempotencyHeader, submission_public, submit_forward
+from ..relay import WRITE_ROUTE, IdempotencyHeader, submission_public, submit_forward
 from ..service import Service
 from .schemas import resolve_schema
 
@@ -81,6 +83,10 @@ def _checked(service: Service, caller_member: str, body: SignedAttestationCreate
             deadline=record.deadline,
             now=now,
         )
+    if body.expiry and body.expiry <= now:
+        # The contract's own rule and named error, at once: journaled, the record would only
+        # be rejected later by the worker.
+        raise AttestationsInvalidExpiry(expiry=body.expiry, now=now)
     if not service.may_attest(record.signer):
         raise SignerNotAllowed(
             "the signer is not an attester in good standing", signer=record.signer
@@ -101,7 +107,7 @@ def _new(key: str, body: SignedAttestationCreate, record: SignedRecord) -> NewSu
     "",
     response_model=SubmissionPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+    responses=WRITE_ROUTE["responses"],
 )
 async def submit_attestation(
     body: SignedAttestationCreate,
@@ -127,7 +133,12 @@ async def submit_attestation(
     return submission_public(sub)
 
 
-@router.post("/batch", response_model=SubmissionsPublic, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/batch",
+    response_model=SubmissionsPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(403, 404, 409),
+)
 def submit_attestations(
     body: SignedAttestationsCreate,
     service: ServiceDep,
@@ -154,7 +165,7 @@ def submit_attestations(
     return SubmissionsPublic(data=[submission_public(s) for s in subs], count=len(subs))
 
 
-@router.get("", response_model=IndexedAttestationsPublic)
+@router.get("", response_model=IndexedAttestationsPublic, responses=error_responses(404))
 def list_attestations(
     service: ServiceDep,
     _: CallerDep,
@@ -236,7 +247,7 @@ def indexed_validity(service: Service, a: IndexedAttestation, now: int) -> Valid
     "/{uid}/revoke",
     response_model=SubmissionPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+    responses=WRITE_ROUTE["responses"],
 )
 def revoke_attestation(
     uid: Hex32,
@@ -269,7 +280,7 @@ def revoke_attestation(
     "/{uid}/replace",
     response_model=SubmissionPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "the same Idempotency-Key again: the same submission"}},
+    responses=WRITE_ROUTE["responses"],
 )
 def replace_attestation(
     uid: Hex32,
@@ -300,7 +311,7 @@ def replace_attestation(
     return submission_public(sub)
 
 
-@router.get("/{uid}", response_model=AttestationPublic)
+@router.get("/{uid}", response_model=AttestationPublic, responses=error_responses(404))
 def get_attestation(uid: Hex32, service: ServiceDep, _: CallerDep) -> AttestationPublic:
     """An attestation as the chain holds it, with its validity now."""
     raw = bytes.fromhex(uid[2:])

@@ -15,7 +15,7 @@ from ledger_client.consent_index import AuthorisationEntry, authorisations_of_su
 from ledger_client.types import Authorisation
 
 from ..deps import CallerDep, ServiceDep, WriterDep, oversees
-from ..errors import NotFound
+from ..errors import NotFound, error_responses
 from ..models import (
     AuthorisationCreate,
     AuthorisationPublic,
@@ -69,7 +69,7 @@ def list_authorisations(
     return AuthorisationsPublic(data=data, count=len(data))
 
 
-@router.get("/{auth_id}", response_model=AuthorisationPublic)
+@router.get("/{auth_id}", response_model=AuthorisationPublic, responses=error_responses(404))
 def get_authorisation(auth_id: Hex32, service: ServiceDep, _: CallerDep) -> AuthorisationPublic:
     """An authorisation as the chain holds it, with its schema limit and signer from the index."""
     found = _authorisation(service, auth_id)

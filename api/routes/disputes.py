@@ -17,7 +17,7 @@ from ledger_client.consent_index import DisputeEntry, dispute, disputes
 from ledger_client.types import DisputeStatus
 
 from ..deps import CallerDep, ServiceDep, WriterDep
-from ..errors import NotFound
+from ..errors import NotFound, error_responses
 from ..models import (
     Address,
     DisputeCreate,
@@ -92,7 +92,7 @@ def list_disputes(
     )
 
 
-@router.get("/{dispute_id}", response_model=DisputePublic)
+@router.get("/{dispute_id}", response_model=DisputePublic, responses=error_responses(404))
 def get_dispute(dispute_id: DisputeId, service: ServiceDep, _: CallerDep) -> DisputePublic:
     """A dispute as the chain holds it, with who raised it and why from the index."""
     found = service.ledger.disputes.dispute(dispute_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from ledger_client.types import Member
 
 from ..deps import CallerDep, ServiceDep
-from ..errors import NotFound
+from ..errors import NotFound, error_responses
 from ..models import Address, MemberPublic, MembersPublic
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
@@ -33,7 +33,7 @@ def list_members(service: ServiceDep, _: CallerDep) -> MembersPublic:
     return MembersPublic(data=members, count=len(members))
 
 
-@router.get("/{account}", response_model=MemberPublic)
+@router.get("/{account}", response_model=MemberPublic, responses=error_responses(404))
 def get_member(account: Address, service: ServiceDep, _: CallerDep) -> MemberPublic:
     """One member institution."""
     m = service.ledger.consortium.member(to_checksum_address(account))

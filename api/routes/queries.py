@@ -23,7 +23,7 @@ from ledger_client.consent_index import (
 from ledger_client.types import QueryPurpose
 
 from ..deps import CallerDep, ServiceDep, WriterDep, oversees
-from ..errors import ApiError, NotPermitted
+from ..errors import ApiError, NotPermitted, error_responses
 from ..models import (
     ZERO32,
     Address,
@@ -84,7 +84,7 @@ def log_query(
     return answer(response, submitted)
 
 
-@router.get("", response_model=QueriesPublic)
+@router.get("", response_model=QueriesPublic, responses=error_responses(403))
 def list_queries(
     service: ServiceDep,
     caller: CallerDep,

@@ -28,7 +28,7 @@ from ledger_client.index_receivables import (
 from ledger_client.types import Receivable
 
 from ..deps import Caller, CallerDep, ServiceDep, WriterDep
-from ..errors import ApiError, NotFound
+from ..errors import ApiError, NotFound, error_responses
 from ..journal import Submission
 from ..models import (
     Address,
@@ -397,7 +397,7 @@ def list_receivables(
     )
 
 
-@router.get("/{receivable_id}", response_model=ReceivablePublic)
+@router.get("/{receivable_id}", response_model=ReceivablePublic, responses=error_responses(404))
 def get_receivable(receivable_id: Hex32, service: ServiceDep, _: CallerDep) -> ReceivablePublic:
     """A receivable or part, as the chain holds it."""
     found = service.ledger.receivables.receivable(_b(receivable_id))
@@ -406,7 +406,9 @@ def get_receivable(receivable_id: Hex32, service: ServiceDep, _: CallerDep) -> R
     return _from_chain(found)
 
 
-@router.get("/{receivable_id}/lineage", response_model=LineagePublic)
+@router.get(
+    "/{receivable_id}/lineage", response_model=LineagePublic, responses=error_responses(404)
+)
 def get_lineage(receivable_id: Hex32, service: ServiceDep, _: CallerDep) -> LineagePublic:
     """The part, its parent, ... back to the issued receivable (read from the chain)."""
     if service.ledger.receivables.receivable(_b(receivable_id)) is None:
@@ -415,7 +417,11 @@ def get_lineage(receivable_id: Hex32, service: ServiceDep, _: CallerDep) -> Line
     return LineagePublic(id=receivable_id, lineage=["0x" + bytes(i).hex() for i in ids])
 
 
-@router.get("/{receivable_id}/history", response_model=ReceivableHistoryPublic)
+@router.get(
+    "/{receivable_id}/history",
+    response_model=ReceivableHistoryPublic,
+    responses=error_responses(404),
+)
 def get_history(receivable_id: Hex32, service: ServiceDep, _: CallerDep) -> ReceivableHistoryPublic:
     """Every event of one part, in chain order (a split appears under parent and child)."""
     with service.index.reading() as db:

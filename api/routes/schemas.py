@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from ledger_client.types import RegisteredSchema
 
 from ..deps import CallerDep, ServiceDep
-from ..errors import NotFound
+from ..errors import NotFound, error_responses
 from ..models import SchemaPublic, SchemasPublic
 from ..service import Service
 
@@ -40,7 +40,7 @@ def list_schemas(service: ServiceDep, _: CallerDep) -> SchemasPublic:
     return SchemasPublic(data=data, count=len(data))
 
 
-@router.get("/{ref}", response_model=SchemaPublic)
+@router.get("/{ref}", response_model=SchemaPublic, responses=error_responses(404))
 def get_schema(service: ServiceDep, _: CallerDep, ref: str) -> SchemaPublic:
     """One schema, by name or id."""
     return _public(resolve_schema(service, ref))

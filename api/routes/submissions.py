@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ..deps import CallerDep, ServiceDep
-from ..errors import NotFound
+from ..errors import NotFound, error_responses
 from ..models import ProofPublic, SubmissionPublic
 from ..relay import submission_public
 from ..worker import unpack_levels
@@ -13,7 +13,7 @@ from ..worker import unpack_levels
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 
 
-@router.get("/{submission_id}", response_model=SubmissionPublic)
+@router.get("/{submission_id}", response_model=SubmissionPublic, responses=error_responses(404))
 def get_submission(submission_id: str, service: ServiceDep, caller: CallerDep) -> SubmissionPublic:
     """A submission: pending, anchored (with its uid or batch position) or rejected (why)."""
     sub = service.journal.get(submission_id)
@@ -22,7 +22,7 @@ def get_submission(submission_id: str, service: ServiceDep, caller: CallerDep) -
     return submission_public(sub)
 
 
-@router.get("/{submission_id}/proof", response_model=ProofPublic)
+@router.get("/{submission_id}/proof", response_model=ProofPublic, responses=error_responses(404))
 def get_proof(submission_id: str, service: ServiceDep, _: CallerDep) -> ProofPublic:
     """The inclusion proof of a record anchored in a signed batch."""
     sub = service.journal.get(submission_id)
