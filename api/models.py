@@ -12,10 +12,8 @@ Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
 Uint256 = Annotated[int, Field(ge=0, lt=2**256)]
 Uint40 = Annotated[int, Field(ge=0, lt=2**40)]
 Uint48 = Annotated[int, Field(ge=0, lt=2**48)]
-#: An amount in fen. The contracts hold uint64, but the event index keeps amounts in SQLite's
-#: signed 64-bit integers: an amount of 2**63 or more, anchored, would stop the index at its
-#: block for good. No receivable comes near 9.2e16 yuan, so the API refuses them.
-Fen = Annotated[int, Field(ge=0, lt=2**63, description="an amount in fen (CNY cents), below 2**63")]
+#: An amount in fen: the contracts hold uint64.
+Fen = Annotated[int, Field(ge=0, lt=2**64, description="an amount in fen (CNY cents), a uint64")]
 ZERO32 = "0x" + "00" * 32
 
 

@@ -107,7 +107,8 @@ class ReceivablesProjection(Projection):
     """Tables ``receivable_parts``, ``receivable_financings`` and ``receivable_events``."""
 
     name: ClassVar[str] = "receivables"
-    version: ClassVar[int] = 1
+    #: 2: amounts kept as 8-byte big-endian blobs (SQLite integers stop at 2**63 - 1).
+    version: ClassVar[int] = 2
     contract: ClassVar[str] = "Receivables"
     handles: ClassVar[frozenset[str]] = frozenset(
         {
@@ -136,7 +137,7 @@ class ReceivablesProjection(Projection):
             parent BLOB,
             debtor BLOB NOT NULL,
             holder BLOB NOT NULL,
-            amount INTEGER NOT NULL,
+            amount BLOB NOT NULL,
             due_date INTEGER NOT NULL,
             status INTEGER NOT NULL,
             financier TEXT,
@@ -150,7 +151,7 @@ class ReceivablesProjection(Projection):
             id BLOB NOT NULL,
             financier TEXT NOT NULL,
             holder BLOB NOT NULL,
-            advance INTEGER NOT NULL,
+            advance BLOB NOT NULL,
             discount_bps INTEGER NOT NULL,
             financed_at INTEGER NOT NULL,
             released_at INTEGER NOT NULL DEFAULT 0,
@@ -188,7 +189,7 @@ class ReceivablesProjection(Projection):
                         rid,
                         a["debtor"],
                         a["supplier"],
-                        a["amount"],
+                        _fen(a["amount"]),
                         a["dueDate"],
                         int(ReceivableStatus.PENDING),
                         ts,
@@ -205,14 +206,23 @@ class ReceivablesProjection(Projection):
                 child = bytes(a["child"])
                 self._log(db, event, child)
                 db.execute(
-                    "UPDATE receivable_parts SET amount = ? WHERE id = ?", (a["remaining"], rid)
+                    "UPDATE receivable_parts SET amount = ? WHERE id = ?",
+                    (_fen(a["remaining"]), rid),
                 )
                 db.execute(
                     "INSERT OR REPLACE INTO receivable_parts (id, root, parent, debtor, holder,"
                     " amount, due_date, status, issued_at, seq)"
                     " SELECT ?, root, id, debtor, ?, ?, due_date, ?, ?, ?"
                     " FROM receivable_parts WHERE id = ?",
-                    (child, a["to"], a["amount"], int(ReceivableStatus.ACTIVE), ts, event.seq, rid),
+                    (
+                        child,
+                        a["to"],
+                        _fen(a["amount"]),
+                        int(ReceivableStatus.ACTIVE),
+                        ts,
+                        event.seq,
+                        rid,
+                    ),
                 )
             case "ReceivableFinanced":
                 self._status(db, rid, ReceivableStatus.FINANCED, financier=a["financier"])
@@ -223,7 +233,7 @@ class ReceivablesProjection(Projection):
                         rid,
                         a["financier"],
                         a["holder"],
-                        a["advance"],
+                        _fen(a["advance"]),
                         a["discountBps"],
                         ts,
                         event.tx_hash,
@@ -281,6 +291,19 @@ class ReceivablesProjection(Projection):
             "SELECT MAX(seq) FROM receivable_financings WHERE id = ?)",
             (ts, rid),
         )
+
+
+def _fen(amount: int) -> bytes:
+    """An amount as stored: 8 bytes, big-endian, so blobs sort as the numbers do.
+
+    The contract's amounts are uint64; SQLite's integers are signed 64-bit, so an
+    amount of 2**63 or more, kept as an integer, would stop the index at its block.
+    """
+    return int(amount).to_bytes(8, "big")
+
+
+def _int(stored: bytes) -> int:
+    return int.from_bytes(stored, "big")
 
 
 def _jsonable(value: Any) -> Any:
@@ -378,7 +401,7 @@ def _part(r: tuple[Any, ...]) -> PartEntry:
         parent=None if r[2] is None else ReceivableId(r[2]),
         debtor=SubjectId(r[3]),
         holder=SubjectId(r[4]),
-        amount_fen=r[5],
+        amount_fen=_int(r[5]),
         due_date=r[6],
         status=ReceivableStatus(r[7]),
         financier=r[8],
@@ -393,8 +416,8 @@ def _financing(r: tuple[Any, ...]) -> FinancingEntry:
         financier=r[1],
         holder=SubjectId(r[2]),
         debtor=SubjectId(r[3]),
-        amount_fen=r[4],
-        advance_fen=r[5],
+        amount_fen=_int(r[4]),
+        advance_fen=_int(r[5]),
         discount_bps=r[6],
         due_date=r[7],
         financed_at=r[8],

@@ -325,9 +325,9 @@ def test_wrong_hex_lengths(w: ApiWorld, path: str, field: str, bad: Any) -> None
     _invalid_field(w.get(f"/v1/receivables/{short}/lineage", "auditor"), "path.receivable_id")
 
 
-# An int64 in JSON is no limit here: amounts stop below 2**63 (the event index keeps them in
-# SQLite's signed 64-bit integers), nonces at 2**256, deadlines at 2**48, expiries at 2**40.
-AMOUNTS = [-1, -(2**63), 2**63, 2**64, 2**64 - 1, 2**128, 2**256, 2**300, 1.5, 1e30]
+# An int64 in JSON is no limit here: amounts stop at the contracts' uint64, nonces at 2**256,
+# deadlines at 2**48, expiries at 2**40.
+AMOUNTS = [-1, -(2**63), 2**64, 2**64 + 1, 2**128, 2**256, 2**300, 1.5, 1e30]
 
 
 @pytest.mark.parametrize("amount", AMOUNTS)

@@ -107,6 +107,26 @@ class ReceivablesIndexConformance:
             assert indexed.default_attestation == on_chain.default_attestation
             assert indexed.parent == on_chain.parent
 
+    def test_amounts_across_the_whole_uint64_range(self, w: World) -> None:
+        # SQLite's integers are signed 64-bit; the contract's amounts are uint64. An amount
+        # of 2**63 or more, kept as an integer, stopped the index at its block for good.
+        log = ReceivablesLog(w.ledger)
+        top = 2**64 - 1
+        rid = w.issue(top, days=30)
+        part = w.rc.transfer_part(w.tier1, rid, w.tier2.address, 2**63).receivable_id
+        small = w.issue(5, days=30, debtor=w.other_core)
+        w.rc.request_financing(w.tier2, part, w.bank_a.address)
+        w.rc.finance(w.bank_a, part, 2**63 - 1, 100)
+        log.follow()
+        assert [(e.id, e.amount_fen) for e in log.payables(w.subject(w.core))] == [
+            (rid, top - 2**63),
+            (part, 2**63),
+        ]
+        assert [e.amount_fen for e in log.payables(w.subject(w.other_core))] == [5]
+        assert log.part(small) is not None
+        (financing,) = log.financings_of_bank(w.bank_a.address)
+        assert (financing.amount_fen, financing.advance_fen) == (2**63, 2**63 - 1)
+
 
 class TestReceivablesIndexEmbedded(ReceivablesIndexConformance):
     @pytest.fixture
