@@ -306,6 +306,15 @@ def test_batch_submission_anchored_as_one_signed_batch_then_verified(api: Api) -
     h = api.headers(api.auditor_key)
     proof = api.client.get(f"/v1/submissions/{subs[5]['id']}/proof", headers=h).json()
     assert proof["index"] == 5
+    # The submitter and auditors see the proof; another member's key sees no such submission.
+    own = api.client.get(
+        f"/v1/submissions/{subs[5]['id']}/proof", headers=api.headers(api.bank_key)
+    )
+    assert own.json() == proof
+    other = api.client.get(
+        f"/v1/submissions/{subs[5]['id']}/proof", headers=api.headers(api.other_key)
+    )
+    assert (other.status_code, other.json()["error"]) == (404, "NotFound"), other.text
     ok = api.client.post(
         "/v1/verify", json={"record": records[5], "proof": proof}, headers=h
     ).json()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..deps import CallerDep, ServiceDep
+from ..deps import Caller, CallerDep, ServiceDep
 from ..errors import NotFound, error_responses
+from ..journal import Submission
 from ..models import ProofPublic, SubmissionPublic
 from ..relay import submission_public
+from ..service import Service
 from ..worker import unpack_levels
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
@@ -16,17 +18,18 @@ router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 @router.get("/{submission_id}", response_model=SubmissionPublic, responses=error_responses(404))
 def get_submission(submission_id: str, service: ServiceDep, caller: CallerDep) -> SubmissionPublic:
     """A submission: pending, anchored (with its uid or batch position) or rejected (why)."""
-    sub = service.journal.get(submission_id)
-    if sub is None or (sub.caller != caller.member and not caller.read_only):
-        raise NotFound(f"no submission {submission_id}", submission_id=submission_id)
-    return submission_public(sub)
+    return submission_public(_own(service, caller, submission_id))
 
 
 @router.get("/{submission_id}/proof", response_model=ProofPublic, responses=error_responses(404))
-def get_proof(submission_id: str, service: ServiceDep, _: CallerDep) -> ProofPublic:
-    """The inclusion proof of a record anchored in a signed batch."""
-    sub = service.journal.get(submission_id)
-    if sub is None or sub.status != "anchored" or sub.result is None:
+def get_proof(submission_id: str, service: ServiceDep, caller: CallerDep) -> ProofPublic:
+    """The inclusion proof of a record anchored in a signed batch.
+
+    Like the submission itself, only its submitter and read-only (auditor) keys see it;
+    the submitter hands the proof on with the record.
+    """
+    sub = _own(service, caller, submission_id)
+    if sub.status != "anchored" or sub.result is None:
         raise NotFound(f"no anchored submission {submission_id}", submission_id=submission_id)
     if "batch_id" not in sub.result or sub.anchor_id is None:
         raise NotFound(
@@ -48,3 +51,11 @@ def get_proof(submission_id: str, service: ServiceDep, _: CallerDep) -> ProofPub
         proof=["0x" + p.hex() for p in tree.proof(index)],
         signed_record=sub.payload,
     )
+
+
+def _own(service: Service, caller: Caller, submission_id: str) -> Submission:
+    """The caller's own submission (any, for a read-only key); 404 for anyone else's."""
+    sub = service.journal.get(submission_id)
+    if sub is None or (sub.caller != caller.member and not caller.read_only):
+        raise NotFound(f"no submission {submission_id}", submission_id=submission_id)
+    return sub
