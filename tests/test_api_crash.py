@@ -107,18 +107,20 @@ def _block_hashes(data_dir: Path) -> list[str]:
         chain.close()
 
 
-def _journal_counts(data_dir: Path, ids: set[str]) -> dict[str, int]:
-    """Statuses of the acknowledged submissions, read from the journal while the server is down."""
+def _journal_counts(data_dir: Path, ids: set[str]) -> tuple[dict[str, int], int]:
+    """Statuses of the acknowledged submissions, and how many transactions were journaled
+    but not settled (what the restart must finish), read while the server is down."""
     conn = sqlite3.connect(str(data_dir / "api.sqlite"))
     try:
         rows = conn.execute("SELECT id, status FROM submissions").fetchall()
+        (unsettled,) = conn.execute("SELECT count(*) FROM anchors WHERE state = 'sent'").fetchone()
     finally:
         conn.close()
     counts: dict[str, int] = {}
     for sub_id, status in rows:
         if sub_id in ids:
             counts[status] = counts.get(status, 0) + 1
-    return counts
+    return counts, int(unsettled)
 
 
 @pytest.mark.slow
@@ -217,7 +219,7 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
         in_flight = sum(x["status"] == 200 and x["key"] not in earlier for x in lines)
         assert all(any(x["key"] == k for x in lines) for k in replays)
         before_kills.append(_block_hashes(data))
-        status = _journal_counts(data, set(acked.values()))
+        status, unsettled = _journal_counts(data, set(acked.values()))
         print(
             f"\ncycle {cycle}: ready in {ready_s[-1]:.2f} s at block {len(before_kills[-1]) - 1}, "
             f"killed {delay:.2f} s into the load; accepted {len(fresh)} "
@@ -225,7 +227,7 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
             f"{sum(k.startswith('i') for k in fresh)} receivables; {in_flight} of them "
             f"journaled in flight and answered on retry), {len(replays)} replays same id; "
             f"of {len(acked)} acknowledged: {status.get('anchored', 0)} anchored, "
-            f"{status.get('pending', 0)} pending"
+            f"{status.get('pending', 0)} pending; {unsettled} transactions journaled, unsettled"
         )
 
     # A last restart: everything acknowledged gets anchored, once.
@@ -275,11 +277,12 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
     try:
         anchors = service.db.query("SELECT tx_hash, state FROM anchors")
         assert {a["state"] for a in anchors} == {"done"}
-        anchored = records_on_chain = 0
+        anchored = records_on_chain = batches = 0
         for n in range(service.chain.backend.block_number() + 1):
             for receipt in service.chain.backend.receipts_in_block(n):
                 events = service.ledger.attestations.decode_events(receipt)
                 anchored += sum(e.name in ("Attested", "BatchAnchored") for e in events)
+                batches += sum(e.name == "BatchAnchored" for e in events)
                 records_on_chain += sum(
                     1 if e.name == "Attested" else int(e.args["count"])
                     for e in events
@@ -298,6 +301,18 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
         assert records_on_chain == sum(r["operation"] == "attestations.attest" for r in journaled)
         issued = [r for r in journaled if r["operation"] == "receivables.issue"]
         assert service.ledger.receivables.receivable_count() == len(issued)
+        # The event index the listings read saw each event once, and keeps each batch's
+        # tree once (a tree stored again after a crash replaces nothing).
+        index = service.index
+        names = ("Attested", "BatchAnchored", "ReceivableIssued")
+        assert sum(index.count_events(name=n) for n in names) == anchored
+        trees = sqlite3.connect(str(data / "index.sqlite"))
+        try:
+            assert trees.execute("SELECT count(*) FROM batch_trees").fetchone() == (batches,)
+            (leaves,) = trees.execute("SELECT count(*) FROM batch_records").fetchone()
+        finally:
+            trees.close()
+        assert leaves == records_on_chain - index.count_events(name="Attested")
     finally:
         service.close()
 
