@@ -144,13 +144,19 @@ def write_items(path: Path, items: Iterable[Item]) -> None:
 
 
 def read_items(path: Path) -> list[Item]:
-    """The items of a body file."""
+    """The items of a body file; a route or key that would bend the request line or its
+    headers (a space, a control character) is refused."""
     out = []
     with path.open() as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             if line.strip():
                 doc = json.loads(line)
-                out.append(Item(str(doc["path"]), str(doc["key"]), dict(doc["body"])))
+                item = Item(str(doc["path"]), str(doc["key"]), dict(doc["body"]))
+                if not item.path.startswith("/") or not all(
+                    x.isprintable() and " " not in x for x in (item.path, item.key)
+                ):
+                    raise ValueError(f"{path}:{n}: not a plain route and key")
+                out.append(item)
     return out
 
 

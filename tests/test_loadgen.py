@@ -124,3 +124,7 @@ def test_loopback_only_bounded_and_a_key_is_needed(
             main(["--url", "http://127.0.0.1:9", "--key", "k", *common, *bad])
     assert main(["--url", "http://localhost:9", "--key", "", *common]) == 2
     assert not out.exists()
+    for bad_item in (Item("v1/x", "k", {}), Item("/v1/x", "k\r\nX-Evil: 1", {})):
+        write_items(bodies, [bad_item])
+        with pytest.raises(ValueError, match="not a plain route and key"):
+            read_items(bodies)
