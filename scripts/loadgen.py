@@ -1,25 +1,72 @@
-"""A bounded load of signed attestations against a running API, from this process.
+"""A bounded load of pre-signed writes against a running API on loopback.
 
-Used by ``credit-chain bench api`` and by the crash test: ``clients`` threads
-each post signed records with their own nonces until ``duration_s`` passes or
-``max_requests`` are sent, and note every submission the server accepted.
+Used by ``credit-chain bench api`` (in process: :func:`run_load`) and by the crash
+test, as a process of its own::
+
+    python -m scripts.loadgen --url http://127.0.0.1:8000 --bodies bodies.jsonl \
+        --clients 16 --duration 20 --out accepted.jsonl --retry
+
+``clients`` concurrent connections post the bodies (each with its own nonce and
+Idempotency-Key, signed up front) until they run out, ``duration`` passes or the
+process is told to stop (SIGTERM or SIGINT). Every submission the server
+acknowledges is appended to ``--out`` as one JSON line (id, idempotency key,
+status, route), flushed as it comes, so the record of what the server accepted
+survives the server being killed mid-run. With ``--retry`` a request that got no
+answer (the server went away) or a 429/5xx is sent again with the same
+Idempotency-Key, as a careful client would. The API key comes from
+``CREDIT_CHAIN_API_KEY`` (or ``--key``, which other users of the machine can see).
+Only loopback URLs are accepted: this is a test tool, not a way to load someone
+else's server.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import ipaddress
 import json
+import os
 import random
+import signal
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from eth_account.signers.local import LocalAccount
+if TYPE_CHECKING:  # signing needs these; the command-line load does not (it starts faster)
+    from eth_account.signers.local import LocalAccount
 
-from ledger_client.records import Schema, record_hash, sample_record
-from ledger_client.signed_records import SignedRecord
-from ledger_client.types import AttestRequest
+    from ledger_client.records import Schema
+
+#: The route attestations are posted to; other writes name theirs in the body file.
+ATTESTATIONS = "/v1/attestations"
+#: Bounds of the command-line load.
+MAX_CLIENTS = 256
+MAX_DURATION_S = 600.0
+#: A request without an answer after this long counts as failed.
+REQUEST_TIMEOUT_S = 30.0
+#: Pause before a retry (``--retry``) or the next request after a failure.
+RETRY_PAUSE_S = 0.05
+#: What ``--retry`` sends again: no answer (status 0), too many requests, server errors.
+RETRIED = frozenset({0, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Item:
+    """One write to post: its route, its Idempotency-Key and its JSON body."""
+
+    path: str
+    key: str
+    body: dict[str, Any]
+
+    def to_json(self) -> str:
+        """One line of a body file."""
+        return json.dumps({"path": self.path, "key": self.key, "body": self.body})
 
 
 @dataclass
@@ -57,6 +104,10 @@ def make_bodies(
     seed: int = 1,
 ) -> list[dict[str, object]]:
     """``count`` signed attestation bodies, ready to post (signing is done up front)."""
+    from ledger_client.records import record_hash, sample_record
+    from ledger_client.signed_records import SignedRecord
+    from ledger_client.types import AttestRequest
+
     rng = random.Random(seed)
     bodies = []
     for i in range(count):
@@ -80,6 +131,47 @@ def make_bodies(
     return bodies
 
 
+def attestation_items(bodies: Iterable[dict[str, object]]) -> list[Item]:
+    """Attestation bodies as items to post, each keyed by its nonce (``load-<nonce>``)."""
+    return [Item(ATTESTATIONS, f"load-{b['nonce']}", dict(b)) for b in bodies]
+
+
+def write_items(path: Path, items: Iterable[Item]) -> None:
+    """A body file: one item a line."""
+    with path.open("w") as f:
+        for item in items:
+            f.write(item.to_json() + "\n")
+
+
+def read_items(path: Path) -> list[Item]:
+    """The items of a body file; a route or key that would bend the request line or its
+    headers (a space, a control character) is refused."""
+    out = []
+    with path.open() as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                doc = json.loads(line)
+                item = Item(str(doc["path"]), str(doc["key"]), dict(doc["body"]))
+                if not item.path.startswith("/") or not all(
+                    x.isprintable() and " " not in x for x in (item.path, item.key)
+                ):
+                    raise ValueError(f"{path}:{n}: not a plain route and key")
+                out.append(item)
+    return out
+
+
+def read_accepted(path: Path) -> list[dict[str, Any]]:
+    """The lines ``--out`` holds: what the server acknowledged (a torn last line is skipped)."""
+    if not path.exists():
+        return []
+    out = []
+    with path.open() as f:
+        for line in f:
+            with contextlib.suppress(json.JSONDecodeError):
+                out.append(json.loads(line))
+    return out
+
+
 def run_load(
     base_url: str,
     api_key: str,
@@ -89,74 +181,88 @@ def run_load(
     duration_s: float = 5.0,
     stop: threading.Event | None = None,
 ) -> LoadResult:
-    """Post ``bodies`` from ``clients`` concurrent connections until they run out, time
-    passes or ``stop`` is set.
+    """Post attestation ``bodies`` from ``clients`` concurrent connections until they run
+    out, time passes or ``stop`` is set.
 
     The clients are asyncio tasks in one thread: threads would spend the load
     generator's time fighting over the GIL and inflate the latencies it measures.
     """
+    items = attestation_items(bodies)
     return asyncio.run(
-        _load(base_url, api_key, bodies, clients=clients, duration_s=duration_s, stop=stop)
+        _load(base_url, api_key, items, clients=clients, duration_s=duration_s, stop=stop)
     )
 
 
 async def _load(
     base_url: str,
     api_key: str,
-    bodies: list[dict[str, object]],
+    items: Sequence[Item],
     *,
     clients: int,
     duration_s: float,
     stop: threading.Event | None,
+    retry: bool = False,
+    on_accept: Callable[[Item, str, int], None] | None = None,
 ) -> LoadResult:
     result = LoadResult()
-    cursor = iter(range(len(bodies)))
+    cursor = iter(range(len(items)))
     deadline = time.monotonic() + duration_s
     halt = stop or threading.Event()
     url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
 
-    def request(i: int) -> tuple[bytes, str]:
-        key = f"load-{bodies[i]['nonce']}"
-        payload = json.dumps(bodies[i], separators=(",", ":")).encode()
+    def request(item: Item) -> bytes:
+        payload = json.dumps(item.body, separators=(",", ":")).encode()
         head = (
-            f"POST /v1/attestations HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"X-API-Key: {api_key}\r\nIdempotency-Key: {key}\r\n"
+            f"POST {item.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"X-API-Key: {api_key}\r\nIdempotency-Key: {item.key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
         ).encode()
-        return head + payload, key
+        return head + payload
+
+    def running() -> bool:
+        return not halt.is_set() and time.monotonic() < deadline
 
     async def client() -> None:
         # A bare HTTP/1.1 keep-alive client: httpx spends more CPU per request than
         # the server it measures, and this runs beside it on the same cores.
         reader: asyncio.StreamReader | None = None
         writer: asyncio.StreamWriter | None = None
-        while not halt.is_set() and time.monotonic() < deadline:
-            i = next(cursor, None)
+        i: int | None = None
+        while running():
             if i is None:
-                break
-            raw, key = request(i)
+                i = next(cursor, None)
+                if i is None:
+                    break
+            item = items[i]
             t0 = time.perf_counter()
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
                 assert reader is not None
-                writer.write(raw)
+                writer.write(request(item))
                 await writer.drain()
-                status, body = await _read_response(reader)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
+                status, body = await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT_S)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
                 result.errors += 1
+                if writer is not None:
+                    writer.close()
                 writer = None
-                if halt.is_set():
-                    return
-                await asyncio.sleep(0.01)
-                continue
+                status, body = 0, b""
             ms = (time.perf_counter() - t0) * 1000
             if status in (200, 202):
-                result.accepted[json.loads(body)["id"]] = key
+                sub_id = str(json.loads(body)["id"])
+                result.accepted[sub_id] = item.key
                 result.latencies_ms.append(ms)
-            else:
+                if on_accept is not None:
+                    on_accept(item, sub_id, status)
+            elif status:
                 result.refused[status] = result.refused.get(status, 0) + 1
+            again = retry and status in RETRIED
+            if again or status == 0:
+                await asyncio.sleep(RETRY_PAUSE_S)
+            if not again:
+                i = None  # on to the next item (without --retry, a failed one is dropped)
         if writer is not None:
             writer.close()
 
@@ -176,3 +282,102 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     return status, await reader.readexactly(length)
+
+
+def _loopback_url(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme != "http" or not loopback or parts.port is None:
+        raise argparse.ArgumentTypeError(
+            f"{url!r}: only http://127.0.0.1:PORT (a loopback address and a port) is accepted"
+        )
+    return url
+
+
+def _bounded(low: float, high: float, kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text}: must be from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m scripts.loadgen",
+        description="Post pre-signed writes to an API on loopback; note each one accepted.",
+    )
+    p.add_argument("--url", type=_loopback_url, required=True, help="http://127.0.0.1:PORT")
+    p.add_argument("--key", help="the API key (default: $CREDIT_CHAIN_API_KEY)")
+    p.add_argument(
+        "--bodies", type=Path, required=True, help="JSON lines of {path, key, body} to post"
+    )
+    p.add_argument("--out", type=Path, required=True, help="append each accepted id here")
+    p.add_argument("--clients", type=_bounded(1, MAX_CLIENTS, int), default=16)
+    p.add_argument(
+        "--duration", type=_bounded(0.1, MAX_DURATION_S, float), default=20.0, help="seconds"
+    )
+    p.add_argument(
+        "--max-requests", type=_bounded(1, 10**6, int), default=None, help="items posted at most"
+    )
+    p.add_argument(
+        "--retry",
+        action="store_true",
+        help="send an unanswered (or 429/5xx) request again, with the same Idempotency-Key",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: post the body file's items, append accepted ones to ``--out``."""
+    args = _parser().parse_args(argv)
+    key = args.key or os.environ.get("CREDIT_CHAIN_API_KEY", "")
+    if not key:
+        print("no API key: pass --key or set CREDIT_CHAIN_API_KEY", file=sys.stderr)
+        return 2
+    items = read_items(args.bodies)
+    if args.max_requests is not None:
+        items = items[: int(args.max_requests)]
+    with args.out.open("a") as out:
+        result = asyncio.run(_main(args, key, items, out))
+    summary = {
+        "accepted": len(result.accepted),
+        "refused": result.refused,
+        "errors": result.errors,
+        "seconds": round(result.seconds, 2),
+    }
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+async def _main(args: argparse.Namespace, key: str, items: list[Item], out: IO[str]) -> LoadResult:
+    halt = threading.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, halt.set)
+
+    def note(item: Item, sub_id: str, status: int) -> None:
+        line = {"id": sub_id, "key": item.key, "status": status, "path": item.path}
+        out.write(json.dumps(line) + "\n")
+        out.flush()  # line by line: the record survives whatever happens next
+
+    return await _load(
+        args.url,
+        key,
+        items,
+        clients=int(args.clients),
+        duration_s=float(args.duration),
+        stop=halt,
+        retry=bool(args.retry),
+        on_accept=note,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

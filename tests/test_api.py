@@ -201,6 +201,71 @@ def test_submit_single_then_anchored_with_a_uid(api: Api) -> None:
     )
 
 
+def test_a_retry_of_an_accepted_key_finds_it_after_its_checks_would_refuse_it(
+    api: Api,
+) -> None:
+    # Accepted with a signature valid 45 s (the margin is 30 s), alone and in a batch.
+    deadline = api.service.chain.now() + 45
+    body = api.signed(api.bank, nonce=30, deadline=deadline)
+    items = [api.signed(api.bank, nonce=n, deadline=deadline) for n in (31, 32)]
+    post = api.client.post
+    first = post("/v1/attestations", json=body, headers=api.headers(api.bank_key, "slow"))
+    assert first.status_code == 202, first.text
+    batch = post(
+        "/v1/attestations/batch",
+        json={"attestations": items},
+        headers=api.headers(api.bank_key, "slow-batch"),
+    ).json()
+    # Then the chain's clock moves on (say, a long restart): the signature is too short-lived
+    # to be accepted now, but the client's retry must find what was accepted, not a refusal
+    # that would make it sign the record again with a fresh nonce (and anchor it twice).
+    api.service.chain.backend.time_travel(api.service.chain.now() + 20)
+    api.service.refresh()
+    again = post("/v1/attestations", json=body, headers=api.headers(api.bank_key, "slow"))
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    batch_again = post(
+        "/v1/attestations/batch",
+        json={"attestations": items},
+        headers=api.headers(api.bank_key, "slow-batch"),
+    )
+    assert batch_again.status_code == 202, batch_again.text
+    assert [x["id"] for x in batch_again.json()["data"]] == [x["id"] for x in batch["data"]]
+    # A new key is still refused; so is the same key with another body.
+    _error(
+        post("/v1/attestations", json=body, headers=api.headers(api.bank_key, "slow-2")),
+        422,
+        "SignatureTooShortLived",
+    )
+    _error(
+        post("/v1/attestations", json=items[0], headers=api.headers(api.bank_key, "slow")),
+        409,
+        "IdempotencyKeyReused",
+    )
+    _error(
+        post(
+            "/v1/attestations/batch",
+            json={"attestations": items[:1]},
+            headers=api.headers(api.bank_key, "slow-batch-2"),
+        ),
+        422,
+        "SignatureTooShortLived",
+    )
+    # The signer suspended since: its accepted write is still found by its key.
+    regulator = api.service.keyring.account("regulator")
+    api.service.ledger.consortium.suspend_member(regulator, api.bank.address)
+    api.service.refresh()
+    later = api.signed(api.bank, nonce=33)
+    _error(
+        post("/v1/attestations", json=later, headers=api.headers(api.bank_key, "late")),
+        403,
+        "SignerNotAllowed",
+    )
+    again = post("/v1/attestations", json=body, headers=api.headers(api.bank_key, "slow"))
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+
+
 def test_refusals_of_writes(api: Api) -> None:
     post = api.client.post
     body = api.signed(api.bank, nonce=10)

@@ -15,9 +15,11 @@ from ledger_client.index import IndexedAttestation
 from ledger_client.signed_records import SignedRecord
 from ledger_client.types import AttestRequest, Validity
 
-from ..deps import CallerDep, ServiceDep, WriterDep
+from ..deps import Caller, CallerDep, ServiceDep, WriterDep
 from ..errors import (
+    ApiError,
     IdempotencyKeyRequired,
+    IdempotencyKeyReused,
     KeyMemberMismatch,
     NotFound,
     SignatureMismatch,
@@ -25,7 +27,7 @@ from ..errors import (
     SignerNotAllowed,
     error_responses,
 )
-from ..journal import NewSubmission
+from ..journal import NewSubmission, Submission
 from ..models import (
     Address,
     AttestationPublic,
@@ -94,13 +96,43 @@ def _checked(service: Service, caller_member: str, body: SignedAttestationCreate
     return record
 
 
-def _new(key: str, body: SignedAttestationCreate, record: SignedRecord) -> NewSubmission:
-    body_hash = hashlib.sha256(
+def _body_hash(body: SignedAttestationCreate) -> str:
+    return hashlib.sha256(
         json.dumps(body.model_dump(by_alias=True), sort_keys=True).encode()
     ).hexdigest()
+
+
+def _new(key: str, body: SignedAttestationCreate, record: SignedRecord) -> NewSubmission:
     return NewSubmission(
-        key, body_hash, "attestation", record.signer, record.nonce, record.to_dict()
+        key, _body_hash(body), "attestation", record.signer, record.nonce, record.to_dict()
     )
+
+
+def _journaled(
+    service: Service, caller: Caller, keyed: list[tuple[str, SignedAttestationCreate]]
+) -> list[Submission] | None:
+    """The submissions already journaled under these keys with these bodies, or None.
+
+    Looked up only when a check refuses a request: a retry of an accepted write must
+    find its submission (200, the same id) even when, since it was accepted, its
+    signature came within the margin of its deadline (a slow restart) or its signer
+    was suspended. A refusal would tell the client it was not taken, and a client that
+    signs it again with a fresh nonce gets the record anchored twice.
+    """
+    found = []
+    for key, body in keyed:
+        hit = service.journal.find(caller.member, key)
+        if hit is None:
+            return None
+        sub, stored = hit
+        if stored != _body_hash(body):
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different body",
+                idempotency_key=key,
+                submission_id=sub.id,
+            )
+        found.append(sub)
+    return found
 
 
 @router.post(
@@ -121,7 +153,14 @@ async def submit_attestation(
         raise IdempotencyKeyRequired("writes need an Idempotency-Key header")
     # Runs on the event loop: the checks are CPU-only (about 0.3 ms) and the journal
     # is awaited, so a request never takes a thread-pool hop.
-    record = _checked(service, caller.member, body)
+    try:
+        record = _checked(service, caller.member, body)
+    except ApiError:
+        again = _journaled(service, caller, [(idempotency_key, body)])
+        if again is None:
+            raise
+        response.status_code = status.HTTP_200_OK
+        return submission_public(again[0])
     ((sub, new),) = await service.journal.accept_many_async(
         caller.member, [_new(idempotency_key, body, record)]
     )
@@ -151,7 +190,14 @@ def submit_attestations(
     """
     if not idempotency_key:
         raise IdempotencyKeyRequired("writes need an Idempotency-Key header")
-    records = [_checked(service, caller.member, item) for item in body.attestations]
+    try:
+        records = [_checked(service, caller.member, item) for item in body.attestations]
+    except ApiError:
+        keyed = [(f"{idempotency_key}:{i}", item) for i, item in enumerate(body.attestations)]
+        again = _journaled(service, caller, keyed)
+        if again is None:
+            raise
+        return SubmissionsPublic(data=[submission_public(s) for s in again], count=len(again))
     accepted = service.journal.accept_many(
         caller.member,
         [
