@@ -154,7 +154,9 @@ def compile_reference() -> dict[str, Any]:
         },
     }
     CACHE_DIR.mkdir(exist_ok=True)
-    cached.write_text(json.dumps(doc), encoding="utf-8")
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")  # renamed whole: runs may race
+    partial.write_text(json.dumps(doc), encoding="utf-8")
+    partial.replace(cached)
     doc["cached"] = False
     return doc
 
