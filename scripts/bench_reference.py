@@ -441,7 +441,9 @@ def bench_reference(
     eas_embedded = on(embedded)
     ours_counter = counter_tx_per_s(embedded, signer, contracts["Counter"]["bytecode"], tx_count)
     embedded.close()
-    ours_attest = attest_tx_per_s(connect("embedded"), tx_count)
+    embedded = connect("embedded")
+    ours_attest = attest_tx_per_s(embedded, tx_count)
+    embedded.close()
 
     naive_n = naive_count if naive_count is not None else tx_count
     env = {
