@@ -7,6 +7,7 @@ fresh embedded chain in this process when the command runs.
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
 import statistics
@@ -26,8 +27,15 @@ from ledger_client.types import AttestationFields, AttestRequest
 BENCH_SEED = "credit-chain-bench"
 
 
-def _fresh_ledger() -> tuple[Ledger, Keyring]:
-    chain = connect("embedded")
+#: ``bench gas`` runs on embedded chains with a pinned clock (a fixed genesis time, one
+#: second per block), so every UID, hence every byte of calldata, hence every gas figure,
+#: is the same on every run: a zero byte of calldata costs 4 gas and any other byte 16,
+#: so a UID that holds the wall-clock time would move a revocation's gas by 12 now and then.
+GAS_CLOCK: dict[str, int] = {"genesis_timestamp": 1_767_225_600, "block_time": 1}
+
+
+def _fresh_ledger(pinned_clock: bool = False) -> tuple[Ledger, Keyring]:
+    chain = connect("embedded", **GAS_CLOCK) if pinned_clock else connect("embedded")
     ring = Keyring(BENCH_SEED)
     regulator = ring.account("regulator")
     chain.fund(regulator.address)
@@ -49,7 +57,7 @@ def _records(ledger: Ledger, name: str, n: int, seed: int = 1) -> list[dict[str,
 
 def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
     """Gas of each attestation operation, measured once each on a fresh chain."""
-    ledger, ring = _fresh_ledger()
+    ledger, ring = _fresh_ledger(pinned_clock=True)
     a = ledger.attestations
     bank = ring.account("bank")
     loan = ledger.schemas["loan-repayment"]
@@ -71,8 +79,12 @@ def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
     revoke_leaf = a.revoke_batch_record(bank, batch.batch_id, batch.leaf(7), batch.proof(7))
     from node_sim.bench_receivables import receivable_gas
 
+    ledger.chain.close()
+    receivables_chain = connect("embedded", **GAS_CLOCK)
+    receivables = receivable_gas(receivables_chain)
+    receivables_chain.close()
     return {
-        **receivable_gas(),
+        **receivables,
         **relayed_gas(),
         "attest_gas": second.gas_used,
         "attest_first_gas": first.gas_used,
@@ -83,8 +95,6 @@ def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
         "batch_anchor_gas": batch.tx.gas_used,
         "batch_gas_per_record": round(batch.tx.gas_used / batch_size, 1),
         "batch_record_revoke_gas": revoke_leaf.gas_used,
-        "reference_eas_attest_gas": 201_043,
-        "reference_eas_multi_timestamp_gas_per_item": 24_775,
     }
 
 
@@ -585,7 +595,7 @@ def relayed_gas() -> dict[str, int]:
     from ledger_client.merkle import keccak256
     from ledger_client.types import QueryPurpose
 
-    ledger, ring = _fresh_ledger()
+    ledger, ring = _fresh_ledger(pinned_clock=True)
     chain, fw = ledger.chain, ledger.forwarder
     regulator, bank = ring.account("regulator"), ring.account("bank")
     bureau, relayer = ring.account("bureau"), ring.account("relayer")
@@ -605,8 +615,14 @@ def relayed_gas() -> dict[str, int]:
     uids = [a.attest(bureau, loan, subject, keccak256(bytes([n]))).uid for n in range(6)]
     gas: dict[str, int] = {}
 
+    # Each signer's nonces run on from a 256-aligned start, as the client's own do, but a
+    # start fixed by the signer (not random), so the calldata, hence the gas, repeats.
+    nonces: dict[str, int] = {}
+
     def relay(name: str | None, signer: Any, target: Any, fn: str, *args: Any) -> Any:
-        result = fw.relay(relayer, fw.sign(signer, target, fn, *args), target)
+        start = int.from_bytes(keccak256(signer.address.encode())[:7], "big") << 8
+        nonce = nonces[signer.address] = nonces.get(signer.address, start - 1) + 1
+        result = fw.relay(relayer, fw.sign(signer, target, fn, *args, nonce=nonce), target)
         if name is not None:
             gas[f"relayed_{name}_gas"] = result.gas_used
         return result
@@ -643,7 +659,7 @@ def relayed_gas() -> dict[str, int]:
     request = AuthorisationRequest(
         bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + 86_400 * 90
     )
-    auth_id = auth.authorise(relayer, auth.sign_authorisation(core, request)).auth_id
+    auth_id = auth.authorise(relayer, auth.sign_authorisation(core, request, nonce=1)).auth_id
     qid = (
         relay("log_query", bank, auth, "logQuery", auth_id, 1, keccak256(b"q"), bytes(32))
         .event("QueryLogged")
@@ -690,6 +706,7 @@ def relayed_gas() -> dict[str, int]:
     relay("receivable_settle_one", core, rc, "settle", [rid])
     chain.advance_time(15 * 86_400)
     relay("receivable_mark_overdue", tier1, rc, "markOverdue", part)
+    chain.close()
     return gas
 
 
@@ -735,3 +752,155 @@ def bench_sim(days: int = 90, enterprises: int = 5_000, seed: int = 7) -> dict[s
         "attacks_refused": sum(t["refused"] for t in s["attacks"].values()),
         "attacks_attempted": sum(t["attempted"] for t in s["attacks"].values()),
     }
+
+
+# -- bench all: every benchmark, the reference figures and the targets in one document ------
+
+#: Sizes of each benchmark in ``bench all`` (the defaults of the single commands) and in
+#: ``bench all --quick`` (a bounded smoke run for tests; its rates are not comparable).
+#: Gas is measured at full size in both: it is exact, and quick to measure.
+FULL_SIZES: dict[str, dict[str, Any]] = {
+    "gas": {"batch_size": 1_000},
+    "throughput": {"records": 100_000, "proofs": 20_000},
+    "api": {"seconds": 10.0, "clients": 32, "records": 30_000},
+    "sim": {"days": 90, "enterprises": 5_000},
+    "restart": {"records": 100_000, "singles": 1_000},
+    "audit": {"enterprises": 11_000, "days": 90, "singles": 1_000, "queries": 1_000},
+    "reference": {"tx_count": 200, "items": 100},
+}
+QUICK_SIZES: dict[str, dict[str, Any]] = {
+    "gas": {"batch_size": 1_000},
+    "throughput": {"records": 5_000, "proofs": 2_000},
+    "api": {"seconds": 2.0, "clients": 8, "records": 3_000},
+    "sim": {"days": 5, "enterprises": 50},
+    "restart": {"records": 1_000, "singles": 20},
+    "audit": {"enterprises": 50, "days": 5, "singles": 20, "queries": 20, "receivables": 5},
+    "reference": {"tx_count": 30, "items": 100},
+}
+SECTIONS = ("gas", "throughput", "api", "sim", "restart", "audit", "reference")
+
+#: The targets the issues set: (section, figure, comparison, target, what it measures).
+TARGETS: tuple[tuple[str, str, str, float, str], ...] = (
+    ("gas", "attest_gas", "<=", 60_000, "gas of one attestation"),
+    ("gas", "batch_gas_per_record", "<=", 500, "gas per record, batch of 1,000"),
+    ("throughput", "records_per_s", ">=", 5_000, "records anchored per second, end to end"),
+    ("throughput", "proofs_per_s", ">=", 20_000, "proof verifications per second"),
+    ("throughput", "verify_cost_ratio", "<=", 2, "verify one record at 100k vs at 1k"),
+    ("api", "accepted_per_s", ">=", 500, "API accepted submissions per second"),
+    ("api", "p99_accept_ms", "<=", 50, "API p99 accept latency (ms)"),
+    ("api", "p99_anchor_ms", "<=", 2_000, "API p99 accept to anchored (ms)"),
+    ("restart", "restart_s", "<=", 10, "API restart with 100k anchored records (s)"),
+    ("sim", "seconds", "<=", 300, "simulation 5,000 enterprises x 90 days (s)"),
+    ("audit", "audit_seconds", "<=", 60, "full audit of a ~100k-record ledger (s)"),
+)
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on: cores, load, Python, platform, library versions."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ledger_client.artifacts import load_artifacts
+
+    versions: dict[str, str] = {}
+    for dist in ("web3", "eth-tester", "py-evm", "eth-account", "coincurve", "safe-pysha3"):
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover - every one is a pinned dependency
+            versions[dist] = "not installed"
+    versions["solc"] = load_artifacts().compiler
+    from .bench_reference import anvil_version, eas_version
+
+    versions["anvil"] = anvil_version()
+    versions["eas-contracts"] = eas_version()
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    versions["node"] = node.stdout.strip()
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu_model": model,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def _check_targets(doc: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
+    """Each figure the issues set a target for, beside its target. A quick run's figures
+    are not comparable (smaller sizes), except gas, which is measured at full size."""
+    out = []
+    for section, key, op, target, what in TARGETS:
+        value = doc.get(section, {}).get(key)
+        if value is None:
+            continue
+        met = value <= target if op == "<=" else value >= target
+        out.append(
+            {
+                "section": section,
+                "figure": key,
+                "what": what,
+                "value": value,
+                "op": op,
+                "target": target,
+                "met": met,
+                "comparable": not quick or section == "gas",
+            }
+        )
+    return out
+
+
+def bench_all(
+    quick: bool = False,
+    skip: tuple[str, ...] = (),
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Every benchmark in this process, one after the other, as one JSON document.
+
+    ``quick`` runs bounded sizes (a smoke test: rates and latencies are not comparable
+    with the targets, which are for the full sizes). ``skip`` leaves sections out.
+    """
+    from .bench_reference import bench_reference
+
+    unknown = set(skip) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown section(s) {sorted(unknown)}; sections: {', '.join(SECTIONS)}")
+    sizes = QUICK_SIZES if quick else FULL_SIZES
+    runners: dict[str, Callable[..., dict[str, Any]]] = {
+        "gas": bench_gas,
+        "throughput": bench_throughput,
+        "api": bench_api,
+        "sim": bench_sim,
+        "restart": bench_restart,
+        "audit": bench_audit,
+        "reference": bench_reference,
+    }
+    doc: dict[str, Any] = {"machine": machine_info()}
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    for section in SECTIONS:
+        if section in skip:
+            continue
+        if progress is not None:
+            progress(section)
+        t0 = time.perf_counter()
+        doc[section] = runners[section](**sizes[section])
+        seconds[section] = round(time.perf_counter() - t0, 1)
+    doc["targets"] = _check_targets(doc, quick)
+    doc["run"] = {
+        "command": "credit-chain bench all --json" + (" --quick" if quick else ""),
+        "quick": quick,
+        "sizes": {k: v for k, v in sizes.items() if k not in skip},
+        "skipped": sorted(skip),
+        "seconds": seconds,
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+    return doc

@@ -587,6 +587,76 @@ def bench_sim(
     _print_bench("Simulation (embedded chain)", run(days, enterprises, seed), as_json)
 
 
+@bench_app.command("all")
+def bench_all(
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick", help="Small sizes: a smoke run in about a minute (rates not comparable)."
+        ),
+    ] = False,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--skip",
+            help="Leave out a section (repeatable): gas, throughput, api, sim, restart, "
+            "audit, reference.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every benchmark, the measured reference figures (EAS, eth-tester, anvil) and the
+    targets, as one document."""
+    from scripts.bench import bench_all as run
+
+    console = Console(stderr=True, quiet=as_json)
+    try:
+        with console.status("benchmarking") as status:
+            doc = run(
+                quick=quick,
+                skip=tuple(skip or ()),
+                progress=lambda section: status.update(f"benchmarking: {section}"),
+            )
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        _emit_json(doc)
+        return
+    _print_bench_all(doc)
+
+
+def _print_bench_all(doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = Console()
+    m = doc["machine"]
+    console.print(
+        f"{m['cpu_count']} cores ({m['cpu_model']}), load {m['load_average_at_start']}, "
+        f"Python {m['python']}, {m['platform']}"
+    )
+    table = Table(title="Targets")
+    for col in ("what", "value", "target", "met"):
+        table.add_column(col, justify="right" if col != "what" else "left")
+    for t in doc["targets"]:
+        mark = "yes" if t["met"] else "NO"
+        if not t["comparable"]:
+            mark += " (quick: not comparable)"
+        table.add_row(t["what"], f"{t['value']:,}", f"{t['op']} {t['target']:,}", mark)
+    console.print(table)
+    ref = doc.get("reference")
+    if ref:
+        eas = ref["eas"]["eth_tester"]["compiled_here"]
+        tx = ref["minimal_contract_tx_per_s"]
+        console.print(
+            f"EAS attest {eas['attest_gas']:,} gas, multiTimestamp "
+            f"{eas['multi_timestamp_gas_per_item']:,} gas per item; minimal contract: "
+            f"naive web3 {tx['eth_tester_naive_web3']['tx_per_s']} tx/s, ours "
+            f"{tx['eth_tester_ours']['tx_per_s']} tx/s (eth-tester), "
+            f"{tx['anvil_ours']['tx_per_s']} tx/s (anvil)"
+        )
+    console.print("every figure: credit-chain bench all --json")
+
+
 def main() -> None:
     """Entry point of the ``credit-chain`` console script."""
     app()
