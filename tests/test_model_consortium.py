@@ -9,31 +9,30 @@ very named error the chain raised, with its arguments.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from ledger_client import Chain, ContractRevert, Keyring, Ledger, Role, connect
+from ledger_client import Chain, Keyring, Ledger, Role, connect
 from tests.conftest import deploy_for_tests
+from tests.model_support import (
+    FINISHED,
+    STEP_COUNTS,
+    Refused,
+    budget,
+    expect,
+    machine_settings,
+)
 
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "25"))
-STEPS = int(os.environ.get("MODEL_STEPS", "40"))
+MACHINE = "consortium"
+EXAMPLES, STEPS = budget(
+    25, 40, examples_env=("CONSORTIUM_MODEL_EXAMPLES",), steps_env=("CONSORTIUM_MODEL_STEPS",)
+)
 ACTORS = [f"actor{i}" for i in range(8)]
 SUBJECTS = [bytes([i + 1]) * 32 for i in range(4)]
 REG = int(Role.REGULATOR)
-
-
-class Refused(Exception):
-    """What the model says the chain must raise."""
-
-    def __init__(self, name: str, **fields: object) -> None:
-        super().__init__(name)
-        self.name = name
-        self.fields = fields
 
 
 @dataclass
@@ -154,7 +153,6 @@ class ConsortiumMachine(RuleBasedStateMachine):
     ledger: Ledger
     ring: Keyring
     snapshot: object
-    steps = 0
 
     def __init__(self) -> None:
         super().__init__()
@@ -171,22 +169,11 @@ class ConsortiumMachine(RuleBasedStateMachine):
         return type(self).ring.account(label)
 
     def check(self, predict, act) -> None:  # type: ignore[no-untyped-def]
-        type(self).steps += 1
-        expected: Refused | None = None
-        try:
-            predict()
-        except Refused as refused:
-            expected = refused
-        if expected is None:
-            act()
-            return
-        with pytest.raises(ContractRevert) as info:
-            act()
-        assert info.value.error_name == expected.name, (expected.name, str(info.value))
-        for key, value in expected.fields.items():
-            got = info.value.fields[key]
-            want = self.addresses.get(value, value) if isinstance(value, str) else value
-            assert got == want, (key, got, want)
+        expect(MACHINE, predict, act, show=self.show)
+
+    def show(self, value: object) -> object:
+        """An actor's label as its address; any other value as it is."""
+        return self.addresses.get(value, value) if isinstance(value, str) else value
 
     @rule(by=st.sampled_from(["regulator", *ACTORS]), who=actors, city=cities, r=roles)
     def admit(self, by: str, who: str, city: int, r: int) -> None:
@@ -282,14 +269,7 @@ def test_consortium_matches_its_model() -> None:
         chain.fund(ring.account(label).address)
     ConsortiumMachine.chain, ConsortiumMachine.ledger, ConsortiumMachine.ring = chain, ledger, ring
     ConsortiumMachine.snapshot = chain.snapshot()
-    ConsortiumMachine.steps = 0
-    run_state_machine_as_test(
-        ConsortiumMachine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
-    assert ConsortiumMachine.steps > EXAMPLES  # the machine really drove the chain
+    before = STEP_COUNTS[MACHINE]
+    run_state_machine_as_test(ConsortiumMachine, settings=machine_settings(EXAMPLES, STEPS))
+    assert STEP_COUNTS[MACHINE] - before > EXAMPLES  # the machine really drove the chain
+    FINISHED.add(MACHINE)
