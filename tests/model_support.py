@@ -7,9 +7,16 @@ Each model test drives a contract and a small Python reference model side by sid
 :func:`expect` compares the two: a predicted refusal must be the very named
 error, with the predicted arguments; a predicted success must not revert.
 
-Every step that reached the chain is counted per machine (:data:`STEP_COUNTS`);
-``tests/conftest.py`` prints the counts at the end of the run and fails a run of
-every machine whose total is below ``MODEL_MIN_TOTAL_STEPS``.
+Every step that reached the chain is counted per machine (:data:`STEP_COUNTS`):
+a predicted call, a suspension or reinstatement, a move of the clock; a rule
+that found nothing to act on is not a step. ``tests/conftest.py`` prints the
+counts at the end of the run, and fails a run in which every machine ran to its
+end with fewer steps in all than ``MODEL_MIN_TOTAL_STEPS`` (default 10,000).
+
+Budgets: ``MODEL_EXAMPLES`` / ``MODEL_STEPS`` set every machine's examples and
+steps per example; ``<MACHINE>_MODEL_EXAMPLES`` / ``<MACHINE>_MODEL_STEPS``
+(``CONSORTIUM``, ``ATTESTATIONS``, ``CONSENT``, ``RECEIVABLES``) one machine's.
+The defaults add up to about 12,000 steps in a plain ``make test``.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from tests.model_support import (
 
 MACHINE = "attestations"
 EXAMPLES, STEPS = budget(
-    25,
+    120,
     40,
     examples_env=("ATTESTATIONS_MODEL_EXAMPLES",),
     steps_env=("ATTESTATIONS_MODEL_STEPS",),

@@ -67,11 +67,10 @@ from tests.model_support import FINISHED, Refused, budget, count_step, expect, m
 P = TypeVar("P")
 MACHINE = "consent"
 EXAMPLES, STEPS = budget(
-    30, 90, examples_env=("CONSENT_MODEL_EXAMPLES",), steps_env=("CONSENT_MODEL_STEPS",)
+    60, 90, examples_env=("CONSENT_MODEL_EXAMPLES",), steps_env=("CONSENT_MODEL_STEPS",)
 )
 DAY = 86_400
 ZERO = bytes(32)
-NOBODY = "0x" + "00" * 20
 GENESIS = 1_767_225_600  # 2026-01-01 00:00 UTC
 #: Every how many steps the invariant compares every view, not only what the step touched.
 FULL_SWEEP_EVERY = 16

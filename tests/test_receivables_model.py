@@ -45,7 +45,7 @@ from tests.receivables_world import CONTRACT_HASH, DAY, HALF_DAY, World, build_w
 
 MACHINE = "receivables"
 EXAMPLES, STEPS = budget(
-    30, 20, examples_env=("RECEIVABLES_MODEL_EXAMPLES",), steps_env=("RECEIVABLES_MODEL_STEPS",)
+    60, 20, examples_env=("RECEIVABLES_MODEL_EXAMPLES",), steps_env=("RECEIVABLES_MODEL_STEPS",)
 )
 INVOICES = [keccak256(f"model-invoice-{i}".encode()) for i in range(40)]
 N_ENTERPRISES = 5  # actors 0..4 are enterprises, 5..7 banks (7 has no financier role)
