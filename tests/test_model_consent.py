@@ -9,7 +9,7 @@ corrections, disputes (by the subject, by others, signed and direct, replayed),
 rejections and upholdings (by the attester, a regulator, anyone else, before
 and after the 20-day deadline), suspensions, rebinding of a subject to a new
 account, and time travel across the dispute deadlines and authorisation
-expiries. The actors are members of every role in four cities, a regulator,
+expiries. The actors are members of several roles in the five cities, a regulator,
 enterprises bound to their subjects, an unbound account and a stranger.
 
 Every refusal the model predicts is the chain's named error with its arguments.
@@ -97,6 +97,8 @@ OUTSIDERS = ("ent_a", "ent_b", "spare", "stranger")
 ACTORS = ("regulator", *MEMBERS, *OUTSIDERS)
 PURPOSES = st.sampled_from([1, 1, 2, 3, 4, 5, 0, 6])  # 0 and 6 are no purpose
 #: Picks an entity from a list: most of the time an existing one, sometimes an unknown id.
+#: Sometimes a step waits for a boundary: its block one second before (-1) or at (0) it.
+EDGE = st.sampled_from([None, None, None, -1, 0])
 PICK = st.tuples(st.integers(0, 10_000), st.sampled_from([True] * 7 + [False]))
 
 
@@ -272,6 +274,8 @@ class ConsentMachine(RuleBasedStateMachine):
         self.touched_auths: set[bytes] = set()
         self.touched_records: set[bytes] = set()
         self.touched_disputes: set[int] = set()
+        self.touched_queries: list[bytes] = []
+        self.touched_shares: list[tuple[bytes, bytes]] = []
         self.clock_moved = False
         att, dis = cls.ledger.authorisations, cls.ledger.disputes
         self.auth_domain, self.dispute_domain = att.domain, dis.domain
@@ -298,6 +302,14 @@ class ConsentMachine(RuleBasedStateMachine):
     def at(self) -> int:
         """The time of the next block (pinned clock: one second on)."""
         return type(self).chain.now() + 1
+
+    def land_at(self, when: int) -> None:
+        """Move the clock so that the next block is at ``when`` (when that is ahead)."""
+        now = type(self).chain.now()
+        if when - 1 > now:
+            type(self).chain.advance_time(when - 1 - now)
+            self.model.now = type(self).chain.now()
+            self.clock_moved = True
 
     def fresh(self) -> int:
         self.serial += 1
@@ -534,15 +546,21 @@ class ConsentMachine(RuleBasedStateMachine):
         wrong=flaws("authorisation", "caller", "purpose", "query", "schema"),
         pick=PICK,
         by=st.sampled_from(["bank_sh", "bank_nj", "rater_hf", "auditor", "ent_a", "bureau"]),
+        edge=EDGE,
     )
-    def log_query(self, wrong: frozenset[str], pick: tuple[int, bool], by: str) -> None:
-        """A member logs a credit query under an authorisation (its own, or another's)."""
+    def log_query(
+        self, wrong: frozenset[str], pick: tuple[int, bool], by: str, edge: int | None
+    ) -> None:
+        """A member logs a credit query under an authorisation (its own, or another's),
+        sometimes in the last second before the authorisation lapses, or the first after."""
         m, now = self.model, self.model.now
-        live = [aid for aid, a in m.auths.items() if not a.withdrawn_at and a.expiry > now + 1]
+        # In force, or lapsing at the next block, or lapsed at the last: the boundary.
+        live = [aid for aid, a in m.auths.items() if not a.withdrawn_at and a.expiry >= now]
+        lapsing = [aid for aid in live if m.auths[aid].expiry <= now + 1]  # at the next block
         if "authorisation" in wrong or not live:
             auth_id = _pick(list(m.auths), pick, b"\x5b" * 32)
         else:
-            auth_id = _pick(live, (pick[0], True), None)
+            auth_id = _pick(lapsing if lapsing and pick[0] % 2 else live, (pick[0], True), None)
         a = m.auths.get(auth_id)
         if "caller" not in wrong:
             by = a.member if a else "bank_sh"
@@ -561,6 +579,8 @@ class ConsentMachine(RuleBasedStateMachine):
             q_hash = a.queries[-1]  # again
         else:
             q_hash = ZERO
+        if edge is not None and a is not None:
+            self.land_at(a.expiry + edge)
         at = self.at()
         qid = query_id(auth_id, q_hash)
 
@@ -598,6 +618,7 @@ class ConsentMachine(RuleBasedStateMachine):
             assert made.query_id == qid
             self.model.queries[qid] = auth_id
             a.queries.append(q_hash)
+            self.touched_queries.append(qid)
 
     @precondition(lambda self: bool(self.model.queries))
     @rule(
@@ -655,6 +676,7 @@ class ConsentMachine(RuleBasedStateMachine):
             ),
         ):
             self.model.shares[qid, ct] = (by, at)
+            self.touched_shares.append((qid, ct))
 
     # -- disputes ---------------------------------------------------------------------
     @precondition(lambda self: bool(self.model.records))
@@ -765,9 +787,13 @@ class ConsentMachine(RuleBasedStateMachine):
         pick=PICK,
         by=st.sampled_from(["bank_sh", "rater_hf", "bureau", "ent_a", "stranger"]),
         uphold=st.booleans(),
+        edge=EDGE,
     )
-    def resolve(self, wrong: frozenset[str], pick: tuple[int, bool], by: str, uphold: bool) -> None:
-        """The attester or a regulator (or anyone else) rejects or upholds a dispute."""
+    def resolve(
+        self, wrong: frozenset[str], pick: tuple[int, bool], by: str, uphold: bool, edge: int | None
+    ) -> None:
+        """The attester or a regulator (or anyone else) rejects or upholds a dispute,
+        sometimes in the last second before its deadline, or the first after."""
         ids = list(range(1, len(self.model.disputes) + 1))
         still_open = [n for n in ids if self.model.disputes[n - 1].status is DisputeStatus.OPEN]
         if "dispute" in wrong or not still_open:
@@ -778,6 +804,8 @@ class ConsentMachine(RuleBasedStateMachine):
         if "resolver" not in wrong:
             by = "regulator" if pick[0] % 4 == 0 else d.attester if d else "bureau"
         answer_hash = ZERO if "answer" in wrong else self.fresh_hash("answer")
+        if edge is not None and d is not None:
+            self.land_at(d.deadline + edge)
         at = self.at()
         facade = type(self).ledger.disputes
 
@@ -908,6 +936,15 @@ class ConsentMachine(RuleBasedStateMachine):
             for attester in ("bureau", "rater_hf", "bank_sh"):
                 listed = [x.dispute_id for x in d.overdue_disputes(self.addr[attester])]
                 assert listed == self.model.overdue(attester), attester
+        for qid in self.touched_queries:
+            assert (
+                type(self).ledger.authorisations.query_authorisation(qid)
+                == (self.model.queries[qid])
+            )
+        for share in self.touched_shares:
+            self.compare_share(*share)
+        self.touched_queries.clear()
+        self.touched_shares.clear()
         self.touched_auths.clear()
         self.touched_records.clear()
         self.touched_disputes.clear()
@@ -925,6 +962,12 @@ class ConsentMachine(RuleBasedStateMachine):
             on_chain.withdrawn_at,
             on_chain.schema_limited,
         ) == (a.subject, self.addr[a.member], a.purpose, a.expiry, a.withdrawn_at, bool(a.schemas))
+
+    def compare_share(self, qid: bytes, ct: bytes) -> None:
+        sender, shared_at = self.model.shares[qid, ct]
+        share = type(self).ledger.authorisations.report_share(qid, ct)
+        assert share is not None
+        assert (share.sender, share.shared_at) == (self.addr[sender], shared_at)
 
     def compare_record(self, uid: bytes) -> None:
         att, dis = type(self).ledger.attestations, type(self).ledger.disputes
@@ -959,10 +1002,8 @@ class ConsentMachine(RuleBasedStateMachine):
         for qid, auth_id in self.model.queries.items():
             assert att.query_authorisation(qid) == auth_id
         assert att.query_authorisation(b"\x5c" * 32) is None
-        for (qid, ct), (sender, shared_at) in self.model.shares.items():
-            share = att.report_share(qid, ct)
-            assert share is not None
-            assert (share.sender, share.shared_at) == (self.addr[sender], shared_at)
+        for qid, ct in self.model.shares:
+            self.compare_share(qid, ct)
         for uid in self.model.records:
             self.compare_record(uid)
         for dispute_id in range(1, len(self.model.disputes) + 1):
