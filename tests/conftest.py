@@ -68,3 +68,36 @@ def deploy_for_tests(chain: Chain, keyring: Keyring) -> Ledger:
     regulator = keyring.account("regulator")
     chain.fund(regulator.address)
     return deploy(chain, regulator)
+
+
+# -- model-based tests: how many steps they ran -------------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    """Fail a run of every model machine whose steps add up to less than the floor."""
+    yield
+    from tests.model_support import FINISHED, MACHINES, STEP_COUNTS, min_total_steps
+
+    total, floor = sum(STEP_COUNTS.values()), min_total_steps()
+    if set(MACHINES) <= FINISHED and total < floor:
+        session.testsfailed += 1
+        session.config.stash[_STEP_FLOOR_MISSED] = (
+            f"model-based steps: {total} in all, below the floor of {floor} "
+            "(MODEL_MIN_TOTAL_STEPS; set it to 0 when shrinking MODEL_EXAMPLES on purpose)"
+        )
+
+
+_STEP_FLOOR_MISSED = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Per-machine and total counts of the model-based steps this run executed."""
+    from tests.model_support import MACHINES, STEP_COUNTS
+
+    if not STEP_COUNTS:
+        return
+    counts = ", ".join(f"{name} {STEP_COUNTS[name]}" for name in MACHINES)
+    terminalreporter.write_sep("-", "model-based steps")
+    terminalreporter.write_line(f"model-based steps: {counts}; total {sum(STEP_COUNTS.values())}")
+    missed = terminalreporter.config.stash.get(_STEP_FLOOR_MISSED, None)
+    if missed:
+        terminalreporter.write_line(f"FAILED {missed}", red=True, bold=True)

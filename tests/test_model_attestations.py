@@ -11,11 +11,9 @@ time of the next block exactly.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -25,25 +23,32 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger_client import Chain, ContractRevert, Keyring, Ledger, Role, connect, deploy
+from ledger_client import Chain, Keyring, Ledger, Role, connect, deploy
 from ledger_client.contracts.attestations import compute_uid, schema_id
 from ledger_client.types import AttestationFields, Validity
+from tests.model_support import (
+    FINISHED,
+    STEP_COUNTS,
+    Refused,
+    budget,
+    count_step,
+    expect,
+    machine_settings,
+)
 
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "25"))
-STEPS = int(os.environ.get("MODEL_STEPS", "40"))
+MACHINE = "attestations"
+EXAMPLES, STEPS = budget(
+    120,
+    40,
+    examples_env=("ATTESTATIONS_MODEL_EXAMPLES",),
+    steps_env=("ATTESTATIONS_MODEL_STEPS",),
+)
 ZERO = bytes(32)
 ATTESTERS = ["attester0", "attester1"]
 ACTORS = [*ATTESTERS, "financier", "stranger", "regulator"]
 #: Non-zero record hashes. Hypothesis shrinks bytes towards all zeros, and a zero
 #: hash is refused; zero is drawn on purpose, and less often, where it belongs.
 HASHES = st.integers(min_value=1, max_value=2**256 - 1).map(lambda n: n.to_bytes(32, "big"))
-
-
-class Refused(Exception):
-    def __init__(self, name: str, **fields: object) -> None:
-        super().__init__(name)
-        self.name = name
-        self.fields = fields
 
 
 @dataclass
@@ -106,7 +111,6 @@ class AttestationsMachine(RuleBasedStateMachine):
     ledger: Ledger
     ring: Keyring
     snapshot: object
-    steps = 0
 
     def __init__(self) -> None:
         super().__init__()
@@ -126,24 +130,17 @@ class AttestationsMachine(RuleBasedStateMachine):
         return type(self).ring.account(label)
 
     def run(self, predict, act):  # type: ignore[no-untyped-def]
-        type(self).steps += 1
-        expected: Refused | None = None
+        """Predict, act, compare; then the model's clock is the chain's. What ``act``
+        returned, or None for a refusal."""
         try:
-            predict()
-        except Refused as refused:
-            expected = refused
-        if expected is None:
-            result = act()
+            outcome = expect(MACHINE, predict, act, show=self.show)
+        finally:
             self.model.now = type(self).chain.now()
-            return result
-        with pytest.raises(ContractRevert) as info:
-            act()
-        self.model.now = type(self).chain.now()
-        assert info.value.error_name == expected.name, (expected.name, str(info.value))
-        for key, value in expected.fields.items():
-            want = self.addr.get(value, value) if isinstance(value, str) else value
-            assert info.value.fields[key] == want, (key, info.value.fields[key], want)
-        return None
+        return None if outcome is None else outcome[1]
+
+    def show(self, value: object) -> object:
+        """An actor's label as its address; any other value as it is."""
+        return self.addr.get(value, value) if isinstance(value, str) else value
 
     def _record(self, made_uid: bytes, att: Att) -> None:
         fields = AttestationFields(att.subject, att.data, att.ref)
@@ -256,15 +253,18 @@ class AttestationsMachine(RuleBasedStateMachine):
         if suspend and who not in self.model.suspended:
             c.suspend_member(regulator, self.addr[who])
             self.model.suspended.add(who)
+            count_step(MACHINE)
         elif not suspend and who in self.model.suspended:
             c.reinstate_member(regulator, self.addr[who])
             self.model.suspended.discard(who)
+            count_step(MACHINE)
         self.model.now = type(self).chain.now()
 
     @precondition(lambda self: bool(self.model.atts))
     @rule(seconds=st.integers(1, 20))
     def time_passes(self, seconds: int) -> None:
         type(self).chain.advance_time(seconds)
+        count_step(MACHINE)
         self.model.now = type(self).chain.now()
 
     @invariant()
@@ -292,14 +292,7 @@ def test_attestations_match_their_model() -> None:
     AttestationsMachine.chain, AttestationsMachine.ledger = chain, ledger
     AttestationsMachine.ring = ring
     AttestationsMachine.snapshot = chain.snapshot()
-    AttestationsMachine.steps = 0
-    run_state_machine_as_test(
-        AttestationsMachine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
-    assert AttestationsMachine.steps > EXAMPLES
+    before = STEP_COUNTS[MACHINE]
+    run_state_machine_as_test(AttestationsMachine, settings=machine_settings(EXAMPLES, STEPS))
+    assert STEP_COUNTS[MACHINE] - before > EXAMPLES
+    FINISHED.add(MACHINE)

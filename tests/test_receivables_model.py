@@ -6,19 +6,18 @@ the chain's parts must match the model's, the parts of every receivable must
 add up to its face value, and no part may be financed while already financed.
 At the end of each run the event projection must agree with the model as well.
 
-Bounded for ``make test``; ``RECEIVABLES_MODEL_EXAMPLES=500`` runs it harder.
+Bounded for ``make test``; ``RECEIVABLES_MODEL_EXAMPLES=500`` runs it harder
+(``MODEL_EXAMPLES`` / ``MODEL_STEPS`` set every model machine's budget).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -30,14 +29,24 @@ from hypothesis.stateful import (
 
 from ledger_client import Keyring, connect
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
-from ledger_client.exceptions import ContractRevert
 from ledger_client.index_receivables import ReceivablesLog
 from ledger_client.merkle import keccak256
 from ledger_client.types import ReceivableStatus as S
+from tests.model_support import (
+    FINISHED,
+    STEP_COUNTS,
+    Refused,
+    budget,
+    count_step,
+    expect,
+    machine_settings,
+)
 from tests.receivables_world import CONTRACT_HASH, DAY, HALF_DAY, World, build_world
 
-EXAMPLES = int(os.environ.get("RECEIVABLES_MODEL_EXAMPLES", "30"))
-STEPS = int(os.environ.get("RECEIVABLES_MODEL_STEPS", "20"))
+MACHINE = "receivables"
+EXAMPLES, STEPS = budget(
+    60, 20, examples_env=("RECEIVABLES_MODEL_EXAMPLES",), steps_env=("RECEIVABLES_MODEL_STEPS",)
+)
 INVOICES = [keccak256(f"model-invoice-{i}".encode()) for i in range(40)]
 N_ENTERPRISES = 5  # actors 0..4 are enterprises, 5..7 banks (7 has no financier role)
 ACTORS = range(8)
@@ -98,15 +107,6 @@ class MReceivable:
         return (int.from_bytes(self.rid, "big") | n).to_bytes(32, "big")
 
 
-class Refused(Exception):
-    """The model's prediction that a step fails with a named error."""
-
-    def __init__(self, name: str, **fields: Any) -> None:
-        self.name = name
-        self.fields = fields
-        super().__init__(name)
-
-
 class ReceivablesMachine(RuleBasedStateMachine):
     """Drives the contract and the model side by side."""
 
@@ -149,22 +149,10 @@ class ReceivablesMachine(RuleBasedStateMachine):
 
     def run(self, predict: Callable[[], Callable[[], None]], act: Callable[[], Any]) -> Any:
         """Predict, act, compare; on success apply the model's change."""
-        expected: Refused | None = None
-        try:
-            apply = predict()
-        except Refused as refused:
-            expected = refused
-        if expected is not None:
-            with pytest.raises(ContractRevert) as info:
-                act()  # the model refuses it: so must the chain
-            assert info.value.error_name == expected.name, f"expected {expected.name}: {info.value}"
-            for key, value in expected.fields.items():
-                assert info.value.fields[key] == value, (key, info.value.fields[key], value)
+        outcome = expect(MACHINE, predict, act)
+        if outcome is None:
             return None
-        try:
-            result = act()
-        except ContractRevert as exc:
-            raise AssertionError(f"the chain refused what the model accepts: {exc}") from exc
+        apply, result = outcome
         apply()
         for ev in result.events:
             if ev.name == "ReceivableFinanced":
@@ -474,6 +462,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
     @rule(days=st.integers(1, 40))
     def time_passes(self, days: int) -> None:
         self.world.chain.advance_time(days * DAY)
+        count_step(MACHINE)
 
     # -- invariants -------------------------------------------------------------------
     @invariant()
@@ -538,19 +527,15 @@ class ReceivablesMachine(RuleBasedStateMachine):
             assert sum(e.amount_fen for e in log.payables(self.world.subject(account))) == owed
 
 
+@pytest.mark.slow
 def test_random_sequences_keep_the_sum_and_never_finance_twice() -> None:
     chain = connect("embedded")
     try:
         ReceivablesMachine.world = build_world(chain, Keyring("receivables-model"))
         ReceivablesMachine.snapshot = chain.snapshot()
-        run_state_machine_as_test(
-            ReceivablesMachine,
-            settings=settings(
-                max_examples=EXAMPLES,
-                stateful_step_count=STEPS,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow],
-            ),
-        )
+        before = STEP_COUNTS[MACHINE]
+        run_state_machine_as_test(ReceivablesMachine, settings=machine_settings(EXAMPLES, STEPS))
+        assert STEP_COUNTS[MACHINE] - before > EXAMPLES
     finally:
         chain.close()
+    FINISHED.add(MACHINE)
