@@ -70,6 +70,9 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
         (Dispute storage d, address resolver) = _openForResolver(disputeId);
         bytes32 uid = d.uid;
+        // A rejection says the record stands; one corrected since it was disputed does not.
+        IAttestations.AttestationView memory a = _attestations.attestation(uid);
+        if (a.revokedAt != 0 || a.replacedBy != bytes32(0)) revert DisputesAlreadyCorrected(disputeId, uid);
         bool late = _close(d, uid, DisputeStatus.Rejected);
         emit DisputeRejected(disputeId, uid, resolver, reasonHash, late);
     }

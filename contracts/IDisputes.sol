@@ -87,6 +87,10 @@ interface IDisputes {
     /// @notice Upholding needs the record revoked or replaced first (in IAttestations).
     /// @custom:kind conflict
     error DisputesNotCorrected(uint256 disputeId, bytes32 uid);
+    /// @notice A record revoked or replaced since it was disputed no longer stands, so its
+    /// dispute cannot be rejected: uphold it, which links the correction.
+    /// @custom:kind conflict
+    error DisputesAlreadyCorrected(uint256 disputeId, bytes32 uid);
     /// @notice The signed message's deadline has passed.
     /// @custom:kind invalid
     error DisputesSignatureExpired(uint256 deadline, uint256 now);

@@ -186,6 +186,16 @@ def test_a_dispute_answered_late(world: CleanWorld) -> None:
     assert "past its 20-day deadline" in b.detail
 
 
+def test_a_dispute_rejected_after_its_record_was_revoked(world: CleanWorld) -> None:
+    did = world.raise_dispute(world.uid, BANK, SUBJ_A, ENT_A)
+    world.revoke(world.uid, BANK)
+    world.reject_dispute(did, world.uid, BANK, late=False)
+    b = only(replay(world), "IllegalTransition")
+    caused_by(b, world.last)
+    assert "rejected, but" in b.detail
+    assert "revoked" in b.detail
+
+
 def test_a_dispute_still_open_past_its_deadline(world: CleanWorld) -> None:
     did = world.raise_dispute(world.uid, BANK, SUBJ_A, ENT_A)
     raised = world.last

@@ -12,6 +12,7 @@ from ledger_client.errors import (
     AttestationsNotDisputes,
     ConsortiumMemberSuspended,
     ConsortiumNotEnterprise,
+    DisputesAlreadyCorrected,
     DisputesAlreadyOpen,
     DisputesFieldsMismatch,
     DisputesInvalidReason,
@@ -301,6 +302,10 @@ class DisputesConformance(ConsentFixtures):
         with pytest.raises(DisputesNotCorrected):
             d.uphold(world.hangzhou_bureau, dispute_id)
         att.revoke(world.hangzhou_bureau, world.uid, REASON)
+        # A rejection would say the record stands; once revoked it does not.
+        with pytest.raises(DisputesAlreadyCorrected) as refused:
+            d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
+        assert refused.value.fields == {"disputeId": dispute_id, "uid": world.uid}
         upheld = d.uphold(world.hangzhou_bureau, dispute_id, ANSWER)
         assert upheld.event("DisputeUpheld").args == {
             "disputeId": dispute_id,
@@ -323,6 +328,8 @@ class DisputesConformance(ConsentFixtures):
             world.hangzhou_bureau, world.uid, world.fields, keccak256(b"grade A")
         )
         assert att.validity(world.uid) is Validity.REPLACED
+        with pytest.raises(DisputesAlreadyCorrected):
+            d.reject(world.regulator, dispute_id, ANSWER)
         upheld = d.uphold(world.regulator, dispute_id)  # a regulator may resolve too
         assert upheld.event("DisputeUpheld").args["replacedBy"] == corrected.uid
         assert att.validity(corrected.uid) is Validity.VALID
@@ -363,7 +370,7 @@ class DisputesConformance(ConsentFixtures):
         upheld = d.uphold(world.hangzhou_bureau, relayed.dispute_id)
         assert raised.tx.gas_used <= 175_000  # the first dispute also starts the counter
         assert relayed.tx.gas_used <= 175_000
-        assert rejected.gas_used <= 50_000
+        assert rejected.gas_used <= 60_000  # reads the record: a corrected one cannot be rejected
         assert upheld.gas_used <= 60_000
 
 

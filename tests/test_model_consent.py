@@ -823,8 +823,11 @@ class ConsentMachine(RuleBasedStateMachine):
                     "DisputesNotResolver", disputeId=dispute_id, caller=by, attester=d.attester
                 )
             r = self.model.records[d.uid]
-            if uphold and not r.revoked_at and r.replaced_by == ZERO:
+            corrected = bool(r.revoked_at) or r.replaced_by != ZERO
+            if uphold and not corrected:
                 raise Refused("DisputesNotCorrected", disputeId=dispute_id, uid=d.uid)
+            if not uphold and corrected:
+                raise Refused("DisputesAlreadyCorrected", disputeId=dispute_id, uid=d.uid)
 
         def act() -> Any:
             if uphold:

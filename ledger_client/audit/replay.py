@@ -719,7 +719,18 @@ class Replay:
         return d
 
     def _dispute_rejected(self, a: dict[str, Any], ref: EventRef) -> None:
-        self._resolve(a, ref, int(DisputeStatus.REJECTED))
+        d = self._resolve(a, ref, int(DisputeStatus.REJECTED))
+        if d is None:
+            return
+        att = self.state.attestations.get(d.uid)
+        if att is not None and (att.revoked_at or att.replaced_by != ZERO32):
+            # A rejection says the record stands; a corrected one does not.
+            self._breach(
+                "IllegalTransition",
+                f"dispute #{d.dispute_id} rejected, but {_hex(d.uid)} had been "
+                + ("replaced" if att.replaced_by != ZERO32 else "revoked"),
+                ref,
+            )
 
     def _dispute_upheld(self, a: dict[str, Any], ref: EventRef) -> None:
         d = self._resolve(a, ref, int(DisputeStatus.UPHELD))
