@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,18 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger_client import LedgerConnectionError
+from ledger_client.local_node import free_port
 
 __all__ = ["ApiClient", "ApiResponse", "ApiServer", "free_port"]
 
 #: How long a server may take to answer /ready after it was started, seconds.
 READY_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    """A port nothing listens on now, on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(*args: str) -> list[str]:

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,6 @@ from eth_hash.auto import keccak
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EAS_PACKAGE = REPO_ROOT / "node_modules" / "@ethereum-attestation-service" / "eas-contracts"
-ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 CACHE_DIR = REPO_ROOT / ".bench-cache"
 
 #: The figures the hardening issue quotes for EAS, shown beside what is measured here.
@@ -342,43 +338,6 @@ def _naive_in_subprocess(compiled: dict[str, Any], count: int, env: dict[str, st
 # -- anvil --------------------------------------------------------------------------------
 
 
-@contextmanager
-def anvil_node() -> Iterator[str]:
-    """A fresh anvil on a free loopback port, stopped by its pid afterwards."""
-    from ledger_client import connect
-    from ledger_client.exceptions import LedgerConnectionError
-
-    if not ANVIL.exists():
-        raise RuntimeError(f"anvil is missing at {ANVIL}: run `make setup` (npm ci)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                connect(url).close()
-                break
-            except LedgerConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"anvil did not start on port {port}") from None
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def attest_tx_per_s(chain: Any, count: int) -> dict[str, Any]:
     """Our ``attest`` sent ``count`` times by one bank on a fresh deployment on ``chain``."""
     from ledger_client import Keyring, Role, deploy
@@ -408,6 +367,8 @@ def attest_tx_per_s(chain: Any, count: int) -> dict[str, Any]:
 
 def anvil_version() -> str:
     """The anvil binary's version line."""
+    from ledger_client.local_node import ANVIL
+
     if not ANVIL.exists():
         return "not installed"
     out = subprocess.run([str(ANVIL), "--version"], capture_output=True, text=True, check=False)
@@ -460,7 +421,9 @@ def bench_reference(
         },
     )
 
-    with anvil_node() as url:
+    from ledger_client.local_node import running_anvil
+
+    with running_anvil() as url:
         node = connect(url)
         eas_anvil = on(node)
         anvil_counter = counter_tx_per_s(node, signer, contracts["Counter"]["bytecode"], tx_count)

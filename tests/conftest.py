@@ -2,59 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ledger_client import Chain, Keyring, Ledger, connect, deploy
-from ledger_client.exceptions import LedgerConnectionError
+from ledger_client import Chain, Keyring, Ledger, deploy
+from ledger_client.local_node import AnvilNotStarted, running_anvil
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def anvil_url() -> Iterator[str]:
     """A real anvil node on a free loopback port, stopped by pid at the end of the session."""
-    if not ANVIL.exists():
-        pytest.fail(f"anvil is missing at {ANVIL}: run `make setup` (npm ci)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            connect(url).close()
-            break
-        except LedgerConnectionError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                pytest.fail(f"anvil did not start on port {port}: {err}")
-            time.sleep(0.05)
     try:
-        yield url
-    finally:
-        os.kill(proc.pid, 15)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with running_anvil() as url:
+            yield url
+    except AnvilNotStarted as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from api.config import Settings
 from api.service import Service
 from ledger_client import Keyring, Role, connect
 from ledger_client.contracts.attestations import schema_id
+from ledger_client.local_node import free_port
 from ledger_client.merkle import keccak256
 from scripts.loadgen import Item, attestation_items, make_bodies, read_accepted, write_items
 
@@ -35,12 +35,6 @@ ATTESTATIONS, ISSUES = 15_000, 3_000  # more than five cycles can send, however 
 #: Under load, each key is held to 600 requests a second (the load retries a 429 with its
 #: key): at most about 2,800 records a cycle, so the records never run out before a kill.
 LIMITED = {"CREDIT_CHAIN_RATE_PER_S": "600", "CREDIT_CHAIN_RATE_BURST": "600"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(
@@ -169,7 +163,7 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
     )
     service.close()
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     kills, picks = random.Random(SEED), random.Random(SEED + 1)  # apart: kills never vary
     acked: dict[str, str] = {}  # idempotency key -> the submission id the server answered

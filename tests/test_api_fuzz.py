@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ledger_client import Keyring, Role
+from ledger_client.local_node import free_port
 from tests.api_world import DAY, open_world
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,12 +58,6 @@ class Server:
     url: str
     keys: dict[str, str]  # API key by role
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _prepare(data_dir: Path) -> dict[str, str]:
@@ -107,7 +101,7 @@ def _prepare(data_dir: Path) -> dict[str, str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("fuzz")
     keys = _prepare(data_dir)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
     with log.open("wb") as out:

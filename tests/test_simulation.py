@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,18 +13,16 @@ from typer.testing import CliRunner
 from ledger_client import (
     ContractRevert,
     Keyring,
-    LedgerConnectionError,
     Manifest,
     attach,
     connect,
     deploy,
 )
+from ledger_client.local_node import running_anvil
 from node_sim.adversaries import ATTACKS, expected_error
-from node_sim.api_process import free_port
 from node_sim.rpc_bridge import EmbeddedRpcBridge
 from node_sim.simulation import SimulationConfig, SimulationResult, run_simulation
 from scripts.cli import app
-from tests.conftest import ANVIL
 
 
 @pytest.fixture(scope="module")
@@ -196,27 +192,8 @@ def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(tmp_path
 @pytest.fixture
 def own_anvil() -> Iterator[str]:
     """An anvil of this test's own: a run funds its members from the node's first account."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                connect(url).close()
-                break
-            except LedgerConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with running_anvil() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.anvil
