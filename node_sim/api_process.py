@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from ledger_client import LedgerConnectionError
 from ledger_client.local_node import free_port
 
-__all__ = ["ApiClient", "ApiResponse", "ApiServer", "free_port"]
+__all__ = ["ApiClient", "ApiResponse", "ApiServer", "free_port", "start_server"]
 
 #: How long a server may take to answer /ready after it was started, seconds.
 READY_TIMEOUT_S = 60.0
@@ -127,40 +128,11 @@ class ApiServer:
 
     def start(self) -> ApiClient:
         """Start the server on a free port and wait until it is ready."""
-        self.port = free_port()
-        env = {**os.environ, **self.env}
-        with self._log.open("ab") as log:
-            self._proc = subprocess.Popen(
-                _cli(
-                    "serve",
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--rpc",
-                    self.rpc,
-                    "--port",
-                    str(self.port),
-                ),
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
+        self._proc, self.port = start_server(
+            self.data_dir, rpc=self.rpc, env=self.env, log=self._log
+        )
         self.starts += 1
-        client = ApiClient(self.port, timeout=5)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise LedgerConnectionError(
-                    f"the API server exited with {self._proc.returncode}; see {self._log}"
-                )
-            try:
-                if client.request("GET", "/ready").status == 200:
-                    client.close()
-                    return ApiClient(self.port)
-            except LedgerConnectionError:
-                pass
-            time.sleep(0.05)
-        self.stop(signal.SIGKILL)
-        raise LedgerConnectionError(f"the API server was not ready in {READY_TIMEOUT_S:.0f} s")
+        return ApiClient(self.port)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
         """Send ``sig`` to the server and wait for it to exit; return its exit code."""
@@ -175,3 +147,57 @@ class ApiServer:
                 proc.kill()
                 proc.wait(timeout=10)
         return proc.returncode
+
+
+def start_server(
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    rpc: str | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    ready_timeout_s: float = READY_TIMEOUT_S,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``credit-chain serve`` on ``data_dir`` in a child process on 127.0.0.1.
+
+    Returns the process and its port once ``/ready`` answers 200. The server's
+    stderr goes to ``log`` (a file, not a pipe nobody reads: a chatty server never
+    blocks); a server that exits or is not ready in time is named with the log's end.
+    """
+    port = port or free_port()
+    log = log or data_dir / "api-server.log"
+    args = ["serve", "--data-dir", str(data_dir), "--port", str(port)]
+    if rpc is not None:
+        args += ["--rpc", rpc]
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            _cli(*args),
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    client = ApiClient(port, timeout=5)
+    try:
+        deadline = time.monotonic() + ready_timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LedgerConnectionError(
+                    f"the API server exited with {proc.returncode}; {log}:\n{_tail(log)}"
+                )
+            try:
+                if client.request("GET", "/ready").status == 200:
+                    return proc, port
+            except LedgerConnectionError:
+                pass
+            time.sleep(0.05)
+    finally:
+        client.close()
+    proc.kill()
+    proc.wait(timeout=10)
+    raise LedgerConnectionError(
+        f"the API server was not ready in {ready_timeout_s:.0f} s; {log}:\n{_tail(log)}"
+    )
+
+
+def _tail(log: Path, limit: int = 4000) -> str:
+    return log.read_text(errors="replace")[-limit:]

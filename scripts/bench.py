@@ -11,7 +11,6 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -555,40 +554,15 @@ def _start_server(
 ) -> tuple[str, subprocess.Popen[bytes], float]:
     """``credit-chain serve`` on ``data_dir`` and a free loopback port: its URL, its process,
     and the seconds from start to ``/ready`` answering 200."""
-    import httpx
+    from ledger_client.exceptions import LedgerConnectionError
+    from node_sim.api_process import start_server
 
-    from ledger_client.local_node import free_port
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "scripts.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return url, server, time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None:
-            raise RuntimeError(f"the server on {data_dir} exited with {server.returncode}")
-        time.sleep(0.02)
-    server.kill()
-    raise RuntimeError(f"the server on {data_dir} was not ready within 120 s")
+    try:
+        server, port = start_server(data_dir, env=env, ready_timeout_s=120)
+    except LedgerConnectionError as e:
+        raise RuntimeError(f"the server on {data_dir} did not start: {e}") from e
+    return f"http://127.0.0.1:{port}", server, time.perf_counter() - started
 
 
 def relayed_gas() -> dict[str, int]:

@@ -24,6 +24,7 @@ from ledger_client import Keyring, Role, connect
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.local_node import free_port
 from ledger_client.merkle import keccak256
+from node_sim.api_process import start_server
 from scripts.loadgen import Item, attestation_items, make_bodies, read_accepted, write_items
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,35 +41,8 @@ LIMITED = {"CREDIT_CHAIN_RATE_PER_S": "600", "CREDIT_CHAIN_RATE_BURST": "600"}
 def _start(
     data_dir: Path, port: int, log: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    with log.open("ab") as err:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scripts.cli",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(port),
-            ],
-            cwd=REPO,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=err,  # a file, not a pipe nobody reads: a chatty server never blocks
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(log.read_text())
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("the server did not become ready")
+    proc, _ = start_server(data_dir, port=port, env=env, log=log, ready_timeout_s=120)
+    return proc
 
 
 def _load(

@@ -16,14 +16,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import requests
 import schemathesis
@@ -38,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ledger_client import Keyring, Role
-from ledger_client.local_node import free_port
+from node_sim.api_process import start_server
 from tests.api_world import DAY, open_world
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,38 +99,10 @@ def _prepare(data_dir: Path) -> dict[str, str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("fuzz")
     keys = _prepare(data_dir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scripts.cli",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc, port = start_server(data_dir, log=log)
+    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("the server did not start:\n" + log.read_text())
-            time.sleep(0.1)
         yield Server(url, keys, log)
     finally:
         proc.send_signal(signal.SIGTERM)
