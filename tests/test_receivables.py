@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger_client import Chain, Keyring, LedgerValueError, connect
+from ledger_client import Chain, Keyring, LedgerValueError
 from ledger_client.chain import DEFAULT_GAS
 from ledger_client.contracts.receivables import (
     DEFAULT_GRACE_PERIOD,
@@ -44,6 +42,7 @@ from ledger_client.errors import (
 )
 from ledger_client.records import load_schemas, record_hash, validate_record
 from ledger_client.types import ReceivableStatus as S
+from tests.conformance import AnvilChain, EmbeddedChain
 from tests.receivables_world import CONTRACT_HASH, DAY, World, build_world, invoice
 
 AMOUNT = 1_000_000_00  # one million yuan, in fen
@@ -51,10 +50,6 @@ AMOUNT = 1_000_000_00  # one million yuan, in fen
 
 class ReceivablesConformance:
     """The receivables rules as every backend must show them."""
-
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        raise NotImplementedError  # each backend's subclass provides its chain
 
     @pytest.fixture
     def w(self, chain: Chain, keyring: Keyring) -> World:
@@ -689,24 +684,9 @@ def _send_unmined(chain: Chain, signer: LocalAccount, to: str, data: bytes) -> s
     return chain.backend.send_raw_transaction(bytes(signer.sign_transaction(tx).raw_transaction))
 
 
-class TestReceivablesEmbedded(ReceivablesConformance):
+class TestReceivablesEmbedded(EmbeddedChain, ReceivablesConformance):
     """The embedded chain: a fresh eth-tester chain per test."""
 
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        chain = connect("embedded")
-        yield chain
-        chain.close()
 
-
-@pytest.mark.anvil
-class TestReceivablesAnvil(ReceivablesConformance):
+class TestReceivablesAnvil(AnvilChain, ReceivablesConformance):
     """A real anvil node: one per session, reverted to a snapshot after each test."""
-
-    @pytest.fixture
-    def chain(self, anvil_url: str) -> Iterator[Chain]:
-        chain = connect(anvil_url)
-        snap = chain.snapshot()
-        yield chain
-        chain.revert(snap)
-        chain.close()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from ledger_client import Chain, Keyring, connect
+from ledger_client import Chain, Keyring
 from ledger_client.index_receivables import ReceivablesLog
 from ledger_client.types import ReceivableStatus as S
+from tests.conformance import AnvilChain, EmbeddedChain
 from tests.receivables_world import DAY, World, build_world
 
 
 class ReceivablesIndexConformance:
     """The projection agrees with the chain, on every backend."""
-
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        raise NotImplementedError
 
     @pytest.fixture
     def w(self, chain: Chain, keyring: Keyring) -> World:
@@ -128,20 +123,9 @@ class ReceivablesIndexConformance:
         assert (financing.amount_fen, financing.advance_fen) == (2**63, 2**63 - 1)
 
 
-class TestReceivablesIndexEmbedded(ReceivablesIndexConformance):
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        chain = connect("embedded")
-        yield chain
-        chain.close()
+class TestReceivablesIndexEmbedded(EmbeddedChain, ReceivablesIndexConformance):
+    """The embedded chain: a fresh eth-tester chain per test."""
 
 
-@pytest.mark.anvil
-class TestReceivablesIndexAnvil(ReceivablesIndexConformance):
-    @pytest.fixture
-    def chain(self, anvil_url: str) -> Iterator[Chain]:
-        chain = connect(anvil_url)
-        snap = chain.snapshot()
-        yield chain
-        chain.revert(snap)
-        chain.close()
+class TestReceivablesIndexAnvil(AnvilChain, ReceivablesIndexConformance):
+    """A real anvil node: one per session, reverted to a snapshot after each test."""
