@@ -14,13 +14,18 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger_client import Keyring, Ledger, Role, connect, deploy
 from ledger_client.batches import anchor_records, verify_batch_record
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.records import sample_record
 from ledger_client.types import AttestationFields, AttestRequest
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from api.service import Service
 
 BENCH_SEED = "credit-chain-bench"
 
@@ -180,26 +185,14 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
 
     import httpx
 
-    from api.config import Settings
     from api.db import ApiDatabase
-    from api.service import Service
     from ledger_client.contracts.attestations import schema_id as sid
 
     from .loadgen import make_bodies, run_load
 
     data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-api-"))
     try:
-        service = Service.open(Settings(data_dir=data_dir), start_worker=False)
-        bank = Keyring(BENCH_SEED).account("bank")
-        service.chain.fund(bank.address)
-        service.ledger.consortium.admit_member(
-            service.keyring.account("regulator"),
-            bank.address,
-            "Bench Bank",
-            "Shanghai",
-            Role.ATTESTER,
-        )
-        key = service.keys.issue(bank.address, label="bench")
+        service, bank, key = _bench_service(data_dir)
         loan = service.ledger.schemas["loan-repayment"]
         bodies = make_bodies(
             bank,
@@ -424,9 +417,7 @@ def bench_restart(records: int = 100_000, singles: int = 1_000) -> dict[str, Any
 
     import httpx
 
-    from api.config import Settings
     from api.journal import NewSubmission
-    from api.service import Service
     from api.worker import AnchorWorker
 
     from .loadgen import make_bodies
@@ -434,17 +425,7 @@ def bench_restart(records: int = 100_000, singles: int = 1_000) -> dict[str, Any
     data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-restart-"))
     try:
         t0 = time.perf_counter()
-        service = Service.open(Settings(data_dir=data_dir), start_worker=False)
-        bank = Keyring(BENCH_SEED).account("bank")
-        service.chain.fund(bank.address)
-        service.ledger.consortium.admit_member(
-            service.keyring.account("regulator"),
-            bank.address,
-            "Bench Bank",
-            "Shanghai",
-            Role.ATTESTER,
-        )
-        key = service.keys.issue(bank.address, label="bench")
+        service, bank, key = _bench_service(data_dir)
         loan = service.ledger.schemas["loan-repayment"]
         worker = AnchorWorker(service)
         deadline = service.chain.now() + 30 * 86_400
@@ -563,6 +544,21 @@ def _start_server(
     except LedgerConnectionError as e:
         raise RuntimeError(f"the server on {data_dir} did not start: {e}") from e
     return f"http://127.0.0.1:{port}", server, time.perf_counter() - started
+
+
+def _bench_service(data_dir: Path) -> tuple[Service, LocalAccount, str]:
+    """An API service on ``data_dir`` (worker not started), a bank admitted as an
+    attester, and the bank's API key."""
+    from api.config import Settings
+    from api.service import Service
+
+    service = Service.open(Settings(data_dir=data_dir), start_worker=False)
+    bank = Keyring(BENCH_SEED).account("bank")
+    service.chain.fund(bank.address)
+    service.ledger.consortium.admit_member(
+        service.keyring.account("regulator"), bank.address, "Bench Bank", "Shanghai", Role.ATTESTER
+    )
+    return service, bank, service.keys.issue(bank.address, label="bench")
 
 
 def relayed_gas() -> dict[str, int]:
