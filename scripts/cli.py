@@ -534,6 +534,22 @@ def bench_gas(
     _print_bench("Gas per operation (embedded chain)", run(batch_size), as_json)
 
 
+@bench_app.command("readme")
+def bench_readme(
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; fail when the README is stale.")
+    ] = False,
+) -> None:
+    """Render the README's benchmark tables from the runs kept in benchmarks/."""
+    from scripts.readme_tables import ReadmeTablesError, update_readme
+
+    try:
+        changed = update_readme(check=check)
+    except ReadmeTablesError as exc:
+        raise _fail(f"{type(exc).__name__}: {exc}") from exc
+    Console().print("README.md " + ("rewritten" if changed else "up to date"))
+
+
 @bench_app.command("throughput")
 def bench_throughput(
     records: Annotated[int, typer.Option(help="Records anchored in one batch.")] = 100_000,

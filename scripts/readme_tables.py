@@ -1,0 +1,419 @@
+"""The README's figure tables, generated from the benchmark runs kept in ``benchmarks/``.
+
+A figure in the README is never typed by hand: ``credit-chain bench readme`` renders the
+tables between the README's ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers
+from the newest kept runs, and ``credit-chain bench readme --check`` (run by the test
+suite) fails when the README says anything else.
+
+Two kinds of run are kept, each as the command printed it:
+
+- ``benchmarks/bench-all-<date>.json``: ``credit-chain bench all --json``, every section;
+- ``benchmarks/bench-gas-<date>.json``: ``credit-chain bench gas --json``, gas alone.
+
+Gas is exact and repeats on every run, so the gas figures come from the newest run that
+measured gas, whichever command made it; rates and latencies come from the newest whole
+``bench all`` run, and the table names both files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+README = ROOT / "README.md"
+
+#: Every figure ``credit-chain bench gas`` measures, in the order the gas table lists them,
+#: with what it is. A figure the benchmark reports and this table does not name stops the
+#: rendering (``UnlabelledFigure``), so a new benchmark figure cannot go unpublished.
+GAS_LABELS: dict[str, str] = {
+    "attest_gas": "attestation (`attest`), steady state",
+    "attest_first_gas": "attestation, the attester's first",
+    "attest_by_sig_gas": "signed attestation relayed (`attestBySig`)",
+    "revoke_gas": "revocation",
+    "replace_gas": "replacement (correction)",
+    "batch_size": "records in the measured batch",
+    "batch_anchor_gas": "batch anchor (`anchorBatch`), one root",
+    "batch_gas_per_record": "batch anchor per record",
+    "batch_record_revoke_gas": "revocation of one batch record",
+    "batch_record_replace_gas": "correction of one batch record",
+    "signed_batch_size": "records in the measured signed batch",
+    "signed_batch_anchor_gas": "signed batch anchor (`anchorSignedBatch`)",
+    "signed_batch_gas_per_record": "signed batch anchor per record",
+    "signed_batch_small_size": "records in the small signed batch",
+    "signed_batch_small_anchor_gas": "signed batch anchor, small batch",
+    "signed_batch_small_gas_per_record": "signed batch anchor per record, small batch",
+    "signed_batch_record_revoke_gas": "revocation of one signed batch record by its signer",
+    "receivable_issue_gas": "receivable issue",
+    "receivable_issue_first_parties_gas": "receivable issue, both parties new",
+    "receivable_accept_gas": "receivable acceptance",
+    "receivable_split_gas": "receivable split",
+    "receivable_transfer_gas": "receivable transfer",
+    "receivable_finance_request_gas": "financing request (the holder's terms)",
+    "receivable_finance_gas": "financing",
+    "receivable_release_gas": "financing released",
+    "receivable_settle_gas": "settlement",
+    "receivable_settle_financed_gas": "settlement of a financed receivable",
+    "receivable_mark_overdue_gas": "receivable marked overdue (adverse record made)",
+    "relayed_overhead_gas": "Forwarder overhead (relayed minus direct revocation)",
+    "relayed_log_query_gas": "relayed: log an authorised query",
+    "relayed_withdraw_authorisation_gas": "relayed: withdraw an authorisation",
+    "relayed_record_report_share_gas": "relayed: record a report share",
+    "relayed_raise_dispute_gas": "relayed: raise a dispute",
+    "relayed_reject_dispute_gas": "relayed: reject a dispute",
+    "relayed_file_complaint_gas": "relayed: file a complaint to the regulator",
+    "relayed_resolve_complaint_gas": "relayed: the regulator resolves a complaint",
+    "relayed_revoke_gas": "relayed: revocation",
+    "relayed_replace_gas": "relayed: replacement",
+    "relayed_receivable_issue_gas": "relayed: receivable issue",
+    "relayed_receivable_accept_gas": "relayed: receivable acceptance",
+    "relayed_receivable_split_gas": "relayed: receivable split",
+    "relayed_receivable_transfer_gas": "relayed: receivable transfer",
+    "relayed_receivable_finance_request_gas": "relayed: financing request",
+    "relayed_receivable_finance_gas": "relayed: financing",
+    "relayed_receivable_release_gas": "relayed: financing released",
+    "relayed_receivable_settle_one_gas": "relayed: settlement of one receivable",
+    "relayed_receivable_mark_overdue_gas": "relayed: receivable marked overdue",
+}
+
+
+class ReadmeTablesError(Exception):
+    """The README's tables cannot be rendered or do not match the kept runs."""
+
+
+class UnlabelledFigure(ReadmeTablesError):
+    """A benchmark figure that the README's tables do not name."""
+
+
+class StaleReadme(ReadmeTablesError):
+    """The README's tables differ from what the kept runs render."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One kept benchmark run: its file and its document."""
+
+    path: Path
+    doc: Mapping[str, Any]
+    command: str
+
+    @property
+    def name(self) -> str:
+        return f"benchmarks/{self.path.name}"
+
+
+def _newest(pattern: str, benchmarks: Path, command: str) -> Run | None:
+    # The files are named by ISO date, so the lexical order is the order of the runs.
+    paths = sorted(benchmarks.glob(pattern))
+    if not paths:
+        return None
+    return Run(paths[-1], json.loads(paths[-1].read_text(encoding="utf-8")), command)
+
+
+def kept_runs(benchmarks: Path = BENCHMARKS) -> tuple[Run, Run]:
+    """The newest whole run and the newest run that measured gas (which may be the same)."""
+    whole = _newest("bench-all-*.json", benchmarks, "credit-chain bench all --json")
+    if whole is None:
+        raise ReadmeTablesError(f"no bench-all-*.json in {benchmarks}")
+    gas_only = _newest("bench-gas-*.json", benchmarks, "credit-chain bench gas --json")
+
+    def date(run: Run) -> str:
+        return run.path.stem.rsplit("-", 3)[-3]
+
+    if gas_only is None or date(gas_only) < date(whole):
+        return whole, Run(whole.path, whole.doc["gas"], whole.command)
+    return whole, gas_only
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,}"
+    return str(value)
+
+
+def _get(doc: Mapping[str, Any], path: str) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def render_gas(gas: Run) -> str:
+    """The gas table: every figure ``bench gas`` measured, labelled, in the table's order."""
+    figures = dict(gas.doc)
+    unknown = sorted(set(figures) - set(GAS_LABELS))
+    if unknown:
+        raise UnlabelledFigure(f"gas figures with no label in GAS_LABELS: {', '.join(unknown)}")
+    lines = [
+        f"Measured by `{gas.command}`, kept in `{gas.name}` "
+        "(exact: the gas benchmark's chains have a pinned clock and fixed nonces).",
+        "",
+        "| operation | gas | key |",
+        "| --- | ---: | --- |",
+    ]
+    for key, label in GAS_LABELS.items():
+        if key in figures:
+            lines.append(f"| {label} | {_fmt(figures[key])} | `{key}` |")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PerfRow:
+    """A row of the performance table: what, ours on each chain, the reference, the target."""
+
+    label: str
+    ours: Callable[[Mapping[str, Any], Mapping[str, Any]], str]
+    anvil: Callable[[Mapping[str, Any]], str]
+    reference: Callable[[Mapping[str, Any]], str]
+    target: str
+    keys: str
+
+
+def _none(_doc: Mapping[str, Any]) -> str:
+    return ""
+
+
+def _eas(doc: Mapping[str, Any], key: str) -> str:
+    return _fmt(_get(doc, f"reference.eas.eth_tester.compiled_here.{key}"))
+
+
+_NAIVE = "reference.minimal_contract_tx_per_s.eth_tester_naive_web3"
+
+PERF_ROWS: tuple[PerfRow, ...] = (
+    PerfRow(
+        "gas, one attestation",
+        lambda w, g: _fmt(g["attest_gas"]),
+        lambda w: _fmt(_get(w, "reference.attest_tx_per_s.anvil_ours.attest_gas")),
+        lambda w: (
+            f"EAS `attest`: {_eas(w, 'attest_gas')} (our record's two words as data; "
+            f"{_eas(w, 'attest_one_word_gas')} with one word)"
+        ),
+        "≤ 60,000",
+        "`gas.attest_gas`; `reference.eas…attest_gas`",
+    ),
+    PerfRow(
+        "gas, batch anchor (one root) / per record, batch of "
+        + "{batch}",  # replaced below with the measured size
+        lambda w, g: f"{_fmt(g['batch_anchor_gas'])} / {_fmt(g['batch_gas_per_record'])}",
+        _none,
+        lambda w: (
+            f"EAS `timestamp` of one root: {_eas(w, 'timestamp_one_gas')} "
+            "(no role, schema or duplicate check); "
+            f"EAS `multiTimestamp`: {_eas(w, 'multi_timestamp_gas_per_item')} per item"
+        ),
+        "≤ 500 per record",
+        "`gas.batch_anchor_gas`, `gas.batch_gas_per_record`; `reference.eas…timestamp_one_gas`",
+    ),
+    PerfRow(
+        "minimal contract (`Counter.increment()`), signed tx/s",
+        lambda w, g: _fmt(_get(w, "reference.minimal_contract_tx_per_s.eth_tester_ours.tx_per_s")),
+        lambda w: _fmt(_get(w, "reference.minimal_contract_tx_per_s.anvil_ours.tx_per_s")),
+        lambda w: (
+            "plain web3.py on `EthereumTesterProvider`: "
+            + _fmt(_get(w, "reference.minimal_contract_tx_per_s.eth_tester_naive_web3.tx_per_s"))
+            + " (coincurve), "
+            + _fmt(
+                _get(
+                    w,
+                    "reference.minimal_contract_tx_per_s.eth_tester_naive_web3_pure_python.tx_per_s",
+                )
+            )
+            + " (pure-Python secp256k1)"
+        ),
+        "",
+        "`reference.minimal_contract_tx_per_s`",
+    ),
+    PerfRow(
+        "our `attest`, tx/s, one block each",
+        lambda w, g: _fmt(_get(w, "reference.attest_tx_per_s.eth_tester_ours.tx_per_s")),
+        lambda w: _fmt(_get(w, "reference.attest_tx_per_s.anvil_ours.tx_per_s")),
+        _none,
+        "",
+        "`reference.attest_tx_per_s`",
+    ),
+    PerfRow(
+        "records anchored per second, end to end, {records} records",
+        lambda w, g: _fmt(_get(w, "throughput.records_per_s")),
+        _none,
+        _none,
+        "≥ 5,000",
+        "`throughput.records_per_s`",
+    ),
+    PerfRow(
+        "proof verifications per second (Python)",
+        lambda w, g: _fmt(_get(w, "throughput.proofs_per_s")),
+        _none,
+        _none,
+        "≥ 20,000",
+        "`throughput.proofs_per_s`",
+    ),
+    PerfRow(
+        "verifying one record at 100k records vs at 1k",
+        lambda w, g: _fmt(_get(w, "throughput.verify_cost_ratio")) + "×",
+        _none,
+        _none,
+        "≤ 2×",
+        "`throughput.verify_cost_ratio`",
+    ),
+    PerfRow(
+        "API: accepted submissions per second, {clients} concurrent clients on loopback",
+        lambda w, g: _fmt(_get(w, "api.accepted_per_s")),
+        _none,
+        _none,
+        "≥ 500",
+        "`api.accepted_per_s`",
+    ),
+    PerfRow(
+        "API: p50 / p99 accept latency",
+        lambda w, g: (
+            f"{_fmt(_get(w, 'api.p50_accept_ms'))} ms / {_fmt(_get(w, 'api.p99_accept_ms'))} ms"
+        ),
+        _none,
+        _none,
+        "p99 ≤ 50 ms",
+        "`api.p99_accept_ms`",
+    ),
+    PerfRow(
+        "API: p99 from accept to anchored",
+        lambda w, g: f"{_fmt(_get(w, 'api.p99_anchor_ms'))} ms",
+        _none,
+        _none,
+        "≤ 2 s",
+        "`api.p99_anchor_ms`",
+    ),
+    PerfRow(
+        "API restart with {restart_records} anchored records",
+        lambda w, g: f"{_fmt(_get(w, 'restart.restart_s'))} s",
+        _none,
+        _none,
+        "≤ 10 s",
+        "`restart.restart_s`",
+    ),
+    PerfRow(
+        "simulation, {enterprises} enterprises × {days} days ({sim_records} records, "
+        "{sim_tx} transactions, {refused} of {attempted} attacks refused)",
+        lambda w, g: f"{_fmt(_get(w, 'sim.seconds'))} s",
+        _none,
+        _none,
+        "≤ 5 min",
+        "`sim.seconds`",
+    ),
+    PerfRow(
+        "full audit of a {audit_records}-record ledger / incremental re-audit",
+        lambda w, g: (
+            f"{_fmt(_get(w, 'audit.audit_seconds'))} s / {_fmt(_get(w, 'audit.reaudit_seconds'))} s"
+        ),
+        _none,
+        _none,
+        "≤ 60 s",
+        "`audit.audit_seconds`, `audit.reaudit_seconds`",
+    ),
+)
+
+
+def _sizes(whole: Mapping[str, Any], gas: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "batch": _fmt(gas["batch_size"]),
+        "records": _fmt(_get(whole, "throughput.records")),
+        "clients": _fmt(_get(whole, "api.clients")),
+        "restart_records": _fmt(_get(whole, "restart.records")),
+        "enterprises": _fmt(_get(whole, "sim.enterprises")),
+        "days": _fmt(_get(whole, "sim.days")),
+        "sim_records": _fmt(_get(whole, "sim.records")),
+        "sim_tx": _fmt(_get(whole, "sim.transactions")),
+        "refused": _fmt(_get(whole, "sim.attacks_refused")),
+        "attempted": _fmt(_get(whole, "sim.attacks_attempted")),
+        "audit_records": _fmt(_get(whole, "audit.records")),
+    }
+
+
+def render_performance(whole: Run, gas: Run) -> str:
+    """The performance table: rates from the whole run, gas from the newest gas run."""
+    w, g = whole.doc, gas.doc
+    machine = w["machine"]
+    load = machine["load_average_at_start"]
+    lines = [
+        f"Rates and references: `{whole.name}` (`{w['run']['command']}`, "
+        f"{_fmt(w['run']['total_seconds'])} s, load average {load[0]} at the start, "
+        f"{machine['cpu_count']} cores, {machine['cpu_model']}, Python {machine['python']}). "
+        f"Gas: `{gas.name}`.",
+        "",
+        "| measure | ours (eth-tester) | ours (anvil) | reference (measured in the same run) "
+        "| target | key |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    sizes = _sizes(w, g)
+    for row in PERF_ROWS:
+        cells = (
+            row.label.format(**sizes),
+            row.ours(w, g),
+            row.anvil(w),
+            row.reference(w),
+            row.target,
+            row.keys,
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    met = [t for t in w.get("targets", []) if t.get("comparable", True)]
+    missed = [t["figure"] for t in met if not t["met"]]
+    lines.append("")
+    lines.append(
+        f"Targets met in that run: {len(met) - len(missed)} of {len(met)}"
+        + (f" (missed: {', '.join(missed)})." if missed else ".")
+    )
+    return "\n".join(lines)
+
+
+def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
+    """Each generated block of the README by its marker name."""
+    whole, gas = kept_runs(benchmarks)
+    return {"performance": render_performance(whole, gas), "gas": render_gas(gas)}
+
+
+_BLOCK = re.compile(
+    r"(<!-- bench:(?P<name>[a-z]+) -->\n)(?P<body>.*?)(<!-- /bench:(?P=name) -->)", re.S
+)
+
+
+def rewrite(text: str, blocks: Mapping[str, str]) -> str:
+    """``text`` with each marked block replaced by its rendering."""
+    seen: set[str] = set()
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name not in blocks:
+            raise ReadmeTablesError(f"the README marks a block {name!r} that nothing renders")
+        seen.add(name)
+        return m.group(1) + blocks[name] + "\n" + m.group(4)
+
+    out = _BLOCK.sub(sub, text)
+    missing = sorted(set(blocks) - seen)
+    if missing:
+        raise ReadmeTablesError(f"the README has no marked block for {', '.join(missing)}")
+    return out
+
+
+def update_readme(
+    check: bool = False, readme: Path = README, benchmarks: Path = BENCHMARKS
+) -> bool:
+    """Render the README's tables from the kept runs. With ``check``, change nothing and
+    raise ``StaleReadme`` when the README differs; otherwise write it. True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    new = rewrite(text, render_all(benchmarks))
+    if new == text:
+        return False
+    if check:
+        raise StaleReadme(
+            f"{readme.name}'s benchmark tables differ from {benchmarks.name}/: "
+            "run `credit-chain bench readme`"
+        )
+    readme.write_text(new, encoding="utf-8")
+    return True

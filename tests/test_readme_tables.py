@@ -1,0 +1,89 @@
+"""The README's benchmark tables are rendered from the runs kept in benchmarks/, never typed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scripts.cli import app
+from scripts.readme_tables import (
+    BENCHMARKS,
+    README,
+    ReadmeTablesError,
+    StaleReadme,
+    UnlabelledFigure,
+    kept_runs,
+    render_all,
+    update_readme,
+)
+
+
+def test_the_committed_readme_matches_the_kept_runs() -> None:
+    assert update_readme(check=True) is False
+    result = CliRunner().invoke(app, ["bench", "readme", "--check"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[Path, Path]:
+    bench = tmp_path / "benchmarks"
+    shutil.copytree(BENCHMARKS, bench)
+    readme = tmp_path / "README.md"
+    readme.write_text(README.read_text(encoding="utf-8"), encoding="utf-8")
+    return readme, bench
+
+
+def _whole(bench: Path) -> dict[str, object]:
+    path = sorted(bench.glob("bench-all-*.json"))[-1]
+    doc: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+def test_a_hand_edited_figure_is_caught_and_rewritten(world: tuple[Path, Path]) -> None:
+    readme, bench = world
+    gas = _whole(bench)["gas"]
+    assert isinstance(gas, dict)
+    shown = f"{gas['attest_gas']:,}"
+    readme.write_text(
+        readme.read_text(encoding="utf-8").replace(f"| {shown} |", "| 1 |", 1), encoding="utf-8"
+    )
+    with pytest.raises(StaleReadme):
+        update_readme(check=True, readme=readme, benchmarks=bench)
+    assert update_readme(readme=readme, benchmarks=bench) is True
+    assert update_readme(check=True, readme=readme, benchmarks=bench) is False
+
+
+def test_a_newer_gas_run_supplies_the_gas_figures(world: tuple[Path, Path]) -> None:
+    _, bench = world
+    gas = dict(_whole(bench)["gas"])  # type: ignore[call-overload]
+    gas["attest_gas"] = 12_345
+    (bench / "bench-gas-2999-01-01.json").write_text(json.dumps(gas), encoding="utf-8")
+    whole, newest_gas = kept_runs(bench)
+    assert newest_gas.path.name == "bench-gas-2999-01-01.json"
+    assert whole.path.name.startswith("bench-all-")
+    blocks = render_all(bench)
+    assert "| 12,345 | `attest_gas` |" in blocks["gas"]
+    assert "bench-gas-2999-01-01.json" in blocks["performance"]
+    # An older gas-only run than the whole run is not taken.
+    (bench / "bench-gas-2999-01-01.json").rename(bench / "bench-gas-1999-01-01.json")
+    assert kept_runs(bench)[1].path.name.startswith("bench-all-")
+
+
+def test_a_figure_without_a_label_stops_the_rendering(world: tuple[Path, Path]) -> None:
+    _, bench = world
+    gas = dict(_whole(bench)["gas"])  # type: ignore[call-overload]
+    gas["mystery_gas"] = 1
+    (bench / "bench-gas-2999-01-01.json").write_text(json.dumps(gas), encoding="utf-8")
+    with pytest.raises(UnlabelledFigure, match="mystery_gas"):
+        render_all(bench)
+
+
+def test_a_readme_without_its_markers_is_refused(world: tuple[Path, Path]) -> None:
+    readme, bench = world
+    readme.write_text("# nothing marked\n", encoding="utf-8")
+    with pytest.raises(ReadmeTablesError, match="no marked block"):
+        update_readme(readme=readme, benchmarks=bench)
