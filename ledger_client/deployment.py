@@ -350,7 +350,7 @@ def attach(
     codes = _deployed_code(chain, manifest, arts)
     ledger = Ledger(chain, manifest, arts)
     if wiring:
-        mismatches = _wiring_mismatches(chain.chain_id, manifest, arts, codes)
+        mismatches = _wiring_mismatches(chain, manifest, arts, codes)
         if mismatches:
             raise mismatches[0]
         ledger._wired = manifest
@@ -482,8 +482,9 @@ def check_wiring(chain: Chain, manifest: Manifest, artifacts: Artifacts | None =
     Each contract's consortium, trusted forwarder, disputes or attestations contract,
     default schema, grace period and EIP-712 domain are read from its code and compared
     with the manifest's addresses (so with each other's too: every contract's consortium
-    is the manifest's Consortium). Raises ManifestError first if the code itself is not
-    what the manifest names.
+    is the manifest's Consortium); and each must have been created by the manifest's
+    deployer (reference ``creator``). Raises ManifestError first if the code itself is
+    not what the manifest names.
     """
     mismatches = wiring_mismatches(chain, manifest, artifacts)
     if mismatches:
@@ -496,13 +497,13 @@ def wiring_mismatches(
     """Every way the deployment's wiring differs from the manifest (empty when it does not)."""
     arts = artifacts or load_artifacts()
     codes = _deployed_code(chain, manifest, arts)
-    return _wiring_mismatches(chain.chain_id, manifest, arts, codes)
+    return _wiring_mismatches(chain, manifest, arts, codes)
 
 
 def _wiring_mismatches(
-    chain_id: int, manifest: Manifest, arts: Artifacts, codes: dict[str, bytes]
+    chain: Chain, manifest: Manifest, arts: Artifacts, codes: dict[str, bytes]
 ) -> list[ManifestWiringMismatch]:
-    wires = expected_wiring(chain_id, manifest)
+    wires = expected_wiring(chain.chain_id, manifest)
     found: list[ManifestWiringMismatch] = []
     for name in CONTRACTS:
         words = arts.contract(name).immutables(codes[name])
@@ -525,7 +526,31 @@ def _wiring_mismatches(
                         _show(wire.kind, wrong),
                     )
                 )
-    return found
+    return found + _not_created_by_deployer(chain, manifest)
+
+
+def _not_created_by_deployer(chain: Chain, manifest: Manifest) -> list[ManifestWiringMismatch]:
+    """The contracts the manifest's deployer did not create.
+
+    Nothing refers to Authorisations or Receivables, so a copy wired exactly like the
+    original would pass the immutables check: what no copy can have is the original's
+    address, one of the deployer's CREATE addresses (and the deployer is the consortium's
+    first regulator, which the Consortium's constructor makes of whoever creates it).
+    """
+    try:
+        deployer = to_checksum_address(manifest.deployer)
+    except ValueError as exc:
+        raise ManifestError(f"the manifest's deployer {manifest.deployer!r}: {exc}") from exc
+    missing = {manifest.contracts[name].address.lower(): name for name in CONTRACTS}
+    for nonce in range(chain.backend.nonce(deployer)):  # bounded by its transaction count
+        missing.pop(create_address(deployer, nonce).lower(), None)
+        if not missing:
+            return []
+    return [
+        ManifestWiringMismatch(name, "creator", deployer, "another account")
+        for name in CONTRACTS
+        if name in missing.values()
+    ]
 
 
 def _word(value: int) -> bytes:

@@ -331,7 +331,7 @@ class WiringConformance(LedgerFixtures):
         assert found == {
             (name, "consortium")
             for name in ("Attestations", "Disputes", "Authorisations", "Receivables")
-        }
+        } | {("Consortium", "creator")}
 
     def test_another_forwarder_is_refused(self, world: World) -> None:
         chain = world.ledger.chain
@@ -342,7 +342,7 @@ class WiringConformance(LedgerFixtures):
         assert {(m.contract, m.reference, m.manifest, m.onchain) for m in found} == {
             (name, "trustedForwarder", other, real)
             for name in ("Attestations", "Disputes", "Authorisations", "Receivables")
-        }
+        } | {("Forwarder", "creator", world.ledger.manifest.deployer, "another account")}
         with pytest.raises(ManifestWiringMismatch, match="reference=trustedForwarder"):
             attach(chain, swapped)
 
@@ -377,6 +377,8 @@ class WiringConformance(LedgerFixtures):
             ("Authorisations", "consortium"),
             ("Receivables", "gracePeriod"),
             ("Receivables", "attestations"),
+            ("Authorisations", "creator"),
+            ("Receivables", "creator"),
         ],
     )
     def test_a_copy_of_another_contract_is_refused(
@@ -405,6 +407,16 @@ class WiringConformance(LedgerFixtures):
                 0,
                 c["Forwarder"],
             ),
+            # Wired exactly like the originals (nothing refers to these two): only who
+            # created them differs.
+            ("Authorisations", "creator"): (c["Consortium"], c["Forwarder"]),
+            ("Receivables", "creator"): (
+                c["Consortium"],
+                c["Attestations"],
+                bytes(rc.default_schema()),
+                grace,
+                c["Forwarder"],
+            ),
             ("Receivables", "attestations"): (
                 c["Consortium"],
                 fake_attestations,
@@ -419,6 +431,12 @@ class WiringConformance(LedgerFixtures):
         assert (name, reference) in found
         if name == "Disputes":  # Attestations names the real Disputes
             assert found[("Attestations", "disputes")].onchain == c["Disputes"]
+        if reference == "creator":
+            assert set(found) == {(name, "creator")}
+            assert (found[(name, "creator")].manifest, found[(name, "creator")].onchain) == (
+                ledger.manifest.deployer,
+                "another account",
+            )
         if (name, reference) == ("Receivables", "gracePeriod"):
             assert (found[(name, reference)].manifest, found[(name, reference)].onchain) == (
                 str(grace),
