@@ -342,7 +342,8 @@ def attach(
     Raises ManifestError when the chain id differs, a contract is missing, or the
     code at an address is not the code these artifacts build; and
     ManifestWiringMismatch when a contract was built with other references (its
-    consortium, trusted forwarder, ...) than the manifest names (:func:`check_wiring`).
+    consortium, trusted forwarder, ...) than the manifest names, or was not created
+    by the manifest's deployer (:func:`check_wiring`).
     ``wiring=False`` skips that last check, for the audit, which reports a
     mis-wired deployment itself instead of stopping at the first mismatch.
     """
