@@ -20,6 +20,7 @@ from ledger_client.exceptions import (
     LedgerConnectionError,
     LedgerError,
     LedgerValueError,
+    ManifestWiringMismatch,
 )
 from ledger_client.records import RecordError
 
@@ -190,6 +191,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerValueError)
     async def _value(_: Request, exc: LedgerValueError) -> JSONResponse:
         return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=422)
+
+    @app.exception_handler(ManifestWiringMismatch)
+    async def _miswired(_: Request, exc: ManifestWiringMismatch) -> JSONResponse:
+        # Not the deployment the manifest names: nothing it says can be vouched for.
+        return JSONResponse(
+            error_body("ManifestWiringMismatch", str(exc), **exc.fields), status_code=502
+        )
 
     @app.exception_handler(LedgerError)
     async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:

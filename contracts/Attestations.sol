@@ -321,4 +321,16 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
     function _expired(uint40 expiry) private view returns (bool) {
         return expiry != 0 && expiry <= block.timestamp;
     }
+
+    // -- wiring --------------------------------------------------------------------------
+
+    /// @inheritdoc IAttestations
+    function consortium() external view returns (address) {
+        return address(_consortium);
+    }
+
+    /// @inheritdoc IAttestations
+    function disputes() external view returns (address) {
+        return address(uint160(_disputesWord));
+    }
 }

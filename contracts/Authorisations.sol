@@ -142,6 +142,11 @@ contract Authorisations is IAuthorisations, EIP712, ERC2771Context {
         return _domainSeparatorV4();
     }
 
+    /// @inheritdoc IAuthorisations
+    function consortium() external view returns (address) {
+        return address(_consortium);
+    }
+
     function _grant(bytes32 authId, AuthorisationRequest calldata request, address enterprise) private {
         bytes32 subject = _consortium.requireEnterprise(enterprise);
         uint8 purpose = request.purpose;

@@ -137,6 +137,16 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         return _domainSeparatorV4();
     }
 
+    /// @inheritdoc IDisputes
+    function consortium() external view returns (address) {
+        return address(_consortium);
+    }
+
+    /// @inheritdoc IDisputes
+    function attestations() external view returns (address) {
+        return address(_attestations);
+    }
+
     function _raise(bytes32 uid, IAttestations.Fields calldata fields, bytes32 reasonHash, address raiser)
         private
         returns (uint256 disputeId)

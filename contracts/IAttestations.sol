@@ -255,4 +255,12 @@ interface IAttestations is ISchemaRegistry {
 
     /// @notice The deadline of `uid`'s open dispute; 0 when none is open.
     function disputeDeadline(bytes32 uid) external view returns (uint40);
+
+    // -- wiring: what this contract was built with, for whoever attaches to a deployment --
+
+    /// @notice The consortium contract that says who may act (and may register schemas).
+    function consortium() external view returns (address);
+
+    /// @notice The Disputes contract (IDisputes.sol), the only caller of setDisputeDeadline.
+    function disputes() external view returns (address);
 }

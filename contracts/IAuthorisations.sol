@@ -213,4 +213,7 @@ interface IAuthorisations {
 
     /// @notice The EIP-712 domain separator of signed authorisations and withdrawals.
     function domainSeparator() external view returns (bytes32);
+
+    /// @notice The consortium contract that says who may act.
+    function consortium() external view returns (address);
 }

@@ -153,4 +153,10 @@ interface IDisputes {
 
     /// @notice The EIP-712 domain separator of signed disputes.
     function domainSeparator() external view returns (bytes32);
+
+    /// @notice The consortium contract that says who may act.
+    function consortium() external view returns (address);
+
+    /// @notice The attestation contract whose records are disputed.
+    function attestations() external view returns (address);
 }

@@ -21,7 +21,7 @@ os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
 from .accounts import Keyring
 from .chain import Chain, connect
 from .contracts import TxResult
-from .deployment import Ledger, Manifest, attach, deploy
+from .deployment import Ledger, Manifest, attach, check_wiring, deploy
 from .exceptions import (
     ContractRevert,
     InvalidCity,
@@ -31,6 +31,7 @@ from .exceptions import (
     LedgerError,
     LedgerValueError,
     ManifestError,
+    ManifestWiringMismatch,
     TransactionError,
 )
 from .types import City, Enterprise, Member, Role, SubjectId
@@ -50,12 +51,14 @@ __all__ = [
     "LedgerValueError",
     "Manifest",
     "ManifestError",
+    "ManifestWiringMismatch",
     "Member",
     "Role",
     "SubjectId",
     "TransactionError",
     "TxResult",
     "attach",
+    "check_wiring",
     "connect",
     "deploy",
 ]

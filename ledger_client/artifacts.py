@@ -25,6 +25,7 @@ class ContractArtifact:
     bytecode: bytes  # creation code
     deployed_bytecode: bytes  # runtime code, with zeros where immutables go
     immutable_references: dict[str, list[dict[str, int]]]
+    immutable_names: dict[str, str]  # AST id (the key above) -> "Declarer._variable"
 
     @property
     def abi_hash(self) -> str:
@@ -44,6 +45,18 @@ class ContractArtifact:
                 start, length = ref["start"], ref["length"]
                 masked[start : start + length] = bytes(length)
         return "0x" + keccak(bytes(masked)).hex()
+
+    def immutables(self, code: bytes) -> dict[str, list[bytes]]:
+        """The 32-byte words ``code`` holds where this build's immutables go, by name.
+
+        A name maps to every place the value is written, as found: code crafted by hand
+        (rather than by the constructor) may hold different words in different places.
+        """
+        words: dict[str, list[bytes]] = {}
+        for ast_id, refs in self.immutable_references.items():
+            name = self.immutable_names.get(ast_id, ast_id)
+            words[name] = [code[r["start"] : r["start"] + r["length"]] for r in refs]
+        return words
 
     @property
     def codec(self) -> ContractABI:
@@ -92,6 +105,7 @@ def load_artifacts(path: Path = ARTIFACTS_PATH) -> Artifacts:
                 bytecode=bytes.fromhex(art["bytecode"][2:]),
                 deployed_bytecode=bytes.fromhex(art["deployed_bytecode"][2:]),
                 immutable_references=art.get("immutable_references", {}),
+                immutable_names=art.get("immutable_names", {}),
             )
             for name, art in doc["contracts"].items()
         }

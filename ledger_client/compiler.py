@@ -39,6 +39,7 @@ SOLC_SETTINGS: dict[str, Any] = {
     "metadata": {"bytecodeHash": "none", "appendCBOR": False},
     "outputSelection": {
         "*": {
+            "": ["ast"],  # only to name the immutables (immutable_names)
             "*": [
                 "abi",
                 "devdoc",
@@ -47,7 +48,7 @@ SOLC_SETTINGS: dict[str, Any] = {
                 "evm.deployedBytecode.object",
                 "evm.deployedBytecode.immutableReferences",
                 "evm.methodIdentifiers",
-            ]
+            ],
         }
     },
 }
@@ -107,6 +108,7 @@ def compile_contracts(
     if errors:
         raise CompilerError("\n".join(e.get("formattedMessage", str(e)) for e in errors))
     compiler = _compiler_version(solc_binary)
+    immutables = immutable_names(output.get("sources", {}))
     contracts: dict[str, dict[str, Any]] = {}
     for path, units in sorted(output["contracts"].items()):
         if not path.startswith("contracts/"):
@@ -115,14 +117,14 @@ def compile_contracts(
             bytecode = unit["evm"]["bytecode"]["object"]
             if not bytecode:
                 continue  # interfaces and abstract contracts
+            refs = unit["evm"]["deployedBytecode"].get("immutableReferences", {})
             contracts[name] = {
                 "source": path,
                 "abi": unit["abi"],
                 "bytecode": "0x" + bytecode,
                 "deployed_bytecode": "0x" + unit["evm"]["deployedBytecode"]["object"],
-                "immutable_references": unit["evm"]["deployedBytecode"].get(
-                    "immutableReferences", {}
-                ),
+                "immutable_references": refs,
+                "immutable_names": {ast_id: immutables[ast_id] for ast_id in refs},
                 "method_identifiers": unit["evm"].get("methodIdentifiers", {}),
                 "devdoc": unit.get("devdoc", {}),
                 "userdoc": unit.get("userdoc", {}),
@@ -133,6 +135,22 @@ def compile_contracts(
     return CompileResult(
         compiler=compiler, sources=used, sources_hash=sources_hash(used), contracts=contracts
     )
+
+
+def immutable_names(sources: Mapping[str, Any]) -> dict[str, str]:
+    """``"Declarer._variable"`` of every immutable, by the AST id immutableReferences use."""
+    names: dict[str, str] = {}
+    for unit in sources.values():
+        for node in unit.get("ast", {}).get("nodes", []):
+            if node.get("nodeType") != "ContractDefinition":
+                continue
+            for member in node.get("nodes", []):
+                if (
+                    member.get("nodeType") == "VariableDeclaration"
+                    and member.get("mutability") == "immutable"
+                ):
+                    names[str(member["id"])] = f"{node['name']}.{member['name']}"
+    return names
 
 
 def _compiler_version(solc_binary: Path) -> str:

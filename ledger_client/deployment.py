@@ -25,9 +25,13 @@ from .contracts import (
     ForwarderContract,
     ReceivablesContract,
 )
+from .contracts import attestations as _attestations
+from .contracts import authorisations as _authorisations
+from .contracts import disputes as _disputes
+from .contracts import forwarder as _forwarder
 from .contracts.attestations import schema_id
 from .contracts.receivables import DEFAULT_GRACE_PERIOD
-from .exceptions import ManifestError, TransactionError
+from .exceptions import ArtifactsError, ManifestError, ManifestWiringMismatch, TransactionError
 from .merkle import keccak256
 from .records import Schema, load_schemas
 from .types import City, Role
@@ -118,6 +122,7 @@ class Ledger:
         self.chain = chain
         self.manifest = manifest
         self.artifacts = artifacts
+        self._wired: Manifest | None = None  # the manifest check_wiring last passed
         c = manifest.contracts
         self.consortium = ConsortiumContract(
             chain, c["Consortium"].address, artifacts.contract("Consortium")
@@ -142,6 +147,16 @@ class Ledger:
         self.forwarder = ForwarderContract(
             chain, c["Forwarder"].address, artifacts.contract("Forwarder")
         )
+
+    def ensure_wired(self) -> None:
+        """Raise ManifestWiringMismatch unless every contract is wired as the manifest says.
+
+        Checked once per manifest (``attach`` already did): code, and so the wiring it
+        holds, cannot change at an address.
+        """
+        if self._wired is not self.manifest:
+            check_wiring(self.chain, self.manifest, self.artifacts)
+            self._wired = self.manifest
 
 
 def deploy(
@@ -315,17 +330,41 @@ def _deploy_receivables(
     return receivables
 
 
-def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> Ledger:
+def attach(
+    chain: Chain,
+    manifest: Manifest,
+    artifacts: Artifacts | None = None,
+    *,
+    wiring: bool = True,
+) -> Ledger:
     """Attach to an existing deployment, checking that the chain holds what it names.
 
     Raises ManifestError when the chain id differs, a contract is missing, or the
-    code at an address is not the code these artifacts build.
+    code at an address is not the code these artifacts build; and
+    ManifestWiringMismatch when a contract was built with other references (its
+    consortium, trusted forwarder, ...) than the manifest names, or was not created
+    by the manifest's deployer (:func:`check_wiring`).
+    ``wiring=False`` skips that last check, for the audit, which reports a
+    mis-wired deployment itself instead of stopping at the first mismatch.
     """
     arts = artifacts or load_artifacts()
+    codes = _deployed_code(chain, manifest, arts)
+    ledger = Ledger(chain, manifest, arts)
+    if wiring:
+        mismatches = _wiring_mismatches(chain, manifest, arts, codes)
+        if mismatches:
+            raise mismatches[0]
+        ledger._wired = manifest
+    return ledger
+
+
+def _deployed_code(chain: Chain, manifest: Manifest, arts: Artifacts) -> dict[str, bytes]:
+    """The runtime code of every contract the manifest names, once it is this build's."""
     if manifest.chain_id != chain.chain_id:
         raise ManifestError(
             f"the manifest is for chain {manifest.chain_id}, connected to chain {chain.chain_id}"
         )
+    codes: dict[str, bytes] = {}
     for name in CONTRACTS:
         entry = manifest.contracts.get(name)
         if entry is None:
@@ -339,4 +378,197 @@ def attach(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None)
                 f"the code at {entry.address} is not this build's {name} "
                 "(deployed from other sources? recompile or redeploy)"
             )
-    return Ledger(chain, manifest, arts)
+        codes[name] = code
+    return codes
+
+
+# --- wiring: what each contract was built with ---------------------------------------------------
+# A manifest's code hashes say each address holds this build's code, with its immutables
+# zeroed; the immutables are what the constructor was given (the consortium, the trusted
+# forwarder, ...), so they are checked too, word by word in the code itself rather than
+# through the contracts' views: code crafted by hand (not by the constructor) may hold one
+# value where a view reads it and another where a write does.
+
+_EIP712_DOMAIN_TYPEHASH = keccak256(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+#: (name, version) of the EIP-712 domain of each contract that has one.
+_EIP712_DOMAINS: dict[str, tuple[str, str]] = {
+    "Forwarder": (_forwarder.EIP712_NAME, _forwarder.EIP712_VERSION),
+    "Attestations": (_attestations.EIP712_NAME, _attestations.EIP712_VERSION),
+    "Disputes": (_disputes.EIP712_NAME, _disputes.EIP712_VERSION),
+    "Authorisations": (_authorisations.EIP712_NAME, _authorisations.EIP712_VERSION),
+}
+#: Contracts that take the Forwarder as their ERC-2771 trusted forwarder.
+_RELAYED = ("Attestations", "Disputes", "Authorisations", "Receivables")
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One immutable of one contract, and the value the manifest implies for it."""
+
+    contract: str  # the manifest's name, e.g. "Attestations"
+    reference: str  # what it is, as its view (or the EIP-712 domain) calls it
+    immutable: str  # "Declarer._variable", as the artifacts name it
+    kind: str  # "address", "bytes32" or "uint": how to show the word
+    expected: bytes  # the 32-byte word the code must hold, everywhere it holds it
+
+
+def expected_wiring(chain_id: int, manifest: Manifest) -> list[Wire]:
+    """Every immutable of every contract, with the value this manifest implies for it."""
+    addr = {name: manifest.contracts[name].address for name in CONTRACTS}
+
+    def address(contract: str, reference: str, immutable: str, target: str) -> Wire:
+        return Wire(contract, reference, immutable, "address", _word(int(target, 16)))
+
+    wires = [
+        address("Attestations", "consortium", "SchemaRegistry._consortium", addr["Consortium"]),
+        address("Attestations", "disputes", "Attestations._disputesWord", addr["Disputes"]),
+        address("Disputes", "consortium", "Disputes._consortium", addr["Consortium"]),
+        address("Disputes", "attestations", "Disputes._attestations", addr["Attestations"]),
+        address("Authorisations", "consortium", "Authorisations._consortium", addr["Consortium"]),
+        address("Receivables", "consortium", "Receivables._consortium", addr["Consortium"]),
+        address("Receivables", "attestations", "Receivables._attestations", addr["Attestations"]),
+        Wire(
+            "Receivables",
+            "defaultSchema",
+            "Receivables._defaultSchema",
+            "bytes32",
+            schema_id(load_schemas()["receivable-default"]),
+        ),
+        Wire(
+            "Receivables",
+            "gracePeriod",
+            "Receivables._gracePeriod",
+            "uint",
+            _word(DEFAULT_GRACE_PERIOD),
+        ),
+    ]
+    wires += [
+        address(c, "trustedForwarder", "ERC2771Context._trustedForwarder", addr["Forwarder"])
+        for c in _RELAYED
+    ]
+    for contract, (name, version) in _EIP712_DOMAINS.items():
+        this = addr[contract]
+        separator = keccak256(
+            _EIP712_DOMAIN_TYPEHASH
+            + keccak256(name.encode())
+            + keccak256(version.encode())
+            + _word(chain_id)
+            + _word(int(this, 16))
+        )
+        wires += [
+            Wire(
+                contract, "domainSeparator", "EIP712._cachedDomainSeparator", "bytes32", separator
+            ),
+            Wire(contract, "eip712ChainId", "EIP712._cachedChainId", "uint", _word(chain_id)),
+            address(contract, "eip712VerifyingContract", "EIP712._cachedThis", this),
+            Wire(contract, "eip712Name", "EIP712._hashedName", "bytes32", keccak256(name.encode())),
+            Wire(
+                contract,
+                "eip712Version",
+                "EIP712._hashedVersion",
+                "bytes32",
+                keccak256(version.encode()),
+            ),
+            Wire(contract, "eip712Name", "EIP712._name", "bytes32", _short_string(name)),
+            Wire(contract, "eip712Version", "EIP712._version", "bytes32", _short_string(version)),
+        ]
+    return wires
+
+
+def check_wiring(chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None) -> None:
+    """Raise ManifestWiringMismatch unless every contract holds the wiring the manifest implies.
+
+    Each contract's consortium, trusted forwarder, disputes or attestations contract,
+    default schema, grace period and EIP-712 domain are read from its code and compared
+    with the manifest's addresses (so with each other's too: every contract's consortium
+    is the manifest's Consortium); and each must have been created by the manifest's
+    deployer (reference ``creator``). Raises ManifestError first if the code itself is
+    not what the manifest names.
+    """
+    mismatches = wiring_mismatches(chain, manifest, artifacts)
+    if mismatches:
+        raise mismatches[0]
+
+
+def wiring_mismatches(
+    chain: Chain, manifest: Manifest, artifacts: Artifacts | None = None
+) -> list[ManifestWiringMismatch]:
+    """Every way the deployment's wiring differs from the manifest (empty when it does not)."""
+    arts = artifacts or load_artifacts()
+    codes = _deployed_code(chain, manifest, arts)
+    return _wiring_mismatches(chain, manifest, arts, codes)
+
+
+def _wiring_mismatches(
+    chain: Chain, manifest: Manifest, arts: Artifacts, codes: dict[str, bytes]
+) -> list[ManifestWiringMismatch]:
+    wires = expected_wiring(chain.chain_id, manifest)
+    found: list[ManifestWiringMismatch] = []
+    for name in CONTRACTS:
+        words = arts.contract(name).immutables(codes[name])
+        mine = {w.immutable: w for w in wires if w.contract == name}
+        unchecked = sorted(set(words) - set(mine))
+        if unchecked:
+            # Fail closed: an immutable nobody checks could be any attacker's value.
+            raise ArtifactsError(
+                f"{name} holds immutables the wiring check does not know: {unchecked} "
+                "(add them to ledger_client.deployment.expected_wiring)"
+            )
+        for immutable, wire in mine.items():
+            wrong = next((w for w in words.get(immutable, []) if w != wire.expected), None)
+            if wrong is not None:
+                found.append(
+                    ManifestWiringMismatch(
+                        name,
+                        wire.reference,
+                        _show(wire.kind, wire.expected),
+                        _show(wire.kind, wrong),
+                    )
+                )
+    return found + _not_created_by_deployer(chain, manifest)
+
+
+def _not_created_by_deployer(chain: Chain, manifest: Manifest) -> list[ManifestWiringMismatch]:
+    """The contracts the manifest's deployer did not create.
+
+    Nothing refers to Authorisations or Receivables, so a copy wired exactly like the
+    original would pass the immutables check: what no copy can have is the original's
+    address, one of the deployer's CREATE addresses (and the deployer is the consortium's
+    first regulator, which the Consortium's constructor makes of whoever creates it).
+    """
+    try:
+        deployer = to_checksum_address(manifest.deployer)
+    except ValueError as exc:
+        raise ManifestError(f"the manifest's deployer {manifest.deployer!r}: {exc}") from exc
+    missing = {manifest.contracts[name].address.lower(): name for name in CONTRACTS}
+    for nonce in range(chain.backend.nonce(deployer)):  # bounded by its transaction count
+        missing.pop(create_address(deployer, nonce).lower(), None)
+        if not missing:
+            return []
+    return [
+        ManifestWiringMismatch(name, "creator", deployer, "another account")
+        for name in CONTRACTS
+        if name in missing.values()
+    ]
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _short_string(text: str) -> bytes:
+    """OpenZeppelin's ShortString: the UTF-8 bytes left-aligned, their length in the last byte."""
+    raw = text.encode()
+    if len(raw) > 31:
+        raise ArtifactsError(f"EIP-712 name or version {text!r} is longer than a ShortString")
+    return raw.ljust(31, b"\0") + bytes([len(raw)])
+
+
+def _show(kind: str, word: bytes) -> str:
+    if kind == "address" and not any(word[:12]):
+        return to_checksum_address(word[12:])
+    if kind == "uint":
+        return str(int.from_bytes(word, "big"))
+    return "0x" + word.hex()

@@ -69,6 +69,37 @@ class ManifestError(LedgerError, ValueError):
     """A deployment manifest is malformed or does not match the chain it names."""
 
 
+class ManifestWiringMismatch(ManifestError):
+    """A contract the manifest names was built with another reference than the manifest says.
+
+    Every contract of a deployment holds, in its code, the addresses of the others it
+    relies on (its consortium, its trusted forwarder, ...): a copy with identical code
+    but other wiring (an attacker's consortium, the attacker as forwarder) is another
+    deployment. ``str(exc)`` reads ``ManifestWiringMismatch(contract=Attestations,
+    reference=trustedForwarder, manifest=0x…, onchain=0x…)``.
+    """
+
+    def __init__(self, contract: str, reference: str, manifest: str, onchain: str) -> None:
+        self.contract = contract  # the manifest's name of the contract, e.g. "Attestations"
+        self.reference = reference  # what it was built with, e.g. "trustedForwarder"
+        self.manifest = manifest  # the value the manifest implies
+        self.onchain = onchain  # the value the contract's code holds
+        super().__init__(
+            f"ManifestWiringMismatch(contract={contract}, reference={reference}, "
+            f"manifest={manifest}, onchain={onchain})"
+        )
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The arguments by name, for an error body or a report."""
+        return {
+            "contract": self.contract,
+            "reference": self.reference,
+            "manifest": self.manifest,
+            "onchain": self.onchain,
+        }
+
+
 class CompilerError(LedgerError, RuntimeError):
     """The Solidity toolchain failed or reported errors."""
 

@@ -225,15 +225,20 @@ def simulate(
     print_summary(Console(), result.summary, result.timing, result.audit, out)
 
 
-def _open_ledger(manifest_path: Path, rpc: str | None, data_dir: Path | None) -> Any:
-    """Attach to the deployment a manifest names, on its node or its embedded chain."""
+def _open_ledger(
+    manifest_path: Path, rpc: str | None, data_dir: Path | None, *, wiring: bool = True
+) -> Any:
+    """Attach to the deployment a manifest names, on its node or its embedded chain.
+
+    ``wiring=False`` leaves the wiring check to the caller (the audit reports it).
+    """
     from ledger_client import Manifest, attach, connect
 
     manifest = Manifest.load(manifest_path)
     if rpc is None and manifest.network != "embedded":
         rpc = manifest.network
     if rpc is not None:
-        return attach(connect(rpc), manifest)
+        return attach(connect(rpc), manifest, wiring=wiring)
     # An embedded chain is kept beside its manifest (deploy --data-dir, simulate --out).
     home = data_dir or next(
         (
@@ -249,7 +254,7 @@ def _open_ledger(manifest_path: Path, rpc: str | None, data_dir: Path | None) ->
         raise LedgerValueError(
             f"no embedded chain beside {manifest_path}: pass --data-dir DIR or --rpc URL"
         )
-    return attach(connect("embedded", data_dir=home), manifest)
+    return attach(connect("embedded", data_dir=home), manifest, wiring=wiring)
 
 
 @app.command()
@@ -326,7 +331,8 @@ def audit(
 
     console = Console(stderr=True, quiet=as_json)
     try:
-        ledger = _open_ledger(manifest, rpc, data_dir)
+        # The audit checks the wiring itself, and reports each mismatch as a breach.
+        ledger = _open_ledger(manifest, rpc, data_dir, wiring=False)
         with console.status("auditing") as status:
             result = audit_ledger(
                 ledger,

@@ -5,6 +5,7 @@ an auditor could be fooled: the events the audit reads are altered in a copy
 of its own event index (a changed field, a deleted or an extra event), which
 the replay must catch by the rule it breaks, and the comparison with the
 chain by ``StateMismatch``. A manifest naming another deployment's contract
+is refused by its wiring (ManifestWiringMismatch, tests/test_wiring.py), and
 gives a chain whose state disagrees with the events.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger_client import Keyring, Manifest, Role, attach, connect
+from ledger_client import Keyring, Manifest, ManifestWiringMismatch, Role, attach, connect
 from ledger_client.audit import audit_ledger, compare_with_chain
 from ledger_client.audit.replay import Replay
 from ledger_client.batches import anchor_records
@@ -198,7 +199,10 @@ def test_a_manifest_naming_another_deployments_contract_is_a_state_mismatch(
     other = deploy_for_tests(chain, keyring)  # the same code, another state
     contracts = {**audited_ledger.manifest.contracts}
     contracts["Attestations"] = other.manifest.contracts["Attestations"]
-    swapped = attach(chain, dataclasses.replace(audited_ledger.manifest, contracts=contracts))
+    miswired = dataclasses.replace(audited_ledger.manifest, contracts=contracts)
+    with pytest.raises(ManifestWiringMismatch, match=r"\(contract=Attestations, reference="):
+        attach(chain, miswired)  # built on the other deployment's consortium
+    swapped = attach(chain, miswired, wiring=False)  # the comparison, on its own, also sees it
     with EventIndex(":memory:", audited_ledger) as index:
         index.sync()
         replay = Replay()

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..deployment import Ledger
+from ..contracts.receivables import DEFAULT_GRACE_PERIOD
+from ..deployment import Ledger, wiring_mismatches
+from ..exceptions import ManifestWiringMismatch
 from ..index import EventIndex
 from .compare import Comparison, compare_with_chain
 from .replay import Replay
@@ -83,11 +85,19 @@ def audit_ledger(
 
     ``full`` compares every entity with the chain even when a previous audit
     in ``out_dir`` compared most of them already.
+
+    A deployment whose contracts are not wired as its manifest says (an Attestations
+    copy trusting another forwarder, say) is not audited at all: each mismatch is a
+    ``ManifestWiringMismatch`` breach and no record of it is vouched for.
     """
     say = progress or (lambda _: None)
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    say("checking the contracts' wiring against the manifest")
+    miswired = wiring_mismatches(ledger.chain, ledger.manifest, ledger.artifacts)
+    if miswired:
+        return _refuse_miswired(ledger, out, miswired, write=write)
     path = Path(index_path) if index_path is not None else out / "index.sqlite"
     timing: dict[str, float] = {}
 
@@ -152,6 +162,51 @@ def audit_ledger(
             json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
         _save_state(out, ledger, path, head, comparison)
+    return result
+
+
+def _refuse_miswired(
+    ledger: Ledger, out: Path, miswired: list[ManifestWiringMismatch], *, write: bool
+) -> AuditResult:
+    """The report of a deployment the audit will not vouch for: its wiring breaches only."""
+    head = ledger.chain.backend.block_number()
+    breaches = [
+        Breach(
+            "ManifestWiringMismatch",
+            str(m),
+            ledger.manifest.contracts[m.contract].deploy_tx,
+            head,
+            -1,  # not an event: the contract's code, read at the head
+            f"{m.contract}.{m.reference}",
+        )
+        for m in miswired
+    ]
+    state, comparison = LedgerState(), Comparison(block=head)
+    comparison.notes.append("not compared: the deployment is not wired as its manifest says")
+    head_time = ledger.chain.backend.block(head).timestamp
+    report = build_report(
+        ledger.manifest,
+        state,
+        breaches,
+        comparison,
+        head=head,
+        head_time=head_time,
+        grace_period=DEFAULT_GRACE_PERIOD,
+        index={},
+    )
+    report["verdict"] = (
+        f"refused: {len(breaches)} contract reference(s) differ from the manifest "
+        "(ManifestWiringMismatch); this is not the deployment the manifest names, and no "
+        "record of it is vouched for"
+    )
+    result = AuditResult(report, breaches, state, comparison)
+    if write:
+        result.report_html = out / "report.html"
+        result.report_html.write_text(render_html(report), encoding="utf-8")
+        result.report_json = out / "report.json"
+        result.report_json.write_text(
+            json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
     return result
 
 

@@ -47,6 +47,9 @@ BREACHES: dict[str, str] = {
     "IllegalTransition": "a state change the rules forbid (revoking twice, moving a settled "
     "part, a deadline or flag that does not follow from the block's time, ...)",
     "StateMismatch": "the contract's own view disagrees with the state rebuilt from the events",
+    "ManifestWiringMismatch": "a contract the manifest names was built with another consortium, "
+    "forwarder, disputes or attestations contract, schema, grace period or EIP-712 domain than "
+    "the manifest implies: another deployment, none of whose records the audit vouches for",
 }
 
 

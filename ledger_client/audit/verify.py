@@ -67,7 +67,13 @@ def verify_record(
     record: Mapping[str, object],
     proof: BatchProof | None = None,
 ) -> Verification:
-    """Check ``record`` against the attestation ``uid`` (or the batch in ``proof``)."""
+    """Check ``record`` against the attestation ``uid`` (or the batch in ``proof``).
+
+    Raises ManifestWiringMismatch, vouching for nothing, when the deployment's contracts
+    are not wired as its manifest says (an Attestations copy trusting another forwarder
+    could hold any record in any bank's name).
+    """
+    ledger.ensure_wired()
     if proof is not None:
         return _verify_batched(ledger, record, proof)
     result = Verification("0x" + uid.hex())

@@ -63,6 +63,17 @@ class ContractFacade:
         f = self.codec.fn(fn)
         return f.decode_output(self.chain.call(self.address, f.encode(args), block=block))
 
+    def wired_to(self, reference: str) -> str:
+        """The contract this one was built to rely on, by the view that names it.
+
+        ``consortium``, ``trustedForwarder``, ``disputes`` or ``attestations``, as the
+        contract has them. What a view says is not proof of what the code does (a hand-made
+        copy may answer a view with one address and use another):
+        :func:`ledger_client.deployment.check_wiring` reads the code itself.
+        """
+        (address,) = self._read(reference)
+        return str(address)
+
     def decode_events(self, receipt: Receipt) -> tuple[Event, ...]:
         """This contract's events among ``receipt``'s logs."""
         out = []
