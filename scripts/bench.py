@@ -550,13 +550,14 @@ def _bench_service(data_dir: Path) -> tuple[Service, LocalAccount, str]:
     """An API service on ``data_dir`` (worker not started), a bank admitted as an
     attester, and the bank's API key."""
     from api.config import Settings
-    from api.service import Service
+    from api.service import Service, development_regulator
 
-    service = Service.open(Settings(data_dir=data_dir), start_worker=False)
+    settings = Settings(data_dir=data_dir)
+    service = Service.open(settings, start_worker=False)
     bank = Keyring(BENCH_SEED).account("bank")
     service.chain.fund(bank.address)
     service.ledger.consortium.admit_member(
-        service.keyring.account("regulator"), bank.address, "Bench Bank", "Shanghai", Role.ATTESTER
+        development_regulator(settings), bank.address, "Bench Bank", "Shanghai", Role.ATTESTER
     )
     return service, bank, service.keys.issue(bank.address, label="bench")
 
