@@ -548,8 +548,8 @@ def _key_store(data_dir: Path) -> Any:
 
 
 def _roles_on_chain(data_dir: Path, rpc: str | None) -> Any:
-    """A function giving an account's roles in good standing, read from the chain of the
-    API's deployment (its manifest in ``data_dir``)."""
+    """The API's deployment (its manifest in ``data_dir``) and a function giving an account's
+    roles in good standing there, read from the chain."""
     from ledger_client import Manifest, Role
 
     manifest_path = data_dir / "manifest.json"
@@ -565,7 +565,7 @@ def _roles_on_chain(data_dir: Path, rpc: str | None) -> Any:
         member = ledger.consortium.member(account)
         return Role(0) if member is None or member.suspended else member.roles
 
-    return roles_of
+    return ledger, roles_of
 
 
 @keys_app.command("issue")
@@ -600,14 +600,20 @@ def keys_issue(
     if not is_address(member):
         raise _fail(f"{member!r} is not an account address")
     try:
-        roles_of = _roles_on_chain(data_dir, rpc) if read_only else None
-        key = _key_store(data_dir).issue(
-            member, read_only=read_only, label=label, roles_of=roles_of
-        )
+        ledger, roles_of = _roles_on_chain(data_dir, rpc) if read_only else (None, None)
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    store = _key_store(data_dir)
+    try:
+        key = store.issue(member, read_only=read_only, label=label, roles_of=roles_of)
     except ReadOnlyKeyNotAuditor as exc:
         raise _fail(f"ReadOnlyKeyNotAuditor: {exc.detail}") from exc
     except LedgerError as exc:
         raise _fail(str(exc)) from exc
+    finally:
+        store.close()
+        if ledger is not None:
+            ledger.chain.close()
     if as_json:
         _emit_json({"key": key, "member": member, "read_only": read_only})
     else:
