@@ -162,8 +162,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorPublic, "description": ERROR_STATUSES[s]} for s in statuses}
 
 
-#: Statuses any authenticated route may answer (through its dependencies or the middleware).
-COMMON_ERRORS = error_responses(401, 413, 422, 429, 502, 503)
+#: Statuses any authenticated route may answer (through its dependencies or the middleware):
+#: 403 too, since a suspended member's key (MemberSuspended) and a read-only key of an account
+#: that is no auditor (ReadOnlyKeyNotAuditor) are refused on every route.
+COMMON_ERRORS = error_responses(401, 403, 413, 422, 429, 502, 503)
 
 
 def _jsonable(value: Any) -> Any:

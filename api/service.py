@@ -65,7 +65,15 @@ def relay_account(data_dir: Path) -> LocalAccount:
     """
     path = data_dir / RELAY_KEYS_FILE
     if path.exists():
-        return Keyring.load(path).account("relayer")
+        ring = Keyring.load(path)
+        if ring.labels() != ["relayer"]:
+            log.warning(
+                "%s holds keys besides the relay's (%s): an older `serve` kept the regulator's "
+                "key here; move the file out and keep only the relayer's in the data directory",
+                path,
+                ", ".join(label for label in ring.labels() if label != "relayer"),
+            )
+        return ring.account("relayer")
     data_dir.mkdir(parents=True, exist_ok=True)
     ring = Keyring(f"credit-chain-relay-{secrets.token_hex(16)}")
     relayer = ring.account("relayer")
@@ -134,8 +142,12 @@ class Service:
         self._clock = (time.monotonic(), self.chain.now())
         self.index.sync()
         # A second client of this process's chain (a test's, say) bypasses the receipt
-        # listener: standing is read again after every round.
-        self._consortium_epoch += 1
+        # listener: the standing of every account seen is read again here, in the worker's
+        # thread, so the accept path never waits for the chain.
+        if isinstance(self.chain.backend, EmbeddedBackend):
+            for account in list(self._members):
+                epoch = self._consortium_epoch
+                self._members[account] = (epoch, self.ledger.consortium.member(account))
 
     def note_chain_time(self, timestamp: int) -> None:
         """Record a chain time just seen (the worker calls this after each block)."""

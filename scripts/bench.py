@@ -190,7 +190,8 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
 
     from .loadgen import make_bodies, run_load
 
-    data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-api-"))
+    # The data directory inside a scratch one that also holds the regulator's key file.
+    data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-api-")) / "api"
     try:
         service, bank, key = _bench_service(data_dir)
         loan = service.ledger.schemas["loan-repayment"]
@@ -249,7 +250,7 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
             "errors": load.errors,
         }
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 # -- audit: replay and audit a ledger of ~100k records (issue 7) -----------------------------
@@ -422,7 +423,8 @@ def bench_restart(records: int = 100_000, singles: int = 1_000) -> dict[str, Any
 
     from .loadgen import make_bodies
 
-    data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-restart-"))
+    # The data directory inside a scratch one that also holds the regulator's key file.
+    data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-restart-")) / "api"
     try:
         t0 = time.perf_counter()
         service, bank, key = _bench_service(data_dir)
@@ -512,7 +514,7 @@ def bench_restart(records: int = 100_000, singles: int = 1_000) -> dict[str, Any
             "same_proof": proof_after.get("proof") == proof_before,
         }
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def _signed_record_doc(body: dict[str, object], schema: bytes) -> dict[str, object]:
