@@ -142,12 +142,14 @@ class Service:
         self._clock = (time.monotonic(), self.chain.now())
         self.index.sync()
         # A second client of this process's chain (a test's, say) bypasses the receipt
-        # listener: the standing of every account seen is read again here, in the worker's
-        # thread, so the accept path never waits for the chain.
+        # listener: the standing of every member seen (a consortium's few dozen, not the
+        # enterprises) is read again here, in the worker's thread, so the accept path never
+        # waits for the chain.
         if isinstance(self.chain.backend, EmbeddedBackend):
-            for account in list(self._members):
-                epoch = self._consortium_epoch
-                self._members[account] = (epoch, self.ledger.consortium.member(account))
+            for account, (_, member) in list(self._members.items()):
+                if member is not None:
+                    epoch = self._consortium_epoch
+                    self._members[account] = (epoch, self.ledger.consortium.member(account))
 
     def note_chain_time(self, timestamp: int) -> None:
         """Record a chain time just seen (the worker calls this after each block)."""

@@ -474,3 +474,35 @@ def test_a_submission_is_shown_to_its_parties_and_overseers_only(w: ApiWorld) ->
     assert w.get(f"/v1/submissions/{accepted}", "core").status_code == 200  # the debtor
     error(w.get(f"/v1/submissions/{accepted}", "tier2"), 404, "NotFound")
     error(w.get(f"/v1/submissions/{accepted}", "bank-b"), 404, "NotFound")
+
+
+def test_deploy_takes_the_regulator_key_from_the_environment_and_writes_none(
+    tmp_path: Path,
+) -> None:
+    regulator = Account.create()
+    relay = RING.account("env-relay").address
+    chain_dir = tmp_path / "chain"
+    runner = CliRunner()
+    refused = runner.invoke(
+        app,
+        ["deploy", "--data-dir", str(chain_dir), "--keys", str(tmp_path / "k.json")],
+        env={"CREDIT_CHAIN_REGULATOR_KEY": "0x" + bytes(regulator.key).hex()},
+    )
+    assert refused.exit_code != 0  # --keys writes development keys: none with the regulator's
+    done = runner.invoke(
+        app,
+        ["deploy", "--data-dir", str(chain_dir), "--relayer", relay],
+        env={"CREDIT_CHAIN_REGULATOR_KEY": "0x" + bytes(regulator.key).hex()},
+    )
+    assert done.exit_code == 0, done.output
+    assert not (chain_dir / "keys.json").exists()
+    assert _scan_for_key(tmp_path, regulator, None) == []
+    chain = connect("embedded", data_dir=chain_dir)
+    try:
+        ledger = attach(chain, Manifest.load(chain_dir / "manifest.json"))
+        assert ledger.consortium.has_role(regulator.address, Role.REGULATOR)
+        member = ledger.consortium.member(relay)
+        assert member is not None
+        assert member.roles == Role.RELAYER
+    finally:
+        chain.close()
