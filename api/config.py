@@ -12,7 +12,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CREDIT_CHAIN_", frozen=True)
 
-    data_dir: Path = Path("credit-chain-data")  # chain (embedded), manifest, keys, journal
+    data_dir: Path = Path("credit-chain-data")  # chain (embedded), manifest, relay key, journal
+    # The deployment to attach to on first start (the regulator's `credit-chain deploy`).
+    manifest: Path | None = None
+    # Where a fresh development deployment (no manifest) writes its regulator's key: never
+    # inside data_dir; by default beside it, <data_dir>-regulator-keys.json.
+    regulator_keys: Path | None = None
     rpc: str | None = None  # a node's URL; None for the embedded chain kept in data_dir
     host: str = "127.0.0.1"
     port: int = 8000
@@ -25,3 +30,10 @@ class Settings(BaseSettings):
     rate_burst: int = 2_000  # requests a key may make in a burst
     max_body_bytes: int = 1_048_576  # larger request bodies are refused with 413
     page_max: int = 500  # largest page of a listing
+
+    def regulator_keys_path(self) -> Path:
+        """Where a fresh development deployment keeps its regulator's key."""
+        if self.regulator_keys is not None:
+            return self.regulator_keys
+        resolved = self.data_dir.resolve()
+        return resolved.parent / f"{resolved.name}-regulator-keys.json"

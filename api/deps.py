@@ -1,8 +1,13 @@
 """Dependencies of the route handlers: the service, the authenticated caller, rate limits.
 
-They are ``async`` although they do no I/O worth waiting for (a key is looked up
-in the database once, then cached): a sync dependency costs a hop through the
-thread pool on every request.
+They are ``async`` although they do no I/O worth waiting for (an indexed read of
+the key's row, and the member's standing, cached until the chain changes it): a
+sync dependency costs a hop through the thread pool on every request.
+
+Every request reads its key and its member's standing afresh: a key revoked, or a
+member suspended on chain, by any process is refused on the very next request
+(``ApiKeyRevoked``, ``MemberSuspended``), and a read-only key of an account that
+lost the auditor and regulator roles is refused (``ReadOnlyKeyNotAuditor``).
 """
 
 from __future__ import annotations
@@ -14,9 +19,15 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from ledger_client import Role
-
-from .errors import RateLimited, ReadOnlyKey, Unauthenticated
+from .errors import (
+    ApiKeyRevoked,
+    MemberSuspended,
+    RateLimited,
+    ReadOnlyKey,
+    ReadOnlyKeyNotAuditor,
+    Unauthenticated,
+)
+from .keys import OVERSIGHT_ROLES
 from .service import Service
 
 
@@ -77,7 +88,26 @@ async def get_caller(
         raise Unauthenticated("an API key is required (X-API-Key header)")
     found = service.keys.lookup(key)
     if found is None:
-        raise Unauthenticated("unknown or revoked API key")
+        raise Unauthenticated("unknown API key")
+    if found.revoked_at is not None:
+        raise ApiKeyRevoked(
+            "this API key was revoked", key_hash=found.key_hash, revoked_at=found.revoked_at
+        )
+    member = service.member_standing(found.member)
+    if member is not None and member.suspended:
+        raise MemberSuspended(
+            f"{found.member} is suspended by the consortium's regulator: its keys neither "
+            "write nor read until it is reinstated",
+            member=found.member,
+        )
+    if found.read_only and not (
+        member is not None and not member.suspended and member.roles & OVERSIGHT_ROLES
+    ):
+        raise ReadOnlyKeyNotAuditor(
+            f"{found.member} holds neither the auditor nor the regulator role: its read-only "
+            "key reads nothing",
+            member=found.member,
+        )
     if not _take_token(found.key_hash, service.settings.rate_per_s, service.settings.rate_burst):
         raise RateLimited(
             f"more than {service.settings.rate_per_s:g} requests per second for this key",
@@ -101,4 +131,4 @@ WriterDep = Annotated[Caller, Depends(get_writer)]
 
 def oversees(service: Service, caller: Caller) -> bool:
     """Whether the caller's member is a regulator or an auditor in good standing."""
-    return bool(service.roles_of(caller.member) & (Role.REGULATOR | Role.AUDITOR))
+    return bool(service.roles_of(caller.member) & OVERSIGHT_ROLES)

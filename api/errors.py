@@ -46,6 +46,27 @@ class Unauthenticated(ApiError):
     status = 401
 
 
+class ApiKeyRevoked(ApiError):
+    """The API key was revoked (by ``credit-chain keys revoke`` or the key store): refused on
+    the next request after the revocation, whichever process made it."""
+
+    status = 401
+
+
+class MemberSuspended(ApiError):
+    """The member the key acts for is suspended on chain (by a regulator): its key neither
+    writes nor reads until the member is reinstated."""
+
+    status = 403
+
+
+class ReadOnlyKeyNotAuditor(ApiError):
+    """A read-only (auditor's) key was asked for, or used, by an account that holds neither
+    the auditor nor the regulator role in good standing on chain."""
+
+    status = 403
+
+
 class ReadOnlyKey(ApiError):
     """An auditor's key tried to write."""
 
@@ -120,9 +141,11 @@ class PayloadTooLarge(ApiError):
 
 #: What each error status means, as the OpenAPI schema documents it.
 ERROR_STATUSES = {
-    401: "no API key, or an unknown or revoked one (Unauthenticated)",
-    403: "a read-only key writes, the key may not hand in this signer's write, a role or "
-    "standing check fails, or the caller may not read this",
+    401: "no API key or an unknown one (Unauthenticated), or a revoked one (ApiKeyRevoked)",
+    403: "the key's member is suspended on chain (MemberSuspended), a read-only key writes "
+    "(ReadOnlyKey) or its account is no auditor or regulator (ReadOnlyKeyNotAuditor), the key "
+    "may not hand in this signer's write, a role or standing check fails, or the caller may not "
+    "read this",
     404: "no such resource: the named error says which",
     409: "a conflict: an Idempotency-Key reused with another body, a nonce submitted twice, "
     "or a conflict the chain reports (double financing, say)",
@@ -140,8 +163,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorPublic, "description": ERROR_STATUSES[s]} for s in statuses}
 
 
-#: Statuses any authenticated route may answer (through its dependencies or the middleware).
-COMMON_ERRORS = error_responses(401, 413, 422, 429, 502, 503)
+#: Statuses any authenticated route may answer (through its dependencies or the middleware):
+#: 403 too, since a suspended member's key (MemberSuspended) and a read-only key of an account
+#: that is no auditor (ReadOnlyKeyNotAuditor) are refused on every route.
+COMMON_ERRORS = error_responses(401, 403, 413, 422, 429, 502, 503)
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,17 +1,31 @@
-"""API keys: one or more per member, stored hashed, revocable; auditors' keys read only."""
+"""API keys: one or more per member, stored hashed, revocable; auditors' keys read only.
+
+Every request reads its key's row from ``api.sqlite`` (an indexed lookup on a
+connection of its own, which in WAL mode never waits for the journal's
+writes), so a key revoked by any process, ``credit-chain keys revoke`` included,
+is refused on the very next request: nothing is cached.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_utils.address import to_checksum_address
 
+from ledger_client import Role
+
 from .db import ApiDatabase
+from .errors import ReadOnlyKeyNotAuditor
 
 KEY_PREFIX = "ccak_"
+#: The roles an account needs for a read-only (auditor's) key.
+OVERSIGHT_ROLES = Role.AUDITOR | Role.REGULATOR
 
 
 @dataclass(frozen=True)
@@ -30,43 +44,71 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _key(r: sqlite3.Row | tuple[object, ...]) -> ApiKey:
+    return ApiKey(
+        str(r[0]),
+        str(r[1]),
+        bool(r[2]),
+        str(r[3]),
+        float(r[4]),  # type: ignore[arg-type]
+        None if r[5] is None else float(r[5]),  # type: ignore[arg-type]
+    )
+
+
+_COLUMNS = "key_hash, member, read_only, label, created_at, revoked_at"
+
+
 class KeyStore:
     """Issue, look up and revoke API keys."""
 
     def __init__(self, db: ApiDatabase) -> None:
         self._db = db
-        self._cache: dict[str, ApiKey] = {}
+        # Lookups have a connection of their own: the shared one is held while the journal
+        # commits (an fsync), and a reader in WAL mode needs no lock of the writer's.
+        self._reader = sqlite3.connect(str(db.path), check_same_thread=False)
+        self._reader_lock = threading.Lock()
 
-    def issue(self, member: str, *, read_only: bool = False, label: str = "") -> str:
-        """A new key for ``member``; the only time the key itself is seen."""
+    def issue(
+        self,
+        member: str,
+        *,
+        read_only: bool = False,
+        label: str = "",
+        roles_of: Callable[[str], Role] | None = None,
+    ) -> str:
+        """A new key for ``member``; the only time the key itself is seen.
+
+        A read-only key is an auditor's: ``roles_of`` (the account's roles in good
+        standing, read from the chain) must give the auditor or regulator role, or
+        :class:`ReadOnlyKeyNotAuditor` is raised and nothing is stored.
+        """
+        account = to_checksum_address(member)
+        if read_only:
+            if roles_of is None:
+                raise TypeError("a read-only key needs roles_of to check the account's roles")
+            roles = roles_of(account)
+            if not roles & OVERSIGHT_ROLES:
+                raise ReadOnlyKeyNotAuditor(
+                    f"read-only keys are for auditors and regulators; {account} holds "
+                    f"{', '.join(roles.names()) or 'no role in good standing'}",
+                    member=account,
+                    roles=roles.names(),
+                )
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, NULL)",
-                (_hash(key), to_checksum_address(member), int(read_only), label, time.time()),
+                (_hash(key), account, int(read_only), label, time.time()),
             )
         return key
 
     def lookup(self, key: str) -> ApiKey | None:
-        """The key's record, or None when unknown or revoked."""
-        h = _hash(key)
-        cached = self._cache.get(h)
-        if cached is not None:
-            return cached
-        rows = self._db.query("SELECT * FROM api_keys WHERE key_hash = ?", (h,))
-        if not rows or rows[0]["revoked_at"] is not None:
-            return None
-        r = rows[0]
-        found = ApiKey(
-            r["key_hash"],
-            r["member"],
-            bool(r["read_only"]),
-            r["label"],
-            r["created_at"],
-            r["revoked_at"],
-        )
-        self._cache[h] = found
-        return found
+        """The key's record as stored now (revoked ones too), or None when unknown."""
+        with self._reader_lock:
+            row = self._reader.execute(
+                f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = ?", (_hash(key),)
+            ).fetchone()
+        return None if row is None else _key(row)
 
     def revoke(self, key_or_hash: str) -> bool:
         """Revoke a key (given itself or its hash); True when one was revoked."""
@@ -80,19 +122,15 @@ class KeyStore:
                 "UPDATE api_keys SET revoked_at = ? WHERE key_hash = ? AND revoked_at IS NULL",
                 (time.time(), h),
             )
-        self._cache.pop(h, None)
         return cur.rowcount > 0
 
     def list(self) -> list[ApiKey]:
         """Every key issued, revoked ones too."""
         return [
-            ApiKey(
-                r["key_hash"],
-                r["member"],
-                bool(r["read_only"]),
-                r["label"],
-                r["created_at"],
-                r["revoked_at"],
-            )
-            for r in self._db.query("SELECT * FROM api_keys ORDER BY created_at")
+            _key(r) for r in self._db.query(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at")
         ]
+
+    def close(self) -> None:
+        """Close the lookup connection."""
+        with self._reader_lock:
+            self._reader.close()

@@ -157,18 +157,22 @@ def start_server(
     env: Mapping[str, str] | None = None,
     log: Path | None = None,
     ready_timeout_s: float = READY_TIMEOUT_S,
+    manifest: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """``credit-chain serve`` on ``data_dir`` in a child process on 127.0.0.1.
 
     Returns the process and its port once ``/ready`` answers 200. The server's
     stderr goes to ``log`` (a file, not a pipe nobody reads: a chatty server never
     blocks); a server that exits or is not ready in time is named with the log's end.
+    ``manifest`` is the deployment a fresh data directory attaches to (``serve --manifest``).
     """
     port = port or free_port()
     log = log or data_dir / "api-server.log"
     args = ["serve", "--data-dir", str(data_dir), "--port", str(port)]
     if rpc is not None:
         args += ["--rpc", rpc]
+    if manifest is not None:
+        args += ["--manifest", str(manifest)]
     with log.open("ab") as err:
         proc = subprocess.Popen(
             _cli(*args),

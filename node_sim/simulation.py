@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import json
 import random
+import secrets
 import shutil
 import signal
 import tempfile
@@ -130,7 +131,7 @@ class Simulation:
         if self.config.out is not None:
             # A run starts a new ledger: the previous run's chain, and the API state
             # (keys, journal) that belonged to it, go.
-            for stale in ("chain/chain.sqlite", "api.sqlite"):
+            for stale in ("chain/chain.sqlite", "api.sqlite", "api/api.sqlite", "api/index.sqlite"):
                 for suffix in ("", "-wal", "-shm"):
                     (self.config.out / (stale + suffix)).unlink(missing_ok=True)
         if self.config.rpc:
@@ -248,7 +249,15 @@ class Simulation:
             self.bridge = EmbeddedRpcBridge(self.chain.backend).start()
             rpc = self.bridge.url
         members = [s.label for s in consortium_institutions() if s.roles & Role.ATTESTER]
-        server = ApiServer(home, rpc, env=API_SERVER_ENV)
+        # The server's data directory holds the manifest and its relay key, nothing else: the
+        # run's keys (the regulator's among them) stay in ``home``, outside it.
+        api_home = home / "api"
+        api_home.mkdir(parents=True, exist_ok=True)
+        ledger.manifest.save(api_home / "manifest.json")
+        relay_ring = Keyring(f"credit-chain-relay-{secrets.token_hex(16)}")  # derives nothing
+        relay_ring.add("relayer", self.ring.account("relayer").key)
+        relay_ring.save(api_home / "keys.json")
+        server = ApiServer(api_home, rpc, env=API_SERVER_ENV)
         return ApiGateway(
             ledger, self.ring, self.metrics, self.city_of, server=server, members=members
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -84,6 +85,34 @@ def compile(as_json: JsonOption = False) -> None:
         console.print(f"wrote {p}")
 
 
+#: Where ``deploy`` reads the regulator's private key (hex) when no --regulator-key is given.
+REGULATOR_KEY_ENV = "CREDIT_CHAIN_REGULATOR_KEY"
+
+
+def _regulator_account(path: Path | None) -> Any:
+    """The regulator's account from a key file (a keyring holding ``regulator``, or one hex
+    private key) or the CREDIT_CHAIN_REGULATOR_KEY variable; None when neither is given."""
+    import os
+
+    from eth_account import Account
+
+    from ledger_client import Keyring, LedgerValueError
+
+    if path is None:
+        env = os.environ.get(REGULATOR_KEY_ENV, "").strip()
+        return Account.from_key(env) if env else None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise LedgerValueError(f"cannot read the regulator's key {path}: {exc}") from exc
+    if text.startswith("{"):
+        return Keyring.load(path).account("regulator")
+    try:
+        return Account.from_key(text)
+    except (ValueError, TypeError) as exc:
+        raise LedgerValueError(f"{path} holds no private key: {exc}") from exc
+
+
 @app.command()
 def deploy(
     rpc: RpcOption = None,
@@ -96,26 +125,70 @@ def deploy(
         typer.Option("--keys", help="Write the development keys used to this file."),
     ] = None,
     seed: Annotated[str, typer.Option(help="Seed of the development keys.")] = "credit-chain",
+    regulator_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--regulator-key",
+            help="The regulator's own key file (a hex private key, or a keyring with "
+            f"'regulator'); or set {REGULATOR_KEY_ENV}. With it no key file is written.",
+        ),
+    ] = None,
+    relayer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--relayer",
+            help="Admit this account (an API's relay account, `credit-chain relay-account`) "
+            "with the relayer role and no other (repeatable).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Deploy every contract and print the deployment manifest."""
-    from ledger_client import Keyring, LedgerError
-    from ledger_client import deploy as deploy_contracts
+    """Deploy every contract and print the deployment manifest.
 
-    if data_dir is not None:
-        out = out or data_dir / "manifest.json"
-        keys = keys or data_dir / "keys.json"
+    Run by the regulator: with --regulator-key (or CREDIT_CHAIN_REGULATOR_KEY) the
+    ledger is deployed with the regulator's own key, which is never written anywhere;
+    without, with development keys derived from --seed (written to --keys).
+    """
+    from eth_utils.address import is_address, to_checksum_address
+
+    from ledger_client import Keyring, LedgerError, Role
+    from ledger_client import deploy as deploy_contracts
+    from ledger_client.exceptions import TransactionError
+
+    relayers = list(relayer or [])
+    for account in relayers:
+        if not is_address(account):
+            raise _fail(f"--relayer {account!r} is not an account address")
     try:
-        chain = _connect(rpc, data_dir)
+        regulator = _regulator_account(regulator_key)
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    ring: Keyring | None = None
+    if regulator is None:
         ring = Keyring(seed)
         regulator = ring.account("regulator")
+        if data_dir is not None:
+            keys = keys or data_dir / "keys.json"
+    elif keys is not None:
+        raise _fail("--keys writes development keys; a deployment with --regulator-key keeps none")
+    if data_dir is not None:
+        out = out or data_dir / "manifest.json"
+    try:
+        chain = _connect(rpc, data_dir)
         chain.fund(regulator.address)
         ledger = deploy_contracts(chain, regulator)
+        for account in relayers:
+            address = to_checksum_address(account)
+            with contextlib.suppress(TransactionError):
+                chain.fund(address)  # a development chain; a real network's operator pays
+            ledger.consortium.admit_member(
+                regulator, address, "Credit chain API relay", "Shanghai", Role.RELAYER
+            )
     except LedgerError as exc:
         raise _fail(str(exc)) from exc
     if out is not None:
         ledger.manifest.save(out)
-    if keys is not None:
+    if keys is not None and ring is not None:
         ring.save(keys)
     chain.close()
     if as_json:
@@ -125,6 +198,8 @@ def deploy(
     console.print(f"Deployed on {chain.backend.describe()} (chain id {chain.chain_id}):")
     for name, entry in ledger.manifest.contracts.items():
         console.print(f"  {name:<24} {entry.address}")
+    for account in relayers:
+        console.print(f"admitted {account} as a relayer (no other role)")
     if out is not None:
         console.print(f"manifest written to {out}")
     if rpc is None and data_dir is None:
@@ -421,15 +496,54 @@ def serve(
     rpc: RpcOption = None,
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="Attach to this deployment on first start (the regulator's `deploy --relayer`)."
+        ),
+    ] = None,
+    regulator_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--regulator-keys",
+            help="Development only: where a fresh deployment (no manifest) writes its "
+            "regulator's key; outside --data-dir (default: DATA_DIR-regulator-keys.json).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs); the embedded chain is kept in --data-dir."""
+    """Run the HTTP API (OpenAPI at /docs); the embedded chain is kept in --data-dir.
+
+    The data directory holds the API's relay key and nothing that can act as the regulator.
+    """
     import uvicorn
 
     from api.config import Settings
     from api.main import create_app
 
-    settings = Settings(data_dir=data_dir, rpc=rpc, host=host, port=port)
+    settings = Settings(
+        data_dir=data_dir,
+        rpc=rpc,
+        host=host,
+        port=port,
+        manifest=manifest,
+        regulator_keys=regulator_keys,
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command("relay-account")
+def relay_account(
+    data_dir: ServeDataDir = Path("credit-chain-data"), as_json: JsonOption = False
+) -> None:
+    """The API's relay account (created in --data-dir on first use), for the regulator to
+    admit with `credit-chain deploy --relayer ADDRESS`."""
+    from api.service import relay_account as account_of
+
+    address = account_of(data_dir).address
+    if as_json:
+        _emit_json({"relay_account": address})
+    else:
+        Console().print(address)
 
 
 def _key_store(data_dir: Path) -> Any:
@@ -439,6 +553,27 @@ def _key_store(data_dir: Path) -> Any:
     return KeyStore(ApiDatabase(data_dir / "api.sqlite"))
 
 
+def _roles_on_chain(data_dir: Path, rpc: str | None) -> Any:
+    """The API's deployment (its manifest in ``data_dir``) and a function giving an account's
+    roles in good standing there, read from the chain."""
+    from ledger_client import Manifest, Role
+
+    manifest_path = data_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise _fail(f"no deployment in {data_dir} (manifest.json): start `serve` once first")
+    if rpc is None and Manifest.load(manifest_path).network == "embedded":
+        chain_dir = data_dir / "chain"
+        ledger = _open_ledger(manifest_path, None, chain_dir)
+    else:
+        ledger = _open_ledger(manifest_path, rpc, None)
+
+    def roles_of(account: str) -> Role:
+        member = ledger.consortium.member(account)
+        return Role(0) if member is None or member.suspended else member.roles
+
+    return ledger, roles_of
+
+
 @keys_app.command("issue")
 def keys_issue(
     member: Annotated[
@@ -446,20 +581,45 @@ def keys_issue(
         typer.Argument(help="The account it acts for (0x...): a member, or a bound enterprise."),
     ],
     data_dir: ServeDataDir = Path("credit-chain-data"),
-    read_only: Annotated[bool, typer.Option("--read-only", help="An auditor's key.")] = False,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only", help="An auditor's key: MEMBER must be an auditor or a regulator."
+        ),
+    ] = False,
     label: Annotated[str, typer.Option(help="A note to tell keys apart.")] = "",
+    rpc: RpcOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Issue an API key for MEMBER; the key is printed once and stored only as a hash.
 
     A key submits writes signed by its own account; a member's key may also hand in an
-    enterprise's signed write that names the member (see api/relay.py).
+    enterprise's signed write that names the member (see api/relay.py). A read-only key
+    is issued only to an account holding the auditor or regulator role on chain
+    (otherwise ``ReadOnlyKeyNotAuditor``, exit code 1).
     """
     from eth_utils.address import is_address
 
+    from api.errors import ReadOnlyKeyNotAuditor
+    from ledger_client import LedgerError
+
     if not is_address(member):
         raise _fail(f"{member!r} is not an account address")
-    key = _key_store(data_dir).issue(member, read_only=read_only, label=label)
+    try:
+        ledger, roles_of = _roles_on_chain(data_dir, rpc) if read_only else (None, None)
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    store = _key_store(data_dir)
+    try:
+        key = store.issue(member, read_only=read_only, label=label, roles_of=roles_of)
+    except ReadOnlyKeyNotAuditor as exc:
+        raise _fail(f"ReadOnlyKeyNotAuditor: {exc.detail}") from exc
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        store.close()
+        if ledger is not None:
+            ledger.chain.close()
     if as_json:
         _emit_json({"key": key, "member": member, "read_only": read_only})
     else:

@@ -17,7 +17,7 @@ from httpx import Response
 
 from api.config import Settings
 from api.main import create_app
-from api.service import Service
+from api.service import Service, development_regulator
 from ledger_client import Keyring, Role
 from ledger_client.contracts.base import ContractFacade
 from ledger_client.merkle import keccak256
@@ -121,7 +121,7 @@ def open_world(tmp_path: Path) -> Iterator[ApiWorld]:
     settings = Settings(data_dir=tmp_path, batch_min=8, anchor_interval_s=0.02)
     service = Service.open(settings)
     ledger = service.ledger
-    regulator = service.keyring.account("regulator")
+    regulator = development_regulator(settings)
     ring = Keyring("api-world")
     accounts: dict[str, LocalAccount] = {"regulator": regulator}
     for label, roles, city in (
@@ -141,7 +141,12 @@ def open_world(tmp_path: Path) -> Iterator[ApiWorld]:
         ledger.consortium.bind_enterprise(accounts["bureau"], acct.address, subjects[label])
         accounts[label] = acct
     keys = {
-        label: service.keys.issue(acct.address, read_only=label == "auditor", label=label)
+        label: service.keys.issue(
+            acct.address,
+            read_only=label == "auditor",
+            label=label,
+            roles_of=service.roles_of,
+        )
         for label, acct in accounts.items()
     }
     with TestClient(create_app(service=service)) as client:

@@ -19,7 +19,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from api.config import Settings
-from api.service import Service
+from api.service import Service, development_regulator
 from ledger_client import Keyring, Role, connect
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.local_node import free_port
@@ -103,18 +103,18 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
 ) -> None:
     data = tmp_path / "data"
     # Set the deployment up once: a bank, its API key, signed records to send.
-    service = Service.open(Settings(data_dir=data), start_worker=False)
+    settings = Settings(data_dir=data)
+    service = Service.open(settings, start_worker=False)
+    regulator = development_regulator(settings)
     bank = Keyring("crash-test").account("bank")
     service.chain.fund(bank.address)
-    service.ledger.consortium.admit_member(
-        service.keyring.account("regulator"), bank.address, "Bank", "Hefei", Role.ATTESTER
-    )
+    service.ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
     key = service.keys.issue(bank.address)
     # Relayed writes too: a core enterprise issues receivables, each its own signed call.
     registrar, core, supplier = (Keyring("crash-test").account(n) for n in ("reg", "core", "sup"))
     service.chain.fund(registrar.address)
     service.ledger.consortium.admit_member(
-        service.keyring.account("regulator"), registrar.address, "Reg", "Hefei", Role.REGISTRAR
+        regulator, registrar.address, "Reg", "Hefei", Role.REGISTRAR
     )
     for n, ent in enumerate((core, supplier)):
         service.ledger.consortium.bind_enterprise(registrar, ent.address, bytes([n + 1]) * 32)
@@ -247,7 +247,9 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
         if k.startswith("load-")
     ]
     assert len(places) == len(set(places))
-    service = Service.open(Settings(data_dir=data), start_worker=False)
+    settings = Settings(data_dir=data)
+    service = Service.open(settings, start_worker=False)
+    regulator = development_regulator(settings)
     try:
         anchors = service.db.query("SELECT tx_hash, state FROM anchors")
         assert {a["state"] for a in anchors} == {"done"}
