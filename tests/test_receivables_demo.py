@@ -42,7 +42,11 @@ def _check(chain: Chain) -> None:
     assert queries["history"][0] == "ReceivableSplit"
     assert queries["history"][-1] == "ReceivableSettled"
     errors = {r["error"] for r in report.refusals}
-    assert {"ReceivablesAlreadyFinanced", "ReceivablesDuplicateInvoice"} <= errors
+    assert {
+        "ReceivablesAlreadyFinanced",
+        "ReceivablesDuplicateInvoice",
+        "ReceivablesTermsNotAgreed",
+    } <= errors
 
 
 def test_demo_on_the_embedded_chain() -> None:
