@@ -452,11 +452,16 @@ class ReceivableCreate(SignedWrite):
     amount_fen: Fen
     due_date: Uint40 = Field(description="UNIX seconds of maturity; in the future")
     contract_hash: Hex32
-    invoice_hashes: list[Hex32] = Field(min_length=1, max_length=32)
+    invoice_commitments: list[Hex32] = Field(
+        min_length=1,
+        max_length=32,
+        description="keccak256(abi.encode(invoiceHash, salt)) per invoice, the salt kept by the "
+        "debtor; the chain keys each by its debtor, so no one else can take it",
+    )
 
 
 class ReceivableRejection(SignedWrite):
-    """Reject a pending receivable (its supplier), releasing the invoices listed."""
+    """Reject a pending receivable (its supplier), releasing the invoice commitments listed."""
 
     released_invoices: list[Hex32] = Field(default_factory=list, max_length=32)
 
@@ -475,13 +480,24 @@ class ReceivableTransferCreate(SignedWrite):
 
 
 class FinancingRequestCreate(SignedWrite):
-    """Ask a bank to finance a part (the holder), or withdraw that request."""
+    """Ask a bank to finance a part on the holder's terms (the holder)."""
+
+    financier: Address
+    min_advance_fen: Fen = Field(description="the least advance the holder agrees to")
+    max_discount_bps: int = Field(
+        ge=0, lt=2**16, description="the highest discount rate the holder agrees to; <= 10,000"
+    )
+    expires_at: Uint40 = Field(description="UNIX seconds: the last moment the bank may finance")
+
+
+class FinancingWithdrawal(SignedWrite):
+    """Withdraw a request to a bank (the holder)."""
 
     financier: Address
 
 
 class FinancingCreate(SignedWrite):
-    """Finance a part the holder asked this bank to finance (the bank)."""
+    """Finance a part the holder asked this bank to finance, within its terms (the bank)."""
 
     advance_fen: Fen
     discount_bps: int = Field(ge=0, lt=2**16, description="basis points; at most 10,000")
@@ -518,6 +534,17 @@ class ReceivablesPublic(BaseModel):
     count: int
     limit: int
     offset: int
+
+
+class PartsPublic(BaseModel):
+    """Parts of one receivable, one page, in split order, as the chain holds them."""
+
+    root: str
+    data: list[ReceivablePublic]
+    count: int = Field(description="parts of the receivable, the issue included")
+    limit: int
+    offset: int
+    max_parts: int = Field(description="the most parts a receivable can have")
 
 
 class LineagePublic(BaseModel):

@@ -15,7 +15,17 @@ pragma solidity ^0.8.28;
 ///
 /// Ids. A receivable id is `bytes32(seq << 24 | part)`: `seq` counts issues from 1 and
 /// `part` is 0 for the issued receivable itself and 1, 2, ... for the parts split off it,
-/// in order. The receivable a part belongs to is its id with the low 24 bits cleared.
+/// in order. The receivable a part belongs to is its id with the low 24 bits cleared. A
+/// receivable has at most `maxParts()` parts (256), so every view of its parts is bounded.
+///
+/// Invoices. The chain never sees an invoice's plain hash. The debtor commits to each
+/// invoice as `keccak256(abi.encode(bytes32 invoiceHash, bytes32 salt))` with a 32-byte salt
+/// it keeps, and the chain keys it by `keccak256(abi.encode(bytes32 debtorSubject, bytes32
+/// commitment))`: a commitment backs one receivable of its debtor ever, and no other
+/// enterprise can occupy (squat) a debtor's key, whatever it knows of the invoice.
+///
+/// Financing terms. The holder's request names the bank, the least advance, the highest
+/// discount and an expiry; the bank finances within those terms or not at all.
 ///
 /// Amounts. A split moves `amount` fen from a part to a new child part, so the amounts of
 /// all parts of a receivable always add up to its face value (`balanceOf` shows it); a
@@ -48,8 +58,23 @@ interface IReceivables {
         uint40 dueDate; // UNIX seconds of maturity
         uint40 issuedAt; // UNIX seconds
         uint24 partCount; // parts so far, the issued receivable included
-        uint8 invoiceCount; // invoice hashes it was issued with
+        uint8 invoiceCount; // invoice commitments it was issued with
         bytes32 contractHash; // keccak256 of the trade contract (off chain)
+    }
+
+    /// @notice A holder's request to one bank, as stored: one slot.
+    struct FinancingRequest {
+        uint32 holder; // party number of the holder that asked; the request lapses when the part changes hands
+        uint64 minAdvance; // fen: the least advance the holder agreed to
+        uint16 maxDiscountBps; // basis points: the highest discount rate the holder agreed to
+        uint40 expiresAt; // UNIX seconds: the last moment the bank may finance on it
+    }
+
+    /// @notice The terms of a live request as the contract reports them (all 0 when none).
+    struct FinancingTerms {
+        uint64 minAdvance; // fen
+        uint16 maxDiscountBps; // basis points
+        uint40 expiresAt; // UNIX seconds
     }
 
     /// @notice A financing, as stored: one slot.
@@ -81,7 +106,7 @@ interface IReceivables {
         uint40 dueDate; // UNIX seconds
         uint40 issuedAt; // UNIX seconds
         uint24 partCount; // parts so far, the issued receivable included
-        uint8 invoiceCount; // invoice hashes it was issued with
+        uint8 invoiceCount; // invoice commitments it was issued with
         bytes32 contractHash; // keccak256 of the trade contract
     }
 
@@ -101,7 +126,7 @@ interface IReceivables {
         uint64 amount,
         uint40 dueDate,
         bytes32 contractHash,
-        bytes32[] invoiceHashes
+        bytes32[] invoiceCommitments
     );
     /// @notice The supplier accepted the receivable.
     event ReceivableAccepted(bytes32 indexed id, bytes32 indexed supplier);
@@ -113,8 +138,15 @@ interface IReceivables {
     event ReceivableSplit(
         bytes32 indexed id, bytes32 indexed child, bytes32 indexed to, bytes32 from, uint64 amount, uint64 remaining
     );
-    /// @notice A holder asked a bank to finance a part.
-    event FinancingRequested(bytes32 indexed id, bytes32 indexed holder, address indexed financier);
+    /// @notice A holder asked a bank to finance a part on these terms, until `expiresAt`.
+    event FinancingRequested(
+        bytes32 indexed id,
+        bytes32 indexed holder,
+        address indexed financier,
+        uint64 minAdvance,
+        uint16 maxDiscountBps,
+        uint40 expiresAt
+    );
     /// @notice A holder withdrew its request to a bank.
     event FinancingRequestWithdrawn(bytes32 indexed id, bytes32 indexed holder, address indexed financier);
     /// @notice A bank financed a part and became its payee.
@@ -147,18 +179,18 @@ interface IReceivables {
     /// @notice The due date is not in the future.
     /// @custom:kind invalid
     error ReceivablesInvalidDueDate(uint40 dueDate, uint256 now);
-    /// @notice A contract or invoice hash is zero.
+    /// @notice A contract hash or invoice commitment is zero.
     /// @custom:kind invalid
     error ReceivablesInvalidHash(bytes32 hash);
-    /// @notice A receivable needs between 1 and 32 invoice hashes.
+    /// @notice A receivable needs between 1 and 32 invoice commitments.
     /// @custom:kind invalid
     error ReceivablesInvalidInvoices(uint256 count);
-    /// @notice The invoice already backs a receivable (anywhere in the consortium).
+    /// @notice The debtor's invoice commitment already backs a receivable.
     /// @custom:kind conflict
-    error ReceivablesDuplicateInvoice(bytes32 invoiceHash, bytes32 receivableId);
-    /// @notice The invoice does not back this receivable.
+    error ReceivablesDuplicateInvoice(bytes32 invoiceCommitment, bytes32 receivableId);
+    /// @notice The invoice commitment does not back this receivable.
     /// @custom:kind invalid
-    error ReceivablesInvoiceMismatch(bytes32 id, bytes32 invoiceHash);
+    error ReceivablesInvoiceMismatch(bytes32 id, bytes32 invoiceCommitment);
     /// @notice The recipient is the debtor itself or the party already holding it.
     /// @custom:kind invalid
     error ReceivablesInvalidRecipient(address account);
@@ -180,6 +212,15 @@ interface IReceivables {
     /// @notice The holder has not asked this bank to finance it.
     /// @custom:kind forbidden
     error ReceivablesNoFinancingRequest(bytes32 id, address financier);
+    /// @notice The holder's request to this bank expired at `expiresAt`.
+    /// @custom:kind conflict
+    error ReceivablesFinancingRequestExpired(bytes32 id, address financier, uint40 expiresAt);
+    /// @notice The advance is below, or the discount above, what the holder's request agreed to.
+    /// @custom:kind forbidden
+    error ReceivablesTermsNotAgreed(bytes32 id, address financier, uint64 advance, uint16 discountBps);
+    /// @notice A request's expiry is not in the future.
+    /// @custom:kind invalid
+    error ReceivablesInvalidExpiry(uint40 expiresAt, uint256 now);
     /// @notice The part is financed: it cannot be financed again, transferred or split.
     /// @custom:kind conflict
     error ReceivablesAlreadyFinanced(bytes32 id, address financier);
@@ -198,55 +239,69 @@ interface IReceivables {
     /// @notice The grace period has not run out: it can be marked overdue after `overdueFrom`.
     /// @custom:kind conflict
     error ReceivablesNotOverdue(bytes32 id, uint256 overdueFrom);
-    /// @notice The receivable has as many parts as a part number can count.
+    /// @notice The receivable has `maxParts` parts already: none can be split off it.
     /// @custom:kind conflict
-    error ReceivablesTooManyParts(bytes32 id);
+    error ReceivablesTooManyParts(bytes32 id, uint256 maxParts);
 
     /// @notice Issue a receivable to a supplier; the caller, a bound enterprise, is the debtor.
-    /// @dev Each invoice hash may back one receivable in the whole consortium, ever (unless
-    /// released by a rejection).
+    /// @dev Each commitment may back one receivable of this debtor, ever (unless released by a
+    /// rejection); it is keyed by the debtor, so another enterprise's issue never blocks it.
     /// @param supplier The supplier's bound account.
     /// @param amount Face value in fen.
     /// @param dueDate UNIX seconds of maturity; in the future.
     /// @param contractHash keccak256 of the trade contract.
-    /// @param invoiceHashes 1 to 32 keccak256 hashes of the invoices behind it.
+    /// @param invoiceCommitments 1 to 32 invoice commitments,
+    /// `keccak256(abi.encode(invoiceHash, salt))` each, the salt kept by the debtor.
     /// @return id The new receivable's id.
     function issue(
         address supplier,
         uint64 amount,
         uint40 dueDate,
         bytes32 contractHash,
-        bytes32[] calldata invoiceHashes
+        bytes32[] calldata invoiceCommitments
     ) external returns (bytes32 id);
 
     /// @notice Accept a pending receivable (its supplier only). Only accepted receivables move.
     function accept(bytes32 id) external;
 
-    /// @notice Reject a pending receivable (its supplier only), releasing the invoices listed
-    /// so the debtor can issue again against them; invoices not listed stay spent.
+    /// @notice Reject a pending receivable (its supplier only), releasing the invoice
+    /// commitments listed so the debtor can issue again against them; those not listed stay spent.
     function reject(bytes32 id, bytes32[] calldata releasedInvoices) external;
 
     /// @notice Transfer a whole part to another enterprise (holder only; Active, before maturity).
     function transfer(bytes32 id, address to) external;
 
     /// @notice Transfer `amount` fen of a part to another enterprise as a new child part;
-    /// the holder keeps the rest (holder only; Active, before maturity).
+    /// the holder keeps the rest (holder only; Active, before maturity; fewer than
+    /// `maxParts()` parts so far).
     /// @param amount Fen to move: more than 0, less than the part's amount.
     /// @return child The new part's id.
     function split(bytes32 id, address to, uint64 amount) external returns (bytes32 child);
 
-    /// @notice Ask a member bank to finance a part (holder only; Active, before maturity).
-    /// @dev A request holds while the part stays with this holder; several banks may be asked,
-    /// and the first to finance wins.
-    function requestFinancing(bytes32 id, address financier) external;
+    /// @notice Ask a member bank to finance a part on the holder's terms (holder only; Active,
+    /// before maturity). Asking the same bank again replaces the terms.
+    /// @dev A request holds while the part stays with this holder and until `expiresAt`;
+    /// several banks may be asked, and the first to finance within its terms wins.
+    /// @param minAdvance The least advance in fen: more than 0, at most the part's amount.
+    /// @param maxDiscountBps The highest discount rate in basis points, at most 10,000.
+    /// @param expiresAt UNIX seconds: the last moment the bank may finance; in the future.
+    function requestFinancing(
+        bytes32 id,
+        address financier,
+        uint64 minAdvance,
+        uint16 maxDiscountBps,
+        uint40 expiresAt
+    ) external;
 
     /// @notice Withdraw a request to a bank (holder only).
     function withdrawFinancingRequest(bytes32 id, address financier) external;
 
-    /// @notice Finance a part the holder asked this bank to finance (financier role): record
-    /// the advance and become its payee. A financed part cannot be financed again.
-    /// @param advance Fen advanced to the holder: more than 0, at most the part's amount.
-    /// @param discountBps Discount rate in basis points, at most 10,000.
+    /// @notice Finance a part the holder asked this bank to finance (financier role), within
+    /// the request's terms and before it expires: record the advance and become its payee.
+    /// A financed part cannot be financed again.
+    /// @param advance Fen advanced to the holder: at least the request's `minAdvance`, at
+    /// most the part's amount.
+    /// @param discountBps Discount rate in basis points, at most the request's `maxDiscountBps`.
     function finance(bytes32 id, uint64 advance, uint16 discountBps) external;
 
     /// @notice Release a financing once repaid (the financing bank only): the holder is the
@@ -271,20 +326,29 @@ interface IReceivables {
     /// @notice The terms of the receivable a part belongs to (debtor 0 when unknown).
     function terms(bytes32 id) external view returns (TermsView memory);
 
-    /// @notice Every part of the receivable `id` belongs to, in split order, the issue first.
-    function parts(bytes32 id) external view returns (bytes32[] memory);
+    /// @notice Up to `limit` parts of the receivable `id` belongs to, in split order from the
+    /// `offset`-th (the issue is the 0th); `terms(id).partCount` says how many there are.
+    function parts(bytes32 id, uint256 offset, uint256 limit) external view returns (bytes32[] memory);
 
     /// @notice A part's lineage: the part, its parent, ... up to the issued receivable.
     function lineage(bytes32 id) external view returns (bytes32[] memory);
 
-    /// @notice How the parts of the receivable `id` belongs to add up.
+    /// @notice How the parts of the receivable `id` belongs to add up (at most `maxParts()` read).
     function balanceOf(bytes32 id) external view returns (Balance memory);
 
-    /// @notice The receivable an invoice hash backs (0 when none).
-    function receivableOfInvoice(bytes32 invoiceHash) external view returns (bytes32);
+    /// @notice The receivable of `debtor` an invoice commitment backs (0 when none).
+    function receivableOfInvoice(bytes32 debtor, bytes32 invoiceCommitment) external view returns (bytes32);
 
-    /// @notice True when the current holder of `id` has asked `financier` to finance it.
+    /// @notice True when the current holder of `id` has asked `financier` to finance it and
+    /// the request has not expired.
     function financingRequested(bytes32 id, address financier) external view returns (bool);
+
+    /// @notice The terms of the current holder's request of `id` to `financier` (all 0 when it
+    /// has not asked; an expired request keeps its terms, with `expiresAt` in the past).
+    function financingRequest(bytes32 id, address financier) external view returns (FinancingTerms memory);
+
+    /// @notice The most parts a receivable can have, the issue included.
+    function maxParts() external pure returns (uint256);
 
     /// @notice How many receivables were issued.
     function receivableCount() external view returns (uint256);

@@ -19,6 +19,7 @@ contract Receivables is IReceivables, ERC2771Context {
     uint256 private constant _PART_MASK = (1 << _PART_BITS) - 1;
     uint256 private constant _MAX_INVOICES = 32;
     uint16 private constant _MAX_DISCOUNT_BPS = 10_000;
+    uint24 private constant _MAX_PARTS = 256;
 
     IConsortium private immutable _consortium;
     IAttestations private immutable _attestations;
@@ -32,9 +33,9 @@ contract Receivables is IReceivables, ERC2771Context {
     mapping(bytes32 rootId => Terms terms) private _terms;
     mapping(bytes32 id => Part part) private _parts;
     mapping(bytes32 id => Financing financing) private _financings;
-    mapping(bytes32 id => mapping(address financier => uint32 holder)) private _requests;
+    mapping(bytes32 id => mapping(address financier => FinancingRequest request)) private _requests;
     mapping(bytes32 id => bytes32 uid) private _defaults;
-    mapping(bytes32 invoiceHash => bytes32 id) private _invoices;
+    mapping(bytes32 invoiceKey => bytes32 id) private _invoices;
 
     /// @param consortium_ The consortium contract that says who may act.
     /// @param attestations_ The attestation contract defaults are attested in; this contract
@@ -62,7 +63,7 @@ contract Receivables is IReceivables, ERC2771Context {
         uint64 amount,
         uint40 dueDate,
         bytes32 contractHash,
-        bytes32[] calldata invoiceHashes
+        bytes32[] calldata invoiceCommitments
     ) external returns (bytes32 id) {
         bytes32 debtorSubject = _consortium.requireEnterprise(_msgSender());
         bytes32 supplierSubject = _consortium.requireEnterprise(supplier);
@@ -70,15 +71,16 @@ contract Receivables is IReceivables, ERC2771Context {
         if (amount == 0) revert ReceivablesInvalidAmount(amount, type(uint64).max);
         if (dueDate <= block.timestamp) revert ReceivablesInvalidDueDate(dueDate, block.timestamp);
         if (contractHash == bytes32(0)) revert ReceivablesInvalidHash(contractHash);
-        uint256 count = invoiceHashes.length;
+        uint256 count = invoiceCommitments.length;
         if (count == 0 || count > _MAX_INVOICES) revert ReceivablesInvalidInvoices(count);
         id = bytes32(uint256(++_receivableCount) << _PART_BITS);
         for (uint256 i; i < count; ++i) {
-            bytes32 invoice = invoiceHashes[i];
-            if (invoice == bytes32(0)) revert ReceivablesInvalidHash(invoice);
-            bytes32 existing = _invoices[invoice];
-            if (existing != bytes32(0)) revert ReceivablesDuplicateInvoice(invoice, existing);
-            _invoices[invoice] = id;
+            bytes32 commitment = invoiceCommitments[i];
+            if (commitment == bytes32(0)) revert ReceivablesInvalidHash(commitment);
+            bytes32 key = _invoiceKey(debtorSubject, commitment);
+            bytes32 existing = _invoices[key];
+            if (existing != bytes32(0)) revert ReceivablesDuplicateInvoice(commitment, existing);
+            _invoices[key] = id;
         }
         _terms[id] = Terms({
             debtor: _party(debtorSubject),
@@ -90,7 +92,7 @@ contract Receivables is IReceivables, ERC2771Context {
             contractHash: contractHash
         });
         _parts[id] = Part({holder: _party(supplierSubject), amount: amount, parent: 0, status: Status.Pending});
-        emit ReceivableIssued(id, debtorSubject, supplierSubject, amount, dueDate, contractHash, invoiceHashes);
+        emit ReceivableIssued(id, debtorSubject, supplierSubject, amount, dueDate, contractHash, invoiceCommitments);
     }
 
     /// @inheritdoc IReceivables
@@ -108,10 +110,12 @@ contract Receivables is IReceivables, ERC2771Context {
         bytes32 supplier = _requireHolder(id, p);
         if (p.status != Status.Pending) revert ReceivablesWrongStatus(id, p.status);
         p.status = Status.Rejected;
+        bytes32 debtorSubject = _subjectOf[_terms[id].debtor];
         for (uint256 i; i < releasedInvoices.length; ++i) {
-            bytes32 invoice = releasedInvoices[i];
-            if (_invoices[invoice] != id) revert ReceivablesInvoiceMismatch(id, invoice);
-            delete _invoices[invoice];
+            bytes32 commitment = releasedInvoices[i];
+            bytes32 key = _invoiceKey(debtorSubject, commitment);
+            if (_invoices[key] != id) revert ReceivablesInvoiceMismatch(id, commitment);
+            delete _invoices[key];
         }
         emit ReceivableRejected(id, supplier, releasedInvoices);
     }
@@ -138,7 +142,7 @@ contract Receivables is IReceivables, ERC2771Context {
         if (amount == 0 || amount >= available) revert ReceivablesInvalidAmount(amount, available - 1);
         (uint32 recipient, bytes32 toSubject) = _recipient(to, t.debtor, p.holder);
         uint24 index = t.partCount;
-        if (index == type(uint24).max) revert ReceivablesTooManyParts(rootId);
+        if (index >= _MAX_PARTS) revert ReceivablesTooManyParts(rootId, _MAX_PARTS);
         t.partCount = index + 1;
         child = rootId | bytes32(uint256(index));
         uint64 remaining = available - amount;
@@ -149,20 +153,32 @@ contract Receivables is IReceivables, ERC2771Context {
     }
 
     /// @inheritdoc IReceivables
-    function requestFinancing(bytes32 id, address financier) external {
+    function requestFinancing(
+        bytes32 id,
+        address financier,
+        uint64 minAdvance,
+        uint16 maxDiscountBps,
+        uint40 expiresAt
+    ) external {
         Part storage p = _existing(id);
         bytes32 holder = _requireHolder(id, p);
         _requireMovable(id, p, _terms[_rootOf(id)]);
         _consortium.requireRole(financier, ROLE_FINANCIER);
-        _requests[id][financier] = p.holder;
-        emit FinancingRequested(id, holder, financier);
+        uint64 amount = p.amount;
+        if (minAdvance == 0 || minAdvance > amount) revert ReceivablesInvalidAmount(minAdvance, amount);
+        if (maxDiscountBps > _MAX_DISCOUNT_BPS) revert ReceivablesInvalidDiscount(maxDiscountBps);
+        if (expiresAt <= block.timestamp) revert ReceivablesInvalidExpiry(expiresAt, block.timestamp);
+        _requests[id][financier] = FinancingRequest({
+            holder: p.holder, minAdvance: minAdvance, maxDiscountBps: maxDiscountBps, expiresAt: expiresAt
+        });
+        emit FinancingRequested(id, holder, financier, minAdvance, maxDiscountBps, expiresAt);
     }
 
     /// @inheritdoc IReceivables
     function withdrawFinancingRequest(bytes32 id, address financier) external {
         Part storage p = _existing(id);
         bytes32 holder = _requireHolder(id, p);
-        if (_requests[id][financier] != p.holder) revert ReceivablesNoFinancingRequest(id, financier);
+        if (_requests[id][financier].holder != p.holder) revert ReceivablesNoFinancingRequest(id, financier);
         delete _requests[id][financier];
         emit FinancingRequestWithdrawn(id, holder, financier);
     }
@@ -174,9 +190,15 @@ contract Receivables is IReceivables, ERC2771Context {
         Part storage p = _existing(id);
         _requireMovable(id, p, _terms[_rootOf(id)]);
         uint32 holder = p.holder;
-        if (_requests[id][financier] != holder) revert ReceivablesNoFinancingRequest(id, financier);
-        if (advance == 0 || advance > p.amount) revert ReceivablesInvalidAmount(advance, p.amount);
-        if (discountBps > _MAX_DISCOUNT_BPS) revert ReceivablesInvalidDiscount(discountBps);
+        FinancingRequest memory request = _requests[id][financier];
+        if (request.holder != holder) revert ReceivablesNoFinancingRequest(id, financier);
+        if (block.timestamp > request.expiresAt) {
+            revert ReceivablesFinancingRequestExpired(id, financier, request.expiresAt);
+        }
+        if (advance > p.amount) revert ReceivablesInvalidAmount(advance, p.amount);
+        if (advance < request.minAdvance || discountBps > request.maxDiscountBps) {
+            revert ReceivablesTermsNotAgreed(id, financier, advance, discountBps);
+        }
         delete _requests[id][financier];
         p.status = Status.Financed;
         _financings[id] = Financing({financier: financier, advance: advance, discountBps: discountBps});
@@ -286,12 +308,14 @@ contract Receivables is IReceivables, ERC2771Context {
     }
 
     /// @inheritdoc IReceivables
-    function parts(bytes32 id) external view returns (bytes32[] memory ids) {
+    function parts(bytes32 id, uint256 offset, uint256 limit) external view returns (bytes32[] memory ids) {
         bytes32 rootId = _rootOf(id);
         uint256 count = _terms[rootId].partCount;
-        ids = new bytes32[](count);
-        for (uint256 i; i < count; ++i) {
-            ids[i] = rootId | bytes32(i);
+        uint256 n = offset < count ? count - offset : 0;
+        if (limit < n) n = limit;
+        ids = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            ids[i] = rootId | bytes32(offset + i);
         }
     }
 
@@ -327,14 +351,30 @@ contract Receivables is IReceivables, ERC2771Context {
     }
 
     /// @inheritdoc IReceivables
-    function receivableOfInvoice(bytes32 invoiceHash) external view returns (bytes32) {
-        return _invoices[invoiceHash];
+    function receivableOfInvoice(bytes32 debtor, bytes32 invoiceCommitment) external view returns (bytes32) {
+        return _invoices[_invoiceKey(debtor, invoiceCommitment)];
     }
 
     /// @inheritdoc IReceivables
     function financingRequested(bytes32 id, address financier) external view returns (bool) {
         uint32 holder = _parts[id].holder;
-        return holder != 0 && _requests[id][financier] == holder;
+        FinancingRequest memory request = _requests[id][financier];
+        return holder != 0 && request.holder == holder && block.timestamp <= request.expiresAt;
+    }
+
+    /// @inheritdoc IReceivables
+    function financingRequest(bytes32 id, address financier) external view returns (FinancingTerms memory t) {
+        uint32 holder = _parts[id].holder;
+        FinancingRequest memory request = _requests[id][financier];
+        if (holder == 0 || request.holder != holder) return t;
+        t = FinancingTerms({
+            minAdvance: request.minAdvance, maxDiscountBps: request.maxDiscountBps, expiresAt: request.expiresAt
+        });
+    }
+
+    /// @inheritdoc IReceivables
+    function maxParts() external pure returns (uint256) {
+        return _MAX_PARTS;
     }
 
     /// @inheritdoc IReceivables
@@ -400,6 +440,11 @@ contract Receivables is IReceivables, ERC2771Context {
         subject = _consortium.requireEnterprise(to);
         party = _party(subject);
         if (party == debtor || party == holder) revert ReceivablesInvalidRecipient(to);
+    }
+
+    /// @dev Where an invoice commitment is recorded: keyed by its debtor, so no one else can take it.
+    function _invoiceKey(bytes32 debtorSubject, bytes32 commitment) private pure returns (bytes32) {
+        return keccak256(abi.encode(debtorSubject, commitment));
     }
 
     /// @dev The id of the issued receivable a part belongs to.

@@ -374,7 +374,7 @@ class ReceivableTerms:
     due_date: int  # UNIX seconds
     issued_at: int  # UNIX seconds
     part_count: int  # parts so far, the issued receivable included
-    invoice_count: int  # invoice hashes it was issued with
+    invoice_count: int  # invoice commitments it was issued with
     contract_hash: Hash32  # keccak256 of the trade contract
 
 
@@ -386,3 +386,12 @@ class ReceivableBalance:
     parts_total_fen: int  # sum over every part
     outstanding_fen: int  # sum over accepted, unpaid parts
     paid_fen: int  # sum over settled parts
+
+
+@dataclass(frozen=True, slots=True)
+class FinancingTerms:
+    """What a holder's request lets one bank finance a part on (``IReceivables.FinancingTerms``)."""
+
+    min_advance_fen: int  # the least advance the holder agreed to
+    max_discount_bps: int  # the highest discount rate the holder agreed to
+    expires_at: int  # UNIX seconds: the last moment the bank may finance on it

@@ -297,7 +297,7 @@ def duplicate_invoice(ctx: AttackContext) -> None:
         5_000_000,
         ctx.ledger.chain.now() + 30 * DAY,
         contract_hash=keccak(f"second contract {ctx.day}".encode()),
-        invoice_hashes=[invoice],
+        invoice_commitments=[invoice],
     )
 
 

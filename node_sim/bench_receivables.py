@@ -10,6 +10,7 @@ both its parties.
 from __future__ import annotations
 
 from ledger_client import Chain, Keyring, Role, connect, deploy
+from ledger_client.contracts.receivables import invoice_commitment
 from ledger_client.merkle import keccak256
 
 DAY = 86_400
@@ -40,7 +41,10 @@ def _measure(chain: Chain) -> dict[str, int]:
     for n, ent in enumerate((core, tier1, tier2)):
         chain.fund(ent.address)
         c.bind_enterprise(registrar, ent.address, keccak256(f"bench-subject-{n}".encode()))
-    invoices = (keccak256(f"bench-invoice-{n}".encode()) for n in range(100))
+    invoices = (
+        invoice_commitment(keccak256(f"bench-invoice-{n}".encode()), keccak256(b"bench salt"))
+        for n in range(100)
+    )
     contract = keccak256(b"bench contract")
 
     gas: dict[str, int] = {}
@@ -50,7 +54,7 @@ def _measure(chain: Chain) -> dict[str, int]:
         1_000_000_00,
         chain.now() + 30 * DAY,
         contract_hash=contract,
-        invoice_hashes=[next(invoices)],
+        invoice_commitments=[next(invoices)],
     )
     gas["receivable_issue_first_parties_gas"] = first.gas_used
     rc.accept(tier1, first.receivable_id)
@@ -63,7 +67,7 @@ def _measure(chain: Chain) -> dict[str, int]:
         1_000_000_00,
         chain.now() + 30 * DAY,
         contract_hash=contract,
-        invoice_hashes=[next(invoices)],
+        invoice_commitments=[next(invoices)],
     )
     rid = issued.receivable_id
     gas["receivable_issue_gas"] = issued.gas_used
@@ -72,10 +76,15 @@ def _measure(chain: Chain) -> dict[str, int]:
     gas["receivable_split_gas"] = split.gas_used
     part = split.receivable_id
     gas["receivable_transfer_gas"] = rc.transfer(tier2, part, tier1.address).gas_used
-    gas["receivable_finance_request_gas"] = rc.request_financing(tier1, part, bank.address).gas_used
+    week = chain.now() + 7 * DAY
+    gas["receivable_finance_request_gas"] = rc.request_financing(
+        tier1, part, bank.address, min_advance_fen=390_000_00, max_discount_bps=400, expires_at=week
+    ).gas_used
     gas["receivable_finance_gas"] = rc.finance(bank, part, 390_000_00, 400).gas_used
     gas["receivable_release_gas"] = rc.release_financing(bank, part).gas_used
-    rc.request_financing(tier1, rid, bank.address)
+    rc.request_financing(
+        tier1, rid, bank.address, min_advance_fen=590_000_00, max_discount_bps=400, expires_at=week
+    )
     rc.finance(bank, rid, 590_000_00, 400)
 
     chain.advance_time(31 * DAY)

@@ -23,6 +23,8 @@ from ledger_client.contracts.receivables import (
     DEFAULT_GRACE_PERIOD,
     default_data_hash,
     default_record,
+    invoice_commitment,
+    new_invoice_salt,
     receivable_label,
 )
 from ledger_client.index_receivables import ReceivablesLog
@@ -109,7 +111,13 @@ def run_receivables_demo(
     out.rule("[bold]4. Supply-chain finance (供应链金融): receivables down three tiers[/bold]")
     start = chain.now()
     amount = 5_000_000_00
-    invoices = [keccak256(f"VAT invoice 34002311{n:02d} HF-2025-017".encode()) for n in (1, 2)]
+    # The core commits to each invoice with a salt it keeps: the chain never sees the invoice.
+    invoices = [
+        invoice_commitment(
+            keccak256(f"VAT invoice 34002311{n:02d} HF-2025-017".encode()), new_invoice_salt()
+        )
+        for n in (1, 2)
+    ]
     issued = tally(
         rc.issue_receivable(
             acct[core.label],
@@ -117,14 +125,14 @@ def run_receivables_demo(
             amount,
             start + TERM_DAYS * DAY,
             contract_hash=keccak256(b"Purchase contract HF-2025-017 (off chain)"),
-            invoice_hashes=invoices,
+            invoice_commitments=invoices,
         )
     )
     r1 = issued.receivable_id
     out.print(
         f"   {core.name} (Hefei, core enterprise) issues {receivable_label(r1)}: "
         f"{yuan(amount)} payable in {TERM_DAYS} days to {tier1.name} (Nanjing), "
-        "backed by 2 invoice hashes"
+        "backed by 2 salted invoice commitments"
     )
     tally(rc.accept(acct[tier1.label], r1))
     out.print(f"   {tier1.name} accepts it.")
@@ -136,8 +144,18 @@ def run_receivables_demo(
         f"   {tier1.name} pays its own supplier {tier2.name} (Jiaxing) with "
         f"{yuan(part_amount)} of it: part {receivable_label(part)}, parent {receivable_label(r1)}."
     )
-    tally(rc.request_financing(acct[tier2.label], part, bank.address))
     advance = discounted_advance(part_amount, DISCOUNT_BPS, TERM_DAYS)
+    week = chain.now() + 7 * DAY
+    tally(
+        rc.request_financing(
+            acct[tier2.label],
+            part,
+            bank.address,
+            min_advance_fen=advance,
+            max_discount_bps=DISCOUNT_BPS,
+            expires_at=week,
+        )
+    )
     tally(rc.finance(bank, part, advance, DISCOUNT_BPS))
     out.print(
         f"   {tier2.name} finances {receivable_label(part)} with {bank_names[bank.address]} "
@@ -145,8 +163,22 @@ def run_receivables_demo(
         "its payee."
     )
 
-    out.print("\n   Double financing and double use of invoices are refused by name:")
-    tally(rc.request_financing(acct[tier1.label], r1, rival.address))
+    out.print("\n   Double financing, unagreed terms and double use of invoices are refused:")
+    r1_advance = discounted_advance(amount - part_amount, DISCOUNT_BPS, TERM_DAYS)
+    tally(
+        rc.request_financing(
+            acct[tier1.label],
+            r1,
+            rival.address,
+            min_advance_fen=r1_advance,
+            max_discount_bps=DISCOUNT_BPS,
+            expires_at=week,
+        )
+    )
+    refused(
+        "a bank financing on terms the holder never agreed (1 fen at a 100 % discount)",
+        lambda: rc.finance(rival, r1, 1, 10_000),
+    )
     refused(
         "a second bank financing the part already financed",
         lambda: rc.finance(rival, part, advance, DISCOUNT_BPS),
@@ -163,7 +195,7 @@ def run_receivables_demo(
             amount,
             start + TERM_DAYS * DAY,
             contract_hash=keccak256(b"another contract"),
-            invoice_hashes=[invoices[1]],
+            invoice_commitments=[invoices[1]],
         ),
     )
     tally(rc.withdraw_financing_request(acct[tier1.label], r1, rival.address))
@@ -176,7 +208,11 @@ def run_receivables_demo(
             short_amount,
             start + SHORT_TERM_DAYS * DAY,
             contract_hash=keccak256(b"Service contract HF-2025-031 (off chain)"),
-            invoice_hashes=[keccak256(b"VAT invoice 3400231199 HF-2025-031")],
+            invoice_commitments=[
+                invoice_commitment(
+                    keccak256(b"VAT invoice 3400231199 HF-2025-031"), new_invoice_salt()
+                )
+            ],
         )
     ).receivable_id
     tally(rc.accept(acct[other.label], r2))

@@ -182,14 +182,15 @@ class ChainGateway:
         contract_hash: bytes,
         invoices: list[bytes],
     ) -> ReceivableId:
-        """The debtor issues a receivable to ``supplier``; return its id."""
+        """The debtor issues a receivable to ``supplier`` against its invoice commitments;
+        return its id."""
         issued = self.ledger.receivables.issue_receivable(
             self.ring.account(debtor),
             self.ring.account(supplier).address,
             amount_fen,
             due_date,
             contract_hash=contract_hash,
-            invoice_hashes=invoices,
+            invoice_commitments=invoices,
         )
         self._sent("issue_receivable", issued.gas_used)
         return issued.receivable_id
@@ -216,10 +217,24 @@ class ChainGateway:
         self._sent("split_receivable", child.gas_used)
         return child.receivable_id
 
-    def request_financing(self, holder: str, receivable_id: bytes, bank: str) -> None:
-        """The holder asks ``bank`` to finance a part."""
+    def request_financing(
+        self,
+        holder: str,
+        receivable_id: bytes,
+        bank: str,
+        *,
+        min_advance_fen: int,
+        max_discount_bps: int,
+        expires_at: int,
+    ) -> None:
+        """The holder asks ``bank`` to finance a part on its terms, until ``expires_at``."""
         tx = self.ledger.receivables.request_financing(
-            self.ring.account(holder), receivable_id, self.ring.account(bank).address
+            self.ring.account(holder),
+            receivable_id,
+            self.ring.account(bank).address,
+            min_advance_fen=min_advance_fen,
+            max_discount_bps=max_discount_bps,
+            expires_at=expires_at,
         )
         self._sent("request_financing", tx.gas_used)
 

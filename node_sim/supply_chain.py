@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from eth_hash.auto import keccak
 
+from ledger_client.contracts.receivables import invoice_commitment
 from ledger_client.types import City, ReceivableId
 
 from .world import MAX_TIER, EnterpriseProfile, SupplyChain, make_supply_chains
@@ -38,6 +39,8 @@ SPLIT_RATE = 0.1
 FINANCE_RATE = 0.04
 #: Share of financings asked of a bank in another city.
 CROSS_REGION_FINANCING = 0.25
+#: Days a holder's financing request (its terms) stays open to the bank.
+FINANCING_REQUEST_DAYS = 7
 #: A core enterprise leaves a receivable unpaid with this many times the probability it
 #: misses a loan instalment (trade credit is paid after bank credit).
 DEFAULT_PROPENSITY = 2.0
@@ -73,7 +76,7 @@ class Issue:
     due: int  # UNIX seconds
     due_day: int  # the simulated day it matures
     defaults: bool  # the core will not pay it
-    invoices: tuple[bytes, ...]
+    invoices: tuple[bytes, ...]  # the invoice commitments it was issued against
     parts: list[Part] = field(default_factory=list)
 
 
@@ -145,8 +148,12 @@ class ReceivableFlows:
         term = self.rng.choice(TERMS)
         due = sim.morning(day + term)
         seed = sim.config.seed
+        # The core commits to each invoice with a salt it keeps (seeded, so runs repeat).
         invoices = tuple(
-            keccak(f"VAT invoice {seed}-{self._issued}-{n}".encode())
+            invoice_commitment(
+                keccak(f"VAT invoice {seed}-{self._issued}-{n}".encode()),
+                keccak(f"invoice salt {seed}-{self._issued}-{n}".encode()),
+            )
             for n in range(self.rng.randint(1, 3))
         )
         root = sim.writes.issue_receivable(
@@ -216,11 +223,19 @@ class ReceivableFlows:
         if bank is None:
             return  # that bank is suspended: ask again another day
         metrics = sim.metrics
-        sim.writes.request_financing(self.acting(part.holder), part.id, bank)
-        metrics.receivables.financing_requests += 1
         discount_bps = 350 + 50 * part.tier + self.rng.randint(0, 150)
         days_left = issue.due_day - day
         advance = part.amount - part.amount * discount_bps * days_left // (10_000 * 360)
+        # The holder asks for the bank's quoted terms, good for a week (not past maturity).
+        sim.writes.request_financing(
+            self.acting(part.holder),
+            part.id,
+            bank,
+            min_advance_fen=advance,
+            max_discount_bps=discount_bps,
+            expires_at=min(sim.morning(day + FINANCING_REQUEST_DAYS), issue.due),
+        )
+        metrics.receivables.financing_requests += 1
         sim.writes.finance_receivable(bank, part.id, advance, discount_bps)
         part.status, part.financier = "financed", bank
         r = metrics.receivables

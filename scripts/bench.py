@@ -314,11 +314,18 @@ def _audit_activity(
             1_000_000,
             chain.now() + 90 * 86_400,
             contract_hash=rng.randbytes(32),
-            invoice_hashes=[rng.randbytes(32)],
+            invoice_commitments=[rng.randbytes(32)],
         )
         r.accept(supplier, issued.receivable_id)
         part = r.split(supplier, issued.receivable_id, tier2.address, 400_000).receivable_id
-        r.request_financing(tier2, part, bank.address)
+        r.request_financing(
+            tier2,
+            part,
+            bank.address,
+            min_advance_fen=390_000,
+            max_discount_bps=400,
+            expires_at=chain.now() + 7 * 86_400,
+        )
         r.finance(bank, part, 390_000, 400)
     return {
         "single_attestations_added": singles,
@@ -680,7 +687,9 @@ def relayed_gas() -> dict[str, int]:
         .args["child"]
     )
     relay("receivable_transfer", tier2, rc, "transfer", part, tier1.address)
-    relay("receivable_finance_request", tier1, rc, "requestFinancing", part, bank.address)
+    week = chain.now() + 7 * 86_400
+    terms = (390_000, 400, week)
+    relay("receivable_finance_request", tier1, rc, "requestFinancing", part, bank.address, *terms)
     relay("receivable_finance", bank, rc, "finance", part, 390_000, 400)
     relay("receivable_release", bank, rc, "releaseFinancing", part)
     chain.advance_time(31 * 86_400)

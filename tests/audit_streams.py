@@ -315,7 +315,7 @@ class World:
             amount=amount,
             dueDate=self.time + 1 + days * DAY,
             contractHash=h("contract"),
-            invoiceHashes=invoices,
+            invoiceCommitments=invoices,
         )
         return rid
 
@@ -357,8 +357,26 @@ class World:
             **{"from": holder},
         )
 
-    def request_financing(self, part: bytes, holder: bytes, bank: str) -> None:
-        self.emit("Receivables", "FinancingRequested", id=part, holder=holder, financier=bank)
+    def request_financing(
+        self,
+        part: bytes,
+        holder: bytes,
+        bank: str,
+        *,
+        min_advance: int = 1,
+        max_discount_bps: int = 400,
+        days: int = 30,
+    ) -> None:
+        self.emit(
+            "Receivables",
+            "FinancingRequested",
+            id=part,
+            holder=holder,
+            financier=bank,
+            minAdvance=min_advance,
+            maxDiscountBps=max_discount_bps,
+            expiresAt=self.time + days * DAY,
+        )
 
     def finance(self, part: bytes, holder: bytes, bank: str, advance: int) -> None:
         self.emit(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Chain, Keyring, Ledger, Role
+from ledger_client.contracts.base import TxResult
 from ledger_client.contracts.receivables import ReceivablesContract
 from ledger_client.merkle import keccak256
 from ledger_client.types import ReceivableId
@@ -25,7 +26,8 @@ _invoice_numbers = itertools.count(1)
 
 
 def invoice(label: str | None = None) -> bytes:
-    """A fresh invoice hash (or the hash of a named invoice)."""
+    """A fresh invoice commitment (or the commitment to a named invoice): any 32 bytes the
+    debtor issues against."""
     return keccak256(f"invoice:{label or next(_invoice_numbers)}".encode())
 
 
@@ -87,11 +89,32 @@ class World:
             amount,
             self.due_in(days),
             contract_hash=CONTRACT_HASH,
-            invoice_hashes=invoices or [invoice()],
+            invoice_commitments=invoices or [invoice()],
         )
         if accept:
             self.rc.accept(supplier, result.receivable_id)
         return result.receivable_id
+
+    def request_financing(
+        self,
+        holder: LocalAccount,
+        receivable_id: bytes,
+        bank: str,
+        *,
+        min_advance: int = 1,
+        max_discount_bps: int = 10_000,
+        days: int = 30,
+    ) -> TxResult:
+        """The holder asks ``bank`` to finance a part; by default on any terms (at least 1 fen,
+        at most a 100 % discount) for ``days`` days."""
+        return self.rc.request_financing(
+            holder,
+            receivable_id,
+            bank,
+            min_advance_fen=min_advance,
+            max_discount_bps=max_discount_bps,
+            expires_at=self.chain.now() + days * DAY,
+        )
 
 
 def build_world(chain: Chain, keyring: Keyring) -> World:

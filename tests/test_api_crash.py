@@ -310,7 +310,7 @@ def _signed_issues(
                 "amount_fen": 1_000 + n,
                 "due_date": due,
                 "contract_hash": "0x" + contract.hex(),
-                "invoice_hashes": ["0x" + invoice.hex()],
+                "invoice_commitments": ["0x" + invoice.hex()],
                 "signer": core.address,
                 "nonce": signed.request.nonce,
                 "deadline": deadline,

@@ -88,7 +88,7 @@ def _prepare(data_dir: Path) -> dict[str, str]:
                 "amount_fen": 1_000_000,
                 "due_date": due,
                 "contract_hash": "0x" + contract.hex(),
-                "invoice_hashes": ["0x" + invoice.hex()],
+                "invoice_commitments": ["0x" + invoice.hex()],
                 **w.signed("core", r, "issue", *args),
             },
         )

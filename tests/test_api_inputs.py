@@ -58,7 +58,7 @@ WRITES: list[tuple[str, dict[str, Any]]] = [
             "amount_fen": 5,
             "due_date": 2**39,
             "contract_hash": H,
-            "invoice_hashes": [H],
+            "invoice_commitments": [H],
             **SIG,
         },
     ),
@@ -67,7 +67,10 @@ WRITES: list[tuple[str, dict[str, Any]]] = [
     (f"/v1/receivables/{H}/reject", {"released_invoices": [H], **SIG}),
     (f"/v1/receivables/{H}/split", {"to": A, "amount_fen": 5, **SIG}),
     (f"/v1/receivables/{H}/transfer", {"to": A, **SIG}),
-    (f"/v1/receivables/{H}/financing-requests", {"financier": A, **SIG}),
+    (
+        f"/v1/receivables/{H}/financing-requests",
+        {"financier": A, "min_advance_fen": 5, "max_discount_bps": 10, "expires_at": 2**39, **SIG},
+    ),
     (f"/v1/receivables/{H}/financing-requests/withdraw", {"financier": A, **SIG}),
     (f"/v1/receivables/{H}/finance", {"advance_fen": 5, "discount_bps": 10, **SIG}),
     (f"/v1/receivables/{H}/release", dict(SIG)),
@@ -230,7 +233,7 @@ def test_well_formed_but_refused_by_the_chain(w: ApiWorld) -> None:
             "amount_fen": amount,
             "due_date": due,
             "contract_hash": "0x" + keccak256(b"c").hex(),
-            "invoice_hashes": [inv],
+            "invoice_commitments": [inv],
             **w.signed("core", r, "issue", *args),
         }
         return w.post("/v1/receivables", "core", body)
@@ -306,7 +309,7 @@ WRONG_HEX = [
     ("/v1/attestations", "signature", "0x" + "11" * 66),
     ("/v1/receivables", "supplier", "0x" + "12" * 32),  # a hash where an address goes
     ("/v1/receivables", "contract_hash", "0x" + "12" * 20),  # an address where a hash goes
-    ("/v1/receivables", "invoice_hashes.1", ["0x" + "ab" * 32, "0x" + "ab" * 16]),
+    ("/v1/receivables", "invoice_commitments.1", ["0x" + "ab" * 32, "0x" + "ab" * 16]),
     ("/v1/receivables/settlements", "ids.0", ["0x"]),
     (f"/v1/attestations/{H}/revoke", "reason", "0x" + "ab" * 32 + "00"),
 ]

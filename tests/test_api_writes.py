@@ -388,7 +388,7 @@ def issue(w: ApiWorld, amount: int = 1_000_000, days: int = 60, invoice: str | N
         "amount_fen": amount,
         "due_date": due,
         "contract_hash": h("contract"),
-        "invoice_hashes": [inv],
+        "invoice_commitments": [inv],
         **w.signed("core", r, "issue", *args),
     }
     rid: str = w.write("/v1/receivables", "core", body)["receivable_id"]
@@ -412,9 +412,12 @@ def test_receivables_lifecycle(w: ApiWorld) -> None:
     lineage = w.get(f"/v1/receivables/{child}/lineage", "tier2").json()["lineage"]
     assert lineage == [child, rid]
     # Tier 2 asks bank A for financing: handed in by bank A, whom it names.
+    week = w.service.chain.now() + 7 * DAY
+    terms = {"min_advance_fen": 350_000, "max_discount_bps": 400, "expires_at": week}
     ask = {
         "financier": w["bank-a"].address,
-        **w.signed("tier2", r, "requestFinancing", b(child), w["bank-a"].address),
+        **terms,
+        **w.signed("tier2", r, "requestFinancing", b(child), w["bank-a"].address, *terms.values()),
     }
     error(
         w.post(f"/v1/receivables/{child}/financing-requests", "bank-b", ask),
@@ -424,7 +427,8 @@ def test_receivables_lifecycle(w: ApiWorld) -> None:
     w.write(f"/v1/receivables/{child}/financing-requests", "bank-a", ask)
     ask_b = {
         "financier": w["bank-b"].address,
-        **w.signed("tier2", r, "requestFinancing", b(child), w["bank-b"].address),
+        **terms,
+        **w.signed("tier2", r, "requestFinancing", b(child), w["bank-b"].address, *terms.values()),
     }
     w.write(f"/v1/receivables/{child}/financing-requests", "tier2", ask_b)
     # Bank B cannot finance with bank A's key, nor with a signature that is not its own.
@@ -509,13 +513,13 @@ def test_reject_withdraw_request_and_mark_overdue(w: ApiWorld) -> None:
         "amount_fen": 5_000,
         "due_date": due,
         "contract_hash": h("contract"),
-        "invoice_hashes": [inv],
+        "invoice_commitments": [inv],
         **w.signed("core", r, "issue", *args),
     }
     rid = w.write("/v1/receivables", "core", body)["receivable_id"]
     dup = {**body, **w.signed("core", r, "issue", *args)}
     e = error(w.post("/v1/receivables", "core", dup), 409, "ReceivablesDuplicateInvoice")
-    assert e["invoiceHash"] == inv
+    assert e["invoiceCommitment"] == inv
     rej = {"released_invoices": [inv], **w.signed("tier1", r, "reject", b(rid), [b(inv)])}
     error(w.post(f"/v1/receivables/{rid}/reject", "core", rej), 403, "KeyMemberMismatch")
     w.write(f"/v1/receivables/{rid}/reject", "tier1", rej)
@@ -523,9 +527,11 @@ def test_reject_withdraw_request_and_mark_overdue(w: ApiWorld) -> None:
     w.write("/v1/receivables", "core", {**body, **w.signed("core", r, "issue", *args)})
     # A financing request withdrawn; then bank A cannot finance.
     part = issue(w, 20_000, days=10)
+    terms = {"min_advance_fen": 1, "max_discount_bps": 0, "expires_at": due}
     ask = {
         "financier": w["bank-a"].address,
-        **w.signed("tier1", r, "requestFinancing", b(part), w["bank-a"].address),
+        **terms,
+        **w.signed("tier1", r, "requestFinancing", b(part), w["bank-a"].address, *terms.values()),
     }
     w.write(f"/v1/receivables/{part}/financing-requests", "tier1", ask)
     back = {

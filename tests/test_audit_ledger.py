@@ -147,8 +147,8 @@ TAMPERING = {
         {"DoubleFinancing"},
     ),
     "the second receivable issued against the first one's invoices": (
-        "UPDATE events SET args = json_set(args, '$.invoiceHashes', json_extract((SELECT args"
-        f" FROM events WHERE seq = {_FIRST.format('ReceivableIssued')}), '$.invoiceHashes'))"
+        "UPDATE events SET args = json_set(args, '$.invoiceCommitments', json_extract((SELECT args"
+        f" FROM events WHERE seq = {_FIRST.format('ReceivableIssued')}), '$.invoiceCommitments'))"
         " WHERE name = 'ReceivableIssued' AND seq > " + _FIRST.format("ReceivableIssued"),
         {"InvoiceReused", "StateMismatch"},
     ),

@@ -150,6 +150,35 @@ def test_a_part_financed_twice(world: CleanWorld) -> None:
     assert financed.tx_hash in b.detail
 
 
+@pytest.mark.parametrize(
+    ("advance", "days_later", "why"),
+    [(1, 0, "at least 300,000 fen"), (300_000, 31, "until")],
+    ids=["below the least advance", "after the request expired"],
+)
+def test_a_financing_outside_the_holders_terms(
+    world: CleanWorld, advance: int, days_later: int, why: str
+) -> None:
+    world.request_financing(world.rid, SUBJ_B, OTHER_BANK, min_advance=300_000)
+    world.advance(days_later * DAY)
+    world.finance(world.rid, SUBJ_B, OTHER_BANK, advance)
+    b = only(replay(world), "IllegalTransition")
+    caused_by(b, world.last)
+    assert "outside the holder's terms" in b.detail
+    assert why in b.detail
+
+
+def test_a_split_beyond_the_most_parts(world: CleanWorld) -> None:
+    rid = world.issue(SUBJ_A, SUBJ_B, 1_000_000, (h("invoice of many parts"),))
+    world.accept(rid, SUBJ_B)
+    for n in range(1, 256):  # the issue and 255 splits: the most a receivable may have
+        world.split(rid, SUBJ_B, SUBJ_C, 1, 1_000_000 - n)
+    assert replay(world) == []
+    world.split(rid, SUBJ_B, SUBJ_C, 1, 1_000_000 - 256)
+    b = only(replay(world), "IllegalTransition")
+    caused_by(b, world.last)
+    assert "the most a receivable may have is 256" in b.detail
+
+
 def test_refinancing_after_a_release_is_no_breach(world: CleanWorld) -> None:
     world.emit("Receivables", "FinancingReleased", id=world.part, financier=BANK, holder=SUBJ_C)
     world.finance(world.part, SUBJ_C, OTHER_BANK, 380_000)
@@ -164,6 +193,14 @@ def test_an_invoice_backing_two_receivables(world: CleanWorld) -> None:
     b = only(replay(world), "InvoiceReused")
     caused_by(b, world.last)
     assert "already backs R1" in b.detail
+
+
+def test_another_debtor_issuing_against_the_same_commitment_is_no_breach(
+    world: CleanWorld,
+) -> None:
+    # The chain keys a commitment by its debtor: a squatter's issue occupies only its own key.
+    world.issue(SUBJ_B, SUBJ_C, 50_000, (world.invoice,))
+    assert replay(world) == []
 
 
 def test_an_invoice_released_by_a_rejection_may_back_another(world: CleanWorld) -> None:

@@ -206,8 +206,10 @@ def test_receivables_relayed_double_financing_by_name(keyring: Keyring) -> None:
     chain.fund(relayer.address)
     rid = world.issue()
     for bank in (world.bank_a, world.bank_b):
+        terms = (1, 10_000, chain.now() + 7 * 86_400)
         fw.relay(
-            relayer, fw.sign(world.tier1, ledger.receivables, "requestFinancing", rid, bank.address)
+            relayer,
+            fw.sign(world.tier1, ledger.receivables, "requestFinancing", rid, bank.address, *terms),
         )
     done = fw.relay(
         relayer,

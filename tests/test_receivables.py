@@ -24,6 +24,7 @@ from ledger_client.errors import (
     ReceivablesInvalidAmount,
     ReceivablesInvalidDiscount,
     ReceivablesInvalidDueDate,
+    ReceivablesInvalidExpiry,
     ReceivablesInvalidHash,
     ReceivablesInvalidInvoices,
     ReceivablesInvalidRecipient,
@@ -41,6 +42,7 @@ from ledger_client.errors import (
     ReceivablesWrongStatus,
 )
 from ledger_client.records import load_schemas, record_hash, validate_record
+from ledger_client.types import FinancingTerms
 from ledger_client.types import ReceivableStatus as S
 from tests.conformance import AnvilChain, EmbeddedChain
 from tests.receivables_world import CONTRACT_HASH, DAY, World, build_world, invoice
@@ -60,7 +62,12 @@ class ReceivablesConformance:
         inv = [invoice(), invoice()]
         due = w.due_in(90)
         result = w.rc.issue_receivable(
-            w.core, w.tier1.address, AMOUNT, due, contract_hash=CONTRACT_HASH, invoice_hashes=inv
+            w.core,
+            w.tier1.address,
+            AMOUNT,
+            due,
+            contract_hash=CONTRACT_HASH,
+            invoice_commitments=inv,
         )
         rid = result.receivable_id
         assert result.event("ReceivableIssued").args == {
@@ -70,7 +77,7 @@ class ReceivablesConformance:
             "amount": AMOUNT,
             "dueDate": due,
             "contractHash": CONTRACT_HASH,
-            "invoiceHashes": tuple(inv),
+            "invoiceCommitments": tuple(inv),
         }
         assert receivable_label(rid) == "R1"
         r = w.rc.receivable(rid)
@@ -91,32 +98,31 @@ class ReceivablesConformance:
             CONTRACT_HASH,
         )
         assert t.issued_at == w.chain.backend.block(result.block_number).timestamp
-        assert [w.rc.receivable_of_invoice(h) for h in inv] == [rid, rid]
-        assert w.rc.receivable_of_invoice(invoice()) is None
+        debtor = w.subject(w.core)
+        assert [w.rc.receivable_of_invoice(debtor, h) for h in inv] == [rid, rid]
+        assert w.rc.receivable_of_invoice(debtor, invoice()) is None
+        assert w.rc.receivable_of_invoice(w.subject(w.other_core), inv[0]) is None
         assert w.rc.receivable_count() == 1
         assert w.rc.receivable(bytes(32)) is None
         assert w.rc.terms(bytes(32)) is None
 
-    def test_an_invoice_backs_one_receivable_in_the_whole_consortium(self, w: World) -> None:
+    def test_a_commitment_backs_one_receivable_of_its_debtor_ever(self, w: World) -> None:
         shared = invoice()
         first = w.issue(invoices=[shared])
         with pytest.raises(ReceivablesDuplicateInvoice) as info:
-            # another debtor, another supplier: the invoice is still spent
-            w.rc.issue_receivable(
-                w.other_core,
-                w.tier2.address,
-                AMOUNT,
-                w.due_in(30),
-                contract_hash=CONTRACT_HASH,
-                invoice_hashes=[invoice(), shared],
-            )
-        assert (info.value.invoiceHash, info.value.receivableId) == (shared, first)
+            # the same debtor, another supplier: the invoice is still spent
+            w.issue(supplier=w.tier2, invoices=[invoice(), shared], accept=False)
+        assert (info.value.invoiceCommitment, info.value.receivableId) == (shared, first)
         assert info.value.kind == "conflict"
         twice = invoice()
         with pytest.raises(ReceivablesDuplicateInvoice) as again:
             w.issue(invoices=[twice, twice], accept=False)
-        assert again.value.invoiceHash == twice
+        assert again.value.invoiceCommitment == twice
         assert w.rc.receivable_count() == 1
+        # another debtor's issue against the same 32 bytes is its own, and blocks nothing
+        theirs = w.issue(debtor=w.other_core, supplier=w.tier2, invoices=[shared])
+        assert w.rc.receivable_of_invoice(w.subject(w.other_core), shared) == theirs
+        assert w.rc.receivable_of_invoice(w.subject(w.core), shared) == first
 
     def test_issue_refusals(self, w: World) -> None:
         due = w.due_in(30)
@@ -128,7 +134,7 @@ class ReceivablesConformance:
                 "amount_fen": AMOUNT,
                 "due_date": due,
                 "contract_hash": CONTRACT_HASH,
-                "invoice_hashes": [invoice()],
+                "invoice_commitments": [invoice()],
             }
             args.update(kw)
             w.rc.issue_receivable(**args)  # type: ignore[arg-type]
@@ -150,17 +156,17 @@ class ReceivablesConformance:
         with pytest.raises(ReceivablesInvalidHash):
             issue(contract_hash=bytes(32))
         with pytest.raises(ReceivablesInvalidHash):
-            issue(invoice_hashes=[invoice(), bytes(32)])
+            issue(invoice_commitments=[invoice(), bytes(32)])
         with pytest.raises(ReceivablesInvalidInvoices) as none:
-            issue(invoice_hashes=[])
+            issue(invoice_commitments=[])
         assert none.value.count == 0
         with pytest.raises(ReceivablesInvalidInvoices):
-            issue(invoice_hashes=[invoice() for _ in range(33)])
+            issue(invoice_commitments=[invoice() for _ in range(33)])
         with pytest.raises(LedgerValueError, match="fen"):
             issue(amount_fen=2**64)
         with pytest.raises(LedgerValueError, match="32 bytes"):
             issue(contract_hash=b"short")
-        issue(invoice_hashes=[invoice() for _ in range(32)])  # the most a receivable can carry
+        issue(invoice_commitments=[invoice() for _ in range(32)])  # the most a receivable can carry
         assert w.rc.receivable_count() == 1
 
     # -- accept and reject ----------------------------------------------------------
@@ -190,7 +196,7 @@ class ReceivablesConformance:
         for attempt in (
             lambda: w.rc.transfer(w.tier1, rid, w.tier2.address),
             lambda: w.rc.transfer_part(w.tier1, rid, w.tier2.address, 1),
-            lambda: w.rc.request_financing(w.tier1, rid, w.bank_a.address),
+            lambda: w.request_financing(w.tier1, rid, w.bank_a.address),
         ):
             with pytest.raises(ReceivablesWrongStatus) as info:
                 attempt()
@@ -204,14 +210,15 @@ class ReceivablesConformance:
         stray = invoice()
         with pytest.raises(ReceivablesInvoiceMismatch) as info:
             w.rc.reject(w.tier1, rid, [released, stray])
-        assert (info.value.id, info.value.invoiceHash) == (rid, stray)
+        assert (info.value.id, info.value.invoiceCommitment) == (rid, stray)
         result = w.rc.reject(w.tier1, rid, [released])
         assert result.event("ReceivableRejected").args["releasedInvoices"] == (released,)
         r = w.rc.receivable(rid)
         assert r is not None
         assert r.status == S.REJECTED
-        assert w.rc.receivable_of_invoice(released) is None
-        assert w.rc.receivable_of_invoice(kept) == rid
+        debtor = w.subject(w.core)
+        assert w.rc.receivable_of_invoice(debtor, released) is None
+        assert w.rc.receivable_of_invoice(debtor, kept) == rid
         with pytest.raises(ReceivablesWrongStatus):
             w.rc.accept(w.tier1, rid)
         with pytest.raises(ReceivablesWrongStatus) as moving:
@@ -221,7 +228,7 @@ class ReceivablesConformance:
         with pytest.raises(ReceivablesDuplicateInvoice) as spent:
             w.issue(invoices=[kept])
         assert spent.value.receivableId == rid
-        assert w.rc.receivable_of_invoice(released) == again
+        assert w.rc.receivable_of_invoice(debtor, released) == again
 
     # -- transfer and split ---------------------------------------------------------
     def test_transfer_of_a_whole_receivable_moves_holdership(self, w: World) -> None:
@@ -269,6 +276,9 @@ class ReceivablesConformance:
         assert root_of(part2) == rid
         assert w.rc.lineage(part3) == [part3, rid]
         assert w.rc.parts(part2) == [rid, part1, part2, part3]
+        assert w.rc.parts(rid, 1, 2) == [part1, part2]
+        assert w.rc.parts(rid, 3, 10) == [part3]
+        assert w.rc.parts(rid, 4, 10) == w.rc.parts(rid, 2**255, 2**255) == []
         amounts = {p.id: (p.holder, p.amount_fen, p.parent, p.status) for p in w.rc.parts_of(rid)}
         assert amounts == {
             rid: (w.subject(w.tier1), 500_000_00, None, S.ACTIVE),
@@ -325,26 +335,41 @@ class ReceivablesConformance:
             w.rc.finance(w.bank_a, part, 290_000_00, 450)
         assert (unasked.value.id, unasked.value.financier) == (part, w.bank_a.address)
         with pytest.raises(ReceivablesNotHolder):
-            w.rc.request_financing(w.tier1, part, w.bank_a.address)
+            w.request_financing(w.tier1, part, w.bank_a.address)
         with pytest.raises(ConsortiumUnauthorized) as no_role:
-            w.rc.request_financing(w.tier2, part, w.bureau.address)
+            w.request_financing(w.tier2, part, w.bureau.address)
         assert no_role.value.account == w.bureau.address
-        req = w.rc.request_financing(w.tier2, part, w.bank_a.address)
+        with pytest.raises(ReceivablesInvalidAmount) as least:
+            w.request_financing(w.tier2, part, w.bank_a.address, min_advance=300_000_01)
+        assert (least.value.amount, least.value.limit) == (300_000_01, 300_000_00)
+        with pytest.raises(ReceivablesInvalidAmount):
+            w.request_financing(w.tier2, part, w.bank_a.address, min_advance=0)
+        with pytest.raises(ReceivablesInvalidDiscount) as rate:
+            w.request_financing(w.tier2, part, w.bank_a.address, max_discount_bps=10_001)
+        assert rate.value.discountBps == 10_001
+        with pytest.raises(ReceivablesInvalidExpiry):
+            w.request_financing(w.tier2, part, w.bank_a.address, days=-1)
+        req = w.request_financing(
+            w.tier2, part, w.bank_a.address, min_advance=290_000_00, max_discount_bps=450
+        )
+        expires = req.event("FinancingRequested").args["expiresAt"]
         assert req.event("FinancingRequested").args == {
             "id": part,
             "holder": w.subject(w.tier2),
             "financier": w.bank_a.address,
+            "minAdvance": 290_000_00,
+            "maxDiscountBps": 450,
+            "expiresAt": expires,
         }
         assert w.rc.financing_requested(part, w.bank_a.address)
         assert not w.rc.financing_requested(part, w.bank_b.address)
+        assert w.rc.financing_request(part, w.bank_a.address) == FinancingTerms(
+            290_000_00, 450, expires
+        )
+        assert w.rc.financing_request(part, w.bank_b.address) is None
         with pytest.raises(ReceivablesInvalidAmount) as too_much:
             w.rc.finance(w.bank_a, part, 300_000_01, 450)
         assert too_much.value.limit == 300_000_00
-        with pytest.raises(ReceivablesInvalidAmount):
-            w.rc.finance(w.bank_a, part, 0, 450)
-        with pytest.raises(ReceivablesInvalidDiscount) as rate:
-            w.rc.finance(w.bank_a, part, 290_000_00, 10_001)
-        assert rate.value.discountBps == 10_001
         result = w.rc.finance(w.bank_a, part, 290_000_00, 450)
         assert result.event("ReceivableFinanced").args == {
             "id": part,
@@ -364,20 +389,20 @@ class ReceivablesConformance:
         assert r.is_financed
         assert not w.rc.financing_requested(part, w.bank_a.address)  # used up
         # the rest of the receivable is a separate claim and can be financed on its own
-        w.rc.request_financing(w.tier1, rid, w.bank_b.address)
+        w.request_financing(w.tier1, rid, w.bank_b.address)
         w.rc.finance(w.bank_b, rid, 690_000_00, 0)
 
     def test_a_financed_part_cannot_be_financed_again_nor_moved(self, w: World) -> None:
         rid = w.issue()
-        w.rc.request_financing(w.tier1, rid, w.bank_a.address)
-        w.rc.request_financing(w.tier1, rid, w.bank_b.address)
+        w.request_financing(w.tier1, rid, w.bank_a.address)
+        w.request_financing(w.tier1, rid, w.bank_b.address)
         w.rc.finance(w.bank_a, rid, 900_000_00, 300)
         attempts = (
             lambda: w.rc.finance(w.bank_b, rid, 900_000_00, 300),
             lambda: w.rc.finance(w.bank_a, rid, 900_000_00, 300),
             lambda: w.rc.transfer(w.tier1, rid, w.tier2.address),
             lambda: w.rc.transfer_part(w.tier1, rid, w.tier2.address, 1),
-            lambda: w.rc.request_financing(w.tier1, rid, w.bank_b.address),
+            lambda: w.request_financing(w.tier1, rid, w.bank_b.address),
         )
         for attempt in attempts:
             with pytest.raises(ReceivablesAlreadyFinanced) as info:
@@ -389,12 +414,12 @@ class ReceivablesConformance:
 
     def test_a_request_lapses_when_the_part_changes_hands(self, w: World) -> None:
         rid = w.issue()
-        w.rc.request_financing(w.tier1, rid, w.bank_a.address)
+        w.request_financing(w.tier1, rid, w.bank_a.address)
         w.rc.transfer(w.tier1, rid, w.tier2.address)
         assert not w.rc.financing_requested(rid, w.bank_a.address)
         with pytest.raises(ReceivablesNoFinancingRequest):
             w.rc.finance(w.bank_a, rid, 1_000, 0)
-        w.rc.request_financing(w.tier2, rid, w.bank_b.address)
+        w.request_financing(w.tier2, rid, w.bank_b.address)
         with pytest.raises(ReceivablesNoFinancingRequest):
             w.rc.withdraw_financing_request(w.tier2, rid, w.bank_a.address)
         result = w.rc.withdraw_financing_request(w.tier2, rid, w.bank_b.address)
@@ -406,7 +431,7 @@ class ReceivablesConformance:
         rid = w.issue()
         with pytest.raises(ReceivablesNotFinanced):
             w.rc.release_financing(w.bank_a, rid)
-        w.rc.request_financing(w.tier1, rid, w.bank_a.address)
+        w.request_financing(w.tier1, rid, w.bank_a.address)
         w.rc.finance(w.bank_a, rid, 800_000_00, 500)
         with pytest.raises(ReceivablesNotFinancier) as other:
             w.rc.release_financing(w.bank_b, rid)
@@ -422,13 +447,13 @@ class ReceivablesConformance:
         assert (r.status, r.financier, r.advance_fen) == (S.ACTIVE, None, 0)
         # free again: it moves, and can be financed anew, by another bank
         part = w.rc.transfer_part(w.tier1, rid, w.tier2.address, 1_000).receivable_id
-        w.rc.request_financing(w.tier1, rid, w.bank_b.address)
+        w.request_financing(w.tier1, rid, w.bank_b.address)
         w.rc.finance(w.bank_b, rid, 100, 0)
         assert w.rc.balance(part).parts_total_fen == AMOUNT
 
     def test_a_suspended_bank_cannot_finance_or_release(self, w: World) -> None:
         rid = w.issue()
-        w.rc.request_financing(w.tier1, rid, w.bank_a.address)
+        w.request_financing(w.tier1, rid, w.bank_a.address)
         w.ledger.consortium.suspend_member(w.regulator, w.bank_a.address)
         with pytest.raises(ConsortiumMemberSuspended):
             w.rc.finance(w.bank_a, rid, 1_000, 0)
@@ -441,14 +466,14 @@ class ReceivablesConformance:
     # -- maturity and settlement ----------------------------------------------------
     def test_nothing_moves_or_is_financed_after_maturity(self, w: World) -> None:
         rid = w.issue(days=10)
-        w.rc.request_financing(w.tier1, rid, w.bank_a.address)
+        w.request_financing(w.tier1, rid, w.bank_a.address)
         w.chain.advance_time(11 * DAY)
         due = w.rc.terms(rid)
         assert due is not None
         for attempt in (
             lambda: w.rc.transfer(w.tier1, rid, w.tier2.address),
             lambda: w.rc.transfer_part(w.tier1, rid, w.tier2.address, 5),
-            lambda: w.rc.request_financing(w.tier1, rid, w.bank_b.address),
+            lambda: w.request_financing(w.tier1, rid, w.bank_b.address),
             lambda: w.rc.finance(w.bank_a, rid, 5, 0),
         ):
             with pytest.raises(ReceivablesMatured) as info:
@@ -458,7 +483,7 @@ class ReceivablesConformance:
     def test_settlement_pays_each_part_to_its_payee(self, w: World) -> None:
         rid = w.issue(AMOUNT, days=30)
         part = w.rc.transfer_part(w.tier1, rid, w.tier2.address, 400_000_00).receivable_id
-        w.rc.request_financing(w.tier2, part, w.bank_a.address)
+        w.request_financing(w.tier2, part, w.bank_a.address)
         w.rc.finance(w.bank_a, part, 380_000_00, 400)
         with pytest.raises(ReceivablesNotDue) as early:
             w.rc.settle(w.core, [rid])
@@ -586,7 +611,7 @@ class ReceivablesConformance:
         assert twice.value.status == S.OVERDUE
         for attempt in (
             lambda: w.rc.transfer(w.tier2, part, w.tier3.address),
-            lambda: w.rc.request_financing(w.tier2, part, w.bank_a.address),
+            lambda: w.request_financing(w.tier2, part, w.bank_a.address),
         ):
             with pytest.raises(ReceivablesWrongStatus):
                 attempt()
@@ -599,7 +624,7 @@ class ReceivablesConformance:
 
     def test_a_financed_part_is_marked_overdue_by_its_bank(self, w: World) -> None:
         rid = w.issue(days=10)
-        w.rc.request_financing(w.tier1, rid, w.bank_b.address)
+        w.request_financing(w.tier1, rid, w.bank_b.address)
         w.rc.finance(w.bank_b, rid, 900_000_00, 600)
         w.chain.advance_time(30 * DAY)
         with pytest.raises(ReceivablesNotPayee) as holder:
@@ -614,7 +639,7 @@ class ReceivablesConformance:
 
     def test_release_after_default_makes_the_holder_the_payee(self, w: World) -> None:
         rid = w.issue(days=10)
-        w.rc.request_financing(w.tier1, rid, w.bank_a.address)
+        w.request_financing(w.tier1, rid, w.bank_a.address)
         w.rc.finance(w.bank_a, rid, 1_000, 0)
         w.chain.advance_time(30 * DAY)
         w.rc.mark_overdue(w.bank_a, rid)
@@ -628,8 +653,8 @@ class ReceivablesConformance:
     # -- the race -------------------------------------------------------------------
     def test_two_banks_racing_in_one_block_exactly_one_wins(self, w: World) -> None:
         rid = w.issue()
-        w.rc.request_financing(w.tier1, rid, w.bank_a.address)
-        w.rc.request_financing(w.tier1, rid, w.bank_b.address)
+        w.request_financing(w.tier1, rid, w.bank_a.address)
+        w.request_financing(w.tier1, rid, w.bank_b.address)
         fn = w.rc.codec.fn("finance")
         data = {
             w.bank_a.address: fn.encode([rid, 950_000_00, 300]),

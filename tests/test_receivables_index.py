@@ -24,12 +24,12 @@ class ReceivablesIndexConformance:
         p1 = w.rc.transfer_part(w.tier1, rid, w.tier2.address, 300_000).receivable_id
         p2 = w.rc.transfer_part(w.tier2, p1, w.tier3.address, 100_000).receivable_id
         other = w.issue(50_000, days=30, debtor=w.other_core, supplier=w.tier2)
-        w.rc.request_financing(w.tier2, p1, w.bank_a.address)
+        w.request_financing(w.tier2, p1, w.bank_a.address)
         w.rc.finance(w.bank_a, p1, 190_000, 350)
-        w.rc.request_financing(w.tier3, p2, w.bank_b.address)
+        w.request_financing(w.tier3, p2, w.bank_b.address)
         w.rc.finance(w.bank_b, p2, 95_000, 300)
         w.rc.release_financing(w.bank_b, p2)
-        w.rc.request_financing(w.tier3, p2, w.bank_a.address)
+        w.request_financing(w.tier3, p2, w.bank_a.address)
         w.rc.finance(w.bank_a, p2, 96_000, 250)
         pending = w.issue(7_000, days=30, accept=False)
         log.follow()
@@ -110,7 +110,7 @@ class ReceivablesIndexConformance:
         rid = w.issue(top, days=30)
         part = w.rc.transfer_part(w.tier1, rid, w.tier2.address, 2**63).receivable_id
         small = w.issue(5, days=30, debtor=w.other_core)
-        w.rc.request_financing(w.tier2, part, w.bank_a.address)
+        w.request_financing(w.tier2, part, w.bank_a.address, min_advance=2**63 - 1)
         w.rc.finance(w.bank_a, part, 2**63 - 1, 100)
         log.follow()
         assert [(e.id, e.amount_fen) for e in log.payables(w.subject(w.core))] == [

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 )
 
 from ledger_client import Keyring, connect
-from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
+from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD, MAX_PARTS
 from ledger_client.index_receivables import ReceivablesLog
 from ledger_client.merkle import keccak256
 from ledger_client.types import ReceivableStatus as S
@@ -68,7 +68,13 @@ class MPart:
     parent: int | None  # part number it was split from
     status: S
     financier: int | None = None  # actor number of the bank with a financing on it
-    requests: dict[int, int] = field(default_factory=dict)  # bank -> holder who asked
+    #: bank -> (holder who asked, least advance, highest discount bps, expiry)
+    requests: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    def request_of(self, bank: int) -> tuple[int, int, int, int] | None:
+        """The terms this part's current holder asked ``bank`` for, or None."""
+        req = self.requests.get(bank)
+        return req if req is not None and req[0] == self.holder else None
 
 
 def _active(p: MPart) -> bool:
@@ -77,7 +83,9 @@ def _active(p: MPart) -> bool:
 
 def _asked(p: MPart) -> bool:
     # a financed part another bank was asked to finance too: the second bank's attempt
-    return p.status in (S.ACTIVE, S.FINANCED) and p.holder in p.requests.values()
+    return p.status in (S.ACTIVE, S.FINANCED) and any(
+        req[0] == p.holder for req in p.requests.values()
+    )
 
 
 def _financed(p: MPart) -> bool:
@@ -129,7 +137,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
             w.bureau,
         ]
         self.receivables: list[MReceivable] = []
-        self.invoice_owner: dict[bytes, bytes] = {}
+        self.invoice_owner: dict[tuple[int, bytes], bytes] = {}  # (debtor, commitment) -> rid
         self.live_financings: dict[bytes, str] = {}  # from the chain's own events
 
     # -- helpers ----------------------------------------------------------------------
@@ -201,8 +209,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
             self.issue(debtor, offset, amount, days=10 + 20 * n, invoices=[30 + n])
             self.accept_or_reject(len(self.receivables) - 1, len(ACTORS), accept=1, keep=0)
         # the first holder shops its receivable around both banks: they may race
-        self.request_financing(0, len(ACTORS), BANKS[0])
-        self.request_financing(0, len(ACTORS), BANKS[1])
+        for bank in BANKS[:2]:
+            self.request_financing(0, len(ACTORS), bank, least=1, most_bps=10_000, days=30)
 
     @rule(
         debtor=st.integers(0, N_ENTERPRISES - 1),
@@ -222,11 +230,16 @@ class ReceivablesMachine(RuleBasedStateMachine):
                 raise Refused("ReceivablesInvalidRecipient")
             if amount == 0:
                 raise Refused("ReceivablesInvalidAmount")
-            seen: dict[bytes, bytes] = dict(self.invoice_owner)
+            # a commitment is keyed by its debtor: another debtor's use of it blocks nothing
+            seen = dict(self.invoice_owner)
             for h in hashes:
-                if h in seen:
-                    raise Refused("ReceivablesDuplicateInvoice", receivableId=seen[h])
-                seen[h] = rid
+                if (debtor, h) in seen:
+                    raise Refused(
+                        "ReceivablesDuplicateInvoice",
+                        invoiceCommitment=h,
+                        receivableId=seen[debtor, h],
+                    )
+                seen[debtor, h] = rid
 
             def apply() -> None:
                 self.invoice_owner = seen
@@ -243,7 +256,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
                 amount,
                 due,
                 contract_hash=CONTRACT_HASH,
-                invoice_hashes=hashes,
+                invoice_commitments=hashes,
             ),
         )
 
@@ -267,9 +280,9 @@ class ReceivablesMachine(RuleBasedStateMachine):
                 return lambda: setattr(part, "status", S.ACTIVE)
             owner = dict(self.invoice_owner)
             for h in release:
-                if owner.get(h) != r.rid:
-                    raise Refused("ReceivablesInvoiceMismatch", invoiceHash=h)
-                del owner[h]
+                if owner.get((r.debtor, h)) != r.rid:
+                    raise Refused("ReceivablesInvoiceMismatch", invoiceCommitment=h)
+                del owner[r.debtor, h]
 
             def apply() -> None:
                 part.status = S.REJECTED
@@ -307,6 +320,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
                 raise Refused("ReceivablesInvalidRecipient")
             if amount is None:
                 return lambda: setattr(part, "holder", to)
+            if len(r.parts) >= MAX_PARTS:
+                raise Refused("ReceivablesTooManyParts", maxParts=MAX_PARTS)
 
             def apply() -> None:
                 part.amount -= amount
@@ -320,24 +335,48 @@ class ReceivablesMachine(RuleBasedStateMachine):
         else:
             self.run(predict, lambda: self.world.rc.transfer_part(who, pid, dest, amount))
 
-    @rule(n=st.integers(0, 1000), who=WHO, bank=st.sampled_from(BANKS))
-    def request_financing(self, n: int, who: int, bank: int) -> None:
+    @rule(
+        n=st.integers(0, 1000),
+        who=WHO,
+        bank=st.sampled_from(BANKS),
+        least=AMOUNTS,
+        most_bps=st.integers(0, 10_050),
+        days=st.integers(-1, 20),
+    )
+    def request_financing(
+        self, n: int, who: int, bank: int, *, least: int, most_bps: int, days: int
+    ) -> None:
         ref = self.pick(n, _active)
         if ref is None:
             return
         r, index, part = ref
         actor = self.actor(who, part.holder)
+        if least > 20:
+            least %= part.amount + 2  # mostly at most the part's amount
+        expires = self.world.chain.now() + days * DAY + HALF_DAY  # -1: half a day ago
 
         def predict() -> Callable[[], None]:
             self.require_holder(actor, part)
             self.require_movable(r, part)
             self.require_financier(bank)
-            return lambda: part.requests.__setitem__(bank, part.holder)
+            if not 0 < least <= part.amount:
+                raise Refused("ReceivablesInvalidAmount", amount=least, limit=part.amount)
+            if most_bps > 10_000:
+                raise Refused("ReceivablesInvalidDiscount", discountBps=most_bps)
+            if expires <= self.now():
+                raise Refused("ReceivablesInvalidExpiry", expiresAt=expires)
+            terms = (part.holder, least, most_bps, expires)
+            return lambda: part.requests.__setitem__(bank, terms)
 
         self.run(
             predict,
             lambda: self.world.rc.request_financing(
-                self.actors[actor], r.part_id(index), self.addr(bank)
+                self.actors[actor],
+                r.part_id(index),
+                self.addr(bank),
+                min_advance_fen=least,
+                max_discount_bps=most_bps,
+                expires_at=expires,
             ),
         )
 
@@ -346,26 +385,38 @@ class ReceivablesMachine(RuleBasedStateMachine):
         who=WHO,
         advance=AMOUNTS,
         bps=st.integers(0, 10_050),
+        on_terms=st.booleans(),
     )
-    def finance(self, n: int, who: int, advance: int, bps: int) -> None:
+    def finance(self, n: int, who: int, advance: int, bps: int, on_terms: bool) -> None:
         ref = self.pick(n, _asked)
         if ref is None:
             return
         r, index, part = ref
-        asked = [bank for bank, holder in part.requests.items() if holder == part.holder]
+        asked = [bank for bank in part.requests if part.request_of(bank) is not None]
         bank = self.actor(who, asked[0] if asked else BANKS[0])
-        if advance > 20:
+        request = part.request_of(bank)
+        if on_terms and request is not None:
+            advance, bps = request[1], request[2]  # exactly what the holder asked for
+        elif advance > 20:
             advance %= part.amount + 2  # mostly at most the part's amount
 
         def predict() -> Callable[[], None]:
             self.require_financier(bank)
             self.require_movable(r, part)
-            if part.requests.get(bank) != part.holder:
+            if request is None:
                 raise Refused("ReceivablesNoFinancingRequest")
-            if not 0 < advance <= part.amount:
-                raise Refused("ReceivablesInvalidAmount")
-            if bps > 10_000:
-                raise Refused("ReceivablesInvalidDiscount")
+            _, least, most_bps, expires = request
+            if self.now() > expires:
+                raise Refused("ReceivablesFinancingRequestExpired", expiresAt=expires)
+            if advance > part.amount:
+                raise Refused("ReceivablesInvalidAmount", amount=advance, limit=part.amount)
+            if advance < least or bps > most_bps:
+                raise Refused(
+                    "ReceivablesTermsNotAgreed",
+                    financier=self.addr(bank),
+                    advance=advance,
+                    discountBps=bps,
+                )
 
             def apply() -> None:
                 del part.requests[bank]
@@ -474,7 +525,9 @@ class ReceivablesMachine(RuleBasedStateMachine):
             assert balance.parts_total_fen == balance.face_value_fen == r.face
             assert balance.outstanding_fen == sum(p.amount for p in r.parts if p.status.outstanding)
             assert balance.paid_fen == sum(p.amount for p in r.parts if p.status == S.PAID)
-            assert rc.parts(r.rid) == [r.part_id(i) for i in range(len(r.parts))]
+            ids = [r.part_id(i) for i in range(len(r.parts))]
+            assert rc.parts(r.rid) == ids
+            assert rc.parts(r.rid, 1, 2) == ids[1:3]  # a page
             for i, p in enumerate(r.parts):
                 on_chain = rc.receivable(r.part_id(i))
                 assert on_chain is not None
@@ -488,8 +541,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
                 assert on_chain.financier == financier
                 parent = None if p.parent is None else r.part_id(p.parent)
                 assert on_chain.parent == parent
-        for h, rid in self.invoice_owner.items():
-            assert rc.receivable_of_invoice(h) == rid
+        for (debtor, h), rid in self.invoice_owner.items():
+            assert rc.receivable_of_invoice(self.world.subject(self.actors[debtor]), h) == rid
 
     @invariant()
     def one_financing_per_part(self) -> None:

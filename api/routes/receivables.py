@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response
 
-from ledger_client.contracts.receivables import receivable_label
+from ledger_client.contracts.receivables import MAX_PARTS, receivable_label
 from ledger_client.index_receivables import (
     FinancingEntry,
     PartEntry,
@@ -36,8 +36,10 @@ from ..models import (
     FinancingPublic,
     FinancingRequestCreate,
     FinancingsPublic,
+    FinancingWithdrawal,
     Hex32,
     LineagePublic,
+    PartsPublic,
     ReceivableCreate,
     ReceivableEventPublic,
     ReceivableHistoryPublic,
@@ -114,7 +116,7 @@ def issue_receivable(
         body.amount_fen,
         body.due_date,
         _b(body.contract_hash),
-        [_b(h) for h in body.invoice_hashes],
+        [_b(h) for h in body.invoice_commitments],
     )
     return answer(
         response,
@@ -250,9 +252,17 @@ def request_financing(
     response: Response,
     idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionPublic:
-    """Ask a bank to finance a part: ``requestFinancing`` signed by the holder, handed in with
-    its own key or by the bank it asks."""
+    """Ask a bank to finance a part on the holder's terms (least advance, highest discount,
+    expiry): ``requestFinancing`` signed by the holder, handed in with its own key or by the
+    bank it asks, which cannot alter the terms it signed."""
     financier = to_checksum_address(body.financier)
+    args = (
+        _b(receivable_id),
+        financier,
+        body.min_advance_fen,
+        body.max_discount_bps,
+        body.expires_at,
+    )
     submitted = _relay(
         service,
         caller,
@@ -260,7 +270,7 @@ def request_financing(
         body,
         operation="request_financing",
         fn="requestFinancing",
-        args=(_b(receivable_id), financier),
+        args=args,
         acts_on=receivable_id,
         counterparty=financier,
     )
@@ -270,7 +280,7 @@ def request_financing(
 @router.post("/{receivable_id}/financing-requests/withdraw", **WRITE_ROUTE)
 def withdraw_financing_request(
     receivable_id: Hex32,
-    body: FinancingRequestCreate,
+    body: FinancingWithdrawal,
     *,
     service: ServiceDep,
     caller: WriterDep,
@@ -304,7 +314,9 @@ def finance_receivable(
     idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionPublic:
     """Finance a part the holder asked this bank to finance: ``finance`` signed by the bank.
-    A part financed already is refused with 409 ``ReceivablesAlreadyFinanced``."""
+    Terms outside the holder's request are refused with 403 ``ReceivablesTermsNotAgreed``, an
+    expired request with 409 ``ReceivablesFinancingRequestExpired``, a part financed already
+    with 409 ``ReceivablesAlreadyFinanced``."""
     args = (_b(receivable_id), body.advance_fen, body.discount_bps)
     submitted = _relay(
         service,
@@ -404,6 +416,32 @@ def get_receivable(receivable_id: Hex32, service: ServiceDep, _: CallerDep) -> R
     if found is None:
         raise NotFound(f"no receivable {receivable_id}", receivable_id=receivable_id)
     return _from_chain(found)
+
+
+@router.get("/{receivable_id}/parts", response_model=PartsPublic, responses=error_responses(404))
+def get_parts(
+    receivable_id: Hex32,
+    service: ServiceDep,
+    _: CallerDep,
+    *,
+    limit: Annotated[int, Query(ge=1, le=MAX_PARTS)] = 64,
+    offset: Annotated[int, Query(ge=0, lt=MAX_PARTS)] = 0,
+) -> PartsPublic:
+    """One page of the parts of the receivable a part belongs to, in split order (the issue
+    first), read from the chain; a receivable has at most ``max_parts`` parts."""
+    rc = service.ledger.receivables
+    terms = rc.terms(_b(receivable_id))
+    if terms is None:
+        raise NotFound(f"no receivable {receivable_id}", receivable_id=receivable_id)
+    page = [r for r in (rc.receivable(i) for i in rc.parts(terms.id, offset, limit)) if r]
+    return PartsPublic(
+        root="0x" + bytes(terms.id).hex(),
+        data=[_from_chain(r) for r in page],
+        count=terms.part_count,
+        limit=limit,
+        offset=offset,
+        max_parts=MAX_PARTS,
+    )
 
 
 @router.get(

@@ -8,6 +8,8 @@ Nothing here trusts whoever runs the API: every check reads the chain itself.
   independent model of the rules (:class:`Replay`), reports each breach with
   the transaction that caused it, compares the rebuilt state with the
   contracts' views, and writes ``report.json`` and ``report.html``.
+* :func:`check_invoice_openings` checks the invoices debtors disclose behind
+  their salted commitments: no invoice behind two receivables.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from ..batches import BatchProof
 from .compare import Comparison, compare_with_chain
 from .engine import AuditResult, audit_events, audit_ledger
+from .invoices import InvoiceFinding, InvoiceOpening, check_invoice_openings
 from .replay import Replay
 from .state import BREACHES, Breach, EventRef, LedgerState
 from .verify import Check, Verification, verify_record
@@ -27,11 +30,14 @@ __all__ = [
     "Check",
     "Comparison",
     "EventRef",
+    "InvoiceFinding",
+    "InvoiceOpening",
     "LedgerState",
     "Replay",
     "Verification",
     "audit_events",
     "audit_ledger",
+    "check_invoice_openings",
     "compare_with_chain",
     "verify_record",
 ]

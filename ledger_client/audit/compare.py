@@ -21,7 +21,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from ..contracts.base import ContractFacade
-from ..contracts.receivables import receivable_label
+from ..contracts.receivables import invoice_key, receivable_label
 from ..deployment import Ledger
 from .state import Breach, EventRef, LedgerState
 
@@ -417,13 +417,13 @@ def _receivables(c: _Comparer) -> None:
             last=t.last,
         )
         for invoice in t.invoices:
-            (backs,) = c.view(r, "receivableOfInvoice", invoice)
+            (backs,) = c.view(r, "receivableOfInvoice", t.debtor, invoice)
             c.check(
                 key,
                 f"receivable {receivable_label(root)}",
-                (f"invoice {_hex(invoice)} backs",),
+                (f"invoice commitment {_hex(invoice)} backs",),
                 (backs,),
-                (s.invoices.get(invoice, ZERO32),),
+                (s.invoices.get(invoice_key(t.debtor, invoice), ZERO32),),
                 last=t.last,
             )
     for part_id, p in s.parts.items():

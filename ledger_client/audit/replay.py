@@ -63,6 +63,7 @@ _PART_BITS = 24
 _PART_MASK = (1 << _PART_BITS) - 1
 _PURPOSE_MAX = 5
 _MAX_DISCOUNT_BPS = 10_000
+_MAX_PARTS = 256  # Receivables._MAX_PARTS
 
 _PENDING = int(ReceivableStatus.PENDING)
 _REJECTED = int(ReceivableStatus.REJECTED)
@@ -130,6 +131,12 @@ def default_data_hash(
 ) -> bytes:
     """The dataHash of a ``receivable-default`` attestation (IReceivables.markOverdue)."""
     return keccak256(debtor + receivable_id + _word(amount) + _word(due_date) + _word(days_overdue))
+
+
+def invoice_key(debtor: bytes, commitment: bytes) -> bytes:
+    """Where Receivables records a debtor's invoice commitment: ``keccak256(abi.encode(debtor,
+    commitment))``."""
+    return keccak256(debtor + commitment)
 
 
 def _hex(value: bytes) -> str:
@@ -954,7 +961,7 @@ class Replay:
         s = self.state
         rid, debtor, supplier = bytes(a["id"]), bytes(a["debtor"]), bytes(a["supplier"])
         amount, due = int(a["amount"]), int(a["dueDate"])
-        invoices = tuple(bytes(x) for x in a["invoiceHashes"])
+        invoices = tuple(bytes(x) for x in a["invoiceCommitments"])
         label = receivable_label(rid)
         expected = (len(s.receivables) + 1) << _PART_BITS
         if int.from_bytes(rid, "big") != expected:
@@ -971,13 +978,13 @@ class Replay:
             )
         seen: set[bytes] = set()
         for invoice in invoices:
-            backing = s.invoices.get(invoice)
+            backing = s.invoices.get(invoice_key(debtor, invoice))
             if backing is not None or invoice in seen:
                 first = receivable_label(backing) if backing is not None else label
                 self._breach(
                     "InvoiceReused",
-                    f"{label} was issued against invoice {_hex(invoice)}, which already backs "
-                    f"{first}",
+                    f"{label} was issued against invoice commitment {_hex(invoice)}, which "
+                    f"already backs {first} of the same debtor",
                     ref,
                 )
             seen.add(invoice)
@@ -985,8 +992,8 @@ class Replay:
             self._breach("IllegalTransition", f"{label} was issued twice", ref)
             return
         for invoice in invoices:
-            s.invoices.setdefault(invoice, rid)
-            s.invoices_seen[invoice] = rid
+            s.invoices.setdefault(invoice_key(debtor, invoice), rid)
+            s.invoices_seen[invoice_key(debtor, invoice)] = rid
         s.receivables[rid] = ReceivableState(
             root=rid,
             debtor=debtor,
@@ -1024,16 +1031,18 @@ class Replay:
             return
         self._check_holder(part, bytes(a["supplier"]), ref, "rejecting")
         self._check_status(part, (_PENDING,), ref, "rejecting")
+        debtor = self._terms(part).debtor
         for invoice in (bytes(x) for x in a["releasedInvoices"]):
-            if s.invoices.get(invoice) != part.root:
+            key = invoice_key(debtor, invoice)
+            if s.invoices.get(key) != part.root:
                 self._breach(
                     "IllegalTransition",
-                    f"rejecting {receivable_label(part.root)} released invoice {_hex(invoice)}, "
-                    "which did not back it",
+                    f"rejecting {receivable_label(part.root)} released invoice commitment "
+                    f"{_hex(invoice)}, which did not back it",
                     ref,
                 )
             else:
-                del s.invoices[invoice]
+                del s.invoices[key]
         part.status, part.last = _REJECTED, ref
         self._terms(part).last = ref
 
@@ -1071,6 +1080,13 @@ class Replay:
         self._require_known_subject(to, ref, what)
         if to in (part.holder, terms.debtor):
             self._breach("IllegalTransition", f"{what}: to its debtor or its own holder", ref)
+        if terms.part_count >= _MAX_PARTS:
+            self._breach(
+                "IllegalTransition",
+                f"{what}: {receivable_label(terms.root)} had {terms.part_count} parts, the most "
+                f"a receivable may have is {_MAX_PARTS}",
+                ref,
+            )
         expected = int.from_bytes(terms.root, "big") | terms.part_count
         if int.from_bytes(child_id, "big") != expected or child_id in s.parts:
             self._breach(
@@ -1109,10 +1125,22 @@ class Replay:
             return
         what = f"requesting financing of {receivable_label(part.part_id)}"
         holder, financier = bytes(a["holder"]), a["financier"]
+        least, most_bps, expires = (
+            int(a["minAdvance"]),
+            int(a["maxDiscountBps"]),
+            int(a["expiresAt"]),
+        )
         self._check_holder(part, holder, ref, what)
         self._check_movable(part, ref, what)
         self._require_role(financier, int(Role.FINANCIER), ref, f"{what} from a bank")
-        part.requests[financier] = holder
+        if not 0 < least <= part.amount or most_bps > _MAX_DISCOUNT_BPS or expires <= ref.timestamp:
+            self._breach(
+                "IllegalTransition",
+                f"{what}: least advance {least:,} fen of {part.amount:,}, highest discount "
+                f"{most_bps} bps, expiring {_when(expires)}",
+                ref,
+            )
+        part.requests[financier] = (holder, least, most_bps, expires)
         part.last = ref
 
     def _request_withdrawn(self, a: dict[str, Any], ref: EventRef) -> None:
@@ -1121,7 +1149,7 @@ class Replay:
             return
         holder, financier = bytes(a["holder"]), a["financier"]
         self._check_holder(part, holder, ref, "withdrawing a financing request")
-        if part.requests.get(financier) != part.holder:
+        if financier not in part.requests or part.requests[financier][0] != part.holder:
             self._breach(
                 "IllegalTransition",
                 f"withdrawing a financing request of {receivable_label(part.part_id)}: "
@@ -1150,8 +1178,19 @@ class Replay:
             )
         else:
             self._check_movable(part, ref, what)
-        if part.requests.get(financier) != part.holder:
+        request = part.requests.get(financier)
+        if request is None or request[0] != part.holder:
             self._breach("IllegalTransition", f"{what}: the holder had not asked this bank", ref)
+        else:
+            _, least, most_bps, expires = request
+            if ref.timestamp > expires or advance < least or bps > most_bps:
+                self._breach(
+                    "IllegalTransition",
+                    f"{what}: advance {advance:,} fen at {bps} bps at {_when(ref.timestamp)}, "
+                    f"outside the holder's terms (at least {least:,} fen, at most {most_bps} "
+                    f"bps, until {_when(expires)})",
+                    ref,
+                )
         if bytes(a["holder"]) != part.holder:
             self._breach("IllegalTransition", f"{what}: names another holder", ref)
         if not 0 < advance <= part.amount or bps > _MAX_DISCOUNT_BPS:

@@ -36,7 +36,8 @@ BREACHES: dict[str, str] = {
     "PartsDoNotAddUp": "the parts of a receivable do not add up to its face value, or an amount "
     "moved is not the part's amount",
     "DoubleFinancing": "a receivable part financed while a financing of it was still in force",
-    "InvoiceReused": "an invoice hash backing a second receivable while it still backs one",
+    "InvoiceReused": "a debtor's invoice commitment backing a second receivable while it still "
+    "backs one",
     "DisputeOverdue": "a dispute (异议) resolved after its 20-day deadline, or still open past it",
     "WriteBySuspendedMember": "a write by, or naming, a member while it was suspended",
     "WriteWithoutRole": "a write by an account that was not a member holding the role it needs, "
@@ -264,7 +265,7 @@ class ReceivableState:
     due_date: int
     issued_at: int
     contract_hash: bytes
-    invoices: tuple[bytes, ...]
+    invoices: tuple[bytes, ...]  # the invoice commitments it was issued with
     last: EventRef
     part_count: int = 1
 
@@ -289,7 +290,8 @@ class PartState:
     ever_financed: bool = False
     financed_amount: int = 0  # the part's amount when it was (last) financed
     default_uid: bytes = bytes(32)
-    requests: dict[str, bytes] = field(default_factory=dict)  # bank -> holder that asked it
+    #: bank -> (holder that asked it, least advance, highest discount bps, expiry)
+    requests: dict[str, tuple[bytes, int, int, int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -310,7 +312,8 @@ class LedgerState:
     open_disputes: dict[bytes, int] = field(default_factory=dict)  # uid -> dispute id
     receivables: dict[bytes, ReceivableState] = field(default_factory=dict)  # by root id
     parts: dict[bytes, PartState] = field(default_factory=dict)
-    invoices: dict[bytes, bytes] = field(default_factory=dict)  # invoice -> root, while live
+    #: keccak256(abi.encode(debtor, commitment)) -> root, while live
+    invoices: dict[bytes, bytes] = field(default_factory=dict)
     invoices_seen: dict[bytes, bytes] = field(default_factory=dict)  # ever, incl. released
     events: int = 0
     first_block: int = 0

@@ -11,12 +11,19 @@ receivableId, uint64 amountFen, uint40 dueDate, uint32 daysOverdue))``: the
 schema's fields in layout order, the due date in UNIX seconds.
 :func:`default_data_hash` recomputes it; :func:`default_record` gives the
 off-chain record with the due date as a calendar date in China Standard Time.
+
+Invoices go on chain as commitments: :func:`invoice_commitment` of the
+invoice's hash and a 32-byte salt the debtor keeps (:func:`new_invoice_salt`).
+The chain keys each by its debtor (:func:`invoice_key`), so no other
+enterprise can squat on a debtor's invoice; the debtor hands the salt to a bank
+or an auditor who wants to check an invoice behind a receivable.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -27,6 +34,7 @@ from eth_utils.address import to_checksum_address
 from ..exceptions import LedgerValueError
 from ..merkle import keccak256
 from ..types import (
+    FinancingTerms,
     Hash32,
     Receivable,
     ReceivableBalance,
@@ -41,11 +49,15 @@ from .base import ContractFacade, TxResult
 __all__ = [
     "CHINA_STANDARD_TIME",
     "DEFAULT_GRACE_PERIOD",
+    "MAX_PARTS",
     "DefaultTx",
     "ReceivableTx",
     "ReceivablesContract",
     "default_data_hash",
     "default_record",
+    "invoice_commitment",
+    "invoice_key",
+    "new_invoice_salt",
     "receivable_label",
     "root_of",
     "schema_id",
@@ -55,6 +67,9 @@ __all__ = [
 DEFAULT_GRACE_PERIOD = 15 * 86_400
 #: The time zone a due date is a calendar date in (UTC+8).
 CHINA_STANDARD_TIME = datetime.timezone(datetime.timedelta(hours=8), "CST")
+
+#: The most parts a receivable can have, the issue included (``Receivables._MAX_PARTS``).
+MAX_PARTS = 256
 
 _PART_BITS = 24
 _UINT64_MAX = 2**64 - 1
@@ -111,6 +126,33 @@ def default_record(
     }
 
 
+def new_invoice_salt() -> bytes:
+    """A fresh 32-byte salt for an invoice commitment; the debtor keeps it with the invoice."""
+    return secrets.token_bytes(32)
+
+
+def invoice_commitment(invoice_hash: bytes, salt: bytes) -> Hash32:
+    """What a debtor issues against: ``keccak256(abi.encode(invoiceHash, salt))``.
+
+    Without the salt nobody can tell which invoice a commitment stands for, nor
+    predict the commitment from the invoice."""
+    return keccak256(
+        abi_encode(
+            ["bytes32", "bytes32"], [_hash32(invoice_hash, "invoice hash"), _hash32(salt, "salt")]
+        )
+    )
+
+
+def invoice_key(debtor: SubjectId | bytes, commitment: bytes) -> Hash32:
+    """Where the chain records a commitment: ``keccak256(abi.encode(debtor, commitment))``."""
+    return keccak256(
+        abi_encode(
+            ["bytes32", "bytes32"],
+            [_hash32(debtor, "debtor subject"), _hash32(commitment, "invoice commitment")],
+        )
+    )
+
+
 def receivable_label(receivable_id: ReceivableId | bytes) -> str:
     """A short readable name: ``R7`` for the 7th issued receivable, ``R7.2`` for its 2nd part."""
     n = int.from_bytes(bytes(receivable_id), "big")
@@ -122,6 +164,12 @@ def _fen(value: int, what: str) -> int:
     # The ABI type bounds the value; the contract's rules (e.g. not zero) stay on chain.
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
         raise LedgerValueError(f"{what} must be an int of fen, 0 <= n < 2**64; got {value!r}")
+    return value
+
+
+def _bps(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**16:
+        raise LedgerValueError(f"discount must be basis points < 65536; got {value!r}")
     return value
 
 
@@ -146,9 +194,10 @@ class ReceivablesContract(ContractFacade):
         due_date: int,
         *,
         contract_hash: bytes,
-        invoice_hashes: Sequence[bytes],
+        invoice_commitments: Sequence[bytes],
     ) -> ReceivableTx:
-        """Issue a receivable of ``amount_fen`` due at ``due_date`` (UNIX s) to ``supplier``."""
+        """Issue a receivable of ``amount_fen`` due at ``due_date`` (UNIX s) to ``supplier``,
+        backed by :func:`invoice_commitment` s of its invoices."""
         if not 0 <= due_date <= _UINT40_MAX:
             raise LedgerValueError(f"due date must be UNIX seconds < 2**40; got {due_date!r}")
         result = self._send(
@@ -158,7 +207,7 @@ class ReceivablesContract(ContractFacade):
             _fen(amount_fen, "amount"),
             due_date,
             _hash32(contract_hash, "contract hash"),
-            [_hash32(h, "invoice hash") for h in invoice_hashes],
+            [_hash32(h, "invoice commitment") for h in invoice_commitments],
         )
         return self._with_id(result, result.event("ReceivableIssued").args["id"])
 
@@ -182,7 +231,7 @@ class ReceivablesContract(ContractFacade):
         receivable_id: ReceivableId | bytes,
         release_invoices: Sequence[bytes] = (),
     ) -> TxResult:
-        """Reject a pending receivable, releasing the invoices listed for a new issue."""
+        """Reject a pending receivable, releasing the invoice commitments listed for a new issue."""
         return self._send(
             supplier, "reject", bytes(receivable_id), [bytes(h) for h in release_invoices]
         )
@@ -204,10 +253,28 @@ class ReceivablesContract(ContractFacade):
     split = transfer_part
 
     def request_financing(
-        self, holder: LocalAccount, receivable_id: ReceivableId | bytes, financier: str
+        self,
+        holder: LocalAccount,
+        receivable_id: ReceivableId | bytes,
+        financier: str,
+        *,
+        min_advance_fen: int,
+        max_discount_bps: int,
+        expires_at: int,
     ) -> TxResult:
-        """Ask the bank ``financier`` to finance a part."""
-        return self._send(holder, "requestFinancing", bytes(receivable_id), financier)
+        """Ask the bank ``financier`` to finance a part for at least ``min_advance_fen`` at a
+        discount of at most ``max_discount_bps``, until ``expires_at`` (UNIX s)."""
+        if not 0 <= expires_at <= _UINT40_MAX:
+            raise LedgerValueError(f"expiry must be UNIX seconds < 2**40; got {expires_at!r}")
+        return self._send(
+            holder,
+            "requestFinancing",
+            bytes(receivable_id),
+            financier,
+            _fen(min_advance_fen, "minimum advance"),
+            _bps(max_discount_bps),
+            expires_at,
+        )
 
     def withdraw_financing_request(
         self, holder: LocalAccount, receivable_id: ReceivableId | bytes, financier: str
@@ -223,15 +290,14 @@ class ReceivablesContract(ContractFacade):
         advance_fen: int,
         discount_bps: int,
     ) -> ReceivableTx:
-        """Finance a part the holder asked this bank to finance; the bank becomes its payee."""
-        if isinstance(discount_bps, bool) or not 0 <= discount_bps < 2**16:
-            raise LedgerValueError(f"discount must be basis points < 65536; got {discount_bps!r}")
+        """Finance a part the holder asked this bank to finance, within the request's terms;
+        the bank becomes its payee."""
         result = self._send(
             financier,
             "finance",
             bytes(receivable_id),
             _fen(advance_fen, "advance"),
-            discount_bps,
+            _bps(discount_bps),
         )
         return self._with_id(result, bytes(receivable_id))
 
@@ -279,19 +345,32 @@ class ReceivablesContract(ContractFacade):
             contract_hash=Hash32(contract_hash),
         )
 
-    def parts(self, receivable_id: ReceivableId | bytes) -> list[ReceivableId]:
-        """Ids of every part of the receivable, the issue first, in split order."""
-        (ids,) = self._read("parts", bytes(receivable_id))
+    def parts(
+        self, receivable_id: ReceivableId | bytes, offset: int = 0, limit: int = MAX_PARTS
+    ) -> list[ReceivableId]:
+        """Ids of up to ``limit`` parts of the receivable from the ``offset``-th, in split
+        order (the issue is the 0th); the defaults give them all."""
+        if offset < 0 or limit < 0:
+            raise LedgerValueError(f"offset and limit must be >= 0; got {offset}, {limit}")
+        (ids,) = self._read("parts", bytes(receivable_id), offset, limit)
         return [ReceivableId(i) for i in ids]
 
+    def iter_parts(
+        self, receivable_id: ReceivableId | bytes, page: int = 64
+    ) -> Iterator[Receivable]:
+        """Every part of the receivable, read from the chain a page of ids at a time."""
+        for offset in range(0, MAX_PARTS, page):  # a receivable has at most MAX_PARTS parts
+            ids = self.parts(receivable_id, offset, page)
+            for i in ids:
+                r = self.receivable(i)
+                if r is not None:
+                    yield r
+            if len(ids) < page:
+                return
+
     def parts_of(self, receivable_id: ReceivableId | bytes) -> list[Receivable]:
-        """Every part of the receivable, read from the chain."""
-        out = []
-        for i in self.parts(receivable_id):
-            r = self.receivable(i)
-            if r is not None:
-                out.append(r)
-        return out
+        """Every part of the receivable (at most :data:`MAX_PARTS`), read from the chain."""
+        return list(self.iter_parts(receivable_id))
 
     def lineage(self, receivable_id: ReceivableId | bytes) -> list[ReceivableId]:
         """The part, its parent, ... back to the issued receivable."""
@@ -303,15 +382,36 @@ class ReceivablesContract(ContractFacade):
         ((face, total, outstanding, paid),) = self._read("balanceOf", bytes(receivable_id))
         return ReceivableBalance(face, total, outstanding, paid)
 
-    def receivable_of_invoice(self, invoice_hash: bytes) -> ReceivableId | None:
-        """The receivable an invoice backs, or None."""
-        (rid,) = self._read("receivableOfInvoice", _hash32(invoice_hash, "invoice hash"))
+    def receivable_of_invoice(
+        self, debtor: SubjectId | bytes, commitment: bytes
+    ) -> ReceivableId | None:
+        """The receivable of ``debtor`` (a subject id) an invoice commitment backs, or None."""
+        (rid,) = self._read(
+            "receivableOfInvoice",
+            _hash32(debtor, "debtor subject"),
+            _hash32(commitment, "invoice commitment"),
+        )
         return None if rid == _ZERO32 else ReceivableId(rid)
 
     def financing_requested(self, receivable_id: ReceivableId | bytes, financier: str) -> bool:
-        """True when the current holder has asked ``financier`` to finance the part."""
+        """True when the current holder has asked ``financier`` to finance the part and the
+        request has not expired."""
         (ok,) = self._read("financingRequested", bytes(receivable_id), financier)
         return bool(ok)
+
+    def financing_request(
+        self, receivable_id: ReceivableId | bytes, financier: str
+    ) -> FinancingTerms | None:
+        """The terms the current holder asked ``financier`` for (expired ones included), or None."""
+        ((advance, bps, expires),) = self._read("financingRequest", bytes(receivable_id), financier)
+        if expires == 0:
+            return None
+        return FinancingTerms(advance, bps, expires)
+
+    def max_parts(self) -> int:
+        """The most parts a receivable can have, the issue included."""
+        (n,) = self._read("maxParts")
+        return int(n)
 
     def receivable_count(self) -> int:
         """How many receivables were issued."""
