@@ -40,6 +40,7 @@ from api.service import (
 )
 from ledger_client import Chain, Keyring, Ledger, Manifest, Role, attach, connect
 from ledger_client.contracts.attestations import schema_id
+from ledger_client.contracts.receivables import invoice_commitment, new_invoice_salt
 from ledger_client.exceptions import ContractRevert
 from ledger_client.records import record_hash, sample_record
 from ledger_client.signed_records import SignedRecord, domain_separator
@@ -434,9 +435,9 @@ def test_a_submission_is_shown_to_its_parties_and_overseers_only(w: ApiWorld) ->
     # The core enterprise issues a receivable to tier 1.
     r = w.ledger.receivables
     due = w.service.chain.now() + 60 * 86_400
-    inv = "0x" + bytes(32 * [9]).hex()
+    commitment = invoice_commitment(bytes(32 * [9]), new_invoice_salt())
     contract = "0x" + bytes(32 * [8]).hex()
-    args = (w["tier1"].address, 1_000_000, due, bytes.fromhex(contract[2:]), [bytes(32 * [9])])
+    args = (w["tier1"].address, 1_000_000, due, bytes.fromhex(contract[2:]), [commitment])
     issued = w.post(
         "/v1/receivables",
         "core",
@@ -445,7 +446,7 @@ def test_a_submission_is_shown_to_its_parties_and_overseers_only(w: ApiWorld) ->
             "amount_fen": 1_000_000,
             "due_date": due,
             "contract_hash": contract,
-            "invoice_hashes": [inv],
+            "invoice_commitments": ["0x" + commitment.hex()],
             **w.signed("core", r, "issue", *args),
         },
     ).json()["id"]
