@@ -99,10 +99,12 @@ class Service:
         re-reads it every round (about once a second at most), so a suspension
         reaches the accept path within a round. The chain checks every record relayed
         one by one regardless, and a verifier checks standing at the anchoring block.
+        A refusal is never served from the cache: a member reinstated a moment ago is
+        not turned away (its records would be lost) until the next round.
         """
         cached = self._roles.get(account)
-        if cached is not None:
-            return cached[1]
+        if cached is not None and cached[1]:
+            return True
         ok = self.ledger.consortium.has_role(account, Role.ATTESTER)
         self._roles[account] = (time.monotonic(), ok)
         return ok
