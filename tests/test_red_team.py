@@ -4,12 +4,20 @@ success as a breach, a refusal by another name as unexpected."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.errors import ForwarderNonceUsed
+from ledger_client.merkle import keccak256
+from ledger_client.signed_records import SignedRecord
+from ledger_client.types import AttestationFields, AttestRequest
 from node_sim import adversaries
 from node_sim.adversaries import ATTACKS, AttackClass, AttackContext, attacks_for, attempt
 from node_sim.simulation import Simulation, SimulationConfig
+from tests.api_world import DAY, ApiWorld, error, open_world
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +99,121 @@ def test_an_api_door_is_not_offered_without_the_api(sim: Simulation) -> None:
     assert ctx.api is None
     assert not ATTACKS["forged_attestation_signature_via_api"].possible(ctx)
     assert ATTACKS["forged_attestation_signature"].possible(ctx)
+
+
+# -- single attacks through the API's door (TestClient), each a real target --------------
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiWorld]:
+    with open_world(tmp_path) as world:
+        yield world
+
+
+def _record_about(api: ApiWorld, label: str) -> tuple[bytes, AttestationFields]:
+    """A record in good standing that bank-a attested about ``label``."""
+    fields = AttestationFields(api.subjects[label], keccak256(f"loan file of {label}".encode()))
+    schema = api.ledger.schemas["loan-repayment"]
+    made = api.ledger.attestations.attest(api["bank-a"], schema, fields.subject, fields.data_hash)
+    return bytes(made.uid), fields
+
+
+def _dispute_body(api: ApiWorld, signer: str, uid: bytes, f: AttestationFields) -> dict[str, Any]:
+    reason = keccak256(b"I object")
+    args = (uid, (f.subject, f.data_hash, f.ref_uid), reason)
+    return {
+        "uid": "0x" + uid.hex(),
+        "fields": {
+            "subject": "0x" + f.subject.hex(),
+            "data_hash": "0x" + f.data_hash.hex(),
+            "ref_uid": "0x" + f.ref_uid.hex(),
+        },
+        "reason_hash": "0x" + reason.hex(),
+        **api.signed(signer, api.ledger.disputes, "raiseDispute", *args),
+    }
+
+
+def test_a_stranger_disputing_a_record_through_the_api_is_refused_by_the_chain(
+    api: ApiWorld,
+) -> None:
+    uid, fields = _record_about(api, "tier1")
+    # Another enterprise, with its own key, and the record's true fields.
+    r = api.post("/v1/disputes", "tier2", _dispute_body(api, "tier2", uid, fields))
+    body = error(r, 403, "DisputesNotSubject")
+    assert body["caller"] == api["tier2"].address
+    # The subject itself may: the record was in good standing.
+    assert api.write("/v1/disputes", "tier1", _dispute_body(api, "tier1", uid, fields))
+
+
+def test_a_replayed_forward_request_is_refused_through_the_api_and_on_chain(
+    api: ApiWorld,
+) -> None:
+    rid = api.write(
+        "/v1/receivables",
+        "core",
+        {
+            "supplier": api["tier1"].address,
+            "amount_fen": 1_000_000,
+            "due_date": api.service.chain_time() + 30 * DAY,
+            "contract_hash": "0x" + keccak256(b"contract").hex(),
+            "invoice_hashes": ["0x" + keccak256(b"invoice").hex()],
+            **api.signed(
+                "core",
+                api.ledger.receivables,
+                "issue",
+                api["tier1"].address,
+                1_000_000,
+                api.service.chain_time() + 30 * DAY,
+                keccak256(b"contract"),
+                [keccak256(b"invoice")],
+            ),
+        },
+    )["receivable_id"]
+    accept = api.signed("tier1", api.ledger.receivables, "accept", bytes.fromhex(rid[2:]))
+    api.write(f"/v1/receivables/{rid}/accept", "tier1", accept)
+    # The honest request, handed in by the bank it names: captured on the wire.
+    signed = api.ledger.forwarder.sign(
+        api["tier1"],
+        api.ledger.receivables,
+        "requestFinancing",
+        bytes.fromhex(rid[2:]),
+        api["bank-a"].address,
+    )
+    body = {
+        "financier": api["bank-a"].address,
+        "signer": signed.request.sender,
+        "nonce": signed.request.nonce,
+        "deadline": signed.request.deadline,
+        "signature": "0x" + signed.signature.hex(),
+    }
+    path = f"/v1/receivables/{rid}/financing-requests"
+    api.write(path, "bank-a", body)
+    # Again, under a new Idempotency-Key: by the same key, and by the holder's own.
+    error(api.post(path, "bank-a", body, idem="replay-1"), 409, "NonceAlreadySubmitted")
+    error(api.post(path, "tier1", body, idem="replay-2"), 409, "NonceAlreadySubmitted")
+    # And on chain, as a raw transaction from anyone.
+    with pytest.raises(ForwarderNonceUsed) as replay:
+        api.ledger.forwarder.relay(api["bank-b"], signed)
+    assert (replay.value.signer, replay.value.nonce) == (api["tier1"].address, signed.request.nonce)
+
+
+def test_a_suspended_members_key_is_refused_by_name(api: ApiWorld) -> None:
+    api.ledger.consortium.suspend_member(api["regulator"], api["bank-b"].address)
+    api.service.refresh()
+    schema = api.ledger.schemas["loan-repayment"]
+    record = SignedRecord.sign(
+        api["bank-b"],
+        api.service.separator,
+        AttestRequest(schema_id(schema), api.subjects["tier1"], keccak256(b"after suspension")),
+        7,
+        api.service.chain_time() + DAY,
+    )
+    body = {
+        "schema": schema.name,
+        "subject": "0x" + api.subjects["tier1"].hex(),
+        "data_hash": "0x" + keccak256(b"after suspension").hex(),
+        "signer": record.signer,
+        "nonce": 7,
+        "deadline": record.deadline,
+        "signature": "0x" + record.signature.hex(),
+    }
+    # Once the API checks a key's member's standing on every request, its name goes here.
+    error(api.post("/v1/attestations", "bank-b", body), 403, "SignerNotAllowed")
