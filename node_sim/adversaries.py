@@ -174,15 +174,22 @@ def _api(ctx: AttackContext) -> ApiGateway:
 
 def _post(ctx: AttackContext, key_of: str, path: str, body: object, idempotency: str) -> None:
     """POST as ``key_of``; an error body raises :class:`ApiRefusal`. A write the API accepted
-    is followed until the worker has relayed it: the chain's refusal then raises too."""
+    is followed until the worker has relayed it: the chain's refusal then raises too. An
+    answer that names no error raises :class:`LedgerError` (no named refusal)."""
     api = _api(ctx)
     answer = api.post(key_of, path, body, idempotency)
-    if answer.error:
-        raise ApiRefusal(answer.error, answer.status)
+    if answer.status >= 400:
+        name = answer.body.get("error") if isinstance(answer.body, dict) else None
+        if not name:
+            raise LedgerError(f"HTTP {answer.status} without a named error: {answer.body!r}")
+        raise ApiRefusal(str(name), answer.status)
     settled = api.settle(answer, key_of)
-    if settled.get("status") != "anchored":
-        error = (settled.get("result") or {}).get("error") or f"submission {settled.get('status')}"
-        raise ApiRefusal(str(error), answer.status)
+    if settled.get("status") == "anchored":
+        return  # through: a breach
+    error = (settled.get("result") or {}).get("error")
+    if not error:
+        raise LedgerError(f"submission {settled.get('status')} without a named error")
+    raise ApiRefusal(str(error), answer.status)
 
 
 def _forge_forward(
