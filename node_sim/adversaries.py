@@ -1,10 +1,27 @@
-"""Adversarial behaviours: each named, each expected to be refused with a named error.
+"""The red team: attack classes, each tried as a real adversary would, each counted by
+what the chain or the API answered.
 
-An attempt counts as refused only when the chain, the API or the recipient's
-checks raised the expected error; anything else (success, or a different
-error) is counted as accepted or as the error it was, and shows in the report.
-When a run goes through the API, the behaviours the API has a door for
-(signed attestations) go through it and expect the API's error instead.
+Every attack class is one row of :data:`ATTACKS`: a function that performs the
+attack through a door (``chain``: a raw transaction from the attacker's own
+account; ``api``: an HTTP request to the running ``credit-chain serve`` with an
+API key; ``client``: the recipient's checks in the public client), and the
+named errors that must refuse it there. The function picks the strongest
+variant the simulated world offers (a real authorisation just withdrawn, a
+record in good standing, a signature captured from honest traffic, a receivable
+already financed) and never checks the outcome itself: it only sends. How the
+attempt ended is decided in :func:`attempt` from what came back:
+
+- a named error of the chain (a :class:`ContractRevert` decoded to its Solidity
+  error) or of the API (its error body's ``error``): refused, by that name;
+- nothing: the attack succeeded, a breach, counted as ``succeeded``;
+- anything else (an undecodable revert, a connection error): neither, counted
+  under its type so the report shows it.
+
+A write the API accepted is followed to its end: the chain's refusal when the
+worker relays it is the refusal (the API let it through its door, the chain did
+not), and an anchored one is a breach.
+
+Adding an attack class is one function and one row.
 """
 
 from __future__ import annotations
@@ -12,39 +29,48 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
+from eth_typing import Hash32 as EthHash32
 
-from ledger_client import ContractRevert, Keyring, Ledger
+from ledger_client import ContractRevert, Keyring, Ledger, LedgerError
 from ledger_client.contracts.attestations import ATTEST_TYPES, attest_message, schema_id
 from ledger_client.contracts.authorisations import (
     AUTHORISE_TYPES,
     AuthorisationRequest,
     SignedAuthorisation,
-    authorisation_id,
     authorise_message,
     query_hash,
 )
+from ledger_client.contracts.base import ContractFacade
+from ledger_client.contracts.forwarder import SignedForwardRequest, forward_digest
 from ledger_client.eip712 import sign_typed
+from ledger_client.exceptions import UnknownRevert
 from ledger_client.records import sample_record
 from ledger_client.reports import receive_report
-from ledger_client.sharing import SealedReport, SharingError
-from ledger_client.types import AttestRequest, QueryPurpose
+from ledger_client.sharing import FIXED_BYTES, SealedReport, SharingError
+from ledger_client.types import AttestRequest, City, QueryPurpose
 
 from .metrics import Metrics
 
 if TYPE_CHECKING:
-    from .consent import ConsentFlows, Grant, Share
-    from .gateway import ApiGateway
+    from .consent import ConsentFlows, Grant, Rating, Share
+    from .gateway import ApiGateway, ChainGateway, Forwarded
     from .supply_chain import ReceivableFlows
 
 DAY = 86_400
+#: How long an attacker's signed message stays relayable (it is relayed at once).
+SIGNATURE_LIFETIME = 3_600
+
+Door = Literal["chain", "api", "client"]
 
 
-class ApiRefusal(Exception):
-    """The API answered a request with an error body (``{"error": "<Name>", ...}``)."""
+class ApiRefusal(LedgerError):
+    """The API answered a request with an error body (``{"error": "<Name>", ...}``), at its
+    door or, for a write it accepted, when the worker relayed it to the chain."""
 
     def __init__(self, error_name: str, status: int) -> None:
         super().__init__(f"{error_name} (HTTP {status})")
@@ -54,22 +80,50 @@ class ApiRefusal(Exception):
 
 @dataclass
 class AttackContext:
-    """What an adversary can see and use on a given day."""
+    """What an adversary can see and use on a given day: the public chain, the honest
+    traffic it could capture, and its own keys."""
 
     ledger: Ledger
     ring: Keyring
     rng: random.Random
     day: int
     honest_attester: str  # label of a member in good standing whose name is abused
-    relayer: LocalAccount  # an account that relays signed messages
-    suspended: LocalAccount | None  # a member suspended today, if any
+    relayer: LocalAccount  # an account that relays signed messages (anyone may)
+    suspended: str | None  # label of the member suspended today, if any
     subject: bytes  # an enterprise the attack is about
     enterprise: str  # its keyring label
     consent: ConsentFlows
     receivables: ReceivableFlows
+    gateway: ChainGateway  # where honest writes went: what an adversary saw of them
     metrics: Metrics
     city_of: Callable[[str], str]
     api: ApiGateway | None = None  # set when the run goes through the API
+
+    @cached_property
+    def ratings_in_good_standing(self) -> list[Rating]:
+        """The latest bureaus' ratings the chain holds as neither revoked nor replaced."""
+        out = []
+        for rating in list(self.consent.ratings.values())[-16:]:
+            found = self.ledger.attestations.attestation(rating.uid)
+            if found is not None and not found.revoked_at and not found.replaced_by:
+                out.append(rating)
+        return out
+
+    def account(self, label: str) -> LocalAccount:
+        """The account of ``label``."""
+        return self.ring.account(label)
+
+    def deadline(self) -> int:
+        """A deadline for a signature relayed now."""
+        return self.ledger.chain.now() + SIGNATURE_LIFETIME
+
+    def banks_in_good_standing(self, *, besides: str | None = None) -> list[str]:
+        """Banks an attacker could act as: every bank not suspended, sorted."""
+        return sorted(
+            label
+            for label in (f"bank:{c.name.lower()}" for c in City)
+            if label not in (besides, self.suspended)
+        )
 
 
 Attack = Callable[[AttackContext], None]
@@ -81,31 +135,31 @@ def _always(_: AttackContext) -> bool:
 
 
 @dataclass(frozen=True)
-class Behaviour:
-    """One adversarial behaviour: what it does and the error that must refuse it."""
+class AttackClass:
+    """One attack class: what it does, through which door, and the named errors that must
+    refuse it there."""
 
+    name: str
+    door: Door
     run: Attack
-    expected: str  # the named error on the chain (or of the recipient's checks)
-    api_expected: str | None = None  # the API's error, when this behaviour goes through it
-    available: Available = _always  # whether today offers what it needs
+    refused_by: tuple[str, ...]  # the named errors (of the chain, or the API) that refuse it
+    available: Available = _always  # whether today's world offers what it needs
+
+    def possible(self, ctx: AttackContext) -> bool:
+        """Whether the class can be tried today (an API door needs a run through the API)."""
+        if self.door == "api" and ctx.api is None:
+            return False
+        return self.available(ctx)
+
+    @property
+    def summary(self) -> str:
+        """What the attack does, in one sentence (the function's docstring)."""
+        return (self.run.__doc__ or self.name).strip().splitlines()[0]
 
 
+# -- shared helpers -------------------------------------------------------------------
 def _loan(ctx: AttackContext) -> bytes:
     return schema_id(ctx.ledger.schemas["loan-repayment"])
-
-
-# -- attestations ---------------------------------------------------------------------
-def unregistered_attester(ctx: AttackContext) -> None:
-    """An account that is no member attests to a record."""
-    outsider = ctx.ring.account(f"outsider:{ctx.day}")
-    ctx.ledger.chain.fund(outsider.address, 10**18)
-    ctx.ledger.attestations.attest(outsider, _loan(ctx), ctx.subject, ctx.rng.randbytes(32))
-
-
-def suspended_member_write(ctx: AttackContext) -> None:
-    """A suspended member attests to a record."""
-    assert ctx.suspended is not None
-    ctx.ledger.attestations.attest(ctx.suspended, _loan(ctx), ctx.subject, ctx.rng.randbytes(32))
 
 
 def _loan_record(ctx: AttackContext) -> dict[str, object]:
@@ -113,22 +167,70 @@ def _loan_record(ctx: AttackContext) -> dict[str, object]:
     return sample_record(schema, ctx.rng, overrides={"subject": "0x" + ctx.subject.hex()})
 
 
-def forged_signature(ctx: AttackContext) -> None:
-    """A signed attestation in an honest bank's name, signed by someone else."""
-    impostor = ctx.ring.account(f"impostor:{ctx.day}")
-    honest = ctx.ring.account(ctx.honest_attester)
-    if ctx.api is not None:
-        # Someone holding the bank's API key but not its signing key.
-        schema = ctx.ledger.schemas["loan-repayment"]
-        body = ctx.api.sign(impostor, schema, _loan_record(ctx), ctx.rng.getrandbits(64))
-        body["signer"] = honest.address
-        answer = ctx.api.post(ctx.honest_attester, "/v1/attestations", body, f"forged:{ctx.day}")
-        if answer.error:
-            raise ApiRefusal(answer.error, answer.status)
-        return
+def _api(ctx: AttackContext) -> ApiGateway:
+    assert ctx.api is not None, "an API door needs a run through the API"
+    return ctx.api
+
+
+def _post(ctx: AttackContext, key_of: str, path: str, body: object, idempotency: str) -> None:
+    """POST as ``key_of``; an error body raises :class:`ApiRefusal`. A write the API accepted
+    is followed until the worker has relayed it: the chain's refusal then raises too. An
+    answer that names no error raises :class:`LedgerError` (no named refusal)."""
+    api = _api(ctx)
+    answer = api.post(key_of, path, body, idempotency)
+    if answer.status >= 400:
+        name = answer.body.get("error") if isinstance(answer.body, dict) else None
+        if not name:
+            raise LedgerError(f"HTTP {answer.status} without a named error: {answer.body!r}")
+        raise ApiRefusal(str(name), answer.status)
+    settled = api.settle(answer, key_of)
+    if settled.get("status") == "anchored":
+        return  # through: a breach
+    error = (settled.get("result") or {}).get("error")
+    if not error:
+        raise LedgerError(f"submission {settled.get('status')} without a named error")
+    raise ApiRefusal(str(error), answer.status)
+
+
+def _forge_forward(
+    forger: LocalAccount,
+    ctx: AttackContext,
+    claimed: str,
+    target: ContractFacade,
+    fn: str,
+    *args: object,
+) -> SignedForwardRequest:
+    """A ForwardRequest naming ``claimed`` as its signer, signed by ``forger``."""
+    fw = ctx.ledger.forwarder
+    request = fw.request(
+        claimed, target, fn, *args, nonce=ctx.rng.getrandbits(64), deadline=ctx.deadline()
+    )
+    signature = forger.unsafe_sign_hash(EthHash32(forward_digest(fw.separator, request)))
+    return SignedForwardRequest(request, bytes(signature.signature))
+
+
+# -- attestations ---------------------------------------------------------------------
+def unregistered_attester(ctx: AttackContext) -> None:
+    """An account that is no member attests to a record (it pays its own gas)."""
+    outsider = ctx.account(f"outsider:{ctx.day}")
+    ctx.ledger.chain.fund(outsider.address, 10**18)
+    ctx.ledger.attestations.attest(outsider, _loan(ctx), ctx.subject, ctx.rng.randbytes(32))
+
+
+def suspended_member_write(ctx: AttackContext) -> None:
+    """The member suspended today attests to a record with its own account."""
+    assert ctx.suspended is not None
+    suspended = ctx.account(ctx.suspended)
+    ctx.ledger.attestations.attest(suspended, _loan(ctx), ctx.subject, ctx.rng.randbytes(32))
+
+
+def forged_attestation_signature(ctx: AttackContext) -> None:
+    """A signed attestation in an honest bank's name, signed by someone else, relayed."""
+    impostor = ctx.account(f"impostor:{ctx.day}")
+    honest = ctx.account(ctx.honest_attester)
     a = ctx.ledger.attestations
     request = AttestRequest(_loan(ctx), ctx.subject, ctx.rng.randbytes(32))
-    nonce, deadline = ctx.rng.getrandbits(64), ctx.ledger.chain.now() + 3_600
+    nonce, deadline = ctx.rng.getrandbits(64), ctx.deadline()
     message = attest_message(request, honest.address, nonce, deadline)
     signature = sign_typed(impostor, a.domain, ATTEST_TYPES, "Attest", message)
     a.attest_by_sig(
@@ -141,23 +243,22 @@ def forged_signature(ctx: AttackContext) -> None:
     )
 
 
-def replayed_signature(ctx: AttackContext) -> None:
-    """A genuine signed attestation relayed (or submitted) a second time."""
-    honest = ctx.ring.account(ctx.honest_attester)
-    if ctx.api is not None:
-        schema = ctx.ledger.schemas["loan-repayment"]
-        record = _loan_record(ctx)
-        body = ctx.api.sign(honest, schema, record, ctx.rng.getrandbits(64))
-        key = f"replay:{ctx.day}"
-        genuine = ctx.api.post(ctx.honest_attester, "/v1/attestations", body, f"{key}:genuine")
-        ctx.api.track(genuine, [(ctx.honest_attester, schema, record, ctx.day, None)])
-        replay = ctx.api.post(ctx.honest_attester, "/v1/attestations", body, f"{key}:again")
-        if replay.error:
-            raise ApiRefusal(replay.error, replay.status)
-        return
+def forged_attestation_signature_via_api(ctx: AttackContext) -> None:
+    """Someone holding a bank's API key but not its signing key submits a record in its name."""
+    api = _api(ctx)
+    impostor = ctx.account(f"impostor:{ctx.day}")
+    schema = ctx.ledger.schemas["loan-repayment"]
+    body = api.sign(impostor, schema, _loan_record(ctx), ctx.rng.getrandbits(64))
+    body["signer"] = ctx.account(ctx.honest_attester).address
+    _post(ctx, ctx.honest_attester, "/v1/attestations", body, f"forged:{ctx.day}")
+
+
+def replayed_attestation_signature(ctx: AttackContext) -> None:
+    """A genuine signed attestation, once relayed, relayed again on chain."""
+    honest = ctx.account(ctx.honest_attester)
     a = ctx.ledger.attestations
     request = AttestRequest(_loan(ctx), ctx.subject, ctx.rng.randbytes(32))
-    nonce, deadline = ctx.rng.getrandbits(64), ctx.ledger.chain.now() + 3_600
+    nonce, deadline = ctx.rng.getrandbits(64), ctx.deadline()
     signature = a.sign_attest_request(honest, request, nonce, deadline)
     for attempt in range(2):  # the genuine one, accepted; then its replay
         a.attest_by_sig(
@@ -174,16 +275,79 @@ def replayed_signature(ctx: AttackContext) -> None:
             )
 
 
+def _captured_records(ctx: AttackContext) -> list[tuple[str, dict[str, object]]]:
+    """Signed records captured from honest API traffic, their deadlines still ahead."""
+    if ctx.api is None:
+        return []
+    soon = ctx.ledger.chain.now() + SIGNATURE_LIFETIME
+    return [
+        (m, body)
+        for m, body in ctx.api.sent
+        if m != ctx.suspended and int(str(body["deadline"])) > soon
+    ]
+
+
+def replayed_attestation_via_api(ctx: AttackContext) -> None:
+    """A signed record captured from a bank's honest traffic, posted again under a new
+    Idempotency-Key with that bank's API key."""
+    member, body = _captured_records(ctx)[-1]
+    _post(ctx, member, "/v1/attestations", dict(body), f"replay:{ctx.day}")
+
+
+def cross_member_write_via_api(ctx: AttackContext) -> None:
+    """Bank A's API key hands in a record bank B genuinely signed (and never submitted)."""
+    api = _api(ctx)
+    a = ctx.honest_attester
+    b = ctx.rng.choice([m for m in ctx.banks_in_good_standing(besides=a) if m in api.keys])
+    schema = ctx.ledger.schemas["loan-repayment"]
+    body = api.sign(ctx.account(b), schema, _loan_record(ctx), api.reserve_nonce(b))
+    _post(ctx, a, "/v1/attestations", body, f"cross-member:{ctx.day}")
+
+
+def _ratings(ctx: AttackContext) -> list[Rating]:
+    """Bureaus' ratings in good standing (not revoked, not replaced; nobody disputes a
+    rating in the scenario): the chain says which, read as anyone can."""
+    return ctx.ratings_in_good_standing
+
+
+def cross_member_forward_request(ctx: AttackContext) -> None:
+    """A bank signs a ForwardRequest naming a bureau as its signer (revoke one of the
+    bureau's ratings in good standing) and relays it from its own account."""
+    rating = ctx.rng.choice(_ratings(ctx))
+    bank = ctx.account(ctx.honest_attester)
+    forged = _forge_forward(
+        bank,
+        ctx,
+        ctx.account(rating.bureau).address,
+        ctx.ledger.attestations,
+        "revoke",
+        bytes(rating.uid),
+        keccak(b"revoked by someone else"),
+    )
+    ctx.ledger.forwarder.relay(bank, forged)
+
+
+def suspended_member_key_via_api(ctx: AttackContext) -> None:
+    """The member suspended today uses its API key to submit a record it signed."""
+    assert ctx.suspended is not None
+    api = _api(ctx)
+    schema = ctx.ledger.schemas["loan-repayment"]
+    body = api.sign(
+        ctx.account(ctx.suspended), schema, _loan_record(ctx), api.reserve_nonce(ctx.suspended)
+    )
+    _post(ctx, ctx.suspended, "/v1/attestations", body, f"suspended:{ctx.day}")
+
+
 # -- consent ----------------------------------------------------------------------------
 def forged_consent(ctx: AttackContext) -> None:
     """A bank relays an authorisation in an enterprise's name that the enterprise never signed."""
-    bank = ctx.ring.account(ctx.honest_attester)
-    enterprise = ctx.ring.account(ctx.enterprise)
-    impostor = ctx.ring.account(f"impostor:{ctx.day}")
+    bank = ctx.account(ctx.honest_attester)
+    enterprise = ctx.account(ctx.enterprise)
+    impostor = ctx.account(f"impostor:{ctx.day}")
     auths = ctx.ledger.authorisations
     now = ctx.ledger.chain.now()
     request = AuthorisationRequest(bank.address, QueryPurpose.LOAN_APPROVAL, now + 30 * DAY)
-    nonce, deadline = ctx.rng.getrandbits(64), now + 3_600
+    nonce, deadline = ctx.rng.getrandbits(64), ctx.deadline()
     message = authorise_message(request, enterprise.address, nonce, deadline)
     signature = sign_typed(impostor, auths.domain, AUTHORISE_TYPES, "Authorise", message)
     auths.authorise(
@@ -191,28 +355,50 @@ def forged_consent(ctx: AttackContext) -> None:
     )
 
 
-def _in_good_standing(ctx: AttackContext, grant: Grant) -> bool:
-    return ctx.suspended is None or ctx.ring.account(grant.bank) != ctx.suspended
+def _replayable_consents(ctx: AttackContext) -> list[tuple[str, SignedAuthorisation]]:
+    now = ctx.ledger.chain.now()
+    return [
+        (bank, s) for bank, s in ctx.consent.signed if s.deadline > now and bank != ctx.suspended
+    ]
 
 
-def query_without_authorisation(ctx: AttackContext) -> None:
-    """A bank logs a query about an enterprise that never authorised it."""
-    bank = ctx.ring.account(ctx.honest_attester)
-    made_up = authorisation_id(ctx.ring.account(ctx.enterprise).address, ctx.rng.getrandbits(64))
+def replayed_consent(ctx: AttackContext) -> None:
+    """The bank an enterprise authorised relays the enterprise's captured signature again
+    (before its deadline), to get a second authorisation out of it."""
+    bank, signed = _replayable_consents(ctx)[-1]
+    ctx.ledger.authorisations.authorise(ctx.account(bank), signed)
+
+
+def _live_grants(ctx: AttackContext) -> list[Grant]:
+    """Authorisations in force (applications' not yet lapsed, post-loan ones), most recent
+    last, of banks in good standing."""
+    now = ctx.ledger.chain.now()
+    grants = [*ctx.consent.post_loan.values(), *ctx.consent.lapsing]
+    return [g for g in grants if g.expiry > now and g.bank != ctx.suspended]
+
+
+def query_under_another_banks_authorisation(ctx: AttackContext) -> None:
+    """A bank logs a query under a live authorisation the enterprise gave another bank."""
+    grant = _live_grants(ctx)[-1]
+    rival = ctx.rng.choice(ctx.banks_in_good_standing(besides=grant.bank))
     ctx.ledger.authorisations.log_query(
-        bank, made_up, QueryPurpose.LOAN_APPROVAL, query_hash({"probe": ctx.day})
+        ctx.account(rival),
+        grant.auth_id,
+        grant.purpose,
+        query_hash({"borrowed authorisation": ctx.day, "auth": "0x" + grant.auth_id.hex()}),
     )
 
 
 def _withdrawn(ctx: AttackContext) -> list[Grant]:
-    return [g for g in ctx.consent.withdrawn if _in_good_standing(ctx, g)]
+    """Withdrawn authorisations of banks in good standing, most recent last."""
+    return [g for g in ctx.consent.withdrawn if g.bank != ctx.suspended]
 
 
 def query_after_withdrawal(ctx: AttackContext) -> None:
-    """A bank queries under an authorisation its enterprise has withdrawn."""
-    grant = ctx.rng.choice(_withdrawn(ctx))
+    """A bank queries under the authorisation its enterprise withdrew most recently."""
+    grant = _withdrawn(ctx)[-1]
     ctx.ledger.authorisations.log_query(
-        ctx.ring.account(grant.bank),
+        ctx.account(grant.bank),
         grant.auth_id,
         grant.purpose,
         query_hash({"after withdrawal": ctx.day, "auth": "0x" + grant.auth_id.hex()}),
@@ -220,15 +406,17 @@ def query_after_withdrawal(ctx: AttackContext) -> None:
 
 
 def _lapsed(ctx: AttackContext) -> list[Grant]:
+    """Lapsed authorisations of banks in good standing, the most recently lapsed last."""
     now = ctx.ledger.chain.now()
-    return [g for g in ctx.consent.lapsing if g.expiry <= now and _in_good_standing(ctx, g)]
+    lapsed = [g for g in ctx.consent.lapsing if g.expiry <= now and g.bank != ctx.suspended]
+    return sorted(lapsed, key=lambda g: g.expiry)
 
 
 def query_after_expiry(ctx: AttackContext) -> None:
-    """A bank queries under an authorisation past its expiry."""
-    grant = ctx.rng.choice(_lapsed(ctx))
+    """A bank queries under the authorisation that lapsed most recently."""
+    grant = _lapsed(ctx)[-1]
     ctx.ledger.authorisations.log_query(
-        ctx.ring.account(grant.bank),
+        ctx.account(grant.bank),
         grant.auth_id,
         grant.purpose,
         query_hash({"after expiry": ctx.day, "auth": "0x" + grant.auth_id.hex()}),
@@ -240,19 +428,107 @@ def _shares(ctx: AttackContext) -> list[Share]:
 
 
 def tampered_report(ctx: AttackContext) -> None:
-    """A sealed report altered in transit reaches the bank that queried."""
+    """A sealed report altered in transit reaches the bank that queried; it checks it
+    against the hash recorded on chain. The ciphertext is altered, not the framing: the
+    envelope still reads as well formed."""
     share = ctx.rng.choice(_shares(ctx))
     envelope = bytearray(share.envelope)
-    envelope[ctx.rng.randrange(len(envelope))] ^= 1 << ctx.rng.randrange(8)
+    envelope[ctx.rng.randrange(FIXED_BYTES, len(envelope))] ^= 1 << ctx.rng.randrange(8)
     receive_report(
         ctx.ledger,
-        ctx.ring.account(share.bank).address,
+        ctx.account(share.bank).address,
         ctx.consent.keys[share.bank],
         query_id=share.query_id,
         sealed=SealedReport.from_bytes(bytes(envelope)),
         uid=share.uid,
         fields=share.fields,
     )
+
+
+# -- disputes ---------------------------------------------------------------------------
+def _stranger_to(ctx: AttackContext, rating: Rating) -> str:
+    """An enterprise the rating is not about."""
+    subject = bytes(rating.fields.subject)
+    if bytes(ctx.subject) != subject:
+        return ctx.enterprise
+    return next(e for e, s in ctx.consent.sim.subjects.items() if s != subject)
+
+
+def dispute_by_stranger(ctx: AttackContext) -> None:
+    """Another enterprise disputes a record in good standing about someone else (its own
+    signed dispute, with the record's true fields, relayed)."""
+    rating = ctx.rng.choice(_ratings(ctx))
+    stranger = ctx.account(_stranger_to(ctx, rating))
+    d = ctx.ledger.disputes
+    signed = d.sign_dispute(
+        stranger,
+        rating.uid,
+        rating.fields,
+        keccak(b"not my record, but I object"),
+        nonce=ctx.rng.getrandbits(64),
+        deadline=ctx.deadline(),
+    )
+    d.relay_dispute(ctx.relayer, signed)
+
+
+def dispute_by_unbound_account(ctx: AttackContext) -> None:
+    """An account bound to no enterprise disputes a record in good standing."""
+    rating = ctx.rng.choice(_ratings(ctx))
+    unbound = ctx.account(f"unbound:{ctx.day}")
+    d = ctx.ledger.disputes
+    signed = d.sign_dispute(
+        unbound,
+        rating.uid,
+        rating.fields,
+        keccak(b"I object"),
+        nonce=ctx.rng.getrandbits(64),
+        deadline=ctx.deadline(),
+    )
+    d.relay_dispute(ctx.relayer, signed)
+
+
+def dispute_by_stranger_via_api(ctx: AttackContext) -> None:
+    """Another enterprise, with its own API key, disputes a record in good standing about
+    someone else (its ForwardRequest of ``raiseDispute`` with the record's true fields)."""
+    api = _api(ctx)
+    rating = ctx.rng.choice(_ratings(ctx))
+    label = _stranger_to(ctx, rating)
+    stranger = ctx.account(label)
+    api.key_for(label, stranger.address)
+    reason = keccak(b"not my record, but I object")
+    f = rating.fields
+    fields = (bytes(f.subject), bytes(f.data_hash), bytes(f.ref_uid))
+    signed = ctx.ledger.forwarder.sign(
+        stranger,
+        ctx.ledger.disputes,
+        "raiseDispute",
+        bytes(rating.uid),
+        fields,
+        reason,
+        nonce=ctx.rng.getrandbits(64),
+        deadline=ctx.ledger.chain.now() + 3 * DAY,
+    )
+    body = {
+        "uid": "0x" + bytes(rating.uid).hex(),
+        "fields": {
+            "subject": "0x" + fields[0].hex(),
+            "data_hash": "0x" + fields[1].hex(),
+            "ref_uid": "0x" + fields[2].hex(),
+        },
+        "reason_hash": "0x" + reason.hex(),
+        **_signature_fields(signed),
+    }
+    _post(ctx, label, "/v1/disputes", body, f"stranger-dispute:{ctx.day}")
+
+
+def _signature_fields(signed: SignedForwardRequest) -> dict[str, object]:
+    r = signed.request
+    return {
+        "signer": r.sender,
+        "nonce": r.nonce,
+        "deadline": r.deadline,
+        "signature": "0x" + signed.signature.hex(),
+    }
 
 
 # -- receivables ------------------------------------------------------------------------
@@ -268,13 +544,7 @@ def _financed(ctx: AttackContext) -> list[tuple[str, bytes]]:
 def double_financing(ctx: AttackContext) -> None:
     """A second bank finances a receivable part that is already financed."""
     financier, part_id = ctx.rng.choice(_financed(ctx))
-    rivals = sorted(
-        label
-        for label in (f"bank:{c}" for c in ("shanghai", "nanjing", "hangzhou", "hefei", "jiaxing"))
-        if label != financier
-        and (ctx.suspended is None or ctx.ring.account(label) != ctx.suspended)
-    )
-    rival = ctx.ring.account(ctx.rng.choice(rivals))
+    rival = ctx.account(ctx.rng.choice(ctx.banks_in_good_standing(besides=financier)))
     ctx.ledger.receivables.finance(rival, part_id, 1_000_000, 400)
 
 
@@ -292,8 +562,8 @@ def duplicate_invoice(ctx: AttackContext) -> None:
     """A core enterprise issues a second receivable backed by an invoice already used."""
     core, supplier, invoice = ctx.rng.choice(_reissuable(ctx))
     ctx.ledger.receivables.issue_receivable(
-        ctx.ring.account(ctx.receivables.acting(core)),
-        ctx.ring.account(supplier).address,
+        ctx.account(ctx.receivables.acting(core)),
+        ctx.account(supplier).address,
         5_000_000,
         ctx.ledger.chain.now() + 30 * DAY,
         contract_hash=keccak(f"second contract {ctx.day}".encode()),
@@ -301,81 +571,223 @@ def duplicate_invoice(ctx: AttackContext) -> None:
     )
 
 
-#: Each behaviour, and the error the system must refuse it with.
-ATTACKS: dict[str, Behaviour] = {
-    "unregistered_attester": Behaviour(unregistered_attester, "ConsortiumUnauthorized"),
-    "suspended_member_write": Behaviour(
+def _forwarded(ctx: AttackContext) -> list[Forwarded]:
+    """Honest ForwardRequests the flows relayed (captured as they travelled) whose deadline
+    is still ahead: a replay of a lapsed one would be refused for lapsing instead."""
+    soon = ctx.ledger.chain.now() + SIGNATURE_LIFETIME
+    return [f for f in ctx.gateway.forwarded if f.signed.request.deadline > soon]
+
+
+def replayed_forward_request(ctx: AttackContext) -> None:
+    """A ForwardRequest captured from honest traffic (a holder's request for financing)
+    relayed again on chain as a raw transaction."""
+    captured = _forwarded(ctx)[-1]
+    ctx.ledger.forwarder.relay(ctx.relayer, captured.signed)
+
+
+def _forwarded_via_api(ctx: AttackContext) -> list[Forwarded]:
+    return [f for f in _forwarded(ctx) if f.path is not None]
+
+
+def replayed_forward_request_via_api(ctx: AttackContext) -> None:
+    """A ForwardRequest captured from honest API traffic handed in again under a new
+    Idempotency-Key with the key that handed it in."""
+    captured = _forwarded_via_api(ctx)[-1]
+    assert captured.path is not None
+    assert captured.body is not None
+    _post(ctx, captured.key_of, captured.path, captured.body, f"replay-forward:{ctx.day}")
+
+
+#: Every attack class: name, door, what it does, the named errors that refuse it.
+ATTACK_CLASSES: tuple[AttackClass, ...] = (
+    AttackClass(
+        "unregistered_attester", "chain", unregistered_attester, ("ConsortiumUnauthorized",)
+    ),
+    AttackClass(
+        "suspended_member_write",
+        "chain",
         suspended_member_write,
-        "ConsortiumMemberSuspended",
-        available=lambda ctx: ctx.suspended is not None,
+        ("ConsortiumMemberSuspended",),
+        lambda ctx: ctx.suspended is not None,
     ),
-    "forged_signature": Behaviour(forged_signature, "AttestationsWrongSigner", "SignatureMismatch"),
-    "replayed_signature": Behaviour(
-        replayed_signature, "AttestationsNonceUsed", "NonceAlreadySubmitted"
+    AttackClass(
+        "forged_attestation_signature",
+        "chain",
+        forged_attestation_signature,
+        ("AttestationsWrongSigner",),
     ),
-    "forged_consent": Behaviour(forged_consent, "AuthorisationsWrongSigner"),
-    "query_without_authorisation": Behaviour(query_without_authorisation, "AuthorisationsUnknown"),
-    "query_after_withdrawal": Behaviour(
+    AttackClass(
+        "forged_attestation_signature_via_api",
+        "api",
+        forged_attestation_signature_via_api,
+        ("SignatureMismatch",),
+    ),
+    AttackClass(
+        "replayed_attestation_signature",
+        "chain",
+        replayed_attestation_signature,
+        ("AttestationsNonceUsed",),
+    ),
+    AttackClass(
+        "replayed_attestation_via_api",
+        "api",
+        replayed_attestation_via_api,
+        ("NonceAlreadySubmitted",),
+        lambda ctx: bool(_captured_records(ctx)),
+    ),
+    AttackClass(
+        "cross_member_write_via_api",
+        "api",
+        cross_member_write_via_api,
+        ("KeyMemberMismatch",),
+    ),
+    AttackClass(
+        "cross_member_forward_request",
+        "chain",
+        cross_member_forward_request,
+        ("ForwarderWrongSigner",),
+        lambda ctx: bool(_ratings(ctx)),
+    ),
+    # The API reads the key's member's standing on every request (a new block, or a
+    # Consortium event, refreshes it), so the suspended member's key is refused at the door.
+    AttackClass(
+        "suspended_member_key_via_api",
+        "api",
+        suspended_member_key_via_api,
+        ("MemberSuspended",),
+        lambda ctx: ctx.suspended is not None and ctx.suspended in _api(ctx).keys,
+    ),
+    AttackClass("forged_consent", "chain", forged_consent, ("AuthorisationsWrongSigner",)),
+    AttackClass(
+        "replayed_consent",
+        "chain",
+        replayed_consent,
+        ("AuthorisationsNonceUsed",),
+        lambda ctx: bool(_replayable_consents(ctx)),
+    ),
+    AttackClass(
+        "query_under_another_banks_authorisation",
+        "chain",
+        query_under_another_banks_authorisation,
+        ("AuthorisationsNotGrantee",),
+        lambda ctx: bool(_live_grants(ctx)),
+    ),
+    AttackClass(
+        "query_after_withdrawal",
+        "chain",
         query_after_withdrawal,
-        "AuthorisationsWithdrawn",
-        available=lambda ctx: bool(_withdrawn(ctx)),
+        ("AuthorisationsWithdrawn",),
+        lambda ctx: bool(_withdrawn(ctx)),
     ),
-    "query_after_expiry": Behaviour(
-        query_after_expiry, "AuthorisationsExpired", available=lambda ctx: bool(_lapsed(ctx))
+    AttackClass(
+        "query_after_expiry",
+        "chain",
+        query_after_expiry,
+        ("AuthorisationsExpired",),
+        lambda ctx: bool(_lapsed(ctx)),
     ),
-    "tampered_report": Behaviour(
-        tampered_report, "ReportNotRecorded", available=lambda ctx: bool(_shares(ctx))
+    AttackClass(
+        "tampered_report",
+        "client",
+        tampered_report,
+        ("ReportNotRecorded",),
+        lambda ctx: bool(_shares(ctx)),
     ),
-    "double_financing": Behaviour(
+    AttackClass(
+        "dispute_by_stranger",
+        "chain",
+        dispute_by_stranger,
+        ("DisputesNotSubject",),
+        lambda ctx: bool(_ratings(ctx)),
+    ),
+    AttackClass(
+        "dispute_by_unbound_account",
+        "chain",
+        dispute_by_unbound_account,
+        ("ConsortiumNotEnterprise",),
+        lambda ctx: bool(_ratings(ctx)),
+    ),
+    AttackClass(
+        "dispute_by_stranger_via_api",
+        "api",
+        dispute_by_stranger_via_api,
+        ("DisputesNotSubject",),
+        lambda ctx: bool(_ratings(ctx)),
+    ),
+    AttackClass(
+        "double_financing",
+        "chain",
         double_financing,
-        "ReceivablesAlreadyFinanced",
-        available=lambda ctx: bool(_financed(ctx)),
+        ("ReceivablesAlreadyFinanced",),
+        lambda ctx: bool(_financed(ctx)),
     ),
-    "duplicate_invoice": Behaviour(
+    AttackClass(
+        "duplicate_invoice",
+        "chain",
         duplicate_invoice,
-        "ReceivablesDuplicateInvoice",
-        available=lambda ctx: bool(_reissuable(ctx)),
+        ("ReceivablesDuplicateInvoice",),
+        lambda ctx: bool(_reissuable(ctx)),
     ),
-}
+    AttackClass(
+        "replayed_forward_request",
+        "chain",
+        replayed_forward_request,
+        ("ForwarderNonceUsed",),
+        lambda ctx: bool(_forwarded(ctx)),
+    ),
+    AttackClass(
+        "replayed_forward_request_via_api",
+        "api",
+        replayed_forward_request_via_api,
+        ("NonceAlreadySubmitted",),
+        lambda ctx: bool(_forwarded_via_api(ctx)),
+    ),
+)
+
+#: The attack classes by name.
+ATTACKS: dict[str, AttackClass] = {a.name: a for a in ATTACK_CLASSES}
 
 
-def expected_error(kind: str, via_api: bool) -> str:
-    """The error that must refuse ``kind`` on this run's path."""
-    behaviour = ATTACKS[kind]
-    return behaviour.api_expected if via_api and behaviour.api_expected else behaviour.expected
+def attacks_for(via_api: bool) -> list[str]:
+    """The attack classes a run tries: those through the API only on a run through it."""
+    return [a.name for a in ATTACK_CLASSES if via_api or a.door != "api"]
 
 
-def choose(ctx: AttackContext, metrics: Metrics) -> str | None:
-    """Today's behaviour: of those today makes possible, the one tried least so far.
+def choose(ctx: AttackContext, metrics: Metrics, count: int = 1) -> list[str]:
+    """Today's attacks: of the classes today makes possible, the ``count`` tried least so far.
 
-    Every behaviour is thus tried as soon as a run offers what it needs, and
-    then in turn; ties go to the order of :data:`ATTACKS`.
+    Every class is thus tried as soon as a run offers what it needs, and then in
+    turn; ties go to the order of :data:`ATTACK_CLASSES`.
     """
-    possible = [kind for kind, b in ATTACKS.items() if b.available(ctx)]
-    if not possible:
-        return None
-    return min(possible, key=lambda k: metrics.attacks[k].attempted if k in metrics.attacks else 0)
+    possible = [a.name for a in ATTACK_CLASSES if a.possible(ctx)]
+    tried = {k: t.attempted for k, t in metrics.attacks.items()}
+    return sorted(possible, key=lambda k: tried.get(k, 0))[:count]
 
 
 def attempt(kind: str, ctx: AttackContext, metrics: Metrics) -> None:
-    """Run one attack and count how the system answered it."""
-    behaviour = ATTACKS[kind]
-    via_api = ctx.api is not None and behaviour.api_expected is not None
-    expected = expected_error(kind, ctx.api is not None)
+    """Run one attack and count how the chain or the API answered it."""
+    attack = ATTACKS[kind]
     tally = metrics.attacks[kind]
+    tally.door = attack.door
     tally.attempted += 1
-    tally.channel["api" if via_api else "chain"] += 1
     try:
-        behaviour.run(ctx)
+        attack.run(ctx)
+    except UnknownRevert as exc:
+        tally.errors[f"unnamed revert: {exc}"] += 1
+        return
     except ContractRevert as exc:
         name = exc.error_name
-    except SharingError as exc:
-        name = type(exc).__name__
     except ApiRefusal as exc:
         name = exc.error_name
+    except SharingError as exc:
+        name = type(exc).__name__  # the recipient's check against the chain's record
+    except LedgerError as exc:
+        tally.errors[f"unnamed {type(exc).__name__}: {exc}"] += 1
+        return
     else:
-        tally.accepted += 1
+        tally.succeeded += 1  # a breach
         return
     tally.errors[name] += 1
-    if name == expected:
-        tally.refused += 1
+    tally.refused += 1
+    if name not in attack.refused_by:
+        tally.unexpected += 1

@@ -28,7 +28,11 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
 from ledger_client import Ledger
-from ledger_client.contracts.authorisations import AuthorisationRequest, query_hash
+from ledger_client.contracts.authorisations import (
+    AuthorisationRequest,
+    SignedAuthorisation,
+    query_hash,
+)
 from ledger_client.records import canonical_json, record_hash, sample_record
 from ledger_client.reports import receive_report, report_context
 from ledger_client.sharing import EncryptionKeyPair, SealedReport, seal_report
@@ -130,6 +134,8 @@ class ConsentFlows:
         self.withdrawn: deque[Grant] = deque(maxlen=_KEEP)
         self.lapsing: deque[Grant] = deque(maxlen=_KEEP)  # application grants, soon expired
         self.shares: deque[Share] = deque(maxlen=_KEEP)
+        # (bank, the enterprise's signed authorisation it relayed), as it travelled
+        self.signed: deque[tuple[str, SignedAuthorisation]] = deque(maxlen=_KEEP)
         self.due: dict[int, list[OpenDispute]] = {}
         self._nonces: dict[str, int] = {}
         self._applications = 0
@@ -185,6 +191,7 @@ class ConsentFlows:
             deadline=now + SIGNATURE_LIFETIME,
         )
         auth_id = sim.writes.authorise(bank, signed)
+        self.signed.append((bank, signed))
         sim.metrics.consent.authorisations[purpose.name.lower()] += 1
         return Grant(bank, ent.spec.label, auth_id, purpose, request.expiry)
 

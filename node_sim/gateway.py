@@ -9,13 +9,20 @@ at the end of the day (:meth:`ApiGateway.drain`) through the API.
 
 Every operation is noted with the channel it took (``Metrics.channels``), so
 the summary says what went where. The API has routes for signed attestations
-today; an operation gains an API path by overriding its method here.
+today, and a holder's request for financing (a ForwardRequest the bank hands in); an
+operation gains an API path by overriding its method here.
+
+What honest traffic carried is kept for the red team (:mod:`node_sim.adversaries`),
+as an eavesdropper on the wire would have it: the ForwardRequests relayed
+(:attr:`ChainGateway.forwarded`) and, through the API, the signed records posted
+(:attr:`ApiGateway.sent`).
 """
 
 from __future__ import annotations
 
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +33,9 @@ from ledger_client import Keyring, Ledger, LedgerConnectionError
 from ledger_client.batches import anchor_records
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWithdrawal
+from ledger_client.contracts.base import ContractFacade
 from ledger_client.contracts.disputes import SignedDispute
+from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.records import Schema, record_hash, record_subject
 from ledger_client.signed_records import SignedRecord, domain_separator
 from ledger_client.types import (
@@ -40,7 +49,7 @@ from ledger_client.types import (
 from .api_process import ApiClient, ApiResponse, ApiServer
 from .metrics import Metrics
 
-__all__ = ["ApiGateway", "ChainGateway", "Written"]
+__all__ = ["ApiGateway", "ChainGateway", "Forwarded", "Written"]
 
 #: How long a signature handed to the API stays relayable: past the day it is written on.
 SIGNATURE_LIFETIME_S = 3 * 86_400
@@ -48,6 +57,8 @@ SIGNATURE_LIFETIME_S = 3 * 86_400
 API_BATCH_MAX = 1_000
 #: How long the end of a day waits for the API to anchor what it accepted, seconds.
 DRAIN_TIMEOUT_S = 120.0
+#: Honest messages kept as what an eavesdropper captured.
+_CAPTURED = 32
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,16 @@ class Written:
     fields: AttestationFields  # what the UID commits to
     uid: Hash32 | None  # the attestation's UID; None when anchored in a Merkle batch
     day: int
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """A ForwardRequest an honest party signed and the flows relayed, as it travelled."""
+
+    key_of: str  # keyring label of who handed it in (whose gas or API key)
+    signed: SignedForwardRequest
+    path: str | None = None  # the API route it was posted to; None when relayed on chain
+    body: dict[str, object] | None = None  # the request body posted
 
 
 OnWritten = Callable[[Written], None]
@@ -76,6 +97,23 @@ class ChainGateway:
         self.ring = ring
         self.metrics = metrics
         self.city_of = city_of
+        self.forwarded: deque[Forwarded] = deque(maxlen=_CAPTURED)
+        self._forward_nonces: dict[str, int] = {}
+
+    def sign_forward(
+        self, signer: str, target: ContractFacade, fn: str, *args: object
+    ) -> SignedForwardRequest:
+        """``signer``'s ForwardRequest of ``target.fn(*args)``, valid a signature lifetime.
+
+        Nonces count up per signer, so a seed's run signs the same bytes (and pays the
+        same calldata gas) every time.
+        """
+        acct = self.ring.account(signer)
+        nonce = self._forward_nonces.get(acct.address, 0) + 1
+        self._forward_nonces[acct.address] = nonce
+        fw = self.ledger.forwarder
+        deadline = self.ledger.chain.now() + SIGNATURE_LIFETIME_S
+        return fw.sign(acct, target, fn, *args, nonce=nonce, deadline=deadline)
 
     def attest(
         self,
@@ -227,16 +265,41 @@ class ChainGateway:
         max_discount_bps: int,
         expires_at: int,
     ) -> None:
-        """The holder asks ``bank`` to finance a part on its terms, until ``expires_at``."""
-        tx = self.ledger.receivables.request_financing(
-            self.ring.account(holder),
+        """The holder asks ``bank`` to finance a part on its terms, until ``expires_at``: its
+        signed ForwardRequest, which the bank relays through the Forwarder (the holder pays
+        no gas)."""
+        signed = self._financing_request(
+            holder,
             receivable_id,
-            self.ring.account(bank).address,
+            bank,
             min_advance_fen=min_advance_fen,
             max_discount_bps=max_discount_bps,
             expires_at=expires_at,
         )
+        tx = self.ledger.forwarder.relay(self.ring.account(bank), signed)
         self._sent("request_financing", tx.gas_used)
+        self.forwarded.append(Forwarded(bank, signed))
+
+    def _financing_request(
+        self,
+        holder: str,
+        receivable_id: bytes,
+        bank: str,
+        *,
+        min_advance_fen: int,
+        max_discount_bps: int,
+        expires_at: int,
+    ) -> SignedForwardRequest:
+        return self.sign_forward(
+            holder,
+            self.ledger.receivables,
+            "requestFinancing",
+            bytes(receivable_id),
+            self.ring.account(bank).address,
+            min_advance_fen,
+            max_discount_bps,
+            expires_at,
+        )
 
     def finance_receivable(
         self, bank: str, receivable_id: bytes, advance_fen: int, discount_bps: int
@@ -325,6 +388,7 @@ class ApiGateway(ChainGateway):
         self.keys = {m: server.issue_key(ring.account(m).address, m) for m in members}
         self.client: ApiClient = server.start()
         self.tally = ApiTally()
+        self.sent: deque[tuple[str, dict[str, object]]] = deque(maxlen=_CAPTURED)
         self._pending: list[_Pending] = []
         self._nonces: dict[str, int] = {}
         self._requests = 0
@@ -354,6 +418,32 @@ class ApiGateway(ChainGateway):
         self._nonces[member] = nonce
         return nonce
 
+    def reserve_nonce(self, member: str) -> int:
+        """A nonce of ``member``'s signed records that its honest traffic will not use."""
+        return self._next_nonce(member)
+
+    def key_for(self, label: str, address: str) -> str:
+        """The API key of ``label`` (issued into the server's key store the first time)."""
+        key = self.keys.get(label)
+        if key is None:
+            key = self.keys[label] = self.server.issue_key(address, label)
+        return key
+
+    def settle(self, answer: ApiResponse, member: str) -> dict[str, Any]:
+        """Wait until the server has relayed the submission ``answer`` accepted; return it."""
+        path = f"/v1/submissions/{answer.body['id']}"
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while True:
+            found = self.client.request("GET", path, None, {"X-API-Key": self.keys[member]})
+            if found.status != 200:
+                raise LedgerConnectionError(f"the API lost {path}: {found.status} {found.body}")
+            if found.body["status"] != "pending":
+                settled: dict[str, Any] = found.body
+                return settled
+            if time.monotonic() > deadline:
+                raise LedgerConnectionError(f"the API did not relay {path} in time")
+            time.sleep(0.02)
+
     def post(self, member: str, path: str, body: object, idempotency_key: str) -> ApiResponse:
         """POST as ``member`` (its API key) under an Idempotency-Key."""
         self._requests += 1
@@ -378,6 +468,47 @@ class ApiGateway(ChainGateway):
         answer = self.post(member, "/v1/attestations", body, f"sim:{member}:{nonce}")
         self.metrics.went("attest", self.channel)
         self.track(answer, [(member, schema, record, day, then)])
+        if answer.status in (200, 202):
+            self.sent.append((member, body))
+
+    def request_financing(
+        self,
+        holder: str,
+        receivable_id: bytes,
+        bank: str,
+        *,
+        min_advance_fen: int,
+        max_discount_bps: int,
+        expires_at: int,
+    ) -> None:
+        """The bank hands in the holder's signed request for financing on the holder's terms;
+        the flows go on once the server has relayed it (the bank finances next)."""
+        signed = self._financing_request(
+            holder,
+            receivable_id,
+            bank,
+            min_advance_fen=min_advance_fen,
+            max_discount_bps=max_discount_bps,
+            expires_at=expires_at,
+        )
+        r = signed.request
+        body: dict[str, object] = {
+            "financier": self.ring.account(bank).address,
+            "min_advance_fen": min_advance_fen,
+            "max_discount_bps": max_discount_bps,
+            "expires_at": expires_at,
+            "signer": r.sender,
+            "nonce": r.nonce,
+            "deadline": r.deadline,
+            "signature": "0x" + signed.signature.hex(),
+        }
+        path = f"/v1/receivables/0x{bytes(receivable_id).hex()}/financing-requests"
+        answer = self.post(bank, path, body, f"sim:{bank}:financing:{r.sender}:{r.nonce}")
+        self.metrics.went("request_financing", self.channel)
+        settled = self.settle(answer, bank) if answer.status in (200, 202) else answer.body
+        if settled.get("status") != "anchored":
+            raise LedgerConnectionError(f"the API did not relay a request for financing: {settled}")
+        self.forwarded.append(Forwarded(bank, signed, path, body))
 
     def anchor(
         self, member: str, schema: Schema, records: list[dict[str, object]], day: int

@@ -12,13 +12,14 @@ TIERS = (1, 2, 3)
 
 @dataclass
 class AttackTally:
-    """Attempts of one adversarial behaviour, and how each ended."""
+    """Attempts of one attack class, and how each ended."""
 
+    door: str = ""  # "chain", "api" or "client": where the attack was sent
     attempted: int = 0
-    refused: int = 0  # refused with the expected named error, raised by the chain or the API
+    refused: int = 0  # refused by a named error the chain or the API raised
+    unexpected: int = 0  # of those, refused by a name other than the class's own
+    succeeded: int = 0  # the system let it through: a breach
     errors: Counter[str] = field(default_factory=Counter)  # error name -> count
-    accepted: int = 0  # the system let it through: a breach
-    channel: Counter[str] = field(default_factory=Counter)  # "chain" or "api" -> attempts
 
 
 @dataclass
@@ -175,11 +176,12 @@ class Metrics:
             "receivables": self._receivables(days),
             "attacks": {
                 kind: {
+                    "door": t.door,
                     "attempted": t.attempted,
                     "refused": t.refused,
-                    "accepted": t.accepted,
+                    "refused_unexpectedly": t.unexpected,
+                    "succeeded": t.succeeded,
                     "errors": dict(sorted(t.errors.items())),
-                    "channel": dict(sorted(t.channel.items())),
                 }
                 for kind, t in sorted(self.attacks.items())
             },

@@ -32,12 +32,14 @@ def render_report(summary: dict[str, Any]) -> str:
         ),
     )
     attacks = summary["attacks"]
-    breaches = sum(t["accepted"] for t in attacks.values())
+    breaches = sum(t["succeeded"] for t in attacks.values())
     attempted = sum(t["attempted"] for t in attacks.values())
     refused = sum(t["refused"] for t in attacks.values())
+    unexpected = sum(t["refused_unexpectedly"] for t in attacks.values())
     page.verdict(
-        breaches == 0 and refused == attempted,
-        f"{refused} of {attempted} attacks refused by a named error; {breaches} accepted.",
+        breaches == 0 and refused == attempted and unexpected == 0,
+        f"{refused} of {attempted} attacks refused by a named error of the chain or the API "
+        f"({unexpected} by another name than their class's own); {breaches} succeeded.",
     )
     _audit(page, summary.get("audit"), summary)
 
@@ -86,18 +88,18 @@ def render_report(summary: dict[str, Any]) -> str:
     page.chart(
         _attacks_chart(attacks),
         "Every attempt should be refused with its named error, raised by the chain, "
-        "the API, or the recipient's checks of a shared report.",
+        "the API, or the recipient's checks of a shared report against the chain.",
     )
     page.table(
-        ["behaviour", "attempted", "refused", "accepted", "errors raised", "through"],
+        ["attack class", "door", "attempted", "refused", "succeeded", "refused by"],
         [
             [
                 k,
+                t["door"],
                 t["attempted"],
                 t["refused"],
-                t["accepted"],
+                t["succeeded"],
                 ", ".join(f"{e} ×{n}" for e, n in t["errors"].items()),
-                ", ".join(t.get("channel", {})) or "chain",
             ]
             for k, t in attacks.items()
         ],

@@ -41,7 +41,7 @@ from ledger_client.records import Schema, sample_record
 from ledger_client.types import City
 from ledger_client.uscc import subject_id
 
-from .adversaries import ATTACKS, AttackContext, attempt, choose
+from .adversaries import AttackContext, attacks_for, attempt, choose
 from .api_process import ApiServer
 from .audit_hook import audit_verdict
 from .consent import DISPUTE_RATE_OTHER, ConsentFlows
@@ -78,6 +78,7 @@ class SimulationConfig:
     rpc: str | None = None  # a node's URL; None for the embedded chain
     out: Path | None = None  # where to keep the manifest, the chain and the report
     adversary_rate: float = 0.5  # probability of an attack on a given day
+    attacks_per_day: int = 1  # attack classes tried on a day of attack (least tried first)
     suspend_label: str = "bank:jiaxing"  # the member suspended mid-run
     via_api: bool = False  # send signed attestations through a real `credit-chain serve`
     api_restart_signal: str = "SIGKILL"  # how the API server is stopped mid-run
@@ -304,8 +305,6 @@ class Simulation:
             self._bureaus(day)
             self._banks(day)
             self._flush_batches(day)
-            if self.attack_rng.random() < self.config.adversary_rate:
-                self._attack(day)
             api = self.gateway if isinstance(self.gateway, ApiGateway) else None
             # The server is stopped while it holds records it accepted (on the last day at
             # the latest), then started again: everything it accepted must end anchored.
@@ -318,6 +317,10 @@ class Simulation:
                 sig = signal.Signals[self.config.api_restart_signal]
                 self.metrics.faults.append(api.restart_server(day, sig))
             self.gateway.drain()
+            # The adversaries act at the end of the day, on what the day's honest traffic
+            # showed them (through the API, it is settled by the drain).
+            if self.attack_rng.random() < self.config.adversary_rate:
+                self._attack(day)
             if progress is not None:
                 progress(day + 1, days)
 
@@ -474,6 +477,13 @@ class Simulation:
 
     # -- adversaries ----------------------------------------------------------------
     def _attack(self, day: int) -> None:
+        ctx = self.attack_context(day)
+        for kind in choose(ctx, self.metrics, self.config.attacks_per_day):
+            attempt(kind, ctx, self.metrics)
+
+    def attack_context(self, day: int) -> AttackContext:
+        """What the adversaries see and hold on ``day``: today's honest bank to impersonate
+        and enterprise to target, drawn from the adversaries' own random stream."""
         assert self.consent is not None
         assert self.flows is not None
         suspended = self.suspended()
@@ -481,25 +491,23 @@ class Simulation:
         if honest == suspended:
             honest = "bank:shanghai"
         ent = self.attack_rng.choice(self.population)
-        ctx = AttackContext(
+        return AttackContext(
             ledger=self.deployed,
             ring=self.ring,
             rng=self.attack_rng,
             day=day,
             honest_attester=honest,
             relayer=self.ring.account("relayer:sim"),
-            suspended=self.ring.account(suspended) if suspended else None,
+            suspended=suspended,
             subject=self.subjects[ent.spec.label],
             enterprise=ent.spec.label,
             consent=self.consent,
             receivables=self.flows,
+            gateway=self.writes,
             metrics=self.metrics,
             city_of=self.city_of,
             api=self.gateway if isinstance(self.gateway, ApiGateway) else None,
         )
-        kind = choose(ctx, self.metrics)
-        if kind is not None:
-            attempt(kind, ctx, self.metrics)
 
     # -- what the API server sent ---------------------------------------------------------
     def _count_api_transactions(self) -> None:
@@ -524,7 +532,12 @@ class Simulation:
         for receipt in receipts:
             timestamp = backend.block(receipt.block_number).timestamp
             names = {e.name for e in self.deployed.attestations.decode_events(receipt)}
-            op = "api_anchor_signed_batch" if "BatchAnchored" in names else "api_attest_by_sig"
+            if "BatchAnchored" in names:
+                op = "api_anchor_signed_batch"
+            elif names:
+                op = "api_attest_by_sig"
+            else:  # a ForwardRequest relayed (a holder's request for financing)
+                op = "api_forward"
             self.metrics.transactions += 1
             self.metrics.transactions_by_day[max(0, (timestamp - self.epoch) // DAY)] += 1
             self.metrics.gas += receipt.gas_used
@@ -563,7 +576,7 @@ class Simulation:
             }
         if isinstance(self.gateway, ApiGateway):
             doc["api"] = self.gateway.tally.to_dict()
-        doc["adversaries"] = sorted(ATTACKS)
+        doc["adversaries"] = attacks_for(self.config.via_api)
         return doc
 
 

@@ -58,16 +58,23 @@ def print_summary(
             f"{r['splits']:,} splits, {sum(r['financed'].values()):,} financed ({financed}), "
             f"{r['settled_parts']:,} parts settled, {r['defaults']:,} defaulted"
         )
-    attacks = Table(title="Attacks: attempted and refused by name", box=box.SIMPLE, padding=(0, 1))
-    for col, justify in (("behaviour", "left"), ("tried", "right"), ("refused", "right")):
-        attacks.add_column(col, justify=justify)  # type: ignore[arg-type]
-    attacks.add_column("refused with")
+    attacks = Table(
+        title="Attacks: tried, refused by a named error, succeeded",
+        box=box.SIMPLE,
+        padding=(0, 1),
+    )
+    attacks.add_column("attack class", no_wrap=True)
+    for col in ("tried", "refused", "succeeded"):
+        attacks.add_column(col, justify="right")
+    attacks.add_column("refused by", overflow="fold")
     for kind, t in summary["attacks"].items():
         errors = ", ".join(
             f"{k}" if v == t["attempted"] else f"{k} x{v}" for k, v in t["errors"].items()
         )
-        style = "red" if t["accepted"] or t["refused"] != t["attempted"] else "green"
-        attacks.add_row(kind, str(t["attempted"]), f"[{style}]{t['refused']}[/{style}]", errors)
+        bad = t["refused"] != t["attempted"] or t["refused_unexpectedly"]
+        refused = f"[{'red' if bad else 'green'}]{t['refused']}[/]"
+        succeeded = f"[{'red' if t['succeeded'] else 'green'}]{t['succeeded']}[/]"
+        attacks.add_row(kind, str(t["attempted"]), refused, succeeded, errors)
     console.print(attacks)
     for fault in summary["faults"]:
         detail = ", ".join(f"{k} {v}" for k, v in fault.items() if k not in ("day", "kind"))

@@ -741,6 +741,7 @@ def bench_sim(days: int = 90, enterprises: int = 5_000, seed: int = 7) -> dict[s
         "receivables": s["receivables"]["issued"],
         "attacks_refused": sum(t["refused"] for t in s["attacks"].values()),
         "attacks_attempted": sum(t["attempted"] for t in s["attacks"].values()),
+        "attacks_succeeded": sum(t["succeeded"] for t in s["attacks"].values()),
     }
 
 

@@ -245,6 +245,10 @@ def simulate(
     adversary_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Probability of an attack on a day.")
     ] = 0.5,
+    attacks_per_day: Annotated[
+        int,
+        typer.Option(min=1, max=100, help="Attack classes tried on a day of attack."),
+    ] = 1,
     late_dispute_rate: Annotated[
         float,
         typer.Option(
@@ -276,6 +280,7 @@ def simulate(
         rpc=rpc,
         out=out,
         adversary_rate=adversary_rate,
+        attacks_per_day=attacks_per_day,
         late_dispute_rate=late_dispute_rate,
         via_api=via_api,
     )
@@ -294,10 +299,13 @@ def simulate(
             raise _fail(str(exc)) from exc
     if as_json:
         _emit_json({**result.summary, "timing": result.timing, "audit": result.audit})
-        return
-    from node_sim.summary import print_summary
+    else:
+        from node_sim.summary import print_summary
 
-    print_summary(Console(), result.summary, result.timing, result.audit, out)
+        print_summary(Console(), result.summary, result.timing, result.audit, out)
+    breaches = {k: t["succeeded"] for k, t in result.summary["attacks"].items() if t["succeeded"]}
+    if breaches:
+        raise _fail(f"attacks succeeded (breaches): {breaches}")
 
 
 def _open_ledger(
