@@ -11,7 +11,7 @@ from ledger_client.deployment import create_address
 from ledger_client.errors import (
     AttestationsNotDisputes,
     ConsortiumMemberSuspended,
-    ConsortiumNotEnterprise,
+    DisputesAlreadyAnswered,
     DisputesAlreadyCorrected,
     DisputesAlreadyOpen,
     DisputesFieldsMismatch,
@@ -126,14 +126,16 @@ class DisputesConformance(ConsentFixtures):
                 world.hangzhou_bureau,
                 d.sign_dispute(world.other_enterprise, world.uid, lying, REASON),
             )
-        # A member institution is no enterprise; a stranger neither.
-        with pytest.raises(ConsortiumNotEnterprise):
+        # A member institution is not the subject; an unbound stranger neither.
+        with pytest.raises(DisputesNotSubject) as info:
             d.raise_dispute(world.shanghai_bank, world.uid, world.fields, REASON)
+        assert info.value.caller == world.shanghai_bank.address
         stranger = keyring.account("stranger")
-        with pytest.raises(ConsortiumNotEnterprise):
+        with pytest.raises(DisputesNotSubject) as info:
             d.relay_dispute(
                 world.hangzhou_bureau, d.sign_dispute(stranger, world.uid, world.fields, REASON)
             )
+        assert info.value.caller == stranger.address
 
     def test_direct_dispute_needs_gas_only(self, world: ConsentWorld) -> None:
         world.ledger.chain.fund(world.enterprise.address)
@@ -275,8 +277,10 @@ class DisputesConformance(ConsentFixtures):
         with pytest.raises(DisputesNotOpen) as info:
             d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
         assert info.value.status == DisputeStatus.REJECTED
-        # The enterprise may dispute again, with new grounds: a new dispute.
-        assert self._raise(world, keccak256(b"new evidence")) == dispute_id + 1
+        # Answered: the remedy is a complaint to the regulator, not a second dispute.
+        with pytest.raises(DisputesAlreadyAnswered) as answered:
+            self._raise(world, keccak256(b"new evidence"))
+        assert answered.value.fields == {"uid": world.uid, "disputeId": dispute_id}
 
     def test_who_may_resolve(self, world: ConsentWorld) -> None:
         d = world.ledger.disputes
@@ -362,16 +366,32 @@ class DisputesConformance(ConsentFixtures):
         world.ledger.chain.fund(world.enterprise.address)
         raised = d.raise_dispute(world.enterprise, world.uid, world.fields, REASON)
         rejected = d.reject(world.hangzhou_bureau, raised.dispute_id, ANSWER)
+        complained = d.relay_complaint(
+            world.hangzhou_bureau, d.sign_complaint(world.enterprise, raised.dispute_id, REASON)
+        )
+        att.revoke(world.regulator, world.uid, ANSWER)
+        resolved = d.resolve_complaint(world.regulator, complained.complaint_id, True, ANSWER)
+        second = att.attest(
+            world.hangzhou_bureau, world.schema, HANGZHOU_SUBJECT, keccak256(b"second")
+        )
         relayed = d.relay_dispute(
             world.hangzhou_bureau,
-            d.sign_dispute(world.enterprise, world.uid, world.fields, REASON),
+            d.sign_dispute(
+                world.enterprise,
+                second.uid,
+                AttestationFields(HANGZHOU_SUBJECT, keccak256(b"second")),
+                REASON,
+            ),
         )
-        att.revoke(world.hangzhou_bureau, world.uid)
+        att.revoke(world.hangzhou_bureau, second.uid)
         upheld = d.uphold(world.hangzhou_bureau, relayed.dispute_id)
-        assert raised.tx.gas_used <= 175_000  # the first dispute also starts the counter
-        assert relayed.tx.gas_used <= 175_000
+        # Three slots (the subject is kept for a complaint) and the record's dispute id.
+        assert raised.tx.gas_used <= 200_000  # the first dispute also starts the counter
+        assert relayed.tx.gas_used <= 200_000
         assert rejected.gas_used <= 60_000  # reads the record: a corrected one cannot be rejected
         assert upheld.gas_used <= 60_000
+        assert complained.tx.gas_used <= 120_000  # relayed; the first complaint starts its counter
+        assert resolved.gas_used <= 60_000
 
 
 @pytest.mark.parametrize("nonce", [0, 1, 127, 128, 255, 256, 65_535, 2**24])
@@ -396,7 +416,19 @@ class TestDisputesEmbedded(EmbeddedChain, DisputesConformance):
         rejected = d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
         assert chain.backend.block(rejected.block_number).timestamp == dispute.deadline - 1
         assert rejected.event("DisputeRejected").args["late"] is False
-        second = self._raise(world, keccak256(b"again"))
+        data_hash = keccak256(b"another record")
+        other = world.ledger.attestations.attest(
+            world.hangzhou_bureau, world.schema, HANGZHOU_SUBJECT, data_hash
+        )
+        second = d.relay_dispute(
+            world.hangzhou_bureau,
+            d.sign_dispute(
+                world.enterprise,
+                other.uid,
+                AttestationFields(HANGZHOU_SUBJECT, data_hash),
+                REASON,
+            ),
+        ).dispute_id
         again = d.dispute(second)
         assert again is not None
         chain.advance_time(again.deadline - 1 - chain.now())
