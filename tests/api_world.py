@@ -116,9 +116,10 @@ def error(r: Response, status: int, name: str) -> dict[str, Any]:
 
 
 @contextmanager
-def open_world(tmp_path: Path) -> Iterator[ApiWorld]:
-    """The API on a fresh data directory, with the cast admitted, bound and given keys."""
-    settings = Settings(data_dir=tmp_path, batch_min=8, anchor_interval_s=0.02)
+def open_world(tmp_path: Path, rpc: str | None = None) -> Iterator[ApiWorld]:
+    """The API on a fresh data directory, with the cast admitted, bound and given keys; on
+    the embedded chain, or on the node at ``rpc`` (a fresh deployment there)."""
+    settings = Settings(data_dir=tmp_path, rpc=rpc, batch_min=8, anchor_interval_s=0.02)
     service = Service.open(settings)
     ledger = service.ledger
     regulator = service.keyring.account("regulator")
