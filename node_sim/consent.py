@@ -438,7 +438,7 @@ class ConsentFlows:
         assert uid is not None
         info = sim.deployed.attestations.attestation(uid)
         assert info is not None
-        corrected = bool(info.revoked_at) or info.replaced_by != bytes(32)
+        corrected = bool(info.revoked_at) or info.replaced_by is not None
         # The answer follows the record: one corrected since is upheld as it stands.
         if complaint.uphold or corrected:
             if not corrected:
