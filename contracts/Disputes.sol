@@ -157,6 +157,8 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
     /// @inheritdoc IDisputes
     function openDispute(bytes32 uid) external view returns (uint256) {
         uint256 disputeId = _recordDisputes[uid];
+        // A status compared, not a balance or a time (slither taints the packed slot).
+        // slither-disable-next-line incorrect-equality
         return _disputes[disputeId].status == DisputeStatus.Open ? disputeId : 0;
     }
 
@@ -208,6 +210,8 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         complaintIds = new uint256[](toId > fromId ? toId - fromId : 0);
         uint256 found = 0;
         for (uint256 id = fromId; id < toId; ++id) {
+            // A status compared, not a balance or a time (slither taints the packed slot).
+            // slither-disable-next-line incorrect-equality
             if (_complaints[id].status == ComplaintStatus.Open) complaintIds[found++] = id;
         }
         assembly ("memory-safe") {
@@ -234,8 +238,11 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         // An upheld one falls through: its record is revoked or replaced, so not disputable.
         uint256 earlier = _recordDisputes[uid];
         if (earlier != 0) {
+            // A status compared, not a balance or a time (slither taints the packed slot).
             DisputeStatus was = _disputes[earlier].status;
+            // slither-disable-next-line incorrect-equality
             if (was == DisputeStatus.Open) revert DisputesAlreadyOpen(uid, earlier);
+            // slither-disable-next-line incorrect-equality
             if (was == DisputeStatus.Rejected) revert DisputesAlreadyAnswered(uid, earlier);
         }
         IAttestations.AttestationView memory a = _attestations.attestation(uid);
