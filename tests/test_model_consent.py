@@ -360,11 +360,16 @@ class ConsentMachine(RuleBasedStateMachine):
         return {"hour": at + 3_600, "edge": at, "stale": at - 1}[kind]
 
     @initialize()
-    def a_record_and_an_authorisation(self) -> None:
-        """Start from a record about enterprise A and its authorisation of the Shanghai bank,
+    def records_an_authorisation_and_a_rejected_dispute(self) -> None:
+        """Start from a record about enterprise A, its authorisation of the Shanghai bank,
+        and a rejected dispute of another record (a complaint may follow, a re-raise may not),
         so that short runs reach the later rules."""
         self.attest("bureau", SUBJECT_A, "loan", 0)
         self.authorise(frozenset(), 0, "member")
+        self.attest("bureau", SUBJECT_A, "loan", 0)
+        self.raise_dispute(frozenset(), (1, True), True, "bureau")
+        self.resolve(frozenset(), (1, True), "bureau", False, None)
+        assert self.model.disputes[0].status is DisputeStatus.REJECTED
 
     # -- records and their corrections ------------------------------------------------
     @rule(
@@ -996,7 +1001,7 @@ class ConsentMachine(RuleBasedStateMachine):
             self.touched_disputes.add(dispute_id)
             self.touched_complaints.add(made.complaint_id)
 
-    @precondition(lambda self: bool(self.model.complaints))
+    @precondition(lambda self: bool(self.model.open_complaints()))
     @rule(
         wrong=flaws("complaint", "resolver", "reply", "outcome"),
         pick=PICK,
