@@ -16,6 +16,7 @@ from .routes import (
     attestations,
     authorisations,
     batches,
+    complaints,
     deployment,
     disputes,
     health,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         authorisations.router,
         queries.router,
         disputes.router,
+        complaints.router,
         receivables.router,
         receivables.financings_router,
     ):

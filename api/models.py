@@ -442,6 +442,47 @@ class DisputesPublic(BaseModel):
     offset: int
 
 
+class ComplaintCreate(SignedWrite):
+    """Complain to the regulator of a dispute's rejection, or of its silence once overdue
+    (signed by the record's subject's bound account)."""
+
+    dispute_id: int = Field(ge=1, lt=2**64, description="the dispute complained of")
+    reason_hash: Hex32 = Field(description="keccak256 of the off-chain statement")
+
+
+class ComplaintResolution(SignedWrite):
+    """Resolve a complaint (a regulator): upheld once the record is revoked or replaced,
+    else rejected, the record standing."""
+
+    upheld: bool
+    reply_hash: Hex32 = Field(description="keccak256 of the regulator's written reply")
+
+
+class ComplaintPublic(BaseModel):
+    """A complaint (投诉) to the regulator."""
+
+    complaint_id: int
+    dispute_id: int
+    uid: str | None
+    subject: str | None
+    reason_hash: str | None
+    filed_by: str | None
+    filed_at: int
+    status: str
+    resolved_at: int
+    regulator: str | None
+    reply_hash: str | None
+
+
+class ComplaintsPublic(BaseModel):
+    """Complaints, one page."""
+
+    data: list[ComplaintPublic]
+    count: int
+    limit: int
+    offset: int
+
+
 # -- receivables --------------------------------------------------------------------------
 
 

@@ -13,7 +13,8 @@ Who may hand a signed write to the API (the relay rule)
     2. A member's key may also relay a write signed by an enterprise that names
        that member as its counterparty: an authorisation for the member, the
        withdrawal of an authorisation given to it, a dispute of a record it
-       attested, and a request that it finance a receivable (or its withdrawal).
+       attested (and a complaint of that dispute's answer), and a request that
+       it finance a receivable (or its withdrawal).
     3. Nothing else. In particular a key of bank A never submits a write signed
        by bank B (403 ``KeyMemberMismatch``).
 

@@ -329,6 +329,7 @@ _MADE: dict[str, tuple[str, str, str]] = {
     "authorisations.create": ("Authorised", "authId", "auth_id"),
     "queries.log": ("QueryLogged", "queryId", "query_id"),
     "disputes.raise": ("DisputeRaised", "disputeId", "dispute_id"),
+    "complaints.file": ("ComplaintFiled", "complaintId", "complaint_id"),
     "receivables.issue": ("ReceivableIssued", "id", "receivable_id"),
     "receivables.split": ("ReceivableSplit", "child", "receivable_id"),
     "receivables.mark_overdue": ("ReceivableMarkedOverdue", "attestation", "attestation"),

@@ -8,12 +8,22 @@ import {IAttestations} from "./IAttestations.sol";
 /// the first second at which the dispute is overdue.
 uint40 constant DISPUTE_RESOLUTION_PERIOD = 20 days;
 
-/// @title Disputes (异议) over credit attestations
+/// @title Disputes (异议) over credit attestations, and complaints (投诉) about their answers
 /// @notice The subject of an attestation disputes it (a reason hash; the reasons stay off
 /// chain). The attester, or a regulator, resolves the dispute within 20 days: upheld, after
 /// the attester revoked or replaced the record, or rejected with a reason hash. While the
 /// dispute is open the record's `validity` in IAttestations says Disputed, and
 /// DisputeOverdue once the deadline has passed.
+///
+/// A record is disputed once (art. 25): after a rejection, on time or late, the subject's
+/// remedy is a complaint to the regulator (art. 26), not another dispute of the same record
+/// (DisputesAlreadyAnswered); an upheld dispute leaves the record revoked or replaced, and a
+/// replacement is a new UID that may be disputed anew. A complaint is filed once per dispute
+/// that was rejected, or is open past its deadline unanswered; only a regulator resolves it,
+/// upheld (after the record was revoked or replaced) or rejected (the record standing), with
+/// a written reply. Resolving a complaint whose dispute is still open answers that dispute
+/// the same way. A complaint does not change the record's validity. There is no time limit
+/// on filing a complaint.
 interface IDisputes {
     /// @notice Where a dispute stands.
     enum DisputeStatus {
@@ -23,7 +33,15 @@ interface IDisputes {
         Upheld // the record was revoked or replaced
     }
 
-    /// @notice A dispute as stored: two slots. It was raised at deadline - 20 days; who
+    /// @notice Where a complaint stands.
+    enum ComplaintStatus {
+        None, // no such complaint
+        Open, // filed, not yet resolved by a regulator
+        Rejected, // the regulator found the record stands and answered why
+        Upheld // the record was revoked or replaced
+    }
+
+    /// @notice A dispute as stored: three slots. It was raised at deadline - 20 days; who
     /// raised it and why are in its DisputeRaised event.
     struct Dispute {
         bytes32 uid; // the disputed attestation
@@ -31,6 +49,17 @@ interface IDisputes {
         uint40 deadline; // raised at + 20 days: the first overdue second (UNIX seconds)
         uint40 resolvedAt; // UNIX seconds; 0 while open
         DisputeStatus status; // Open, Rejected or Upheld
+        bool complained; // true once its subject filed a complaint about it (one per dispute)
+        bytes32 subject; // the record's subject, whose bound account alone may complain
+    }
+
+    /// @notice A complaint as stored: one slot. Who filed it and why are in its
+    /// ComplaintFiled event, the regulator's reply in its ComplaintResolved event.
+    struct Complaint {
+        uint64 disputeId; // the dispute whose answer (or silence) it complains of
+        uint40 filedAt; // UNIX seconds
+        uint40 resolvedAt; // UNIX seconds; 0 while open
+        ComplaintStatus status; // Open, Rejected or Upheld
     }
 
     /// @notice An enterprise disputed an attestation about it.
@@ -57,13 +86,35 @@ interface IDisputes {
         bool late
     );
 
+    /// @notice The subject complained to the regulator (投诉, art. 26) of a dispute's answer,
+    /// or of its silence past the deadline.
+    event ComplaintFiled(
+        uint256 indexed complaintId,
+        uint256 indexed disputeId,
+        bytes32 indexed uid,
+        bytes32 subject,
+        bytes32 reasonHash,
+        address filedBy
+    );
+    /// @notice A regulator resolved a complaint: upheld (the record revoked or replaced) or
+    /// rejected (the record stands).
+    event ComplaintResolved(
+        uint256 indexed complaintId,
+        uint256 indexed disputeId,
+        address indexed regulator,
+        bool upheld,
+        bytes32 replyHash
+    );
+
     /// @notice No attestation has this UID.
     /// @custom:kind not_found
     error DisputesUnknownAttestation(bytes32 uid);
     /// @notice The fields supplied are not the ones the UID commits to.
     /// @custom:kind invalid
     error DisputesFieldsMismatch(bytes32 uid);
-    /// @notice Only the attestation's subject (its bound account) may dispute it.
+    /// @notice Only the attestation's subject (its bound account) may dispute it, or complain
+    /// of its dispute's answer: an account bound to another subject, an unbound account and a
+    /// member institution are all refused by this name.
     /// @custom:kind forbidden
     error DisputesNotSubject(bytes32 uid, address caller);
     /// @notice A revoked or replaced record cannot be disputed.
@@ -72,7 +123,12 @@ interface IDisputes {
     /// @notice The record already has an open dispute.
     /// @custom:kind conflict
     error DisputesAlreadyOpen(bytes32 uid, uint256 disputeId);
-    /// @notice A dispute or a rejection needs a non-zero reason hash.
+    /// @notice The record's dispute was answered (rejected): the subject's remedy is a complaint
+    /// to the regulator (fileComplaint), not another dispute of the same record.
+    /// @custom:kind conflict
+    error DisputesAlreadyAnswered(bytes32 uid, uint256 disputeId);
+    /// @notice A dispute, a rejection, a complaint or a complaint's resolution needs a
+    /// non-zero reason (or reply) hash.
     /// @custom:kind invalid
     error DisputesInvalidReason(bytes32 reasonHash);
     /// @notice No dispute has this id.
@@ -84,11 +140,12 @@ interface IDisputes {
     /// @notice Only the attestation's attester or a regulator may resolve its dispute.
     /// @custom:kind forbidden
     error DisputesNotResolver(uint256 disputeId, address caller, address attester);
-    /// @notice Upholding needs the record revoked or replaced first (in IAttestations).
+    /// @notice Upholding (a dispute, or a complaint about it) needs the record revoked or
+    /// replaced first (in IAttestations).
     /// @custom:kind conflict
     error DisputesNotCorrected(uint256 disputeId, bytes32 uid);
     /// @notice A record revoked or replaced since it was disputed no longer stands, so its
-    /// dispute cannot be rejected: uphold it, which links the correction.
+    /// dispute (or a complaint about it) cannot be rejected: uphold it, which links the correction.
     /// @custom:kind conflict
     error DisputesAlreadyCorrected(uint256 disputeId, bytes32 uid);
     /// @notice The signed message's deadline has passed.
@@ -100,6 +157,22 @@ interface IDisputes {
     /// @notice The enterprise already used this nonce: the signature was replayed.
     /// @custom:kind conflict
     error DisputesNonceUsed(address enterprise, uint256 nonce);
+
+    /// @notice The dispute cannot be complained of: it is upheld, or open and not yet overdue.
+    /// @custom:kind conflict
+    error DisputesNotComplainable(uint256 disputeId, DisputeStatus status);
+    /// @notice The subject already complained of this dispute.
+    /// @custom:kind conflict
+    error DisputesComplaintExists(uint256 disputeId);
+    /// @notice No complaint has this id.
+    /// @custom:kind not_found
+    error DisputesUnknownComplaint(uint256 complaintId);
+    /// @notice The complaint is already resolved.
+    /// @custom:kind conflict
+    error DisputesComplaintNotOpen(uint256 complaintId, ComplaintStatus status);
+    /// @notice Only a regulator in good standing resolves a complaint.
+    /// @custom:kind forbidden
+    error DisputesNotRegulator(uint256 complaintId, address caller);
 
     /// @notice Dispute an attestation (the caller is its subject's bound account).
     /// @param fields The fields the UID commits to; their subject must be the caller's.
@@ -132,10 +205,37 @@ interface IDisputes {
     /// @param replyHash keccak256 of the written answer to the enterprise, or 0.
     function upholdDispute(uint256 disputeId, bytes32 replyHash) external;
 
+    /// @notice Complain to the regulator (投诉, art. 26) of a dispute's rejection, or of its
+    /// silence once overdue (the caller is the record's subject's bound account). Once per dispute.
+    /// @param reasonHash keccak256 of the off-chain statement of the complaint.
+    /// @return complaintId The complaint's number (1, 2, ...).
+    function fileComplaint(uint256 disputeId, bytes32 reasonHash) external returns (uint256 complaintId);
+
+    /// @notice Relay a complaint signed off chain by the subject's bound account (EIP-712
+    /// `FileComplaint(uint256 disputeId,bytes32 reasonHash,address enterprise,uint256 nonce,uint256 deadline)`).
+    /// Anyone may relay it.
+    /// @param nonce Any number the enterprise has not used, for a dispute or a complaint.
+    /// @param signature 65-byte ECDSA signature; high-s forms are refused.
+    function fileComplaintBySig(
+        uint256 disputeId,
+        bytes32 reasonHash,
+        address enterprise,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 complaintId);
+
+    /// @notice Resolve a complaint (a regulator in good standing only). Upholding needs the
+    /// record revoked or replaced first (the regulator may revoke it in IAttestations);
+    /// rejecting needs it to stand. A dispute still open is answered the same way, late.
+    /// @param replyHash keccak256 of the regulator's written reply to the enterprise.
+    function resolveComplaint(uint256 complaintId, bool upheld, bytes32 replyHash) external;
+
     /// @notice A dispute (status None when unknown).
     function dispute(uint256 disputeId) external view returns (Dispute memory);
 
     /// @notice The open dispute of a record; 0 when none is open.
+    /// @dev A record's dispute id stays stored after it is answered: that is what refuses a re-raise.
     function openDispute(bytes32 uid) external view returns (uint256 disputeId);
 
     /// @notice How many disputes were ever raised; ids run 1..disputeCount.
@@ -148,7 +248,16 @@ interface IDisputes {
         view
         returns (uint256[] memory disputeIds);
 
-    /// @notice True when `enterprise` has used `nonce` for a signed dispute.
+    /// @notice A complaint (status None when unknown).
+    function complaint(uint256 complaintId) external view returns (Complaint memory);
+
+    /// @notice How many complaints were ever filed; ids run 1..complaintCount.
+    function complaintCount() external view returns (uint256);
+
+    /// @notice The ids in [fromId, toId) of complaints still open: the regulator's list, paged.
+    function openComplaints(uint256 fromId, uint256 toId) external view returns (uint256[] memory complaintIds);
+
+    /// @notice True when `enterprise` has used `nonce` for a signed dispute or complaint.
     function nonceUsed(address enterprise, uint256 nonce) external view returns (bool);
 
     /// @notice The EIP-712 domain separator of signed disputes.

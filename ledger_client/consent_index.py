@@ -1,4 +1,5 @@
-"""Who queried whom, and which disputes are overdue: projections of the consent events.
+"""Who queried whom, which disputes are overdue, which complaints are open: projections of
+the consent events.
 
 The chain keeps one slot per query, not lists: "who queried enterprise X",
 "every query by member M" and "member M's overdue disputes" are read from the
@@ -21,7 +22,7 @@ from eth_utils.address import to_checksum_address
 
 from .index.base import IndexedEvent, Projection
 from .index.log import ProjectionLog
-from .types import DisputeStatus, QueryPurpose
+from .types import ComplaintStatus, DisputeStatus, QueryPurpose
 
 if TYPE_CHECKING:
     from .deployment import Ledger
@@ -29,12 +30,15 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthorisationEntry",
     "AuthorisationsProjection",
+    "ComplaintEntry",
     "ConsentLog",
     "DisputeEntry",
     "DisputesProjection",
     "QueryEntry",
     "ReportShareEntry",
     "authorisations_of_subject",
+    "complaint",
+    "complaints",
     "dispute",
     "disputes",
     "overdue_disputes",
@@ -116,6 +120,23 @@ class DisputeEntry:
     def overdue(self, now: int) -> bool:
         """Open at ``now`` with its deadline reached."""
         return self.status is DisputeStatus.OPEN and now >= self.deadline
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintEntry:
+    """A complaint (投诉) to the regulator as its events left it."""
+
+    complaint_id: int
+    dispute_id: int  # the dispute complained of
+    uid: bytes  # its record
+    subject: bytes
+    reason_hash: bytes
+    filed_by: str  # the subject's bound account
+    filed_at: int  # UNIX seconds
+    status: ComplaintStatus
+    resolved_at: int  # 0 while open
+    regulator: str | None  # who resolved it
+    reply_hash: bytes | None  # the regulator's written reply
 
 
 # -- projections ------------------------------------------------------------------------
@@ -239,15 +260,16 @@ class AuthorisationsProjection(Projection):
 
 
 class DisputesProjection(Projection):
-    """Table ``consent_disputes`` from the Disputes contract's events."""
+    """Tables ``consent_disputes`` and ``consent_complaints`` from the Disputes contract's
+    events."""
 
     name: ClassVar[str] = "consent_disputes"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     contract: ClassVar[str] = "Disputes"
     handles: ClassVar[frozenset[str]] = frozenset(
-        {"DisputeRaised", "DisputeRejected", "DisputeUpheld"}
+        {"DisputeRaised", "DisputeRejected", "DisputeUpheld", "ComplaintFiled", "ComplaintResolved"}
     )
-    tables: ClassVar[tuple[str, ...]] = ("consent_disputes",)
+    tables: ClassVar[tuple[str, ...]] = ("consent_disputes", "consent_complaints")
     tables_sql: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE consent_disputes (
             dispute_id INTEGER PRIMARY KEY,
@@ -267,6 +289,21 @@ class DisputesProjection(Projection):
         )""",
         "CREATE INDEX consent_disputes_open ON consent_disputes (status, attester, deadline)",
         "CREATE INDEX consent_disputes_uid ON consent_disputes (uid)",
+        """CREATE TABLE consent_complaints (
+            complaint_id INTEGER PRIMARY KEY,
+            dispute_id INTEGER NOT NULL,
+            uid BLOB NOT NULL,
+            subject BLOB NOT NULL,
+            reason_hash BLOB NOT NULL,
+            filed_by TEXT NOT NULL,
+            filed_at INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            resolved_at INTEGER NOT NULL DEFAULT 0,
+            regulator TEXT,
+            reply_hash BLOB,
+            seq INTEGER NOT NULL
+        )""",
+        "CREATE INDEX consent_complaints_status ON consent_complaints (status, complaint_id)",
     )
 
     def apply(self, db: sqlite3.Connection, event: IndexedEvent) -> None:
@@ -304,6 +341,36 @@ class DisputesProjection(Projection):
                         int(bool(a["late"])),
                         None if not replaced or replaced == bytes(32) else replaced,
                         a["disputeId"],
+                    ),
+                )
+            case "ComplaintFiled":
+                db.execute(
+                    "INSERT OR REPLACE INTO consent_complaints (complaint_id, dispute_id, uid,"
+                    " subject, reason_hash, filed_by, filed_at, status, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        a["complaintId"],
+                        a["disputeId"],
+                        a["uid"],
+                        a["subject"],
+                        a["reasonHash"],
+                        a["filedBy"],
+                        ts,
+                        int(ComplaintStatus.OPEN),
+                        event.seq,
+                    ),
+                )
+            case "ComplaintResolved":
+                upheld = bool(a["upheld"])
+                db.execute(
+                    "UPDATE consent_complaints SET status = ?, resolved_at = ?, regulator = ?,"
+                    " reply_hash = ? WHERE complaint_id = ?",
+                    (
+                        int(ComplaintStatus.UPHELD if upheld else ComplaintStatus.REJECTED),
+                        ts,
+                        a["regulator"],
+                        a["replyHash"],
+                        a["complaintId"],
                     ),
                 )
 
@@ -408,6 +475,49 @@ def overdue_disputes(
     return [d for d in disputes(db, attester=attester, status=DisputeStatus.OPEN) if d.overdue(now)]
 
 
+_COMPLAINT_COLUMNS = (
+    "complaint_id, dispute_id, uid, subject, reason_hash, filed_by, filed_at, status,"
+    " resolved_at, regulator, reply_hash"
+)
+
+
+def complaints(
+    db: sqlite3.Connection, *, status: ComplaintStatus | None = None
+) -> list[ComplaintEntry]:
+    """Complaints, in one status when given, in order of filing (the regulator's list)."""
+    where, params = ("", ()) if status is None else (" WHERE status = ?", (int(status),))
+    rows = db.execute(
+        f"SELECT {_COMPLAINT_COLUMNS} FROM consent_complaints{where} ORDER BY complaint_id",
+        params,
+    ).fetchall()
+    return [_complaint(r) for r in rows]
+
+
+def complaint(db: sqlite3.Connection, complaint_id: int) -> ComplaintEntry | None:
+    """One complaint as its events left it, or None."""
+    row = db.execute(
+        f"SELECT {_COMPLAINT_COLUMNS} FROM consent_complaints WHERE complaint_id = ?",
+        (complaint_id,),
+    ).fetchone()
+    return None if row is None else _complaint(row)
+
+
+def _complaint(r: tuple[Any, ...]) -> ComplaintEntry:
+    return ComplaintEntry(
+        complaint_id=r[0],
+        dispute_id=r[1],
+        uid=r[2],
+        subject=r[3],
+        reason_hash=r[4],
+        filed_by=r[5],
+        filed_at=r[6],
+        status=ComplaintStatus(r[7]),
+        resolved_at=r[8],
+        regulator=r[9],
+        reply_hash=r[10],
+    )
+
+
 def _query(r: tuple[Any, ...]) -> QueryEntry:
     return QueryEntry(
         query_id=r[0],
@@ -473,3 +583,7 @@ class ConsentLog(ProjectionLog):
     def overdue_disputes(self, now: int, *, attester: str | None = None) -> list[DisputeEntry]:
         """Disputes overdue at ``now`` (after :meth:`follow`)."""
         return self.read(overdue_disputes, now, attester=attester)
+
+    def open_complaints(self) -> list[ComplaintEntry]:
+        """Complaints awaiting a regulator (after :meth:`follow`)."""
+        return self.read(complaints, status=ComplaintStatus.OPEN)

@@ -302,6 +302,8 @@ class Dispute:
     deadline: int  # raised_at + 20 days: the first overdue second (UNIX seconds)
     resolved_at: int  # UNIX seconds; 0 while open
     status: DisputeStatus
+    subject: SubjectId  # the record's subject, whose bound account alone may complain
+    complained: bool  # true once its subject complained of it (one complaint a dispute)
 
     @property
     def raised_at(self) -> int:
@@ -311,6 +313,26 @@ class Dispute:
     def overdue(self, now: int) -> bool:
         """Open at ``now`` with its deadline reached."""
         return self.status is DisputeStatus.OPEN and now >= self.deadline
+
+
+class ComplaintStatus(enum.IntEnum):
+    """Where a complaint (投诉) to the regulator stands (``IDisputes.ComplaintStatus``)."""
+
+    NONE = 0  # no such complaint
+    OPEN = 1  # filed, not yet resolved
+    REJECTED = 2  # the regulator found the record stands
+    UPHELD = 3  # the record was revoked or replaced
+
+
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    """A complaint to the regulator of a dispute's rejection or overdue silence (art. 26)."""
+
+    complaint_id: int  # 1, 2, ... in order of filing
+    dispute_id: int  # the dispute complained of
+    filed_at: int  # UNIX seconds
+    resolved_at: int  # UNIX seconds; 0 while open
+    status: ComplaintStatus
 
 
 # --- receivables (supply-chain finance) --------------------------------------------------------

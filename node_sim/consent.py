@@ -14,6 +14,10 @@
   records above all; the attester (or, while it is suspended, the regulator)
   rejects most and upholds the rest after revoking the record, most within the
   20-day deadline and some past it.
+- **Complaints (投诉).** A record is disputed once: after a rejection some
+  enterprises complain to the regulator instead (signed, relayed by their city's
+  bureau); the regulator answers days later, upholding a few after revoking the
+  record itself and rejecting the rest.
 """
 
 from __future__ import annotations
@@ -67,6 +71,12 @@ DISPUTE_RATE_OTHER = 0.02
 #: Share of disputes upheld (the rest are rejected); the share answered after the 20-day
 #: deadline is ``SimulationConfig.late_dispute_rate``.
 UPHOLD_RATE = 0.25
+#: Share of rejected disputes whose enterprise complains to the regulator, the days it
+#: takes to complain and the regulator to answer, and the share the regulator upholds.
+COMPLAINT_RATE = 0.3
+COMPLAINT_AFTER_DAYS = (1, 5)
+COMPLAINT_ANSWER_DAYS = (3, 15)
+COMPLAINT_UPHOLD_RATE = 0.2
 #: Signed messages stay relayable this long.
 SIGNATURE_LIFETIME = 3_600
 #: Authorisations and shares kept as material for the adversaries.
@@ -122,6 +132,16 @@ class OpenDispute:
     due_day: int
 
 
+@dataclass
+class Complaint:
+    """A complaint of a rejected dispute: filed on one day, answered on a later one."""
+
+    dispute_id: int
+    written: Written
+    complaint_id: int = 0  # once filed
+    uphold: bool = False
+
+
 class ConsentFlows:
     """The consent side of the scenario, driven day by day by :class:`Simulation`."""
 
@@ -137,6 +157,10 @@ class ConsentFlows:
         # (bank, the enterprise's signed authorisation it relayed), as it travelled
         self.signed: deque[tuple[str, SignedAuthorisation]] = deque(maxlen=_KEEP)
         self.due: dict[int, list[OpenDispute]] = {}
+        # Its own stream, so that complaints leave every other draw of a seed as it was.
+        self.complaint_rng = random.Random(f"{sim.config.seed}:complaints")
+        self.complaints_due: dict[int, list[Complaint]] = {}  # to file
+        self.complaints_answered: dict[int, list[Complaint]] = {}  # for the regulator
         self._nonces: dict[str, int] = {}
         self._applications = 0
         self._published: dict[str, bytes] = {}
@@ -158,6 +182,10 @@ class ConsentFlows:
         """Answer today's disputes, then today's applications."""
         for dispute in self.due.pop(day, []):
             self._resolve(dispute, day)
+        for complaint in self.complaints_due.pop(day, []):
+            self._complain(complaint, day)
+        for complaint in self.complaints_answered.pop(day, []):
+            self._answer_complaint(complaint)
         for ent in self.sim.population:
             if self.rng.random() < APPLICATION_RATE:
                 self._apply(ent, day)
@@ -376,12 +404,64 @@ class ConsentFlows:
                 uphold=False,
             )
             d.rejected += 1
+            if self.complaint_rng.random() < COMPLAINT_RATE:
+                when = day + self.complaint_rng.randint(*COMPLAINT_AFTER_DAYS)
+                complaint = Complaint(dispute.dispute_id, dispute.written)
+                self.complaints_due.setdefault(when, []).append(complaint)
         d.resolved_late += int(late)
         d.resolved_by_day[day] += 1
         on_chain = ledger.disputes.dispute(dispute.dispute_id)
         assert on_chain is not None
         raised_at = on_chain.deadline - 20 * DAY
         d.resolution_days.append((on_chain.resolved_at - raised_at) / DAY)
+
+    # -- complaints (投诉, art. 26) -------------------------------------------------------
+    def _complain(self, complaint: Complaint, day: int) -> None:
+        """The enterprise signs its complaint; its city's bureau relays it."""
+        sim = self.sim
+        ledger = sim.deployed
+        ent = sim.profile_of_subject(bytes(complaint.written.fields.subject))
+        reason = keccak(f"complaint of dispute {complaint.dispute_id}, day {day}".encode())
+        signed = ledger.disputes.sign_complaint(
+            sim.ring.account(ent.spec.label),
+            complaint.dispute_id,
+            reason,
+            nonce=self._nonce(f"dispute:{ent.spec.label}"),  # one nonce space with disputes
+            deadline=ledger.chain.now() + SIGNATURE_LIFETIME,
+        )
+        complaint.complaint_id = sim.writes.file_complaint(
+            f"bureau:{ent.spec.city.name.lower()}", signed
+        )
+        complaint.uphold = self.complaint_rng.random() < COMPLAINT_UPHOLD_RATE
+        sim.metrics.disputes.complaints += 1
+        when = day + self.complaint_rng.randint(*COMPLAINT_ANSWER_DAYS)
+        self.complaints_answered.setdefault(when, []).append(complaint)
+
+    def _answer_complaint(self, complaint: Complaint) -> None:
+        """The regulator answers: it revokes the record and upholds, or rejects."""
+        sim = self.sim
+        d = sim.metrics.disputes
+        uid = complaint.written.uid
+        assert uid is not None
+        info = sim.deployed.attestations.attestation(uid)
+        assert info is not None
+        corrected = bool(info.revoked_at) or info.replaced_by is not None
+        # The answer follows the record: one corrected since is upheld as it stands.
+        if complaint.uphold or corrected:
+            if not corrected:
+                sim.writes.revoke(REGULATOR.label, uid, keccak(b"revoked on complaint"))
+            sim.writes.resolve_complaint(
+                REGULATOR.label, complaint.complaint_id, keccak(b"complaint upheld"), uphold=True
+            )
+            d.complaints_upheld += 1
+        else:
+            sim.writes.resolve_complaint(
+                REGULATOR.label,
+                complaint.complaint_id,
+                keccak(b"the record stands: complaint rejected"),
+                uphold=False,
+            )
+            d.complaints_rejected += 1
 
 
 def seal_for(

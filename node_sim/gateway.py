@@ -34,7 +34,7 @@ from ledger_client.batches import anchor_records
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWithdrawal
 from ledger_client.contracts.base import ContractFacade
-from ledger_client.contracts.disputes import SignedDispute
+from ledger_client.contracts.disputes import SignedComplaint, SignedDispute
 from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.records import Schema, record_hash, record_subject
 from ledger_client.signed_records import SignedRecord, domain_separator
@@ -191,6 +191,21 @@ class ChainGateway:
         raised = self.ledger.disputes.relay_dispute(self.ring.account(relayer), signed)
         self._sent("raise_dispute_by_sig", raised.tx.gas_used)
         return raised.dispute_id
+
+    def file_complaint(self, relayer: str, signed: SignedComplaint) -> int:
+        """Relay an enterprise's signed complaint of a dispute's answer; return its id."""
+        filed = self.ledger.disputes.relay_complaint(self.ring.account(relayer), signed)
+        self._sent("file_complaint_by_sig", filed.tx.gas_used)
+        return filed.complaint_id
+
+    def resolve_complaint(
+        self, regulator: str, complaint_id: int, reply: bytes, *, uphold: bool
+    ) -> None:
+        """A regulator resolves a complaint (upheld once the record is revoked)."""
+        tx = self.ledger.disputes.resolve_complaint(
+            self.ring.account(regulator), complaint_id, uphold, reply
+        )
+        self._sent("resolve_complaint", tx.gas_used)
 
     def revoke(self, revoker: str, uid: bytes, reason: bytes) -> None:
         """Revoke an attestation (its attester, or a regulator)."""

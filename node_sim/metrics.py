@@ -53,6 +53,9 @@ class DisputeTally:
     resolution_days: list[float] = field(default_factory=list)  # raised -> resolved, chain time
     raised_by_day: Counter[int] = field(default_factory=Counter)
     resolved_by_day: Counter[int] = field(default_factory=Counter)
+    complaints: int = 0  # complaints to the regulator after a rejection (投诉, art. 26)
+    complaints_upheld: int = 0  # the regulator revoked the record
+    complaints_rejected: int = 0  # the regulator found the record stands
 
 
 @dataclass
@@ -230,6 +233,12 @@ class Metrics:
             },
             "raised_by_day": [d.raised_by_day[i] for i in range(days)],
             "resolved_by_day": [d.resolved_by_day[i] for i in range(days)],
+            "complaints": {
+                "filed": d.complaints,
+                "upheld": d.complaints_upheld,
+                "rejected": d.complaints_rejected,
+                "open": d.complaints - d.complaints_upheld - d.complaints_rejected,
+            },
         }
 
     def _receivables(self, days: int) -> dict[str, Any]:

@@ -274,6 +274,9 @@ def _disputes(page: HtmlReport, d: dict[str, Any]) -> None:
             ["resolved past the 20-day deadline", d["resolved_late"]],
             ["still open at the end", d["open"]],
             ["mean days to resolution", d["resolution_days"]["mean"]],
+            ["complaints to the regulator after a rejection", d["complaints"]["filed"]],
+            ["  upheld (the regulator revoked the record)", d["complaints"]["upheld"]],
+            ["  rejected (the record stands)", d["complaints"]["rejected"]],
         ],
     )
 

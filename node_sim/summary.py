@@ -46,7 +46,9 @@ def print_summary(
         console.print(
             f"disputes: {d['raised']:,} raised, {d['rejected']:,} rejected, {d['upheld']:,} "
             f"upheld, {d['overdue']:,} past the 20-day deadline, {d['open']:,} open; "
-            f"{d['resolution_days']['mean']} days on average"
+            f"{d['resolution_days']['mean']} days on average; "
+            f"{d['complaints']['filed']:,} complaints to the regulator, "
+            f"{d['complaints']['upheld']:,} upheld"
         )
     r = summary.get("receivables")
     if r:

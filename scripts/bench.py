@@ -638,6 +638,7 @@ def relayed_gas() -> dict[str, int]:
     relay(None, tier1, rc, "accept", rid0)
     part0 = relay(None, tier1, rc, "split", rid0, tier2.address, 1_000).event("ReceivableSplit")
     relay(None, tier2, rc, "transfer", part0.args["child"], tier1.address)
+    relay(None, regulator, a, "revoke", uids[5], bytes(32))  # the regulator's nonce word
     direct = a.revoke(bureau, uids[0]).gas_used
     relay("revoke", bureau, a, "revoke", uids[1], bytes(32))
     gas["relayed_overhead_gas"] = gas["relayed_revoke_gas"] - direct
@@ -667,6 +668,17 @@ def relayed_gas() -> dict[str, int]:
     raised = relay("raise_dispute", core, d, "raiseDispute", uids[3], fields3, keccak256(b"why"))
     dispute_id = raised.event("DisputeRaised").args["disputeId"]
     relay("reject_dispute", bureau, d, "rejectDispute", dispute_id, keccak256(b"answer"))
+    complained = relay("file_complaint", core, d, "fileComplaint", dispute_id, keccak256(b"c"))
+    complaint_id = complained.event("ComplaintFiled").args["complaintId"]
+    relay(
+        "resolve_complaint",
+        regulator,
+        d,
+        "resolveComplaint",
+        complaint_id,
+        False,
+        keccak256(b"the record stands"),
+    )
     # receivables
     issued = relay(
         "receivable_issue",

@@ -66,6 +66,7 @@ class World:
         self.receivables = 0
         self.parts: dict[bytes, int] = {}  # root -> part count
         self.disputes = 0
+        self.complaints = 0
 
     # -- plumbing -----------------------------------------------------------------
     def advance(self, seconds: int) -> None:
@@ -232,6 +233,33 @@ class World:
             resolver=resolver,
             reasonHash=h("answer"),
             late=late,
+        )
+
+    def file_complaint(self, dispute_id: int, uid: bytes, subject: bytes, by: str) -> int:
+        self.complaints += 1
+        self.emit(
+            "Disputes",
+            "ComplaintFiled",
+            complaintId=self.complaints,
+            disputeId=dispute_id,
+            uid=uid,
+            subject=subject,
+            reasonHash=h("complaint"),
+            filedBy=by,
+        )
+        return self.complaints
+
+    def resolve_complaint(
+        self, complaint_id: int, dispute_id: int, regulator: str, *, upheld: bool
+    ) -> None:
+        self.emit(
+            "Disputes",
+            "ComplaintResolved",
+            complaintId=complaint_id,
+            disputeId=dispute_id,
+            regulator=regulator,
+            upheld=upheld,
+            replyHash=h("reply"),
         )
 
     # -- authorisations -------------------------------------------------------------------

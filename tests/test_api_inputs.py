@@ -51,6 +51,8 @@ WRITES: list[tuple[str, dict[str, Any]]] = [
     ),
     ("/v1/disputes/1/reject", {"reason_hash": H, **SIG}),
     ("/v1/disputes/1/uphold", {"reply_hash": H, **SIG}),
+    ("/v1/complaints", {"dispute_id": 1, "reason_hash": H, **SIG}),
+    ("/v1/complaints/1/resolve", {"upheld": False, "reply_hash": H, **SIG}),
     (
         "/v1/receivables",
         {
@@ -191,6 +193,9 @@ def test_bad_paths_and_queries(w: ApiWorld) -> None:
         "/v1/disputes/-1",
         "/v1/disputes/" + str(2**300),
         "/v1/disputes?status=lost",
+        "/v1/complaints/abc",
+        "/v1/complaints/0",
+        "/v1/complaints?status=lost",
         "/v1/receivables/0x12",
         "/v1/receivables?holder=" + H + "&debtor=" + H,
         "/v1/receivables?holder=0x1",

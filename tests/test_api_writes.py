@@ -333,8 +333,19 @@ def test_disputes_raised_by_the_subject_resolved_by_the_attester(w: ApiWorld) ->
     w.write(f"/v1/disputes/{dispute_id}/reject", "bureau", by_bureau)
     got = w.get(f"/v1/disputes/{dispute_id}", "auditor").json()
     assert (got["status"], got["resolver"], got["late"]) == ("rejected", w["bureau"].address, False)
-    # Upheld once corrected: raise again, the bureau revokes, then upholds.
+    # Answered: a second dispute of the record is refused by name (the remedy is a complaint).
     raise2 = {**body, **w.signed("tier2", d, "raiseDispute", b(uid), fields_t, b(reason))}
+    r = error(w.post("/v1/disputes", "tier2", raise2), 409, "DisputesAlreadyAnswered")
+    assert (r["uid"], r["disputeId"]) == (uid, dispute_id)
+    # Upheld once corrected: another record, disputed; the bureau revokes it, then upholds.
+    uid, fields = attest(w, "bureau", w.subject("tier2"), "tax grade D")
+    fields_t = tuple(b(v) for v in fields.values())
+    raise2 = {
+        "uid": uid,
+        "fields": fields,
+        "reason_hash": reason,
+        **w.signed("tier2", d, "raiseDispute", b(uid), fields_t, b(reason)),
+    }
     second = w.write("/v1/disputes", "tier2", raise2)["dispute_id"]
     early = {"reply_hash": ZERO, **w.signed("bureau", d, "upholdDispute", second, bytes(32))}
     error(w.post(f"/v1/disputes/{second}/uphold", "bureau", early), 409, "DisputesNotCorrected")

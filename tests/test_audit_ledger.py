@@ -315,6 +315,10 @@ def make_small_ledger(target: str, home: Path) -> Path:
         bank, ledger.disputes.sign_dispute(enterprise, made.uid, fields, b"\x66" * 32, nonce=1)
     )
     ledger.disputes.reject(bureau, raised.dispute_id, b"\x77" * 32)
+    complained = ledger.disputes.relay_complaint(
+        bank, ledger.disputes.sign_complaint(enterprise, raised.dispute_id, b"\x78" * 32, nonce=2)
+    )
+    ledger.disputes.resolve_complaint(regulator, complained.complaint_id, False, b"\x79" * 32)
     ledger.consortium.suspend_member(regulator, bank.address, b"\x01" * 32)
     ledger.consortium.reinstate_member(regulator, bank.address)
     chain.close()
@@ -329,6 +333,7 @@ def test_audit_on_a_real_node(anvil_snapshot: str, tmp_path: Path) -> None:
     assert report["deployment"]["network"] == anvil_snapshot
     t = report["totals"]
     assert (t["disputes_rejected"], t["queries"], t["batch_records"]) == (1, 1, 20)
+    assert (t["complaints"], t["complaints_open"]) == (1, 0)
     result = audit_ledger(
         attach(connect(anvil_snapshot), Manifest.load(manifest)), tmp_path / "audit"
     )

@@ -21,6 +21,7 @@ from tests.audit_streams import (
     OTHER_BANK,
     OUTSIDER,
     RECEIVABLES,
+    REGULATOR,
     SUBJ_A,
     SUBJ_B,
     SUBJ_C,
@@ -244,6 +245,53 @@ def test_a_dispute_still_open_past_its_deadline(world: CleanWorld) -> None:
     caused_by(b, world2.last)
     assert f"dispute #{did}" in b.detail
     assert "still open" in b.detail
+
+
+def test_a_dispute_raised_again_after_its_rejection(world: CleanWorld) -> None:
+    did = world.raise_dispute(world.uid, BANK, SUBJ_A, ENT_A)
+    world.reject_dispute(did, world.uid, BANK, late=False)
+    world.raise_dispute(world.uid, BANK, SUBJ_A, ENT_A)
+    b = only(replay(world), "DisputeReraised")
+    caused_by(b, world.last)
+    assert f"#{did}" in b.detail
+    assert "complaint" in b.detail
+
+
+def test_a_complaint_resolved_by_the_regulator_is_clean(world: CleanWorld) -> None:
+    did = world.raise_dispute(world.uid, BANK, SUBJ_A, ENT_A)
+    world.reject_dispute(did, world.uid, BANK, late=False)
+    cid = world.file_complaint(did, world.uid, SUBJ_A, ENT_A)
+    world.revoke(world.uid, REGULATOR)
+    world.resolve_complaint(cid, did, REGULATOR, upheld=True)
+    assert replay(world) == []
+
+
+def test_a_complaint_resolved_by_a_non_regulator(world: CleanWorld) -> None:
+    did = world.raise_dispute(world.uid, BANK, SUBJ_A, ENT_A)
+    world.reject_dispute(did, world.uid, BANK, late=False)
+    cid = world.file_complaint(did, world.uid, SUBJ_A, ENT_A)
+    world.resolve_complaint(cid, did, BANK, upheld=False)  # the attester judging itself
+    b = only(replay(world), "WriteWithoutRole")
+    caused_by(b, world.last)
+    assert f"resolving complaint #{cid}" in b.detail
+    assert "regulator" in b.detail
+
+
+def test_a_complaint_filed_by_a_stranger_or_too_early(world: CleanWorld) -> None:
+    did = world.raise_dispute(world.uid, BANK, SUBJ_A, ENT_A)
+    world.file_complaint(did, world.uid, SUBJ_A, ENT_A)  # open, not yet overdue
+    early = world.last
+    world.reject_dispute(did, world.uid, BANK, late=False)
+    world.file_complaint(did, world.uid, SUBJ_A, ENT_B)  # another enterprise's account
+    stranger = world.last
+    breaches = replay(world)
+    b = only(breaches, "WriteWithoutRole")
+    caused_by(b, stranger)
+    transitions = [b for b in breaches if b.name == "IllegalTransition"]
+    caused_by(transitions[0], early)
+    assert "not yet overdue" in transitions[0].detail
+    caused_by(transitions[1], stranger)  # and a second complaint of the same dispute
+    assert "complained of" in transitions[1].detail
 
 
 def test_a_late_flag_that_does_not_follow_from_the_time(world: CleanWorld) -> None:

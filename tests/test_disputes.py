@@ -2,33 +2,41 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from ledger_client import Keyring
-from ledger_client.consent_index import ConsentLog, disputes
-from ledger_client.contracts.disputes import DISPUTE_RESOLUTION_PERIOD
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger_client import Keyring, Role
+from ledger_client.consent_index import ConsentLog, complaints, disputes
+from ledger_client.contracts.disputes import DISPUTE_RESOLUTION_PERIOD, fields_tuple
 from ledger_client.deployment import create_address
 from ledger_client.errors import (
     AttestationsNotDisputes,
     ConsortiumMemberSuspended,
-    ConsortiumNotEnterprise,
+    DisputesAlreadyAnswered,
     DisputesAlreadyCorrected,
     DisputesAlreadyOpen,
+    DisputesComplaintExists,
+    DisputesComplaintNotOpen,
     DisputesFieldsMismatch,
     DisputesInvalidReason,
     DisputesNonceUsed,
+    DisputesNotComplainable,
     DisputesNotCorrected,
     DisputesNotDisputable,
     DisputesNotOpen,
+    DisputesNotRegulator,
     DisputesNotResolver,
     DisputesNotSubject,
     DisputesSignatureExpired,
     DisputesUnknown,
     DisputesUnknownAttestation,
+    DisputesUnknownComplaint,
     DisputesWrongSigner,
 )
 from ledger_client.merkle import keccak256
-from ledger_client.types import AttestationFields, DisputeStatus, Validity
+from ledger_client.types import AttestationFields, ComplaintStatus, DisputeStatus, Validity
 from tests.conformance import AnvilChain, EmbeddedChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, NANJING_SUBJECT, ConsentFixtures, ConsentWorld
 
@@ -126,14 +134,16 @@ class DisputesConformance(ConsentFixtures):
                 world.hangzhou_bureau,
                 d.sign_dispute(world.other_enterprise, world.uid, lying, REASON),
             )
-        # A member institution is no enterprise; a stranger neither.
-        with pytest.raises(ConsortiumNotEnterprise):
+        # A member institution is not the subject; an unbound stranger neither.
+        with pytest.raises(DisputesNotSubject) as info:
             d.raise_dispute(world.shanghai_bank, world.uid, world.fields, REASON)
+        assert info.value.caller == world.shanghai_bank.address
         stranger = keyring.account("stranger")
-        with pytest.raises(ConsortiumNotEnterprise):
+        with pytest.raises(DisputesNotSubject) as info:
             d.relay_dispute(
                 world.hangzhou_bureau, d.sign_dispute(stranger, world.uid, world.fields, REASON)
             )
+        assert info.value.caller == stranger.address
 
     def test_direct_dispute_needs_gas_only(self, world: ConsentWorld) -> None:
         world.ledger.chain.fund(world.enterprise.address)
@@ -275,8 +285,10 @@ class DisputesConformance(ConsentFixtures):
         with pytest.raises(DisputesNotOpen) as info:
             d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
         assert info.value.status == DisputeStatus.REJECTED
-        # The enterprise may dispute again, with new grounds: a new dispute.
-        assert self._raise(world, keccak256(b"new evidence")) == dispute_id + 1
+        # Answered: the remedy is a complaint to the regulator, not a second dispute.
+        with pytest.raises(DisputesAlreadyAnswered) as answered:
+            self._raise(world, keccak256(b"new evidence"))
+        assert answered.value.fields == {"uid": world.uid, "disputeId": dispute_id}
 
     def test_who_may_resolve(self, world: ConsentWorld) -> None:
         d = world.ledger.disputes
@@ -352,6 +364,320 @@ class DisputesConformance(ConsentFixtures):
             world.ledger.chain.transact(world.regulator, att.address, data)
         assert info.value.caller == world.regulator.address
 
+    # -- a record is disputed once; then the remedy is a complaint (art. 25, 26) ----------
+    def _forwarded(self, world: ConsentWorld, signer: LocalAccount, fn: str, *args: Any) -> Any:
+        """``signer``'s call of ``Disputes.fn`` signed as a ForwardRequest, relayed by a
+        funded stranger: the door the API uses."""
+        relayer = Keyring("disputes-relayer").account("relayer")
+        world.ledger.chain.fund(relayer.address)
+        fw, d = world.ledger.forwarder, world.ledger.disputes
+        return fw.relay(relayer, fw.sign(signer, d, fn, *args), d)
+
+    def test_reraise_after_rejection_is_refused_on_every_path(self, world: ConsentWorld) -> None:
+        d, att, chain = world.ledger.disputes, world.ledger.attestations, world.ledger.chain
+        dispute_id = self._raise(world)
+        d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
+        again = keccak256(b"the same grounds, once more")
+        chain.fund(world.enterprise.address)
+        attempts = {
+            "direct": lambda: d.raise_dispute(world.enterprise, world.uid, world.fields, again),
+            "signed": lambda: d.relay_dispute(
+                world.shanghai_bank,
+                d.sign_dispute(world.enterprise, world.uid, world.fields, again),
+            ),
+            "forwarded": lambda: self._forwarded(
+                world,
+                world.enterprise,
+                "raiseDispute",
+                world.uid,
+                fields_tuple(world.fields),
+                again,
+            ),
+        }
+        for path, attempt in attempts.items():
+            with pytest.raises(DisputesAlreadyAnswered) as info:
+                attempt()
+            assert info.value.fields == {"uid": world.uid, "disputeId": dispute_id}, path
+        assert d.dispute_count() == 1
+        assert d.open_dispute(world.uid) is None
+        assert att.validity(world.uid) is Validity.VALID  # not Disputed again at anyone's gas
+
+    def test_a_late_rejection_is_final_too_and_grounds_for_a_complaint(
+        self, world: ConsentWorld
+    ) -> None:
+        d, chain = world.ledger.disputes, world.ledger.chain
+        dispute_id = self._raise(world)
+        chain.advance_time(DISPUTE_RESOLUTION_PERIOD + 1)
+        late = d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
+        assert late.event("DisputeRejected").args["late"] is True
+        with pytest.raises(DisputesAlreadyAnswered):
+            self._raise(world)
+        lateness = keccak256("答复超过二十日。".encode())
+        filed = d.relay_complaint(
+            world.hangzhou_bureau, d.sign_complaint(world.enterprise, dispute_id, lateness)
+        )
+        assert filed.tx.event("ComplaintFiled").args["reasonHash"] == lateness
+
+    def test_a_corrected_record_may_be_disputed_anew(self, world: ConsentWorld) -> None:
+        d, att = world.ledger.disputes, world.ledger.attestations
+        dispute_id = self._raise(world)
+        corrected = att.replace(world.hangzhou_bureau, world.uid, world.fields, keccak256(b"B"))
+        d.uphold(world.hangzhou_bureau, dispute_id, ANSWER)
+        with pytest.raises(DisputesNotDisputable) as info:
+            self._raise(world)  # the old UID: corrected, not disputable
+        assert info.value.validity == Validity.REPLACED
+        fields = AttestationFields(HANGZHOU_SUBJECT, keccak256(b"B"), world.uid)
+        anew = d.relay_dispute(
+            world.hangzhou_bureau, d.sign_dispute(world.enterprise, corrected.uid, fields, REASON)
+        )
+        assert anew.dispute_id == dispute_id + 1
+        assert att.validity(corrected.uid) is Validity.DISPUTED
+
+    def test_complaint_after_rejection_resolved_by_the_regulator(self, world: ConsentWorld) -> None:
+        d, att = world.ledger.disputes, world.ledger.attestations
+        dispute_id = self._raise(world)
+        d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
+        signed = d.sign_complaint(world.enterprise, dispute_id, REASON)
+        assert d.recover_complaint_signer(signed) == world.enterprise.address
+        filed = d.relay_complaint(world.hangzhou_bureau, signed)
+        assert filed.complaint_id == 1
+        assert filed.tx.event("ComplaintFiled").args == {
+            "complaintId": 1,
+            "disputeId": dispute_id,
+            "uid": world.uid,
+            "subject": HANGZHOU_SUBJECT,
+            "reasonHash": REASON,
+            "filedBy": world.enterprise.address,
+        }
+        complaint = d.complaint(1)
+        assert complaint is not None
+        assert (complaint.dispute_id, complaint.status, complaint.resolved_at) == (
+            dispute_id,
+            ComplaintStatus.OPEN,
+            0,
+        )
+        assert [c.complaint_id for c in d.open_complaints()] == [1]
+        assert d.complaint_count() == 1
+        disputed = d.dispute(dispute_id)
+        assert disputed is not None
+        assert (disputed.complained, disputed.subject) == (True, HANGZHOU_SUBJECT)
+        assert att.validity(world.uid) is Validity.VALID  # a complaint does not mark the record
+        with pytest.raises(DisputesComplaintExists) as exists:
+            d.relay_complaint(
+                world.hangzhou_bureau, d.sign_complaint(world.enterprise, dispute_id, ANSWER)
+            )
+        assert exists.value.disputeId == dispute_id
+        # Upheld only once the record is corrected; the regulator revokes it itself.
+        with pytest.raises(DisputesNotCorrected):
+            d.resolve_complaint(world.regulator, 1, True, ANSWER)
+        with pytest.raises(DisputesInvalidReason):
+            d.resolve_complaint(world.regulator, 1, False, bytes(32))
+        att.revoke(world.regulator, world.uid, ANSWER)
+        with pytest.raises(DisputesAlreadyCorrected):
+            d.resolve_complaint(world.regulator, 1, False, ANSWER)
+        resolved = d.resolve_complaint(world.regulator, 1, True, ANSWER)
+        assert resolved.event("ComplaintResolved").args == {
+            "complaintId": 1,
+            "disputeId": dispute_id,
+            "regulator": world.regulator.address,
+            "upheld": True,
+            "replyHash": ANSWER,
+        }
+        assert [e.name for e in resolved.events] == ["ComplaintResolved"]  # dispute was closed
+        complaint = d.complaint(1)
+        assert complaint is not None
+        assert complaint.status is ComplaintStatus.UPHELD
+        assert complaint.resolved_at > 0
+        assert d.open_complaints() == []
+        with pytest.raises(DisputesComplaintNotOpen) as info:
+            d.resolve_complaint(world.regulator, 1, True, ANSWER)
+        assert info.value.status == ComplaintStatus.UPHELD
+        with pytest.raises(DisputesUnknownComplaint):
+            d.resolve_complaint(world.regulator, 2, True, ANSWER)
+        log = ConsentLog(world.ledger)
+        log.follow()
+        with log.index.reading() as db:
+            (entry,) = complaints(db)
+        assert (entry.status, entry.regulator, entry.reply_hash, entry.filed_by) == (
+            ComplaintStatus.UPHELD,
+            world.regulator.address,
+            ANSWER,
+            world.enterprise.address,
+        )
+        assert log.open_complaints() == []
+        log.close()
+
+    def test_complaint_of_an_overdue_silence_answers_the_dispute(self, world: ConsentWorld) -> None:
+        d, att, chain = world.ledger.disputes, world.ledger.attestations, world.ledger.chain
+        dispute_id = self._raise(world)
+        dispute = d.dispute(dispute_id)
+        assert dispute is not None
+        with pytest.raises(DisputesNotComplainable) as early:
+            d.relay_complaint(
+                world.hangzhou_bureau, d.sign_complaint(world.enterprise, dispute_id, REASON)
+            )
+        assert early.value.fields == {"disputeId": dispute_id, "status": DisputeStatus.OPEN}
+        chain.advance_time(dispute.deadline - chain.now())
+        filed = d.relay_complaint(
+            world.hangzhou_bureau, d.sign_complaint(world.enterprise, dispute_id, REASON)
+        )
+        assert att.validity(world.uid) is Validity.DISPUTE_OVERDUE
+        rejected = d.resolve_complaint(world.regulator, filed.complaint_id, False, ANSWER)
+        assert [e.name for e in rejected.events] == ["DisputeRejected", "ComplaintResolved"]
+        assert rejected.event("DisputeRejected").args == {
+            "disputeId": dispute_id,
+            "uid": world.uid,
+            "resolver": world.regulator.address,
+            "reasonHash": ANSWER,
+            "late": True,
+        }
+        answered = d.dispute(dispute_id)
+        assert answered is not None
+        assert answered.status is DisputeStatus.REJECTED
+        assert att.validity(world.uid) is Validity.VALID
+        with pytest.raises(DisputesNotOpen):
+            d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
+        with pytest.raises(DisputesAlreadyAnswered):
+            self._raise(world)
+
+    def test_complaint_refusals(self, world: ConsentWorld) -> None:
+        d, att, chain = world.ledger.disputes, world.ledger.attestations, world.ledger.chain
+
+        def complain(dispute_id: int, reason: bytes = REASON) -> int:
+            signed = d.sign_complaint(world.enterprise, dispute_id, reason)
+            return d.relay_complaint(world.hangzhou_bureau, signed).complaint_id
+
+        with pytest.raises(DisputesUnknown):
+            complain(7)
+        upheld = self._raise(world)
+        att.revoke(world.hangzhou_bureau, world.uid, ANSWER)
+        d.uphold(world.hangzhou_bureau, upheld)
+        with pytest.raises(DisputesNotComplainable) as info:
+            complain(upheld)
+        assert info.value.status == DisputeStatus.UPHELD
+        other = att.attest(world.hangzhou_bureau, world.schema, HANGZHOU_SUBJECT, keccak256(b"o"))
+        fields = AttestationFields(HANGZHOU_SUBJECT, keccak256(b"o"))
+        rejected = d.relay_dispute(
+            world.hangzhou_bureau, d.sign_dispute(world.enterprise, other.uid, fields, REASON)
+        ).dispute_id
+        d.reject(world.hangzhou_bureau, rejected, ANSWER)
+        with pytest.raises(DisputesInvalidReason):
+            complain(rejected, bytes(32))
+        # The signed path's checks (other chain, contract, type, malleable twin: see
+        # test_signature_safety.py).
+        signed = d.sign_complaint(world.enterprise, rejected, REASON)
+        forged = type(signed)(
+            signed.dispute_id,
+            ANSWER,
+            signed.enterprise,
+            signed.nonce,
+            signed.deadline,
+            signed.signature,
+        )
+        with pytest.raises(DisputesWrongSigner):
+            d.relay_complaint(world.hangzhou_bureau, forged)
+        stale = d.sign_complaint(world.enterprise, rejected, REASON, deadline=chain.now() + 5)
+        chain.advance_time(6)
+        with pytest.raises(DisputesSignatureExpired):
+            d.relay_complaint(world.hangzhou_bureau, stale)
+        d.relay_complaint(world.hangzhou_bureau, signed)
+        with pytest.raises(DisputesNonceUsed):
+            d.relay_complaint(world.hangzhou_bureau, signed)
+
+    # -- attacks: strangers and the wrong resolver ------------------------------------------
+    def test_a_stranger_cannot_dispute_a_record_in_good_standing(
+        self, world: ConsentWorld, keyring: Keyring
+    ) -> None:
+        d, att, chain = world.ledger.disputes, world.ledger.attestations, world.ledger.chain
+        assert att.validity(world.uid) is Validity.VALID
+        unbound = keyring.account("stranger:unbound")
+        for stranger in (world.other_enterprise, unbound):  # bound to another subject; unbound
+            chain.fund(stranger.address)
+            attempts = {
+                "direct": lambda s=stranger: d.raise_dispute(s, world.uid, world.fields, REASON),
+                "signed": lambda s=stranger: d.relay_dispute(
+                    world.shanghai_bank, d.sign_dispute(s, world.uid, world.fields, REASON)
+                ),
+                "forwarded": lambda s=stranger: self._forwarded(
+                    world, s, "raiseDispute", world.uid, fields_tuple(world.fields), REASON
+                ),
+            }
+            for path, attempt in attempts.items():
+                with pytest.raises(DisputesNotSubject) as info:
+                    attempt()
+                assert info.value.fields == {"uid": world.uid, "caller": stranger.address}, path
+        assert d.dispute_count() == 0
+        assert att.validity(world.uid) is Validity.VALID
+
+    def test_only_the_subject_may_complain(self, world: ConsentWorld, keyring: Keyring) -> None:
+        d, chain = world.ledger.disputes, world.ledger.chain
+        dispute_id = self._raise(world)
+        d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
+        unbound = keyring.account("stranger:unbound")
+        for stranger in (world.other_enterprise, unbound, world.hangzhou_bureau):
+            chain.fund(stranger.address)
+            attempts = {
+                "direct": lambda s=stranger: d.file_complaint(s, dispute_id, REASON),
+                "signed": lambda s=stranger: d.relay_complaint(
+                    world.shanghai_bank, d.sign_complaint(s, dispute_id, REASON)
+                ),
+                "forwarded": lambda s=stranger: self._forwarded(
+                    world, s, "fileComplaint", dispute_id, REASON
+                ),
+            }
+            for path, attempt in attempts.items():
+                with pytest.raises(DisputesNotSubject) as info:
+                    attempt()
+                assert info.value.fields == {"uid": world.uid, "caller": stranger.address}, path
+        assert d.complaint_count() == 0
+        # A subject that moved to a new key complains with it; its old key is refused.
+        moved = keyring.account("enterprise:hangzhou:new")
+        world.ledger.consortium.rebind_enterprise(
+            world.hangzhou_bureau, HANGZHOU_SUBJECT, moved.address
+        )
+        with pytest.raises(DisputesNotSubject):
+            d.relay_complaint(
+                world.shanghai_bank, d.sign_complaint(world.enterprise, dispute_id, REASON)
+            )
+        d.relay_complaint(world.shanghai_bank, d.sign_complaint(moved, dispute_id, REASON))
+
+    def test_only_a_regulator_resolves_a_complaint(
+        self, world: ConsentWorld, keyring: Keyring
+    ) -> None:
+        d, att, chain = world.ledger.disputes, world.ledger.attestations, world.ledger.chain
+        dispute_id = self._raise(world)
+        d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
+        complaint_id = d.relay_complaint(
+            world.hangzhou_bureau, d.sign_complaint(world.enterprise, dispute_id, REASON)
+        ).complaint_id
+        chain.fund(world.enterprise.address)
+        # The attester (who would judge its own answer), another member, an auditor, the
+        # enterprise: each refused by name, directly and through the Forwarder.
+        for outsider in (
+            world.hangzhou_bureau,
+            world.shanghai_bank,
+            world.auditor,
+            world.enterprise,
+        ):
+            with pytest.raises(DisputesNotRegulator) as info:
+                d.resolve_complaint(outsider, complaint_id, False, ANSWER)
+            assert info.value.fields == {"complaintId": complaint_id, "caller": outsider.address}
+            with pytest.raises(DisputesNotRegulator):
+                self._forwarded(world, outsider, "resolveComplaint", complaint_id, False, ANSWER)
+        # A regulator suspended is no regulator.
+        second = self._member(world.ledger, keyring, "regulator:2", Role.REGULATOR, "Shanghai")
+        world.ledger.consortium.suspend_member(world.regulator, second.address)
+        with pytest.raises(DisputesNotRegulator):
+            d.resolve_complaint(second, complaint_id, False, ANSWER)
+        complaint = d.complaint(complaint_id)
+        assert complaint is not None
+        assert complaint.status is ComplaintStatus.OPEN
+        att.revoke(world.regulator, world.uid, ANSWER)
+        self._forwarded(world, world.regulator, "resolveComplaint", complaint_id, True, ANSWER)
+        complaint = d.complaint(complaint_id)
+        assert complaint is not None
+        assert complaint.status is ComplaintStatus.UPHELD
+
     def test_gas(self, world: ConsentWorld) -> None:
         d, att = world.ledger.disputes, world.ledger.attestations
         # The hook adds nothing to a plain attest.
@@ -362,16 +688,32 @@ class DisputesConformance(ConsentFixtures):
         world.ledger.chain.fund(world.enterprise.address)
         raised = d.raise_dispute(world.enterprise, world.uid, world.fields, REASON)
         rejected = d.reject(world.hangzhou_bureau, raised.dispute_id, ANSWER)
+        complained = d.relay_complaint(
+            world.hangzhou_bureau, d.sign_complaint(world.enterprise, raised.dispute_id, REASON)
+        )
+        att.revoke(world.regulator, world.uid, ANSWER)
+        resolved = d.resolve_complaint(world.regulator, complained.complaint_id, True, ANSWER)
+        second = att.attest(
+            world.hangzhou_bureau, world.schema, HANGZHOU_SUBJECT, keccak256(b"second")
+        )
         relayed = d.relay_dispute(
             world.hangzhou_bureau,
-            d.sign_dispute(world.enterprise, world.uid, world.fields, REASON),
+            d.sign_dispute(
+                world.enterprise,
+                second.uid,
+                AttestationFields(HANGZHOU_SUBJECT, keccak256(b"second")),
+                REASON,
+            ),
         )
-        att.revoke(world.hangzhou_bureau, world.uid)
+        att.revoke(world.hangzhou_bureau, second.uid)
         upheld = d.uphold(world.hangzhou_bureau, relayed.dispute_id)
-        assert raised.tx.gas_used <= 175_000  # the first dispute also starts the counter
-        assert relayed.tx.gas_used <= 175_000
+        # Three slots (the subject is kept for a complaint) and the record's dispute id.
+        assert raised.tx.gas_used <= 200_000  # the first dispute also starts the counter
+        assert relayed.tx.gas_used <= 200_000
         assert rejected.gas_used <= 60_000  # reads the record: a corrected one cannot be rejected
         assert upheld.gas_used <= 60_000
+        assert complained.tx.gas_used <= 120_000  # relayed; the first complaint starts its counter
+        assert resolved.gas_used <= 60_000
 
 
 @pytest.mark.parametrize("nonce", [0, 1, 127, 128, 255, 256, 65_535, 2**24])
@@ -396,7 +738,19 @@ class TestDisputesEmbedded(EmbeddedChain, DisputesConformance):
         rejected = d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
         assert chain.backend.block(rejected.block_number).timestamp == dispute.deadline - 1
         assert rejected.event("DisputeRejected").args["late"] is False
-        second = self._raise(world, keccak256(b"again"))
+        data_hash = keccak256(b"another record")
+        other = world.ledger.attestations.attest(
+            world.hangzhou_bureau, world.schema, HANGZHOU_SUBJECT, data_hash
+        )
+        second = d.relay_dispute(
+            world.hangzhou_bureau,
+            d.sign_dispute(
+                world.enterprise,
+                other.uid,
+                AttestationFields(HANGZHOU_SUBJECT, data_hash),
+                REASON,
+            ),
+        ).dispute_id
         again = d.dispute(second)
         assert again is not None
         chain.advance_time(again.deadline - 1 - chain.now())

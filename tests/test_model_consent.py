@@ -5,19 +5,23 @@ stale deadlines, forged signers, replayed nonces, bad purposes, expiries and
 schema limits), withdrawals (direct and signed), credit queries (with and
 without a live authorisation, expired, withdrawn, for the wrong purpose or an
 unlisted schema, duplicated), report shares, attestations and their
-corrections, disputes (by the subject, by others, signed and direct, replayed),
-rejections and upholdings (by the attester, a regulator, anyone else, before
-and after the 20-day deadline), suspensions, rebinding of a subject to a new
-account, and time travel across the dispute deadlines and authorisation
-expiries. The actors are members of several roles in the five cities, a regulator,
-enterprises bound to their subjects, an unbound account and a stranger.
+corrections, disputes (by the subject, by others, signed and direct, replayed,
+raised again after an answer), rejections and upholdings (by the attester, a
+regulator, anyone else, before and after the 20-day deadline), complaints to the
+regulator (by the subject and by others, signed and direct, of rejected, upheld,
+open and overdue disputes, twice) and their resolution (by a regulator or anyone
+else, upheld or rejected, with the record corrected or standing), suspensions,
+rebinding of a subject to a new account, and time travel across the dispute
+deadlines and authorisation expiries. The actors are members of several roles in
+the five cities, a regulator, enterprises bound to their subjects, an unbound
+account and a stranger.
 
 Every refusal the model predicts is the chain's named error with its arguments.
 After every step the chain's views of what the step touched, its dispute count
 and its overdue list equal the model's (after a move of the clock, every
 record's validity and every attester's overdue list too); every 16th step and
 at the end of each run, every view of everything. At the end of each run the
-event projection (who queried whom, authorisations, disputes) agrees as well.
+event projection (who queried whom, authorisations, disputes, complaints) agrees as well.
 The chain's clock is pinned (one second per block), so the model knows the time
 of the next block exactly.
 """
@@ -42,7 +46,7 @@ from hypothesis.stateful import (
 )
 
 from ledger_client import Chain, Keyring, Ledger, Role, connect, deploy
-from ledger_client.consent_index import ConsentLog, disputes
+from ledger_client.consent_index import ConsentLog, complaints, disputes
 from ledger_client.contracts.attestations import compute_uid, schema_id
 from ledger_client.contracts.authorisations import (
     AUTHORISE_TYPES,
@@ -52,13 +56,21 @@ from ledger_client.contracts.authorisations import (
     authorise_message,
     query_id,
 )
-from ledger_client.contracts.disputes import RAISE_DISPUTE_TYPES, SignedDispute, dispute_message
+from ledger_client.contracts.disputes import (
+    FILE_COMPLAINT_TYPES,
+    RAISE_DISPUTE_TYPES,
+    SignedComplaint,
+    SignedDispute,
+    complaint_message,
+    dispute_message,
+)
 from ledger_client.eip712 import sign_typed
 from ledger_client.merkle import keccak256
 from ledger_client.types import (
     DISPUTE_RESOLUTION_PERIOD,
     AttestationFields,
     City,
+    ComplaintStatus,
     DisputeStatus,
     Validity,
 )
@@ -152,6 +164,21 @@ class MDispute:
     resolved_at: int = 0
     resolver: str | None = None
     late: bool = False
+    complained: bool = False
+
+
+@dataclass
+class MComplaint:
+    """The model of one complaint to the regulator."""
+
+    dispute_id: int
+    filed_at: int
+    filed_by: str
+    reason: bytes
+    status: ComplaintStatus = ComplaintStatus.OPEN
+    resolved_at: int = 0
+    regulator: str | None = None
+    upheld: bool = False
 
 
 @dataclass
@@ -168,6 +195,8 @@ class Model:
     revocable: dict[bytes, bool] = field(default_factory=dict)
     disputes: list[MDispute] = field(default_factory=list)  # dispute id - 1
     open_disputes: dict[bytes, int] = field(default_factory=dict)  # uid -> dispute id
+    record_disputes: dict[bytes, int] = field(default_factory=dict)  # uid -> its last dispute
+    complaints: list[MComplaint] = field(default_factory=list)  # complaint id - 1
     dispute_nonces: list[tuple[str, int]] = field(default_factory=list)  # used by signers
 
     # -- consortium rules -----------------------------------------------------------
@@ -217,6 +246,13 @@ class Model:
         if r.expiry and r.expiry <= self.now:
             return Validity.EXPIRED
         return Validity.VALID
+
+    def open_complaints(self) -> list[int]:
+        return [n for n, c in enumerate(self.complaints, 1) if c.status is ComplaintStatus.OPEN]
+
+    def corrected(self, uid: bytes) -> bool:
+        r = self.records[uid]
+        return bool(r.revoked_at) or r.replaced_by != ZERO
 
     def overdue(self, attester: str | None = None) -> list[int]:
         return [
@@ -274,6 +310,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.touched_auths: set[bytes] = set()
         self.touched_records: set[bytes] = set()
         self.touched_disputes: set[int] = set()
+        self.touched_complaints: set[int] = set()
         self.touched_queries: list[bytes] = []
         self.touched_shares: list[tuple[bytes, bytes]] = []
         self.clock_moved = False
@@ -323,11 +360,16 @@ class ConsentMachine(RuleBasedStateMachine):
         return {"hour": at + 3_600, "edge": at, "stale": at - 1}[kind]
 
     @initialize()
-    def a_record_and_an_authorisation(self) -> None:
-        """Start from a record about enterprise A and its authorisation of the Shanghai bank,
+    def records_an_authorisation_and_a_rejected_dispute(self) -> None:
+        """Start from a record about enterprise A, its authorisation of the Shanghai bank,
+        and a rejected dispute of another record (a complaint may follow, a re-raise may not),
         so that short runs reach the later rules."""
         self.attest("bureau", SUBJECT_A, "loan", 0)
         self.authorise(frozenset(), 0, "member")
+        self.attest("bureau", SUBJECT_A, "loan", 0)
+        self.raise_dispute(frozenset(), (1, True), True, "bureau")
+        self.resolve(frozenset(), (1, True), "bureau", False, None)
+        assert self.model.disputes[0].status is DisputeStatus.REJECTED
 
     # -- records and their corrections ------------------------------------------------
     @rule(
@@ -681,7 +723,9 @@ class ConsentMachine(RuleBasedStateMachine):
     # -- disputes ---------------------------------------------------------------------
     @precondition(lambda self: bool(self.model.records))
     @rule(
-        wrong=flaws("record", "raiser", "fields", "reason", "forged", "deadline", "replay"),
+        wrong=flaws(
+            "record", "again", "raiser", "fields", "reason", "forged", "deadline", "replay"
+        ),
         pick=PICK,
         signed=st.booleans(),
         relayer=st.sampled_from(["bureau", "bank_sh", "stranger"]),
@@ -697,9 +741,17 @@ class ConsentMachine(RuleBasedStateMachine):
             if not r.revoked_at
             and r.replaced_by == ZERO
             and not r.dispute_deadline
+            and uid not in m.record_disputes
             and m.account_of(r.subject)
         ]
-        if "record" in wrong or not disputable:
+        answered = [
+            uid
+            for uid, n in m.record_disputes.items()
+            if m.disputes[n - 1].status is DisputeStatus.REJECTED
+        ]
+        if "again" in wrong and answered:  # the endless re-dispute of issue 13
+            uid = _pick(answered, (pick[0], True), None)
+        elif "record" in wrong or not disputable:
             uid = _pick(list(m.records), pick, b"\x5d" * 32)
         else:
             uid = _pick(disputable, (pick[0], True), None)
@@ -732,13 +784,15 @@ class ConsentMachine(RuleBasedStateMachine):
                     raise Refused("DisputesWrongSigner", enterprise=raiser, signer=signer)
                 if (raiser, nonce) in self.model.dispute_nonces:
                     raise Refused("DisputesNonceUsed", enterprise=raiser, nonce=nonce)
-            subject = self.model.subject_of(raiser)
             if reason_hash == ZERO:
                 raise Refused("DisputesInvalidReason", reasonHash=reason_hash)
-            if uid in self.model.open_disputes:
-                raise Refused(
-                    "DisputesAlreadyOpen", uid=uid, disputeId=self.model.open_disputes[uid]
-                )
+            earlier = self.model.record_disputes.get(uid)
+            if earlier is not None:
+                was = self.model.disputes[earlier - 1].status
+                if was is DisputeStatus.OPEN:
+                    raise Refused("DisputesAlreadyOpen", uid=uid, disputeId=earlier)
+                if was is DisputeStatus.REJECTED:
+                    raise Refused("DisputesAlreadyAnswered", uid=uid, disputeId=earlier)
             if r is None:
                 raise Refused("DisputesUnknownAttestation", uid=uid)
             if r.revoked_at:
@@ -747,7 +801,8 @@ class ConsentMachine(RuleBasedStateMachine):
                 raise Refused("DisputesNotDisputable", uid=uid, validity=int(Validity.REPLACED))
             if fields != r.fields:
                 raise Refused("DisputesFieldsMismatch", uid=uid)
-            if r.subject != subject:
+            # Only the subject's bound account: another's, an unbound one and a member alike.
+            if self.model.account_of(r.subject) != raiser:
                 raise Refused("DisputesNotSubject", uid=uid, caller=raiser)
 
         def act() -> Any:
@@ -775,6 +830,7 @@ class ConsentMachine(RuleBasedStateMachine):
                 MDispute(uid, r.attester, deadline_at, raiser, r.subject, reason_hash)
             )
             self.model.open_disputes[uid] = made.dispute_id
+            self.model.record_disputes[uid] = made.dispute_id
             r.dispute_deadline = deadline_at
             if signed:
                 self.model.dispute_nonces.append((raiser, nonce))
@@ -850,6 +906,174 @@ class ConsentMachine(RuleBasedStateMachine):
             self.touched_records.add(d.uid)
             self.touched_disputes.add(dispute_id)
 
+    # -- complaints to the regulator (投诉, art. 26) -------------------------------------
+    @precondition(lambda self: bool(self.model.disputes))
+    @rule(
+        wrong=flaws("dispute", "filer", "reason", "forged", "deadline", "replay"),
+        pick=PICK,
+        signed=st.booleans(),
+        relayer=st.sampled_from(["bureau", "bank_sh", "stranger"]),
+        edge=EDGE,
+    )
+    def file_complaint(
+        self,
+        wrong: frozenset[str],
+        pick: tuple[int, bool],
+        signed: bool,
+        relayer: str,
+        edge: int | None,
+    ) -> None:
+        """The subject (or anyone) complains of a dispute's rejection or overdue silence,
+        directly or by a signed message; sometimes just before or at the deadline."""
+        m = self.model
+        ids = list(range(1, len(m.disputes) + 1))
+        complainable = [
+            n
+            for n in ids
+            if not m.disputes[n - 1].complained
+            and m.disputes[n - 1].status is not DisputeStatus.UPHELD
+        ]
+        if "dispute" in wrong or not complainable:
+            dispute_id = _pick(ids, pick, 999)
+        else:
+            dispute_id = _pick(complainable, (pick[0], True), None)
+        d = m.disputes[dispute_id - 1] if dispute_id <= len(ids) else None
+        if edge is not None and d is not None and d.status is DisputeStatus.OPEN:
+            self.land_at(d.deadline + edge)
+        filer = (m.account_of(d.subject) if d else None) or "ent_a"
+        if "filer" in wrong:
+            filer = [w for w in ("ent_a", "ent_b", "spare", "stranger", "bureau") if w != filer][
+                pick[0] % 4
+            ]
+        reason_hash = ZERO if "reason" in wrong else self.fresh_hash("complaint")
+        at = self.at()
+        until = self.deadline("stale" if "deadline" in wrong else "hour", at)
+        signer = ("stranger" if filer != "stranger" else "spare") if "forged" in wrong else filer
+        used = [n for who, n in m.dispute_nonces if who == filer]
+        nonce = used[0] if "replay" in wrong and used else self.fresh()
+        facade = type(self).ledger.disputes
+
+        def predict() -> None:
+            if signed:
+                if at > until:
+                    raise Refused("DisputesSignatureExpired", deadline=until, now=at)
+                if signer != filer:
+                    raise Refused("DisputesWrongSigner", enterprise=filer, signer=signer)
+                if (filer, nonce) in m.dispute_nonces:
+                    raise Refused("DisputesNonceUsed", enterprise=filer, nonce=nonce)
+            if reason_hash == ZERO:
+                raise Refused("DisputesInvalidReason", reasonHash=reason_hash)
+            if d is None:
+                raise Refused("DisputesUnknown", disputeId=dispute_id)
+            if m.account_of(d.subject) != filer:
+                raise Refused("DisputesNotSubject", uid=d.uid, caller=filer)
+            if d.status is DisputeStatus.UPHELD or (
+                d.status is DisputeStatus.OPEN and at < d.deadline
+            ):
+                raise Refused("DisputesNotComplainable", disputeId=dispute_id, status=int(d.status))
+            if d.complained:
+                raise Refused("DisputesComplaintExists", disputeId=dispute_id)
+
+        def act() -> Any:
+            if not signed:
+                return facade.file_complaint(self.accounts[filer], dispute_id, reason_hash)
+            message = complaint_message(dispute_id, reason_hash, self.addr[filer], nonce, until)
+            signature = sign_typed(
+                self.accounts[signer],
+                self.dispute_domain,
+                FILE_COMPLAINT_TYPES,
+                "FileComplaint",
+                message,
+            )
+            relayed = SignedComplaint(
+                dispute_id, reason_hash, self.addr[filer], nonce, until, signature
+            )
+            return facade.relay_complaint(self.accounts[relayer], relayed)
+
+        made = self.run(predict, act)
+        if made is not None:
+            assert d is not None
+            assert made.complaint_id == len(m.complaints) + 1
+            m.complaints.append(MComplaint(dispute_id, at, filer, reason_hash))
+            d.complained = True
+            if signed:
+                m.dispute_nonces.append((filer, nonce))
+            self.touched_disputes.add(dispute_id)
+            self.touched_complaints.add(made.complaint_id)
+
+    @precondition(lambda self: bool(self.model.open_complaints()))
+    @rule(
+        wrong=flaws("complaint", "resolver", "reply", "outcome"),
+        pick=PICK,
+        by=st.sampled_from(["bureau", "bank_sh", "rater_hf", "auditor", "ent_a", "stranger"]),
+        upheld=st.booleans(),
+    )
+    def resolve_complaint(
+        self, wrong: frozenset[str], pick: tuple[int, bool], by: str, upheld: bool
+    ) -> None:
+        """A regulator (or anyone else) resolves a complaint: upheld, once the record is
+        corrected, or rejected; an open dispute of it is answered the same way."""
+        m = self.model
+        ids = list(range(1, len(m.complaints) + 1))
+        still_open = m.open_complaints()
+        if "complaint" in wrong or not still_open:
+            complaint_id = _pick(ids, pick, 999)
+        else:
+            complaint_id = _pick(still_open, (pick[0], True), None)
+        c = m.complaints[complaint_id - 1] if complaint_id <= len(ids) else None
+        d = m.disputes[c.dispute_id - 1] if c else None
+        if "resolver" not in wrong:
+            by = "regulator"
+        if "outcome" not in wrong and d is not None:
+            upheld = m.corrected(d.uid)
+        reply = ZERO if "reply" in wrong else self.fresh_hash("reply")
+        at = self.at()
+        facade = type(self).ledger.disputes
+
+        def predict() -> None:
+            if not m.has(by, REG):
+                raise Refused("DisputesNotRegulator", complaintId=complaint_id, caller=by)
+            if c is None:
+                raise Refused("DisputesUnknownComplaint", complaintId=complaint_id)
+            if c.status is not ComplaintStatus.OPEN:
+                raise Refused(
+                    "DisputesComplaintNotOpen", complaintId=complaint_id, status=int(c.status)
+                )
+            if reply == ZERO:
+                raise Refused("DisputesInvalidReason", reasonHash=reply)
+            assert d is not None
+            corrected = m.corrected(d.uid)
+            if upheld and not corrected:
+                raise Refused("DisputesNotCorrected", disputeId=c.dispute_id, uid=d.uid)
+            if not upheld and corrected:
+                raise Refused("DisputesAlreadyCorrected", disputeId=c.dispute_id, uid=d.uid)
+
+        tx = self.run(
+            predict,
+            lambda: facade.resolve_complaint(self.accounts[by], complaint_id, upheld, reply),
+        )
+        if tx is not None:
+            assert c is not None
+            assert d is not None
+            c.status = ComplaintStatus.UPHELD if upheld else ComplaintStatus.REJECTED
+            c.resolved_at, c.regulator, c.upheld = at, by, upheld
+            names = [e.name for e in tx.events]
+            if d.status is DisputeStatus.OPEN:  # the regulator's reply answers it too
+                d.status = DisputeStatus.UPHELD if upheld else DisputeStatus.REJECTED
+                d.resolved_at, d.resolver, d.late = at, by, at >= d.deadline
+                del m.open_disputes[d.uid]
+                m.records[d.uid].dispute_deadline = 0
+                assert names == [
+                    "DisputeUpheld" if upheld else "DisputeRejected",
+                    "ComplaintResolved",
+                ]
+                self.touched_records.add(d.uid)
+            else:
+                assert names == ["ComplaintResolved"]
+            assert tx.event("ComplaintResolved").args["regulator"] == self.addr[by]
+            self.touched_disputes.add(c.dispute_id)
+            self.touched_complaints.add(complaint_id)
+
     # -- standing, accounts and the clock ---------------------------------------------
     @rule(who=st.sampled_from(SUSPENDABLE), suspend=st.sampled_from([True, False, False]))
     def standing(self, who: str, suspend: bool) -> None:
@@ -921,6 +1145,8 @@ class ConsentMachine(RuleBasedStateMachine):
         assert type(self).chain.now() == self.model.now
         assert d.dispute_count() == len(self.model.disputes)
         assert [x.dispute_id for x in d.overdue_disputes()] == self.model.overdue()
+        assert d.complaint_count() == len(self.model.complaints)
+        assert [c.complaint_id for c in d.open_complaints()] == self.model.open_complaints()
         full = self.steps % FULL_SWEEP_EVERY == 0
         auths = self.model.auths if full else self.touched_auths
         records = self.model.records if full else self.touched_records
@@ -935,6 +1161,11 @@ class ConsentMachine(RuleBasedStateMachine):
                 assert att.validity(uid) is self.model.validity(uid), uid.hex()
         for dispute_id in dispute_ids:
             self.compare_dispute(dispute_id)
+        complaint_ids = (
+            range(1, len(self.model.complaints) + 1) if full else self.touched_complaints
+        )
+        for complaint_id in complaint_ids:
+            self.compare_complaint(complaint_id)
         if full or self.clock_moved:
             for attester in ("bureau", "rater_hf", "bank_sh"):
                 listed = [x.dispute_id for x in d.overdue_disputes(self.addr[attester])]
@@ -951,6 +1182,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.touched_auths.clear()
         self.touched_records.clear()
         self.touched_disputes.clear()
+        self.touched_complaints.clear()
         self.clock_moved = False
 
     def compare_authorisation(self, auth_id: bytes) -> None:
@@ -990,6 +1222,18 @@ class ConsentMachine(RuleBasedStateMachine):
             want.resolved_at,
             want.status,
         )
+        assert (got.subject, got.complained) == (want.subject, want.complained)
+
+    def compare_complaint(self, complaint_id: int) -> None:
+        want = self.model.complaints[complaint_id - 1]
+        got = type(self).ledger.disputes.complaint(complaint_id)
+        assert got is not None
+        assert (got.dispute_id, got.filed_at, got.resolved_at, got.status) == (
+            want.dispute_id,
+            want.filed_at,
+            want.resolved_at,
+            want.status,
+        )
 
     def teardown(self) -> None:
         """Every view of everything, the nonces and the event projection, once per run."""
@@ -1012,6 +1256,9 @@ class ConsentMachine(RuleBasedStateMachine):
         for dispute_id in range(1, len(self.model.disputes) + 1):
             self.compare_dispute(dispute_id)
         assert dis.dispute(len(self.model.disputes) + 1) is None
+        for complaint_id in range(1, len(self.model.complaints) + 1):
+            self.compare_complaint(complaint_id)
+        assert dis.complaint(len(self.model.complaints) + 1) is None
         for who, nonce in self.model.dispute_nonces:
             assert dis.nonce_used(self.addr[who], nonce)
         self.compare_projection()
@@ -1055,6 +1302,19 @@ class ConsentMachine(RuleBasedStateMachine):
                 )
                 resolver = self.addr[want.resolver] if want.resolver else None
                 assert e.resolver == resolver
+            with log.index.reading() as db:
+                filed = complaints(db)
+            assert [e.complaint_id for e in filed] == list(range(1, len(self.model.complaints) + 1))
+            for f, c in zip(filed, self.model.complaints, strict=True):
+                assert (f.dispute_id, f.filed_at, f.filed_by, f.reason_hash, f.status) == (
+                    c.dispute_id,
+                    c.filed_at,
+                    self.addr[c.filed_by],
+                    c.reason,
+                    c.status,
+                )
+                regulator = self.addr[c.regulator] if c.regulator else None
+                assert (f.resolved_at, f.regulator) == (c.resolved_at, regulator)
         finally:
             log.close()
 

@@ -1,7 +1,7 @@
 """Every EIP-712 message the chain accepts is bound to its chain, its contract and one use.
 
 For each kind of signed write (an attestation, an enterprise's authorisation,
-its withdrawal, and its dispute): a signature made for another chain id or for
+its withdrawal, its dispute and its complaint): a signature made for another chain id or for
 another contract recovers to someone else and is refused; the malleable twin
 of a valid signature (s replaced by n - s) is refused; and a replayed one is
 refused. Run on the embedded chain and on anvil.
@@ -20,7 +20,14 @@ from ledger_client.contracts.authorisations import (
     SignedWithdrawal,
     authorise_message,
 )
-from ledger_client.contracts.disputes import RAISE_DISPUTE_TYPES, SignedDispute, dispute_message
+from ledger_client.contracts.disputes import (
+    FILE_COMPLAINT_TYPES,
+    RAISE_DISPUTE_TYPES,
+    SignedComplaint,
+    SignedDispute,
+    complaint_message,
+    dispute_message,
+)
 from ledger_client.eip712 import Domain, sign_typed
 from ledger_client.errors import (
     AuthorisationsNonceUsed,
@@ -106,6 +113,37 @@ class SignatureSafety(ConsentFixtures):
         d.reject(world.hangzhou_bureau, raised.dispute_id, b"\x44" * 32)
         with pytest.raises(DisputesNonceUsed):
             d.relay_dispute(relayer, good)
+
+    def test_complaint(self, world: ConsentWorld) -> None:
+        d = world.ledger.disputes
+        relayer = world.nanjing_bank
+        reason = b"\x35" * 32
+        signed = d.sign_dispute(world.enterprise, world.uid, world.fields, reason, nonce=7)
+        dispute_id = d.relay_dispute(relayer, signed).dispute_id
+        d.reject(world.hangzhou_bureau, dispute_id, b"\x44" * 32)
+        good = d.sign_complaint(world.enterprise, dispute_id, reason, nonce=8)
+        for domain in elsewhere(d.domain, world.ledger.authorisations.address):
+            message = complaint_message(dispute_id, reason, good.enterprise, 9, good.deadline)
+            sig = sign_typed(
+                world.enterprise, domain, FILE_COMPLAINT_TYPES, "FileComplaint", message
+            )
+            forged = SignedComplaint(dispute_id, reason, good.enterprise, 9, good.deadline, sig)
+            with pytest.raises(DisputesWrongSigner):
+                d.relay_complaint(relayer, forged)
+        # The enterprise's signed dispute is no complaint: another type, another digest.
+        as_dispute = dispute_message(world.uid, reason, good.enterprise, 10, good.deadline)
+        sig = sign_typed(
+            world.enterprise, d.domain, RAISE_DISPUTE_TYPES, "RaiseDispute", as_dispute
+        )
+        with pytest.raises(DisputesWrongSigner):
+            d.relay_complaint(relayer, dataclasses.replace(good, nonce=10, signature=sig))
+        with pytest.raises(ECDSAInvalidSignatureS):
+            d.relay_complaint(
+                relayer, dataclasses.replace(good, signature=malleable_twin(good.signature))
+            )
+        d.relay_complaint(relayer, good)
+        with pytest.raises(DisputesNonceUsed):
+            d.relay_complaint(relayer, good)
 
 
 class TestSignatureSafetyEmbedded(EmbeddedChain, SignatureSafety):

@@ -87,6 +87,10 @@ def test_the_flows_of_a_run_are_counted(adversarial_run: SimulationResult) -> No
     disputes = s["disputes"]
     assert disputes["raised"] > 0
     assert disputes["rejected"] + disputes["upheld"] + disputes["open"] == disputes["raised"]
+    complaints = disputes["complaints"]  # after a rejection: a complaint, not a re-raise
+    assert complaints["filed"] > 0
+    assert complaints["upheld"] + complaints["rejected"] + complaints["open"] == complaints["filed"]
+    assert complaints["filed"] <= disputes["rejected"]
     r = s["receivables"]
     assert r["accepted"] + r["rejected"] == r["issued"]
     assert sum(r["financed"].values()) > 0

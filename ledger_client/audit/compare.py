@@ -361,9 +361,9 @@ def _disputes(c: _Comparer) -> None:
         c.check(
             key,
             f"dispute #{did}",
-            ("uid", "attester", "deadline", "resolvedAt", "status"),
+            ("uid", "attester", "deadline", "resolvedAt", "status", "complained", "subject"),
             v,
-            (x.uid, x.attester, x.deadline, x.resolved_at, x.status),
+            (x.uid, x.attester, x.deadline, x.resolved_at, x.status, x.complained, x.subject),
             last=x.last,
         )
         (open_id,) = c.view(d, "openDispute", x.uid)
@@ -375,6 +375,26 @@ def _disputes(c: _Comparer) -> None:
             (open_id,),
             (expected,),
             last=x.last,
+        )
+    c.total(
+        d,
+        "complaintCount",
+        "complaints filed",
+        len(s.complaints),
+        _last_of(x.last for x in s.complaints.values()),
+    )
+    for cid, y in s.complaints.items():
+        key = f"complaint:{cid}"
+        w = c.fetch("complaints", key, y.last, d, "complaint", cid)
+        if w is None:
+            continue
+        c.check(
+            key,
+            f"complaint #{cid}",
+            ("disputeId", "filedAt", "resolvedAt", "status"),
+            w,
+            (y.dispute_id, y.filed_at, y.resolved_at, y.status),
+            last=y.last,
         )
 
 

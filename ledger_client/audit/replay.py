@@ -3,7 +3,7 @@
 The replay is the auditor's own model of the contracts: it reads nothing but
 events, in chain order, and folds them into a :class:`~.state.LedgerState`
 (members and their standing, schemas, attestations, batches, authorisations,
-queries, shared reports, disputes, receivables and their parts). Each event is
+queries, shared reports, disputes and complaints, receivables and their parts). Each event is
 checked against that state *before* it is applied, so an event the contracts
 should never have let through becomes a :class:`~.state.Breach` naming the
 transaction, block and log that caused it.
@@ -29,12 +29,20 @@ from eth_abi.abi import encode as abi_encode
 
 from ..contracts.receivables import DEFAULT_GRACE_PERIOD, receivable_label
 from ..merkle import keccak256
-from ..types import DISPUTE_RESOLUTION_PERIOD, City, DisputeStatus, ReceivableStatus, Role
+from ..types import (
+    DISPUTE_RESOLUTION_PERIOD,
+    City,
+    ComplaintStatus,
+    DisputeStatus,
+    ReceivableStatus,
+    Role,
+)
 from .state import (
     AttestationState,
     AuthorisationState,
     BatchState,
     Breach,
+    ComplaintState,
     DisputeState,
     EventLike,
     EventRef,
@@ -195,6 +203,8 @@ class Replay:
             ("Disputes", "DisputeRaised"): self._dispute_raised,
             ("Disputes", "DisputeRejected"): self._dispute_rejected,
             ("Disputes", "DisputeUpheld"): self._dispute_upheld,
+            ("Disputes", "ComplaintFiled"): self._complaint_filed,
+            ("Disputes", "ComplaintResolved"): self._complaint_resolved,
             ("Authorisations", "Authorised"): self._authorised,
             ("Authorisations", "AuthorisationWithdrawn"): self._withdrawn,
             ("Authorisations", "QueryLogged"): self._query_logged,
@@ -667,6 +677,15 @@ class Replay:
                     f"{what}: dispute #{s.open_disputes[uid]} over the record is still open",
                     ref,
                 )
+            earlier = s.disputes.get(s.record_disputes.get(uid, 0))
+            if earlier is not None and earlier.status == int(DisputeStatus.REJECTED):
+                self._breach(
+                    "DisputeReraised",
+                    f"{what}: {_hex(uid)} was disputed before (#{earlier.dispute_id}) and that "
+                    f"dispute was rejected {_when(earlier.resolved_at)}; the remedy was a "
+                    "complaint to the regulator",
+                    ref,
+                )
         if deadline != ref.timestamp + DISPUTE_RESOLUTION_PERIOD:
             self._breach(
                 "IllegalTransition",
@@ -686,6 +705,7 @@ class Replay:
         )
         s.disputes[did] = d
         s.open_disputes[uid] = did
+        s.record_disputes[uid] = did
         if att is not None:
             att.dispute_deadline, att.ever_disputed, att.last = deadline, True, ref
 
@@ -760,6 +780,70 @@ class Replay:
                 f"correction; the record was replaced by {_hex(att.replaced_by)}",
                 ref,
             )
+
+    # -- complaints (投诉, art. 26) -----------------------------------------------------
+    def _complaint_filed(self, a: dict[str, Any], ref: EventRef) -> None:
+        s = self.state
+        cid, did, filed_by = int(a["complaintId"]), int(a["disputeId"]), a["filedBy"]
+        what = f"complaint #{cid}"
+        if cid != len(s.complaints) + 1:
+            self._breach(
+                "IdMismatch",
+                f"{what} follows complaint #{len(s.complaints)}: ids run 1, 2, ...",
+                ref,
+            )
+        s.complaints[cid] = ComplaintState(cid, did, ref.timestamp, filed_by, ref)
+        d = s.disputes.get(did)
+        if d is None:
+            self._breach("UnknownReference", f"{what}: dispute #{did} was never raised", ref)
+            return
+        if d.uid != bytes(a["uid"]) or d.subject != bytes(a["subject"]):
+            self._breach(
+                "IllegalTransition", f"{what}: not the record or subject of dispute #{did}", ref
+            )
+        self._require_bound(filed_by, d.subject, ref, f"filing {what}")
+        overdue = d.status == _OPEN and ref.timestamp >= d.deadline
+        if d.status != int(DisputeStatus.REJECTED) and not overdue:
+            self._breach(
+                "IllegalTransition",
+                f"{what}: dispute #{did} was {DisputeStatus(d.status).name.lower()}"
+                + (", not yet overdue" if d.status == _OPEN else ""),
+                ref,
+            )
+        if d.complained:
+            self._breach("IllegalTransition", f"{what}: dispute #{did} was complained of", ref)
+        d.complained, d.last = True, ref
+
+    def _complaint_resolved(self, a: dict[str, Any], ref: EventRef) -> None:
+        s = self.state
+        cid, regulator, upheld = int(a["complaintId"]), a["regulator"], bool(a["upheld"])
+        c = s.complaints.get(cid)
+        what = f"resolving complaint #{cid}"
+        if c is None:
+            self._breach("UnknownReference", f"{what}: no such complaint was filed", ref)
+            return
+        if c.status != int(ComplaintStatus.OPEN):
+            self._breach("IllegalTransition", f"{what}: it was resolved already", ref)
+            return
+        if c.dispute_id != int(a["disputeId"]):
+            self._breach("IllegalTransition", f"{what}: it is not about #{a['disputeId']}", ref)
+        # Only a regulator answers a complaint: not the attester it complains of.
+        self._require_role(regulator, int(Role.REGULATOR), ref, what)
+        d = s.disputes.get(c.dispute_id)
+        att = s.attestations.get(d.uid) if d is not None else None
+        if d is not None and d.status == _OPEN:
+            self._breach("IllegalTransition", f"{what}: it left dispute #{d.dispute_id} open", ref)
+        if att is not None:
+            corrected = bool(att.revoked_at) or att.replaced_by != ZERO32
+            if corrected != upheld:
+                self._breach(
+                    "IllegalTransition",
+                    f"{what}: {'upheld' if upheld else 'rejected'}, but {_hex(att.uid)} "
+                    + ("stands" if upheld else "was corrected"),
+                    ref,
+                )
+        c.status = int(ComplaintStatus.UPHELD if upheld else ComplaintStatus.REJECTED)
+        c.resolved_at, c.regulator, c.last = ref.timestamp, regulator, ref
 
     # -- authorisations and the query trail --------------------------------------------
     def _require_querier(self, account: str, ref: EventRef, what: str) -> None:

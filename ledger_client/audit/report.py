@@ -166,6 +166,8 @@ def _totals(state: LedgerState) -> dict[str, int]:
         "disputes_open": disputes.get("open", 0),
         "disputes_rejected": disputes.get("rejected", 0),
         "disputes_upheld": disputes.get("upheld", 0),
+        "complaints": len(state.complaints),
+        "complaints_open": sum(c.status == 1 for c in state.complaints.values()),
         "receivables": len(state.receivables),
         "receivable_parts": len(state.parts),
         "receivables_face_value_fen": sum(r.face_value for r in state.receivables.values()),

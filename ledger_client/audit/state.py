@@ -16,6 +16,7 @@ __all__ = [
     "AuthorisationState",
     "BatchState",
     "Breach",
+    "ComplaintState",
     "DisputeState",
     "EventLike",
     "EventRef",
@@ -39,9 +40,12 @@ BREACHES: dict[str, str] = {
     "InvoiceReused": "a debtor's invoice commitment backing a second receivable while it still "
     "backs one",
     "DisputeOverdue": "a dispute (异议) resolved after its 20-day deadline, or still open past it",
+    "DisputeReraised": "a record disputed again after its dispute was rejected: the subject's "
+    "remedy was a complaint to the regulator (投诉), not a second dispute",
     "WriteBySuspendedMember": "a write by, or naming, a member while it was suspended",
-    "WriteWithoutRole": "a write by an account that was not a member holding the role it needs, "
-    "or an enterprise's act by an account not bound to that enterprise",
+    "WriteWithoutRole": "a write by an account that was not a member holding the role it needs "
+    "(a complaint resolved by a non-regulator among them), or an enterprise's act by an account "
+    "not bound to that enterprise",
     "UnknownReference": "an event naming an attestation, batch, schema, authorisation, query, "
     "dispute, receivable or enterprise that no earlier event created",
     "IdMismatch": "an id that is not the hash (or sequence number) of the fields it commits to",
@@ -253,6 +257,21 @@ class DisputeState:
     status: int = 1  # IDisputes.DisputeStatus: 1 open, 2 rejected, 3 upheld
     resolved_at: int = 0
     resolver: str = ""
+    complained: bool = False  # its subject complained of it to the regulator
+
+
+@dataclass(slots=True)
+class ComplaintState:
+    """A complaint (投诉) to the regulator of a dispute's rejection or overdue silence."""
+
+    complaint_id: int
+    dispute_id: int
+    filed_at: int
+    filed_by: str
+    last: EventRef
+    status: int = 1  # IDisputes.ComplaintStatus: 1 open, 2 rejected, 3 upheld
+    resolved_at: int = 0
+    regulator: str = ""
 
 
 @dataclass(slots=True)
@@ -310,6 +329,8 @@ class LedgerState:
     shares: dict[tuple[bytes, bytes], ShareState] = field(default_factory=dict)
     disputes: dict[int, DisputeState] = field(default_factory=dict)
     open_disputes: dict[bytes, int] = field(default_factory=dict)  # uid -> dispute id
+    record_disputes: dict[bytes, int] = field(default_factory=dict)  # uid -> its last dispute
+    complaints: dict[int, ComplaintState] = field(default_factory=dict)
     receivables: dict[bytes, ReceivableState] = field(default_factory=dict)  # by root id
     parts: dict[bytes, PartState] = field(default_factory=dict)
     #: keccak256(abi.encode(debtor, commitment)) -> root, while live

@@ -1,11 +1,17 @@
 """The disputes contract: an enterprise disputes a record about it (异议), and the
-attester answers within 20 days (art. 25 of 《征信业管理条例》).
+attester answers within 20 days (art. 25 of 《征信业管理条例》); after a rejection,
+or an overdue silence, the enterprise complains to the regulator (投诉, art. 26).
 
 An enterprise holds no gas: it signs the dispute (EIP-712 ``RaiseDispute``) and
 anyone relays it, or it sends it directly. The attester resolves it: rejected
 with a reason hash, or upheld after it revoked or replaced the record in the
 attestations contract. While open, the record's validity reads ``DISPUTED``,
 and ``DISPUTE_OVERDUE`` from the deadline (raised_at + 20 days) on.
+
+A record is disputed once: a re-raise after a rejection is refused
+(``DisputesAlreadyAnswered``). The enterprise then files a complaint (EIP-712
+``FileComplaint``, relayed, or directly), once per dispute, and a regulator
+resolves it: upheld once the record is revoked or replaced, or rejected.
 """
 
 from __future__ import annotations
@@ -19,7 +25,16 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
 from ..eip712 import Domain, recover_typed, sign_typed
-from ..types import DISPUTE_RESOLUTION_PERIOD, AttestationFields, Dispute, DisputeStatus, Hash32
+from ..types import (
+    DISPUTE_RESOLUTION_PERIOD,
+    AttestationFields,
+    Complaint,
+    ComplaintStatus,
+    Dispute,
+    DisputeStatus,
+    Hash32,
+    SubjectId,
+)
 from .authorisations import DEFAULT_SIGNATURE_LIFETIME
 from .base import ContractFacade, TxResult
 
@@ -27,10 +42,14 @@ __all__ = [
     "DISPUTE_RESOLUTION_PERIOD",
     "EIP712_NAME",
     "EIP712_VERSION",
+    "FILE_COMPLAINT_TYPES",
     "RAISE_DISPUTE_TYPES",
     "DisputesContract",
+    "Filed",
     "Raised",
+    "SignedComplaint",
     "SignedDispute",
+    "complaint_message",
     "dispute_message",
     "fields_tuple",
 ]
@@ -38,12 +57,24 @@ __all__ = [
 _ZERO32 = bytes(32)
 #: How many dispute ids one ``overdueDisputes`` call scans.
 _OVERDUE_PAGE = 500
+#: How many complaint ids one ``openComplaints`` call scans.
+_COMPLAINT_PAGE = 500
 EIP712_NAME = "YRD Credit Disputes"
 EIP712_VERSION = "1"
 #: EIP-712 ``RaiseDispute``: what an enterprise signs to dispute a record.
 RAISE_DISPUTE_TYPES: dict[str, list[dict[str, str]]] = {
     "RaiseDispute": [
         {"name": "uid", "type": "bytes32"},
+        {"name": "reasonHash", "type": "bytes32"},
+        {"name": "enterprise", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+#: EIP-712 ``FileComplaint``: what an enterprise signs to complain of a dispute's answer.
+FILE_COMPLAINT_TYPES: dict[str, list[dict[str, str]]] = {
+    "FileComplaint": [
+        {"name": "disputeId", "type": "uint256"},
         {"name": "reasonHash", "type": "bytes32"},
         {"name": "enterprise", "type": "address"},
         {"name": "nonce", "type": "uint256"},
@@ -69,6 +100,26 @@ class SignedDispute:
     reason_hash: Hash32  # keccak256 of the off-chain statement of the dispute
     enterprise: ChecksumAddress  # the subject's bound account that signed
     nonce: int
+    deadline: int  # UNIX seconds after which the signature is void
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A filed complaint, mined."""
+
+    complaint_id: int
+    tx: TxResult
+
+
+@dataclass(frozen=True, slots=True)
+class SignedComplaint:
+    """An enterprise's signed complaint of a dispute's answer, ready to relay."""
+
+    dispute_id: int  # the dispute complained of
+    reason_hash: Hash32  # keccak256 of the off-chain statement of the complaint
+    enterprise: ChecksumAddress  # the subject's bound account that signed
+    nonce: int  # shares the enterprise's nonces with signed disputes
     deadline: int  # UNIX seconds after which the signature is void
     signature: bytes
 
@@ -124,6 +175,39 @@ class DisputesContract(ContractFacade):
             signed.signature, self.domain, RAISE_DISPUTE_TYPES, "RaiseDispute", message
         )
 
+    def sign_complaint(
+        self,
+        enterprise: LocalAccount,
+        dispute_id: int,
+        reason_hash: bytes,
+        *,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedComplaint:
+        """The enterprise's signed complaint of dispute ``dispute_id`` (off chain; no gas).
+
+        ``nonce`` defaults to a random 64-bit number, ``deadline`` to an hour
+        from the chain's clock.
+        """
+        nonce = secrets.randbits(64) if nonce is None else nonce
+        deadline = self.chain.now() + DEFAULT_SIGNATURE_LIFETIME if deadline is None else deadline
+        message = complaint_message(dispute_id, reason_hash, enterprise.address, nonce, deadline)
+        signature = sign_typed(
+            enterprise, self.domain, FILE_COMPLAINT_TYPES, "FileComplaint", message
+        )
+        return SignedComplaint(
+            dispute_id, Hash32(bytes(reason_hash)), enterprise.address, nonce, deadline, signature
+        )
+
+    def recover_complaint_signer(self, signed: SignedComplaint) -> str:
+        """Who signed (``signed.enterprise`` when sound): a check before relaying."""
+        message = complaint_message(
+            signed.dispute_id, signed.reason_hash, signed.enterprise, signed.nonce, signed.deadline
+        )
+        return recover_typed(
+            signed.signature, self.domain, FILE_COMPLAINT_TYPES, "FileComplaint", message
+        )
+
     # -- writes ---------------------------------------------------------------------
     def raise_dispute(
         self,
@@ -163,10 +247,39 @@ class DisputesContract(ContractFacade):
         """Uphold a dispute once the record is revoked or replaced (attester or regulator)."""
         return self._send(resolver, "upholdDispute", dispute_id, bytes(reply_hash))
 
+    def file_complaint(
+        self, enterprise: LocalAccount, dispute_id: int, reason_hash: bytes
+    ) -> Filed:
+        """Complain of a dispute's rejection or overdue silence directly (the subject's bound
+        account pays the gas)."""
+        result = self._send(enterprise, "fileComplaint", dispute_id, bytes(reason_hash))
+        return Filed(int(result.event("ComplaintFiled").args["complaintId"]), result)
+
+    def relay_complaint(self, relayer: LocalAccount, signed: SignedComplaint) -> Filed:
+        """Relay a signed complaint (anyone may)."""
+        result = self._send(
+            relayer,
+            "fileComplaintBySig",
+            signed.dispute_id,
+            bytes(signed.reason_hash),
+            signed.enterprise,
+            signed.nonce,
+            signed.deadline,
+            signed.signature,
+        )
+        return Filed(int(result.event("ComplaintFiled").args["complaintId"]), result)
+
+    def resolve_complaint(
+        self, regulator: LocalAccount, complaint_id: int, upheld: bool, reply_hash: bytes
+    ) -> TxResult:
+        """Resolve a complaint (a regulator only): upheld once the record is revoked or
+        replaced, else rejected; an open dispute of it is answered the same way."""
+        return self._send(regulator, "resolveComplaint", complaint_id, upheld, bytes(reply_hash))
+
     # -- reads ----------------------------------------------------------------------
     def dispute(self, dispute_id: int, block: int | str = "latest") -> Dispute | None:
         """A dispute, or None when there is none with this id."""
-        ((uid, attester, deadline, resolved_at, status),) = self._read(
+        ((uid, attester, deadline, resolved_at, status, complained, subject),) = self._read(
             "dispute", dispute_id, block=block
         )
         if status == DisputeStatus.NONE:
@@ -178,6 +291,8 @@ class DisputesContract(ContractFacade):
             deadline=deadline,
             resolved_at=resolved_at,
             status=DisputeStatus(status),
+            subject=SubjectId(bytes(subject)),
+            complained=bool(complained),
         )
 
     def open_dispute(self, uid: bytes) -> int | None:
@@ -209,8 +324,41 @@ class DisputesContract(ContractFacade):
                     out.append(d)
         return out
 
+    def complaint(self, complaint_id: int, block: int | str = "latest") -> Complaint | None:
+        """A complaint, or None when there is none with this id."""
+        ((dispute_id, filed_at, resolved_at, status),) = self._read(
+            "complaint", complaint_id, block=block
+        )
+        if status == ComplaintStatus.NONE:
+            return None
+        return Complaint(
+            complaint_id=complaint_id,
+            dispute_id=int(dispute_id),
+            filed_at=int(filed_at),
+            resolved_at=int(resolved_at),
+            status=ComplaintStatus(status),
+        )
+
+    def complaint_count(self) -> int:
+        """How many complaints were ever filed (ids run 1..count)."""
+        (count,) = self._read("complaintCount")
+        return int(count)
+
+    def open_complaints(self, block: int | str = "latest") -> list[Complaint]:
+        """Complaints not yet resolved at ``block``: the regulator's list, read from the chain
+        page by page."""
+        (count,) = self._read("complaintCount", block=block)
+        out: list[Complaint] = []
+        for start in range(1, int(count) + 1, _COMPLAINT_PAGE):
+            (ids,) = self._read("openComplaints", start, start + _COMPLAINT_PAGE, block=block)
+            for complaint_id in ids:
+                c = self.complaint(int(complaint_id), block=block)
+                if c is not None:
+                    out.append(c)
+        return out
+
     def nonce_used(self, enterprise: str, nonce: int) -> bool:
-        """True when ``enterprise`` has used ``nonce`` for a signed dispute."""
+        """True when ``enterprise`` has used ``nonce`` for a signed dispute or complaint."""
         (used,) = self._read("nonceUsed", enterprise, nonce)
         return bool(used)
 
@@ -221,6 +369,19 @@ def dispute_message(
     """The values of EIP-712 ``RaiseDispute``."""
     return {
         "uid": bytes(uid),
+        "reasonHash": bytes(reason_hash),
+        "enterprise": to_checksum_address(enterprise),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+
+
+def complaint_message(
+    dispute_id: int, reason_hash: bytes, enterprise: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """The values of EIP-712 ``FileComplaint``."""
+    return {
+        "disputeId": dispute_id,
         "reasonHash": bytes(reason_hash),
         "enterprise": to_checksum_address(enterprise),
         "nonce": nonce,
