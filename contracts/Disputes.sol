@@ -66,6 +66,34 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
     }
 
     /// @inheritdoc IDisputes
+    function raiseBatchRecordDispute(
+        bytes32 batchId,
+        IAttestations.BatchRecord calldata rec,
+        bytes32[] calldata proof,
+        bytes32 reasonHash
+    ) external returns (uint256) {
+        (bytes32 recordId, address attester, bytes32 subject) = _attestations.batchRecord(batchId, rec, proof);
+        return _raiseBatchRecord(recordId, attester, subject, reasonHash, _msgSender());
+    }
+
+    /// @inheritdoc IDisputes
+    function raiseBatchRecordDisputeBySig(
+        bytes32 batchId,
+        IAttestations.BatchRecord calldata rec,
+        bytes32[] calldata proof,
+        bytes32 reasonHash,
+        address enterprise,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256) {
+        if (block.timestamp > deadline) revert DisputesSignatureExpired(deadline, block.timestamp);
+        (bytes32 recordId, address attester, bytes32 subject) = _attestations.batchRecord(batchId, rec, proof);
+        _checkRaiseSignature(recordId, reasonHash, enterprise, nonce, deadline, signature);
+        return _raiseBatchRecord(recordId, attester, subject, reasonHash, enterprise);
+    }
+
+    /// @inheritdoc IDisputes
     function rejectDispute(uint256 disputeId, bytes32 reasonHash) external {
         if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
         (Dispute storage d, address resolver) = _openForResolver(disputeId);
@@ -151,13 +179,57 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         if (a.replacedBy != bytes32(0)) revert DisputesNotDisputable(uid, IAttestations.Validity.Replaced);
         if (!_attestations.matches(uid, fields)) revert DisputesFieldsMismatch(uid);
         if (fields.subject != subject) revert DisputesNotSubject(uid, raiser);
+        return _open(uid, a.attester, subject, reasonHash, raiser);
+    }
+
+    /// @dev The checks of _raise for a batch record, whose id, attester and subject
+    /// IAttestations.batchRecord computed from its ingredients.
+    function _raiseBatchRecord(
+        bytes32 recordId,
+        address attester,
+        bytes32 recordSubject,
+        bytes32 reasonHash,
+        address raiser
+    ) private returns (uint256) {
+        bytes32 subject = _consortium.requireEnterprise(raiser);
+        if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
+        uint256 open = _openDisputes[recordId];
+        if (open != 0) revert DisputesAlreadyOpen(recordId, open);
+        IAttestations.AttestationView memory a = _attestations.attestation(recordId);
+        if (a.revokedAt != 0) revert DisputesNotDisputable(recordId, IAttestations.Validity.Revoked);
+        if (a.replacedBy != bytes32(0)) revert DisputesNotDisputable(recordId, IAttestations.Validity.Replaced);
+        if (recordSubject != subject) revert DisputesNotSubject(recordId, raiser);
+        return _open(recordId, attester, subject, reasonHash, raiser);
+    }
+
+    /// @dev Open a dispute of `uid` (an attestation or a batch record) answerable by `attester`.
+    function _open(bytes32 uid, address attester, bytes32 subject, bytes32 reasonHash, address raiser)
+        private
+        returns (uint256 disputeId)
+    {
         uint40 deadline = uint40(block.timestamp) + DISPUTE_RESOLUTION_PERIOD;
         disputeId = ++_disputeCount;
         _disputes[disputeId] =
-            Dispute({uid: uid, attester: a.attester, deadline: deadline, resolvedAt: 0, status: DisputeStatus.Open});
+            Dispute({uid: uid, attester: attester, deadline: deadline, resolvedAt: 0, status: DisputeStatus.Open});
         _openDisputes[uid] = disputeId;
         _attestations.setDisputeDeadline(uid, deadline);
-        emit DisputeRaised(disputeId, uid, a.attester, subject, reasonHash, deadline, raiser);
+        emit DisputeRaised(disputeId, uid, attester, subject, reasonHash, deadline, raiser);
+    }
+
+    /// @dev Reverts unless `signature` is `enterprise`'s EIP-712 RaiseDispute of `uid`; spends the nonce.
+    function _checkRaiseSignature(
+        bytes32 uid,
+        bytes32 reasonHash,
+        address enterprise,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) private {
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(_RAISE_TYPEHASH, uid, reasonHash, enterprise, nonce, deadline)));
+        address signer = ECDSA.recoverCalldata(digest, signature);
+        if (signer != enterprise) revert DisputesWrongSigner(enterprise, signer);
+        _useNonce(enterprise, nonce);
     }
 
     /// @dev The open dispute `disputeId` and its resolver, after checking that the caller may resolve it.

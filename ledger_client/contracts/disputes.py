@@ -11,6 +11,7 @@ and ``DISPUTE_OVERDUE`` from the deadline (raised_at + 20 days) on.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,7 +20,14 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
 from ..eip712 import Domain, recover_typed, sign_typed
-from ..types import DISPUTE_RESOLUTION_PERIOD, AttestationFields, Dispute, DisputeStatus, Hash32
+from ..types import (
+    DISPUTE_RESOLUTION_PERIOD,
+    AttestationFields,
+    BatchEntry,
+    Dispute,
+    DisputeStatus,
+    Hash32,
+)
 from .authorisations import DEFAULT_SIGNATURE_LIFETIME
 from .base import ContractFacade, TxResult
 
@@ -145,6 +153,48 @@ class DisputesContract(ContractFacade):
             "raiseDisputeBySig",
             bytes(signed.uid),
             fields_tuple(signed.fields),
+            bytes(signed.reason_hash),
+            signed.enterprise,
+            signed.nonce,
+            signed.deadline,
+            signed.signature,
+        )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
+
+    def raise_batch_record_dispute(
+        self,
+        enterprise: LocalAccount,
+        batch_id: bytes,
+        entry: BatchEntry,
+        proof: Sequence[bytes],
+        reason_hash: bytes,
+    ) -> Raised:
+        """Dispute a record of a batch (the subject's bound account); its uid is the record id."""
+        result = self._send(
+            enterprise,
+            "raiseBatchRecordDispute",
+            bytes(batch_id),
+            entry.as_tuple(),
+            list(proof),
+            bytes(reason_hash),
+        )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
+
+    def relay_batch_record_dispute(
+        self,
+        relayer: LocalAccount,
+        batch_id: bytes,
+        entry: BatchEntry,
+        proof: Sequence[bytes],
+        signed: SignedDispute,
+    ) -> Raised:
+        """Relay a signed dispute of a batch record (``signed.uid`` is the record's id)."""
+        result = self._send(
+            relayer,
+            "raiseBatchRecordDisputeBySig",
+            bytes(batch_id),
+            entry.as_tuple(),
+            list(proof),
             bytes(signed.reason_hash),
             signed.enterprise,
             signed.nonce,
