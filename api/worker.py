@@ -23,6 +23,8 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from ledger_client.batches import signed_batch_tree
+from ledger_client.contracts.attestations import signed_batch_args, signed_batch_gas
 from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.exceptions import ContractRevert, LedgerError
 from ledger_client.merkle import MerkleTree
@@ -155,7 +157,8 @@ class AnchorWorker:
         singles: list[Submission] = []
         for sub in pending:
             record = SignedRecord.from_dict(sub.payload)
-            if record.request.ref_uid != _ZERO32:
+            if record.request.ref_uid != _ZERO32 or not record.batchable:
+                # A nonce or deadline too wide for a signed batch's claim word goes on its own.
                 singles.append(sub)
             else:
                 groups[(sub.payload["schema"], record.request.expiry)].append(sub)
@@ -225,13 +228,17 @@ class AnchorWorker:
             s.journal.settle_without_anchor(tx_less)
         if not live:
             return
+        # By signer and nonce: runs of one signer's nonce word are one storage write on chain.
+        live.sort(key=lambda x: (str(x.payload["signer"]).lower(), int(x.payload["nonce"])))
         records = [SignedRecord.from_dict(x.payload) for x in live]
-        tree = MerkleTree([r.leaf() for r in records])
+        # The tree the chain builds from the same leaves, kept to hand out proofs.
+        tree = signed_batch_tree(records)
         first = records[0].request
+        hashes, claims = signed_batch_args(records)
         data = s.ledger.attestations.codec.fn("anchorSignedBatch").encode(
-            [first.schema, tree.root, len(records), first.expiry]
+            [first.schema, first.expiry, hashes, claims]
         )
-        gas = 150_000
+        gas = signed_batch_gas(records)
         tx = s.chain.prepare(s.relayer, s.ledger.attestations.address, data, gas=gas)
         anchor_id = s.journal.begin_anchor("batch", tx, [x.id for x in live], pack_levels(tree))
         anchor = s.journal.anchor(anchor_id)
@@ -281,7 +288,7 @@ class AnchorWorker:
                 batch.args["batchId"],
                 unpack_levels(anchor.tree),
                 s.journal.batch_records(anchor.id),
-                check=False,  # signed leaves commit to the signature too (batch_leaf does not)
+                check=False,  # signed leaves commit to (recordHash, claim), not batch_leaf's pair
             )
         s.journal.settle(
             anchor.id,
@@ -329,6 +336,8 @@ _MADE: dict[str, tuple[str, str, str]] = {
     "authorisations.create": ("Authorised", "authId", "auth_id"),
     "queries.log": ("QueryLogged", "queryId", "query_id"),
     "disputes.raise": ("DisputeRaised", "disputeId", "dispute_id"),
+    "disputes.raise_batch_record": ("DisputeRaised", "disputeId", "dispute_id"),
+    "attestations.replace_batch_record": ("Attested", "uid", "uid"),
     "receivables.issue": ("ReceivableIssued", "id", "receivable_id"),
     "receivables.split": ("ReceivableSplit", "child", "receivable_id"),
     "receivables.mark_overdue": ("ReceivableMarkedOverdue", "attestation", "attestation"),

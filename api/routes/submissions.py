@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ledger_client.contracts.attestations import batch_record_id
+from ledger_client.signed_records import SignedRecord
+
 from ..deps import Caller, CallerDep, ServiceDep
 from ..errors import NotFound, error_responses
 from ..journal import Submission
-from ..models import ProofPublic, SubmissionPublic
+from ..models import BatchRecordIn, ProofPublic, SubmissionPublic
 from ..relay import submission_public
 from ..service import Service
 from ..worker import unpack_levels
@@ -44,12 +47,24 @@ def get_proof(submission_id: str, service: ServiceDep, caller: CallerDep) -> Pro
         )
     tree = unpack_levels(anchor.tree)
     index = int(sub.result["index"])
+    signed = SignedRecord.from_dict(sub.payload)
+    entry = signed.entry()
     return ProofPublic(
         batch_id=sub.result["batch_id"],
         index=index,
         root="0x" + tree.root.hex(),
         proof=["0x" + p.hex() for p in tree.proof(index)],
         signed_record=sub.payload,
+        record_id="0x"
+        + batch_record_id(bytes.fromhex(sub.result["batch_id"][2:]), tree.leaf(index)).hex(),
+        record=BatchRecordIn(
+            subject="0x" + entry.subject.hex(),
+            data_hash="0x" + entry.data_hash.hex(),
+            attester=entry.attester,
+            nonce=entry.nonce,
+            deadline=entry.deadline,
+            signature="0x" + entry.signature.hex(),
+        ),
     )
 
 
@@ -59,3 +74,7 @@ def _own(service: Service, caller: Caller, submission_id: str) -> Submission:
     if sub is None or (sub.caller != caller.member and not caller.read_only):
         raise NotFound(f"no submission {submission_id}", submission_id=submission_id)
     return sub
+
+
+def _hex(value: str) -> bytes:
+    return bytes.fromhex(value[2:])

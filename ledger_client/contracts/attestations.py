@@ -417,3 +417,18 @@ def signed_batch_args(records: Sequence[SignedRecord]) -> tuple[list[bytes], lis
     A record whose nonce or deadline does not fit a claim raises ``NotBatchable``.
     """
     return [bytes(r.record_hash()) for r in records], [r.claim() for r in records]
+
+
+def signed_batch_gas(records: Sequence[SignedRecord]) -> int:
+    """A gas limit that covers ``anchorSignedBatch`` of ``records``: a base, each record's
+    calldata, hashing and event data, a nonce word per run of one (signer, word) (a fresh
+    storage slot at worst) and a consortium call per run of one signer."""
+    words = signers = 0
+    last_word: tuple[str, int] | None = None
+    last_signer: str | None = None
+    for r in records:
+        if (r.signer, r.nonce >> 8) != last_word:
+            words, last_word = words + 1, (r.signer, r.nonce >> 8)
+        if r.signer != last_signer:
+            signers, last_signer = signers + 1, r.signer
+    return 120_000 + 4_000 * len(records) + 25_000 * words + 6_000 * signers

@@ -19,7 +19,7 @@ from ..artifacts import Artifacts, load_artifacts
 from ..backends import Backend, BlockInfo, Receipt
 from ..chain import Chain
 from ..exceptions import LedgerValueError
-from ..merkle import MerkleTree
+from ..merkle import MerkleTree, keccak256
 from ..types import City, RegisteredSchema, Role
 from . import _batch_trees
 from .base import (
@@ -994,8 +994,8 @@ class EventIndex:
                 leaf = _batch_trees.leaf(db, batch_id, index)
                 revoked = db.execute(
                     "SELECT revoked_at FROM batch_record_revocations"
-                    " WHERE batch_id = ? AND leaf = ?",
-                    (batch_id, leaf),
+                    " WHERE batch_id = ? AND record_id = ?",
+                    (batch_id, keccak256(bytes(batch_id) + bytes(leaf))),
                 ).fetchone()
                 out.append(
                     BatchRecord(

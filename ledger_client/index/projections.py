@@ -100,7 +100,7 @@ class IndexedBatch:
 
     batch_id: bytes
     schema: bytes  # schema id of every record
-    attester: str  # the member that anchored it
+    attester: str  # who anchored it: for a signed batch the relayer, no record's attester
     root: bytes  # Merkle root
     count: int  # records in the batch
     expiry: int  # UNIX seconds; 0 for none
@@ -335,11 +335,13 @@ class BatchesProjection(Projection):
     contract: ClassVar[str] = "Attestations"
     handles: ClassVar[frozenset[str]] = frozenset({"BatchAnchored", "BatchRecordRevoked"})
     tables: ClassVar[tuple[str, ...]] = ("batches", "batch_record_revocations")
+    #: 2: revocations keyed by record id (keccak256(abi.encode(batchId, leaf))), not leaf.
+    version: ClassVar[int] = 2
     tables_sql: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE batches (
             batch_id BLOB PRIMARY KEY,
             schema BLOB NOT NULL,
-            attester TEXT NOT NULL,
+            attester TEXT NOT NULL, -- the anchorer: for a signed batch the relayer
             root BLOB NOT NULL,
             count INTEGER NOT NULL,
             expiry INTEGER NOT NULL,
@@ -353,14 +355,14 @@ class BatchesProjection(Projection):
         "CREATE INDEX batches_time ON batches (anchored_at, seq)",
         """CREATE TABLE batch_record_revocations (
             batch_id BLOB NOT NULL,
-            leaf BLOB NOT NULL,
+            record_id BLOB NOT NULL,
             revoker TEXT NOT NULL,
             reason BLOB NOT NULL,
             revoked_at INTEGER NOT NULL,
             block_number INTEGER NOT NULL,
             tx_hash TEXT NOT NULL,
             seq INTEGER NOT NULL,
-            PRIMARY KEY (batch_id, leaf)
+            PRIMARY KEY (batch_id, record_id)
         )""",
     )
 
@@ -372,7 +374,7 @@ class BatchesProjection(Projection):
                 (
                     a["batchId"],
                     a["schema"],
-                    a["attester"],
+                    a["anchorer"],
                     a["root"],
                     a["count"],
                     a["expiry"],
@@ -387,7 +389,7 @@ class BatchesProjection(Projection):
                 "INSERT OR IGNORE INTO batch_record_revocations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     a["batchId"],
-                    a["leaf"],
+                    a["recordId"],
                     a["revoker"],
                     a["reason"],
                     event.block_timestamp,
