@@ -161,10 +161,10 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
 
     /// @dev Checks every record's deadline, signer and nonce, and spends the nonces.
     function _spendClaims(uint256[] calldata claims) private {
-        address checked; // the last signer found in good standing: a run of one signer costs one call
-        address wordOwner; // whose nonce word `bits` holds, written back when the run ends
-        uint256 wordIndex;
-        uint256 bits;
+        address checked = address(0); // the last signer found in good standing: one call per run
+        address wordOwner = address(0); // whose nonce word `bits` holds, written back when the run ends
+        uint256 wordIndex = 0;
+        uint256 bits = 0;
         for (uint256 i = 0; i < claims.length; ++i) {
             uint256 claim = claims[i];
             address signer = address(uint160(claim >> 96));
@@ -462,6 +462,8 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
                 )
             )
         );
+        // The third value only details the error, which a view answering Unknown does not report.
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, rec.signature);
         if (err != ECDSA.RecoverError.NoError || recovered != rec.attester) return (bytes32(0), address(0));
         bytes32 recordHash = keccak256(abi.encode(rec.subject, rec.dataHash, keccak256(rec.signature)));
