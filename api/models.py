@@ -295,6 +295,7 @@ class BatchRecordPublic(BaseModel):
     leaf: str
     record_id: str  # keccak256(abi.encode(batch_id, leaf))
     revoked_at: int
+    replaced_by: str | None = None  # the correcting attestation's UID, once corrected
 
 
 class BatchRecordsPublic(BaseModel):

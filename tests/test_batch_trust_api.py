@@ -164,6 +164,12 @@ def test_subject_disputes_and_signer_revokes_and_corrects_through_the_api(w: Api
     made = w.write("/v1/batch-records/replace", "bank-a", body)
     assert a.batch_record_validity(batch_id, BatchEntry(*entry), proof) is Validity.REPLACED
     assert a.record_status(bytes.fromhex(q["record_id"][2:]))[1] == bytes.fromhex(made["uid"][2:])
+    # The index lists both: the revoked record and the corrected one, by record id.
+    w.service.index.sync()
+    listed = w.get("/v1/batch-records", "auditor", batch_id=q["batch_id"]).json()["data"]
+    by_id = {r["record_id"]: r for r in listed}
+    assert by_id[p["record_id"]]["revoked_at"] > 0
+    assert by_id[q["record_id"]]["replaced_by"] == made["uid"]
     # An inner node passed as a record: refused by name at once.
     signer = {k: by_a[k] for k in ("signer", "nonce", "deadline", "signature")}
     inner = {

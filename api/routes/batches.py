@@ -149,6 +149,7 @@ def _public(r: BatchRecord) -> BatchRecordPublic:
         subject="0x" + r.subject.hex(),
         data_hash="0x" + r.data_hash.hex(),
         leaf="0x" + r.leaf.hex(),
-        record_id="0x" + batch_record_id(r.batch_id, r.leaf).hex(),
+        record_id="0x" + (r.record_id or batch_record_id(r.batch_id, r.leaf)).hex(),
         revoked_at=r.revoked_at,
+        replaced_by="0x" + r.replaced_by.hex() if r.replaced_by else None,
     )
