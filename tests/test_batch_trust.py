@@ -31,6 +31,7 @@ from ledger_client.errors import (
     AttestationsNotInBatch,
     AttestationsSignatureExpired,
     ConsortiumMemberSuspended,
+    DisputesNotCorrected,
     DisputesNotResolver,
     DisputesNotSubject,
 )
@@ -273,7 +274,9 @@ class BatchTrustConformance(ConsentFixtures):
         assert not_attester.value.attester == bw.bank.address
         with pytest.raises(AttestationsNotAttester):
             a.replace_batch_record(bw.relayer, batch.batch_id, entry, proof, b"\x01" * 32)
-        # The signing bank revokes and upholds.
+        # Upholding needs the record corrected first; the signing bank revokes, then upholds.
+        with pytest.raises(DisputesNotCorrected):
+            d.uphold(bw.bank, raised.dispute_id)
         a.revoke_batch_record(bw.bank, batch.batch_id, entry, proof)
         assert a.batch_record_validity(batch.batch_id, entry, proof) is Validity.REVOKED
         d.uphold(bw.bank, raised.dispute_id)
