@@ -46,16 +46,19 @@ def _records(w: ApiWorld, schema: Schema, n: int) -> list[dict[str, object]]:
     ]
 
 
-def _anchor_through_api(w: ApiWorld, n: int = 8) -> tuple[list[dict[str, object]], list[Any]]:
-    """bank-a hands in ``n`` signed records about the core enterprise; the API batches them."""
+def _signed_bodies(
+    w: ApiWorld, n: int
+) -> tuple[list[dict[str, object]], list[SignedRecord], list[dict[str, Any]]]:
+    """``n`` records about the core enterprise signed by bank-a, and their request bodies."""
     loan = w.ledger.schemas["loan-repayment"]
     records = _records(w, loan, n)
     separator = domain_separator(w.ledger.attestations.domain)
     deadline = w.ledger.chain.now() + 3_600
-    bodies = []
+    bodies, signed_records = [], []
     for i, record in enumerate(records):
         request = AttestRequest(schema_id(loan), record_subject(record), record_hash(loan, record))
         signed = SignedRecord.sign(w["bank-a"], separator, request, 500 + i, deadline)
+        signed_records.append(signed)
         bodies.append(
             {
                 "schema": loan.name,
@@ -67,6 +70,12 @@ def _anchor_through_api(w: ApiWorld, n: int = 8) -> tuple[list[dict[str, object]
                 "signature": "0x" + signed.signature.hex(),
             }
         )
+    return records, signed_records, bodies
+
+
+def _anchor_through_api(w: ApiWorld, n: int = 8) -> tuple[list[dict[str, object]], list[Any]]:
+    """bank-a hands in ``n`` signed records about the core enterprise; the API batches them."""
+    records, _, bodies = _signed_bodies(w, n)
     r = w.post("/v1/attestations/batch", "bank-a", {"attestations": bodies})
     assert r.status_code == 202, r.text
     subs = r.json()["data"]
@@ -180,6 +189,34 @@ def test_subject_disputes_and_signer_revokes_and_corrects_through_the_api(w: Api
         **signer,
     }
     error(w.post("/v1/batch-records/revoke", "bank-a", inner), 422, "AttestationsNotInBatch")
+
+
+def test_a_record_relayed_elsewhere_is_refused_alone_in_the_batch(w: ApiWorld) -> None:
+    """bank-b relays one of bank-a's signed records through attestBySig before the API's
+    batch: the chain would refuse the whole batch for it, so the API rejects that record by
+    the chain's name and anchors the others."""
+    a = w.ledger.attestations
+    _, signed, bodies = _signed_bodies(w, 9)
+    r4 = signed[4]
+    a.attest_by_sig(
+        w["bank-b"],
+        r4.request,
+        attester=r4.signer,
+        nonce=r4.nonce,
+        deadline=r4.deadline,
+        signature=r4.signature,
+    )
+    r = w.post("/v1/attestations/batch", "bank-a", {"attestations": bodies})
+    assert r.status_code == 202, r.text
+    done = [w.wait(x["id"], "bank-a") for x in r.json()["data"]]
+    assert done[4]["status"] == "rejected"
+    assert (done[4]["result"]["error"], done[4]["result"]["nonce"]) == (
+        "AttestationsNonceUsed",
+        504,
+    )
+    rest = [d for i, d in enumerate(done) if i != 4]
+    assert {d["status"] for d in rest} == {"anchored"}
+    assert len({d["result"]["batch_id"] for d in rest}) == 1
 
 
 def test_the_api_verifier_refuses_a_rewritten_claim(w: ApiWorld) -> None:
