@@ -61,8 +61,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
     {
         address attester = _msgSender();
         _consortium.requireRole(attester, ROLE_ATTESTER);
-        _checkReference(refUID);
-        return _attest(schema_, subject, dataHash, expiry, refUID, attester);
+        return _attest(schema_, subject, dataHash, expiry, refUID, attester, true);
     }
 
     /// @inheritdoc IAttestations
@@ -93,8 +92,9 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         if (signer != attester) revert AttestationsWrongSigner(attester, signer);
         _useNonce(attester, nonce);
         _consortium.requireRole(attester, ROLE_ATTESTER);
-        _checkReference(request.refUID);
-        return _attest(request.schema, request.subject, request.dataHash, request.expiry, request.refUID, attester);
+        return _attest(
+            request.schema, request.subject, request.dataHash, request.expiry, request.refUID, attester, true
+        );
     }
 
     /// @inheritdoc IAttestations
@@ -125,7 +125,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         if (revokedAt != 0) revert AttestationsAlreadyRevoked(oldUid, revokedAt);
         bytes32 replacedBy = _replacedBy[oldUid];
         if (replacedBy != bytes32(0)) revert AttestationsAlreadyReplaced(oldUid, replacedBy);
-        newUid = _attest(_schemaIdAt(r.schemaIndex), old.subject, dataHash, expiry, oldUid, sender);
+        newUid = _attest(_schemaIdAt(r.schemaIndex), old.subject, dataHash, expiry, oldUid, sender, false);
         _replacedBy[oldUid] = newUid;
         emit Replaced(oldUid, newUid, sender);
     }
@@ -269,7 +269,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         if (revokedAt != 0) revert AttestationsAlreadyRevoked(recordId, revokedAt);
         bytes32 replacedBy = _replacedBy[recordId];
         if (replacedBy != bytes32(0)) revert AttestationsAlreadyReplaced(recordId, replacedBy);
-        newUid = _attest(_schemaIdAt(b.schemaIndex), rec.subject, dataHash, expiry, recordId, sender);
+        newUid = _attest(_schemaIdAt(b.schemaIndex), rec.subject, dataHash, expiry, recordId, sender, false);
         _replacedBy[recordId] = newUid;
         emit Replaced(recordId, newUid, sender);
     }
@@ -386,11 +386,17 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         bytes32 dataHash,
         uint40 expiry,
         bytes32 refUID,
-        address attester
+        address attester,
+        bool checkReference
     ) private returns (bytes32 uid) {
         if (subject == bytes32(0) || dataHash == bytes32(0)) revert AttestationsInvalidRecord(subject, dataHash);
         uint16 index = _schemaIndex(schema_);
         _checkExpiry(expiry);
+        // A replacement refers to what it replaces, checked by its caller (an attestation, or a
+        // batch record whose id is no attestation's); a new attestation only to an attestation.
+        if (checkReference && refUID != bytes32(0) && _records[refUID].attester == address(0)) {
+            revert AttestationsUnknownReference(refUID);
+        }
         uid = keccak256(abi.encode(schema_, subject, dataHash, refUID, attester, block.timestamp, expiry));
         Record storage r = _records[uid];
         if (r.attester != address(0)) revert AttestationsDuplicate(uid);
@@ -399,14 +405,6 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         r.expiry = expiry;
         r.schemaIndex = index;
         emit Attested(uid, schema_, subject, attester, dataHash, expiry, refUID);
-    }
-
-    /// @dev A new attestation may refer only to an attestation (a batch record is referred to
-    /// by replaceBatchRecord alone, which checks the record itself).
-    function _checkReference(bytes32 refUID) private view {
-        if (refUID != bytes32(0) && _records[refUID].attester == address(0)) {
-            revert AttestationsUnknownReference(refUID);
-        }
     }
 
     function _uid(Record memory r, Fields calldata f) private view returns (bytes32) {

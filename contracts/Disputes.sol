@@ -179,7 +179,13 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         if (a.replacedBy != bytes32(0)) revert DisputesNotDisputable(uid, IAttestations.Validity.Replaced);
         if (!_attestations.matches(uid, fields)) revert DisputesFieldsMismatch(uid);
         if (fields.subject != subject) revert DisputesNotSubject(uid, raiser);
-        return _open(uid, a.attester, subject, reasonHash, raiser);
+        uint40 deadline = uint40(block.timestamp) + DISPUTE_RESOLUTION_PERIOD;
+        disputeId = ++_disputeCount;
+        _disputes[disputeId] =
+            Dispute({uid: uid, attester: a.attester, deadline: deadline, resolvedAt: 0, status: DisputeStatus.Open});
+        _openDisputes[uid] = disputeId;
+        _attestations.setDisputeDeadline(uid, deadline);
+        emit DisputeRaised(disputeId, uid, a.attester, subject, reasonHash, deadline, raiser);
     }
 
     /// @dev The checks of _raise for a batch record, whose id, attester and subject
@@ -202,7 +208,8 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         return _open(recordId, attester, subject, reasonHash, raiser);
     }
 
-    /// @dev Open a dispute of `uid` (an attestation or a batch record) answerable by `attester`.
+    /// @dev Open a dispute of a batch record answerable by `attester` (_raise's tail, kept
+    /// inline there so that a single record's dispute costs what it did).
     function _open(bytes32 uid, address attester, bytes32 subject, bytes32 reasonHash, address raiser)
         private
         returns (uint256 disputeId)
