@@ -143,6 +143,31 @@ class ProofPublic(BaseModel):
     root: str
     proof: list[str]
     signed_record: dict[str, Any] = Field(description="the signed record the leaf commits to")
+    record_id: str = Field(
+        description="keccak256(abi.encode(batch_id, leaf)): the id its subject disputes and "
+        "its signer revokes or corrects it by"
+    )
+    record: BatchRecordIn = Field(description="the record's ingredients, as the chain takes them")
+
+
+class BatchRecordIn(_Strict):
+    """A batch record's ingredients (``IAttestations.BatchRecord``): the chain computes its
+    leaf from them. For an unsigned batch only subject and data_hash count."""
+
+    subject: Hex32
+    data_hash: Hex32
+    attester: Address = Field(default="0x" + "00" * 20, description="signed batch: the signer")
+    nonce: Annotated[int, Field(ge=0, lt=2**56)] = 0
+    deadline: Uint40 = 0
+    signature: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{130})?$")] = "0x"
+
+
+class BatchRecordTarget(_Strict):
+    """Which record of which batch: its ingredients and inclusion proof."""
+
+    batch_id: Hex32
+    record: BatchRecordIn
+    proof: list[Hex32] = Field(max_length=64)
 
 
 class BatchProofIn(_Strict):
@@ -153,6 +178,10 @@ class BatchProofIn(_Strict):
     root: Hex32 | None = Field(default=None, description="informational: the chain's root is used")
     proof: list[Hex32] = Field(max_length=64)
     signed_record: dict[str, Any] | None = None
+    record_id: Hex32 | None = Field(default=None, description="informational")
+    record: BatchRecordIn | None = Field(
+        default=None, description="informational: the ingredients are rebuilt from the record"
+    )
 
 
 class VerifyCreate(_Strict):
@@ -264,7 +293,9 @@ class BatchRecordPublic(BaseModel):
     subject: str
     data_hash: str
     leaf: str
+    record_id: str  # keccak256(abi.encode(batch_id, leaf))
     revoked_at: int
+    replaced_by: str | None = None  # the correcting attestation's UID, once corrected
 
 
 class BatchRecordsPublic(BaseModel):
@@ -647,3 +678,23 @@ class DeploymentPublic(BaseModel):
     contracts: dict[str, str] = Field(description="contract name -> address")
     forwarder_domain: dict[str, Any] = Field(description="EIP-712 domain of ForwardRequest")
     relayer: str = Field(description="the member account that relays and pays the gas")
+
+
+class BatchRecordRevocationCreate(SignedWrite, BatchRecordTarget):
+    """Revoke one record of a batch (its attester: the signer of a signed batch's record; or
+    a regulator): ``revokeBatchRecord`` signed as a ForwardRequest."""
+
+    reason: Hex32 = Field(default=ZERO32, description="a reason code or a decision's hash")
+
+
+class BatchRecordReplacementCreate(SignedWrite, BatchRecordTarget):
+    """Correct one record of a batch (its attester): ``replaceBatchRecord``."""
+
+    data_hash: Hex32 = Field(description="keccak256 of the corrected record")
+    expiry: Uint40 = 0
+
+
+class BatchRecordDisputeCreate(SignedWrite, BatchRecordTarget):
+    """Dispute one record of a batch (signed by its subject's bound account)."""
+
+    reason_hash: Hex32 = Field(description="keccak256 of the off-chain statement")

@@ -23,6 +23,8 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from ledger_client.batches import signed_batch_tree
+from ledger_client.contracts.attestations import signed_batch_args, signed_batch_gas
 from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.exceptions import ContractRevert, LedgerError
 from ledger_client.merkle import MerkleTree
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("credit_chain.api.worker")
 _ZERO32 = bytes(32)
+#: Dry runs of one signed batch at most, each dropping the records the chain named.
+_DRY_RUNS = 16
 
 
 def pack_levels(tree: MerkleTree) -> bytes:
@@ -155,7 +159,8 @@ class AnchorWorker:
         singles: list[Submission] = []
         for sub in pending:
             record = SignedRecord.from_dict(sub.payload)
-            if record.request.ref_uid != _ZERO32:
+            if record.request.ref_uid != _ZERO32 or not record.batchable:
+                # A nonce or deadline too wide for a signed batch's claim word goes on its own.
                 singles.append(sub)
             else:
                 groups[(sub.payload["schema"], record.request.expiry)].append(sub)
@@ -225,18 +230,55 @@ class AnchorWorker:
             s.journal.settle_without_anchor(tx_less)
         if not live:
             return
+        # By signer and nonce: runs of one signer's nonce word are one storage write on chain.
+        live.sort(key=lambda x: (str(x.payload["signer"]).lower(), int(x.payload["nonce"])))
+        live = self._without_refused(live)
+        if not live:
+            return
         records = [SignedRecord.from_dict(x.payload) for x in live]
-        tree = MerkleTree([r.leaf() for r in records])
-        first = records[0].request
-        data = s.ledger.attestations.codec.fn("anchorSignedBatch").encode(
-            [first.schema, tree.root, len(records), first.expiry]
-        )
-        gas = 150_000
+        # The tree the chain builds from the same leaves, kept to hand out proofs.
+        tree = signed_batch_tree(records)
+        data = _signed_batch_call(s, records)
+        gas = signed_batch_gas(records)
         tx = s.chain.prepare(s.relayer, s.ledger.attestations.address, data, gas=gas)
         anchor_id = s.journal.begin_anchor("batch", tx, [x.id for x in live], pack_levels(tree))
         anchor = s.journal.anchor(anchor_id)
         assert anchor is not None
         self._finish(anchor)
+
+    def _without_refused(self, live: list[Submission]) -> list[Submission]:
+        """Dry-run the batch: the chain refuses it whole for one record (a nonce already spent,
+        by attestBySig elsewhere say; a passed deadline; a signer suspended since), so each
+        record it names is rejected alone, with the chain's error, and the rest tried again."""
+        s = self.service
+        for _ in range(_DRY_RUNS):  # each round drops at least one record, or stops
+            if not live:
+                return live
+            records = [SignedRecord.from_dict(x.payload) for x in live]
+            try:
+                s.chain.call(
+                    s.ledger.attestations.address,
+                    _signed_batch_call(s, records),
+                    sender=s.relayer.address,
+                )
+            except ContractRevert as exc:
+                named = [x for x, r in zip(live, records, strict=True) if _refuses(exc, r)]
+                if not named:
+                    return live  # not one record's fault: the real send reports it for all
+                reason: dict[str, Any] = {
+                    "error": exc.error_name,
+                    "detail": str(exc),
+                    **{
+                        k: ("0x" + v.hex() if isinstance(v, bytes) else v)
+                        for k, v in exc.fields.items()
+                    },
+                }
+                s.journal.settle_without_anchor({x.id: ("rejected", reason) for x in named})
+                dropped = {x.id for x in named}
+                live = [x for x in live if x.id not in dropped]
+                continue
+            return live
+        return live
 
     def _finish(self, anchor: Anchor) -> None:
         """Send (or find) the anchor's transaction and settle its submissions."""
@@ -281,7 +323,7 @@ class AnchorWorker:
                 batch.args["batchId"],
                 unpack_levels(anchor.tree),
                 s.journal.batch_records(anchor.id),
-                check=False,  # signed leaves commit to the signature too (batch_leaf does not)
+                check=False,  # signed leaves commit to (recordHash, claim), not batch_leaf's pair
             )
         s.journal.settle(
             anchor.id,
@@ -298,6 +340,26 @@ class AnchorWorker:
                 for i, sid in enumerate(anchor.submission_ids)
             },
         )
+
+
+def _signed_batch_call(service: Service, records: list[SignedRecord]) -> bytes:
+    """The calldata of ``anchorSignedBatch`` for ``records`` (one schema and expiry)."""
+    first = records[0].request
+    hashes, claims = signed_batch_args(records)
+    return service.ledger.attestations.codec.fn("anchorSignedBatch").encode(
+        [first.schema, first.expiry, hashes, claims]
+    )
+
+
+def _refuses(exc: ContractRevert, record: SignedRecord) -> bool:
+    """Whether the chain's refusal of a signed batch names ``record``."""
+    f = exc.fields
+    if exc.error_name == "AttestationsNonceUsed":
+        return bool(f.get("attester") == record.signer and f.get("nonce") == record.nonce)
+    if exc.error_name == "AttestationsSignatureExpired":
+        return bool(f.get("deadline") == record.deadline)
+    # The consortium's refusals of a signer (not a member, no attester role, suspended).
+    return bool(exc.error_name.startswith("Consortium") and f.get("account") == record.signer)
 
 
 def relay_call(service: Service, sub: Submission) -> tuple[str, bytes]:
@@ -330,6 +392,8 @@ _MADE: dict[str, tuple[str, str, str]] = {
     "queries.log": ("QueryLogged", "queryId", "query_id"),
     "disputes.raise": ("DisputeRaised", "disputeId", "dispute_id"),
     "complaints.file": ("ComplaintFiled", "complaintId", "complaint_id"),
+    "disputes.raise_batch_record": ("DisputeRaised", "disputeId", "dispute_id"),
+    "attestations.replace_batch_record": ("Attested", "uid", "uid"),
     "receivables.issue": ("ReceivableIssued", "id", "receivable_id"),
     "receivables.split": ("ReceivableSplit", "child", "receivable_id"),
     "receivables.mark_overdue": ("ReceivableMarkedOverdue", "attestation", "attestation"),

@@ -65,12 +65,36 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         bytes calldata signature
     ) external returns (uint256) {
         if (block.timestamp > deadline) revert DisputesSignatureExpired(deadline, block.timestamp);
-        bytes32 digest =
-            _hashTypedDataV4(keccak256(abi.encode(_RAISE_TYPEHASH, uid, reasonHash, enterprise, nonce, deadline)));
-        address signer = ECDSA.recoverCalldata(digest, signature);
-        if (signer != enterprise) revert DisputesWrongSigner(enterprise, signer);
-        _useNonce(enterprise, nonce);
+        _checkRaiseSignature(uid, reasonHash, enterprise, nonce, deadline, signature);
         return _raise(uid, fields, reasonHash, enterprise);
+    }
+
+    /// @inheritdoc IDisputes
+    function raiseBatchRecordDispute(
+        bytes32 batchId,
+        IAttestations.BatchRecord calldata rec,
+        bytes32[] calldata proof,
+        bytes32 reasonHash
+    ) external returns (uint256) {
+        (bytes32 recordId, address attester, bytes32 subject) = _attestations.batchRecord(batchId, rec, proof);
+        return _raiseBatchRecord(recordId, attester, subject, reasonHash, _msgSender());
+    }
+
+    /// @inheritdoc IDisputes
+    function raiseBatchRecordDisputeBySig(
+        bytes32 batchId,
+        IAttestations.BatchRecord calldata rec,
+        bytes32[] calldata proof,
+        bytes32 reasonHash,
+        address enterprise,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256) {
+        if (block.timestamp > deadline) revert DisputesSignatureExpired(deadline, block.timestamp);
+        (bytes32 recordId, address attester, bytes32 subject) = _attestations.batchRecord(batchId, rec, proof);
+        _checkRaiseSignature(recordId, reasonHash, enterprise, nonce, deadline, signature);
+        return _raiseBatchRecord(recordId, attester, subject, reasonHash, enterprise);
     }
 
     /// @inheritdoc IDisputes
@@ -241,20 +265,10 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
 
     function _raise(bytes32 uid, IAttestations.Fields calldata fields, bytes32 reasonHash, address raiser)
         private
-        returns (uint256 disputeId)
+        returns (uint256)
     {
         if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
-        // One dispute per record (art. 25): open, or answered and then a matter for a complaint.
-        // An upheld one falls through: its record is revoked or replaced, so not disputable.
-        uint256 earlier = _recordDisputes[uid];
-        if (earlier != 0) {
-            // A status compared, not a balance or a time (slither taints the packed slot).
-            DisputeStatus was = _disputes[earlier].status;
-            // slither-disable-next-line incorrect-equality
-            if (was == DisputeStatus.Open) revert DisputesAlreadyOpen(uid, earlier);
-            // slither-disable-next-line incorrect-equality
-            if (was == DisputeStatus.Rejected) revert DisputesAlreadyAnswered(uid, earlier);
-        }
+        _requireNotDisputedBefore(uid);
         IAttestations.AttestationView memory a = _attestations.attestation(uid);
         if (a.attester == address(0)) revert DisputesUnknownAttestation(uid);
         if (a.revokedAt != 0) revert DisputesNotDisputable(uid, IAttestations.Validity.Revoked);
@@ -264,20 +278,7 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
         // Only the subject's bound account: one bound to another subject, an unbound account
         // and a member institution are all refused by the same name.
         if (_consortium.accountOf(subject) != raiser) revert DisputesNotSubject(uid, raiser);
-        uint40 deadline = uint40(block.timestamp) + DISPUTE_RESOLUTION_PERIOD;
-        disputeId = ++_disputeCount;
-        _disputes[disputeId] = Dispute({
-            uid: uid,
-            attester: a.attester,
-            deadline: deadline,
-            resolvedAt: 0,
-            status: DisputeStatus.Open,
-            complained: false,
-            subject: subject
-        });
-        _recordDisputes[uid] = disputeId;
-        _attestations.setDisputeDeadline(uid, deadline);
-        emit DisputeRaised(disputeId, uid, a.attester, subject, reasonHash, deadline, raiser);
+        return _open(uid, a.attester, subject, reasonHash, raiser);
     }
 
     function _file(uint256 disputeId, bytes32 reasonHash, address filer) private returns (uint256 complaintId) {
@@ -309,6 +310,76 @@ contract Disputes is IDisputes, EIP712, ERC2771Context {
     function _corrected(bytes32 uid) private view returns (bool corrected, bytes32 replacedBy) {
         IAttestations.AttestationView memory a = _attestations.attestation(uid);
         return (a.revokedAt != 0 || a.replacedBy != bytes32(0), a.replacedBy);
+    }
+
+    /// @dev _raise for a batch record, whose id, attester and subject IAttestations.batchRecord
+    /// computed from its ingredients: the same checks in the same order, then the same opening.
+    function _raiseBatchRecord(
+        bytes32 recordId,
+        address attester,
+        bytes32 subject,
+        bytes32 reasonHash,
+        address raiser
+    ) private returns (uint256) {
+        if (reasonHash == bytes32(0)) revert DisputesInvalidReason(reasonHash);
+        _requireNotDisputedBefore(recordId);
+        IAttestations.AttestationView memory a = _attestations.attestation(recordId);
+        if (a.revokedAt != 0) revert DisputesNotDisputable(recordId, IAttestations.Validity.Revoked);
+        if (a.replacedBy != bytes32(0)) revert DisputesNotDisputable(recordId, IAttestations.Validity.Replaced);
+        if (_consortium.accountOf(subject) != raiser) revert DisputesNotSubject(recordId, raiser);
+        return _open(recordId, attester, subject, reasonHash, raiser);
+    }
+
+    /// @dev One dispute per record (art. 25): open, or answered and then a matter for a
+    /// complaint. An upheld one falls through: its record is revoked or replaced, so the
+    /// caller's next check finds it not disputable.
+    function _requireNotDisputedBefore(bytes32 uid) private view {
+        uint256 earlier = _recordDisputes[uid];
+        if (earlier != 0) {
+            // A status compared, not a balance or a time (slither taints the packed slot).
+            DisputeStatus was = _disputes[earlier].status;
+            // slither-disable-next-line incorrect-equality
+            if (was == DisputeStatus.Open) revert DisputesAlreadyOpen(uid, earlier);
+            // slither-disable-next-line incorrect-equality
+            if (was == DisputeStatus.Rejected) revert DisputesAlreadyAnswered(uid, earlier);
+        }
+    }
+
+    /// @dev Open a dispute of `uid` (an attestation or a batch record) answerable by `attester`.
+    function _open(bytes32 uid, address attester, bytes32 subject, bytes32 reasonHash, address raiser)
+        private
+        returns (uint256 disputeId)
+    {
+        uint40 deadline = uint40(block.timestamp) + DISPUTE_RESOLUTION_PERIOD;
+        disputeId = ++_disputeCount;
+        _disputes[disputeId] = Dispute({
+            uid: uid,
+            attester: attester,
+            deadline: deadline,
+            resolvedAt: 0,
+            status: DisputeStatus.Open,
+            complained: false,
+            subject: subject
+        });
+        _recordDisputes[uid] = disputeId;
+        _attestations.setDisputeDeadline(uid, deadline);
+        emit DisputeRaised(disputeId, uid, attester, subject, reasonHash, deadline, raiser);
+    }
+
+    /// @dev Reverts unless `signature` is `enterprise`'s EIP-712 RaiseDispute of `uid`; spends the nonce.
+    function _checkRaiseSignature(
+        bytes32 uid,
+        bytes32 reasonHash,
+        address enterprise,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) private {
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(_RAISE_TYPEHASH, uid, reasonHash, enterprise, nonce, deadline)));
+        address signer = ECDSA.recoverCalldata(digest, signature);
+        if (signer != enterprise) revert DisputesWrongSigner(enterprise, signer);
+        _useNonce(enterprise, nonce);
     }
 
     /// @dev The open dispute `disputeId` and its resolver, after checking that the caller may resolve it.

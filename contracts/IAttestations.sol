@@ -3,13 +3,18 @@ pragma solidity ^0.8.28;
 
 import {ISchemaRegistry} from "./ISchemaRegistry.sol";
 
+/// @dev The most records one signed batch may hold: the chain builds its tree in memory.
+uint256 constant MAX_SIGNED_BATCH = 4096;
+
 /// @title Credit attestations
 /// @notice A member institution states a fact about an enterprise (a repayment, an
 /// overdue record, a tax credit grade, ...): the chain holds a commitment to the
 /// off-chain record, never the record. One storage slot per attestation keeps the
 /// attester, the time, the expiry and the schema; the UID commits to everything else
 /// (subject, record hash, reference), which the Attested event carries.
-/// Many records can be anchored at once as a Merkle root.
+/// Many records can be anchored at once as a Merkle root. A record of a batch is known by
+/// its ingredients (BatchRecord), from which the contract computes its leaf: a leaf is never
+/// taken as given, so no inner node of a tree passes for a record.
 interface IAttestations is ISchemaRegistry {
     /// @notice What `validity` answers.
     enum Validity {
@@ -42,7 +47,8 @@ interface IAttestations is ISchemaRegistry {
 
     /// @notice An anchored batch as the contract reports it.
     struct BatchView {
-        address attester; // the member that anchored it (the relayer, for a signed batch)
+        address anchorer; // who anchored it: the records' attester for an unsigned batch; for a
+        // signed batch the relayer, who is no record's attester (each record's is its signer)
         uint40 anchoredAt; // UNIX seconds
         uint40 expiry; // UNIX seconds; 0 for none
         uint32 count; // records in the batch
@@ -54,7 +60,22 @@ interface IAttestations is ISchemaRegistry {
     /// @notice What is stored about a batch beside its record: one slot.
     struct BatchMeta {
         uint32 count; // records in the batch
-        bool signed; // leaves commit to (subject, dataHash, signer, keccak256(signature))
+        bool signed; // leaves commit to (recordHash, claim): see anchorSignedBatch
+    }
+
+    /// @notice The ingredients of one record of a batch, from which the contract computes its
+    /// leaf. For an unsigned batch the leaf is keccak256(keccak256(abi.encode(subject, dataHash)))
+    /// and the other fields are ignored; for a signed batch it is
+    /// keccak256(keccak256(abi.encode(recordHash, claim))) with recordHash and claim as in
+    /// anchorSignedBatch, and the signature must be `attester`'s EIP-712 `Attest` of the record.
+    /// A record's id is keccak256(abi.encode(batchId, leaf)), disjoint from attestation UIDs.
+    struct BatchRecord {
+        bytes32 subject; // the enterprise's subject id
+        bytes32 dataHash; // keccak256 of the canonical off-chain record
+        address attester; // signed batch: the signer; unsigned batch: ignored
+        uint256 nonce; // signed batch: the signature's nonce (< 2^56); unsigned: ignored
+        uint256 deadline; // signed batch: the signature's deadline, UNIX seconds (< 2^40)
+        bytes signature; // signed batch: 65-byte low-s ECDSA signature; unsigned: empty
     }
 
     /// @notice What an attester signs for a delegated attestation (EIP-712 `Attest`).
@@ -88,21 +109,24 @@ interface IAttestations is ISchemaRegistry {
     event Revoked(bytes32 indexed uid, address indexed revoker, bytes32 reason);
     /// @notice An attestation was replaced by a new one.
     event Replaced(bytes32 indexed oldUid, bytes32 indexed newUid, address indexed attester);
-    /// @notice A batch of records was anchored as one Merkle root.
+    /// @notice A batch of records was anchored as one Merkle root by `anchorer`: the records'
+    /// attester for an unsigned batch, the relayer (no record's attester) for a signed one.
     event BatchAnchored(
         bytes32 indexed batchId,
         bytes32 indexed schema,
-        address indexed attester,
+        address indexed anchorer,
         bytes32 root,
         uint32 count,
         uint40 expiry
     );
-    /// @notice A relayer anchored a batch of records each signed by its own attester
-    /// (emitted with BatchAnchored, whose attester is the relayer).
-    event SignedBatchAnchored(bytes32 indexed batchId, address indexed relayer);
-    /// @notice One record of a batch was revoked.
+    /// @notice A relayer anchored a batch of records each signed by its own attester (emitted
+    /// after BatchAnchored): the leaves' ingredients as the chain checked them, in tree order.
+    event SignedBatchAnchored(
+        bytes32 indexed batchId, address indexed relayer, bytes32[] recordHashes, uint256[] claims
+    );
+    /// @notice One record of a batch was revoked (`recordId` = keccak256(abi.encode(batchId, leaf))).
     event BatchRecordRevoked(
-        bytes32 indexed batchId, bytes32 indexed leaf, address indexed revoker, bytes32 reason
+        bytes32 indexed batchId, bytes32 indexed recordId, address indexed revoker, bytes32 reason
     );
 
     /// @notice The subject or the record hash is zero.
@@ -147,15 +171,19 @@ interface IAttestations is ISchemaRegistry {
     /// @notice A batch needs a non-zero root and at least one record.
     /// @custom:kind invalid
     error AttestationsInvalidBatch(bytes32 root, uint32 count);
+    /// @notice A signed batch gives one claim per record hash.
+    /// @custom:kind invalid
+    error AttestationsBatchLengthMismatch(uint256 recordHashes, uint256 claims);
+    /// @notice A signed batch holds at most `max` records.
+    /// @custom:kind invalid
+    error AttestationsBatchTooLarge(uint256 count, uint256 max);
     /// @notice No batch has this id.
     /// @custom:kind not_found
     error AttestationsUnknownBatch(bytes32 batchId);
-    /// @notice The leaf is not in the batch (the proof does not hold).
+    /// @notice The record is not in the batch: the leaf computed from its ingredients is not
+    /// under the root, or (signed batch) its signature is not its attester's (leaf 0 then).
     /// @custom:kind invalid
     error AttestationsNotInBatch(bytes32 batchId, bytes32 leaf);
-    /// @notice That record of the batch is already revoked.
-    /// @custom:kind conflict
-    error AttestationsRecordAlreadyRevoked(bytes32 batchId, bytes32 leaf, uint40 revokedAt);
 
     /// @notice Attest to a record about a subject (attester role).
     /// @param schema A registered schema id.
@@ -202,33 +230,66 @@ interface IAttestations is ISchemaRegistry {
         returns (bytes32 batchId);
 
     /// @notice Anchor, as a relayer, many records each signed off chain by its own attester
-    /// (relayer role). Each leaf is keccak256(keccak256(abi.encode(subject, dataHash, signer,
-    /// keccak256(signature)))), where the signature is the signer's EIP-712 `Attest` of the
-    /// record with this batch's schema and expiry and refUID 0. The chain cannot see the
-    /// leaves: a verifier checks each record's signature and its signer's attester role at
-    /// the anchoring block, which is what keeps authorship provable record by record.
-    function anchorSignedBatch(bytes32 schema, bytes32 root, uint32 count, uint40 expiry)
-        external
-        returns (bytes32 batchId);
+    /// (relayer role); the chain builds the Merkle root itself. Record i is given as
+    /// recordHashes[i] = keccak256(abi.encode(subject, dataHash, keccak256(signature))) and
+    /// claims[i] = uint256(uint160(signer)) << 96 | deadline << 56 | nonce (deadline < 2^40,
+    /// nonce < 2^56), where the signature is the signer's EIP-712 `Attest` of the record with
+    /// this batch's schema and expiry, refUID 0, that nonce and that deadline. For each record
+    /// the chain refuses a passed deadline (AttestationsSignatureExpired), a signer not an
+    /// attester in good standing (the consortium's error), and a nonce the signer already used
+    /// here or in attestBySig (AttestationsNonceUsed), and spends the nonce: a signed record is
+    /// anchored at most once, in any form, before its deadline. Leaf i is
+    /// keccak256(keccak256(abi.encode(recordHashes[i], claims[i]))); nodes pair (2k, 2k+1) with
+    /// OpenZeppelin's commutative keccak256, an odd last node is promoted unchanged.
+    /// A relayer can spend a signer's nonce with a record hash the signer never signed; that
+    /// record then never verifies (its signature does not recover), so this only denies service.
+    /// @return batchId keccak256(abi.encode(schema, root, count, relayer, block.timestamp, expiry)).
+    function anchorSignedBatch(
+        bytes32 schema,
+        uint40 expiry,
+        bytes32[] calldata recordHashes,
+        uint256[] calldata claims
+    ) external returns (bytes32 batchId);
 
-    /// @notice Revoke one record of a batch (the batch's attester, or a regulator),
-    /// leaving the others in force.
-    function revokeBatchRecord(bytes32 batchId, bytes32 leaf, bytes32[] calldata proof, bytes32 reason)
+    /// @notice Revoke one record of a batch, leaving the others in force: its attester (the
+    /// batch's anchorer for an unsigned batch, the record's signer for a signed one) in good
+    /// standing, or a regulator. The relayer of a signed batch has no power over its records.
+    function revokeBatchRecord(bytes32 batchId, BatchRecord calldata rec, bytes32[] calldata proof, bytes32 reason)
         external;
+
+    /// @notice Correct one record of a batch (its attester only): a new attestation of the
+    /// batch's schema about the record's subject, whose refUID is the record's id. The record
+    /// then reports Replaced and points to it (Replaced(recordId, newUid, attester)).
+    function replaceBatchRecord(
+        bytes32 batchId,
+        BatchRecord calldata rec,
+        bytes32[] calldata proof,
+        bytes32 dataHash,
+        uint40 expiry
+    ) external returns (bytes32 newUid);
 
     /// @notice Whether an attestation is in force, and if not, why.
     function validity(bytes32 uid) external view returns (Validity);
 
-    /// @notice Whether a record of a batch is in force: Unknown when the proof does not hold.
-    function batchRecordValidity(bytes32 batchId, bytes32 leaf, bytes32[] calldata proof)
+    /// @notice Whether a record of a batch is in force: Unknown when its leaf, computed from its
+    /// ingredients (and, for a signed batch, its signature), is not under the batch's root.
+    function batchRecordValidity(bytes32 batchId, BatchRecord calldata rec, bytes32[] calldata proof)
         external
         view
         returns (Validity);
 
-    /// @notice The stored facts of an attestation (attester 0 when unknown).
+    /// @notice A record of a batch: its id, its attester (the signer for a signed batch) and
+    /// its subject. Reverts AttestationsUnknownBatch or AttestationsNotInBatch.
+    function batchRecord(bytes32 batchId, BatchRecord calldata rec, bytes32[] calldata proof)
+        external
+        view
+        returns (bytes32 recordId, address attester, bytes32 subject);
+
+    /// @notice The stored facts of an attestation (attester 0 when unknown). For a batch
+    /// record's id only revokedAt and replacedBy are filled: one status view for both.
     function attestation(bytes32 uid) external view returns (AttestationView memory);
 
-    /// @notice The stored facts of a batch (attester 0 when unknown).
+    /// @notice The stored facts of a batch (anchorer 0 when unknown).
     function batch(bytes32 batchId) external view returns (BatchView memory);
 
     /// @notice True when `uid` is an attestation that commits to these fields.
@@ -249,7 +310,7 @@ interface IAttestations is ISchemaRegistry {
     /// @custom:kind forbidden
     error AttestationsNotDisputes(address caller);
 
-    /// @notice Mark `uid` as under an open dispute due at `deadline` (UNIX seconds; the
+    /// @notice Mark `uid` (an attestation UID or a batch record's id) as under an open dispute due at `deadline` (UNIX seconds; the
     /// first overdue second), or clear the mark with 0. Disputes contract only.
     function setDisputeDeadline(bytes32 uid, uint40 deadline) external;
 

@@ -196,6 +196,30 @@ interface IDisputes {
         bytes calldata signature
     ) external returns (uint256 disputeId);
 
+    /// @notice Dispute a record of a batch (the caller is its subject's bound account). The
+    /// dispute's uid is the record's id (IAttestations.batchRecord) and its attester the
+    /// record's: the signer for a signed batch, never the relayer that anchored it.
+    /// @param rec The record's ingredients; proof its inclusion proof in the batch.
+    function raiseBatchRecordDispute(
+        bytes32 batchId,
+        IAttestations.BatchRecord calldata rec,
+        bytes32[] calldata proof,
+        bytes32 reasonHash
+    ) external returns (uint256 disputeId);
+
+    /// @notice Relay a dispute of a batch record signed off chain by its subject's bound
+    /// account: the same EIP-712 `RaiseDispute` as raiseDisputeBySig, with uid = the record's id.
+    function raiseBatchRecordDisputeBySig(
+        bytes32 batchId,
+        IAttestations.BatchRecord calldata rec,
+        bytes32[] calldata proof,
+        bytes32 reasonHash,
+        address enterprise,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 disputeId);
+
     /// @notice Reject a dispute: the record stands (its attester in good standing, or a regulator).
     /// @param reasonHash keccak256 of the written answer to the enterprise.
     function rejectDispute(uint256 disputeId, bytes32 reasonHash) external;

@@ -1,9 +1,12 @@
 """Anchoring many records as one Merkle root, and proving one of them later.
 
-A batch leaf is ``keccak256(keccak256(subject ‖ dataHash))`` — the double hash
-of ``abi.encode(bytes32 subject, bytes32 dataHash)`` — so a proof shows that
-this record hash was stated about this enterprise, and an inner node can never
-pass for a leaf. Leaves keep the batch's order; see :mod:`ledger_client.merkle`.
+An unsigned batch's leaf is ``keccak256(keccak256(subject ‖ dataHash))`` — the
+double hash of ``abi.encode(bytes32 subject, bytes32 dataHash)``; a signed batch's
+is ``keccak256(keccak256(recordHash ‖ claim))`` (``signed_records.signed_leaf``),
+whose tree the chain builds itself. Either way the contract computes a leaf from
+the record's ingredients (:class:`~ledger_client.types.BatchEntry`), never takes
+it as given, so an inner node never passes for a record. Leaves keep the batch's
+order; see :mod:`ledger_client.merkle`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from .contracts.base import TxResult
 from .exceptions import LedgerValueError
 from .merkle import MerkleTree, leaf_hash, verify_proof
 from .records import RecordError, Schema, record_hash, record_subject
-from .types import Hash32
+from .signed_records import SignedRecord
+from .types import BatchEntry, Hash32
 
 
 def batch_leaf(subject: bytes, data_hash: bytes) -> Hash32:
@@ -65,9 +69,73 @@ class AnchoredBatch:
         """The inclusion proof of record ``index``."""
         return list(self.prepared.tree.proof(index))
 
+    def entry(self, index: int) -> BatchEntry:
+        """The ingredients of record ``index`` (what the chain needs to find it)."""
+        p = self.prepared
+        return BatchEntry(p.subjects[index], p.data_hashes[index])
+
     def proof_for(self, index: int) -> BatchProof:
         """What the holder of record ``index`` keeps to prove it later."""
         return BatchProof(self.batch_id, index, self.proof(index))
+
+
+@dataclass(frozen=True)
+class AnchoredSignedBatch:
+    """A signed batch on chain: its records in tree order, and their tree."""
+
+    batch_id: bytes
+    records: tuple[SignedRecord, ...]
+    tree: MerkleTree
+    tx: TxResult
+
+    @property
+    def root(self) -> bytes:
+        """The Merkle root the chain computed."""
+        return self.tree.root
+
+    def entry(self, index: int) -> BatchEntry:
+        """The ingredients of record ``index``."""
+        return self.records[index].entry()
+
+    def proof(self, index: int) -> list[bytes]:
+        """The inclusion proof of record ``index``."""
+        return list(self.tree.proof(index))
+
+    def proof_for(self, index: int) -> BatchProof:
+        """What the holder of record ``index`` keeps: the proof and the signed record."""
+        return BatchProof(self.batch_id, index, self.proof(index), self.records[index].to_dict())
+
+
+def signed_batch_tree(records: Sequence[SignedRecord]) -> MerkleTree:
+    """The tree ``anchorSignedBatch`` builds over ``records`` (leaf i = records[i].leaf())."""
+    return MerkleTree([r.leaf() for r in records])
+
+
+def anchor_signed_records(
+    attestations: AttestationsContract,
+    relayer: LocalAccount,
+    records: Sequence[SignedRecord],
+    *,
+    gas: int | None = None,
+) -> AnchoredSignedBatch:
+    """Anchor records signed by their attesters as one signed batch (relayer role).
+
+    Every record must share the schema and expiry it was signed with, and refUID 0.
+    """
+    if not records:
+        raise LedgerValueError("a batch needs at least one record")
+    first = records[0].request
+    for i, r in enumerate(records):
+        q = r.request
+        if q.schema != first.schema or q.expiry != first.expiry or q.ref_uid != bytes(32):
+            raise LedgerValueError(
+                f"record {i} was not signed for this batch's schema and expiry with refUID 0"
+            )
+    tree = signed_batch_tree(records)
+    anchored = attestations.anchor_signed_batch(
+        relayer, first.schema, records, expiry=first.expiry, gas=gas
+    )
+    return AnchoredSignedBatch(anchored.batch_id, tuple(records), tree, anchored.tx)
 
 
 @dataclass(frozen=True)

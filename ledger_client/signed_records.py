@@ -20,8 +20,27 @@ from eth_typing import Hash32 as EthHash32
 from eth_utils.address import to_checksum_address
 
 from .eip712 import Domain, SignatureError
+from .exceptions import LedgerValueError
 from .merkle import leaf_hash
-from .types import AttestRequest, Hash32
+from .types import AttestRequest, BatchEntry, Hash32
+
+#: A record that goes into a signed batch packs its nonce and deadline into one claim word
+#: (``IAttestations.anchorSignedBatch``): nonce < 2**56, deadline < 2**40.
+MAX_BATCH_NONCE = (1 << 56) - 1
+MAX_BATCH_DEADLINE = (1 << 40) - 1
+
+
+class NotBatchable(LedgerValueError):
+    """A signed record's nonce or deadline does not fit a signed batch's claim word."""
+
+    def __init__(self, nonce: int, deadline: int) -> None:
+        self.nonce = nonce
+        self.deadline = deadline
+        super().__init__(
+            f"a record in a signed batch needs nonce < 2**56 and deadline < 2**40, got nonce "
+            f"{nonce} and deadline {deadline}"
+        )
+
 
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _DOMAIN_TYPEHASH = keccak(
@@ -134,10 +153,35 @@ class SignedRecord:
         digest = attest_digest(separator, self.request, self.signer, self.nonce, self.deadline)
         return recover_address_bytes(digest, self.signature) == bytes.fromhex(self.signer[2:])
 
+    @property
+    def batchable(self) -> bool:
+        """True when its nonce and deadline fit a signed batch's claim word."""
+        return 0 <= self.nonce <= MAX_BATCH_NONCE and 0 <= self.deadline <= MAX_BATCH_DEADLINE
+
+    def record_hash(self) -> Hash32:
+        """keccak256(abi.encode(subject, dataHash, keccak256(signature))): its record hash."""
+        return signed_record_hash(
+            bytes(self.request.subject), bytes(self.request.data_hash), self.signature
+        )
+
+    def claim(self) -> int:
+        """signer << 96 | deadline << 56 | nonce; :class:`NotBatchable` when they do not fit."""
+        return batch_claim(self.signer, self.nonce, self.deadline)
+
     def leaf(self) -> Hash32:
-        """Its leaf in a signed batch: commits to subject, hash, signer and signature."""
-        return signed_leaf(
-            bytes(self.request.subject), bytes(self.request.data_hash), self.signer, self.signature
+        """Its leaf in a signed batch, as the chain computes it from (record hash, claim)."""
+        return signed_leaf(self.record_hash(), self.claim())
+
+    def entry(self) -> BatchEntry:
+        """Its ingredients, which the chain needs to find it in a signed batch."""
+        r = self.request
+        return BatchEntry(
+            bytes(r.subject),
+            bytes(r.data_hash),
+            self.signer,
+            self.nonce,
+            self.deadline,
+            self.signature,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,11 +217,24 @@ class SignedRecord:
         )
 
 
-def signed_leaf(subject: bytes, data_hash: bytes, signer: str, signature: bytes) -> Hash32:
-    """keccak256(keccak256(abi.encode(subject, dataHash, signer, keccak256(signature))))."""
-    return leaf_hash(
-        abi_encode(
-            ["bytes32", "bytes32", "address", "bytes32"],
-            [subject, data_hash, to_checksum_address(signer), keccak(signature)],
-        )
-    )
+def signed_record_hash(subject: bytes, data_hash: bytes, signature: bytes) -> Hash32:
+    """keccak256(abi.encode(subject, dataHash, keccak256(signature)))."""
+    return Hash32(keccak(bytes(subject) + bytes(data_hash) + keccak(bytes(signature))))
+
+
+def batch_claim(signer: str, nonce: int, deadline: int) -> int:
+    """The claim word of a signed batch's record: signer << 96 | deadline << 56 | nonce."""
+    if not (0 <= nonce <= MAX_BATCH_NONCE and 0 <= deadline <= MAX_BATCH_DEADLINE):
+        raise NotBatchable(nonce, deadline)
+    return int(signer, 16) << 96 | deadline << 56 | nonce
+
+
+def split_claim(claim: int) -> tuple[str, int, int]:
+    """(signer, nonce, deadline) of a claim word."""
+    signer = to_checksum_address((claim >> 96).to_bytes(20, "big"))
+    return signer, claim & MAX_BATCH_NONCE, (claim >> 56) & MAX_BATCH_DEADLINE
+
+
+def signed_leaf(record_hash: bytes, claim: int) -> Hash32:
+    """keccak256(keccak256(abi.encode(recordHash, claim))): a signed batch's leaf."""
+    return leaf_hash(bytes(record_hash) + claim.to_bytes(32, "big"))

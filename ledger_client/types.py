@@ -173,6 +173,34 @@ class AttestRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchEntry:
+    """The ingredients of one record of a batch (``IAttestations.BatchRecord``), from which
+    the contract computes its leaf: a leaf is never taken as given.
+
+    For an unsigned batch only ``subject`` and ``data_hash`` count; for a signed batch the
+    record's signer, the nonce and deadline it signed, and its signature.
+    """
+
+    subject: bytes  # the enterprise's 32-byte subject id
+    data_hash: bytes  # keccak256 of the canonical off-chain record
+    attester: str = "0x" + "00" * 20  # signed batch: the signer (checksum address)
+    nonce: int = 0  # signed batch: < 2**56
+    deadline: int = 0  # signed batch: UNIX seconds, < 2**40
+    signature: bytes = b""  # signed batch: 65 bytes, low s
+
+    def as_tuple(self) -> tuple[bytes, bytes, str, int, int, bytes]:
+        """The ABI tuple of ``IAttestations.BatchRecord``."""
+        return (
+            bytes(self.subject),
+            bytes(self.data_hash),
+            self.attester,
+            self.nonce,
+            self.deadline,
+            bytes(self.signature),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AttestationInfo:
     """What the chain stores about an attestation."""
 
@@ -190,7 +218,9 @@ class BatchInfo:
     """What the chain stores about an anchored batch of records."""
 
     batch_id: bytes
-    attester: ChecksumAddress  # the member that anchored it
+    #: Who anchored it: the records' attester for an unsigned batch; for a signed batch the
+    #: relayer, who is no record's attester (each record's attester is its signer).
+    anchorer: ChecksumAddress
     anchored_at: int  # UNIX seconds
     expiry: int  # UNIX seconds; 0 for none
     count: int  # records in the batch

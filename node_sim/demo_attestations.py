@@ -55,9 +55,9 @@ def show_attestations(
         f"Merkle root: {batch.tx.gas_used / len(records):,.0f} gas per record; "
         f"{proven}/{len(records)} inclusion proofs hold"
     )
-    a.revoke_batch_record(hangzhou_bureau, batch.batch_id, batch.leaf(3), batch.proof(3))
+    a.revoke_batch_record(hangzhou_bureau, batch.batch_id, batch.entry(3), batch.proof(3))
     states = [
-        a.batch_record_validity(batch.batch_id, batch.leaf(i), batch.proof(i)) for i in (2, 3, 4)
+        a.batch_record_validity(batch.batch_id, batch.entry(i), batch.proof(i)) for i in (2, 3, 4)
     ]
     table = Table(title="One record of the batch revoked, its neighbours untouched")
     table.add_column("record")

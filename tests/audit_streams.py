@@ -24,7 +24,8 @@ from ledger_client.audit.replay import (
     schema_id,
 )
 from ledger_client.index import IndexedEvent
-from ledger_client.merkle import keccak256
+from ledger_client.merkle import MerkleTree, keccak256
+from ledger_client.signed_records import signed_leaf
 from ledger_client.types import DISPUTE_RESOLUTION_PERIOD, Role
 
 ZERO32 = bytes(32)
@@ -201,11 +202,41 @@ class World:
             "BatchAnchored",
             batchId=bid,
             schema=schema,
-            attester=attester,
+            anchorer=attester,
             root=root,
             count=count,
             expiry=0,
         )
+        return bid
+
+    def anchor_signed(
+        self, relayer: str, schema: bytes, hashes: list[bytes], claims: list[int]
+    ) -> bytes:
+        """A signed batch as the chain anchors it: BatchAnchored then SignedBatchAnchored, in
+        one transaction, over the tree of the leaves (recordHash, claim) it checked."""
+        root = MerkleTree([signed_leaf(x, c) for x, c in zip(hashes, claims, strict=True)]).root
+        with self.transaction():
+            bid = batch_id(
+                schema, root, len(hashes), attester=relayer, anchored_at=self.time, expiry=0
+            )
+            self.emit(
+                "Attestations",
+                "BatchAnchored",
+                batchId=bid,
+                schema=schema,
+                anchorer=relayer,
+                root=root,
+                count=len(hashes),
+                expiry=0,
+            )
+            self.emit(
+                "Attestations",
+                "SignedBatchAnchored",
+                batchId=bid,
+                relayer=relayer,
+                recordHashes=hashes,
+                claims=claims,
+            )
         return bid
 
     # -- disputes -------------------------------------------------------------------

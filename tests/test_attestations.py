@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Keyring, Ledger, Role
-from ledger_client.batches import anchor_records, batch_leaf, verify_batch_record
+from ledger_client.batches import anchor_records, verify_batch_record
 from ledger_client.contracts.attestations import (
     ATTEST_TYPES,
     attest_message,
@@ -31,7 +31,6 @@ from ledger_client.errors import (
     AttestationsNotAttester,
     AttestationsNotInBatch,
     AttestationsNotRevocable,
-    AttestationsRecordAlreadyRevoked,
     AttestationsSignatureExpired,
     AttestationsUnknown,
     AttestationsUnknownBatch,
@@ -45,7 +44,7 @@ from ledger_client.errors import (
     SchemaRegistryUnknownSchema,
 )
 from ledger_client.records import RecordFieldMissing, Schema, record_hash, sample_record
-from ledger_client.types import AttestationFields, AttestRequest, SubjectId, Validity
+from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, SubjectId, Validity
 from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
 
 SUBJECT = SubjectId(bytes.fromhex("5a" * 32))
@@ -335,7 +334,7 @@ class AttestationsConformance(LedgerFixtures):
         batch = anchor_records(a, bank, loan, records)
         info = a.batch(batch.batch_id)
         assert info is not None
-        assert (info.attester, info.count, info.root, info.schema) == (
+        assert (info.anchorer, info.count, info.root, info.schema) == (
             bank.address,
             37,
             batch.root,
@@ -343,30 +342,31 @@ class AttestationsConformance(LedgerFixtures):
         )
         for i in (0, 17, 36):
             assert (
-                a.batch_record_validity(batch.batch_id, batch.leaf(i), batch.proof(i))
+                a.batch_record_validity(batch.batch_id, batch.entry(i), batch.proof(i))
                 is Validity.VALID
             )
             s, h = batch.prepared.subjects[i], batch.prepared.data_hashes[i]
             assert verify_batch_record(s, h, batch.proof(i), batch.root)
-        wrong = batch_leaf(SUBJECT, b"\x00" * 31 + b"\x01")
+        wrong = BatchEntry(SUBJECT, b"\x00" * 31 + b"\x01")
         assert a.batch_record_validity(batch.batch_id, wrong, batch.proof(3)) is Validity.UNKNOWN
         with pytest.raises(AttestationsNotInBatch):
             a.revoke_batch_record(bank, batch.batch_id, wrong, batch.proof(3))
         other = self._member(ledger, keyring, "other-bank", Role.ATTESTER)
         with pytest.raises(AttestationsNotAttester):
-            a.revoke_batch_record(other, batch.batch_id, batch.leaf(3), batch.proof(3))
-        a.revoke_batch_record(bank, batch.batch_id, batch.leaf(3), batch.proof(3))
+            a.revoke_batch_record(other, batch.batch_id, batch.entry(3), batch.proof(3))
+        a.revoke_batch_record(bank, batch.batch_id, batch.entry(3), batch.proof(3))
         assert (
-            a.batch_record_validity(batch.batch_id, batch.leaf(3), batch.proof(3))
+            a.batch_record_validity(batch.batch_id, batch.entry(3), batch.proof(3))
             is Validity.REVOKED
         )
         assert (
-            a.batch_record_validity(batch.batch_id, batch.leaf(4), batch.proof(4)) is Validity.VALID
+            a.batch_record_validity(batch.batch_id, batch.entry(4), batch.proof(4))
+            is Validity.VALID
         )
-        with pytest.raises(AttestationsRecordAlreadyRevoked):
-            a.revoke_batch_record(bank, batch.batch_id, batch.leaf(3), batch.proof(3))
+        with pytest.raises(AttestationsAlreadyRevoked):
+            a.revoke_batch_record(bank, batch.batch_id, batch.entry(3), batch.proof(3))
         with pytest.raises(AttestationsUnknownBatch):
-            a.revoke_batch_record(bank, b"\x08" * 32, batch.leaf(3), batch.proof(3))
+            a.revoke_batch_record(bank, b"\x08" * 32, batch.entry(3), batch.proof(3))
         with pytest.raises(AttestationsInvalidBatch):
             a.anchor_batch(bank, loan, batch.root, 0)
         assert a.batch(b"\x08" * 32) is None
@@ -376,9 +376,9 @@ class AttestationsConformance(LedgerFixtures):
         record = self._record(loan)
         batch = anchor_records(a, bank, loan, [record], expiry=ledger.chain.now() + 50)
         assert batch.proof(0) == []
-        assert a.batch_record_validity(batch.batch_id, batch.leaf(0), []) is Validity.VALID
+        assert a.batch_record_validity(batch.batch_id, batch.entry(0), []) is Validity.VALID
         ledger.chain.advance_time(100)
-        assert a.batch_record_validity(batch.batch_id, batch.leaf(0), []) is Validity.EXPIRED
+        assert a.batch_record_validity(batch.batch_id, batch.entry(0), []) is Validity.EXPIRED
 
 
 class TestAttestationsEmbedded(EmbeddedChain, AttestationsConformance):

@@ -11,6 +11,7 @@ import pytest
 
 from ledger_client.audit import Breach, Replay, audit_events
 from ledger_client.index import IndexedEvent
+from ledger_client.signed_records import batch_claim
 from ledger_client.types import Role
 from tests.audit_streams import (
     BANK,
@@ -22,6 +23,7 @@ from tests.audit_streams import (
     OUTSIDER,
     RECEIVABLES,
     REGULATOR,
+    RELAYER,
     SUBJ_A,
     SUBJ_B,
     SUBJ_C,
@@ -411,3 +413,69 @@ def test_the_engine_takes_any_iterable_and_sorts_breaches_by_chain_order() -> No
     assert [b.name for b in breaches] == ["WriteWithoutRole", "QueryWithoutAuthorisation"]
     assert [b.block for b in breaches] == sorted(b.block for b in breaches)
     assert state.events == len(w.events)
+
+
+# -- signed batches: a signed record anchored once, before its deadline ----------------------
+
+
+def _signed_batch(world: CleanWorld, nonces: list[int], *, deadline: int | None = None) -> bytes:
+    until = world.time + DAY if deadline is None else deadline
+    hashes = [h(f"signed record {n}") for n in nonces]
+    return world.anchor_signed(
+        RELAYER, world.loan, hashes, [batch_claim(BANK, n, until) for n in nonces]
+    )
+
+
+def test_a_signed_batch_is_clean(world: CleanWorld) -> None:
+    _signed_batch(world, [1, 2, 3])
+    _signed_batch(world, [4, 5])
+    assert replay(world) == []
+
+
+def test_a_signed_record_anchored_twice(world: CleanWorld) -> None:
+    _signed_batch(world, [1, 2, 3])
+    _signed_batch(world, [4, 2])
+    b = only(replay(world), "SignedRecordReanchored")
+    caused_by(b, world.last)
+    assert "nonce 2" in b.detail
+
+
+def test_a_signed_record_anchored_late(world: CleanWorld) -> None:
+    _signed_batch(world, [1], deadline=world.time - 10)
+    b = only(replay(world), "SignedRecordLate")
+    caused_by(b, world.last)
+
+
+def test_a_signed_record_of_a_suspended_signer(world: CleanWorld) -> None:
+    world.suspend(BANK)
+    _signed_batch(world, [1])
+    caused_by(only(replay(world), "WriteBySuspendedMember"), world.last)
+
+
+def test_a_signed_batch_record_revoked_by_its_relayer(world: CleanWorld) -> None:
+    # The relayer also holds the attester role: it is still not the record's attester.
+    world.admit(RELAYER, "Relay", 1, Role.RELAYER | Role.ATTESTER)
+    bid = _signed_batch(world, [1, 2])
+    state = Replay(receivables_address=RECEIVABLES)
+    state.run(world.events)
+    (record_id, _) = sorted(state.state.batch_records.items())[0]
+    world.emit(
+        "Attestations",
+        "BatchRecordRevoked",
+        batchId=bid,
+        recordId=record_id,
+        revoker=RELAYER,
+        reason=ZERO32,
+    )
+    b = only(replay(world), "WriteWithoutRole")
+    caused_by(b, world.last)
+    # By its signer: clean. A record id the chain never checked into the batch: named.
+    world.emit(
+        "Attestations",
+        "BatchRecordRevoked",
+        batchId=bid,
+        recordId=h("an inner node"),
+        revoker=BANK,
+        reason=ZERO32,
+    )
+    caused_by(only(replay(world), "UnknownReference"), world.last)

@@ -37,7 +37,7 @@ from ledger_client.index import (
     ProjectionError,
 )
 from ledger_client.merkle import MerkleIndexError, MerkleTree, verify_proof
-from ledger_client.types import City, Validity
+from ledger_client.types import BatchEntry, City, Validity
 from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
 from tests.conftest import deploy_for_tests
 
@@ -528,7 +528,7 @@ class EventIndexConformance(LedgerFixtures):
             assert proof == tree.proof(i)
             assert verify_proof(batch_leaf(*records[i]), proof, batch.root)
             (validity,) = facade._read(
-                "batchRecordValidity", batch_id, batch_leaf(*records[i]), proof
+                "batchRecordValidity", batch_id, BatchEntry(*records[i]).as_tuple(), proof
             )
             assert validity == Validity.VALID
         with pytest.raises(MerkleIndexError):
@@ -555,7 +555,12 @@ class EventIndexConformance(LedgerFixtures):
         # Revoking one record shows on it and on its batch.
         reason = keccak(b"duplicate")
         result = facade._send(
-            bank, "revokeBatchRecord", batch_id, tree.leaf(17), tree.proof(17), reason
+            bank,
+            "revokeBatchRecord",
+            batch_id,
+            BatchEntry(*records[17]).as_tuple(),
+            tree.proof(17),
+            reason,
         )
         revoked_at = ledger.chain.backend.block(result.block_number).timestamp
         assert index.batch_record(batch_id, 17).revoked_at == revoked_at

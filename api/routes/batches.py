@@ -1,15 +1,34 @@
-"""Records of the signed batches the API anchored, from the event index."""
+"""Records of batches: listed from the event index; revoked and corrected by their attester.
+
+A batch record is named by its ingredients and proof (the chain computes its leaf from
+them, never takes one as given) and known by its record id,
+keccak256(abi.encode(batch_id, leaf)). Its attester is the batch's for an unsigned batch and
+the record's signer for a signed one: never the relayer that anchored it.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
 
+from ledger_client.contracts.attestations import BatchRecordRef, batch_record_id
 from ledger_client.index import BatchRecord
+from ledger_client.types import BatchEntry
 
-from ..deps import CallerDep, ServiceDep
-from ..models import BatchRecordPublic, BatchRecordsPublic, Hex32
+from ..deps import CallerDep, ServiceDep, WriterDep
+from ..models import (
+    BatchRecordIn,
+    BatchRecordPublic,
+    BatchRecordReplacementCreate,
+    BatchRecordRevocationCreate,
+    BatchRecordsPublic,
+    BatchRecordTarget,
+    Hex32,
+    SubmissionPublic,
+)
+from ..relay import WRITE_ROUTE, IdempotencyHeader, submission_public, submit_forward
+from ..service import Service
 
 router = APIRouter(prefix="/v1/batch-records", tags=["attestations"])
 
@@ -33,6 +52,96 @@ def list_batch_records(
     return BatchRecordsPublic(data=[_public(r) for r in records], limit=limit, offset=offset)
 
 
+@router.post(
+    "/revoke",
+    response_model=SubmissionPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=WRITE_ROUTE["responses"],
+)
+def revoke_batch_record(
+    body: BatchRecordRevocationCreate,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Revoke one record of a batch: ``revokeBatchRecord`` signed by the record's attester (the
+    signer, for a signed batch) or a regulator, relayed through the Forwarder."""
+    ref, batch_id, entry, proof = resolve_batch_record(service, body)
+    sub, new = submit_forward(
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="attestations.revoke_batch_record",
+        target=service.ledger.attestations,
+        fn="revokeBatchRecord",
+        args=(batch_id, entry.as_tuple(), proof, bytes.fromhex(body.reason[2:])),
+        acts_on="0x" + ref.record_id.hex(),
+    )
+    if not new:
+        response.status_code = status.HTTP_200_OK
+    return submission_public(sub)
+
+
+@router.post(
+    "/replace",
+    response_model=SubmissionPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=WRITE_ROUTE["responses"],
+)
+def replace_batch_record(
+    body: BatchRecordReplacementCreate,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Correct one record of a batch: ``replaceBatchRecord`` signed by its attester. Anchored,
+    the result names the new ``uid``, whose reference is the record id."""
+    ref, batch_id, entry, proof = resolve_batch_record(service, body)
+    sub, new = submit_forward(
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="attestations.replace_batch_record",
+        target=service.ledger.attestations,
+        fn="replaceBatchRecord",
+        args=(batch_id, entry.as_tuple(), proof, bytes.fromhex(body.data_hash[2:]), body.expiry),
+        acts_on="0x" + ref.record_id.hex(),
+    )
+    if not new:
+        response.status_code = status.HTTP_200_OK
+    return submission_public(sub)
+
+
+def entry_of(record: BatchRecordIn) -> BatchEntry:
+    """The ingredients as the client types them."""
+    return BatchEntry(
+        bytes.fromhex(record.subject[2:]),
+        bytes.fromhex(record.data_hash[2:]),
+        record.attester,
+        record.nonce,
+        record.deadline,
+        bytes.fromhex(record.signature[2:]),
+    )
+
+
+def resolve_batch_record(
+    service: Service, target: BatchRecordTarget
+) -> tuple[BatchRecordRef, bytes, BatchEntry, list[bytes]]:
+    """The record as the chain finds it (AttestationsUnknownBatch / AttestationsNotInBatch by
+    name when it does not), with the call's arguments."""
+    batch_id = bytes.fromhex(target.batch_id[2:])
+    entry = entry_of(target.record)
+    proof = [bytes.fromhex(p[2:]) for p in target.proof]
+    ref = service.ledger.attestations.batch_record(batch_id, entry, proof)
+    return ref, batch_id, entry, proof
+
+
 def _public(r: BatchRecord) -> BatchRecordPublic:
     return BatchRecordPublic(
         batch_id="0x" + r.batch_id.hex(),
@@ -40,5 +149,7 @@ def _public(r: BatchRecord) -> BatchRecordPublic:
         subject="0x" + r.subject.hex(),
         data_hash="0x" + r.data_hash.hex(),
         leaf="0x" + r.leaf.hex(),
+        record_id="0x" + (r.record_id or batch_record_id(r.batch_id, r.leaf)).hex(),
         revoked_at=r.revoked_at,
+        replaced_by="0x" + r.replaced_by.hex() if r.replaced_by else None,
     )

@@ -20,6 +20,7 @@ from ..deps import CallerDep, ServiceDep, WriterDep
 from ..errors import NotFound, error_responses
 from ..models import (
     Address,
+    BatchRecordDisputeCreate,
     DisputeCreate,
     DisputePublic,
     DisputeRejection,
@@ -28,6 +29,7 @@ from ..models import (
     SubmissionPublic,
 )
 from ..relay import WRITE_ROUTE, IdempotencyHeader, answer, submit_forward
+from .batches import resolve_batch_record
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
 DisputeId = Annotated[int, Path(ge=1, lt=2**256, description="the dispute's number")]
@@ -60,6 +62,34 @@ def raise_dispute(
         fn="raiseDispute",
         args=(uid, fields, bytes.fromhex(body.reason_hash[2:])),
         counterparty=info.attester,
+    )
+    return answer(response, submitted)
+
+
+@router.post("/batch-record", **WRITE_ROUTE)
+def raise_batch_record_dispute(
+    body: BatchRecordDisputeCreate,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Dispute a record of a batch: ``raiseBatchRecordDispute`` signed by the subject's bound
+    account. Its attester (the signer, for a signed batch) may hand it in. Anchored, the
+    result names the ``dispute_id``; the dispute's uid is the record id."""
+    ref, batch_id, entry, proof = resolve_batch_record(service, body)
+    submitted = submit_forward(
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="disputes.raise_batch_record",
+        target=service.ledger.disputes,
+        fn="raiseBatchRecordDispute",
+        args=(batch_id, entry.as_tuple(), proof, bytes.fromhex(body.reason_hash[2:])),
+        acts_on="0x" + ref.record_id.hex(),
+        counterparty=ref.attester,
     )
     return answer(response, submitted)
 

@@ -20,12 +20,14 @@ from eth_abi.exceptions import DecodingError
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 
+from ledger_client.contracts.attestations import batch_record_id
 from ledger_client.exceptions import LedgerError
+from ledger_client.signed_records import SignedRecord
 
 from ..deps import Caller, CallerDep, ServiceDep, oversees
 from ..errors import NotFound, error_responses
 from ..journal import Submission
-from ..models import ProofPublic, SubmissionPublic
+from ..models import BatchRecordIn, ProofPublic, SubmissionPublic
 from ..relay import submission_public
 from ..service import Service
 from ..worker import unpack_levels
@@ -62,12 +64,24 @@ def get_proof(submission_id: str, service: ServiceDep, caller: CallerDep) -> Pro
         )
     tree = unpack_levels(anchor.tree)
     index = int(sub.result["index"])
+    signed = SignedRecord.from_dict(sub.payload)
+    entry = signed.entry()
     return ProofPublic(
         batch_id=sub.result["batch_id"],
         index=index,
         root="0x" + tree.root.hex(),
         proof=["0x" + p.hex() for p in tree.proof(index)],
         signed_record=sub.payload,
+        record_id="0x"
+        + batch_record_id(bytes.fromhex(sub.result["batch_id"][2:]), tree.leaf(index)).hex(),
+        record=BatchRecordIn(
+            subject="0x" + entry.subject.hex(),
+            data_hash="0x" + entry.data_hash.hex(),
+            attester=entry.attester,
+            nonce=entry.nonce,
+            deadline=entry.deadline,
+            signature="0x" + entry.signature.hex(),
+        ),
     )
 
 
@@ -129,8 +143,25 @@ def _call_arguments(
         _collect(typ, value, addresses, words)
 
 
+def _components(tuple_type: str) -> list[str]:
+    """The component types of an ABI tuple type such as ``(bytes32,(address,uint256)[])``."""
+    out, depth, start = [], 0, 1
+    for i, ch in enumerate(tuple_type):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if (ch == "," and depth == 1) or (ch == ")" and depth == 0):
+            out.append(tuple_type[start:i])
+            start = i + 1
+    return [t for t in out if t]
+
+
 def _collect(typ: str, value: Any, addresses: set[str], words: list[bytes]) -> None:
-    if typ.endswith("]"):
+    if typ.startswith("(") and typ.endswith(")"):  # a struct: a batch record's ingredients
+        for inner_type, inner in zip(_components(typ), value, strict=True):
+            _collect(inner_type, inner, addresses, words)
+    elif typ.endswith("]"):
         inner = typ[: typ.rindex("[")]
         for v in value:
             _collect(inner, v, addresses, words)
@@ -157,3 +188,7 @@ def _accounts_behind(service: Service, word: bytes) -> set[str]:
     except LedgerError:
         pass
     return out
+
+
+def _hex(value: str) -> bytes:
+    return bytes.fromhex(value[2:])

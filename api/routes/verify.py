@@ -25,7 +25,11 @@ def verify(body: VerifyCreate, service: ServiceDep, _: CallerDep) -> Verificatio
     """Check a record: hash match, attester standing at the time, validity, Merkle proof."""
     if (body.uid is None) == (body.proof is None):
         raise VerifyTargetMissing("give either uid (an attestation) or proof (a batched record)")
-    proof = BatchProof.from_dict(body.proof.model_dump(exclude={"root"})) if body.proof else None
+    proof = (
+        BatchProof.from_dict(body.proof.model_dump(exclude={"root", "record_id", "record"}))
+        if body.proof
+        else None
+    )
     uid = bytes.fromhex(body.uid[2:]) if body.uid else b""
     result = verify_record(service.ledger, uid, body.record, proof)
     return VerificationPublic(

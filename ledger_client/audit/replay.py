@@ -28,7 +28,8 @@ from typing import Any
 from eth_abi.abi import encode as abi_encode
 
 from ..contracts.receivables import DEFAULT_GRACE_PERIOD, receivable_label
-from ..merkle import keccak256
+from ..merkle import MerkleTree, keccak256
+from ..signed_records import signed_leaf, split_claim
 from ..types import (
     DISPUTE_RESOLUTION_PERIOD,
     City,
@@ -40,6 +41,7 @@ from ..types import (
 from .state import (
     AttestationState,
     AuthorisationState,
+    BatchRecordState,
     BatchState,
     Breach,
     ComplaintState,
@@ -485,7 +487,11 @@ class Replay:
         self._check_expiry(expiry, ref, what)
         if ZERO32 in (subject, data_hash):
             self._breach("IllegalTransition", f"{what} has a zero subject or record hash", ref)
-        if ref_uid != ZERO32 and ref_uid not in s.attestations:
+        if (
+            ref_uid != ZERO32
+            and ref_uid not in s.attestations
+            and self._batch_record(ref_uid, attester, ref) is None
+        ):
             self._breach(
                 "UnknownReference", f"{what} refers to {_hex(ref_uid)}, never attested", ref
             )
@@ -521,6 +527,25 @@ class Replay:
             last=ref,
         )
 
+    def _batch_record(self, uid: bytes, attester: str, ref: EventRef) -> BatchRecordState | None:
+        """The batch record ``uid``, if one can be: a signed batch's records are known from
+        the leaves the chain checked; an unsigned batch's leaves stay off chain, so an id an
+        event names for the first time is taken as a record of one of ``attester``'s
+        unsigned batches when it anchored any (the chain checked its proof)."""
+        s = self.state
+        found = s.batch_records.get(uid)
+        if found is not None:
+            return found
+        if not any(b.attester == attester and not b.signed for b in s.batches.values()):
+            return None
+        found = BatchRecordState(record_id=uid, batch_id=ZERO32, attester=attester, last=ref)
+        s.batch_records[uid] = found
+        return found
+
+    def _record(self, uid: bytes) -> AttestationState | BatchRecordState | None:
+        """An attestation or a batch record, by its UID or record id."""
+        return self.state.attestations.get(uid) or self.state.batch_records.get(uid)
+
     def _existing_attestation(
         self, uid: bytes, ref: EventRef, what: str
     ) -> AttestationState | None:
@@ -550,6 +575,10 @@ class Replay:
     def _replaced(self, a: dict[str, Any], ref: EventRef) -> None:
         s = self.state
         old_uid, new_uid, attester = bytes(a["oldUid"]), bytes(a["newUid"]), a["attester"]
+        record = s.batch_records.get(old_uid)
+        if record is not None and old_uid not in s.attestations:
+            self._batch_record_replaced(record, new_uid, attester, ref)
+            return
         old = self._existing_attestation(old_uid, ref, "replacing")
         new = self._existing_attestation(new_uid, ref, "the replacement")
         if old is None or new is None:
@@ -571,9 +600,24 @@ class Replay:
         old.replaced_by, old.last = new_uid, ref
         s.attestations[new_uid].last = ref
 
+    def _batch_record_replaced(
+        self, record: BatchRecordState, new_uid: bytes, attester: str, ref: EventRef
+    ) -> None:
+        what = f"replacing batch record {_hex(record.record_id)}"
+        new = self._existing_attestation(new_uid, ref, "the replacement")
+        if attester != record.attester or (new is not None and new.attester != attester):
+            self._breach(
+                "WriteWithoutRole", f"{what}: {attester} is not the record's attester", ref
+            )
+        if record.revoked_at or record.replaced_by != ZERO32:
+            self._breach("IllegalTransition", f"{what}: it was revoked or replaced already", ref)
+        if new is not None and new.ref_uid != record.record_id:
+            self._breach("IllegalTransition", f"{what}: the replacement does not point back", ref)
+        record.replaced_by, record.last = new_uid, ref
+
     def _batch_anchored(self, a: dict[str, Any], ref: EventRef) -> None:
         s = self.state
-        bid, schema, attester = bytes(a["batchId"]), bytes(a["schema"]), a["attester"]
+        bid, schema, attester = bytes(a["batchId"]), bytes(a["schema"]), a["anchorer"]
         root, count, expiry = bytes(a["root"]), int(a["count"]), int(a["expiry"])
         what = f"batch {_hex(bid)}"
         self._check_schema(schema, ref, what)
@@ -620,8 +664,67 @@ class Replay:
                 ref,
             )
             return
-        pending[0].signed = True
+        batch = pending[0]
+        batch.signed = True
         self._settle_batch_role()
+        self._signed_records(batch, a["recordHashes"], a["claims"], ref)
+
+    def _signed_records(
+        self, batch: BatchState, hashes: list[bytes], claims: list[int], ref: EventRef
+    ) -> None:
+        """Each leaf of a signed batch: its signer in good standing, its signature's deadline
+        not passed, its nonce spent here for the first time; the root is their tree's."""
+        s = self.state
+        bid = batch.batch_id
+        if len(hashes) != len(claims) or len(hashes) != batch.count or not hashes:
+            self._breach(
+                "IllegalTransition",
+                f"signed batch {_hex(bid)} lists {len(hashes)} record hashes and {len(claims)} "
+                f"claims for {batch.count} records",
+                ref,
+            )
+            return
+        leaves = []
+        for i, (record_hash, claim) in enumerate(zip(hashes, claims, strict=True)):
+            signer, nonce, deadline = split_claim(int(claim))
+            what = f"record {i} of signed batch {_hex(bid)} (signed by {signer}, nonce {nonce})"
+            self._require_role(signer, int(Role.ATTESTER), ref, what)
+            if deadline < ref.timestamp:
+                self._breach(
+                    "SignedRecordLate",
+                    f"{what}: anchored at {_when(ref.timestamp)}, past its signature's deadline "
+                    f"{_when(deadline)}",
+                    ref,
+                )
+            first = s.batch_nonces.get((signer, nonce))
+            if first is not None:
+                self._breach(
+                    "SignedRecordReanchored",
+                    f"{what}: the nonce was spent already by the signed batch of transaction "
+                    f"{first.tx_hash}: the record is anchored twice",
+                    ref,
+                )
+            else:
+                s.batch_nonces[(signer, nonce)] = ref
+            leaf = signed_leaf(bytes(record_hash), int(claim))
+            leaves.append(leaf)
+            record_id = keccak256(bid + leaf)
+            s.batch_records[record_id] = BatchRecordState(
+                record_id=record_id,
+                batch_id=bid,
+                attester=signer,
+                last=ref,
+                signed=True,
+                nonce=nonce,
+                deadline=deadline,
+            )
+        if MerkleTree(leaves).root != batch.root:
+            self._breach(
+                "IdMismatch",
+                f"signed batch {_hex(bid)}: its root is not the tree of the leaves the chain "
+                "checked",
+                ref,
+            )
 
     def _settle_batch_role(self) -> None:
         assert self._pending_batch is not None
@@ -633,19 +736,36 @@ class Replay:
         )
 
     def _batch_record_revoked(self, a: dict[str, Any], ref: EventRef) -> None:
-        bid, leaf, revoker = bytes(a["batchId"]), bytes(a["leaf"]), a["revoker"]
-        batch = self.state.batches.get(bid)
-        what = f"revoking record {_hex(leaf)} of batch {_hex(bid)}"
+        bid, record_id, revoker = bytes(a["batchId"]), bytes(a["recordId"]), a["revoker"]
+        s = self.state
+        batch = s.batches.get(bid)
+        what = f"revoking record {_hex(record_id)} of batch {_hex(bid)}"
         if batch is None:
             self._breach("UnknownReference", f"{what}: the batch was never anchored", ref)
             return
-        self._require_attester_or_regulator(revoker, batch.attester, ref, what)
+        record = s.batch_records.get(record_id)
+        if batch.signed and (record is None or record.batch_id != bid):
+            self._breach(
+                "UnknownReference",
+                f"{what}: no leaf the chain checked into this signed batch has this id",
+                ref,
+            )
+            return
+        if record is None:
+            record = BatchRecordState(
+                record_id=record_id, batch_id=bid, attester=batch.attester, last=ref
+            )
+            s.batch_records[record_id] = record
+        elif record.batch_id == ZERO32:
+            record.batch_id = bid
+        self._require_attester_or_regulator(revoker, record.attester, ref, what)
         if not self._revocable(batch.schema):
             self._breach("IllegalTransition", f"{what}: its schema is not revocable", ref)
-        if leaf in batch.revoked_leaves:
+        if record.revoked_at:
             self._breach("IllegalTransition", f"{what}: revoked already", ref)
             return
-        batch.revoked_leaves[leaf] = ref.timestamp
+        record.revoked_at, record.last = ref.timestamp, ref
+        batch.revoked_leaves[record_id] = ref.timestamp
         batch.last = ref
 
     # -- disputes -------------------------------------------------------------------
@@ -659,8 +779,28 @@ class Replay:
                 "IdMismatch", f"{what} follows dispute #{len(s.disputes)}: ids run 1, 2, ...", ref
             )
         self._require_bound(raised_by, subject, ref, f"raising {what}")
-        att = self._existing_attestation(uid, ref, what)
-        if att is not None:
+        att: AttestationState | BatchRecordState | None = s.attestations.get(uid)
+        if att is None:
+            att = self._batch_record(uid, a["attester"], ref)
+        if att is None:
+            self._breach("UnknownReference", f"{what}: {_hex(uid)} was never attested", ref)
+        if isinstance(att, BatchRecordState):
+            # A batch record's subject is behind its leaf: the chain checked it against the proof.
+            if att.revoked_at or att.replaced_by != ZERO32:
+                self._breach(
+                    "IllegalTransition", f"{what}: {_hex(uid)} was revoked or replaced", ref
+                )
+            if att.attester != a["attester"]:
+                self._breach(
+                    "IllegalTransition", f"{what}: the record is not {a['attester']}'s", ref
+                )
+            if uid in s.open_disputes:
+                self._breach(
+                    "IllegalTransition",
+                    f"{what}: dispute #{s.open_disputes[uid]} over the record is still open",
+                    ref,
+                )
+        elif att is not None:
             if att.revoked_at or att.replaced_by != ZERO32:
                 self._breach(
                     "IllegalTransition", f"{what}: {_hex(uid)} was revoked or replaced", ref
@@ -740,7 +880,7 @@ class Replay:
             )
         d.status, d.resolved_at, d.resolver, d.last = status, ref.timestamp, resolver, ref
         s.open_disputes.pop(d.uid, None)
-        att = s.attestations.get(d.uid)
+        att = self._record(d.uid)
         if att is not None:
             att.dispute_deadline, att.last = 0, ref
         return d
@@ -749,7 +889,7 @@ class Replay:
         d = self._resolve(a, ref, int(DisputeStatus.REJECTED))
         if d is None:
             return
-        att = self.state.attestations.get(d.uid)
+        att = self._record(d.uid)
         if att is not None and (att.revoked_at or att.replaced_by != ZERO32):
             # A rejection says the record stands; a corrected one does not.
             self._breach(
@@ -763,7 +903,7 @@ class Replay:
         d = self._resolve(a, ref, int(DisputeStatus.UPHELD))
         if d is None:
             return
-        att = self.state.attestations.get(d.uid)
+        att = self._record(d.uid)
         if att is None:
             return
         if not att.revoked_at and att.replaced_by == ZERO32:

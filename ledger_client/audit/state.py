@@ -195,7 +195,29 @@ class BatchState:
     city: int
     last: EventRef
     signed: bool = False
-    revoked_leaves: dict[bytes, int] = field(default_factory=dict)  # leaf -> revoked at
+    revoked_leaves: dict[bytes, int] = field(default_factory=dict)  # record id -> revoked at
+
+
+@dataclass(slots=True)
+class BatchRecordState:
+    """A record of a batch, known by its id (keccak256(abi.encode(batchId, leaf))).
+
+    A signed batch's records are all known from the leaves the chain checked (its
+    SignedBatchAnchored event); an unsigned batch's leaves stay off chain, so its record
+    appears here when an event first names it.
+    """
+
+    record_id: bytes
+    batch_id: bytes  # 0 while only an event without the batch named it (an unsigned batch's)
+    attester: str  # the signer (signed batch) or the batch's anchorer (unsigned)
+    last: EventRef
+    signed: bool = False
+    nonce: int = 0  # signed batch: the nonce its signer spent on it
+    deadline: int = 0  # signed batch: the signature's deadline
+    revoked_at: int = 0
+    replaced_by: bytes = bytes(32)
+    dispute_deadline: int = 0  # of the open dispute; 0 when none is open
+    ever_disputed: bool = False
 
 
 @dataclass(slots=True)
@@ -324,6 +346,9 @@ class LedgerState:
     schemas: dict[bytes, SchemaState] = field(default_factory=dict)
     attestations: dict[bytes, AttestationState] = field(default_factory=dict)
     batches: dict[bytes, BatchState] = field(default_factory=dict)
+    batch_records: dict[bytes, BatchRecordState] = field(default_factory=dict)  # by record id
+    #: (signer, nonce) -> the event of the signed batch that spent it.
+    batch_nonces: dict[tuple[str, int], EventRef] = field(default_factory=dict)
     authorisations: dict[bytes, AuthorisationState] = field(default_factory=dict)
     queries: dict[bytes, QueryState] = field(default_factory=dict)
     shares: dict[tuple[bytes, bytes], ShareState] = field(default_factory=dict)

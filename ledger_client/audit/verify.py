@@ -18,12 +18,13 @@ from typing import Any
 
 from ..abi import Event
 from ..batches import BatchProof, batch_leaf
+from ..contracts.attestations import batch_record_id
 from ..deployment import Ledger
 from ..exceptions import LedgerValueError
-from ..merkle import verify_proof
+from ..merkle import MerkleTree, verify_proof
 from ..records import RecordError, Schema, record_hash, record_subject
-from ..signed_records import SignedRecord, domain_separator
-from ..types import BatchInfo, Role, Validity
+from ..signed_records import SignedRecord, domain_separator, signed_leaf, split_claim
+from ..types import BatchEntry, BatchInfo, Role, Validity
 
 
 @dataclass(frozen=True)
@@ -129,23 +130,26 @@ def _verify_batched(
         Check(
             "attestation-found",
             True,
-            f"batch of {info.count} anchored by {info.attester} in block {block}",
+            f"batch of {info.count} anchored by {info.anchorer} in block {block}",
         )
     )
     schema = _schema_of(ledger, info.schema)
     data_hash = _check_record(result, schema, record)
     if data_hash is None:
         return result
-    author: str = info.attester
+    # The leaf is computed here from the record's ingredients, never taken from the proof.
     if info.signed:
         signed = _check_signature(
             result, ledger, info, proof, subject=_subject(record), data_hash=data_hash
         )
         if signed is None:
             return result
-        author, leaf = signed.signer, signed.leaf()
+        if not _check_anchoring(result, ledger, info, block, signed):
+            return result
+        author, leaf, entry = signed.signer, signed.leaf(), signed.entry()
     else:
-        leaf = batch_leaf(_subject(record), data_hash)
+        author, entry = info.anchorer, BatchEntry(_subject(record), data_hash)
+        leaf = batch_leaf(entry.subject, entry.data_hash)
     in_tree = verify_proof(leaf, proof.proof, info.root)
     result.checks.append(
         Check(
@@ -160,8 +164,11 @@ def _verify_batched(
     if not in_tree:
         return result
     _check_standing(result, ledger, author, block)
-    state = a.batch_record_validity(proof.batch_id, leaf, proof.proof)
-    result.checks.append(_validity_check(state, None))
+    state = a.batch_record_validity(proof.batch_id, entry, proof.proof)
+    replaced_by = None
+    if state is Validity.REPLACED:
+        replaced_by = a.record_status(batch_record_id(proof.batch_id, leaf))[1]
+    result.checks.append(_validity_check(state, replaced_by))
     return result
 
 
@@ -189,11 +196,16 @@ def _check_signature(
     r = signed.request
     problems = []
     if signer != signed.signer:
-        problems.append(f"the signature is not {signed.signer}'s (it recovers to {signer})")
+        problems.append(
+            f"the signature is not {signed.signer}'s for this nonce and deadline "
+            f"(it recovers to {signer})"
+        )
     if bytes(r.subject) != subject or bytes(r.data_hash) != data_hash:
         problems.append("the signed record is not this record")
     if r.schema != info.schema or r.expiry != info.expiry or r.ref_uid != bytes(32):
         problems.append("the signed record's schema, expiry or reference is not the batch's")
+    if not signed.batchable:
+        problems.append("its nonce or deadline does not fit a signed batch's claim")
     result.checks.append(
         Check(
             "signature",
@@ -202,6 +214,41 @@ def _check_signature(
         )
     )
     return None if problems else signed
+
+
+def _check_anchoring(
+    result: Verification, ledger: Ledger, info: BatchInfo, block: int, signed: SignedRecord
+) -> bool:
+    """The record was anchored in time, once: its claim is among those the chain checked."""
+    anchored = _event_in_block(ledger, block, "SignedBatchAnchored", "batchId", info.batch_id)
+    problems = []
+    if anchored is None:
+        problems.append(f"no SignedBatchAnchored event for this batch in block {block}")
+    else:
+        hashes = [bytes(h) for h in anchored.args["recordHashes"]]
+        claims = [int(c) for c in anchored.args["claims"]]
+        rebuilt = MerkleTree([signed_leaf(h, c) for h, c in zip(hashes, claims, strict=True)])
+        if rebuilt.root != info.root:
+            problems.append("the batch's root is not the tree of the leaves the chain checked")
+        mine = (bytes(signed.record_hash()), signed.claim())
+        if sum(1 for h_c in zip(hashes, claims, strict=True) if h_c == mine) != 1:
+            problems.append("the record is not once among the batch's checked leaves")
+        same_nonce = [c for c in claims if split_claim(c)[:2] == (signed.signer, signed.nonce)]
+        if len(same_nonce) > 1:
+            problems.append(f"nonce {signed.nonce} of {signed.signer} was anchored twice")
+    if signed.deadline < info.anchored_at:
+        problems.append(
+            f"anchored late: at {info.anchored_at}, past its deadline {signed.deadline}"
+        )
+    result.checks.append(
+        Check(
+            "anchored-once-in-time",
+            not problems,
+            "; ".join(problems)
+            or f"nonce {signed.nonce} spent by this batch, before its deadline {signed.deadline}",
+        )
+    )
+    return not problems
 
 
 def _schema_of(ledger: Ledger, schema_id: bytes) -> Schema | None:

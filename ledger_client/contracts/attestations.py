@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
@@ -17,6 +17,7 @@ from ..types import (
     AttestationFields,
     AttestationInfo,
     AttestRequest,
+    BatchEntry,
     BatchInfo,
     Hash32,
     RegisteredSchema,
@@ -24,6 +25,9 @@ from ..types import (
     Validity,
 )
 from .base import ContractFacade, TxResult
+
+if TYPE_CHECKING:
+    from ..signed_records import SignedRecord
 
 ZERO32 = bytes(32)
 EIP712_NAME = "YRD Credit Attestations"
@@ -71,6 +75,20 @@ def compute_uid(
             ],
         )
     )
+
+
+def batch_record_id(batch_id: bytes, leaf: bytes) -> bytes:
+    """A batch record's id: keccak256(abi.encode(batchId, leaf)), disjoint from UIDs."""
+    return keccak(bytes(batch_id) + bytes(leaf))
+
+
+@dataclass(frozen=True)
+class BatchRecordRef:
+    """A record of a batch as the chain resolves it from its ingredients."""
+
+    record_id: bytes  # keccak256(abi.encode(batchId, leaf)): what disputes and status name
+    attester: str  # the batch's attester (unsigned) or the record's signer (signed)
+    subject: bytes  # the enterprise it is about
 
 
 @dataclass(frozen=True)
@@ -250,26 +268,55 @@ class AttestationsContract(ContractFacade):
         self,
         relayer: LocalAccount,
         schema: bytes | Schema,
-        root: bytes,
-        count: int,
+        records: Sequence[SignedRecord],
         *,
         expiry: int = 0,
+        gas: int | None = None,
     ) -> Anchored:
-        """Anchor, as a relayer, records each signed by its own attester (relayer role)."""
+        """Anchor, as a relayer, records each signed by its own attester (relayer role).
+
+        The chain spends each record's nonce, checks its deadline and signer, and builds the
+        root over ``[r.leaf() for r in records]`` in this order (``merkle.MerkleTree``).
+        """
         sid = schema_id(schema) if isinstance(schema, Schema) else schema
-        result = self._send(relayer, "anchorSignedBatch", sid, root, count, expiry)
+        hashes, claims = signed_batch_args(records)
+        result = self._send(relayer, "anchorSignedBatch", sid, expiry, hashes, claims, gas=gas)
         return Anchored(result.event("BatchAnchored").args["batchId"], result)
 
     def revoke_batch_record(
         self,
         revoker: LocalAccount,
         batch_id: bytes,
-        leaf: bytes,
-        proof: list[bytes],
+        entry: BatchEntry,
+        proof: Sequence[bytes],
         reason: bytes = ZERO32,
     ) -> TxResult:
-        """Revoke one record of a batch, leaving the others in force."""
-        return self._send(revoker, "revokeBatchRecord", batch_id, leaf, proof, reason)
+        """Revoke one record of a batch (its attester or a regulator), leaving the others."""
+        return self._send(
+            revoker, "revokeBatchRecord", batch_id, entry.as_tuple(), list(proof), reason
+        )
+
+    def replace_batch_record(
+        self,
+        attester: LocalAccount,
+        batch_id: bytes,
+        entry: BatchEntry,
+        proof: Sequence[bytes],
+        data_hash: Hash32 | bytes,
+        *,
+        expiry: int = 0,
+    ) -> Attested:
+        """Correct one record of a batch (its attester): a new attestation referring to it."""
+        result = self._send(
+            attester,
+            "replaceBatchRecord",
+            batch_id,
+            entry.as_tuple(),
+            list(proof),
+            bytes(data_hash),
+            expiry,
+        )
+        return Attested(result.event("Attested").args["uid"], result)
 
     # -- reads --------------------------------------------------------------------
     def validity(self, uid: bytes, block: int | str = "latest") -> Validity:
@@ -278,11 +325,31 @@ class AttestationsContract(ContractFacade):
         return Validity(v)
 
     def batch_record_validity(
-        self, batch_id: bytes, leaf: bytes, proof: list[bytes], block: int | str = "latest"
+        self,
+        batch_id: bytes,
+        entry: BatchEntry,
+        proof: Sequence[bytes],
+        block: int | str = "latest",
     ) -> Validity:
-        """Whether a record of a batch is in force (UNKNOWN when the proof does not hold)."""
-        (v,) = self._read("batchRecordValidity", batch_id, leaf, proof, block=block)
+        """Whether a record of a batch is in force (UNKNOWN when it is not in the batch)."""
+        (v,) = self._read(
+            "batchRecordValidity", batch_id, entry.as_tuple(), list(proof), block=block
+        )
         return Validity(v)
+
+    def batch_record(
+        self, batch_id: bytes, entry: BatchEntry, proof: Sequence[bytes]
+    ) -> BatchRecordRef:
+        """The record's id, attester and subject; AttestationsNotInBatch when it is not there."""
+        record_id, attester, subject = self._read(
+            "batchRecord", batch_id, entry.as_tuple(), list(proof)
+        )
+        return BatchRecordRef(record_id, to_checksum_address(attester), subject)
+
+    def record_status(self, uid: bytes) -> tuple[int, bytes | None]:
+        """(revokedAt, replacedBy) of an attestation or a batch record's id."""
+        ((_, _, _, revoked_at, _, replaced_by),) = self._read("attestation", uid)
+        return int(revoked_at), None if replaced_by == ZERO32 else replaced_by
 
     def attestation(self, uid: bytes, block: int | str = "latest") -> AttestationInfo | None:
         """The stored facts of an attestation, or None when there is none."""
@@ -303,12 +370,12 @@ class AttestationsContract(ContractFacade):
 
     def batch(self, batch_id: bytes) -> BatchInfo | None:
         """The stored facts of a batch, or None when there is none."""
-        ((attester, anchored_at, expiry, count, signed, schema, root),) = self._read(
+        ((anchorer, anchored_at, expiry, count, signed, schema, root),) = self._read(
             "batch", batch_id
         )
-        if int(attester, 16) == 0:
+        if int(anchorer, 16) == 0:
             return None
-        return BatchInfo(batch_id, attester, anchored_at, expiry, count, signed, schema, root)
+        return BatchInfo(batch_id, anchorer, anchored_at, expiry, count, signed, schema, root)
 
     def matches(self, uid: bytes, fields: AttestationFields) -> bool:
         """True when ``uid`` is an attestation committing to ``fields``."""
@@ -342,3 +409,26 @@ def attest_message(
         "nonce": nonce,
         "deadline": deadline,
     }
+
+
+def signed_batch_args(records: Sequence[SignedRecord]) -> tuple[list[bytes], list[int]]:
+    """``anchorSignedBatch``'s (recordHashes, claims) for ``records``, in order.
+
+    A record whose nonce or deadline does not fit a claim raises ``NotBatchable``.
+    """
+    return [bytes(r.record_hash()) for r in records], [r.claim() for r in records]
+
+
+def signed_batch_gas(records: Sequence[SignedRecord]) -> int:
+    """A gas limit that covers ``anchorSignedBatch`` of ``records``: a base, each record's
+    calldata, hashing and event data, a nonce word per run of one (signer, word) (a fresh
+    storage slot at worst) and a consortium call per run of one signer."""
+    words = signers = 0
+    last_word: tuple[str, int] | None = None
+    last_signer: str | None = None
+    for r in records:
+        if (r.signer, r.nonce >> 8) != last_word:
+            words, last_word = words + 1, (r.signer, r.nonce >> 8)
+        if r.signer != last_signer:
+            signers, last_signer = signers + 1, r.signer
+    return 120_000 + 4_000 * len(records) + 25_000 * words + 6_000 * signers

@@ -17,6 +17,7 @@ resolves it: upheld once the record is revoked or replaced, or rejected.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ from ..eip712 import Domain, recover_typed, sign_typed
 from ..types import (
     DISPUTE_RESOLUTION_PERIOD,
     AttestationFields,
+    BatchEntry,
     Complaint,
     ComplaintStatus,
     Dispute,
@@ -229,6 +231,48 @@ class DisputesContract(ContractFacade):
             "raiseDisputeBySig",
             bytes(signed.uid),
             fields_tuple(signed.fields),
+            bytes(signed.reason_hash),
+            signed.enterprise,
+            signed.nonce,
+            signed.deadline,
+            signed.signature,
+        )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
+
+    def raise_batch_record_dispute(
+        self,
+        enterprise: LocalAccount,
+        batch_id: bytes,
+        entry: BatchEntry,
+        proof: Sequence[bytes],
+        reason_hash: bytes,
+    ) -> Raised:
+        """Dispute a record of a batch (the subject's bound account); its uid is the record id."""
+        result = self._send(
+            enterprise,
+            "raiseBatchRecordDispute",
+            bytes(batch_id),
+            entry.as_tuple(),
+            list(proof),
+            bytes(reason_hash),
+        )
+        return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
+
+    def relay_batch_record_dispute(
+        self,
+        relayer: LocalAccount,
+        batch_id: bytes,
+        entry: BatchEntry,
+        proof: Sequence[bytes],
+        signed: SignedDispute,
+    ) -> Raised:
+        """Relay a signed dispute of a batch record (``signed.uid`` is the record's id)."""
+        result = self._send(
+            relayer,
+            "raiseBatchRecordDisputeBySig",
+            bytes(batch_id),
+            entry.as_tuple(),
+            list(proof),
             bytes(signed.reason_hash),
             signed.enterprise,
             signed.nonce,

@@ -19,7 +19,7 @@ from ..artifacts import Artifacts, load_artifacts
 from ..backends import Backend, BlockInfo, Receipt
 from ..chain import Chain
 from ..exceptions import LedgerValueError
-from ..merkle import MerkleTree
+from ..merkle import MerkleTree, keccak256
 from ..types import City, RegisteredSchema, Role
 from . import _batch_trees
 from .base import (
@@ -992,14 +992,26 @@ class EventIndex:
             db = self._connection()
             for batch_id, index, subject, data_hash in rows:
                 leaf = _batch_trees.leaf(db, batch_id, index)
+                record_id = keccak256(bytes(batch_id) + bytes(leaf))
                 revoked = db.execute(
                     "SELECT revoked_at FROM batch_record_revocations"
-                    " WHERE batch_id = ? AND leaf = ?",
-                    (batch_id, leaf),
+                    " WHERE batch_id = ? AND record_id = ?",
+                    (batch_id, record_id),
+                ).fetchone()
+                replaced = db.execute(
+                    "SELECT new_uid FROM batch_record_replacements WHERE record_id = ?",
+                    (record_id,),
                 ).fetchone()
                 out.append(
                     BatchRecord(
-                        batch_id, index, subject, data_hash, leaf, revoked[0] if revoked else 0
+                        batch_id,
+                        index,
+                        subject,
+                        data_hash,
+                        leaf,
+                        revoked[0] if revoked else 0,
+                        record_id,
+                        bytes(replaced[0]) if replaced else None,
                     )
                 )
         return out

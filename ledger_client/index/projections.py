@@ -100,7 +100,7 @@ class IndexedBatch:
 
     batch_id: bytes
     schema: bytes  # schema id of every record
-    attester: str  # the member that anchored it
+    attester: str  # who anchored it: for a signed batch the relayer, no record's attester
     root: bytes  # Merkle root
     count: int  # records in the batch
     expiry: int  # UNIX seconds; 0 for none
@@ -121,6 +121,8 @@ class BatchRecord:
     data_hash: bytes  # keccak256 of the off-chain record
     leaf: bytes  # the Merkle leaf
     revoked_at: int  # UNIX seconds when revoked on chain; 0 while not
+    record_id: bytes = b""  # keccak256(abi.encode(batch_id, leaf)): what disputes name
+    replaced_by: bytes | None = None  # the correcting attestation's UID, once corrected
 
 
 # -- projections ------------------------------------------------------------------------
@@ -333,13 +335,21 @@ class BatchesProjection(Projection):
 
     name: ClassVar[str] = "batches"
     contract: ClassVar[str] = "Attestations"
-    handles: ClassVar[frozenset[str]] = frozenset({"BatchAnchored", "BatchRecordRevoked"})
-    tables: ClassVar[tuple[str, ...]] = ("batches", "batch_record_revocations")
+    handles: ClassVar[frozenset[str]] = frozenset(
+        {"BatchAnchored", "BatchRecordRevoked", "Replaced"}
+    )
+    tables: ClassVar[tuple[str, ...]] = (
+        "batches",
+        "batch_record_revocations",
+        "batch_record_replacements",
+    )
+    #: 2: revocations keyed by record id (keccak256(abi.encode(batchId, leaf))), not leaf.
+    version: ClassVar[int] = 2
     tables_sql: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE batches (
             batch_id BLOB PRIMARY KEY,
             schema BLOB NOT NULL,
-            attester TEXT NOT NULL,
+            attester TEXT NOT NULL, -- the anchorer: for a signed batch the relayer
             root BLOB NOT NULL,
             count INTEGER NOT NULL,
             expiry INTEGER NOT NULL,
@@ -353,14 +363,24 @@ class BatchesProjection(Projection):
         "CREATE INDEX batches_time ON batches (anchored_at, seq)",
         """CREATE TABLE batch_record_revocations (
             batch_id BLOB NOT NULL,
-            leaf BLOB NOT NULL,
+            record_id BLOB NOT NULL,
             revoker TEXT NOT NULL,
             reason BLOB NOT NULL,
             revoked_at INTEGER NOT NULL,
             block_number INTEGER NOT NULL,
             tx_hash TEXT NOT NULL,
             seq INTEGER NOT NULL,
-            PRIMARY KEY (batch_id, leaf)
+            PRIMARY KEY (batch_id, record_id)
+        )""",
+        # Replaced events whose old id is no attestation: a batch record's correction.
+        """CREATE TABLE batch_record_replacements (
+            record_id BLOB PRIMARY KEY,
+            new_uid BLOB NOT NULL,
+            attester TEXT NOT NULL,
+            replaced_at INTEGER NOT NULL,
+            block_number INTEGER NOT NULL,
+            tx_hash TEXT NOT NULL,
+            seq INTEGER NOT NULL
         )""",
     )
 
@@ -372,10 +392,26 @@ class BatchesProjection(Projection):
                 (
                     a["batchId"],
                     a["schema"],
-                    a["attester"],
+                    a["anchorer"],
                     a["root"],
                     a["count"],
                     a["expiry"],
+                    event.block_timestamp,
+                    event.block_number,
+                    event.tx_hash,
+                    event.seq,
+                ),
+            )
+        elif event.name == "Replaced":
+            old = a["oldUid"]
+            if db.execute("SELECT 1 FROM attestations WHERE uid = ?", (old,)).fetchone():
+                return  # an attestation's replacement: the attestations projection has it
+            db.execute(
+                "INSERT OR IGNORE INTO batch_record_replacements VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    old,
+                    a["newUid"],
+                    a["attester"],
                     event.block_timestamp,
                     event.block_number,
                     event.tx_hash,
@@ -387,7 +423,7 @@ class BatchesProjection(Projection):
                 "INSERT OR IGNORE INTO batch_record_revocations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     a["batchId"],
-                    a["leaf"],
+                    a["recordId"],
                     a["revoker"],
                     a["reason"],
                     event.block_timestamp,
