@@ -41,14 +41,18 @@ GAS_LABELS: dict[str, str] = {
     "batch_anchor_gas": "batch anchor (`anchorBatch`), one root",
     "batch_gas_per_record": "batch anchor per record",
     "batch_record_revoke_gas": "revocation of one batch record",
-    "batch_record_replace_gas": "correction of one batch record",
-    "signed_batch_size": "records in the measured signed batch",
-    "signed_batch_anchor_gas": "signed batch anchor (`anchorSignedBatch`)",
-    "signed_batch_gas_per_record": "signed batch anchor per record",
-    "signed_batch_small_size": "records in the small signed batch",
-    "signed_batch_small_anchor_gas": "signed batch anchor, small batch",
-    "signed_batch_small_gas_per_record": "signed batch anchor per record, small batch",
-    "signed_batch_record_revoke_gas": "revocation of one signed batch record by its signer",
+    "signed_batch_100_consecutive_gas_per_record": (
+        "signed batch (`anchorSignedBatch`) per record, 100 records, one bank's consecutive nonces"
+    ),
+    "signed_batch_1000_consecutive_gas_per_record": (
+        "signed batch per record, 1,000 records, one bank's consecutive nonces"
+    ),
+    "signed_batch_100_scattered_gas_per_record": (
+        "signed batch per record, 100 records, scattered nonces (a new nonce word each)"
+    ),
+    "signed_batch_1000_scattered_gas_per_record": (
+        "signed batch per record, 1,000 records, scattered nonces (a new nonce word each)"
+    ),
     "receivable_issue_gas": "receivable issue",
     "receivable_issue_first_parties_gas": "receivable issue, both parties new",
     "receivable_accept_gas": "receivable acceptance",
