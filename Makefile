@@ -73,14 +73,15 @@ compile: setup
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
 
-# -- audit: a headless browser, so a test can open the audit report (issue 7) --------------
-# Debian's chromium, installed only when the command is missing; a failure stops the set-up.
+# -- a headless browser, so a test can open the audit report, with a CJK font ---------------
+# Debian's chromium and fonts-noto-cjk (长三角征信链 drawn as text, not boxes), installed only
+# when either is missing; a failure stops the set-up.
 .PHONY: chromium
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing chromium (Debian package) for the audit report test"; \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { \
+		echo "installing chromium and fonts-noto-cjk (Debian packages) for the browser tests"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-			chromium fonts-dejavu-core >/dev/null; } && command -v chromium >/dev/null 2>&1 || { \
+			chromium fonts-dejavu-core fonts-noto-cjk fontconfig >/dev/null; } && command -v chromium >/dev/null 2>&1 || { \
 		echo "error: chromium could not be installed (apt-get install chromium)" >&2; exit 1; }
