@@ -37,7 +37,13 @@ from eth_hash.auto import keccak
 from eth_typing import Hash32 as EthHash32
 
 from ledger_client import ContractRevert, Keyring, Ledger, LedgerError
-from ledger_client.contracts.attestations import ATTEST_TYPES, attest_message, schema_id
+from ledger_client.batches import AnchoredBatch, anchor_signed_records
+from ledger_client.contracts.attestations import (
+    ATTEST_TYPES,
+    attest_message,
+    batch_record_id,
+    schema_id,
+)
 from ledger_client.contracts.authorisations import (
     AUTHORISE_TYPES,
     AuthorisationRequest,
@@ -49,17 +55,19 @@ from ledger_client.contracts.base import ContractFacade
 from ledger_client.contracts.forwarder import SignedForwardRequest, forward_digest
 from ledger_client.eip712 import sign_typed
 from ledger_client.exceptions import UnknownRevert
+from ledger_client.merkle import MerkleTree
 from ledger_client.records import sample_record
 from ledger_client.reports import receive_report
 from ledger_client.sharing import FIXED_BYTES, SealedReport, SharingError
-from ledger_client.types import AttestRequest, City, QueryPurpose
+from ledger_client.signed_records import SignedRecord
+from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, City, QueryPurpose
 
 from .metrics import Metrics
 
 if TYPE_CHECKING:
-    from .consent import ConsentFlows, Grant, Rating, Share
+    from .consent import Complaint, ConsentFlows, Grant, OpenDispute, Rating, Share
     from .gateway import ApiGateway, ChainGateway, Forwarded
-    from .supply_chain import ReceivableFlows
+    from .supply_chain import Deciding, ReceivableFlows
 
 DAY = 86_400
 #: How long an attacker's signed message stays relayable (it is relayed at once).
@@ -338,6 +346,129 @@ def suspended_member_key_via_api(ctx: AttackContext) -> None:
     _post(ctx, ctx.suspended, "/v1/attestations", body, f"suspended:{ctx.day}")
 
 
+# -- signed batches and batch records ----------------------------------------------------
+def _resealable(ctx: AttackContext) -> list[tuple[str, dict[str, object]]]:
+    """Signed records captured from honest API traffic, relayed since (the latest one, and
+    the first of the oldest day kept: by now, most often past its deadline)."""
+    if ctx.api is None:
+        return []
+    sent = [c for c in ctx.api.sent if c[0] != ctx.suspended][-1:]
+    kept = [c for c in ctx.api.kept if c[0] != ctx.suspended][:1]
+    return kept + sent
+
+
+def resealed_signed_record(ctx: AttackContext) -> None:
+    """A relay (relayer role) anchors a bank's signed record captured from honest traffic,
+    already anchored, again in a new signed batch of its own."""
+    _, body = ctx.rng.choice(_resealable(ctx))
+    schema = ctx.ledger.schemas[str(body["schema"])]
+    request = AttestRequest(
+        schema_id(schema),
+        bytes.fromhex(str(body["subject"])[2:]),
+        bytes.fromhex(str(body["data_hash"])[2:]),
+    )
+    record = SignedRecord(
+        request,
+        str(body["signer"]),
+        int(str(body["nonce"])),
+        int(str(body["deadline"])),
+        bytes.fromhex(str(body["signature"])[2:]),
+    )
+    anchor_signed_records(ctx.ledger.attestations, ctx.relayer, [record])
+
+
+def _batches(ctx: AttackContext) -> list[tuple[str, AnchoredBatch]]:
+    """Merkle batches honest members anchored (with their trees), of members in good
+    standing: nobody revokes, corrects or disputes a batched record in the scenario."""
+    return [(m, b) for m, b in ctx.gateway.batches if m != ctx.suspended]
+
+
+def _node_proof(tree: MerkleTree, level: int, index: int) -> list[bytes]:
+    """The proof of node ``index`` of ``level``: its siblings from that level up."""
+    siblings: list[bytes] = []
+    for nodes in tree.levels[level:-1]:
+        if index ^ 1 < len(nodes):
+            siblings.append(nodes[index ^ 1])
+        index >>= 1
+    return siblings
+
+
+def inner_node_as_batch_record(ctx: AttackContext) -> None:
+    """A batch's attester passes an inner node of its tree (its children as subject and
+    data hash, its proof from there up) for a record, and revokes it."""
+    member, batch = ctx.rng.choice(_batches(ctx))
+    tree = batch.prepared.tree
+    level = ctx.rng.randrange(1, len(tree.levels))
+    index = ctx.rng.randrange(len(tree.levels[level]))
+    below = tree.levels[level - 1]
+    node = tree.levels[level][index]
+    left = below[2 * index] if 2 * index < len(below) else node
+    right = below[2 * index + 1] if 2 * index + 1 < len(below) else node
+    ctx.ledger.attestations.revoke_batch_record(
+        ctx.account(member),
+        batch.batch_id,
+        BatchEntry(left, right),
+        _node_proof(tree, level, index),
+        keccak(b"two records for the price of one"),
+    )
+
+
+def batch_record_revoked_by_another(ctx: AttackContext) -> None:
+    """The relay account, or another bank, revokes or corrects a batched record another
+    member attested (its true ingredients and proof)."""
+    member, batch = ctx.rng.choice(_batches(ctx))
+    index = ctx.rng.randrange(len(batch.prepared))
+    other = ctx.rng.choice(["relayer:sim", *ctx.banks_in_good_standing(besides=member)])
+    a, acct = ctx.ledger.attestations, ctx.account(other)
+    if ctx.rng.random() < 0.5:
+        a.revoke_batch_record(acct, batch.batch_id, batch.entry(index), batch.proof(index))
+    else:
+        a.replace_batch_record(
+            acct, batch.batch_id, batch.entry(index), batch.proof(index), ctx.rng.randbytes(32)
+        )
+
+
+def _stranger_to_subject(ctx: AttackContext, subject: bytes) -> str:
+    """An enterprise other than the one with ``subject``."""
+    if bytes(ctx.subject) != bytes(subject):
+        return ctx.enterprise
+    return next(e for e, s in ctx.consent.sim.subjects.items() if s != bytes(subject))
+
+
+def batch_dispute_by_stranger(ctx: AttackContext) -> None:
+    """Another enterprise disputes a batched record about someone else (its own signed
+    dispute of the record's id, with its true ingredients and proof), a member relaying it."""
+    _, batch = ctx.rng.choice(_batches(ctx))
+    index = ctx.rng.randrange(len(batch.prepared))
+    entry = batch.entry(index)
+    stranger = ctx.account(_stranger_to_subject(ctx, entry.subject))
+    d = ctx.ledger.disputes
+    signed = d.sign_dispute(
+        stranger,
+        batch_record_id(batch.batch_id, batch.leaf(index)),
+        AttestationFields(entry.subject, entry.data_hash),
+        keccak(b"not my record, but I object"),
+        nonce=ctx.rng.getrandbits(64),
+        deadline=ctx.deadline(),
+    )
+    d.relay_batch_record_dispute(
+        ctx.account(ctx.honest_attester), batch.batch_id, entry, batch.proof(index), signed
+    )
+
+
+def revoked_api_key_via_api(ctx: AttackContext) -> None:
+    """A bank's API key the operator has revoked (``credit-chain keys revoke``) hands in a
+    record the bank genuinely signed."""
+    api = _api(ctx)
+    bank = ctx.honest_attester
+    label = f"revoked:{bank}:{ctx.day}"
+    key = api.key_for(label, ctx.account(bank).address)
+    api.server.revoke_key(key)
+    schema = ctx.ledger.schemas["loan-repayment"]
+    body = api.sign(ctx.account(bank), schema, _loan_record(ctx), api.reserve_nonce(bank))
+    _post(ctx, label, "/v1/attestations", body, f"revoked-key:{ctx.day}")
+
+
 # -- consent ----------------------------------------------------------------------------
 def forged_consent(ctx: AttackContext) -> None:
     """A bank relays an authorisation in an enterprise's name that the enterprise never signed."""
@@ -521,6 +652,61 @@ def dispute_by_stranger_via_api(ctx: AttackContext) -> None:
     _post(ctx, label, "/v1/disputes", body, f"stranger-dispute:{ctx.day}")
 
 
+def _rejected(ctx: AttackContext) -> list[OpenDispute]:
+    """Disputes their attester rejected, of records in good standing (the chain says which)
+    whose attester is in good standing."""
+    out = []
+    for dispute in list(ctx.consent.rejected)[-8:]:
+        uid = dispute.written.uid
+        found = ctx.ledger.attestations.attestation(uid) if uid is not None else None
+        if found is None or found.revoked_at or found.replaced_by:
+            continue
+        if dispute.written.member != ctx.suspended:
+            out.append(dispute)
+    return out
+
+
+def dispute_reraised_after_rejection(ctx: AttackContext) -> None:
+    """The enterprise whose dispute was rejected raises it again (its own new signed
+    dispute of the same record), relayed."""
+    dispute = ctx.rng.choice(_rejected(ctx))
+    written = dispute.written
+    assert written.uid is not None
+    enterprise = ctx.consent.sim.profile_of_subject(bytes(written.fields.subject)).spec.label
+    d = ctx.ledger.disputes
+    signed = d.sign_dispute(
+        ctx.account(enterprise),
+        written.uid,
+        written.fields,
+        keccak(b"I still object"),
+        nonce=ctx.rng.getrandbits(64),
+        deadline=ctx.deadline(),
+    )
+    d.relay_dispute(ctx.relayer, signed)
+
+
+def _open_complaints(ctx: AttackContext) -> list[Complaint]:
+    """Complaints filed and not yet answered, of attesters in good standing."""
+    return [
+        c
+        for day in sorted(ctx.consent.complaints_answered)
+        for c in ctx.consent.complaints_answered[day]
+        if c.complaint_id and c.written.member != ctx.suspended
+    ]
+
+
+def complaint_resolved_by_attester(ctx: AttackContext) -> None:
+    """The attester of the record complained of rejects the complaint itself, instead of
+    the regulator."""
+    complaint = ctx.rng.choice(_open_complaints(ctx))
+    ctx.ledger.disputes.resolve_complaint(
+        ctx.account(complaint.written.member),
+        complaint.complaint_id,
+        False,
+        keccak(b"the record stands, says its attester"),
+    )
+
+
 def _signature_fields(signed: SignedForwardRequest) -> dict[str, object]:
     r = signed.request
     return {
@@ -546,6 +732,20 @@ def double_financing(ctx: AttackContext) -> None:
     financier, part_id = ctx.rng.choice(_financed(ctx))
     rival = ctx.account(ctx.rng.choice(ctx.banks_in_good_standing(besides=financier)))
     ctx.ledger.receivables.finance(rival, part_id, 1_000_000, 400)
+
+
+def _requested(ctx: AttackContext) -> list[Deciding]:
+    """Holders' requests for financing, on their terms, their banks (in good standing) have
+    yet to answer."""
+    return [r for r in ctx.receivables.requested_parts(ctx.day) if r.bank != ctx.suspended]
+
+
+def financing_below_terms(ctx: AttackContext) -> None:
+    """The bank a holder asked finances the part below the holder's terms: 1 fen, or the
+    agreed advance at a 100 % discount."""
+    asked = ctx.rng.choice(_requested(ctx))
+    advance, bps = ctx.rng.choice([(1, asked.discount_bps), (asked.advance_fen, 10_000)])
+    ctx.ledger.receivables.finance(ctx.account(asked.bank), asked.part.id, advance, bps)
 
 
 def _reissuable(ctx: AttackContext) -> list[tuple[str, str, bytes]]:
@@ -657,6 +857,33 @@ ATTACK_CLASSES: tuple[AttackClass, ...] = (
         ("MemberSuspended",),
         lambda ctx: ctx.suspended is not None and ctx.suspended in _api(ctx).keys,
     ),
+    AttackClass(
+        "revoked_api_key_via_api",
+        "api",
+        revoked_api_key_via_api,
+        ("ApiKeyRevoked",),
+    ),
+    AttackClass(
+        "resealed_signed_record",
+        "chain",
+        resealed_signed_record,
+        ("AttestationsNonceUsed", "AttestationsSignatureExpired"),
+        lambda ctx: bool(_resealable(ctx)),
+    ),
+    AttackClass(
+        "inner_node_as_batch_record",
+        "chain",
+        inner_node_as_batch_record,
+        ("AttestationsNotInBatch",),
+        lambda ctx: bool(_batches(ctx)),
+    ),
+    AttackClass(
+        "batch_record_revoked_by_another",
+        "chain",
+        batch_record_revoked_by_another,
+        ("AttestationsNotAttester",),
+        lambda ctx: bool(_batches(ctx)),
+    ),
     AttackClass("forged_consent", "chain", forged_consent, ("AuthorisationsWrongSigner",)),
     AttackClass(
         "replayed_consent",
@@ -700,11 +927,13 @@ ATTACK_CLASSES: tuple[AttackClass, ...] = (
         ("DisputesNotSubject",),
         lambda ctx: bool(_ratings(ctx)),
     ),
+    # The chain compares the disputer with the record subject's bound account: an account
+    # bound to no enterprise is refused as not the subject (tests/test_disputes.py).
     AttackClass(
         "dispute_by_unbound_account",
         "chain",
         dispute_by_unbound_account,
-        ("ConsortiumNotEnterprise",),
+        ("DisputesNotSubject",),
         lambda ctx: bool(_ratings(ctx)),
     ),
     AttackClass(
@@ -715,11 +944,39 @@ ATTACK_CLASSES: tuple[AttackClass, ...] = (
         lambda ctx: bool(_ratings(ctx)),
     ),
     AttackClass(
+        "batch_dispute_by_stranger",
+        "chain",
+        batch_dispute_by_stranger,
+        ("DisputesNotSubject",),
+        lambda ctx: bool(_batches(ctx)),
+    ),
+    AttackClass(
+        "dispute_reraised_after_rejection",
+        "chain",
+        dispute_reraised_after_rejection,
+        ("DisputesAlreadyAnswered",),
+        lambda ctx: bool(_rejected(ctx)),
+    ),
+    AttackClass(
+        "complaint_resolved_by_attester",
+        "chain",
+        complaint_resolved_by_attester,
+        ("DisputesNotRegulator",),
+        lambda ctx: bool(_open_complaints(ctx)),
+    ),
+    AttackClass(
         "double_financing",
         "chain",
         double_financing,
         ("ReceivablesAlreadyFinanced",),
         lambda ctx: bool(_financed(ctx)),
+    ),
+    AttackClass(
+        "financing_below_terms",
+        "chain",
+        financing_below_terms,
+        ("ReceivablesTermsNotAgreed",),
+        lambda ctx: bool(_requested(ctx)),
     ),
     AttackClass(
         "duplicate_invoice",

@@ -126,6 +126,15 @@ class ApiServer:
         )
         return str(json.loads(out.stdout)["key"])
 
+    def revoke_key(self, key: str) -> None:
+        """Revoke ``key`` as the operator does (``credit-chain keys revoke``)."""
+        subprocess.run(
+            _cli("keys", "revoke", key, "--data-dir", str(self.data_dir)),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
     def start(self) -> ApiClient:
         """Start the server on a free port and wait until it is ready."""
         self._proc, self.port = start_server(

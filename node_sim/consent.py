@@ -157,6 +157,7 @@ class ConsentFlows:
         # (bank, the enterprise's signed authorisation it relayed), as it travelled
         self.signed: deque[tuple[str, SignedAuthorisation]] = deque(maxlen=_KEEP)
         self.due: dict[int, list[OpenDispute]] = {}
+        self.rejected: deque[OpenDispute] = deque(maxlen=_KEEP)  # disputes answered "no"
         # Its own stream, so that complaints leave every other draw of a seed as it was.
         self.complaint_rng = random.Random(f"{sim.config.seed}:complaints")
         self.complaints_due: dict[int, list[Complaint]] = {}  # to file
@@ -404,6 +405,7 @@ class ConsentFlows:
                 uphold=False,
             )
             d.rejected += 1
+            self.rejected.append(dispute)
             if self.complaint_rng.random() < COMPLAINT_RATE:
                 when = day + self.complaint_rng.randint(*COMPLAINT_AFTER_DAYS)
                 complaint = Complaint(dispute.dispute_id, dispute.written)

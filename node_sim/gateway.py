@@ -14,8 +14,10 @@ operation gains an API path by overriding its method here.
 
 What honest traffic carried is kept for the red team (:mod:`node_sim.adversaries`),
 as an eavesdropper on the wire would have it: the ForwardRequests relayed
-(:attr:`ChainGateway.forwarded`) and, through the API, the signed records posted
-(:attr:`ApiGateway.sent`).
+(:attr:`ChainGateway.forwarded`), the Merkle batches anchored on chain with their trees
+(:attr:`ChainGateway.batches`, as anyone can rebuild them from the records' holders'
+proofs) and, through the API, the signed records posted (:attr:`ApiGateway.sent`, and
+the first of each day in :attr:`ApiGateway.kept`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Keyring, Ledger, LedgerConnectionError
-from ledger_client.batches import anchor_records
+from ledger_client.batches import AnchoredBatch, anchor_records
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWithdrawal
 from ledger_client.contracts.base import ContractFacade
@@ -59,6 +61,8 @@ API_BATCH_MAX = 1_000
 DRAIN_TIMEOUT_S = 120.0
 #: Honest messages kept as what an eavesdropper captured.
 _CAPTURED = 32
+#: Days of first-of-the-day signed records kept (longer than a signature lives).
+_KEPT_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class ChainGateway:
         self.metrics = metrics
         self.city_of = city_of
         self.forwarded: deque[Forwarded] = deque(maxlen=_CAPTURED)
+        self.batches: deque[tuple[str, AnchoredBatch]] = deque(maxlen=_CAPTURED)
         self._forward_nonces: dict[str, int] = {}
 
     def sign_forward(
@@ -138,6 +143,7 @@ class ChainGateway:
         batch = anchor_records(self.ledger.attestations, self.ring.account(member), schema, records)
         self._sent("anchor_batch", batch.tx.gas_used)
         self.metrics.record(schema.name, self.city_of(member), day, len(records), True)
+        self.batches.append((member, batch))
 
     # -- every other write ------------------------------------------------------------
     # Sent to the chain here, whatever the gateway: the API gains a route for each
@@ -404,6 +410,9 @@ class ApiGateway(ChainGateway):
         self.client: ApiClient = server.start()
         self.tally = ApiTally()
         self.sent: deque[tuple[str, dict[str, object]]] = deque(maxlen=_CAPTURED)
+        # The first record posted each day, kept a week: captures old enough to have lapsed.
+        self.kept: deque[tuple[str, dict[str, object]]] = deque(maxlen=_KEPT_DAYS)
+        self._kept_day = -1
         self._pending: list[_Pending] = []
         self._nonces: dict[str, int] = {}
         self._requests = 0
@@ -485,6 +494,9 @@ class ApiGateway(ChainGateway):
         self.track(answer, [(member, schema, record, day, then)])
         if answer.status in (200, 202):
             self.sent.append((member, body))
+            if day != self._kept_day:
+                self._kept_day = day
+                self.kept.append((member, body))
 
     def request_financing(
         self,

@@ -207,8 +207,13 @@ class Simulation:
             regulator, relayer.address, "Delta Records Relay (simulated)", "Shanghai", Role.RELAYER
         )
         # What the simulation relays itself (adversaries' signed messages) comes from
-        # another account, so it never races the API server for the relay's nonces.
-        self.chain.fund(self.ring.account("relayer:sim").address, MEMBER_FUNDING_WEI)
+        # another account, so it never races the API server for the relay's nonces. It
+        # holds the relayer role too: the red team abuses a relay's powers with it.
+        sim_relayer = self.ring.account("relayer:sim")
+        self.chain.fund(sim_relayer.address, MEMBER_FUNDING_WEI)
+        ledger.consortium.admit_member(
+            regulator, sim_relayer.address, "Delta Relay Two (simulated)", "Hefei", Role.RELAYER
+        )
         contract = ledger.consortium.member(ledger.receivables.address)
         if contract is not None:
             self.receivables_city = contract.city.label

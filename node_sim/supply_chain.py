@@ -41,6 +41,8 @@ FINANCE_RATE = 0.04
 CROSS_REGION_FINANCING = 0.25
 #: Days a holder's financing request (its terms) stays open to the bank.
 FINANCING_REQUEST_DAYS = 7
+#: Share of financing requests a bank answers the next day rather than at once.
+DECIDE_NEXT_DAY = 0.3
 #: A core enterprise leaves a receivable unpaid with this many times the probability it
 #: misses a loan instalment (trade credit is paid after bank credit).
 DEFAULT_PROPENSITY = 2.0
@@ -54,6 +56,17 @@ ENTERPRISE_FUNDING_WEI = 10**18
 _MIN_SPLIT_FEN = 20_000_00
 
 
+@dataclass(frozen=True)
+class Deciding:
+    """A holder's request for financing its bank has yet to answer (on these terms)."""
+
+    issue: Issue
+    part: Part
+    bank: str
+    advance_fen: int
+    discount_bps: int
+
+
 @dataclass
 class Part:
     """A part of a receivable as the simulation tracks it."""
@@ -62,7 +75,7 @@ class Part:
     holder: str  # keyring label of the holding enterprise
     tier: int  # the holder's tier in the receivable's supply chain
     amount: int  # fen
-    status: str = "active"  # active, financed, paid, overdue
+    status: str = "active"  # active, requested (the bank decides tomorrow), financed, paid, overdue
     financier: str | None = None  # bank label when financed
     split: bool = False  # the holder has passed part of it on
 
@@ -93,6 +106,10 @@ class ReceivableFlows:
         self.maturing: dict[int, list[Issue]] = {}
         self.defaulting: dict[int, list[tuple[Issue, Part]]] = {}
         self.recent: deque[Issue] = deque(maxlen=32)  # material for the adversaries
+        # Requests a bank answers the next day: day -> (issue, part, bank, advance, bps).
+        self.deciding: dict[int, list[Deciding]] = {}
+        # Its own stream, so that the banks' pace leaves every other draw of a seed as it was.
+        self.decide_rng = random.Random(f"{sim.config.seed}:financing-decisions")
         self.funded: set[str] = set()
         self._issued = 0
 
@@ -110,6 +127,10 @@ class ReceivableFlows:
         """The enterprise called ``label``."""
         return self.sim.profiles[label]
 
+    def requested_parts(self, day: int) -> list[Deciding]:
+        """Parts whose holder's request (on its terms) the bank answers tomorrow."""
+        return list(self.deciding.get(day + 1, []))
+
     def financed_parts(self, day: int) -> list[tuple[Issue, Part]]:
         """Financed parts still before maturity (material for a double financing)."""
         return [
@@ -125,6 +146,7 @@ class ReceivableFlows:
         """Settle what matures, mark what defaulted, issue, then move and finance parts."""
         self._mature(day)
         self._default(day)
+        self._decide(day)
         for chain in self.chains:
             if chain.suppliers.get(chain.core) and self.rng.random() < ISSUE_RATE:
                 self._issue(chain, day)
@@ -236,6 +258,27 @@ class ReceivableFlows:
             expires_at=min(sim.morning(day + FINANCING_REQUEST_DAYS), issue.due),
         )
         metrics.receivables.financing_requests += 1
+        if issue.due_day > day + 1 and self.decide_rng.random() < DECIDE_NEXT_DAY:
+            part.status = "requested"
+            self.deciding.setdefault(day + 1, []).append(
+                Deciding(issue, part, bank, advance, discount_bps)
+            )
+            return
+        self._advance(Deciding(issue, part, bank, advance, discount_bps), day)
+
+    def _decide(self, day: int) -> None:
+        """Banks finance, on the holder's terms, what they were asked yesterday."""
+        for asked in self.deciding.pop(day, []):
+            if asked.bank == self.sim.suspended():
+                asked.part.status = "active"  # the holder may ask again another day
+                continue
+            self._advance(asked, day)
+
+    def _advance(self, asked: Deciding, day: int) -> None:
+        sim, part, bank = self.sim, asked.part, asked.bank
+        holder = self.profile(part.holder)
+        advance, discount_bps = asked.advance_fen, asked.discount_bps
+        metrics = sim.metrics
         sim.writes.finance_receivable(bank, part.id, advance, discount_bps)
         part.status, part.financier = "financed", bank
         r = metrics.receivables
