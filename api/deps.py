@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from .errors import (
     ApiKeyRevoked,
@@ -75,15 +76,30 @@ def _take_token(key_hash: str, rate: float, burst: int) -> bool:
         return True
 
 
+#: The two ways to pass an API key, declared in the OpenAPI document as security schemes
+#: (Swagger UI's "Authorize" offers both); neither refuses by itself, ``get_caller`` does.
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKeyHeader",
+    description="An API key issued with `credit-chain keys issue`.",
+    auto_error=False,
+)
+bearer = HTTPBearer(
+    scheme_name="BearerApiKey",
+    description="The same API key as `Authorization: Bearer <key>`; X-API-Key wins if both.",
+    auto_error=False,
+)
+
+
 async def get_caller(
     service: ServiceDep,
-    x_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Depends(api_key_header)] = None,
+    authorization: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> Caller:
     """The caller behind the request's API key (``X-API-Key`` or ``Authorization: Bearer``)."""
     key = x_api_key
-    if key is None and authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
+    if key is None and authorization is not None:
+        key = authorization.credentials.strip()
     if not key:
         raise Unauthenticated("an API key is required (X-API-Key header)")
     found = service.keys.lookup(key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import Settings
+from .docs_ui import install_docs
 from .errors import COMMON_ERRORS, error_body, error_responses, install_error_handlers
 from .routes import (
     attestations,
@@ -136,8 +137,15 @@ def quiet_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 1_000_000_000)
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
-    """The FastAPI app; with ``service`` given (tests), that service is used as is."""
+def create_app(
+    settings: Settings | None = None,
+    service: Service | None = None,
+    on_ready: Callable[[Service], None] | None = None,
+) -> FastAPI:
+    """The FastAPI app; with ``service`` given (tests), that service is used as is.
+
+    ``on_ready`` is called with the service once it is open (``serve`` prints where it is).
+    """
     settings = settings or (service.settings if service else Settings())
 
     @asynccontextmanager
@@ -145,6 +153,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         own = service is None
         app.state.service = service or Service.open(settings)
         quiet_garbage_collector()
+        if on_ready is not None:
+            on_ready(app.state.service)
         try:
             yield
         finally:
@@ -157,7 +167,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         summary="Credit attestations, consent, disputes and receivables: every write signed by "
         "its own party, relayed, journaled and anchored exactly once.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import sys
 from pathlib import Path
@@ -518,8 +519,16 @@ def serve(
             "regulator's key; outside --data-dir (default: DATA_DIR-regulator-keys.json).",
         ),
     ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="One line per request on stderr (method, path, status; no keys or bodies).",
+        ),
+    ] = True,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs); the embedded chain is kept in --data-dir.
+    """Run the HTTP API (OpenAPI at /docs, /redoc, served offline); the embedded chain is kept
+    in --data-dir. Prints where it is on stderr once ready, then the access log.
 
     The data directory holds the API's relay key and nothing that can act as the regulator.
     """
@@ -527,6 +536,7 @@ def serve(
 
     from api.config import Settings
     from api.main import create_app
+    from api.service import Service
 
     settings = Settings(
         data_dir=data_dir,
@@ -536,7 +546,39 @@ def serve(
         manifest=manifest,
         regulator_keys=regulator_keys,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+    def announce(service: Service) -> None:
+        manifest = service.ledger.manifest
+        print(
+            f"credit-chain API on http://{host}:{port} (docs /docs) | "
+            f"chain: {rpc or 'embedded'} | "
+            f"deployment: consortium {service.ledger.consortium.address} "
+            f"on chain id {manifest.chain_id} | data dir: {data_dir.resolve()}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    uvicorn.run(
+        create_app(settings, on_ready=announce),
+        host=host,
+        port=port,
+        log_config=_serve_log_config(access_log),
+        log_level=None,
+        access_log=access_log,
+    )
+
+
+def _serve_log_config(access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging with its own chatter at warnings only, and the access log (one line
+    per request: client, method, path, status; never headers or bodies) on stderr."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    config["loggers"]["uvicorn"]["level"] = "WARNING"
+    config["loggers"]["uvicorn.error"] = {"level": "WARNING"}
+    config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    return config
 
 
 @app.command("relay-account")
