@@ -1,8 +1,8 @@
 """One error body everywhere: ``{"error": "<Name>", "detail": "<sentence>", ...fields}``.
 
-On-chain custom errors arrive as the client's named exceptions and map by
-their declared kind: forbidden 403, conflict 409, not found 404, invalid 422.
-Bad input never yields a 500.
+On-chain custom errors arrive as the client's named exceptions, and the write pipeline's
+refusals as its own (:mod:`pipeline.errors`); both map by their declared kind: forbidden
+403, conflict 409, not found 404, invalid 422. Bad input never yields a 500.
 """
 
 from __future__ import annotations
@@ -23,120 +23,20 @@ from ledger_client.exceptions import (
     ManifestWiringMismatch,
 )
 from ledger_client.records import RecordError
+from pipeline.errors import PipelineError
 
 from .models import ErrorPublic
 
-STATUS_BY_KIND = {"forbidden": 403, "conflict": 409, "not_found": 404, "invalid": 422}
-
-
-class ApiError(Exception):
-    """An error of the API itself, with its HTTP status and extra fields."""
-
-    status: int = 400
-
-    def __init__(self, detail: str, **fields: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.fields = fields
-
-
-class Unauthenticated(ApiError):
-    """No API key, or one the server does not know or has revoked."""
-
-    status = 401
-
-
-class ApiKeyRevoked(ApiError):
-    """The API key was revoked (by ``credit-chain keys revoke`` or the key store): refused on
-    the next request after the revocation, whichever process made it."""
-
-    status = 401
-
-
-class MemberSuspended(ApiError):
-    """The member the key acts for is suspended on chain (by a regulator): its key neither
-    writes nor reads until the member is reinstated."""
-
-    status = 403
-
-
-class ReadOnlyKeyNotAuditor(ApiError):
-    """A read-only (auditor's) key was asked for, or used, by an account that holds neither
-    the auditor nor the regulator role in good standing on chain."""
-
-    status = 403
-
-
-class ReadOnlyKey(ApiError):
-    """An auditor's key tried to write."""
-
-    status = 403
-
-
-class KeyMemberMismatch(ApiError):
-    """The key belongs to one member and the write is signed by another."""
-
-    status = 403
-
-
-class SignatureMismatch(ApiError):
-    """The signature does not recover to the signer it names: a forgery or a mistake."""
-
-    status = 403
-
-
-class SignerNotAllowed(ApiError):
-    """The signer is not a member in good standing with the role the write needs."""
-
-    status = 403
-
-
-class IdempotencyKeyRequired(ApiError):
-    """A write came without an Idempotency-Key header."""
-
-    status = 422
-
-
-class IdempotencyKeyReused(ApiError):
-    """The same Idempotency-Key came with a different body."""
-
-    status = 409
-
-
-class NonceAlreadySubmitted(ApiError):
-    """The signer already submitted a record with this nonce."""
-
-    status = 409
-
-
-class SignatureTooShortLived(ApiError):
-    """The signature's deadline has passed or is too close to be relayed in time."""
-
-    status = 422
-
-
-class NotPermitted(ApiError):
-    """The key's account may not read this (another enterprise's query trail, say)."""
-
-    status = 403
-
-
-class NotFound(ApiError):
-    """No such resource."""
-
-    status = 404
-
-
-class RateLimited(ApiError):
-    """The key made more requests than its rate allows."""
-
-    status = 429
-
-
-class PayloadTooLarge(ApiError):
-    """The request body is larger than the server accepts."""
-
-    status = 413
+#: The HTTP status of each kind of refusal, the contracts' named errors and the pipeline's alike.
+STATUS_BY_KIND = {
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "invalid": 422,
+    "rate_limited": 429,
+}
 
 
 #: What each error status means, as the OpenAPI schema documents it.
@@ -187,10 +87,11 @@ def error_body(name: str, detail: str, **fields: Any) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error the API can meet to its status and the stable body."""
 
-    @app.exception_handler(ApiError)
-    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(PipelineError)
+    async def _refused(_: Request, exc: PipelineError) -> JSONResponse:
         return JSONResponse(
-            error_body(type(exc).__name__, exc.detail, **exc.fields), status_code=exc.status
+            error_body(type(exc).__name__, exc.detail, **exc.fields),
+            status_code=STATUS_BY_KIND[exc.kind],
         )
 
     @app.exception_handler(ContractRevert)

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .config import Settings
+from pipeline.config import Settings
+from pipeline.service import Service
+
 from .docs_ui import install_docs
 from .errors import COMMON_ERRORS, error_body, error_responses, install_error_handlers
 from .routes import (
@@ -28,7 +30,6 @@ from .routes import (
     submissions,
     verify,
 )
-from .service import Service
 
 #: Methods whose bodies the routes read.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -178,6 +179,7 @@ def create_app(
     for router in (
         deployment.router,
         members.router,
+        members.enterprises_router,
         schemas.router,
         attestations.router,
         batches.router,

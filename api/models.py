@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ledger_client.types import QueryPurpose
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + "12" * 20])]
@@ -315,6 +317,11 @@ Purpose = Annotated[
         "4 receivables-financing, 5 counterparty-review (code or name)"
     ),
 ]
+
+
+def purpose_name(purpose: QueryPurpose) -> str:
+    """The purpose as the API names it, e.g. ``loan-approval``."""
+    return purpose.name.lower().replace("_", "-")
 
 
 class AuthorisationCreate(_Strict):
@@ -698,3 +705,45 @@ class BatchRecordDisputeCreate(SignedWrite, BatchRecordTarget):
     """Dispute one record of a batch (signed by its subject's bound account)."""
 
     reason_hash: Hex32 = Field(description="keccak256 of the off-chain statement")
+
+
+# -- onboarding: the regulator's and registrars' writes -------------------------------------
+
+
+#: A city as ``MemberPublic`` names it.
+CityName = Literal["Shanghai", "Nanjing", "Hangzhou", "Hefei", "Jiaxing"]
+#: A role as ``MemberPublic`` names it.
+RoleName = Literal["attester", "financier", "registrar", "auditor", "regulator", "relayer"]
+RoleNames = Annotated[
+    list[RoleName],
+    Field(min_length=1, max_length=6, description='the roles, e.g. ["attester", "financier"]'),
+]
+
+
+class MemberAdmission(SignedWrite):
+    """Admit a member institution: ``admitMember`` signed by a regulator."""
+
+    account: Address = Field(description="the institution's signing account")
+    name: str = Field(min_length=1, max_length=200, description="its public name")
+    city: CityName
+    roles: RoleNames
+
+
+class MemberSuspension(SignedWrite):
+    """Suspend a member from the next block on: ``suspendMember`` signed by a regulator."""
+
+    reason: Hex32 = Field(default=ZERO32, description="a reason code or a decision's hash")
+
+
+class MemberRoles(SignedWrite):
+    """Replace a member's roles: ``setRoles`` signed by a regulator."""
+
+    roles: RoleNames
+
+
+class EnterpriseBinding(SignedWrite):
+    """Bind an enterprise's account to its subject id: ``bindEnterprise`` signed by a
+    registrar."""
+
+    account: Address = Field(description="the enterprise's account (not a member's)")
+    subject: Hex32 = Field(description="the enterprise's subject id")

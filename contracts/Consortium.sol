@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+
 import {IConsortium} from "./IConsortium.sol";
 import {ALL_ROLES, CITY_JIAXING, CITY_SHANGHAI, ROLE_REGISTRAR, ROLE_REGULATOR} from "./Common.sol";
 
 /// @title Consortium
 /// @notice Membership, roles and standing of the credit chain's institutions, and enterprise bindings.
-contract Consortium is IConsortium {
+/// @dev The acting party is `_msgSender()` (ERC-2771): the caller, or the signer of a request the
+/// trusted Forwarder relays, so a regulator admits members through the HTTP API with its own
+/// signature and no gas of its own.
+contract Consortium is IConsortium, ERC2771Context {
     mapping(address account => Member member) private _members;
     address[] private _memberAccounts;
     mapping(address account => Enterprise enterprise) private _enterprises;
@@ -15,12 +20,14 @@ contract Consortium is IConsortium {
     /// @notice Deploy the consortium with the deployer as its first regulator.
     /// @param name The first regulator's public name.
     /// @param city The first regulator's city.
-    constructor(string memory name, uint8 city) {
+    /// @param forwarder_ The Forwarder trusted to relay signed requests (ERC-2771).
+    constructor(string memory name, uint8 city, address forwarder_) ERC2771Context(forwarder_) {
+        // The deployer itself, never a relayed signer: no request is relayed to a constructor.
         _admit(msg.sender, name, city, ROLE_REGULATOR, msg.sender);
     }
 
     modifier onlyRole(uint8 role) {
-        _requireRole(msg.sender, role);
+        _requireRole(_msgSender(), role);
         _;
     }
 
@@ -29,27 +36,29 @@ contract Consortium is IConsortium {
         external
         onlyRole(ROLE_REGULATOR)
     {
-        _admit(account, name, city, roles, msg.sender);
+        _admit(account, name, city, roles, _msgSender());
     }
 
     /// @inheritdoc IConsortium
     function setRoles(address account, uint8 roles) external onlyRole(ROLE_REGULATOR) {
         Member storage m = _existing(account);
         _checkRoles(roles);
-        if (account == msg.sender && roles & ROLE_REGULATOR == 0) revert ConsortiumSelfLockout(msg.sender);
+        address regulator = _msgSender();
+        if (account == regulator && roles & ROLE_REGULATOR == 0) revert ConsortiumSelfLockout(regulator);
         m.roles = roles;
         m.changedAt = uint40(block.timestamp);
-        emit MemberRolesChanged(account, roles, msg.sender);
+        emit MemberRolesChanged(account, roles, regulator);
     }
 
     /// @inheritdoc IConsortium
     function suspendMember(address account, bytes32 reason) external onlyRole(ROLE_REGULATOR) {
         Member storage m = _existing(account);
-        if (account == msg.sender) revert ConsortiumSelfLockout(msg.sender);
+        address regulator = _msgSender();
+        if (account == regulator) revert ConsortiumSelfLockout(regulator);
         if (m.suspended) revert ConsortiumAlreadySuspended(account);
         m.suspended = true;
         m.changedAt = uint40(block.timestamp);
-        emit MemberSuspended(account, reason, msg.sender);
+        emit MemberSuspended(account, reason, regulator);
     }
 
     /// @inheritdoc IConsortium
@@ -58,16 +67,17 @@ contract Consortium is IConsortium {
         if (!m.suspended) revert ConsortiumNotSuspended(account);
         m.suspended = false;
         m.changedAt = uint40(block.timestamp);
-        emit MemberReinstated(account, msg.sender);
+        emit MemberReinstated(account, _msgSender());
     }
 
     /// @inheritdoc IConsortium
     function publishEncryptionKey(bytes32 key) external {
-        Member storage m = _members[msg.sender];
-        if (m.city == 0) revert ConsortiumNotMember(msg.sender);
-        if (m.suspended) revert ConsortiumMemberSuspended(msg.sender);
+        address sender = _msgSender();
+        Member storage m = _members[sender];
+        if (m.city == 0) revert ConsortiumNotMember(sender);
+        if (m.suspended) revert ConsortiumMemberSuspended(sender);
         m.encryptionKey = key;
-        emit EncryptionKeyPublished(msg.sender, key);
+        emit EncryptionKeyPublished(sender, key);
     }
 
     /// @inheritdoc IConsortium
@@ -94,9 +104,10 @@ contract Consortium is IConsortium {
         if (old == address(0)) revert ConsortiumSubjectNotBound(subject);
         _checkBindable(newAccount);
         delete _enterprises[old];
-        _enterprises[newAccount] = Enterprise(subject, msg.sender, uint40(block.timestamp));
+        address registrar = _msgSender();
+        _enterprises[newAccount] = Enterprise(subject, registrar, uint40(block.timestamp));
         _subjectAccounts[subject] = newAccount;
-        emit EnterpriseRebound(subject, old, newAccount, msg.sender);
+        emit EnterpriseRebound(subject, old, newAccount, registrar);
     }
 
     /// @inheritdoc IConsortium
@@ -168,9 +179,10 @@ contract Consortium is IConsortium {
         _checkBindable(account);
         address bound = _subjectAccounts[subject];
         if (bound != address(0)) revert ConsortiumSubjectAlreadyBound(subject, bound);
-        _enterprises[account] = Enterprise(subject, msg.sender, uint40(block.timestamp));
+        address registrar = _msgSender();
+        _enterprises[account] = Enterprise(subject, registrar, uint40(block.timestamp));
         _subjectAccounts[subject] = account;
-        emit EnterpriseBound(subject, account, msg.sender);
+        emit EnterpriseBound(subject, account, registrar);
     }
 
     function _requireRole(address account, uint8 role) private view {

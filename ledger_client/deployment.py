@@ -37,9 +37,9 @@ from .records import Schema, load_schemas
 from .types import City, Role
 
 MANIFEST_FORMAT = 1
-#: Contracts in deployment order; each later one takes the consortium's address, and those
-#: after the Forwarder trust it to relay their callers' signed requests (ERC-2771).
-CONTRACTS = ("Consortium", "Forwarder", "Attestations", "Disputes", "Authorisations", "Receivables")
+#: Contracts in deployment order: the Forwarder first, which every later one trusts to relay
+#: its callers' signed requests (ERC-2771); each after the Consortium takes its address.
+CONTRACTS = ("Forwarder", "Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
 
 
 @dataclass(frozen=True)
@@ -176,11 +176,14 @@ def deploy(
     city = City.parse(regulator_city)
     start_block = chain.backend.block_number() + 1
     deployed: dict[str, DeployedContract] = {}
-    consortium = _deploy_one(chain, regulator, arts.contract("Consortium"), regulator_name, city)
-    deployed["Consortium"] = consortium
-    # -- relayed writes: the Forwarder every later contract trusts (ERC-2771) ----------
+    # -- relayed writes: the Forwarder every contract trusts (ERC-2771), the Consortium too,
+    # so a regulator's signed admission reaches it through the API's relay --------------
     forwarder = _deploy_one(chain, regulator, arts.contract("Forwarder"))
     deployed["Forwarder"] = forwarder
+    consortium = _deploy_one(
+        chain, regulator, arts.contract("Consortium"), regulator_name, city, forwarder.address
+    )
+    deployed["Consortium"] = consortium
     # -- consent: Attestations takes the address Disputes will have -----------------
     disputes_at = create_address(regulator.address, chain.backend.nonce(regulator.address) + 1)
     deployed["Attestations"] = _deploy_one(
@@ -400,7 +403,7 @@ _EIP712_DOMAINS: dict[str, tuple[str, str]] = {
     "Authorisations": (_authorisations.EIP712_NAME, _authorisations.EIP712_VERSION),
 }
 #: Contracts that take the Forwarder as their ERC-2771 trusted forwarder.
-_RELAYED = ("Attestations", "Disputes", "Authorisations", "Receivables")
+_RELAYED = ("Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ledger_client.types import AttestationFields, AttestRequest
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-    from api.service import Service
+    from pipeline.service import Service
 
 BENCH_SEED = "credit-chain-bench"
 
@@ -221,8 +221,8 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
 
     import httpx
 
-    from api.db import ApiDatabase
     from ledger_client.contracts.attestations import schema_id as sid
+    from pipeline.db import ApiDatabase
 
     from .loadgen import make_bodies, run_load
 
@@ -461,8 +461,8 @@ def bench_restart(records: int = 100_000, singles: int = 1_000) -> dict[str, Any
 
     import httpx
 
-    from api.journal import NewSubmission
-    from api.worker import AnchorWorker
+    from pipeline.journal import NewSubmission
+    from pipeline.worker import AnchorWorker
 
     from .loadgen import make_bodies
 
@@ -594,8 +594,8 @@ def _start_server(
 def _bench_service(data_dir: Path) -> tuple[Service, LocalAccount, str]:
     """An API service on ``data_dir`` (worker not started), a bank admitted as an
     attester, and the bank's API key."""
-    from api.config import Settings
-    from api.service import Service, development_regulator
+    from pipeline.config import Settings
+    from pipeline.service import Service, development_regulator
 
     settings = Settings(data_dir=data_dir)
     service = Service.open(settings, start_worker=False)

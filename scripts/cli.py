@@ -534,9 +534,9 @@ def serve(
     """
     import uvicorn
 
-    from api.config import Settings
     from api.main import create_app
-    from api.service import Service
+    from pipeline.config import Settings
+    from pipeline.service import Service
 
     settings = Settings(
         data_dir=data_dir,
@@ -587,7 +587,7 @@ def relay_account(
 ) -> None:
     """The API's relay account (created in --data-dir on first use), for the regulator to
     admit with `credit-chain deploy --relayer ADDRESS`."""
-    from api.service import relay_account as account_of
+    from pipeline.service import relay_account as account_of
 
     address = account_of(data_dir).address
     if as_json:
@@ -597,8 +597,8 @@ def relay_account(
 
 
 def _key_store(data_dir: Path) -> Any:
-    from api.db import ApiDatabase
-    from api.keys import KeyStore
+    from pipeline.db import ApiDatabase
+    from pipeline.keys import KeyStore
 
     return KeyStore(ApiDatabase(data_dir / "api.sqlite"))
 
@@ -644,14 +644,14 @@ def keys_issue(
     """Issue an API key for MEMBER; the key is printed once and stored only as a hash.
 
     A key submits writes signed by its own account; a member's key may also hand in an
-    enterprise's signed write that names the member (see api/relay.py). A read-only key
+    enterprise's signed write that names the member (see pipeline/intake.py). A read-only key
     is issued only to an account holding the auditor or regulator role on chain
     (otherwise ``ReadOnlyKeyNotAuditor``, exit code 1).
     """
     from eth_utils.address import is_address
 
-    from api.errors import ReadOnlyKeyNotAuditor
     from ledger_client import LedgerError
+    from pipeline.errors import ReadOnlyKeyNotAuditor
 
     if not is_address(member):
         raise _fail(f"{member!r} is not an account address")

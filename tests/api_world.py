@@ -15,12 +15,12 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.config import Settings
 from api.main import create_app
-from api.service import Service, development_regulator
 from ledger_client import Keyring, Role
 from ledger_client.contracts.base import ContractFacade
 from ledger_client.merkle import keccak256
+from pipeline.config import Settings
+from pipeline.service import Service, development_regulator
 
 DAY = 86_400
 _keys = itertools.count(1)

@@ -13,14 +13,14 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
-from api.config import Settings
 from api.main import create_app
-from api.service import Service, development_regulator
 from ledger_client import Keyring, Role
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.records import record_hash, sample_record
 from ledger_client.signed_records import SignedRecord
 from ledger_client.types import AttestRequest
+from pipeline.config import Settings
+from pipeline.service import Service, development_regulator
 
 
 @dataclass

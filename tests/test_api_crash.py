@@ -18,13 +18,13 @@ import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from api.config import Settings
-from api.service import Service, development_regulator
 from ledger_client import Keyring, Role, connect
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.local_node import free_port
 from ledger_client.merkle import keccak256
 from node_sim.api_process import start_server
+from pipeline.config import Settings
+from pipeline.service import Service, development_regulator
 from scripts.loadgen import Item, attestation_items, make_bodies, read_accepted, write_items
 
 REPO = Path(__file__).resolve().parent.parent

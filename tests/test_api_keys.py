@@ -31,13 +31,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
-from api.config import Settings
-from api.service import (
-    RegulatorKeyInDataDir,
-    RelayAccountRefused,
-    Service,
-    development_regulator,
-)
 from ledger_client import Chain, Keyring, Ledger, Manifest, Role, attach, connect
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.receivables import invoice_commitment, new_invoice_salt
@@ -47,6 +40,13 @@ from ledger_client.signed_records import SignedRecord, domain_separator
 from ledger_client.types import AttestRequest
 from node_sim.api_process import ApiClient, ApiResponse, start_server
 from node_sim.rpc_bridge import EmbeddedRpcBridge
+from pipeline.config import Settings
+from pipeline.service import (
+    RegulatorKeyInDataDir,
+    RelayAccountRefused,
+    Service,
+    development_regulator,
+)
 from scripts.cli import app
 from tests.api_world import ApiWorld, error, open_world
 from tests.conftest import deploy_for_tests

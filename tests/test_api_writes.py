@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from api.worker import AnchorWorker
 from ledger_client.merkle import keccak256
+from pipeline.worker import AnchorWorker
 from tests.api_world import DAY, ApiWorld, error, open_world
 
 

@@ -3,31 +3,22 @@ signed calls), reads by UID, and listings by subject, attester and schema (event
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response, status
 
-from ledger_client.errors import AttestationsInvalidExpiry
 from ledger_client.index import IndexedAttestation
 from ledger_client.signed_records import SignedRecord
-from ledger_client.types import AttestRequest, Validity
+from ledger_client.types import AttestationFields, AttestRequest, Validity
+from pipeline.errors import NotFound
+from pipeline.intake import submit_record, submit_records
+from pipeline.operations import ReplaceAttestation, RevokeAttestation
+from pipeline.service import Service
 
-from ..deps import Caller, CallerDep, ServiceDep, WriterDep
-from ..errors import (
-    ApiError,
-    IdempotencyKeyRequired,
-    IdempotencyKeyReused,
-    KeyMemberMismatch,
-    NotFound,
-    SignatureMismatch,
-    SignatureTooShortLived,
-    SignerNotAllowed,
-    error_responses,
-)
-from ..journal import NewSubmission, Submission
+from ..deps import CallerDep, ServiceDep, WriterDep
+from ..errors import error_responses
 from ..models import (
     Address,
     AttestationPublic,
@@ -41,8 +32,7 @@ from ..models import (
     SubmissionPublic,
     SubmissionsPublic,
 )
-from ..relay import WRITE_ROUTE, IdempotencyHeader, submission_public, submit_forward
-from ..service import Service
+from ..writes import WRITE_ROUTE, IdempotencyHeader, relay, submission_public
 from .schemas import resolve_schema
 
 router = APIRouter(prefix="/v1/attestations", tags=["attestations"])
@@ -50,89 +40,30 @@ Limit = Annotated[int, Query(ge=1, le=500, description="rows per page")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
 
 
-def _checked(service: Service, caller_member: str, body: SignedAttestationCreate) -> SignedRecord:
+def _b(hex32: str) -> bytes:
+    return bytes.fromhex(hex32[2:])
+
+
+def _record(service: Service, body: SignedAttestationCreate) -> SignedRecord:
+    """The signed record a body carries (an unknown schema: ``NotFound``)."""
     schema = resolve_schema(service, body.schema_ref)
-    record = SignedRecord(
+    return SignedRecord(
         AttestRequest(
             schema=schema.schema_id,
-            subject=bytes.fromhex(body.subject[2:]),
-            data_hash=bytes.fromhex(body.data_hash[2:]),
+            subject=_b(body.subject),
+            data_hash=_b(body.data_hash),
             expiry=body.expiry,
-            ref_uid=bytes.fromhex(body.ref_uid[2:]),
+            ref_uid=_b(body.ref_uid),
         ),
         signer=to_checksum_address(body.signer),
         nonce=body.nonce,
         deadline=body.deadline,
-        signature=bytes.fromhex(body.signature[2:]),
-    )
-    if record.signer != caller_member:
-        raise KeyMemberMismatch(
-            "the API key's member cannot submit records signed by another member",
-            key_member=caller_member,
-            signer=record.signer,
-        )
-    if not record.signed_by_signer(service.separator):
-        raise SignatureMismatch(
-            "the signature was not made by the signer it names",
-            signer=record.signer,
-            recovered=record.recover(service.separator),
-        )
-    now = service.chain_time()
-    if record.deadline < now + service.settings.signature_margin_s:
-        raise SignatureTooShortLived(
-            f"the signature must stay valid at least {service.settings.signature_margin_s} s "
-            "after it is accepted",
-            deadline=record.deadline,
-            now=now,
-        )
-    if body.expiry and body.expiry <= now:
-        # The contract's own rule and named error, at once: journaled, the record would only
-        # be rejected later by the worker.
-        raise AttestationsInvalidExpiry(expiry=body.expiry, now=now)
-    if not service.may_attest(record.signer):
-        raise SignerNotAllowed(
-            "the signer is not an attester in good standing", signer=record.signer
-        )
-    return record
-
-
-def _body_hash(body: SignedAttestationCreate) -> str:
-    return hashlib.sha256(
-        json.dumps(body.model_dump(by_alias=True), sort_keys=True).encode()
-    ).hexdigest()
-
-
-def _new(key: str, body: SignedAttestationCreate, record: SignedRecord) -> NewSubmission:
-    return NewSubmission(
-        key, _body_hash(body), "attestation", record.signer, record.nonce, record.to_dict()
+        signature=_b(body.signature),
     )
 
 
-def _journaled(
-    service: Service, caller: Caller, keyed: list[tuple[str, SignedAttestationCreate]]
-) -> list[Submission] | None:
-    """The submissions already journaled under these keys with these bodies, or None.
-
-    Looked up only when a check refuses a request: a retry of an accepted write must
-    find its submission (200, the same id) even when, since it was accepted, its
-    signature came within the margin of its deadline (a slow restart) or its signer
-    was suspended. A refusal would tell the client it was not taken, and a client that
-    signs it again with a fresh nonce gets the record anchored twice.
-    """
-    found = []
-    for key, body in keyed:
-        hit = service.journal.find(caller.member, key)
-        if hit is None:
-            return None
-        sub, stored = hit
-        if stored != _body_hash(body):
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used with a different body",
-                idempotency_key=key,
-                submission_id=sub.id,
-            )
-        found.append(sub)
-    return found
+def _dump(body: SignedAttestationCreate) -> dict[str, Any]:
+    return body.model_dump(by_alias=True)
 
 
 @router.post(
@@ -149,25 +80,10 @@ async def submit_attestation(
     idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionPublic:
     """Journal a signed attestation; the worker relays it (singly or in a signed batch)."""
-    if not idempotency_key:
-        raise IdempotencyKeyRequired("writes need an Idempotency-Key header")
-    # Runs on the event loop: the checks are CPU-only (about 0.3 ms) and the journal
-    # is awaited, so a request never takes a thread-pool hop.
-    try:
-        record = _checked(service, caller.member, body)
-    except ApiError:
-        again = _journaled(service, caller, [(idempotency_key, body)])
-        if again is None:
-            raise
-        response.status_code = status.HTTP_200_OK
-        return submission_public(again[0])
-    ((sub, new),) = await service.journal.accept_many_async(
-        caller.member, [_new(idempotency_key, body, record)]
+    sub, new = await submit_record(
+        service, caller, idempotency_key, _dump(body), lambda: _record(service, body)
     )
-    if new:
-        if service.worker is not None:
-            service.worker.wake()
-    else:
+    if not new:
         response.status_code = status.HTTP_200_OK
     return submission_public(sub)
 
@@ -188,26 +104,14 @@ def submit_attestations(
 
     Every item is checked before any is journaled: one bad item refuses the request.
     """
-    if not idempotency_key:
-        raise IdempotencyKeyRequired("writes need an Idempotency-Key header")
-    try:
-        records = [_checked(service, caller.member, item) for item in body.attestations]
-    except ApiError:
-        keyed = [(f"{idempotency_key}:{i}", item) for i, item in enumerate(body.attestations)]
-        again = _journaled(service, caller, keyed)
-        if again is None:
-            raise
-        return SubmissionsPublic(data=[submission_public(s) for s in again], count=len(again))
-    accepted = service.journal.accept_many(
-        caller.member,
-        [
-            _new(f"{idempotency_key}:{i}", item, record)
-            for i, (item, record) in enumerate(zip(body.attestations, records, strict=True))
-        ],
-    )
-    subs = [sub for sub, _ in accepted]
-    if service.worker is not None:
-        service.worker.wake()
+
+    def build(item: SignedAttestationCreate) -> Callable[[], SignedRecord]:
+        return lambda: _record(service, item)
+
+    items: list[tuple[Mapping[str, Any], Callable[[], SignedRecord]]] = [
+        (_dump(item), build(item)) for item in body.attestations
+    ]
+    subs = submit_records(service, caller, idempotency_key, items)
     return SubmissionsPublic(data=[submission_public(s) for s in subs], count=len(subs))
 
 
@@ -289,12 +193,7 @@ def indexed_validity(service: Service, a: IndexedAttestation, now: int) -> Valid
     return a.validity(now)
 
 
-@router.post(
-    "/{uid}/revoke",
-    response_model=SubmissionPublic,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses=WRITE_ROUTE["responses"],
-)
+@router.post("/{uid}/revoke", **WRITE_ROUTE)
 def revoke_attestation(
     uid: Hex32,
     body: RevocationCreate,
@@ -306,28 +205,19 @@ def revoke_attestation(
 ) -> SubmissionPublic:
     """Revoke an attestation: a call of ``revoke(uid, reason)`` signed by its attester or a
     regulator, relayed through the Forwarder."""
-    sub, new = submit_forward(
+    request = RevokeAttestation(_b(uid), _b(body.reason))
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="attestations.revoke",
-        target=service.ledger.attestations,
-        fn="revoke",
-        args=(bytes.fromhex(uid[2:]), bytes.fromhex(body.reason[2:])),
-        acts_on=uid,
+        request=request,
     )
-    if not new:
-        response.status_code = status.HTTP_200_OK
-    return submission_public(sub)
 
 
-@router.post(
-    "/{uid}/replace",
-    response_model=SubmissionPublic,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses=WRITE_ROUTE["responses"],
-)
+@router.post("/{uid}/replace", **WRITE_ROUTE)
 def replace_attestation(
     uid: Hex32,
     body: ReplacementCreate,
@@ -339,22 +229,17 @@ def replace_attestation(
 ) -> SubmissionPublic:
     """Replace an attestation with a corrected record: ``replace(uid, old, dataHash, expiry)``
     signed by its attester. Anchored, the result names the new ``uid``."""
-    old = body.old
-    fields = tuple(bytes.fromhex(h[2:]) for h in (old.subject, old.data_hash, old.ref_uid))
-    sub, new = submit_forward(
+    old = AttestationFields(_b(body.old.subject), _b(body.old.data_hash), _b(body.old.ref_uid))
+    request = ReplaceAttestation(_b(uid), old, _b(body.data_hash), body.expiry)
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="attestations.replace",
-        target=service.ledger.attestations,
-        fn="replace",
-        args=(bytes.fromhex(uid[2:]), fields, bytes.fromhex(body.data_hash[2:]), body.expiry),
-        acts_on=uid,
+        request=request,
     )
-    if not new:
-        response.status_code = status.HTTP_200_OK
-    return submission_public(sub)
 
 
 @router.get("/{uid}", response_model=AttestationPublic, responses=error_responses(404))

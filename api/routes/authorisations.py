@@ -3,7 +3,7 @@
 An authorisation is signed by the enterprise's bound account (EIP-712
 ``Authorise``) and usually handed in by the member it authorises; a withdrawal
 is the enterprise's signed call of ``withdraw(authId)``, handed in with the
-enterprise's own key or by the member it names (``api/relay.py``).
+enterprise's own key or by the member it names (the ``Submitters`` of :mod:`pipeline.operations`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Response
 
 from ledger_client.consent_index import AuthorisationEntry, authorisations_of_subject
-from ledger_client.types import Authorisation
+from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
+from ledger_client.types import Authorisation, QueryPurpose
+from pipeline.errors import NotFound
+from pipeline.intake import oversees, submit_authorisation
+from pipeline.operations import WithdrawAuthorisation
+from pipeline.service import Service
 
-from ..deps import CallerDep, ServiceDep, WriterDep, oversees
-from ..errors import NotFound, error_responses
+from ..deps import CallerDep, ServiceDep, WriterDep
+from ..errors import error_responses
 from ..models import (
     AuthorisationCreate,
     AuthorisationPublic,
@@ -23,16 +28,9 @@ from ..models import (
     Hex32,
     SignedWrite,
     SubmissionPublic,
-)
-from ..relay import (
-    WRITE_ROUTE,
-    IdempotencyHeader,
-    answer,
     purpose_name,
-    submit_authorisation,
-    submit_forward,
 )
-from ..service import Service
+from ..writes import WRITE_ROUTE, IdempotencyHeader, answer, relay
 from .schemas import resolve_schema
 
 router = APIRouter(prefix="/v1/authorisations", tags=["authorisations"])
@@ -49,8 +47,22 @@ def create_authorisation(
 ) -> SubmissionPublic:
     """Relay an enterprise's signed authorisation (``authoriseBySig``); anchored, the result
     names its ``auth_id`` (``keccak256(enterprise, nonce)``)."""
-    schemas = [resolve_schema(service, ref).schema_id for ref in body.schemas]
-    return answer(response, submit_authorisation(service, caller, idempotency_key, body, schemas))
+    signed = SignedAuthorisation(
+        AuthorisationRequest(
+            member=to_checksum_address(body.member),
+            purpose=QueryPurpose.parse(body.purpose),
+            expiry=body.expiry,
+            schemas=tuple(resolve_schema(service, ref).schema_id for ref in body.schemas),
+        ),
+        enterprise=to_checksum_address(body.enterprise),
+        nonce=body.nonce,
+        deadline=body.deadline,
+        signature=bytes.fromhex(body.signature[2:]),
+    )
+    body_json = body.model_dump(mode="json")
+    return answer(
+        response, submit_authorisation(service, caller, idempotency_key, body_json, signed)
+    )
 
 
 @router.get("", response_model=AuthorisationsPublic)
@@ -102,20 +114,11 @@ def withdraw_authorisation(
 ) -> SubmissionPublic:
     """Withdraw an authorisation: ``withdraw(authId)`` signed by the enterprise's current
     account, handed in with its own key or by the member the authorisation names."""
-    found = _authorisation(service, auth_id)
-    submitted = submit_forward(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="authorisations.withdraw",
-        target=service.ledger.authorisations,
-        fn="withdraw",
-        args=(bytes(found.auth_id),),
-        acts_on=auth_id,
-        counterparty=found.member,
+    request = WithdrawAuthorisation(bytes.fromhex(auth_id[2:]))
+    operation = "authorisations.withdraw"
+    return relay(
+        response, service, caller, idempotency_key, body, operation=operation, request=request
     )
-    return answer(response, submitted)
 
 
 def _authorisation(service: Service, auth_id: str) -> Authorisation:

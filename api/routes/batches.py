@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Response
 
-from ledger_client.contracts.attestations import BatchRecordRef, batch_record_id
+from ledger_client.contracts.attestations import batch_record_id
 from ledger_client.index import BatchRecord
 from ledger_client.types import BatchEntry
+from pipeline.operations import BatchRecordTarget as Target
+from pipeline.operations import ReplaceBatchRecord, RevokeBatchRecord
+from pipeline.service import Service
 
 from ..deps import CallerDep, ServiceDep, WriterDep
 from ..models import (
@@ -27,8 +30,7 @@ from ..models import (
     Hex32,
     SubmissionPublic,
 )
-from ..relay import WRITE_ROUTE, IdempotencyHeader, submission_public, submit_forward
-from ..service import Service
+from ..writes import WRITE_ROUTE, IdempotencyHeader, relay
 
 router = APIRouter(prefix="/v1/batch-records", tags=["attestations"])
 
@@ -52,12 +54,7 @@ def list_batch_records(
     return BatchRecordsPublic(data=[_public(r) for r in records], limit=limit, offset=offset)
 
 
-@router.post(
-    "/revoke",
-    response_model=SubmissionPublic,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses=WRITE_ROUTE["responses"],
-)
+@router.post("/revoke", **WRITE_ROUTE)
 def revoke_batch_record(
     body: BatchRecordRevocationCreate,
     *,
@@ -68,29 +65,14 @@ def revoke_batch_record(
 ) -> SubmissionPublic:
     """Revoke one record of a batch: ``revokeBatchRecord`` signed by the record's attester (the
     signer, for a signed batch) or a regulator, relayed through the Forwarder."""
-    ref, batch_id, entry, proof = resolve_batch_record(service, body)
-    sub, new = submit_forward(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="attestations.revoke_batch_record",
-        target=service.ledger.attestations,
-        fn="revokeBatchRecord",
-        args=(batch_id, entry.as_tuple(), proof, bytes.fromhex(body.reason[2:])),
-        acts_on="0x" + ref.record_id.hex(),
+    request = RevokeBatchRecord(resolve_batch_record(service, body), _b(body.reason))
+    operation = "attestations.revoke_batch_record"
+    return relay(
+        response, service, caller, idempotency_key, body, operation=operation, request=request
     )
-    if not new:
-        response.status_code = status.HTTP_200_OK
-    return submission_public(sub)
 
 
-@router.post(
-    "/replace",
-    response_model=SubmissionPublic,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses=WRITE_ROUTE["responses"],
-)
+@router.post("/replace", **WRITE_ROUTE)
 def replace_batch_record(
     body: BatchRecordReplacementCreate,
     *,
@@ -101,28 +83,23 @@ def replace_batch_record(
 ) -> SubmissionPublic:
     """Correct one record of a batch: ``replaceBatchRecord`` signed by its attester. Anchored,
     the result names the new ``uid``, whose reference is the record id."""
-    ref, batch_id, entry, proof = resolve_batch_record(service, body)
-    sub, new = submit_forward(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="attestations.replace_batch_record",
-        target=service.ledger.attestations,
-        fn="replaceBatchRecord",
-        args=(batch_id, entry.as_tuple(), proof, bytes.fromhex(body.data_hash[2:]), body.expiry),
-        acts_on="0x" + ref.record_id.hex(),
+    target = resolve_batch_record(service, body)
+    request = ReplaceBatchRecord(target, _b(body.data_hash), body.expiry)
+    operation = "attestations.replace_batch_record"
+    return relay(
+        response, service, caller, idempotency_key, body, operation=operation, request=request
     )
-    if not new:
-        response.status_code = status.HTTP_200_OK
-    return submission_public(sub)
+
+
+def _b(hex32: str) -> bytes:
+    return bytes.fromhex(hex32[2:])
 
 
 def entry_of(record: BatchRecordIn) -> BatchEntry:
     """The ingredients as the client types them."""
     return BatchEntry(
-        bytes.fromhex(record.subject[2:]),
-        bytes.fromhex(record.data_hash[2:]),
+        _b(record.subject),
+        _b(record.data_hash),
         record.attester,
         record.nonce,
         record.deadline,
@@ -130,16 +107,14 @@ def entry_of(record: BatchRecordIn) -> BatchEntry:
     )
 
 
-def resolve_batch_record(
-    service: Service, target: BatchRecordTarget
-) -> tuple[BatchRecordRef, bytes, BatchEntry, list[bytes]]:
+def resolve_batch_record(service: Service, target: BatchRecordTarget) -> Target:
     """The record as the chain finds it (AttestationsUnknownBatch / AttestationsNotInBatch by
     name when it does not), with the call's arguments."""
-    batch_id = bytes.fromhex(target.batch_id[2:])
+    batch_id = _b(target.batch_id)
     entry = entry_of(target.record)
-    proof = [bytes.fromhex(p[2:]) for p in target.proof]
+    proof = [_b(p) for p in target.proof]
     ref = service.ledger.attestations.batch_record(batch_id, entry, proof)
-    return ref, batch_id, entry, proof
+    return Target(batch_id, entry, proof, ref)
 
 
 def _public(r: BatchRecord) -> BatchRecordPublic:

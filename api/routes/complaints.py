@@ -16,9 +16,11 @@ from fastapi import APIRouter, Path, Query, Response
 
 from ledger_client.consent_index import ComplaintEntry, complaint, complaints
 from ledger_client.types import ComplaintStatus
+from pipeline.errors import NotFound
+from pipeline.operations import FileComplaint, ResolveComplaint
 
 from ..deps import CallerDep, ServiceDep, WriterDep
-from ..errors import NotFound, error_responses
+from ..errors import error_responses
 from ..models import (
     ComplaintCreate,
     ComplaintPublic,
@@ -26,7 +28,7 @@ from ..models import (
     ComplaintsPublic,
     SubmissionPublic,
 )
-from ..relay import WRITE_ROUTE, IdempotencyHeader, answer, submit_forward
+from ..writes import WRITE_ROUTE, IdempotencyHeader, relay
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 ComplaintId = Annotated[int, Path(ge=1, lt=2**256, description="the complaint's number")]
@@ -43,21 +45,16 @@ def file_complaint(
 ) -> SubmissionPublic:
     """Complain of a dispute's answer: ``fileComplaint`` signed by the record's subject's
     bound account. Anchored, the result names the ``complaint_id``."""
-    found = service.ledger.disputes.dispute(body.dispute_id)
-    if found is None:
-        raise NotFound(f"no dispute {body.dispute_id}", dispute_id=body.dispute_id)
-    submitted = submit_forward(
+    request = FileComplaint(body.dispute_id, bytes.fromhex(body.reason_hash[2:]))
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="complaints.file",
-        target=service.ledger.disputes,
-        fn="fileComplaint",
-        args=(body.dispute_id, bytes.fromhex(body.reason_hash[2:])),
-        counterparty=found.attester,
+        request=request,
     )
-    return answer(response, submitted)
 
 
 @router.get("", response_model=ComplaintsPublic)
@@ -115,18 +112,16 @@ def resolve_complaint(
 ) -> SubmissionPublic:
     """Resolve a complaint: ``resolveComplaint`` signed by a regulator (anyone else is
     refused by the chain, ``DisputesNotRegulator``)."""
-    submitted = submit_forward(
+    request = ResolveComplaint(complaint_id, body.upheld, bytes.fromhex(body.reply_hash[2:]))
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="complaints.resolve",
-        target=service.ledger.disputes,
-        fn="resolveComplaint",
-        args=(complaint_id, body.upheld, bytes.fromhex(body.reply_hash[2:])),
-        acts_on=str(complaint_id),
+        request=request,
     )
-    return answer(response, submitted)
 
 
 def _from_index(e: ComplaintEntry) -> ComplaintPublic:

@@ -14,10 +14,12 @@ from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Path, Query, Response
 
 from ledger_client.consent_index import DisputeEntry, dispute, disputes
-from ledger_client.types import DisputeStatus
+from ledger_client.types import AttestationFields, DisputeStatus
+from pipeline.errors import NotFound
+from pipeline.operations import AnswerDispute, RaiseBatchRecordDispute, RaiseDispute
 
 from ..deps import CallerDep, ServiceDep, WriterDep
-from ..errors import NotFound, error_responses
+from ..errors import error_responses
 from ..models import (
     Address,
     BatchRecordDisputeCreate,
@@ -28,7 +30,7 @@ from ..models import (
     DisputeUpholding,
     SubmissionPublic,
 )
-from ..relay import WRITE_ROUTE, IdempotencyHeader, answer, submit_forward
+from ..writes import WRITE_ROUTE, IdempotencyHeader, relay
 from .batches import resolve_batch_record
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
@@ -46,24 +48,18 @@ def raise_dispute(
 ) -> SubmissionPublic:
     """Dispute an attestation: ``raiseDispute`` signed by the subject's bound account. Anchored,
     the result names the ``dispute_id``."""
-    uid = bytes.fromhex(body.uid[2:])
-    info = service.ledger.attestations.attestation(uid)
-    if info is None:
-        raise NotFound(f"no attestation {body.uid}", uid=body.uid)
     f = body.fields
-    fields = tuple(bytes.fromhex(h[2:]) for h in (f.subject, f.data_hash, f.ref_uid))
-    submitted = submit_forward(
+    fields = AttestationFields(_b(f.subject), _b(f.data_hash), _b(f.ref_uid))
+    request = RaiseDispute(_b(body.uid), fields, _b(body.reason_hash))
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="disputes.raise",
-        target=service.ledger.disputes,
-        fn="raiseDispute",
-        args=(uid, fields, bytes.fromhex(body.reason_hash[2:])),
-        counterparty=info.attester,
+        request=request,
     )
-    return answer(response, submitted)
 
 
 @router.post("/batch-record", **WRITE_ROUTE)
@@ -78,20 +74,12 @@ def raise_batch_record_dispute(
     """Dispute a record of a batch: ``raiseBatchRecordDispute`` signed by the subject's bound
     account. Its attester (the signer, for a signed batch) may hand it in. Anchored, the
     result names the ``dispute_id``; the dispute's uid is the record id."""
-    ref, batch_id, entry, proof = resolve_batch_record(service, body)
-    submitted = submit_forward(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="disputes.raise_batch_record",
-        target=service.ledger.disputes,
-        fn="raiseBatchRecordDispute",
-        args=(batch_id, entry.as_tuple(), proof, bytes.fromhex(body.reason_hash[2:])),
-        acts_on="0x" + ref.record_id.hex(),
-        counterparty=ref.attester,
+    target = resolve_batch_record(service, body)
+    request = RaiseBatchRecordDispute(target, _b(body.reason_hash))
+    operation = "disputes.raise_batch_record"
+    return relay(
+        response, service, caller, idempotency_key, body, operation=operation, request=request
     )
-    return answer(response, submitted)
 
 
 @router.get("", response_model=DisputesPublic)
@@ -161,18 +149,16 @@ def reject_dispute(
 ) -> SubmissionPublic:
     """Reject a dispute, the record standing: ``rejectDispute`` signed by the attester or a
     regulator."""
-    submitted = submit_forward(
+    request = AnswerDispute(dispute_id, _b(body.reason_hash))
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="disputes.reject",
-        target=service.ledger.disputes,
-        fn="rejectDispute",
-        args=(dispute_id, bytes.fromhex(body.reason_hash[2:])),
-        acts_on=str(dispute_id),
+        request=request,
     )
-    return answer(response, submitted)
 
 
 @router.post("/{dispute_id}/uphold", **WRITE_ROUTE)
@@ -187,18 +173,20 @@ def uphold_dispute(
 ) -> SubmissionPublic:
     """Uphold a dispute once the record is revoked or replaced: ``upholdDispute`` signed by
     the attester or a regulator."""
-    submitted = submit_forward(
+    request = AnswerDispute(dispute_id, _b(body.reply_hash))
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="disputes.uphold",
-        target=service.ledger.disputes,
-        fn="upholdDispute",
-        args=(dispute_id, bytes.fromhex(body.reply_hash[2:])),
-        acts_on=str(dispute_id),
+        request=request,
     )
-    return answer(response, submitted)
+
+
+def _b(hex32: str) -> bytes:
+    return bytes.fromhex(hex32[2:])
 
 
 def _from_index(e: DisputeEntry, now: int) -> DisputePublic:

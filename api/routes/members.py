@@ -1,17 +1,44 @@
-"""Member institutions and their public encryption keys."""
+"""Member institutions and their public encryption keys; the regulator's onboarding.
+
+A regulator admits, suspends and reinstates members and sets their roles, and a registrar
+binds an enterprise's account to its subject id, each with its own signed call of
+``Consortium.sol`` relayed through the Forwarder (the Consortium trusts it, ERC-2771), handed
+in with the signer's own key: a regulator's (a registrar's for a binding). Any other key is
+refused by the Consortium's own error, ``ConsortiumUnauthorized``.
+"""
 
 from __future__ import annotations
 
 from eth_utils.address import to_checksum_address
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from ledger_client.types import Member
+from ledger_client.types import City, Member, Role, SubjectId
+from pipeline.errors import NotFound
+from pipeline.operations import (
+    AdmitMember,
+    BindEnterprise,
+    ReinstateMember,
+    SetRoles,
+    SuspendMember,
+)
 
-from ..deps import CallerDep, ServiceDep
-from ..errors import NotFound, error_responses
-from ..models import Address, MemberPublic, MembersPublic
+from ..deps import CallerDep, ServiceDep, WriterDep
+from ..errors import error_responses
+from ..models import (
+    Address,
+    EnterpriseBinding,
+    MemberAdmission,
+    MemberPublic,
+    MemberRoles,
+    MembersPublic,
+    MemberSuspension,
+    SignedWrite,
+    SubmissionPublic,
+)
+from ..writes import WRITE_ROUTE, IdempotencyHeader, relay
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
+enterprises_router = APIRouter(prefix="/v1/enterprises", tags=["members"])
 
 
 def _public(m: Member) -> MemberPublic:
@@ -40,3 +67,122 @@ def get_member(account: Address, service: ServiceDep, _: CallerDep) -> MemberPub
     if m is None:
         raise NotFound(f"{account} is not a member", account=account)
     return _public(m)
+
+
+# -- the regulator's writes ---------------------------------------------------------------------
+
+
+@router.post("", **WRITE_ROUTE)
+def admit_member(
+    body: MemberAdmission,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Admit a member institution with its city and roles: ``admitMember`` signed by a
+    regulator, handed in with the regulator's own key."""
+    request = AdmitMember(
+        to_checksum_address(body.account), body.name, City.parse(body.city), Role.parse(body.roles)
+    )
+    return relay(
+        response, service, caller, idempotency_key, body, operation="members.admit", request=request
+    )
+
+
+@router.post("/{account}/suspension", **WRITE_ROUTE)
+def suspend_member(
+    account: Address,
+    body: MemberSuspension,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Suspend a member: ``suspendMember`` signed by a regulator. From the block it is
+    anchored in, the member's keys neither write nor read (``MemberSuspended``)."""
+    request = SuspendMember(to_checksum_address(account), bytes.fromhex(body.reason[2:]))
+    return relay(
+        response,
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="members.suspend",
+        request=request,
+    )
+
+
+@router.post("/{account}/reinstatement", **WRITE_ROUTE)
+def reinstate_member(
+    account: Address,
+    body: SignedWrite,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Reinstate a suspended member: ``reinstateMember`` signed by a regulator."""
+    request = ReinstateMember(to_checksum_address(account))
+    return relay(
+        response,
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="members.reinstate",
+        request=request,
+    )
+
+
+@router.post("/{account}/roles", **WRITE_ROUTE)
+def set_roles(
+    account: Address,
+    body: MemberRoles,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Replace a member's roles: ``setRoles`` signed by a regulator (who cannot drop its own
+    regulator role: ``ConsortiumSelfLockout``)."""
+    request = SetRoles(to_checksum_address(account), Role.parse(body.roles))
+    return relay(
+        response,
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="members.set_roles",
+        request=request,
+    )
+
+
+@enterprises_router.post("", **WRITE_ROUTE)
+def bind_enterprise(
+    body: EnterpriseBinding,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Bind an enterprise's account to its subject id: ``bindEnterprise`` signed by a
+    registrar, handed in with the registrar's own key. The enterprise may then be issued a
+    key of its own and sign its writes."""
+    request = BindEnterprise(
+        to_checksum_address(body.account), SubjectId(bytes.fromhex(body.subject[2:]))
+    )
+    return relay(
+        response,
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="enterprises.bind",
+        request=request,
+    )

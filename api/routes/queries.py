@@ -21,9 +21,12 @@ from ledger_client.consent_index import (
     report_shares,
 )
 from ledger_client.types import QueryPurpose
+from pipeline.errors import NotPermitted, PipelineError
+from pipeline.intake import oversees
+from pipeline.operations import LogQuery, ShareReport
 
-from ..deps import CallerDep, ServiceDep, WriterDep, oversees
-from ..errors import ApiError, NotPermitted, error_responses
+from ..deps import CallerDep, ServiceDep, WriterDep
+from ..errors import error_responses
 from ..models import (
     ZERO32,
     Address,
@@ -35,17 +38,18 @@ from ..models import (
     ReportSharePublic,
     ReportSharesPublic,
     SubmissionPublic,
+    purpose_name,
 )
-from ..relay import WRITE_ROUTE, IdempotencyHeader, answer, purpose_name, submit_forward
+from ..writes import WRITE_ROUTE, IdempotencyHeader, relay
 from .schemas import resolve_schema
 
 router = APIRouter(prefix="/v1/queries", tags=["query trail"])
 
 
-class QueryFilterRequired(ApiError):
+class QueryFilterRequired(PipelineError):
     """A listing of queries needs exactly one of subject and member."""
 
-    status = 422
+    kind = "invalid"
 
 
 @router.post("", **WRITE_ROUTE)
@@ -64,24 +68,15 @@ def log_query(
         if body.schema_ref in ("", ZERO32)
         else resolve_schema(service, body.schema_ref).schema_id
     )
-    purpose = QueryPurpose.parse(body.purpose)
-    args = (
+    request = LogQuery(
         bytes.fromhex(body.auth_id[2:]),
-        int(purpose),
+        QueryPurpose.parse(body.purpose),
         bytes.fromhex(body.query_hash[2:]),
         schema,
     )
-    submitted = submit_forward(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="queries.log",
-        target=service.ledger.authorisations,
-        fn="logQuery",
-        args=args,
+    return relay(
+        response, service, caller, idempotency_key, body, operation="queries.log", request=request
     )
-    return answer(response, submitted)
 
 
 @router.get("", response_model=QueriesPublic, responses=error_responses(403))
@@ -137,23 +132,20 @@ def record_report_share(
 ) -> SubmissionPublic:
     """Record that the signer sent the querying member a sealed report in answer to a query:
     ``recordReportShare`` signed by the sending attester."""
-    args = (
+    request = ShareReport(
         bytes.fromhex(query_id[2:]),
         to_checksum_address(body.recipient),
         bytes.fromhex(body.ciphertext_hash[2:]),
     )
-    submitted = submit_forward(
+    return relay(
+        response,
         service,
         caller,
         idempotency_key,
         body,
         operation="queries.share_report",
-        target=service.ledger.authorisations,
-        fn="recordReportShare",
-        args=args,
-        acts_on=query_id,
+        request=request,
     )
-    return answer(response, submitted)
 
 
 @router.get("/{query_id}/report-shares", response_model=ReportSharesPublic)

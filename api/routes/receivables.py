@@ -5,11 +5,13 @@ rejects; a holder splits, transfers and asks banks for financing; a bank
 finances and releases; the payee marks a part overdue. Each is the acting
 party's own signed call of ``Receivables.sol``, relayed through the
 Forwarder. Enterprises hand theirs in with their own key, except a request
-for financing, which the bank it names may hand in (``api/relay.py``).
+for financing, which the bank it names may hand in (the ``Submitters`` of
+:mod:`pipeline.operations`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from eth_utils.address import to_checksum_address
@@ -26,10 +28,21 @@ from ledger_client.index_receivables import (
     payables,
 )
 from ledger_client.types import Receivable
+from pipeline.errors import NotFound, PipelineError
+from pipeline.operations import (
+    FinanceReceivable,
+    IssueReceivable,
+    OnReceivable,
+    RejectReceivable,
+    RequestFinancing,
+    SettleReceivables,
+    SplitReceivable,
+    TransferReceivable,
+    WithdrawFinancingRequest,
+)
 
-from ..deps import Caller, CallerDep, ServiceDep, WriterDep
-from ..errors import ApiError, NotFound, error_responses
-from ..journal import Submission
+from ..deps import CallerDep, ServiceDep, WriterDep
+from ..errors import error_responses
 from ..models import (
     Address,
     FinancingCreate,
@@ -52,8 +65,7 @@ from ..models import (
     SignedWrite,
     SubmissionPublic,
 )
-from ..relay import WRITE_ROUTE, IdempotencyHeader, answer, submit_forward
-from ..service import Service
+from ..writes import WRITE_ROUTE, IdempotencyHeader, relay
 
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
 financings_router = APIRouter(prefix="/v1/financings", tags=["receivables"])
@@ -61,36 +73,10 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
-class FilterRequired(ApiError):
+class FilterRequired(PipelineError):
     """A listing needs exactly one of its filters."""
 
-    status = 422
-
-
-def _relay(
-    service: Service,
-    caller: Caller,
-    key: str | None,
-    body: SignedWrite,
-    *,
-    operation: str,
-    fn: str,
-    args: tuple[Any, ...],
-    acts_on: str = "",
-    counterparty: str | None = None,
-) -> tuple[Submission, bool]:
-    return submit_forward(
-        service,
-        caller,
-        key,
-        body,
-        operation=f"receivables.{operation}",
-        target=service.ledger.receivables,
-        fn=fn,
-        args=args,
-        acts_on=acts_on,
-        counterparty=counterparty,
-    )
+    kind = "invalid"
 
 
 def _b(hex32: str) -> bytes:
@@ -98,6 +84,129 @@ def _b(hex32: str) -> bytes:
 
 
 # -- writes ---------------------------------------------------------------------------------
+# Every write is one shape: a signed body, mapped to the table's domain request, handed to the
+# intake. A row below is its path, its body model, its operation, and the mapping.
+
+#: (path, function name, body model, operation, body -> domain request, docstring) of the
+#: writes on a receivable named in the path.
+_ON_PART: tuple[
+    tuple[str, str, type[SignedWrite], str, Callable[[bytes, Any], object], str], ...
+] = (
+    (
+        "/{receivable_id}/accept",
+        "accept_receivable",
+        SignedWrite,
+        "receivables.accept",
+        lambda rid, _: OnReceivable(rid),
+        "Accept a pending receivable: ``accept`` signed by the supplier.",
+    ),
+    (
+        "/{receivable_id}/reject",
+        "reject_receivable",
+        ReceivableRejection,
+        "receivables.reject",
+        lambda rid, b: RejectReceivable(rid, [_b(h) for h in b.released_invoices]),
+        "Reject a pending receivable, releasing the invoices listed: ``reject`` signed by the "
+        "supplier.",
+    ),
+    (
+        "/{receivable_id}/split",
+        "split_receivable",
+        ReceivableSplitCreate,
+        "receivables.split",
+        lambda rid, b: SplitReceivable(rid, to_checksum_address(b.to), b.amount_fen),
+        "Split an amount off a part into a new part held by ``to``: ``split`` signed by the "
+        "holder. Anchored, the result names the new part's ``receivable_id``.",
+    ),
+    (
+        "/{receivable_id}/transfer",
+        "transfer_receivable",
+        ReceivableTransferCreate,
+        "receivables.transfer",
+        lambda rid, b: TransferReceivable(rid, to_checksum_address(b.to)),
+        "Transfer a whole part to ``to``: ``transfer`` signed by the holder.",
+    ),
+    (
+        "/{receivable_id}/financing-requests",
+        "request_financing",
+        FinancingRequestCreate,
+        "receivables.request_financing",
+        lambda rid, b: RequestFinancing(
+            rid,
+            to_checksum_address(b.financier),
+            b.min_advance_fen,
+            b.max_discount_bps,
+            b.expires_at,
+        ),
+        "Ask a bank to finance a part on the holder's terms (least advance, highest discount, "
+        "expiry): ``requestFinancing`` signed by the holder, handed in with its own key or by "
+        "the bank it asks, which cannot alter the terms it signed.",
+    ),
+    (
+        "/{receivable_id}/financing-requests/withdraw",
+        "withdraw_financing_request",
+        FinancingWithdrawal,
+        "receivables.withdraw_financing_request",
+        lambda rid, b: WithdrawFinancingRequest(rid, to_checksum_address(b.financier)),
+        "Withdraw a request to a bank: ``withdrawFinancingRequest`` signed by the holder.",
+    ),
+    (
+        "/{receivable_id}/finance",
+        "finance_receivable",
+        FinancingCreate,
+        "receivables.finance",
+        lambda rid, b: FinanceReceivable(rid, b.advance_fen, b.discount_bps),
+        "Finance a part the holder asked this bank to finance: ``finance`` signed by the bank. "
+        "Terms outside the holder's request are refused with 403 ``ReceivablesTermsNotAgreed``, "
+        "an expired request with 409 ``ReceivablesFinancingRequestExpired``, a part financed "
+        "already with 409 ``ReceivablesAlreadyFinanced``.",
+    ),
+    (
+        "/{receivable_id}/release",
+        "release_financing",
+        SignedWrite,
+        "receivables.release",
+        lambda rid, _: OnReceivable(rid),
+        "Release a financing once repaid: ``releaseFinancing`` signed by the bank.",
+    ),
+    (
+        "/{receivable_id}/mark-overdue",
+        "mark_overdue",
+        SignedWrite,
+        "receivables.mark_overdue",
+        lambda rid, _: OnReceivable(rid),
+        "Mark a part overdue past its due date and the grace period: ``markOverdue`` signed by "
+        "its payee. Anchored, the result names the default ``attestation`` about the debtor.",
+    ),
+)
+
+
+def _on_part_route(
+    name: str,
+    body_model: type[SignedWrite],
+    operation: str,
+    to_request: Callable[[bytes, Any], object],
+    doc: str,
+) -> Callable[..., SubmissionPublic]:
+    def route(
+        receivable_id: Hex32,
+        body: SignedWrite,
+        *,
+        service: ServiceDep,
+        caller: WriterDep,
+        response: Response,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> SubmissionPublic:
+        request = to_request(_b(receivable_id), body)
+        return relay(
+            response, service, caller, idempotency_key, body, operation=operation, request=request
+        )
+
+    # The body's model is the row's: FastAPI reads it from the annotation.
+    route.__annotations__["body"] = body_model
+    route.__name__ = route.__qualname__ = name
+    route.__doc__ = doc
+    return route
 
 
 @router.post("", **WRITE_ROUTE)
@@ -111,16 +220,21 @@ def issue_receivable(
 ) -> SubmissionPublic:
     """Issue a receivable to a supplier: ``issue`` signed by the debtor's bound account.
     Anchored, the result names the new ``receivable_id``."""
-    args = (
+    request = IssueReceivable(
         to_checksum_address(body.supplier),
         body.amount_fen,
         body.due_date,
         _b(body.contract_hash),
         [_b(h) for h in body.invoice_commitments],
     )
-    return answer(
+    return relay(
         response,
-        _relay(service, caller, idempotency_key, body, operation="issue", fn="issue", args=args),
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="receivables.issue",
+        request=request,
     )
 
 
@@ -134,250 +248,20 @@ def settle_receivables(
     idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionPublic:
     """Settle parts at or after maturity: ``settle(ids)`` signed by the debtor."""
-    args = ([_b(i) for i in body.ids],)
-    return answer(
+    request = SettleReceivables([_b(i) for i in body.ids])
+    return relay(
         response,
-        _relay(service, caller, idempotency_key, body, operation="settle", fn="settle", args=args),
-    )
-
-
-@router.post("/{receivable_id}/accept", **WRITE_ROUTE)
-def accept_receivable(
-    receivable_id: Hex32,
-    body: SignedWrite,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Accept a pending receivable: ``accept`` signed by the supplier."""
-    submitted = _relay(
         service,
         caller,
         idempotency_key,
         body,
-        operation="accept",
-        fn="accept",
-        args=(_b(receivable_id),),
-        acts_on=receivable_id,
+        operation="receivables.settle",
+        request=request,
     )
-    return answer(response, submitted)
 
 
-@router.post("/{receivable_id}/reject", **WRITE_ROUTE)
-def reject_receivable(
-    receivable_id: Hex32,
-    body: ReceivableRejection,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Reject a pending receivable, releasing the invoices listed: ``reject`` signed by the
-    supplier."""
-    args = (_b(receivable_id), [_b(h) for h in body.released_invoices])
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="reject",
-        fn="reject",
-        args=args,
-        acts_on=receivable_id,
-    )
-    return answer(response, submitted)
-
-
-@router.post("/{receivable_id}/split", **WRITE_ROUTE)
-def split_receivable(
-    receivable_id: Hex32,
-    body: ReceivableSplitCreate,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Split an amount off a part into a new part held by ``to``: ``split`` signed by the
-    holder. Anchored, the result names the new part's ``receivable_id``."""
-    args = (_b(receivable_id), to_checksum_address(body.to), body.amount_fen)
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="split",
-        fn="split",
-        args=args,
-        acts_on=receivable_id,
-    )
-    return answer(response, submitted)
-
-
-@router.post("/{receivable_id}/transfer", **WRITE_ROUTE)
-def transfer_receivable(
-    receivable_id: Hex32,
-    body: ReceivableTransferCreate,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Transfer a whole part to ``to``: ``transfer`` signed by the holder."""
-    args = (_b(receivable_id), to_checksum_address(body.to))
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="transfer",
-        fn="transfer",
-        args=args,
-        acts_on=receivable_id,
-    )
-    return answer(response, submitted)
-
-
-@router.post("/{receivable_id}/financing-requests", **WRITE_ROUTE)
-def request_financing(
-    receivable_id: Hex32,
-    body: FinancingRequestCreate,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Ask a bank to finance a part on the holder's terms (least advance, highest discount,
-    expiry): ``requestFinancing`` signed by the holder, handed in with its own key or by the
-    bank it asks, which cannot alter the terms it signed."""
-    financier = to_checksum_address(body.financier)
-    args = (
-        _b(receivable_id),
-        financier,
-        body.min_advance_fen,
-        body.max_discount_bps,
-        body.expires_at,
-    )
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="request_financing",
-        fn="requestFinancing",
-        args=args,
-        acts_on=receivable_id,
-        counterparty=financier,
-    )
-    return answer(response, submitted)
-
-
-@router.post("/{receivable_id}/financing-requests/withdraw", **WRITE_ROUTE)
-def withdraw_financing_request(
-    receivable_id: Hex32,
-    body: FinancingWithdrawal,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Withdraw a request to a bank: ``withdrawFinancingRequest`` signed by the holder."""
-    financier = to_checksum_address(body.financier)
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="withdraw_financing_request",
-        fn="withdrawFinancingRequest",
-        args=(_b(receivable_id), financier),
-        acts_on=receivable_id,
-        counterparty=financier,
-    )
-    return answer(response, submitted)
-
-
-@router.post("/{receivable_id}/finance", **WRITE_ROUTE)
-def finance_receivable(
-    receivable_id: Hex32,
-    body: FinancingCreate,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Finance a part the holder asked this bank to finance: ``finance`` signed by the bank.
-    Terms outside the holder's request are refused with 403 ``ReceivablesTermsNotAgreed``, an
-    expired request with 409 ``ReceivablesFinancingRequestExpired``, a part financed already
-    with 409 ``ReceivablesAlreadyFinanced``."""
-    args = (_b(receivable_id), body.advance_fen, body.discount_bps)
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="finance",
-        fn="finance",
-        args=args,
-        acts_on=receivable_id,
-    )
-    return answer(response, submitted)
-
-
-@router.post("/{receivable_id}/release", **WRITE_ROUTE)
-def release_financing(
-    receivable_id: Hex32,
-    body: SignedWrite,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Release a financing once repaid: ``releaseFinancing`` signed by the bank."""
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="release",
-        fn="releaseFinancing",
-        args=(_b(receivable_id),),
-        acts_on=receivable_id,
-    )
-    return answer(response, submitted)
-
-
-@router.post("/{receivable_id}/mark-overdue", **WRITE_ROUTE)
-def mark_overdue(
-    receivable_id: Hex32,
-    body: SignedWrite,
-    *,
-    service: ServiceDep,
-    caller: WriterDep,
-    response: Response,
-    idempotency_key: IdempotencyHeader = None,
-) -> SubmissionPublic:
-    """Mark a part overdue past its due date and the grace period: ``markOverdue`` signed by
-    its payee. Anchored, the result names the default ``attestation`` about the debtor."""
-    submitted = _relay(
-        service,
-        caller,
-        idempotency_key,
-        body,
-        operation="mark_overdue",
-        fn="markOverdue",
-        args=(_b(receivable_id),),
-        acts_on=receivable_id,
-    )
-    return answer(response, submitted)
+for _path, _name, _model, _operation, _to_request, _doc in _ON_PART:
+    router.post(_path, **WRITE_ROUTE)(_on_part_route(_name, _model, _operation, _to_request, _doc))
 
 
 # -- reads ----------------------------------------------------------------------------------

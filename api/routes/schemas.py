@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ledger_client.types import RegisteredSchema
+from pipeline.errors import NotFound
+from pipeline.service import Service
 
 from ..deps import CallerDep, ServiceDep
-from ..errors import NotFound, error_responses
+from ..errors import error_responses
 from ..models import SchemaPublic, SchemasPublic
-from ..service import Service
 
 router = APIRouter(prefix="/v1/schemas", tags=["schemas"])
 

@@ -23,14 +23,16 @@ from fastapi import APIRouter
 from ledger_client.contracts.attestations import batch_record_id
 from ledger_client.exceptions import LedgerError
 from ledger_client.signed_records import SignedRecord
+from pipeline.errors import NotFound
+from pipeline.intake import Caller, oversees
+from pipeline.journal import Submission
+from pipeline.service import Service
+from pipeline.worker import unpack_levels
 
-from ..deps import Caller, CallerDep, ServiceDep, oversees
-from ..errors import NotFound, error_responses
-from ..journal import Submission
+from ..deps import CallerDep, ServiceDep
+from ..errors import error_responses
 from ..models import BatchRecordIn, ProofPublic, SubmissionPublic
-from ..relay import submission_public
-from ..service import Service
-from ..worker import unpack_levels
+from ..writes import submission_public
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 

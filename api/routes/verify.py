@@ -6,18 +6,18 @@ from fastapi import APIRouter
 
 from ledger_client.audit import verify_record
 from ledger_client.batches import BatchProof
+from pipeline.errors import PipelineError
 
 from ..deps import CallerDep, ServiceDep
-from ..errors import ApiError
 from ..models import CheckPublic, VerificationPublic, VerifyCreate
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 
 
-class VerifyTargetMissing(ApiError):
+class VerifyTargetMissing(PipelineError):
     """Neither a UID nor a batch proof says which record to check."""
 
-    status = 422
+    kind = "invalid"
 
 
 @router.post("", response_model=VerificationPublic)

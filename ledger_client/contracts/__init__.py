@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .attestations import AttestationsContract
 from .authorisations import AuthorisationsContract
-from .base import ContractFacade, TxResult
+from .base import Call, ContractFacade, TxResult
 from .consortium import ConsortiumContract
 from .disputes import DisputesContract
 from .forwarder import ForwarderContract
@@ -13,6 +13,7 @@ from .receivables import ReceivablesContract
 __all__ = [
     "AttestationsContract",
     "AuthorisationsContract",
+    "Call",
     "ConsortiumContract",
     "ContractFacade",
     "DisputesContract",

@@ -24,7 +24,7 @@ from ..types import (
     SubjectId,
     Validity,
 )
-from .base import ContractFacade, TxResult
+from .base import Call, ContractFacade, TxResult
 
 if TYPE_CHECKING:
     from ..signed_records import SignedRecord
@@ -221,6 +221,14 @@ class AttestationsContract(ContractFacade):
         signature: bytes,
     ) -> Attested:
         """Relay a signed attestation; the chain records ``attester`` as its author."""
+        call = self.attest_by_sig_call(request, attester, nonce, deadline, signature)
+        result = self.send_call(relayer, call)
+        return Attested(result.event("Attested").args["uid"], result)
+
+    def attest_by_sig_call(
+        self, request: AttestRequest, attester: str, nonce: int, deadline: int, signature: bytes
+    ) -> Call:
+        """``attestBySig`` of a signed attestation, encoded: what a relayer sends."""
         req = (
             request.schema,
             bytes(request.subject),
@@ -228,12 +236,28 @@ class AttestationsContract(ContractFacade):
             request.expiry,
             request.ref_uid,
         )
-        result = self._send(relayer, "attestBySig", req, attester, nonce, deadline, signature)
-        return Attested(result.event("Attested").args["uid"], result)
+        return self._call("attestBySig", req, attester, nonce, deadline, signature)
+
+    def signed_record_call(self, record: SignedRecord) -> Call:
+        """``attestBySig`` of one signed record, encoded."""
+        return self.attest_by_sig_call(
+            record.request, record.signer, record.nonce, record.deadline, record.signature
+        )
+
+    def revoke_call(self, uid: bytes, reason: bytes = ZERO32) -> Call:
+        """``revoke``, encoded: its attester or a regulator signs it."""
+        return self._call("revoke", bytes(uid), bytes(reason))
 
     def revoke(self, revoker: LocalAccount, uid: bytes, reason: bytes = ZERO32) -> TxResult:
         """Revoke an attestation (its attester, or a regulator); ``reason`` is a 32-byte code."""
-        return self._send(revoker, "revoke", uid, reason)
+        return self.send_call(revoker, self.revoke_call(uid, reason))
+
+    def replace_call(
+        self, old_uid: bytes, old: AttestationFields, data_hash: Hash32 | bytes, expiry: int = 0
+    ) -> Call:
+        """``replace``, encoded: the attester corrects a record."""
+        fields = (bytes(old.subject), bytes(old.data_hash), bytes(old.ref_uid))
+        return self._call("replace", bytes(old_uid), fields, bytes(data_hash), expiry)
 
     def replace(
         self,
@@ -245,8 +269,7 @@ class AttestationsContract(ContractFacade):
         expiry: int = 0,
     ) -> Attested:
         """Replace an attestation with a corrected record of the same schema and subject."""
-        fields = (bytes(old.subject), bytes(old.data_hash), old.ref_uid)
-        result = self._send(attester, "replace", old_uid, fields, bytes(data_hash), expiry)
+        result = self.send_call(attester, self.replace_call(old_uid, old, data_hash, expiry))
         return Attested(result.event("Attested").args["uid"], result)
 
     # -- batches ------------------------------------------------------------------
@@ -279,9 +302,42 @@ class AttestationsContract(ContractFacade):
         root over ``[r.leaf() for r in records]`` in this order (``merkle.MerkleTree``).
         """
         sid = schema_id(schema) if isinstance(schema, Schema) else schema
-        hashes, claims = signed_batch_args(records)
-        result = self._send(relayer, "anchorSignedBatch", sid, expiry, hashes, claims, gas=gas)
+        call = self.signed_batch_call(sid, records, expiry=expiry)
+        result = self.send_call(relayer, call, gas=gas)
         return Anchored(result.event("BatchAnchored").args["batchId"], result)
+
+    def signed_batch_call(
+        self, schema: bytes, records: Sequence[SignedRecord], *, expiry: int = 0
+    ) -> Call:
+        """``anchorSignedBatch`` of ``records`` (one schema and expiry), encoded."""
+        hashes, claims = signed_batch_args(records)
+        return self._call("anchorSignedBatch", bytes(schema), expiry, hashes, claims)
+
+    def revoke_batch_record_call(
+        self, batch_id: bytes, entry: BatchEntry, proof: Sequence[bytes], reason: bytes = ZERO32
+    ) -> Call:
+        """``revokeBatchRecord``, encoded: the record's attester or a regulator signs it."""
+        return self._call(
+            "revokeBatchRecord", bytes(batch_id), entry.as_tuple(), list(proof), bytes(reason)
+        )
+
+    def replace_batch_record_call(
+        self,
+        batch_id: bytes,
+        entry: BatchEntry,
+        proof: Sequence[bytes],
+        data_hash: Hash32 | bytes,
+        expiry: int = 0,
+    ) -> Call:
+        """``replaceBatchRecord``, encoded: the record's attester corrects it."""
+        return self._call(
+            "replaceBatchRecord",
+            bytes(batch_id),
+            entry.as_tuple(),
+            list(proof),
+            bytes(data_hash),
+            expiry,
+        )
 
     def revoke_batch_record(
         self,
@@ -292,8 +348,8 @@ class AttestationsContract(ContractFacade):
         reason: bytes = ZERO32,
     ) -> TxResult:
         """Revoke one record of a batch (its attester or a regulator), leaving the others."""
-        return self._send(
-            revoker, "revokeBatchRecord", batch_id, entry.as_tuple(), list(proof), reason
+        return self.send_call(
+            revoker, self.revoke_batch_record_call(batch_id, entry, proof, reason)
         )
 
     def replace_batch_record(
@@ -307,15 +363,8 @@ class AttestationsContract(ContractFacade):
         expiry: int = 0,
     ) -> Attested:
         """Correct one record of a batch (its attester): a new attestation referring to it."""
-        result = self._send(
-            attester,
-            "replaceBatchRecord",
-            batch_id,
-            entry.as_tuple(),
-            list(proof),
-            bytes(data_hash),
-            expiry,
-        )
+        call = self.replace_batch_record_call(batch_id, entry, proof, data_hash, expiry)
+        result = self.send_call(attester, call)
         return Attested(result.event("Attested").args["uid"], result)
 
     # -- reads --------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ..eip712 import Domain, recover_typed, sign_typed
 from ..exceptions import LedgerValueError
 from ..merkle import keccak256
 from ..types import Authorisation, Hash32, QueryPurpose, SubjectId
-from .base import ContractFacade, TxResult
+from .base import Call, ContractFacade, TxResult
 
 __all__ = [
     "AUTHORISE_TYPES",
@@ -220,11 +220,10 @@ class AuthorisationsContract(ContractFacade):
         signature = sign_typed(enterprise, self.domain, WITHDRAW_TYPES, "Withdraw", message)
         return SignedWithdrawal(Hash32(bytes(auth_id)), enterprise.address, deadline, signature)
 
-    # -- writes ---------------------------------------------------------------------
-    def authorise(self, relayer: LocalAccount, signed: SignedAuthorisation) -> Authorised:
-        """Relay a signed authorisation (usually by the member it names)."""
-        result = self._send(
-            relayer,
+    # -- calls, encoded and not sent ------------------------------------------------------
+    def authorise_by_sig_call(self, signed: SignedAuthorisation) -> Call:
+        """``authoriseBySig`` of an enterprise's signed authorisation: what a relayer sends."""
+        return self._call(
             "authoriseBySig",
             signed.request.as_tuple(),
             signed.enterprise,
@@ -232,11 +231,37 @@ class AuthorisationsContract(ContractFacade):
             signed.deadline,
             signed.signature,
         )
+
+    def withdraw_call(self, auth_id: bytes) -> Call:
+        """``withdraw``: the enterprise's current account withdraws an authorisation."""
+        return self._call("withdraw", bytes(auth_id))
+
+    def log_query_call(
+        self,
+        auth_id: bytes,
+        purpose: QueryPurpose | int | str,
+        query_hash_: bytes,
+        schema: bytes = _ZERO32,
+    ) -> Call:
+        """``logQuery``: the authorised member logs a query (``schema`` zero: a full report)."""
+        code = int(QueryPurpose.parse(purpose)) if isinstance(purpose, str) else int(purpose)
+        return self._call("logQuery", bytes(auth_id), code, bytes(query_hash_), bytes(schema))
+
+    def record_report_share_call(
+        self, query_id_: bytes, recipient: str, ciphertext_hash: bytes
+    ) -> Call:
+        """``recordReportShare``: the sending attester records a sealed report's hash."""
+        return self._call("recordReportShare", bytes(query_id_), recipient, bytes(ciphertext_hash))
+
+    # -- writes ---------------------------------------------------------------------
+    def authorise(self, relayer: LocalAccount, signed: SignedAuthorisation) -> Authorised:
+        """Relay a signed authorisation (usually by the member it names)."""
+        result = self.send_call(relayer, self.authorise_by_sig_call(signed))
         return Authorised(Hash32(result.event("Authorised").args["authId"]), result)
 
     def withdraw(self, enterprise: LocalAccount, auth_id: bytes) -> TxResult:
         """Withdraw an authorisation directly (the enterprise pays the gas)."""
-        return self._send(enterprise, "withdraw", bytes(auth_id))
+        return self.send_call(enterprise, self.withdraw_call(auth_id))
 
     def withdraw_by_sig(self, relayer: LocalAccount, signed: SignedWithdrawal) -> TxResult:
         """Relay a signed withdrawal (anyone may)."""
@@ -261,10 +286,8 @@ class AuthorisationsContract(ContractFacade):
 
         ``schema`` is the schema queried, or zero for a full credit report.
         """
-        code = int(QueryPurpose.parse(purpose)) if isinstance(purpose, str) else int(purpose)
-        result = self._send(
-            member, "logQuery", bytes(auth_id), code, bytes(query_hash_), bytes(schema)
-        )
+        call = self.log_query_call(auth_id, purpose, query_hash_, schema)
+        result = self.send_call(member, call)
         return Queried(Hash32(result.event("QueryLogged").args["queryId"]), result)
 
     def check_query(
@@ -288,9 +311,8 @@ class AuthorisationsContract(ContractFacade):
         self, sender: LocalAccount, query_id_: bytes, recipient: str, ciphertext_hash: bytes
     ) -> TxResult:
         """Record that ``sender`` sent ``recipient`` a sealed report answering a query."""
-        return self._send(
-            sender, "recordReportShare", bytes(query_id_), recipient, bytes(ciphertext_hash)
-        )
+        call = self.record_report_share_call(query_id_, recipient, ciphertext_hash)
+        return self.send_call(sender, call)
 
     # -- reads ----------------------------------------------------------------------
     def authorisation(self, auth_id: bytes, block: int | str = "latest") -> Authorisation | None:

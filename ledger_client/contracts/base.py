@@ -43,6 +43,16 @@ class TxResult:
         raise KeyError(f"transaction {self.tx_hash} emitted no {name} event")
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call of a contract, encoded and not sent: what a party signs as a ForwardRequest,
+    or a relayer sends. The facades' ``*_call`` methods build them."""
+
+    to: str  # the contract's address
+    function: str  # the Solidity function's name, e.g. ``finance``
+    data: bytes  # calldata: selector and arguments
+
+
 class ContractFacade:
     """Base of the typed facades: one deployed contract on one chain."""
 
@@ -54,9 +64,16 @@ class ContractFacade:
         self.artifact = artifact
         self.codec: ContractABI = artifact.codec
 
+    def _call(self, fn: str, *args: Any) -> Call:
+        """``fn(*args)`` of this contract, encoded (the ABI codec checks every argument)."""
+        return Call(self.address, fn, self.codec.fn(fn).encode(args))
+
     def _send(self, signer: LocalAccount, fn: str, *args: Any, gas: int | None = None) -> TxResult:
-        data = self.codec.fn(fn).encode(args)
-        receipt = self.chain.transact(signer, self.address, data, gas=gas)
+        return self.send_call(signer, self._call(fn, *args), gas=gas)
+
+    def send_call(self, signer: LocalAccount, call: Call, *, gas: int | None = None) -> TxResult:
+        """Send a call this facade built, signed and paid for by ``signer``."""
+        receipt = self.chain.transact(signer, call.to, call.data, gas=gas)
         return TxResult(receipt, self.decode_events(receipt))
 
     def _read(self, fn: str, *args: Any, block: int | str = "latest") -> tuple[Any, ...]:

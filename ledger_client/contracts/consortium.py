@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from ..types import City, Enterprise, Member, Role, SubjectId
-from .base import ContractFacade, TxResult
+from .base import Call, ContractFacade, TxResult
 
 _ZERO_ADDRESS = "0x" + "00" * 20
 _ZERO32 = bytes(32)
@@ -34,6 +34,12 @@ class ConsortiumContract(ContractFacade):
     contract_name: ClassVar[str] = "Consortium"
 
     # -- regulator ----------------------------------------------------------------
+    def admit_member_call(
+        self, account: str, name: str, city: City | str | int, roles: Role | str | int | list[str]
+    ) -> Call:
+        """``admitMember``, encoded: a regulator signs it, or sends it."""
+        return self._call("admitMember", account, name, _city_code(city), _roles_code(roles))
+
     def admit_member(
         self,
         regulator: LocalAccount,
@@ -43,25 +49,35 @@ class ConsortiumContract(ContractFacade):
         roles: Role | str | int | list[str],
     ) -> TxResult:
         """Admit a member institution (regulator only)."""
-        return self._send(
-            regulator, "admitMember", account, name, _city_code(city), _roles_code(roles)
-        )
+        return self.send_call(regulator, self.admit_member_call(account, name, city, roles))
+
+    def set_roles_call(self, account: str, roles: Role | str | int | list[str]) -> Call:
+        """``setRoles``, encoded."""
+        return self._call("setRoles", account, _roles_code(roles))
 
     def set_roles(
         self, regulator: LocalAccount, account: str, roles: Role | str | int | list[str]
     ) -> TxResult:
         """Replace a member's roles (regulator only)."""
-        return self._send(regulator, "setRoles", account, _roles_code(roles))
+        return self.send_call(regulator, self.set_roles_call(account, roles))
+
+    def suspend_member_call(self, account: str, reason: bytes = _ZERO32) -> Call:
+        """``suspendMember``, encoded."""
+        return self._call("suspendMember", account, bytes(reason))
 
     def suspend_member(
         self, regulator: LocalAccount, account: str, reason: bytes = _ZERO32
     ) -> TxResult:
         """Suspend a member from this block on (regulator only); ``reason`` is a 32-byte code."""
-        return self._send(regulator, "suspendMember", account, reason)
+        return self.send_call(regulator, self.suspend_member_call(account, reason))
+
+    def reinstate_member_call(self, account: str) -> Call:
+        """``reinstateMember``, encoded."""
+        return self._call("reinstateMember", account)
 
     def reinstate_member(self, regulator: LocalAccount, account: str) -> TxResult:
         """Reinstate a suspended member (regulator only)."""
-        return self._send(regulator, "reinstateMember", account)
+        return self.send_call(regulator, self.reinstate_member_call(account))
 
     # -- members ------------------------------------------------------------------
     def publish_encryption_key(self, member: LocalAccount, key: bytes) -> TxResult:
@@ -69,11 +85,15 @@ class ConsortiumContract(ContractFacade):
         return self._send(member, "publishEncryptionKey", key)
 
     # -- registrars ---------------------------------------------------------------
+    def bind_enterprise_call(self, account: str, subject: SubjectId | bytes) -> Call:
+        """``bindEnterprise``, encoded."""
+        return self._call("bindEnterprise", account, bytes(subject))
+
     def bind_enterprise(
         self, registrar: LocalAccount, account: str, subject: SubjectId | bytes
     ) -> TxResult:
         """Bind an enterprise account to its subject id (registrar only)."""
-        return self._send(registrar, "bindEnterprise", account, bytes(subject))
+        return self.send_call(registrar, self.bind_enterprise_call(account, subject))
 
     def bind_enterprises(
         self,

@@ -38,7 +38,7 @@ from ..types import (
     SubjectId,
 )
 from .authorisations import DEFAULT_SIGNATURE_LIFETIME
-from .base import ContractFacade, TxResult
+from .base import Call, ContractFacade, TxResult
 
 __all__ = [
     "DISPUTE_RESOLUTION_PERIOD",
@@ -210,6 +210,39 @@ class DisputesContract(ContractFacade):
             signed.signature, self.domain, FILE_COMPLAINT_TYPES, "FileComplaint", message
         )
 
+    # -- calls, encoded and not sent (what a party signs as a ForwardRequest) --------------
+    def raise_dispute_call(self, uid: bytes, fields: AttestationFields, reason_hash: bytes) -> Call:
+        """``raiseDispute``: the subject's bound account disputes a record."""
+        return self._call("raiseDispute", bytes(uid), fields_tuple(fields), bytes(reason_hash))
+
+    def raise_batch_record_dispute_call(
+        self, batch_id: bytes, entry: BatchEntry, proof: Sequence[bytes], reason_hash: bytes
+    ) -> Call:
+        """``raiseBatchRecordDispute``: the subject's bound account disputes a batch record."""
+        return self._call(
+            "raiseBatchRecordDispute",
+            bytes(batch_id),
+            entry.as_tuple(),
+            list(proof),
+            bytes(reason_hash),
+        )
+
+    def reject_call(self, dispute_id: int, reason_hash: bytes) -> Call:
+        """``rejectDispute``: the attester or a regulator lets the record stand."""
+        return self._call("rejectDispute", dispute_id, bytes(reason_hash))
+
+    def uphold_call(self, dispute_id: int, reply_hash: bytes = _ZERO32) -> Call:
+        """``upholdDispute``: the attester or a regulator upholds it."""
+        return self._call("upholdDispute", dispute_id, bytes(reply_hash))
+
+    def file_complaint_call(self, dispute_id: int, reason_hash: bytes) -> Call:
+        """``fileComplaint``: the subject's bound account complains to the regulator."""
+        return self._call("fileComplaint", dispute_id, bytes(reason_hash))
+
+    def resolve_complaint_call(self, complaint_id: int, upheld: bool, reply_hash: bytes) -> Call:
+        """``resolveComplaint``: a regulator resolves a complaint."""
+        return self._call("resolveComplaint", complaint_id, upheld, bytes(reply_hash))
+
     # -- writes ---------------------------------------------------------------------
     def raise_dispute(
         self,
@@ -219,9 +252,7 @@ class DisputesContract(ContractFacade):
         reason_hash: bytes,
     ) -> Raised:
         """Dispute a record directly (the subject's bound account pays the gas)."""
-        result = self._send(
-            enterprise, "raiseDispute", bytes(uid), fields_tuple(fields), bytes(reason_hash)
-        )
+        result = self.send_call(enterprise, self.raise_dispute_call(uid, fields, reason_hash))
         return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
 
     def relay_dispute(self, relayer: LocalAccount, signed: SignedDispute) -> Raised:
@@ -248,14 +279,8 @@ class DisputesContract(ContractFacade):
         reason_hash: bytes,
     ) -> Raised:
         """Dispute a record of a batch (the subject's bound account); its uid is the record id."""
-        result = self._send(
-            enterprise,
-            "raiseBatchRecordDispute",
-            bytes(batch_id),
-            entry.as_tuple(),
-            list(proof),
-            bytes(reason_hash),
-        )
+        call = self.raise_batch_record_dispute_call(batch_id, entry, proof, reason_hash)
+        result = self.send_call(enterprise, call)
         return Raised(int(result.event("DisputeRaised").args["disputeId"]), result)
 
     def relay_batch_record_dispute(
@@ -283,20 +308,20 @@ class DisputesContract(ContractFacade):
 
     def reject(self, resolver: LocalAccount, dispute_id: int, reason_hash: bytes) -> TxResult:
         """Reject a dispute: the record stands (its attester, or a regulator)."""
-        return self._send(resolver, "rejectDispute", dispute_id, bytes(reason_hash))
+        return self.send_call(resolver, self.reject_call(dispute_id, reason_hash))
 
     def uphold(
         self, resolver: LocalAccount, dispute_id: int, reply_hash: bytes = _ZERO32
     ) -> TxResult:
         """Uphold a dispute once the record is revoked or replaced (attester or regulator)."""
-        return self._send(resolver, "upholdDispute", dispute_id, bytes(reply_hash))
+        return self.send_call(resolver, self.uphold_call(dispute_id, reply_hash))
 
     def file_complaint(
         self, enterprise: LocalAccount, dispute_id: int, reason_hash: bytes
     ) -> Filed:
         """Complain of a dispute's rejection or overdue silence directly (the subject's bound
         account pays the gas)."""
-        result = self._send(enterprise, "fileComplaint", dispute_id, bytes(reason_hash))
+        result = self.send_call(enterprise, self.file_complaint_call(dispute_id, reason_hash))
         return Filed(int(result.event("ComplaintFiled").args["complaintId"]), result)
 
     def relay_complaint(self, relayer: LocalAccount, signed: SignedComplaint) -> Filed:
@@ -318,7 +343,8 @@ class DisputesContract(ContractFacade):
     ) -> TxResult:
         """Resolve a complaint (a regulator only): upheld once the record is revoked or
         replaced, else rejected; an open dispute of it is answered the same way."""
-        return self._send(regulator, "resolveComplaint", complaint_id, upheld, bytes(reply_hash))
+        call = self.resolve_complaint_call(complaint_id, upheld, reply_hash)
+        return self.send_call(regulator, call)
 
     # -- reads ----------------------------------------------------------------------
     def dispute(self, dispute_id: int, block: int | str = "latest") -> Dispute | None:

@@ -30,7 +30,7 @@ from eth_utils.address import to_checksum_address
 from ..eip712 import Domain, SignatureError
 from ..signed_records import domain_separator, recover_address_bytes
 from .authorisations import DEFAULT_SIGNATURE_LIFETIME
-from .base import ContractFacade, TxResult
+from .base import Call, ContractFacade, TxResult
 
 __all__ = [
     "EIP712_NAME",
@@ -180,17 +180,38 @@ class ForwarderContract(ContractFacade):
 
         ``deadline`` defaults to an hour from the chain's clock.
         """
+        call = Call(target.address, fn, target.codec.fn(fn).encode(args))
+        return self.request_call(signer, call, nonce=nonce, deadline=deadline)
+
+    def request_call(
+        self, signer: str, call: Call, *, nonce: int | None = None, deadline: int | None = None
+    ) -> ForwardRequest:
+        """The request to make ``call`` (a facade's ``*_call``) as ``signer``, not yet signed.
+
+        ``deadline`` defaults to an hour from the chain's clock.
+        """
         sender = to_checksum_address(signer)
-        data = target.codec.fn(fn).encode(args)
         if deadline is None:
             deadline = self.chain.now() + DEFAULT_SIGNATURE_LIFETIME
         return ForwardRequest(
             sender=sender,
-            to=to_checksum_address(target.address),
+            to=to_checksum_address(call.to),
             nonce=self.next_nonce(sender) if nonce is None else nonce,
             deadline=deadline,
-            data=data,
+            data=call.data,
         )
+
+    def sign_call(
+        self,
+        signer: LocalAccount,
+        call: Call,
+        *,
+        nonce: int | None = None,
+        deadline: int | None = None,
+    ) -> SignedForwardRequest:
+        """Sign ``call`` (a facade's ``*_call``) for anyone to relay."""
+        request = self.request_call(signer.address, call, nonce=nonce, deadline=deadline)
+        return self.sign_request(signer, request)
 
     def sign_request(self, signer: LocalAccount, request: ForwardRequest) -> SignedForwardRequest:
         """``signer``'s signature of ``request`` (off chain; no gas)."""

@@ -44,7 +44,7 @@ from ..types import (
     SubjectId,
 )
 from .attestations import schema_id
-from .base import ContractFacade, TxResult
+from .base import Call, ContractFacade, TxResult
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -185,6 +185,93 @@ class ReceivablesContract(ContractFacade):
 
     contract_name: ClassVar[str] = "Receivables"
 
+    # -- calls, encoded and not sent (what a party signs as a ForwardRequest) --------------
+    def issue_call(
+        self,
+        supplier: str,
+        amount_fen: int,
+        due_date: int,
+        *,
+        contract_hash: bytes,
+        invoice_commitments: Sequence[bytes],
+    ) -> Call:
+        """``issue``: the debtor issues a receivable to ``supplier``."""
+        if not 0 <= due_date <= _UINT40_MAX:
+            raise LedgerValueError(f"due date must be UNIX seconds < 2**40; got {due_date!r}")
+        return self._call(
+            "issue",
+            supplier,
+            _fen(amount_fen, "amount"),
+            due_date,
+            _hash32(contract_hash, "contract hash"),
+            [_hash32(h, "invoice commitment") for h in invoice_commitments],
+        )
+
+    def settle_call(self, ids: Sequence[ReceivableId | bytes]) -> Call:
+        """``settle``: the debtor pays the listed parts at or after maturity."""
+        return self._call("settle", [bytes(i) for i in ids])
+
+    def accept_call(self, receivable_id: ReceivableId | bytes) -> Call:
+        """``accept``: the supplier accepts a pending receivable."""
+        return self._call("accept", bytes(receivable_id))
+
+    def reject_call(
+        self, receivable_id: ReceivableId | bytes, release_invoices: Sequence[bytes] = ()
+    ) -> Call:
+        """``reject``: the supplier rejects it, releasing the invoice commitments listed."""
+        return self._call("reject", bytes(receivable_id), [bytes(h) for h in release_invoices])
+
+    def split_call(self, receivable_id: ReceivableId | bytes, to: str, amount_fen: int) -> Call:
+        """``split``: the holder passes ``amount_fen`` of a part to ``to`` as a new part."""
+        return self._call("split", bytes(receivable_id), to, _fen(amount_fen, "amount"))
+
+    def transfer_call(self, receivable_id: ReceivableId | bytes, to: str) -> Call:
+        """``transfer``: the holder passes a whole part to ``to``."""
+        return self._call("transfer", bytes(receivable_id), to)
+
+    def request_financing_call(
+        self,
+        receivable_id: ReceivableId | bytes,
+        financier: str,
+        *,
+        min_advance_fen: int,
+        max_discount_bps: int,
+        expires_at: int,
+    ) -> Call:
+        """``requestFinancing``: the holder asks a bank to finance a part on its terms."""
+        if not 0 <= expires_at <= _UINT40_MAX:
+            raise LedgerValueError(f"expiry must be UNIX seconds < 2**40; got {expires_at!r}")
+        return self._call(
+            "requestFinancing",
+            bytes(receivable_id),
+            financier,
+            _fen(min_advance_fen, "minimum advance"),
+            _bps(max_discount_bps),
+            expires_at,
+        )
+
+    def withdraw_financing_request_call(
+        self, receivable_id: ReceivableId | bytes, financier: str
+    ) -> Call:
+        """``withdrawFinancingRequest``: the holder withdraws a request to a bank."""
+        return self._call("withdrawFinancingRequest", bytes(receivable_id), financier)
+
+    def finance_call(
+        self, receivable_id: ReceivableId | bytes, advance_fen: int, discount_bps: int
+    ) -> Call:
+        """``finance``: the bank finances a part it was asked to, within the terms."""
+        return self._call(
+            "finance", bytes(receivable_id), _fen(advance_fen, "advance"), _bps(discount_bps)
+        )
+
+    def release_financing_call(self, receivable_id: ReceivableId | bytes) -> Call:
+        """``releaseFinancing``: the bank releases a repaid financing."""
+        return self._call("releaseFinancing", bytes(receivable_id))
+
+    def mark_overdue_call(self, receivable_id: ReceivableId | bytes) -> Call:
+        """``markOverdue``: the payee marks an unpaid part overdue past the grace period."""
+        return self._call("markOverdue", bytes(receivable_id))
+
     # -- the debtor -----------------------------------------------------------------
     def issue_receivable(
         self,
@@ -198,22 +285,19 @@ class ReceivablesContract(ContractFacade):
     ) -> ReceivableTx:
         """Issue a receivable of ``amount_fen`` due at ``due_date`` (UNIX s) to ``supplier``,
         backed by :func:`invoice_commitment` s of its invoices."""
-        if not 0 <= due_date <= _UINT40_MAX:
-            raise LedgerValueError(f"due date must be UNIX seconds < 2**40; got {due_date!r}")
-        result = self._send(
-            debtor,
-            "issue",
+        call = self.issue_call(
             supplier,
-            _fen(amount_fen, "amount"),
+            amount_fen,
             due_date,
-            _hash32(contract_hash, "contract hash"),
-            [_hash32(h, "invoice commitment") for h in invoice_commitments],
+            contract_hash=contract_hash,
+            invoice_commitments=invoice_commitments,
         )
+        result = self.send_call(debtor, call)
         return self._with_id(result, result.event("ReceivableIssued").args["id"])
 
     def settle(self, debtor: LocalAccount, ids: Sequence[ReceivableId | bytes]) -> TxResult:
         """Settle the listed parts at or after maturity: each is paid to its payee."""
-        return self._send(debtor, "settle", [bytes(i) for i in ids])
+        return self.send_call(debtor, self.settle_call(ids))
 
     def settle_all(self, debtor: LocalAccount, receivable_id: ReceivableId | bytes) -> TxResult:
         """Settle every outstanding part of the receivable ``receivable_id`` belongs to."""
@@ -223,7 +307,7 @@ class ReceivablesContract(ContractFacade):
     # -- the supplier and every later holder --------------------------------------------
     def accept(self, supplier: LocalAccount, receivable_id: ReceivableId | bytes) -> TxResult:
         """Accept a pending receivable."""
-        return self._send(supplier, "accept", bytes(receivable_id))
+        return self.send_call(supplier, self.accept_call(receivable_id))
 
     def reject(
         self,
@@ -232,22 +316,20 @@ class ReceivablesContract(ContractFacade):
         release_invoices: Sequence[bytes] = (),
     ) -> TxResult:
         """Reject a pending receivable, releasing the invoice commitments listed for a new issue."""
-        return self._send(
-            supplier, "reject", bytes(receivable_id), [bytes(h) for h in release_invoices]
-        )
+        return self.send_call(supplier, self.reject_call(receivable_id, release_invoices))
 
     def transfer(
         self, holder: LocalAccount, receivable_id: ReceivableId | bytes, to: str
     ) -> ReceivableTx:
         """Transfer a whole part to the enterprise with account ``to``."""
-        result = self._send(holder, "transfer", bytes(receivable_id), to)
+        result = self.send_call(holder, self.transfer_call(receivable_id, to))
         return self._with_id(result, bytes(receivable_id))
 
     def transfer_part(
         self, holder: LocalAccount, receivable_id: ReceivableId | bytes, to: str, amount_fen: int
     ) -> ReceivableTx:
         """Split ``amount_fen`` off a part into a new part held by ``to``; returns the new part."""
-        result = self._send(holder, "split", bytes(receivable_id), to, _fen(amount_fen, "amount"))
+        result = self.send_call(holder, self.split_call(receivable_id, to, amount_fen))
         return self._with_id(result, result.event("ReceivableSplit").args["child"])
 
     split = transfer_part
@@ -264,23 +346,22 @@ class ReceivablesContract(ContractFacade):
     ) -> TxResult:
         """Ask the bank ``financier`` to finance a part for at least ``min_advance_fen`` at a
         discount of at most ``max_discount_bps``, until ``expires_at`` (UNIX s)."""
-        if not 0 <= expires_at <= _UINT40_MAX:
-            raise LedgerValueError(f"expiry must be UNIX seconds < 2**40; got {expires_at!r}")
-        return self._send(
-            holder,
-            "requestFinancing",
-            bytes(receivable_id),
+        call = self.request_financing_call(
+            receivable_id,
             financier,
-            _fen(min_advance_fen, "minimum advance"),
-            _bps(max_discount_bps),
-            expires_at,
+            min_advance_fen=min_advance_fen,
+            max_discount_bps=max_discount_bps,
+            expires_at=expires_at,
         )
+        return self.send_call(holder, call)
 
     def withdraw_financing_request(
         self, holder: LocalAccount, receivable_id: ReceivableId | bytes, financier: str
     ) -> TxResult:
         """Withdraw a request to a bank."""
-        return self._send(holder, "withdrawFinancingRequest", bytes(receivable_id), financier)
+        return self.send_call(
+            holder, self.withdraw_financing_request_call(receivable_id, financier)
+        )
 
     # -- banks ----------------------------------------------------------------------
     def finance(
@@ -292,12 +373,8 @@ class ReceivablesContract(ContractFacade):
     ) -> ReceivableTx:
         """Finance a part the holder asked this bank to finance, within the request's terms;
         the bank becomes its payee."""
-        result = self._send(
-            financier,
-            "finance",
-            bytes(receivable_id),
-            _fen(advance_fen, "advance"),
-            _bps(discount_bps),
+        result = self.send_call(
+            financier, self.finance_call(receivable_id, advance_fen, discount_bps)
         )
         return self._with_id(result, bytes(receivable_id))
 
@@ -305,12 +382,12 @@ class ReceivablesContract(ContractFacade):
         self, financier: LocalAccount, receivable_id: ReceivableId | bytes
     ) -> TxResult:
         """Release a financing once repaid: the holder is the payee again."""
-        return self._send(financier, "releaseFinancing", bytes(receivable_id))
+        return self.send_call(financier, self.release_financing_call(receivable_id))
 
     # -- payees ---------------------------------------------------------------------
     def mark_overdue(self, payee: LocalAccount, receivable_id: ReceivableId | bytes) -> DefaultTx:
         """Mark a part overdue after due date plus grace; attests a default about the debtor."""
-        result = self._send(payee, "markOverdue", bytes(receivable_id))
+        result = self.send_call(payee, self.mark_overdue_call(receivable_id))
         args = result.event("ReceivableMarkedOverdue").args
         return DefaultTx(
             receipt=result.receipt,

@@ -21,27 +21,53 @@ import struct
 import threading
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from eth_account.signers.local import LocalAccount
+
+from ledger_client import Chain, Ledger
+from ledger_client.backends import Receipt
 from ledger_client.batches import signed_batch_tree
-from ledger_client.contracts.attestations import signed_batch_args, signed_batch_gas
+from ledger_client.contracts.attestations import signed_batch_gas
+from ledger_client.contracts.base import Call, ContractFacade
 from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.exceptions import ContractRevert, LedgerError
+from ledger_client.index import EventIndex
 from ledger_client.merkle import MerkleTree
 from ledger_client.signed_records import SignedRecord
 
-from .journal import Anchor, Submission
+from .config import Settings
+from .journal import Anchor, Journal, Submission
+from .operations import OPERATIONS
 
 #: How often the worker re-reads the chain's clock and signers' standing, seconds.
 REFRESH_S = 1.0
 #: A full garbage collection runs after this many idle seconds, at most once a minute.
 IDLE_COLLECT_S = 5.0
 COLLECT_EVERY_S = 60.0
+#: The row a signed attestation is relayed by, alone.
+_ATTEST = OPERATIONS["attestations.attest"]
 
-if TYPE_CHECKING:
-    from ledger_client.backends import Receipt
 
-    from .service import Service
+class Host(Protocol):
+    """What the worker works with: the service that runs it (:class:`pipeline.service.Service`),
+    named by what it offers so that neither module imports the other."""
+
+    settings: Settings
+    chain: Chain
+    ledger: Ledger
+    relayer: LocalAccount
+    journal: Journal
+    index: EventIndex
+
+    def chain_time(self) -> int: ...
+
+    def refresh(self) -> None: ...
+
+    def note_chain_time(self, timestamp: int) -> None: ...
+
+    def facade_at(self, address: str) -> ContractFacade | None: ...
+
 
 log = logging.getLogger("credit_chain.api.worker")
 _ZERO32 = bytes(32)
@@ -74,7 +100,7 @@ def unpack_levels(blob: bytes) -> MerkleTree:
 class AnchorWorker:
     """A background thread that anchors what the journal holds."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Host) -> None:
         self.service = service
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -177,7 +203,7 @@ class AnchorWorker:
         """Relay one signed request (a forward or an authorisation) in its own transaction."""
         s = self.service
         try:
-            to, data = relay_call(s, sub)
+            to, data = relay_call(s.ledger, sub)
         except (KeyError, TypeError, ValueError) as exc:  # a journaled payload it cannot read
             reason = {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"}
             s.journal.settle_without_anchor({sub.id: ("rejected", reason)})
@@ -190,18 +216,9 @@ class AnchorWorker:
 
     def _anchor_single(self, sub: Submission) -> None:
         s = self.service
-        record = SignedRecord.from_dict(sub.payload)
-        r = record.request
-        data = s.ledger.attestations.codec.fn("attestBySig").encode(
-            [
-                (r.schema, bytes(r.subject), bytes(r.data_hash), r.expiry, r.ref_uid),
-                record.signer,
-                record.nonce,
-                record.deadline,
-                record.signature,
-            ]
-        )
-        tx = s.chain.prepare(s.relayer, s.ledger.attestations.address, data)
+        assert _ATTEST.journaled is not None
+        call = _ATTEST.call(s.ledger, _ATTEST.journaled.load(sub.payload))
+        tx = s.chain.prepare(s.relayer, call.to, call.data)
         anchor_id = s.journal.begin_anchor("single", tx, [sub.id])
         anchor = s.journal.anchor(anchor_id)
         assert anchor is not None
@@ -238,9 +255,9 @@ class AnchorWorker:
         records = [SignedRecord.from_dict(x.payload) for x in live]
         # The tree the chain builds from the same leaves, kept to hand out proofs.
         tree = signed_batch_tree(records)
-        data = _signed_batch_call(s, records)
+        call = _signed_batch_call(s.ledger, records)
         gas = signed_batch_gas(records)
-        tx = s.chain.prepare(s.relayer, s.ledger.attestations.address, data, gas=gas)
+        tx = s.chain.prepare(s.relayer, call.to, call.data, gas=gas)
         anchor_id = s.journal.begin_anchor("batch", tx, [x.id for x in live], pack_levels(tree))
         anchor = s.journal.anchor(anchor_id)
         assert anchor is not None
@@ -256,11 +273,8 @@ class AnchorWorker:
                 return live
             records = [SignedRecord.from_dict(x.payload) for x in live]
             try:
-                s.chain.call(
-                    s.ledger.attestations.address,
-                    _signed_batch_call(s, records),
-                    sender=s.relayer.address,
-                )
+                call = _signed_batch_call(s.ledger, records)
+                s.chain.call(call.to, call.data, sender=s.relayer.address)
             except ContractRevert as exc:
                 named = [x for x, r in zip(live, records, strict=True) if _refuses(exc, r)]
                 if not named:
@@ -342,13 +356,10 @@ class AnchorWorker:
         )
 
 
-def _signed_batch_call(service: Service, records: list[SignedRecord]) -> bytes:
-    """The calldata of ``anchorSignedBatch`` for ``records`` (one schema and expiry)."""
+def _signed_batch_call(ledger: Ledger, records: list[SignedRecord]) -> Call:
+    """``anchorSignedBatch`` of ``records`` (one schema and expiry)."""
     first = records[0].request
-    hashes, claims = signed_batch_args(records)
-    return service.ledger.attestations.codec.fn("anchorSignedBatch").encode(
-        [first.schema, first.expiry, hashes, claims]
-    )
+    return ledger.attestations.signed_batch_call(first.schema, records, expiry=first.expiry)
 
 
 def _refuses(exc: ContractRevert, record: SignedRecord) -> bool:
@@ -362,45 +373,21 @@ def _refuses(exc: ContractRevert, record: SignedRecord) -> bool:
     return bool(exc.error_name.startswith("Consortium") and f.get("account") == record.signer)
 
 
-def relay_call(service: Service, sub: Submission) -> tuple[str, bytes]:
-    """The contract and calldata of the transaction that relays ``sub``."""
-    ledger = service.ledger
-    if sub.kind == "forward":
+def relay_call(ledger: Ledger, sub: Submission) -> tuple[str, bytes]:
+    """The contract and calldata of the transaction that relays ``sub``, by its row."""
+    op = OPERATIONS.get(sub.operation)
+    if op is None or op.relayed_as != sub.kind or sub.kind == "attestation":
+        raise ValueError(
+            f"submission {sub.id} ({sub.kind} {sub.operation!r}) is not a relayed call"
+        )
+    if op.journaled is None:  # the signer's ForwardRequest, as journaled
         signed = SignedForwardRequest.from_dict(sub.payload["request"])
         return ledger.forwarder.address, ledger.forwarder.execute_data(signed)
-    if sub.kind == "authorise":
-        from .relay import signed_authorisation
-
-        signed_auth = signed_authorisation(sub.payload)
-        data = ledger.authorisations.codec.fn("authoriseBySig").encode(
-            [
-                signed_auth.request.as_tuple(),
-                signed_auth.enterprise,
-                signed_auth.nonce,
-                signed_auth.deadline,
-                signed_auth.signature,
-            ]
-        )
-        return ledger.authorisations.address, data
-    raise ValueError(f"submission {sub.id} of kind {sub.kind!r} is not a relayed call")
+    call = op.call(ledger, op.journaled.load(sub.payload))
+    return call.to, call.data
 
 
-#: Per operation: the event, its argument and the result key that names what it made.
-_MADE: dict[str, tuple[str, str, str]] = {
-    "attestations.replace": ("Attested", "uid", "uid"),
-    "authorisations.create": ("Authorised", "authId", "auth_id"),
-    "queries.log": ("QueryLogged", "queryId", "query_id"),
-    "disputes.raise": ("DisputeRaised", "disputeId", "dispute_id"),
-    "complaints.file": ("ComplaintFiled", "complaintId", "complaint_id"),
-    "disputes.raise_batch_record": ("DisputeRaised", "disputeId", "dispute_id"),
-    "attestations.replace_batch_record": ("Attested", "uid", "uid"),
-    "receivables.issue": ("ReceivableIssued", "id", "receivable_id"),
-    "receivables.split": ("ReceivableSplit", "child", "receivable_id"),
-    "receivables.mark_overdue": ("ReceivableMarkedOverdue", "attestation", "attestation"),
-}
-
-
-def relay_result(service: Service, operation: str, receipt: Receipt) -> dict[str, Any]:
+def relay_result(service: Host, operation: str, receipt: Receipt) -> dict[str, Any]:
     """What an anchored relay reports: its transaction, the events it caused, what it made."""
     events: list[dict[str, Any]] = []
     for log in receipt.logs:
@@ -415,12 +402,12 @@ def relay_result(service: Service, operation: str, receipt: Receipt) -> dict[str
         "block": receipt.block_number,
         "events": _jsonable(events),
     }
-    made = _MADE.get(operation)
+    op = OPERATIONS.get(operation)
+    made = op.made if op is not None else None
     if made is not None:
-        name, arg, key = made
         for found in events:
-            if found["name"] == name:
-                result[key] = _jsonable(found["args"][arg])
+            if found["name"] == made.event:
+                result[made.key] = _jsonable(found["args"][made.arg])
                 break
     return result
 
