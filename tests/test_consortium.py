@@ -296,7 +296,8 @@ class ConsortiumConformance(LedgerFixtures):
         entry = dataclasses.replace(
             ledger.manifest.contracts["Consortium"], address="0x" + "12" * 20
         )
-        no_code = dataclasses.replace(ledger.manifest, contracts={"Consortium": entry})
+        contracts = {**ledger.manifest.contracts, "Consortium": entry}
+        no_code = dataclasses.replace(ledger.manifest, contracts=contracts)
         with pytest.raises(ManifestError, match="no contract"):
             attach(ledger.chain, no_code)
 

@@ -114,7 +114,14 @@ def _forge(world: World) -> Forgery:
     attacker as forwarder; a loan record attested through it as the real bank."""
     chain, attacker, bank = world.ledger.chain, world.attacker, world.bank
     real = world.ledger.manifest.contracts
-    consortium = _deploy(chain, attacker, "Consortium", "Attacker regulator", int(City.SHANGHAI))
+    consortium = _deploy(
+        chain,
+        attacker,
+        "Consortium",
+        "Attacker regulator",
+        int(City.SHANGHAI),
+        real["Forwarder"].address,
+    )
     # In its own consortium the attacker is regulator: it admits the real bank's account
     # under the real bank's name, and registers the schema.
     ConsortiumContract(chain, consortium, ARTS.contract("Consortium")).admit_member(
@@ -313,7 +320,10 @@ class WiringConformance(LedgerFixtures):
 
     def test_another_consortium_with_another_regulator_is_refused(self, world: World) -> None:
         chain, attacker = world.ledger.chain, world.attacker
-        other = _deploy(chain, attacker, "Consortium", "People's Bank of China", int(City.SHANGHAI))
+        forwarder = world.ledger.manifest.contracts["Forwarder"].address
+        other = _deploy(
+            chain, attacker, "Consortium", "People's Bank of China", int(City.SHANGHAI), forwarder
+        )
         ConsortiumContract(chain, other, ARTS.contract("Consortium")).admit_member(
             attacker, world.bank.address, "Qiantang Bank", "Hangzhou", Role.ATTESTER
         )
@@ -341,7 +351,7 @@ class WiringConformance(LedgerFixtures):
         found = wiring_mismatches(chain, swapped)
         assert {(m.contract, m.reference, m.manifest, m.onchain) for m in found} == {
             (name, "trustedForwarder", other, real)
-            for name in ("Attestations", "Disputes", "Authorisations", "Receivables")
+            for name in ("Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
         } | {("Forwarder", "creator", world.ledger.manifest.deployer, "another account")}
         with pytest.raises(ManifestWiringMismatch, match="reference=trustedForwarder"):
             attach(chain, swapped)
@@ -373,6 +383,7 @@ class WiringConformance(LedgerFixtures):
     @pytest.mark.parametrize(
         ("name", "reference"),
         [
+            ("Consortium", "trustedForwarder"),
             ("Disputes", "trustedForwarder"),
             ("Authorisations", "consortium"),
             ("Receivables", "gracePeriod"),
@@ -387,13 +398,21 @@ class WiringConformance(LedgerFixtures):
         ledger, attacker = world.ledger, world.attacker
         chain = ledger.chain
         c = {n: e.address for n, e in ledger.manifest.contracts.items()}
-        fake_consortium = _deploy(chain, attacker, "Consortium", "Attacker", int(City.SHANGHAI))
+        fake_consortium = _deploy(
+            chain, attacker, "Consortium", "Attacker", int(City.SHANGHAI), c["Forwarder"]
+        )
         fake_attestations = _deploy(
             chain, attacker, "Attestations", c["Consortium"], c["Disputes"], c["Forwarder"]
         )
         grace = DEFAULT_GRACE_PERIOD
         rc = ledger.receivables
         args: dict[tuple[str, str], tuple[object, ...]] = {
+            # The regulator's onboarding relayed through the attacker as forwarder.
+            ("Consortium", "trustedForwarder"): (
+                "People's Bank of China",
+                int(City.SHANGHAI),
+                attacker.address,
+            ),
             ("Disputes", "trustedForwarder"): (
                 c["Consortium"],
                 c["Attestations"],
