@@ -228,7 +228,7 @@ class SignedWrite(_Strict):
     The request is ``from = signer``, ``to =`` the contract the operation calls,
     ``nonce``, ``deadline``, and ``data =`` the calldata of the call this body
     describes; the Python client builds and signs it
-    (``ledger.forwarder.sign(signer, contract, function, *args)``).
+    (``ledger.forwarder.sign_call(signer, ledger.receivables.finance_call(...))``).
     """
 
     signer: Address = Field(description="the acting party: a member, or an enterprise's account")

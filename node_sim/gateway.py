@@ -35,7 +35,7 @@ from ledger_client import Keyring, Ledger, LedgerConnectionError
 from ledger_client.batches import AnchoredBatch, anchor_records
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWithdrawal
-from ledger_client.contracts.base import ContractFacade
+from ledger_client.contracts.base import Call
 from ledger_client.contracts.disputes import SignedComplaint, SignedDispute
 from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.records import Schema, record_hash, record_subject
@@ -105,10 +105,9 @@ class ChainGateway:
         self.batches: deque[tuple[str, AnchoredBatch]] = deque(maxlen=_CAPTURED)
         self._forward_nonces: dict[str, int] = {}
 
-    def sign_forward(
-        self, signer: str, target: ContractFacade, fn: str, *args: object
-    ) -> SignedForwardRequest:
-        """``signer``'s ForwardRequest of ``target.fn(*args)``, valid a signature lifetime.
+    def sign_forward(self, signer: str, call: Call) -> SignedForwardRequest:
+        """``signer``'s ForwardRequest of ``call`` (a facade's ``*_call``), valid a signature
+        lifetime.
 
         Nonces count up per signer, so a seed's run signs the same bytes (and pays the
         same calldata gas) every time.
@@ -118,7 +117,7 @@ class ChainGateway:
         self._forward_nonces[acct.address] = nonce
         fw = self.ledger.forwarder
         deadline = self.ledger.chain.now() + SIGNATURE_LIFETIME_S
-        return fw.sign(acct, target, fn, *args, nonce=nonce, deadline=deadline)
+        return fw.sign_call(acct, call, nonce=nonce, deadline=deadline)
 
     def attest(
         self,
@@ -311,16 +310,14 @@ class ChainGateway:
         max_discount_bps: int,
         expires_at: int,
     ) -> SignedForwardRequest:
-        return self.sign_forward(
-            holder,
-            self.ledger.receivables,
-            "requestFinancing",
+        call = self.ledger.receivables.request_financing_call(
             bytes(receivable_id),
             self.ring.account(bank).address,
-            min_advance_fen,
-            max_discount_bps,
-            expires_at,
+            min_advance_fen=min_advance_fen,
+            max_discount_bps=max_discount_bps,
+            expires_at=expires_at,
         )
+        return self.sign_forward(holder, call)
 
     def finance_receivable(
         self, bank: str, receivable_id: bytes, advance_fen: int, discount_bps: int

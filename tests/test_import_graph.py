@@ -101,7 +101,7 @@ def graph() -> tuple[list[Edge], list[Edge]]:
         for target, line in imports(module, path, frozenset(modules)):
             if target in modules:
                 inner.append(Edge(module, target, line))
-            elif target.split(".")[0] not in PACKAGES:
+            elif _top(target) not in PACKAGES:
                 outer.append(Edge(module, target, line))
     return inner, outer
 
@@ -168,7 +168,7 @@ def _show(component: list[str], edges: list[Edge]) -> str:
 
 
 def _top(module: str) -> str:
-    return module.split(".")[0]
+    return module.partition(".")[0]
 
 
 # -- the graph itself is read right --------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_imports_follow_the_layers() -> None:
     wrong += [
         f"{e.source} imports {e.target} (line {e.line})"
         for e in outer
-        if e.target.split(".")[0] in FORBIDDEN_THIRD_PARTY.get(_top(e.source), frozenset())
+        if _top(e.target) in FORBIDDEN_THIRD_PARTY.get(_top(e.source), frozenset())
     ]
     assert not wrong, "imports against the layers:\n" + "\n".join(sorted(set(wrong)))
 
