@@ -69,14 +69,6 @@ class Submitters(Generic[R]):
     counterparty: Callable[[Ledger, R], str | None] | None = None
     role: Role | None = None
 
-    def describe(self) -> str:
-        """One line for the docs."""
-        if self.role is not None:
-            return f"the signer's own key, its member a {' or '.join(self.role.names())}"
-        if self.counterparty is not None:
-            return "the signer's own key, or its counterparty member's"
-        return "the signer's own key"
-
 
 @dataclass(frozen=True)
 class Journaled(Generic[R]):
@@ -106,7 +98,10 @@ class Operation(Generic[R]):
     journaled: Journaled[R] | None = None  # None: the journal keeps the signed ForwardRequest
 
     def call(self, ledger: Ledger, request: R) -> Call:
-        """The call ``request`` stands for; refuses a codec that calls another function."""
+        """The call ``request`` stands for; refuses a request of another row, and a codec
+        that calls another function than the row names."""
+        if not isinstance(request, self.request):
+            raise TypeError(f"{self.name} takes a {self.request.__name__}, not {request!r}")
         call = self.encode(ledger, request)
         if call.function != self.function:
             raise TypeError(f"{self.name} encodes {call.function}, not {self.function}")
@@ -678,8 +673,3 @@ _ROWS: tuple[Operation[Any], ...] = (
 
 #: Every relayed write by name.
 OPERATIONS: dict[str, Operation[Any]] = {op.name: op for op in _ROWS}
-
-
-def operation(name: str) -> Operation[Any]:
-    """The row of ``name``; KeyError for a name the table does not hold."""
-    return OPERATIONS[name]
