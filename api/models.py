@@ -747,3 +747,10 @@ class EnterpriseBinding(SignedWrite):
 
     account: Address = Field(description="the enterprise's account (not a member's)")
     subject: Hex32 = Field(description="the enterprise's subject id")
+
+
+class EnterpriseRebinding(SignedWrite):
+    """Move an enterprise's subject id to a new account (a lost or rotated key):
+    ``rebindEnterprise`` signed by a registrar."""
+
+    account: Address = Field(description="the enterprise's new account (not a member's)")

@@ -299,6 +299,12 @@ class BindEnterprise:
     subject: SubjectId
 
 
+@dataclass(frozen=True)
+class RebindEnterprise:
+    subject: SubjectId
+    account: str  # the enterprise's new account
+
+
 # -- counterparties: the member an enterprise's write names ------------------------------------
 
 
@@ -668,6 +674,15 @@ _ROWS: tuple[Operation[Any], ...] = (
         lambda ledger, r: ledger.consortium.bind_enterprise_call(r.account, r.subject),
         submitters=Submitters(role=Role.REGISTRAR),
         acts_on=lambda r: r.account,
+    ),
+    Operation(
+        "enterprises.rebind",
+        "Consortium",
+        "rebindEnterprise",
+        RebindEnterprise,
+        lambda ledger, r: ledger.consortium.rebind_enterprise_call(r.subject, r.account),
+        submitters=Submitters(role=Role.REGISTRAR),
+        acts_on=lambda r: _hex(r.subject),
     ),
 )
 

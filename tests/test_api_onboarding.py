@@ -177,3 +177,22 @@ def test_a_bank_may_not_bind_an_enterprise(w: ApiWorld) -> None:
     refused = error(w.post("/v1/enterprises", "bank-a", body), 403, "ConsortiumUnauthorized")
     assert refused["role"] == int(Role.REGISTRAR)
     assert w.ledger.consortium.enterprise(enterprise.address) is None
+
+
+def test_a_registrar_rebinds_an_enterprise_to_a_new_account(w: ApiWorld) -> None:
+    """A rotated key: the subject moves to the new account, and the old one is unbound."""
+    old = w["tier2"].address
+    new = Keyring("onboarding").account("tier2-rotated")
+    subject = w.subjects["tier2"]
+    call = w.ledger.consortium.rebind_enterprise_call(subject, new.address)
+    path = f"/v1/enterprises/0x{subject.hex()}/rebinding"
+    refused = error(
+        w.post(path, "bank-a", {"account": new.address, **signed(w, "bank-a", call)}),
+        403,
+        "ConsortiumUnauthorized",
+    )
+    assert refused["role"] == int(Role.REGISTRAR)
+    result = w.write(path, "bureau", {"account": new.address, **signed(w, "bureau", call)})
+    assert [e["name"] for e in result["events"]] == ["EnterpriseRebound"]
+    assert w.ledger.consortium.account_of(subject) == new.address
+    assert w.ledger.consortium.enterprise(old) is None

@@ -35,8 +35,10 @@ def test_the_table_holds_every_relayed_write_once() -> None:
         "members.reinstate",
         "members.set_roles",
         "enterprises.bind",
+        "enterprises.rebind",
     }
     assert OPERATIONS["enterprises.bind"].submitters.role == Role.REGISTRAR
+    assert OPERATIONS["enterprises.rebind"].submitters.role == Role.REGISTRAR
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pipeline.errors import NotFound
 from pipeline.operations import (
     AdmitMember,
     BindEnterprise,
+    RebindEnterprise,
     ReinstateMember,
     SetRoles,
     SuspendMember,
@@ -27,6 +28,8 @@ from ..errors import error_responses
 from ..models import (
     Address,
     EnterpriseBinding,
+    EnterpriseRebinding,
+    Hex32,
     MemberAdmission,
     MemberPublic,
     MemberRoles,
@@ -184,5 +187,31 @@ def bind_enterprise(
         idempotency_key,
         body,
         operation="enterprises.bind",
+        request=request,
+    )
+
+
+@enterprises_router.post("/{subject}/rebinding", **WRITE_ROUTE)
+def rebind_enterprise(
+    subject: Hex32,
+    body: EnterpriseRebinding,
+    *,
+    service: ServiceDep,
+    caller: WriterDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> SubmissionPublic:
+    """Move an enterprise's subject id to a new account, unbinding the old one:
+    ``rebindEnterprise`` signed by a registrar, handed in with the registrar's own key."""
+    request = RebindEnterprise(
+        SubjectId(bytes.fromhex(subject[2:])), to_checksum_address(body.account)
+    )
+    return relay(
+        response,
+        service,
+        caller,
+        idempotency_key,
+        body,
+        operation="enterprises.rebind",
         request=request,
     )

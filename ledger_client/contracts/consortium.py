@@ -107,11 +107,15 @@ class ConsortiumContract(ContractFacade):
         gas = 100_000 + 80_000 * len(bindings)
         return self._send(registrar, "bindEnterprises", accounts, subjects, gas=gas)
 
+    def rebind_enterprise_call(self, subject: SubjectId | bytes, new_account: str) -> Call:
+        """``rebindEnterprise``, encoded."""
+        return self._call("rebindEnterprise", bytes(subject), new_account)
+
     def rebind_enterprise(
         self, registrar: LocalAccount, subject: SubjectId | bytes, new_account: str
     ) -> TxResult:
         """Move a subject to a new account, unbinding the old one (registrar only)."""
-        return self._send(registrar, "rebindEnterprise", bytes(subject), new_account)
+        return self.send_call(registrar, self.rebind_enterprise_call(subject, new_account))
 
     # -- reads --------------------------------------------------------------------
     def member(self, account: str, block: int | str = "latest") -> Member | None:
