@@ -167,10 +167,12 @@ class Service:
         return found
 
     def _on_receipt(self, receipt: Receipt) -> None:
-        """Forget every standing read once a Consortium event is seen (a suspension, say)."""
+        """Forget every standing read once a Consortium event is seen (a suspension, say), and
+        the enterprises known (a rebinding unbinds an account)."""
         consortium = self._consortium_address
         if any(log.address.lower() == consortium for log in receipt.logs):
             self._consortium_epoch += 1
+            self._enterprises.clear()
 
     @property
     def _consortium_address(self) -> str:
