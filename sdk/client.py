@@ -25,7 +25,8 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
-from ledger_client.contracts.authorisations import AuthorisationRequest
+from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
+from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.records import Schema, parse_layout, record_hash, record_subject
 from ledger_client.types import (
     AttestationFields,
@@ -189,6 +190,11 @@ class Client:
         self.max_polls = max_polls
         self._signer: Signer | None = None
         self._schemas: dict[str, Json] = {}
+        #: The last ForwardRequest this client signed, as it travelled (for a caller that
+        #: keeps what went over the wire).
+        self.last_forward: SignedForwardRequest | None = None
+        #: The last write this client posted: its path and body.
+        self.last_write: tuple[str, Json] | None = None
 
     # -- clients for other keys, sharing the connection -----------------------------------
     def for_key(self, api_key: str, account: LocalAccount | None = None) -> Client:
@@ -260,6 +266,7 @@ class Client:
 
     def _write(self, path: str, body: Json, idempotency_key: str | None = None) -> Submission:
         key = idempotency_key or _idempotency_key(path, body)
+        self.last_write = (path, body)
         return Submission.from_json(self.request("POST", path, json=body, idempotency_key=key))
 
     # -- the deployment and signing ---------------------------------------------------------
@@ -292,6 +299,7 @@ class Client:
         signed = self.signer.forward(
             self._party(party), contract, fn, *args, nonce=nonce, deadline=deadline
         )
+        self.last_forward = signed.forward
         return signed.fields()
 
     # -- submissions ----------------------------------------------------------------------
@@ -667,12 +675,26 @@ class Client:
         signed = self.signer.authorisation(
             self._party(party), request, nonce=nonce, deadline=deadline
         )
+        return self.submit_authorisation(
+            SignedAuthorisation(
+                request,
+                to_checksum_address(signed.signer),
+                signed.nonce,
+                signed.deadline,
+                signed.signature,
+            )
+        )
+
+    def submit_authorisation(self, signed: SignedAuthorisation) -> Submission:
+        """``POST /v1/authorisations`` with an authorisation the enterprise already signed
+        (``ledger.authorisations.sign_authorisation``)."""
+        r = signed.request
         body = {
-            "member": request.member,
-            "purpose": int(code),
-            "expiry": expiry,
-            "schemas": list(schemas),
-            "enterprise": signed.signer,
+            "member": to_checksum_address(r.member),
+            "purpose": int(r.purpose),
+            "expiry": r.expiry,
+            "schemas": [_hex(s) for s in r.schemas],
+            "enterprise": signed.enterprise,
             "nonce": signed.nonce,
             "deadline": signed.deadline,
             "signature": _hex(signed.signature),

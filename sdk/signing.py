@@ -36,7 +36,7 @@ from ledger_client.contracts.authorisations import (
     AuthorisationRequest,
     authorise_message,
 )
-from ledger_client.contracts.forwarder import ForwardRequest, forward_digest
+from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest, forward_digest
 from ledger_client.eip712 import Domain, sign_typed
 from ledger_client.signed_records import SignedRecord, domain_separator
 from ledger_client.types import AttestRequest
@@ -83,6 +83,7 @@ class Signed:
     nonce: int
     deadline: int
     signature: bytes
+    forward: SignedForwardRequest | None = None  # the ForwardRequest, when one was signed
 
     def fields(self) -> dict[str, Any]:
         """``signer``, ``nonce``, ``deadline``, ``signature`` as the API takes them."""
@@ -170,7 +171,9 @@ class Signer:
         )
         digest = forward_digest(self._forwarder, request)
         sig = party.unsafe_sign_hash(EthHash32(digest))
-        return Signed(party.address, request.nonce, request.deadline, bytes(sig.signature))
+        signature = bytes(sig.signature)
+        forward = SignedForwardRequest(request, signature)
+        return Signed(party.address, request.nonce, request.deadline, signature, forward)
 
     def attestation(
         self,
