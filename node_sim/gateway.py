@@ -428,8 +428,10 @@ class ApiGateway(ChainGateway):
         self._labels: dict[str, str] = {}
 
     def _root(self) -> Client:
+        # Signing needs the deployment, which any member's key may read.
         return Client(
             f"http://127.0.0.1:{self.server.port}",
+            next(iter(self.keys.values())),
             clock=self.ledger.chain.now,
             lifetime_s=SIGNATURE_LIFETIME_S,
             poll_interval_s=0.02,

@@ -25,6 +25,7 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
+from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
 from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.records import Schema, parse_layout, record_hash, record_subject
@@ -380,10 +381,13 @@ class Client:
             revocable=bool(doc["revocable"]),
         )
 
-    def schema_id(self, ref: str | bytes) -> bytes:
-        """A schema's 32-byte id, from its name or id."""
+    def schema_id(self, ref: str | bytes | Schema) -> bytes:
+        """A schema's 32-byte id: computed from a :class:`Schema`, else from its name or id
+        as the server has it registered."""
         if isinstance(ref, bytes):
             return ref
+        if isinstance(ref, Schema):
+            return schema_id(ref)
         return _bytes(self.schema_doc(ref)["id"])
 
     def attestation(self, uid: bytes | str) -> Json:
@@ -490,7 +494,7 @@ class Client:
     # -- attestations ---------------------------------------------------------------------
     def attestation_body(
         self,
-        schema: str,
+        schema: str | Schema,
         subject: bytes | str,
         data_hash: bytes | str,
         *,
@@ -508,7 +512,7 @@ class Client:
             self._party(party), request, nonce=nonce, deadline=deadline
         )
         body: Json = {
-            "schema": schema if not schema.startswith("0x") else _hex(request.schema),
+            "schema": schema.name if isinstance(schema, Schema) else schema,
             "subject": _hex(request.subject),
             "data_hash": _hex(request.data_hash),
         }
@@ -529,7 +533,7 @@ class Client:
     ) -> Json:
         """The body of a signed attestation of ``record`` (subject and hash from it)."""
         return self.attestation_body(
-            schema.name,
+            schema,
             record_subject(record),
             record_hash(schema, record),
             party=party,
@@ -539,7 +543,7 @@ class Client:
 
     def attest(
         self,
-        schema: str,
+        schema: str | Schema,
         subject: bytes | str,
         data_hash: bytes | str,
         *,
