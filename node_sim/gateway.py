@@ -413,7 +413,8 @@ class ApiGateway(ChainGateway):
         super().__init__(ledger, ring, metrics, city_of)
         self.server = server
         self.separator = domain_separator(ledger.attestations.domain)
-        self.keys = {m: server.issue_key(ring.account(m).address, m) for m in members}
+        # Every party of the run gets its key at once: one process, not one per party.
+        self.keys = server.issue_keys({m: ring.account(m).address for m in members})
         self.client: ApiClient = server.start()
         self.tally = ApiTally()
         self.sent: deque[tuple[str, dict[str, object]]] = deque(maxlen=_CAPTURED)
