@@ -38,6 +38,8 @@ from ledger_client.types import (
     Role,
 )
 
+from . import bodies
+from .bodies import hex32 as _hex
 from .errors import ApiUnreachable, SubmissionTimeout, UnexpectedAnswer, raise_for
 from .signing import Deployment, Signer
 
@@ -51,13 +53,6 @@ DEFAULT_LIFETIME_S = 3_600
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_POLL_TIMEOUT_S = 60.0
 DEFAULT_MAX_POLLS = 2_000
-
-
-def _hex(value: bytes | str) -> str:
-    """``0x`` hex of bytes; a string is taken as already hex."""
-    if isinstance(value, str):
-        return value if value.startswith("0x") else "0x" + value
-    return "0x" + bytes(value).hex()
 
 
 def _bytes(value: bytes | str) -> bytes:
@@ -300,8 +295,8 @@ class Client:
         signed = self.signer.forward(
             self._party(party), contract, fn, *args, nonce=nonce, deadline=deadline
         )
-        self.last_forward = signed.forward
-        return signed.fields()
+        self.last_forward = signed
+        return bodies.forward_fields(signed)
 
     # -- submissions ----------------------------------------------------------------------
     def submission(self, submission_id: str) -> Submission:
@@ -511,16 +506,7 @@ class Client:
         signed = self.signer.attestation(
             self._party(party), request, nonce=nonce, deadline=deadline
         )
-        body: Json = {
-            "schema": schema.name if isinstance(schema, Schema) else schema,
-            "subject": _hex(request.subject),
-            "data_hash": _hex(request.data_hash),
-        }
-        if expiry:
-            body["expiry"] = expiry
-        if request.ref_uid != ZERO32:
-            body["ref_uid"] = _hex(request.ref_uid)
-        return {**body, **signed.fields()}
+        return bodies.attestation(schema.name if isinstance(schema, Schema) else schema, signed)
 
     def record_body(
         self,
@@ -679,30 +665,12 @@ class Client:
         signed = self.signer.authorisation(
             self._party(party), request, nonce=nonce, deadline=deadline
         )
-        return self.submit_authorisation(
-            SignedAuthorisation(
-                request,
-                to_checksum_address(signed.signer),
-                signed.nonce,
-                signed.deadline,
-                signed.signature,
-            )
-        )
+        return self.submit_authorisation(signed)
 
     def submit_authorisation(self, signed: SignedAuthorisation) -> Submission:
         """``POST /v1/authorisations`` with an authorisation the enterprise already signed
         (``ledger.authorisations.sign_authorisation``)."""
-        r = signed.request
-        body = {
-            "member": to_checksum_address(r.member),
-            "purpose": int(r.purpose),
-            "expiry": r.expiry,
-            "schemas": [_hex(s) for s in r.schemas],
-            "enterprise": signed.enterprise,
-            "nonce": signed.nonce,
-            "deadline": signed.deadline,
-            "signature": _hex(signed.signature),
-        }
+        body = bodies.authorisation(signed)
         return self._write("/v1/authorisations", body)
 
     def withdraw_authorisation(

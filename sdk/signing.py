@@ -34,6 +34,7 @@ from ledger_client.contracts import forwarder as _forwarder
 from ledger_client.contracts.authorisations import (
     AUTHORISE_TYPES,
     AuthorisationRequest,
+    SignedAuthorisation,
     authorise_message,
 )
 from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest, forward_digest
@@ -41,7 +42,7 @@ from ledger_client.eip712 import Domain, sign_typed
 from ledger_client.signed_records import SignedRecord, domain_separator
 from ledger_client.types import AttestRequest
 
-__all__ = ["Deployment", "Signed", "Signer"]
+__all__ = ["Deployment", "Signer", "codec"]
 
 #: Nonces of one signer count up from a random start aligned to 256, so that the
 #: Forwarder's bitmap (and Attestations') keeps consecutive ones in one storage word;
@@ -73,26 +74,6 @@ class Deployment:
     def domain(self, contract: str, name: str, version: str = "1") -> Domain:
         """The EIP-712 domain of ``contract`` on this deployment."""
         return Domain(name, version, self.chain_id, self.address(contract))
-
-
-@dataclass(frozen=True)
-class Signed:
-    """The signature fields every signed body carries."""
-
-    signer: str
-    nonce: int
-    deadline: int
-    signature: bytes
-    forward: SignedForwardRequest | None = None  # the ForwardRequest, when one was signed
-
-    def fields(self) -> dict[str, Any]:
-        """``signer``, ``nonce``, ``deadline``, ``signature`` as the API takes them."""
-        return {
-            "signer": self.signer,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-            "signature": "0x" + self.signature.hex(),
-        }
 
 
 _CODECS: dict[str, ContractABI] = {}
@@ -160,7 +141,7 @@ class Signer:
         *args: Any,
         nonce: int | None = None,
         deadline: int | None = None,
-    ) -> Signed:
+    ) -> SignedForwardRequest:
         """``party``'s ForwardRequest of ``contract.fn(*args)``."""
         request = ForwardRequest(
             sender=party.address,
@@ -171,9 +152,7 @@ class Signer:
         )
         digest = forward_digest(self._forwarder, request)
         sig = party.unsafe_sign_hash(EthHash32(digest))
-        signature = bytes(sig.signature)
-        forward = SignedForwardRequest(request, signature)
-        return Signed(party.address, request.nonce, request.deadline, signature, forward)
+        return SignedForwardRequest(request, bytes(sig.signature))
 
     def attestation(
         self,
@@ -182,16 +161,15 @@ class Signer:
         *,
         nonce: int | None = None,
         deadline: int | None = None,
-    ) -> Signed:
+    ) -> SignedRecord:
         """``party``'s EIP-712 ``Attest`` of ``request``."""
-        signed = SignedRecord.sign(
+        return SignedRecord.sign(
             party,
             self._attest,
             request,
             self.nonce(party.address) if nonce is None else nonce,
             self.deadline() if deadline is None else deadline,
         )
-        return Signed(signed.signer, signed.nonce, signed.deadline, signed.signature)
 
     def authorisation(
         self,
@@ -200,10 +178,10 @@ class Signer:
         *,
         nonce: int | None = None,
         deadline: int | None = None,
-    ) -> Signed:
+    ) -> SignedAuthorisation:
         """An enterprise's EIP-712 ``Authorise`` of ``request``."""
         nonce = secrets.randbits(64) if nonce is None else nonce
         deadline = self.deadline() if deadline is None else deadline
         message = authorise_message(request, enterprise.address, nonce, deadline)
         signature = sign_typed(enterprise, self._authorise, AUTHORISE_TYPES, "Authorise", message)
-        return Signed(enterprise.address, nonce, deadline, signature)
+        return SignedAuthorisation(request, enterprise.address, nonce, deadline, signature)
