@@ -7,8 +7,17 @@ only for hashing and signing, never on the server's code.
 """
 
 from . import errors
-from .client import BatchRecordRef, Client, Submission
+from .client import BatchRecordRef, Client, PreparedWrite, Submission
 from .errors import ApiError
 from .signing import Deployment, Signer
 
-__all__ = ["ApiError", "BatchRecordRef", "Client", "Deployment", "Signer", "Submission", "errors"]
+__all__ = [
+    "ApiError",
+    "BatchRecordRef",
+    "Client",
+    "Deployment",
+    "PreparedWrite",
+    "Signer",
+    "Submission",
+    "errors",
+]

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ from .bodies import hex32 as _hex
 from .errors import ApiUnreachable, SubmissionTimeout, UnexpectedAnswer, raise_for
 from .signing import Deployment, Signer
 
-__all__ = ["BatchRecordRef", "Client", "Submission"]
+__all__ = ["BatchRecordRef", "Client", "PreparedWrite", "Submission"]
 
 ZERO32 = b"\0" * 32
 Json = dict[str, Any]
@@ -103,6 +104,15 @@ class Submission:
     def uid(self) -> str:
         """The attestation's UID (a single attestation, a replacement)."""
         return str(self.made("uid"))
+
+
+@dataclass(frozen=True)
+class PreparedWrite:
+    """A write signed up front, to post later: its route, Idempotency-Key and body."""
+
+    path: str
+    idempotency_key: str
+    body: Json
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,7 @@ class Client:
         api_key: str = "",
         *,
         account: LocalAccount | None = None,
+        deployment: Deployment | None = None,
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 30.0,
@@ -185,7 +196,10 @@ class Client:
         self.poll_timeout_s = poll_timeout_s
         self.max_polls = max_polls
         self._signer: Signer | None = None
+        if deployment is not None:
+            self._signer = Signer(deployment, clock=clock, lifetime_s=lifetime_s)
         self._schemas: dict[str, Json] = {}
+        self._prepared: list[PreparedWrite] | None = None
         #: The last ForwardRequest this client signed, as it travelled (for a caller that
         #: keeps what went over the wire).
         self.last_forward: SignedForwardRequest | None = None
@@ -263,7 +277,22 @@ class Client:
     def _write(self, path: str, body: Json, idempotency_key: str | None = None) -> Submission:
         key = idempotency_key or _idempotency_key(path, body)
         self.last_write = (path, body)
+        if self._prepared is not None:
+            self._prepared.append(PreparedWrite(path, key, body))
+            signer = str(body.get("signer") or body.get("enterprise") or "")
+            return Submission("", "", "", "prepared", signer, str(body.get("nonce", "")))
         return Submission.from_json(self.request("POST", path, json=body, idempotency_key=key))
+
+    @contextmanager
+    def prepared(self) -> Iterator[list[PreparedWrite]]:
+        """Within it, writes are signed and kept, not posted: the list fills with them (a
+        load generator signs its load up front; the submissions returned meanwhile read
+        ``prepared``)."""
+        self._prepared = []
+        try:
+            yield self._prepared
+        finally:
+            self._prepared = None
 
     # -- the deployment and signing ---------------------------------------------------------
     def deployment(self) -> Deployment:

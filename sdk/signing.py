@@ -38,6 +38,7 @@ from ledger_client.contracts.authorisations import (
     authorise_message,
 )
 from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest, forward_digest
+from ledger_client.deployment import Manifest
 from ledger_client.eip712 import Domain, sign_typed
 from ledger_client.signed_records import SignedRecord, domain_separator
 from ledger_client.types import AttestRequest
@@ -65,6 +66,15 @@ class Deployment:
             chain_id=int(doc["chain_id"]),
             contracts={k: to_checksum_address(v) for k, v in doc["contracts"].items()},
             relayer=str(doc["relayer"]),
+        )
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest, relayer: str = "") -> Deployment:
+        """From a deployment's manifest (what a party holding it signs for, offline)."""
+        return cls(
+            chain_id=manifest.chain_id,
+            contracts={k: to_checksum_address(c.address) for k, c in manifest.contracts.items()},
+            relayer=relayer,
         )
 
     def address(self, contract: str) -> str:

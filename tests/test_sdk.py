@@ -361,3 +361,26 @@ def test_the_sdk_imports_neither_the_server_nor_the_pipeline() -> None:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     assert alias.name.split(".")[0] not in {"api", "pipeline", "node_sim"}, path
+
+
+def test_writes_signed_up_front_are_kept_not_posted(regulator: LocalAccount) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing is sent while preparing: {request.url}")
+
+    offline = sdk.Client(
+        deployment=Deployment.from_json(DEPLOYMENT),
+        account=regulator,
+        transport=httpx.MockTransport(refuse),
+        clock=lambda: NOW,
+    )
+    with offline.prepared() as writes:
+        sub = offline.accept_receivable(b"\x09" * 32)
+        offline.accept_receivable(b"\x0a" * 32)
+    assert sub.status == "prepared"
+    assert [w.path for w in writes] == [
+        "/v1/receivables/0x" + "09" * 32 + "/accept",
+        "/v1/receivables/0x" + "0a" * 32 + "/accept",
+    ]
+    assert writes[0].idempotency_key != writes[1].idempotency_key
+    assert writes[0].body["signer"] == regulator.address
+    assert offline._prepared is None  # posting again once out of the block
