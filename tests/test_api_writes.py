@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import sdk
 from api.worker import AnchorWorker
 from ledger_client.merkle import keccak256
 from tests.api_world import DAY, ApiWorld, error, open_world
@@ -166,17 +167,7 @@ def authorise(w: ApiWorld, enterprise: str, member: str, **over: Any) -> dict[st
     signed = request.sign_authorisation(
         w[enterprise], AuthorisationRequest(w[member].address, purpose, expiry, ())
     )
-    return {
-        "member": w[member].address,
-        "purpose": "loan-approval",
-        "expiry": expiry,
-        "schemas": [],
-        "enterprise": w[enterprise].address,
-        "nonce": signed.nonce,
-        "deadline": signed.deadline,
-        "signature": "0x" + signed.signature.hex(),
-        **over,
-    }
+    return {**sdk.bodies.authorisation(signed), "purpose": "loan-approval", **over}
 
 
 def test_consent_authorise_query_share_withdraw(w: ApiWorld) -> None:
@@ -649,13 +640,7 @@ def test_forwarder_refusals_reach_the_caller_by_name(w: ApiWorld) -> None:
     signed = w.ledger.forwarder.sign(w["bank-a"], a, "revoke", b(uid), bytes(32))
     relayer = w.service.relayer
     w.ledger.forwarder.relay(relayer, signed)
-    body = {
-        "reason": ZERO,
-        "signer": signed.request.sender,
-        "nonce": signed.request.nonce,
-        "deadline": signed.request.deadline,
-        "signature": "0x" + signed.signature.hex(),
-    }
+    body = {"reason": ZERO, **sdk.bodies.forward_fields(signed)}
     r = error(w.post(f"/v1/attestations/{uid}/revoke", "bank-a", body), 409, "ForwarderNonceUsed")
     assert (r["signer"], r["nonce"]) == (w["bank-a"].address, signed.request.nonce)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import sdk
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.receivables import invoice_commitment, new_invoice_salt
 from ledger_client.errors import ForwarderNonceUsed
@@ -188,10 +189,7 @@ def test_a_replayed_forward_request_is_refused_through_the_api_and_on_chain(
         "min_advance_fen": 900_000,
         "max_discount_bps": 500,
         "expires_at": expires_at,
-        "signer": signed.request.sender,
-        "nonce": signed.request.nonce,
-        "deadline": signed.request.deadline,
-        "signature": "0x" + signed.signature.hex(),
+        **sdk.bodies.forward_fields(signed),
     }
     path = f"/v1/receivables/{rid}/financing-requests"
     api.write(path, "bank-a", body)
@@ -215,13 +213,5 @@ def test_a_suspended_members_key_is_refused_by_name(api: ApiWorld) -> None:
         7,
         api.service.chain_time() + DAY,
     )
-    body = {
-        "schema": schema.name,
-        "subject": "0x" + api.subjects["tier1"].hex(),
-        "data_hash": "0x" + keccak256(b"after suspension").hex(),
-        "signer": record.signer,
-        "nonce": 7,
-        "deadline": record.deadline,
-        "signature": "0x" + record.signature.hex(),
-    }
+    body = sdk.bodies.attestation(schema.name, record)
     error(api.post("/v1/attestations", "bank-b", body), 403, "MemberSuspended")
