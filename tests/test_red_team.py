@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -118,31 +117,20 @@ def _record_about(api: ApiWorld, label: str) -> tuple[bytes, AttestationFields]:
     return bytes(made.uid), fields
 
 
-def _dispute_body(api: ApiWorld, signer: str, uid: bytes, f: AttestationFields) -> dict[str, Any]:
-    reason = keccak256(b"I object")
-    args = (uid, (f.subject, f.data_hash, f.ref_uid), reason)
-    return {
-        "uid": "0x" + uid.hex(),
-        "fields": {
-            "subject": "0x" + f.subject.hex(),
-            "data_hash": "0x" + f.data_hash.hex(),
-            "ref_uid": "0x" + f.ref_uid.hex(),
-        },
-        "reason_hash": "0x" + reason.hex(),
-        **api.signed(signer, api.ledger.disputes, "raiseDispute", *args),
-    }
-
-
 def test_a_stranger_disputing_a_record_through_the_api_is_refused_by_the_chain(
     api: ApiWorld,
 ) -> None:
     uid, fields = _record_about(api, "tier1")
+    reason = keccak256(b"I object")
     # Another enterprise, with its own key, and the record's true fields.
-    r = api.post("/v1/disputes", "tier2", _dispute_body(api, "tier2", uid, fields))
-    body = error(r, 403, "DisputesNotSubject")
-    assert body["caller"] == api["tier2"].address
+    stranger = api.sdk_client("tier2")
+    with pytest.raises(sdk.errors.DisputesNotSubject) as refused:
+        stranger.raise_dispute(uid, fields, reason)
+    assert refused.value.status == 403
+    assert refused.value.caller == api["tier2"].address
     # The subject itself may: the record was in good standing.
-    assert api.write("/v1/disputes", "tier1", _dispute_body(api, "tier1", uid, fields))
+    subject = api.sdk_client("tier1")
+    assert subject.wait(subject.raise_dispute(uid, fields, reason)).made("dispute_id")
 
 
 def test_a_replayed_forward_request_is_refused_through_the_api_and_on_chain(
