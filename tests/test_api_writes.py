@@ -12,6 +12,7 @@ import pytest
 import sdk
 from api.worker import AnchorWorker
 from ledger_client.merkle import keccak256
+from ledger_client.types import AttestationFields
 from tests.api_world import DAY, ApiWorld, error, open_world
 
 
@@ -43,26 +44,21 @@ def attest(w: ApiWorld, who: str, subject: str, label: str) -> tuple[str, dict[s
 
 
 def test_revoke_and_replace_are_relayed_signed_calls(w: ApiWorld) -> None:
-    a = w.ledger.attestations
     uid, fields = attest(w, "bank-a", w.subject("core"), "record-1")
     other, _ = attest(w, "bank-a", w.subject("core"), "record-2")
-    # Replace: signed by the attester, handed in with its own key.
-    args = (b(uid), tuple(b(v) for v in fields.values()), b(h("record-1b")), 0)
-    body = {"old": fields, "data_hash": h("record-1b"), **w.signed("bank-a", a, "replace", *args)}
-    result = w.write(f"/v1/attestations/{uid}/replace", "bank-a", body)
-    new_uid = result["uid"]
-    assert [e["name"] for e in result["events"]] == ["Attested", "Replaced"]
-    got = w.get(f"/v1/attestations/{uid}", "auditor").json()
+    bank = w.sdk_client("bank-a")
+    # Replace: signed by the attester, handed in with its own key (the SDK's body).
+    old = AttestationFields(b(fields["subject"]), b(fields["data_hash"]), b(fields["ref_uid"]))
+    done = bank.wait(bank.replace(uid, old, h("record-1b")))
+    new_uid = done.uid
+    assert [e["name"] for e in done.made("events")] == ["Attested", "Replaced"]
+    got = w.sdk_client("auditor").attestation(uid)
     assert got["validity"] == "REPLACED"
     assert got["replaced_by"] == new_uid
     # Revoke with a reason.
-    body = {
-        "reason": h("court order"),
-        **w.signed("bank-a", a, "revoke", b(other), b(h("court order"))),
-    }
-    result = w.write(f"/v1/attestations/{other}/revoke", "bank-a", body)
-    assert result["events"][0]["args"]["revoker"] == w["bank-a"].address
-    assert w.get(f"/v1/attestations/{other}", "bank-b").json()["validity"] == "REVOKED"
+    done = bank.wait(bank.revoke(other, h("court order")))
+    assert done.made("events")[0]["args"]["revoker"] == w["bank-a"].address
+    assert w.sdk_client("bank-b").attestation(other)["validity"] == "REVOKED"
 
 
 def test_revoke_refusals(w: ApiWorld) -> None:
