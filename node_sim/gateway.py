@@ -1,16 +1,17 @@
 """Where the simulation's credit records go: straight to the chain, or through the HTTP API.
 
-Members write records through a gateway. :class:`ChainGateway` signs and sends
-each write itself; :class:`ApiGateway` signs each record (EIP-712 ``Attest``)
-and posts it to a running ``credit-chain serve``, whose worker relays it, alone
-or in a signed batch. What a write leads to (a dispute needs the record's UID)
-arrives through a callback once the record is anchored: at once on the chain,
-at the end of the day (:meth:`ApiGateway.drain`) through the API.
+Every party writes through a gateway. :class:`ChainGateway` signs and sends
+each write itself; :class:`ApiGateway` has each write signed by its party and
+posts it to a running ``credit-chain serve`` with the SDK (:mod:`sdk`), whose
+worker relays it: records alone or in a signed batch, every other write as the
+party's ForwardRequest (an authorisation as the enterprise's ``Authorise``).
+What a record leads to (a dispute needs its UID) arrives through a callback once
+it is anchored: at once on the chain, at the end of the day
+(:meth:`ApiGateway.drain`) through the API. Any other write through the API is
+followed until relayed, since the flows go on from what it made.
 
 Every operation is noted with the channel it took (``Metrics.channels``), so
-the summary says what went where. The API has routes for signed attestations
-today, and a holder's request for financing (a ForwardRequest the bank hands in); an
-operation gains an API path by overriding its method here.
+the summary says what went where: through :class:`ApiGateway`, every one ``api``.
 
 What honest traffic carried is kept for the red team (:mod:`node_sim.adversaries`),
 as an eavesdropper on the wire would have it: the ForwardRequests relayed
@@ -145,8 +146,7 @@ class ChainGateway:
         self.batches.append((member, batch))
 
     # -- every other write ------------------------------------------------------------
-    # Sent to the chain here, whatever the gateway: the API gains a route for each
-    # (on the api-full branch), and a subclass then overrides the method to use it.
+    # Sent to the chain here; :class:`ApiGateway` overrides each to go through the API.
     # Parties are keyring labels; each method returns what the flows need next.
     def _sent(self, operation: str, gas: int) -> None:
         self.metrics.gas_spent(operation, gas)
