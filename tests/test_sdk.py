@@ -384,3 +384,136 @@ def test_writes_signed_up_front_are_kept_not_posted(regulator: LocalAccount) -> 
     assert writes[0].idempotency_key != writes[1].idempotency_key
     assert writes[0].body["signer"] == regulator.address
     assert offline._prepared is None  # posting again once out of the block
+
+
+RID = b"\x09" * 32
+HEX = "0x" + "09" * 32
+
+
+@pytest.mark.parametrize(
+    ("read", "path", "query"),
+    [
+        (lambda c: c.health(), "/health", {}),
+        (lambda c: c.ready(), "/ready", {}),
+        (lambda c: c.members(), "/v1/members", {}),
+        (lambda c: c.member("0xAB"), "/v1/members/0xAB", {}),
+        (lambda c: c.schemas(), "/v1/schemas", {}),
+        (lambda c: c.attestation(RID), f"/v1/attestations/{HEX}", {}),
+        (lambda c: c.attestations(subject=HEX, limit=5), "/v1/attestations", {"limit": "5"}),
+        (lambda c: c.batch_records(subject=HEX), "/v1/batch-records", {"subject": HEX}),
+        (lambda c: c.authorisations(RID), "/v1/authorisations", {"subject": HEX}),
+        (lambda c: c.authorisation(RID), f"/v1/authorisations/{HEX}", {}),
+        (lambda c: c.queries(member="0xAB"), "/v1/queries", {"member": "0xAB"}),
+        (lambda c: c.report_shares(RID), f"/v1/queries/{HEX}/report-shares", {}),
+        (lambda c: c.disputes(overdue=True), "/v1/disputes", {"overdue": "true"}),
+        (lambda c: c.dispute(3), "/v1/disputes/3", {}),
+        (lambda c: c.complaints(), "/v1/complaints", {}),
+        (lambda c: c.complaint(4), "/v1/complaints/4", {}),
+        (lambda c: c.receivables(holder=HEX), "/v1/receivables", {"holder": HEX}),
+        (lambda c: c.receivable(RID), f"/v1/receivables/{HEX}", {}),
+        (lambda c: c.parts(RID, limit=2), f"/v1/receivables/{HEX}/parts", {"limit": "2"}),
+        (lambda c: c.lineage(RID), f"/v1/receivables/{HEX}/lineage", {}),
+        (lambda c: c.history(RID), f"/v1/receivables/{HEX}/history", {}),
+        (lambda c: c.financings(live=None), "/v1/financings", {}),
+        (lambda c: c.proof("sub_9"), "/v1/submissions/sub_9/proof", {}),
+    ],
+)
+def test_every_read_gets_its_route(
+    client: sdk.Client,
+    fake: FakeApi,
+    read: Callable[[sdk.Client], Any],
+    path: str,
+    query: dict[str, str],
+) -> None:
+    fake.scripted[("GET", path)] = lambda _: httpx.Response(200, json={"data": []})
+    assert read(client) == {"data": []}
+    (sent,) = [r for r in fake.requests if r.url.path == path]
+    assert {k: v for k, v in sent.url.params.items() if k in query} == query
+    assert "None" not in str(sent.url)  # filters left None are not sent
+
+
+@pytest.mark.parametrize(
+    ("write", "path", "fn", "contract"),
+    [
+        (lambda c: c.revoke(RID), f"/v1/attestations/{HEX}/revoke", "revoke", "Attestations"),
+        (
+            lambda c: c.withdraw_authorisation(RID),
+            f"/v1/authorisations/{HEX}/withdraw",
+            "withdraw",
+            "Authorisations",
+        ),
+        (
+            lambda c: c.log_query(RID, "loan-approval", RID),
+            "/v1/queries",
+            "logQuery",
+            "Authorisations",
+        ),
+        (
+            lambda c: c.share_report(RID, "0x" + "ab" * 20, RID),
+            f"/v1/queries/{HEX}/report-shares",
+            "recordReportShare",
+            "Authorisations",
+        ),
+        (lambda c: c.reject_dispute(3, RID), "/v1/disputes/3/reject", "rejectDispute", "Disputes"),
+        (lambda c: c.uphold_dispute(3), "/v1/disputes/3/uphold", "upholdDispute", "Disputes"),
+        (lambda c: c.file_complaint(3, RID), "/v1/complaints", "fileComplaint", "Disputes"),
+        (
+            lambda c: c.resolve_complaint(4, RID, upheld=True),
+            "/v1/complaints/4/resolve",
+            "resolveComplaint",
+            "Disputes",
+        ),
+        (
+            lambda c: c.reject_receivable(RID, [RID]),
+            f"/v1/receivables/{HEX}/reject",
+            "reject",
+            "Receivables",
+        ),
+        (
+            lambda c: c.transfer_receivable(RID, "0x" + "ab" * 20),
+            f"/v1/receivables/{HEX}/transfer",
+            "transfer",
+            "Receivables",
+        ),
+        (
+            lambda c: c.withdraw_financing_request(RID, "0x" + "ab" * 20),
+            f"/v1/receivables/{HEX}/financing-requests/withdraw",
+            "withdrawFinancingRequest",
+            "Receivables",
+        ),
+        (
+            lambda c: c.release_financing(RID),
+            f"/v1/receivables/{HEX}/release",
+            "releaseFinancing",
+            "Receivables",
+        ),
+        (
+            lambda c: c.settle_receivables([RID]),
+            "/v1/receivables/settlements",
+            "settle",
+            "Receivables",
+        ),
+    ],
+)
+def test_every_relayed_write_posts_its_route_signed_over_its_call(
+    client: sdk.Client,
+    fake: FakeApi,
+    regulator: LocalAccount,
+    *,
+    write: Callable[[sdk.Client], Any],
+    path: str,
+    fn: str,
+    contract: str,
+) -> None:
+    write(client)
+    (sent,) = fake.writes()
+    assert sent.url.path == path
+    assert sent.headers["Idempotency-Key"]
+    forward = client.last_forward
+    assert forward is not None
+    assert forward.request.to == CONTRACTS[contract]
+    assert forward.request.data[:4] == codec(contract).fn(fn).selector
+    fw = Deployment.from_json(DEPLOYMENT).domain("Forwarder", "YRD Credit Forwarder")
+    assert forward.signed_by_sender(domain_separator(fw))
+    body = _body(sent)
+    assert (body["signer"], body["nonce"]) == (regulator.address, forward.request.nonce)
