@@ -41,7 +41,7 @@ from ledger_client.types import (
 
 from . import bodies
 from .bodies import hex32 as _hex
-from .errors import ApiUnreachable, SubmissionTimeout, UnexpectedAnswer, raise_for
+from .errors import ApiUnreachable, SubmissionTimeout, UnexpectedAnswer, error_for
 from .signing import Deployment, Signer
 
 __all__ = ["BatchRecordRef", "Client", "PreparedWrite", "Submission"]
@@ -267,7 +267,7 @@ class Client:
                 f"{method} {path}: HTTP {r.status_code}, not JSON", status=r.status_code
             ) from None
         if r.status_code >= 400:
-            raise raise_for(body, r.status_code)
+            raise error_for(body, r.status_code)
         return body
 
     def get(self, path: str, **params: Any) -> Any:
@@ -350,7 +350,7 @@ class Client:
         if sub.status == "anchored":
             return sub
         if sub.status == "rejected":
-            raise raise_for(sub.result, 0, submission=sub.doc)
+            raise error_for(sub.result, 0, submission=sub.doc)
         raise SubmissionTimeout(
             f"submission {sub.id} still {sub.status} after the polling bounds",
             fields={"submission_id": sub.id},

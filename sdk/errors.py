@@ -33,7 +33,7 @@ __all__ = [
     "SubmissionTimeout",
     "UnexpectedAnswer",
     "error_class",
-    "raise_for",
+    "error_for",
 ]
 
 
@@ -175,7 +175,7 @@ def error_class(name: str) -> type[ApiError]:
     return made
 
 
-def raise_for(body: Any, status: int = 0, submission: dict[str, Any] | None = None) -> ApiError:
+def error_for(body: Any, status: int = 0, submission: dict[str, Any] | None = None) -> ApiError:
     """The exception an error body stands for (returned, for the caller to raise)."""
     if not isinstance(body, dict) or not isinstance(body.get("error"), str):
         return UnexpectedAnswer(f"HTTP {status}: {body!r}"[:500], status=status)
