@@ -57,7 +57,7 @@ slither: setup tools
 	$(BIN)/python -m scripts.slither_gate contracts
 
 # Line coverage of the Python packages is reported, and must stay at 90% or more.
-COVERAGE := --cov=ledger_client --cov=pipeline --cov=api --cov=node_sim --cov=scripts \
+COVERAGE := --cov=ledger_client --cov=pipeline --cov=api --cov=node_sim --cov=scripts --cov=sdk \
 	--cov-report=term:skip-covered --cov-fail-under=90
 
 test: setup tools chromium lint typecheck

@@ -61,6 +61,7 @@ from ledger_client.reports import receive_report
 from ledger_client.sharing import FIXED_BYTES, SealedReport, SharingError
 from ledger_client.signed_records import SignedRecord
 from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, City, QueryPurpose
+from sdk import ApiError
 
 from .metrics import Metrics
 
@@ -624,32 +625,12 @@ def dispute_by_stranger_via_api(ctx: AttackContext) -> None:
     api = _api(ctx)
     rating = ctx.rng.choice(_ratings(ctx))
     label = _stranger_to(ctx, rating)
-    stranger = ctx.account(label)
-    api.key_for(label, stranger.address)
+    client = api.sdk(label)
     reason = keccak(b"not my record, but I object")
-    f = rating.fields
-    fields = (bytes(f.subject), bytes(f.data_hash), bytes(f.ref_uid))
-    signed = ctx.ledger.forwarder.sign(
-        stranger,
-        ctx.ledger.disputes,
-        "raiseDispute",
-        bytes(rating.uid),
-        fields,
-        reason,
-        nonce=ctx.rng.getrandbits(64),
-        deadline=ctx.ledger.chain.now() + 3 * DAY,
-    )
-    body = {
-        "uid": "0x" + bytes(rating.uid).hex(),
-        "fields": {
-            "subject": "0x" + fields[0].hex(),
-            "data_hash": "0x" + fields[1].hex(),
-            "ref_uid": "0x" + fields[2].hex(),
-        },
-        "reason_hash": "0x" + reason.hex(),
-        **_signature_fields(signed),
-    }
-    _post(ctx, label, "/v1/disputes", body, f"stranger-dispute:{ctx.day}")
+    try:
+        client.wait(client.raise_dispute(bytes(rating.uid), rating.fields, reason))
+    except ApiError as refused:
+        raise ApiRefusal(refused.name, refused.status) from None
 
 
 def _rejected(ctx: AttackContext) -> list[OpenDispute]:
@@ -705,16 +686,6 @@ def complaint_resolved_by_attester(ctx: AttackContext) -> None:
         False,
         keccak(b"the record stands, says its attester"),
     )
-
-
-def _signature_fields(signed: SignedForwardRequest) -> dict[str, object]:
-    r = signed.request
-    return {
-        "signer": r.sender,
-        "nonce": r.nonce,
-        "deadline": r.deadline,
-        "signature": "0x" + signed.signature.hex(),
-    }
 
 
 # -- receivables ------------------------------------------------------------------------

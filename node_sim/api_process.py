@@ -126,6 +126,19 @@ class ApiServer:
         )
         return str(json.loads(out.stdout)["key"])
 
+    def issue_keys(self, parties: dict[str, str]) -> dict[str, str]:
+        """API keys for many parties (label -> account) in one ``keys issue-many``."""
+        lines = "".join(f"{account} {label}\n" for label, account in parties.items())
+        out = subprocess.run(
+            _cli("keys", "issue-many", "--data-dir", str(self.data_dir), "--json"),
+            input=lines.encode(),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        issued = json.loads(out.stdout)
+        return {doc["label"]: str(doc["key"]) for doc in issued}
+
     def revoke_key(self, key: str) -> None:
         """Revoke ``key`` as the operator does (``credit-chain keys revoke``)."""
         subprocess.run(

@@ -26,7 +26,6 @@ import datetime
 import random
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
@@ -42,11 +41,9 @@ from ledger_client.reports import receive_report, report_context
 from ledger_client.sharing import EncryptionKeyPair, SealedReport, seal_report
 from ledger_client.types import AttestationFields, City, Hash32, QueryPurpose
 
+from .flow_world import ConsentWorld
 from .gateway import Written
 from .world import REGULATOR, EnterpriseProfile
-
-if TYPE_CHECKING:
-    from .simulation import Simulation
 
 DAY = 86_400
 #: Probability that an enterprise applies to a bank on a given day.
@@ -85,7 +82,7 @@ _KEEP = 64
 _RATINGS = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 
 
-def encryption_keys(sim: Simulation, label: str) -> EncryptionKeyPair:
+def encryption_keys(sim: ConsentWorld, label: str) -> EncryptionKeyPair:
     """A member's X25519 key pair, derived from the run's keyring (development keys)."""
     return EncryptionKeyPair.from_private_bytes(bytes(sim.ring.account(f"x25519:{label}").key))
 
@@ -145,7 +142,7 @@ class Complaint:
 class ConsentFlows:
     """The consent side of the scenario, driven day by day by :class:`Simulation`."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: ConsentWorld) -> None:
         self.sim = sim
         self.rng = random.Random(f"{sim.config.seed}:consent")
         self.keys: dict[str, EncryptionKeyPair] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
@@ -15,24 +14,10 @@ from ledger_client.uscc import subject_id
 
 from .demo_attestations import show_attestations
 from .demo_consent import show_consent
+from .demo_report import DemoReport
 from .world import REGULATOR, consortium_institutions, make_enterprises
 
 DEMO_SEED = "yangtze-delta-demo"
-
-
-@dataclass
-class DemoReport:
-    """What the demo did, for tests and ``--json``."""
-
-    manifest: dict[str, Any]
-    members: list[dict[str, Any]] = field(default_factory=list)
-    enterprises: list[dict[str, Any]] = field(default_factory=list)
-    refusals: list[dict[str, str]] = field(default_factory=list)  # the error each refusal raised
-    attestations: dict[str, Any] = field(default_factory=dict)
-    consent: dict[str, Any] = field(default_factory=dict)  # the cross-region query flow
-    transactions: int = 0
-    gas_used: int = 0
-    receivables: dict[str, Any] = field(default_factory=dict)  # the supply-chain part
 
 
 def run_demo(chain: Chain, console: Console | None = None, seed: str = DEMO_SEED) -> DemoReport:

@@ -34,7 +34,7 @@ from ledger_client.types import City, Receivable, ReceivableId
 from .world import EnterpriseSpec
 
 if TYPE_CHECKING:
-    from .demo import DemoReport
+    from .demo_report import DemoReport
 
 DAY = 86_400
 #: Enterprise accounts pay their own gas on the development chain.

@@ -1,16 +1,17 @@
 """Where the simulation's credit records go: straight to the chain, or through the HTTP API.
 
-Members write records through a gateway. :class:`ChainGateway` signs and sends
-each write itself; :class:`ApiGateway` signs each record (EIP-712 ``Attest``)
-and posts it to a running ``credit-chain serve``, whose worker relays it, alone
-or in a signed batch. What a write leads to (a dispute needs the record's UID)
-arrives through a callback once the record is anchored: at once on the chain,
-at the end of the day (:meth:`ApiGateway.drain`) through the API.
+Every party writes through a gateway. :class:`ChainGateway` signs and sends
+each write itself; :class:`ApiGateway` has each write signed by its party and
+posts it to a running ``credit-chain serve`` with the SDK (:mod:`sdk`), whose
+worker relays it: records alone or in a signed batch, every other write as the
+party's ForwardRequest (an authorisation as the enterprise's ``Authorise``).
+What a record leads to (a dispute needs its UID) arrives through a callback once
+it is anchored: at once on the chain, at the end of the day
+(:meth:`ApiGateway.drain`) through the API. Any other write through the API is
+followed until relayed, since the flows go on from what it made.
 
 Every operation is noted with the channel it took (``Metrics.channels``), so
-the summary says what went where. The API has routes for signed attestations
-today, and a holder's request for financing (a ForwardRequest the bank hands in); an
-operation gains an API path by overriding its method here.
+the summary says what went where: through :class:`ApiGateway`, every one ``api``.
 
 What honest traffic carried is kept for the red team (:mod:`node_sim.adversaries`),
 as an eavesdropper on the wire would have it: the ForwardRequests relayed
@@ -33,20 +34,19 @@ from eth_account.signers.local import LocalAccount
 
 from ledger_client import Keyring, Ledger, LedgerConnectionError
 from ledger_client.batches import AnchoredBatch, anchor_records
-from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWithdrawal
 from ledger_client.contracts.base import Call
 from ledger_client.contracts.disputes import SignedComplaint, SignedDispute
 from ledger_client.contracts.forwarder import SignedForwardRequest
 from ledger_client.records import Schema, record_hash, record_subject
-from ledger_client.signed_records import SignedRecord, domain_separator
+from ledger_client.signed_records import domain_separator
 from ledger_client.types import (
     AttestationFields,
-    AttestRequest,
     Hash32,
     QueryPurpose,
     ReceivableId,
 )
+from sdk import ApiError, Client, Submission
 
 from .api_process import ApiClient, ApiResponse, ApiServer
 from .metrics import Metrics
@@ -145,8 +145,7 @@ class ChainGateway:
         self.batches.append((member, batch))
 
     # -- every other write ------------------------------------------------------------
-    # Sent to the chain here, whatever the gateway: the API gains a route for each
-    # (on the api-full branch), and a subclass then overrides the method to use it.
+    # Sent to the chain here; :class:`ApiGateway` overrides each to go through the API.
     # Parties are keyring labels; each method returns what the flows need next.
     def _sent(self, operation: str, gas: int) -> None:
         self.metrics.gas_spent(operation, gas)
@@ -386,7 +385,15 @@ class ApiTally:
 
 
 class ApiGateway(ChainGateway):
-    """Records signed by their member and posted to ``credit-chain serve``; the rest direct."""
+    """Every write signed by its party and posted to ``credit-chain serve`` with the SDK
+    (:mod:`sdk`): records one by one or in a batch, and every other write as the
+    party's ForwardRequest (an authorisation as the enterprise's signed ``Authorise``).
+
+    Records are followed at the end of the day (:meth:`drain`); any other write is
+    followed until the server has relayed it, since the flows go on from what it made.
+    Each party's writes go in with its own API key (issued the first time it writes),
+    except an enterprise's that names a member, which that member hands in.
+    """
 
     channel = "api"
 
@@ -403,7 +410,8 @@ class ApiGateway(ChainGateway):
         super().__init__(ledger, ring, metrics, city_of)
         self.server = server
         self.separator = domain_separator(ledger.attestations.domain)
-        self.keys = {m: server.issue_key(ring.account(m).address, m) for m in members}
+        # Every party of the run gets its key at once: one process, not one per party.
+        self.keys = server.issue_keys({m: ring.account(m).address for m in members})
         self.client: ApiClient = server.start()
         self.tally = ApiTally()
         self.sent: deque[tuple[str, dict[str, object]]] = deque(maxlen=_CAPTURED)
@@ -413,26 +421,42 @@ class ApiGateway(ChainGateway):
         self._pending: list[_Pending] = []
         self._nonces: dict[str, int] = {}
         self._requests = 0
+        self._sdk = self._root()
+        self._clients: dict[str, Client] = {}
+        self._labels: dict[str, str] = {}
+
+    def _root(self) -> Client:
+        # Signing needs the deployment, which any member's key may read.
+        return Client(
+            f"http://127.0.0.1:{self.server.port}",
+            next(iter(self.keys.values())),
+            clock=self.ledger.chain.now,
+            lifetime_s=SIGNATURE_LIFETIME_S,
+            poll_interval_s=0.02,
+            poll_timeout_s=DRAIN_TIMEOUT_S,
+        )
+
+    def sdk(self, label: str) -> Client:
+        """The SDK client of ``label``'s API key, signing as ``label``."""
+        found = self._clients.get(label)
+        if found is None:
+            acct = self.ring.account(label)
+            found = self._sdk.for_key(self.key_for(label, acct.address), acct)
+            self._clients[label] = found
+        return found
+
+    def label_of(self, address: str) -> str:
+        """The keyring label of ``address`` (a party the simulation made)."""
+        if address not in self._labels:
+            self._labels.update({self.ring.account(k).address: k for k in self.ring.labels()})
+        return self._labels[address]
 
     # -- signing --------------------------------------------------------------------
     def sign(
         self, signer: LocalAccount, schema: Schema, record: dict[str, object], nonce: int
     ) -> dict[str, object]:
-        """The request body of one signed attestation."""
-        request = AttestRequest(
-            schema_id(schema), record_subject(record), record_hash(schema, record)
-        )
-        deadline = self.ledger.chain.now() + SIGNATURE_LIFETIME_S
-        signed = SignedRecord.sign(signer, self.separator, request, nonce, deadline)
-        return {
-            "schema": schema.name,
-            "subject": "0x" + bytes(request.subject).hex(),
-            "data_hash": "0x" + bytes(request.data_hash).hex(),
-            "signer": signer.address,
-            "nonce": nonce,
-            "deadline": deadline,
-            "signature": "0x" + signed.signature.hex(),
-        }
+        """The request body of one signed attestation (the SDK's)."""
+        return self._sdk.record_body(schema, record, party=signer, nonce=nonce)
 
     def _next_nonce(self, member: str) -> int:
         nonce = self._nonces.get(member, 0) + 1
@@ -466,7 +490,8 @@ class ApiGateway(ChainGateway):
             time.sleep(0.02)
 
     def post(self, member: str, path: str, body: object, idempotency_key: str) -> ApiResponse:
-        """POST as ``member`` (its API key) under an Idempotency-Key."""
+        """POST as ``member`` (its API key) under an Idempotency-Key, as it comes: what the
+        red team sends (a captured body, a forged one) goes through here unchanged."""
         self._requests += 1
         return self.client.request(
             "POST",
@@ -476,6 +501,25 @@ class ApiGateway(ChainGateway):
         )
 
     # -- writes ---------------------------------------------------------------------
+    def _relayed(
+        self, operation: str, key_of: str, write: Callable[[Client], Submission]
+    ) -> Submission:
+        """Hand in one signed write with ``key_of``'s key and follow it until relayed."""
+        client = self.sdk(key_of)
+        self._requests += 1
+        self.metrics.went(operation, self.channel)
+        return client.wait(write(client))
+
+    def _relayed_forward(
+        self, operation: str, key_of: str, write: Callable[[Client], Submission]
+    ) -> Submission:
+        done = self._relayed(operation, key_of, write)
+        client = self.sdk(key_of)
+        if client.last_forward is not None and client.last_write is not None:
+            path, body = client.last_write
+            self.forwarded.append(Forwarded(key_of, client.last_forward, path, body))
+        return done
+
     def attest(
         self,
         member: str,
@@ -486,14 +530,157 @@ class ApiGateway(ChainGateway):
     ) -> None:
         nonce = self._next_nonce(member)
         body = self.sign(self.ring.account(member), schema, record, nonce)
-        answer = self.post(member, "/v1/attestations", body, f"sim:{member}:{nonce}")
         self.metrics.went("attest", self.channel)
-        self.track(answer, [(member, schema, record, day, then)])
-        if answer.status in (200, 202):
-            self.sent.append((member, body))
-            if day != self._kept_day:
-                self._kept_day = day
-                self.kept.append((member, body))
+        self._requests += 1
+        try:
+            subs = [self.sdk(member).submit_attestation(body, f"sim:{member}:{nonce}")]
+        except ApiError as refused:
+            self._refused(refused, 1)
+            return
+        self.track(subs, [(member, schema, record, day, then)])
+        self.sent.append((member, body))
+        if day != self._kept_day:
+            self._kept_day = day
+            self.kept.append((member, body))
+
+    def anchor(
+        self, member: str, schema: Schema, records: list[dict[str, object]], day: int
+    ) -> None:
+        acct = self.ring.account(member)
+        for start in range(0, len(records), API_BATCH_MAX):
+            chunk = records[start : start + API_BATCH_MAX]
+            first = self._nonces.get(member, 0) + 1
+            bodies = [self.sign(acct, schema, r, self._next_nonce(member)) for r in chunk]
+            self.metrics.went("anchor_batch", self.channel)
+            self._requests += 1
+            try:
+                subs = self.sdk(member).submit_attestations(bodies, f"sim:{member}:batch:{first}")
+            except ApiError as refused:
+                self._refused(refused, len(chunk))
+                continue
+            self.track(subs, [(member, schema, r, day, None) for r in chunk])
+
+    def _refused(self, refused: ApiError, n: int) -> None:
+        self.tally.refused[refused.name] = self.tally.refused.get(refused.name, 0) + n
+
+    def attest_with_uid(self, member: str, schema: Schema, record: dict[str, object]) -> Hash32:
+        done = self._relayed("attest_rating", member, lambda c: c.attest_record(schema, record))
+        return _h(done.uid)
+
+    def authorise(self, bank: str, signed: SignedAuthorisation) -> Hash32:
+        # The member the authorisation names hands in the enterprise's signed Authorise.
+        done = self._relayed("authorise", bank, lambda c: c.submit_authorisation(signed))
+        return _h(done.made("auth_id"))
+
+    def log_query(
+        self, bank: str, auth_id: bytes, purpose: QueryPurpose, query_hash: bytes
+    ) -> Hash32:
+        done = self._relayed("log_query", bank, lambda c: c.log_query(auth_id, purpose, query_hash))
+        return _h(done.made("query_id"))
+
+    def record_report_share(
+        self, sender: str, query_id: bytes, recipient: str, ciphertext_hash: bytes
+    ) -> None:
+        to = self.ring.account(recipient).address
+        self._relayed_forward(
+            "record_report_share",
+            sender,
+            lambda c: c.share_report(query_id, to, ciphertext_hash),
+        )
+
+    def withdraw(self, relayer: str, signed: SignedWithdrawal) -> None:
+        # Through the API the enterprise signs the call itself (a ForwardRequest of
+        # ``withdraw``) and hands it in with its own key.
+        enterprise = self.label_of(signed.enterprise)
+        self._relayed_forward(
+            "withdraw_by_sig", enterprise, lambda c: c.withdraw_authorisation(signed.auth_id)
+        )
+
+    def raise_dispute(self, relayer: str, signed: SignedDispute) -> int:
+        enterprise = self.label_of(signed.enterprise)
+        done = self._relayed_forward(
+            "raise_dispute_by_sig",
+            enterprise,
+            lambda c: c.raise_dispute(signed.uid, signed.fields, signed.reason_hash),
+        )
+        return int(done.made("dispute_id"))
+
+    def file_complaint(self, relayer: str, signed: SignedComplaint) -> int:
+        enterprise = self.label_of(signed.enterprise)
+        done = self._relayed_forward(
+            "file_complaint_by_sig",
+            enterprise,
+            lambda c: c.file_complaint(signed.dispute_id, signed.reason_hash),
+        )
+        return int(done.made("complaint_id"))
+
+    def resolve_complaint(
+        self, regulator: str, complaint_id: int, reply: bytes, *, uphold: bool
+    ) -> None:
+        self._relayed_forward(
+            "resolve_complaint",
+            regulator,
+            lambda c: c.resolve_complaint(complaint_id, reply, upheld=uphold),
+        )
+
+    def revoke(self, revoker: str, uid: bytes, reason: bytes) -> None:
+        self._relayed_forward("revoke", revoker, lambda c: c.revoke(uid, reason))
+
+    def resolve_dispute(
+        self, resolver: str, dispute_id: int, reason: bytes, *, uphold: bool
+    ) -> bool:
+        if uphold:
+            done = self._relayed_forward(
+                "uphold_dispute", resolver, lambda c: c.uphold_dispute(dispute_id, reason)
+            )
+            event = "DisputeUpheld"
+        else:
+            done = self._relayed_forward(
+                "reject_dispute", resolver, lambda c: c.reject_dispute(dispute_id, reason)
+            )
+            event = "DisputeRejected"
+        return bool(_event(done, event)["late"])
+
+    def issue_receivable(
+        self,
+        debtor: str,
+        supplier: str,
+        amount_fen: int,
+        due_date: int,
+        *,
+        contract_hash: bytes,
+        invoices: list[bytes],
+    ) -> ReceivableId:
+        to = self.ring.account(supplier).address
+        done = self._relayed_forward(
+            "issue_receivable",
+            debtor,
+            lambda c: c.issue_receivable(
+                to, amount_fen, due_date, contract_hash=contract_hash, invoice_commitments=invoices
+            ),
+        )
+        return ReceivableId(_h(done.made("receivable_id")))
+
+    def accept_receivable(self, supplier: str, receivable_id: bytes) -> None:
+        self._relayed_forward(
+            "accept_receivable", supplier, lambda c: c.accept_receivable(receivable_id)
+        )
+
+    def reject_receivable(self, supplier: str, receivable_id: bytes, release: list[bytes]) -> None:
+        self._relayed_forward(
+            "reject_receivable", supplier, lambda c: c.reject_receivable(receivable_id, release)
+        )
+
+    def split_receivable(
+        self, holder: str, receivable_id: bytes, to: str, amount_fen: int
+    ) -> ReceivableId:
+        address = self.ring.account(to).address
+        done = self._relayed_forward(
+            "split_receivable",
+            holder,
+            lambda c: c.split_receivable(receivable_id, address, amount_fen),
+        )
+        return ReceivableId(_h(done.made("receivable_id")))
 
     def request_financing(
         self,
@@ -507,64 +694,48 @@ class ApiGateway(ChainGateway):
     ) -> None:
         """The bank hands in the holder's signed request for financing on the holder's terms;
         the flows go on once the server has relayed it (the bank finances next)."""
-        signed = self._financing_request(
-            holder,
-            receivable_id,
+        party = self.ring.account(holder)
+        financier = self.ring.account(bank).address
+        self._relayed_forward(
+            "request_financing",
             bank,
-            min_advance_fen=min_advance_fen,
-            max_discount_bps=max_discount_bps,
-            expires_at=expires_at,
+            lambda c: c.request_financing(
+                receivable_id,
+                financier,
+                min_advance_fen=min_advance_fen,
+                max_discount_bps=max_discount_bps,
+                expires_at=expires_at,
+                party=party,
+            ),
         )
-        r = signed.request
-        body: dict[str, object] = {
-            "financier": self.ring.account(bank).address,
-            "min_advance_fen": min_advance_fen,
-            "max_discount_bps": max_discount_bps,
-            "expires_at": expires_at,
-            "signer": r.sender,
-            "nonce": r.nonce,
-            "deadline": r.deadline,
-            "signature": "0x" + signed.signature.hex(),
-        }
-        path = f"/v1/receivables/0x{bytes(receivable_id).hex()}/financing-requests"
-        answer = self.post(bank, path, body, f"sim:{bank}:financing:{r.sender}:{r.nonce}")
-        self.metrics.went("request_financing", self.channel)
-        settled = self.settle(answer, bank) if answer.status in (200, 202) else answer.body
-        if settled.get("status") != "anchored":
-            raise LedgerConnectionError(f"the API did not relay a request for financing: {settled}")
-        self.forwarded.append(Forwarded(bank, signed, path, body))
 
-    def anchor(
-        self, member: str, schema: Schema, records: list[dict[str, object]], day: int
+    def finance_receivable(
+        self, bank: str, receivable_id: bytes, advance_fen: int, discount_bps: int
     ) -> None:
-        acct = self.ring.account(member)
-        for start in range(0, len(records), API_BATCH_MAX):
-            chunk = records[start : start + API_BATCH_MAX]
-            first = self._nonces.get(member, 0) + 1
-            bodies = [self.sign(acct, schema, r, self._next_nonce(member)) for r in chunk]
-            answer = self.post(
-                member,
-                "/v1/attestations/batch",
-                {"attestations": bodies},
-                f"sim:{member}:batch:{first}",
-            )
-            self.metrics.went("anchor_batch", self.channel)
-            self.track(answer, [(member, schema, r, day, None) for r in chunk])
+        self._relayed_forward(
+            "finance_receivable",
+            bank,
+            lambda c: c.finance_receivable(receivable_id, advance_fen, discount_bps),
+        )
+
+    def settle_receivables(self, debtor: str, ids: list[bytes]) -> None:
+        self._relayed_forward("settle_receivable", debtor, lambda c: c.settle_receivables(ids))
+
+    def mark_overdue(self, payee: str, receivable_id: bytes) -> Hash32:
+        done = self._relayed_forward(
+            "mark_overdue_with_default", payee, lambda c: c.mark_overdue(receivable_id)
+        )
+        return _h(done.made("attestation"))
 
     def track(
         self,
-        answer: ApiResponse,
+        subs: list[Submission],
         items: list[tuple[str, Schema, dict[str, object], int, OnWritten | None]],
     ) -> None:
-        if answer.status not in (200, 202):
-            name = answer.error or f"HTTP {answer.status}"
-            self.tally.refused[name] = self.tally.refused.get(name, 0) + len(items)
-            return
-        subs = answer.body.get("data", [answer.body])
         for sub, (member, schema, record, day, then) in zip(subs, items, strict=True):
             self.tally.accepted += 1
             fields = AttestationFields(record_subject(record), record_hash(schema, record))
-            self._pending.append(_Pending(sub["id"], member, schema, record, fields, day, then))
+            self._pending.append(_Pending(sub.id, member, schema, record, fields, day, then))
 
     # -- the end of a day -----------------------------------------------------------
     def drain(self) -> None:
@@ -580,29 +751,16 @@ class ApiGateway(ChainGateway):
             time.sleep(0.02)
         settled: dict[str, dict[str, Any]] = {}
         for p in pending:
-            answer = self.client.request(
-                "GET",
-                f"/v1/submissions/{p.submission_id}",
-                None,
-                {"X-API-Key": self.keys[p.member]},
-            )
-            while answer.status == 200 and answer.body["status"] == "pending":
+            client = self.sdk(p.member)
+            sub = client.submission(p.submission_id)
+            while sub.pending:
                 if time.monotonic() > deadline:
                     raise LedgerConnectionError(
                         f"the API did not anchor {p.submission_id} in {DRAIN_TIMEOUT_S:.0f} s"
                     )
                 time.sleep(0.02)
-                answer = self.client.request(
-                    "GET",
-                    f"/v1/submissions/{p.submission_id}",
-                    None,
-                    {"X-API-Key": self.keys[p.member]},
-                )
-            if answer.status != 200:
-                raise LedgerConnectionError(
-                    f"the API lost submission {p.submission_id}: {answer.status} {answer.body}"
-                )
-            settled[p.submission_id] = answer.body
+                sub = client.submission(p.submission_id)
+            settled[p.submission_id] = sub.doc
         self._count(pending, settled)
 
     def _count(self, pending: list[_Pending], settled: dict[str, dict[str, Any]]) -> None:
@@ -643,8 +801,11 @@ class ApiGateway(ChainGateway):
         ready = self.client.request("GET", "/ready")
         server_pending = ready.body.get("pending") if ready.status == 200 else None
         self.client.close()
+        self._sdk.close()
         code = self.server.stop(sig)
         self.client = self.server.start()
+        self._sdk = self._root()
+        self._clients.clear()
         fault = {
             "kind": "api_restarted",
             "day": day,
@@ -658,4 +819,19 @@ class ApiGateway(ChainGateway):
 
     def close(self) -> None:
         self.client.close()
+        self._sdk.close()
         self.server.stop()
+
+
+def _h(hex32: object) -> Hash32:
+    """A 32-byte id from the ``0x`` hex a submission's result gives."""
+    return Hash32(bytes.fromhex(str(hex32)[2:]))
+
+
+def _event(done: Submission, name: str) -> dict[str, Any]:
+    """The arguments of the event ``name`` the relayed write caused."""
+    for found in (done.result or {}).get("events", []):
+        if found["name"] == name:
+            args: dict[str, Any] = found["args"]
+            return args
+    raise LedgerConnectionError(f"submission {done.id} caused no {name}: {done.result}")

@@ -254,7 +254,12 @@ class Simulation:
         else:
             self.bridge = EmbeddedRpcBridge(self.chain.backend).start()
             rpc = self.bridge.url
+        # Every party writes with a key of its own: the institutions (the regulator among
+        # them) and the enterprises; an attester's key reads the deployment to sign with.
         members = [s.label for s in consortium_institutions() if s.roles & Role.ATTESTER]
+        members += [s.label for s in consortium_institutions() if s.label not in members]
+        members += [REGULATOR.label] if REGULATOR.label not in members else []
+        members += [ent.spec.label for ent in self.population]
         # The server's data directory holds the manifest and its relay key, nothing else: the
         # run's keys (the regulator's among them) stay in ``home``, outside it.
         api_home = home / "api"

@@ -15,17 +15,14 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from eth_hash.auto import keccak
 
 from ledger_client.contracts.receivables import invoice_commitment
 from ledger_client.types import City, ReceivableId
 
+from .flow_world import ReceivableWorld
 from .world import MAX_TIER, EnterpriseProfile, SupplyChain, make_supply_chains
-
-if TYPE_CHECKING:
-    from .simulation import Simulation
 
 DAY = 86_400
 #: Probability that a core enterprise issues a receivable on a given day.
@@ -96,7 +93,7 @@ class Issue:
 class ReceivableFlows:
     """The receivables side of the scenario, driven day by day by :class:`Simulation`."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: ReceivableWorld) -> None:
         self.sim = sim
         self.rng = random.Random(f"{sim.config.seed}:receivables")
         self.chains = make_supply_chains(

@@ -676,6 +676,44 @@ def keys_issue(
         Console().print(key)
 
 
+@keys_app.command("issue-many")
+def keys_issue_many(
+    data_dir: ServeDataDir = Path("credit-chain-data"),
+    as_json: JsonOption = False,
+) -> None:
+    """Issue read-write API keys for many accounts at once: one ``ACCOUNT [LABEL]`` a line on
+    standard input; the keys are printed once, a line each (``--json``: one list), in order.
+
+    For an operator onboarding many parties (and the simulator, which gives every party
+    of a run its own key) without starting one process per key.
+    """
+    import sys
+
+    from eth_utils.address import is_address
+
+    wanted = []
+    for n, line in enumerate(sys.stdin, start=1):
+        parts = line.split(maxsplit=1)
+        if not parts:
+            continue
+        if not is_address(parts[0]):
+            raise _fail(f"line {n}: {parts[0]!r} is not an account address")
+        wanted.append((parts[0], parts[1].strip() if len(parts) > 1 else ""))
+    store = _key_store(data_dir)
+    try:
+        issued = [
+            {"key": store.issue(member, label=label), "member": member, "label": label}
+            for member, label in wanted
+        ]
+    finally:
+        store.close()
+    if as_json:
+        _emit_json(issued)
+    else:
+        for doc in issued:
+            Console().print(doc["key"])
+
+
 @keys_app.command("revoke")
 def keys_revoke(
     key: Annotated[str, typer.Argument(help="The key, or its sha256 hash.")],

@@ -103,32 +103,23 @@ def make_bodies(
     deadline: int,
     seed: int = 1,
 ) -> list[dict[str, object]]:
-    """``count`` signed attestation bodies, ready to post (signing is done up front)."""
+    """``count`` signed attestation bodies, ready to post (signing is done up front; the
+    bodies are the SDK's)."""
     from ledger_client.records import record_hash, sample_record
     from ledger_client.signed_records import SignedRecord
     from ledger_client.types import AttestRequest
+    from sdk import bodies as sdk_bodies
 
     rng = random.Random(seed)
-    bodies = []
+    out = []
     for i in range(count):
         record = sample_record(schema, rng, overrides={"subject": "0x" + rng.randbytes(32).hex()})
         request = AttestRequest(
             schema_id, bytes.fromhex(str(record["subject"])[2:]), record_hash(schema, record)
         )
-        nonce = first_nonce + i
-        signed = SignedRecord.sign(signer, separator, request, nonce, deadline)
-        bodies.append(
-            {
-                "schema": schema.name,
-                "subject": record["subject"],
-                "data_hash": "0x" + bytes(request.data_hash).hex(),
-                "signer": signer.address,
-                "nonce": nonce,
-                "deadline": deadline,
-                "signature": "0x" + signed.signature.hex(),
-            }
-        )
-    return bodies
+        signed = SignedRecord.sign(signer, separator, request, first_nonce + i, deadline)
+        out.append(sdk_bodies.attestation(schema.name, signed))
+    return out
 
 
 def attestation_items(bodies: Iterable[dict[str, object]]) -> list[Item]:

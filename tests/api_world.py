@@ -4,7 +4,6 @@ tests of every resource and every refusal."""
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 from httpx import Response
 
+import sdk
 from api.main import create_app
 from ledger_client import Keyring, Role
 from ledger_client.contracts.base import ContractFacade
@@ -65,12 +65,18 @@ class ApiWorld:
         s = self.service.ledger.forwarder.sign(
             self.accounts[signer], target, fn, *args, nonce=nonce, deadline=deadline
         )
-        return {
-            "signer": s.request.sender,
-            "nonce": s.request.nonce,
-            "deadline": s.request.deadline,
-            "signature": "0x" + s.signature.hex(),
-        }
+        return sdk.bodies.forward_fields(s)
+
+    def sdk_client(self, key_of: str, party: str | None = None) -> sdk.Client:
+        """The SDK as ``key_of``'s key, signing as ``party`` (by default the key's own)."""
+        return sdk.Client(
+            http=self.client,
+            api_key=self.keys[key_of],
+            account=self.accounts[party or key_of],
+            clock=self.service.chain_time,
+            poll_interval_s=0.02,
+            poll_timeout_s=30,
+        )
 
     def post(
         self, path: str, key_of: str, body: dict[str, Any], idem: str | None = None
@@ -82,13 +88,15 @@ class ApiWorld:
         return self.client.get(path, params=params, headers=self.headers(key_of))
 
     def wait(self, submission_id: str, key_of: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            doc: dict[str, Any] = self.get(f"/v1/submissions/{submission_id}", key_of).json()
-            if doc["status"] != "pending":
-                return doc
-            time.sleep(0.02)
-        raise AssertionError(f"{submission_id} still pending")
+        """The submission once relayed, anchored or rejected (the SDK polls)."""
+        try:
+            return self.sdk_client(key_of).wait(submission_id).doc
+        except sdk.errors.SubmissionTimeout as exc:
+            raise AssertionError(f"{submission_id} still pending") from exc
+        except sdk.errors.ApiError as exc:
+            if exc.submission is None:
+                raise
+            return exc.submission
 
     def write(self, path: str, key_of: str, body: dict[str, Any]) -> dict[str, Any]:
         """Post a write, wait for it, and return its result; it must be anchored."""

@@ -13,6 +13,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
+import sdk
 from api.main import create_app
 from ledger_client import Keyring, Role
 from ledger_client.contracts.attestations import schema_id
@@ -64,17 +65,11 @@ class Api:
         )
         deadline = deadline or self.service.chain.now() + 3_600
         signed = SignedRecord.sign(signer, self.service.separator, request, nonce, deadline)
-        body = {
-            "schema": "loan-repayment",
-            "subject": record["subject"],
-            "data_hash": "0x" + bytes(request.data_hash).hex(),
-            "ref_uid": ref_uid,
+        # A claimed signer other than the one who signed: a forgery, for the refusals.
+        return {
+            **sdk.bodies.attestation("loan-repayment", signed),
             "signer": claimed or signer.address,
-            "nonce": nonce,
-            "deadline": deadline,
-            "signature": "0x" + signed.signature.hex(),
         }
-        return body
 
     def wait(self, submission_id: str, key: str) -> dict[str, Any]:
         deadline = time.monotonic() + 20

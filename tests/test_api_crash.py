@@ -18,6 +18,7 @@ import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 
+import sdk
 from ledger_client import Keyring, Role, connect
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.local_node import free_port
@@ -119,10 +120,7 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
     for n, ent in enumerate((core, supplier)):
         service.ledger.consortium.bind_enterprise(registrar, ent.address, bytes([n + 1]) * 32)
     core_key = service.keys.issue(core.address)
-    issues = [
-        Item("/v1/receivables", f"i{n}", body)
-        for n, body in enumerate(_signed_issues(service, core, supplier.address, ISSUES))
-    ]
+    issues = _signed_issues(service, core, supplier.address, ISSUES)
     loan = service.ledger.schemas["loan-repayment"]
     records = attestation_items(
         make_bodies(
@@ -293,28 +291,20 @@ def test_kill_9_under_load_five_times_loses_nothing_and_duplicates_nothing(
         service.close()
 
 
-def _signed_issues(
-    service: Service, core: LocalAccount, supplier: str, count: int
-) -> list[dict[str, object]]:
-    """``count`` receivables the core enterprise signs up front, as the API takes them."""
-    rc, fw = service.ledger.receivables, service.ledger.forwarder
-    due, deadline = service.chain.now() + 90 * 86_400, service.chain.now() + 86_400
-    bodies = []
-    for n in range(count):
-        invoice, contract = keccak256(f"crash invoice {n}".encode()), keccak256(b"contract")
-        args = (supplier, 1_000 + n, due, contract, [invoice])
-        signed = fw.sign(core, rc, "issue", *args, deadline=deadline)
-        bodies.append(
-            {
-                "supplier": supplier,
-                "amount_fen": 1_000 + n,
-                "due_date": due,
-                "contract_hash": "0x" + contract.hex(),
-                "invoice_commitments": ["0x" + invoice.hex()],
-                "signer": core.address,
-                "nonce": signed.request.nonce,
-                "deadline": deadline,
-                "signature": "0x" + signed.signature.hex(),
-            }
-        )
-    return bodies
+def _signed_issues(service: Service, core: LocalAccount, supplier: str, count: int) -> list[Item]:
+    """``count`` receivables the core enterprise signs up front (the SDK's bodies, kept to
+    post later)."""
+    client = sdk.Client(
+        deployment=sdk.Deployment.from_manifest(service.ledger.manifest),
+        account=core,
+        clock=service.chain.now,
+        lifetime_s=86_400,
+    )
+    due = service.chain.now() + 90 * 86_400
+    with client.prepared() as writes:
+        for n in range(count):
+            invoice, contract = keccak256(f"crash invoice {n}".encode()), keccak256(b"contract")
+            client.issue_receivable(
+                supplier, 1_000 + n, due, contract_hash=contract, invoice_commitments=[invoice]
+            )
+    return [Item(w.path, f"i{n}", w.body) for n, w in enumerate(writes)]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from httpx import Response
 
+import sdk
 from ledger_client.merkle import keccak256
 from tests.api_world import ApiWorld, error, open_world
 
@@ -388,16 +389,7 @@ def test_dates_in_the_past_are_refused_by_name(w: ApiWorld) -> None:
     def attestation(nonce: int, expiry: int, deadline: int) -> dict[str, Any]:
         request = AttestRequest(schema_id(loan), subject, data, expiry, bytes(32))
         s = SignedRecord.sign(w["bank-a"], w.service.separator, request, nonce, deadline)
-        return {
-            "schema": "loan-repayment",
-            "subject": "0x" + subject.hex(),
-            "data_hash": "0x" + data.hex(),
-            "expiry": expiry,
-            "signer": w["bank-a"].address,
-            "nonce": nonce,
-            "deadline": deadline,
-            "signature": "0x" + s.signature.hex(),
-        }
+        return sdk.bodies.attestation("loan-repayment", s)
 
     # An attestation's expiry in the past, or now: the contract's AttestationsInvalidExpiry.
     for n, expiry in enumerate((now - 86_400, now, 1)):
@@ -427,16 +419,7 @@ def test_dates_in_the_past_are_refused_by_name(w: ApiWorld) -> None:
     for expiry in (now - 86_400, now):
         request = AuthorisationRequest(w["bank-a"].address, QueryPurpose.LOAN_APPROVAL, expiry, ())
         s = w.ledger.authorisations.sign_authorisation(w["tier1"], request)
-        grant = {
-            "member": w["bank-a"].address,
-            "purpose": "loan-approval",
-            "expiry": expiry,
-            "schemas": [],
-            "enterprise": w["tier1"].address,
-            "nonce": s.nonce,
-            "deadline": s.deadline,
-            "signature": "0x" + s.signature.hex(),
-        }
+        grant = sdk.bodies.authorisation(s)
         e = error(w.post("/v1/authorisations", "bank-a", grant), 422, "AuthorisationsInvalidExpiry")
         assert e["expiry"] == expiry
     # A receivable's due date in the past: see test_well_formed_but_refused_by_the_chain.

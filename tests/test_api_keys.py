@@ -31,6 +31,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
+import sdk
 from ledger_client import Chain, Keyring, Ledger, Manifest, Role, attach, connect
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.receivables import invoice_commitment, new_invoice_salt
@@ -92,16 +93,7 @@ def _attestation(
     deadline = ledger.chain.now() + 30 * 86_400
     separator = domain_separator(ledger.attestations.domain)
     signed = SignedRecord.sign(signer, separator, request, nonce, deadline)
-    return {
-        "schema": "loan-repayment",
-        "subject": "0x" + subject.hex(),
-        "data_hash": "0x" + bytes(request.data_hash).hex(),
-        "ref_uid": "0x" + "00" * 32,
-        "signer": signer.address,
-        "nonce": nonce,
-        "deadline": deadline,
-        "signature": "0x" + signed.signature.hex(),
-    }
+    return sdk.bodies.attestation("loan-repayment", signed)
 
 
 def _post(client: ApiClient, key: str, body: dict[str, Any], idem: str) -> ApiResponse:

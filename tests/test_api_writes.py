@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+import sdk
 from ledger_client.merkle import keccak256
+from ledger_client.types import AttestationFields
 from pipeline.worker import AnchorWorker
 from tests.api_world import DAY, ApiWorld, error, open_world
 
@@ -42,26 +44,21 @@ def attest(w: ApiWorld, who: str, subject: str, label: str) -> tuple[str, dict[s
 
 
 def test_revoke_and_replace_are_relayed_signed_calls(w: ApiWorld) -> None:
-    a = w.ledger.attestations
     uid, fields = attest(w, "bank-a", w.subject("core"), "record-1")
     other, _ = attest(w, "bank-a", w.subject("core"), "record-2")
-    # Replace: signed by the attester, handed in with its own key.
-    args = (b(uid), tuple(b(v) for v in fields.values()), b(h("record-1b")), 0)
-    body = {"old": fields, "data_hash": h("record-1b"), **w.signed("bank-a", a, "replace", *args)}
-    result = w.write(f"/v1/attestations/{uid}/replace", "bank-a", body)
-    new_uid = result["uid"]
-    assert [e["name"] for e in result["events"]] == ["Attested", "Replaced"]
-    got = w.get(f"/v1/attestations/{uid}", "auditor").json()
+    bank = w.sdk_client("bank-a")
+    # Replace: signed by the attester, handed in with its own key (the SDK's body).
+    old = AttestationFields(b(fields["subject"]), b(fields["data_hash"]), b(fields["ref_uid"]))
+    done = bank.wait(bank.replace(uid, old, h("record-1b")))
+    new_uid = done.uid
+    assert [e["name"] for e in done.made("events")] == ["Attested", "Replaced"]
+    got = w.sdk_client("auditor").attestation(uid)
     assert got["validity"] == "REPLACED"
     assert got["replaced_by"] == new_uid
     # Revoke with a reason.
-    body = {
-        "reason": h("court order"),
-        **w.signed("bank-a", a, "revoke", b(other), b(h("court order"))),
-    }
-    result = w.write(f"/v1/attestations/{other}/revoke", "bank-a", body)
-    assert result["events"][0]["args"]["revoker"] == w["bank-a"].address
-    assert w.get(f"/v1/attestations/{other}", "bank-b").json()["validity"] == "REVOKED"
+    done = bank.wait(bank.revoke(other, h("court order")))
+    assert done.made("events")[0]["args"]["revoker"] == w["bank-a"].address
+    assert w.sdk_client("bank-b").attestation(other)["validity"] == "REVOKED"
 
 
 def test_revoke_refusals(w: ApiWorld) -> None:
@@ -166,17 +163,7 @@ def authorise(w: ApiWorld, enterprise: str, member: str, **over: Any) -> dict[st
     signed = request.sign_authorisation(
         w[enterprise], AuthorisationRequest(w[member].address, purpose, expiry, ())
     )
-    return {
-        "member": w[member].address,
-        "purpose": "loan-approval",
-        "expiry": expiry,
-        "schemas": [],
-        "enterprise": w[enterprise].address,
-        "nonce": signed.nonce,
-        "deadline": signed.deadline,
-        "signature": "0x" + signed.signature.hex(),
-        **over,
-    }
+    return {**sdk.bodies.authorisation(signed), "purpose": "loan-approval", **over}
 
 
 def test_consent_authorise_query_share_withdraw(w: ApiWorld) -> None:
@@ -649,13 +636,7 @@ def test_forwarder_refusals_reach_the_caller_by_name(w: ApiWorld) -> None:
     signed = w.ledger.forwarder.sign(w["bank-a"], a, "revoke", b(uid), bytes(32))
     relayer = w.service.relayer
     w.ledger.forwarder.relay(relayer, signed)
-    body = {
-        "reason": ZERO,
-        "signer": signed.request.sender,
-        "nonce": signed.request.nonce,
-        "deadline": signed.request.deadline,
-        "signature": "0x" + signed.signature.hex(),
-    }
+    body = {"reason": ZERO, **sdk.bodies.forward_fields(signed)}
     r = error(w.post(f"/v1/attestations/{uid}/revoke", "bank-a", body), 409, "ForwarderNonceUsed")
     assert (r["signer"], r["nonce"]) == (w["bank-a"].address, signed.request.nonce)
 

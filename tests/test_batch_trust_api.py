@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import sdk
 from ledger_client import Keyring, Manifest, Role, attach, connect
 from ledger_client.batches import BatchProof, anchor_signed_records
 from ledger_client.contracts.attestations import schema_id
@@ -59,17 +60,7 @@ def _signed_bodies(
         request = AttestRequest(schema_id(loan), record_subject(record), record_hash(loan, record))
         signed = SignedRecord.sign(w["bank-a"], separator, request, 500 + i, deadline)
         signed_records.append(signed)
-        bodies.append(
-            {
-                "schema": loan.name,
-                "subject": "0x" + bytes(request.subject).hex(),
-                "data_hash": "0x" + bytes(request.data_hash).hex(),
-                "signer": signed.signer,
-                "nonce": signed.nonce,
-                "deadline": deadline,
-                "signature": "0x" + signed.signature.hex(),
-            }
-        )
+        bodies.append(sdk.bodies.attestation(loan.name, signed))
     return records, signed_records, bodies
 
 

@@ -131,3 +131,24 @@ def test_demo_on_a_real_node(anvil_url: str) -> None:
     report = json.loads(result.stdout)
     assert len(report["members"]) >= 11
     assert report["consent"]
+
+
+def test_keys_issue_many_issues_a_key_a_line_in_order(tmp_path: Path) -> None:
+    accounts = [Keyring("issue-many").account(f"party-{n}").address for n in range(3)]
+    lines = "".join(f"{a} party-{n}\n" for n, a in enumerate(accounts)) + "\n"
+    result = runner.invoke(
+        app, ["keys", "issue-many", "--data-dir", str(tmp_path), "--json"], input=lines
+    )
+    assert result.exit_code == 0, result.output
+    issued = json.loads(result.output)
+    assert [(d["member"], d["label"]) for d in issued] == [
+        (a, f"party-{n}") for n, a in enumerate(accounts)
+    ]
+    assert len({d["key"] for d in issued}) == 3
+    listed = runner.invoke(app, ["keys", "list", "--data-dir", str(tmp_path), "--json"])
+    assert sorted(k["member"] for k in json.loads(listed.output)) == sorted(accounts)
+    bad = runner.invoke(
+        app, ["keys", "issue-many", "--data-dir", str(tmp_path)], input="not-an-address x\n"
+    )
+    assert bad.exit_code == 1
+    assert "line 1" in bad.output

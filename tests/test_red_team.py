@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+import sdk
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.receivables import invoice_commitment, new_invoice_salt
 from ledger_client.errors import ForwarderNonceUsed
@@ -117,31 +117,20 @@ def _record_about(api: ApiWorld, label: str) -> tuple[bytes, AttestationFields]:
     return bytes(made.uid), fields
 
 
-def _dispute_body(api: ApiWorld, signer: str, uid: bytes, f: AttestationFields) -> dict[str, Any]:
-    reason = keccak256(b"I object")
-    args = (uid, (f.subject, f.data_hash, f.ref_uid), reason)
-    return {
-        "uid": "0x" + uid.hex(),
-        "fields": {
-            "subject": "0x" + f.subject.hex(),
-            "data_hash": "0x" + f.data_hash.hex(),
-            "ref_uid": "0x" + f.ref_uid.hex(),
-        },
-        "reason_hash": "0x" + reason.hex(),
-        **api.signed(signer, api.ledger.disputes, "raiseDispute", *args),
-    }
-
-
 def test_a_stranger_disputing_a_record_through_the_api_is_refused_by_the_chain(
     api: ApiWorld,
 ) -> None:
     uid, fields = _record_about(api, "tier1")
+    reason = keccak256(b"I object")
     # Another enterprise, with its own key, and the record's true fields.
-    r = api.post("/v1/disputes", "tier2", _dispute_body(api, "tier2", uid, fields))
-    body = error(r, 403, "DisputesNotSubject")
-    assert body["caller"] == api["tier2"].address
+    stranger = api.sdk_client("tier2")
+    with pytest.raises(sdk.errors.DisputesNotSubject) as refused:
+        stranger.raise_dispute(uid, fields, reason)
+    assert refused.value.status == 403
+    assert refused.value.caller == api["tier2"].address
     # The subject itself may: the record was in good standing.
-    assert api.write("/v1/disputes", "tier1", _dispute_body(api, "tier1", uid, fields))
+    subject = api.sdk_client("tier1")
+    assert subject.wait(subject.raise_dispute(uid, fields, reason)).made("dispute_id")
 
 
 def test_a_replayed_forward_request_is_refused_through_the_api_and_on_chain(
@@ -188,10 +177,7 @@ def test_a_replayed_forward_request_is_refused_through_the_api_and_on_chain(
         "min_advance_fen": 900_000,
         "max_discount_bps": 500,
         "expires_at": expires_at,
-        "signer": signed.request.sender,
-        "nonce": signed.request.nonce,
-        "deadline": signed.request.deadline,
-        "signature": "0x" + signed.signature.hex(),
+        **sdk.bodies.forward_fields(signed),
     }
     path = f"/v1/receivables/{rid}/financing-requests"
     api.write(path, "bank-a", body)
@@ -215,13 +201,5 @@ def test_a_suspended_members_key_is_refused_by_name(api: ApiWorld) -> None:
         7,
         api.service.chain_time() + DAY,
     )
-    body = {
-        "schema": schema.name,
-        "subject": "0x" + api.subjects["tier1"].hex(),
-        "data_hash": "0x" + keccak256(b"after suspension").hex(),
-        "signer": record.signer,
-        "nonce": 7,
-        "deadline": record.deadline,
-        "signature": "0x" + record.signature.hex(),
-    }
+    body = sdk.bodies.attestation(schema.name, record)
     error(api.post("/v1/attestations", "bank-b", body), 403, "MemberSuspended")

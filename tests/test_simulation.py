@@ -235,7 +235,7 @@ def api_run(tmp_path_factory: pytest.TempPathFactory) -> SimulationResult:
     return run_simulation(config)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(
     api_run: SimulationResult,
 ) -> None:
@@ -253,7 +253,7 @@ def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(
     assert s["channels"]["attest"].get("api", 0) > 0
     assert s["channels"]["request_financing"] == {"api": s["receivables"]["financing_requests"]}
     authorised = sum(s["consent"]["authorisations"].values())
-    assert s["channels"]["authorise"] == {"chain": authorised}
+    assert s["channels"]["authorise"] == {"api": authorised}
     assert s["gas_per_operation"].get("api_attest_by_sig") or s["gas_per_operation"].get(
         "api_anchor_signed_batch"
     )
@@ -264,6 +264,47 @@ def test_a_run_through_a_real_api_server_anchors_everything_it_accepted(
     chain = connect("embedded", data_dir=out / "chain")
     assert chain.backend.block_number() == s["blocks"]
     chain.close()
+
+
+#: Every write the flows make, by the name the summary counts it under.
+FLOW_WRITES = {
+    "attest",
+    "anchor_batch",
+    "attest_rating",
+    "authorise",
+    "log_query",
+    "record_report_share",
+    "withdraw_by_sig",
+    "raise_dispute_by_sig",
+    "reject_dispute",
+    "uphold_dispute",
+    "revoke",
+    "file_complaint_by_sig",
+    "resolve_complaint",
+    "issue_receivable",
+    "accept_receivable",
+    "split_receivable",
+    "request_financing",
+    "finance_receivable",
+    "settle_receivable",
+    "mark_overdue_with_default",
+}
+
+
+@pytest.mark.timeout(600)
+def test_through_the_api_every_write_of_every_flow_says_api_in_summary_json(
+    api_run: SimulationResult,
+) -> None:
+    out = api_run.config.out
+    assert out is not None
+    channels = json.loads((out / "summary.json").read_text())["channels"]
+    not_api = {op: c for op, c in channels.items() if set(c) != {"api"}}
+    assert not not_api, f"went to the chain: {not_api}"
+    # The run is long enough for the flows to make most kinds of write; each it made is
+    # counted, and nothing else.
+    assert set(channels) <= FLOW_WRITES | {"reject_receivable"}
+    assert len(set(channels) & FLOW_WRITES) >= 12, sorted(channels)
+    assert all(n > 0 for c in channels.values() for n in c.values())
 
 
 @pytest.mark.timeout(300)
