@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from .backends import Backend, Receipt, open_backend
+from .backends import Backend, KnownTransaction, Receipt, open_backend
 from .exceptions import ContractRevert, LedgerValueError, TransactionError
 
 #: Gas limit of a transaction unless the caller says otherwise. A limit is
@@ -42,6 +42,28 @@ class PreparedTx:
     data: bytes
     value: int
     nonce: int
+    # The gas and fee caps signed; None in a transaction read back from a journal,
+    # which is then sent raw and decoded by the node.
+    gas: int | None = None
+    max_fee_per_gas: int | None = None
+    max_priority_fee_per_gas: int | None = None
+
+    def known(self) -> KnownTransaction | None:
+        """The transaction with every signed field, when all of them are here."""
+        if self.gas is None or self.max_fee_per_gas is None or self.max_priority_fee_per_gas is None:
+            return None
+        return KnownTransaction(
+            raw=self.raw,
+            tx_hash=bytes.fromhex(self.tx_hash[2:]),
+            sender=self.sender,
+            nonce=self.nonce,
+            to=self.to,
+            data=self.data,
+            value=self.value,
+            gas=self.gas,
+            max_fee_per_gas=self.max_fee_per_gas,
+            max_priority_fee_per_gas=self.max_priority_fee_per_gas,
+        )
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,9 @@ class Chain:
                 data=data,
                 value=value,
                 nonce=nonce,
+                gas=tx["gas"],
+                max_fee_per_gas=tx["maxFeePerGas"],
+                max_priority_fee_per_gas=tx["maxPriorityFeePerGas"],
             )
 
     def send_prepared(self, tx: PreparedTx) -> Receipt:
@@ -133,7 +158,12 @@ class Chain:
             receipt = self.backend.receipt_if_mined(tx.tx_hash)
             if receipt is None:
                 try:
-                    self.backend.send_raw_transaction(tx.raw)
+                    known = tx.known()
+                    if known is not None:
+                        # Signed here: an in-process chain need not decode it again.
+                        self.backend.send_known_transaction(known)
+                    else:
+                        self.backend.send_raw_transaction(tx.raw)
                 except TransactionError:
                     receipt = self.backend.receipt_if_mined(tx.tx_hash)
                     if receipt is None:
@@ -209,5 +239,5 @@ class Chain:
 
 
 def connect(target: str = "embedded", **options: Any) -> Chain:
-    """Connect to ``"embedded"`` (eth-tester in process) or a JSON-RPC node URL."""
+    """Connect to ``"embedded"`` (in process: ``"pyevm"`` or ``"revm"``) or a JSON-RPC node URL."""
     return Chain(open_backend(target, **options))

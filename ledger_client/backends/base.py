@@ -34,6 +34,26 @@ class BlockInfo:
     base_fee: int  # wei
 
 
+@dataclass(frozen=True, slots=True)
+class KnownTransaction:
+    """A transaction this client signed itself, with the fields it signed.
+
+    A backend in this process may run it from these fields, skipping the RLP
+    decoding and the signature recovery a raw transaction from outside needs.
+    """
+
+    raw: bytes  # the signed transaction, as it would be sent
+    tx_hash: bytes  # keccak of ``raw``
+    sender: str  # the signer's address
+    nonce: int
+    to: str | None  # None for a contract creation
+    data: bytes
+    value: int  # wei
+    gas: int
+    max_fee_per_gas: int  # wei
+    max_priority_fee_per_gas: int  # wei
+
+
 class Backend(ABC):
     """One kind of chain. Exceptions are translated into the client's here."""
 
@@ -57,6 +77,13 @@ class Backend(ABC):
         Raises :class:`~ledger_client.exceptions.TransactionError` when the node refuses it
         outright (bad nonce, fee too low), before it is mined.
         """
+
+    def send_known_transaction(self, tx: KnownTransaction) -> str:
+        """Submit a transaction this client signed; return its hash.
+
+        By default it is sent raw; an in-process chain may trust the known fields.
+        """
+        return self.send_raw_transaction(tx.raw)
 
     @abstractmethod
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:
