@@ -38,8 +38,8 @@ BENCH_SEED = "credit-chain-bench"
 GAS_CLOCK: dict[str, int] = {"genesis_timestamp": 1_767_225_600, "block_time": 1}
 
 
-def _fresh_ledger(pinned_clock: bool = False) -> tuple[Ledger, Keyring]:
-    chain = connect("embedded", **GAS_CLOCK) if pinned_clock else connect("embedded")
+def _fresh_ledger(pinned_clock: bool = False, engine: str = "embedded") -> tuple[Ledger, Keyring]:
+    chain = connect(engine, **GAS_CLOCK) if pinned_clock else connect(engine)
     ring = Keyring(BENCH_SEED)
     regulator = ring.account("regulator")
     chain.fund(regulator.address)
@@ -59,9 +59,13 @@ def _records(ledger: Ledger, name: str, n: int, seed: int = 1) -> list[dict[str,
     ]
 
 
-def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
-    """Gas of each attestation operation, measured once each on a fresh chain."""
-    ledger, ring = _fresh_ledger(pinned_clock=True)
+def bench_gas(batch_size: int = 1_000, engine: str = "embedded") -> dict[str, Any]:
+    """Gas of each attestation operation, measured once each on a fresh chain.
+
+    ``engine`` is the chain: ``"embedded"`` (the default engine), ``"pyevm"``, ``"revm"``
+    or a node's URL; every engine must give the same figures.
+    """
+    ledger, ring = _fresh_ledger(pinned_clock=True, engine=engine)
     a = ledger.attestations
     bank = ring.account("bank")
     loan = ledger.schemas["loan-repayment"]
@@ -85,12 +89,12 @@ def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
     from node_sim.bench_receivables import receivable_gas
 
     ledger.chain.close()
-    receivables_chain = connect("embedded", **GAS_CLOCK)
+    receivables_chain = connect(engine, **GAS_CLOCK)
     receivables = receivable_gas(receivables_chain)
     receivables_chain.close()
     return {
         **receivables,
-        **relayed_gas(),
+        **relayed_gas(engine),
         "attest_gas": second.gas_used,
         "attest_first_gas": first.gas_used,
         "attest_by_sig_gas": by_sig.gas_used,
@@ -607,7 +611,7 @@ def _bench_service(data_dir: Path) -> tuple[Service, LocalAccount, str]:
     return service, bank, service.keys.issue(bank.address, label="bench")
 
 
-def relayed_gas() -> dict[str, int]:
+def relayed_gas(engine: str = "embedded") -> dict[str, int]:
     """Gas of each write relayed through the Forwarder, as the API sends it.
 
     Steady state: each signer has relayed before, so its nonce word is warm (the first
@@ -619,7 +623,7 @@ def relayed_gas() -> dict[str, int]:
     from ledger_client.merkle import keccak256
     from ledger_client.types import QueryPurpose
 
-    ledger, ring = _fresh_ledger(pinned_clock=True)
+    ledger, ring = _fresh_ledger(pinned_clock=True, engine=engine)
     chain, fw = ledger.chain, ledger.forwarder
     regulator, bank = ring.account("regulator"), ring.account("bank")
     bureau, relayer = ring.account("bureau"), ring.account("relayer")

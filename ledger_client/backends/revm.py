@@ -33,6 +33,7 @@ from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
+from hexbytes import HexBytes
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 
 from ..abi import Log
@@ -867,7 +868,7 @@ def _decode_raw(raw: bytes) -> _Tx:
     try:
         sender = Account.recover_transaction(raw)
         if raw and raw[0] < 0x80:
-            fields = TypedTransaction.from_bytes(raw).as_dict()
+            fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
             max_fee = int(fields.get("maxFeePerGas", fields.get("gasPrice", 0)))
             priority = int(fields.get("maxPriorityFeePerGas", max_fee))
             if int(fields.get("chainId", REVM_CHAIN_ID)) != REVM_CHAIN_ID:
