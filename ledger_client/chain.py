@@ -15,6 +15,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from .backends import Backend, KnownTransaction, Receipt, open_backend
+from .backends._txcodec import sign_dynamic_fee_tx
 from .exceptions import ContractRevert, LedgerValueError, TransactionError
 
 #: Gas limit of a transaction unless the caller says otherwise. A limit is
@@ -121,31 +122,49 @@ class Chain:
             nonce = self._nonces.get(address)
             if nonce is None:
                 nonce = self.backend.nonce(address)
-            tx: dict[str, Any] = {
-                "type": 2,
-                "chainId": self.chain_id,
-                "nonce": nonce,
-                "gas": gas or DEFAULT_GAS,
-                "maxFeePerGas": self.fees.max_fee_per_gas,
-                "maxPriorityFeePerGas": self.fees.max_priority_fee_per_gas,
-                "value": value,
-                "data": data,
-            }
-            if to is not None:
-                tx["to"] = to
-            signed = signer.sign_transaction(tx)
+            gas = gas or DEFAULT_GAS
+            fees = self.fees
+            if isinstance(signer, LocalAccount):
+                # A key in this process: signed by the lean EIP-1559 encoder, the same
+                # bytes as eth-account's at a fraction of its time.
+                raw, tx_hash = sign_dynamic_fee_tx(
+                    bytes(signer.key),
+                    chain_id=self.chain_id,
+                    nonce=nonce,
+                    max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+                    max_fee_per_gas=fees.max_fee_per_gas,
+                    gas=gas,
+                    to=to,
+                    value=value,
+                    data=bytes(data),
+                )
+            else:
+                tx: dict[str, Any] = {
+                    "type": 2,
+                    "chainId": self.chain_id,
+                    "nonce": nonce,
+                    "gas": gas,
+                    "maxFeePerGas": fees.max_fee_per_gas,
+                    "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+                    "value": value,
+                    "data": data,
+                }
+                if to is not None:
+                    tx["to"] = to
+                signed = signer.sign_transaction(tx)
+                raw, tx_hash = bytes(signed.raw_transaction), bytes(signed.hash)
             self._nonces[address] = nonce + 1
             return PreparedTx(
-                raw=bytes(signed.raw_transaction),
-                tx_hash="0x" + bytes(signed.hash).hex(),
+                raw=raw,
+                tx_hash="0x" + tx_hash.hex(),
                 sender=address,
                 to=to,
                 data=data,
                 value=value,
                 nonce=nonce,
-                gas=tx["gas"],
-                max_fee_per_gas=tx["maxFeePerGas"],
-                max_priority_fee_per_gas=tx["maxPriorityFeePerGas"],
+                gas=gas,
+                max_fee_per_gas=fees.max_fee_per_gas,
+                max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
             )
 
     def send_prepared(self, tx: PreparedTx) -> Receipt:

@@ -797,6 +797,57 @@ def bench_sim(days: int = 90, enterprises: int = 5_000, seed: int = 7) -> dict[s
     }
 
 
+# -- bench engines: the embedded chain's engines against each other and anvil ------------
+
+
+def bench_engines(count: int = 500, rounds: int = 3, anvil: bool = True) -> dict[str, Any]:
+    """Single-transaction ``attest`` per second through the client, on each engine.
+
+    Each round measures py-evm, revm and (with ``anvil``) a fresh anvil node one after
+    the other, ``count`` attestations each on a fresh deployment, so a busy machine
+    slows all of them alike; the median round of each is reported, with the ratios of
+    the medians. The steady attest's gas is reported per engine: it must be one figure.
+    """
+    from .bench_reference import attest_tx_per_s
+
+    engines = ["pyevm", "revm"]
+    runs: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
+    if anvil:
+        from ledger_client.local_node import ANVIL, running_anvil
+
+        anvil = ANVIL.exists()
+    if anvil:
+        runs["anvil"] = []
+    for _ in range(rounds):
+        for engine in engines:
+            chain = connect(engine)
+            try:
+                runs[engine].append(attest_tx_per_s(chain, count))
+            finally:
+                chain.close()
+        if anvil:
+            with running_anvil() as url:
+                node = connect(url)
+                try:
+                    runs["anvil"].append(attest_tx_per_s(node, count))
+                finally:
+                    node.close()
+    median = {k: statistics.median(r["tx_per_s"] for r in v) for k, v in runs.items()}
+    out: dict[str, Any] = {
+        "operation": "attest, one transaction per block, signed by the client",
+        "count": count,
+        "rounds": rounds,
+        "tx_per_s": {k: round(v, 1) for k, v in median.items()},
+        "attest_gas": {k: v[0]["attest_gas"] for k, v in runs.items()},
+        "runs": {k: [r["tx_per_s"] for r in v] for k, v in runs.items()},
+        "revm_over_pyevm": round(median["revm"] / median["pyevm"], 2),
+    }
+    if "anvil" in median:
+        out["revm_over_anvil"] = round(median["revm"] / median["anvil"], 2)
+        out["pyevm_over_anvil"] = round(median["pyevm"] / median["anvil"], 2)
+    return out
+
+
 # -- bench all: every benchmark, the reference figures and the targets in one document ------
 
 #: Sizes of each benchmark in ``bench all`` (the defaults of the single commands) and in

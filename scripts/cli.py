@@ -742,12 +742,28 @@ def _print_bench(title: str, figures: dict[str, Any], as_json: bool) -> None:
 @bench_app.command("gas")
 def bench_gas(
     batch_size: Annotated[int, typer.Option(help="Records in the measured batch.")] = 1_000,
+    engine: Annotated[
+        str, typer.Option(help="The chain: embedded, pyevm, revm or a JSON-RPC URL.")
+    ] = "embedded",
     as_json: JsonOption = False,
 ) -> None:
     """Gas per operation: attest, revoke, replace, signed attest, batch anchor."""
     from scripts.bench import bench_gas as run
 
-    _print_bench("Gas per operation (embedded chain)", run(batch_size), as_json)
+    _print_bench(f"Gas per operation ({engine} chain)", run(batch_size, engine), as_json)
+
+
+@bench_app.command("engines")
+def bench_engines(
+    count: Annotated[int, typer.Option(help="Attestations per engine per round.")] = 500,
+    rounds: Annotated[int, typer.Option(help="Rounds; the median round is reported.")] = 3,
+    anvil: Annotated[bool, typer.Option(help="Measure a fresh anvil node too.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """attest per second through the client on py-evm, revm and anvil, and its gas on each."""
+    from scripts.bench import bench_engines as run
+
+    _print_bench("Embedded engines: attest through the client", run(count, rounds, anvil), as_json)
 
 
 @bench_app.command("readme")

@@ -39,6 +39,7 @@ from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 from ..abi import Log
 from ..errors import decode_revert
 from ..exceptions import LedgerConnectionError, LedgerValueError, TransactionError
+from ._txcodec import rlp_encode
 from ._revm_store import REVM_STORE_FORMAT, AccountRow, RevmStore
 from .base import Backend, BlockInfo, KnownTransaction, Receipt
 
@@ -916,7 +917,7 @@ def _receipts_commitment(
     results: Iterable[tuple[_Tx, int, int, str | None, list[Any]]], base_fee: int
 ) -> bytes:
     return keccak(
-        rlp.encode(
+        rlp_encode(
             [
                 [
                     tx.tx_hash,
@@ -948,16 +949,16 @@ def _header_fields(block: _Block, receipts_root: bytes) -> list[Any]:
 
 def _block_hash(block: _Block, receipts_root: bytes) -> bytes:
     block.receipts_root = receipts_root
-    return keccak(rlp.encode(_header_fields(block, receipts_root)))
+    return keccak(rlp_encode(_header_fields(block, receipts_root)))
 
 
 def _encode_header(block: _Block) -> bytes:
-    return bytes(rlp.encode([block.hash, *_header_fields(block, block.receipts_root)]))
+    return rlp_encode([block.hash, *_header_fields(block, block.receipts_root)])
 
 
 def _encode_receipts(block: _Block) -> bytes:
     return bytes(
-        rlp.encode(
+        rlp_encode(
             [
                 [
                     bytes.fromhex(r.tx_hash[2:]),
@@ -982,7 +983,7 @@ def _encode_undo(block: _Block) -> bytes:
             old: _Account | None = entry[2]
             fields = [] if old is None else [old.balance, old.nonce, old.code_hash]
             out.append([b"a", bytes.fromhex(entry[1][2:]), fields])
-    return bytes(rlp.encode(out))
+    return rlp_encode(out)
 
 
 def _decode_block(number: int, header: bytes, receipts: bytes, undo: bytes) -> _Block:
