@@ -51,7 +51,11 @@ class PreparedTx:
 
     def known(self) -> KnownTransaction | None:
         """The transaction with every signed field, when all of them are here."""
-        if self.gas is None or self.max_fee_per_gas is None or self.max_priority_fee_per_gas is None:
+        if (
+            self.gas is None
+            or self.max_fee_per_gas is None
+            or self.max_priority_fee_per_gas is None
+        ):
             return None
         return KnownTransaction(
             raw=self.raw,

@@ -95,7 +95,8 @@ def test_a_raw_transaction_from_outside_is_decoded_and_its_signature_checked() -
     )
     tx_hash = chain.backend.send_raw_transaction(bytes(signed.raw_transaction))
     receipt = chain.backend.wait_for_receipt(tx_hash)
-    assert receipt.status == 1 and receipt.gas_used == 21_000
+    assert receipt.status == 1
+    assert receipt.gas_used == 21_000
     assert chain.backend.balance(payee.address) == 12_345
     assert chain.backend.nonce(payer.address) == 1
     # A flipped bit in the signature recovers another sender, who has no funds.

@@ -42,7 +42,8 @@ def default_engine() -> str:
     engine = os.environ.get(ENGINE_VARIABLE, "").strip().lower() or "pyevm"
     if engine not in ENGINES:
         raise LedgerConnectionError(
-            f"{ENGINE_VARIABLE}={engine!r} names no embedded engine: use one of {', '.join(ENGINES)}"
+            f"{ENGINE_VARIABLE}={engine!r} names no embedded engine: "
+            f"use one of {', '.join(ENGINES)}"
         )
     return engine
 

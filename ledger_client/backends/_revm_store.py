@@ -80,6 +80,7 @@ class RevmStore:
         self,
         blocks: list[tuple[int, bytes, bytes, bytes]],
         txs: list[tuple[bytes, int, int, bytes]],
+        *,
         accounts: list[AccountRow],
         dropped_accounts: list[bytes],
         storage: list[tuple[bytes, bytes, bytes]],

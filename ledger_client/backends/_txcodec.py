@@ -76,3 +76,44 @@ def sign_dynamic_fee_tx(
         [*fields, y_parity, int.from_bytes(r, "big"), int.from_bytes(s, "big")]
     )
     return raw, keccak(raw)
+
+
+def rlp_decode(data: bytes) -> RlpItem:
+    """The item ``data`` encodes: bytes, or nested lists of bytes (integers stay bytes)."""
+    item, end = _decode_at(data, 0)
+    if end != len(data):
+        raise ValueError(f"RLP has {len(data) - end} trailing bytes")
+    return item
+
+
+def _decode_at(data: bytes, pos: int) -> tuple[RlpItem, int]:
+    if pos >= len(data):
+        raise ValueError("RLP ends early")
+    first = data[pos]
+    if first < 0x80:
+        return data[pos : pos + 1], pos + 1
+    if first < 0xC0:
+        start, length = _span(data, pos, first - 0x80)
+        return data[start : start + length], start + length
+    start, length = _span(data, pos, first - 0xC0)
+    items: list[Any] = []
+    at, end = start, start + length
+    while at < end:
+        item, at = _decode_at(data, at)
+        items.append(item)
+    if at != end:
+        raise ValueError("RLP list overruns its length")
+    return items, end
+
+
+def _span(data: bytes, pos: int, short: int) -> tuple[int, int]:
+    # (start of the payload, its length) for a string or list header at ``pos``.
+    if short <= 55:
+        start, length = pos + 1, short
+    else:
+        size = short - 55
+        start = pos + 1 + size
+        length = int.from_bytes(data[pos + 1 : start], "big")
+    if start + length > len(data):
+        raise ValueError("RLP ends early")
+    return start, length

@@ -28,19 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import rlp
 from eth_account import Account
-from eth_account.typed_transactions import TypedTransaction
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_hash.auto import keccak
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 
 from ..abi import Log
 from ..errors import decode_revert
 from ..exceptions import LedgerConnectionError, LedgerValueError, TransactionError
-from ._txcodec import rlp_encode
 from ._revm_store import REVM_STORE_FORMAT, AccountRow, RevmStore
+from ._txcodec import rlp_decode, rlp_encode
 from .base import Backend, BlockInfo, KnownTransaction, Receipt
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -64,7 +63,9 @@ _FLOOR_PER_TOKEN = 10
 
 _ACCOUNT_SPLIT = "Account { info: AccountInfo { balance: "
 _ACCOUNT_HEAD = re.compile(r"(\d+), nonce: (\d+), code_hash: 0x([0-9a-f]{64}),")
-_SLOT = re.compile(r"\b(\d+): StorageSlot \{ previous_or_original_value: (\d+), present_value: (\d+) \}")
+_SLOT = re.compile(
+    r"\b(\d+): StorageSlot \{ previous_or_original_value: (\d+), present_value: (\d+) \}"
+)
 _STATUS = re.compile(r"status: AccountStatus\(([^)]*)\)")
 _FAILURE = re.compile(r"^(Revert|Halt) \{")
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-f]*)")
@@ -235,7 +236,8 @@ class RevmBackend(Backend):
             self._unwritten.clear()
             self._raw_of.clear()
             return
-        blocks, txs = [], []
+        blocks: list[tuple[int, bytes, bytes, bytes]] = []
+        txs: list[tuple[bytes, int, int, bytes]] = []
         for block in self._unwritten:
             blocks.append(
                 (block.number, _encode_header(block), _encode_receipts(block), _encode_undo(block))
@@ -259,7 +261,13 @@ class RevmBackend(Backend):
         ]
         if blocks or accounts or dropped or storage or meta or self._dropped_after is not None:
             self._store.write_blocks(
-                blocks, txs, accounts, dropped, storage, meta, drop_after=self._dropped_after
+                blocks,
+                txs,
+                accounts=accounts,
+                dropped_accounts=dropped,
+                storage=storage,
+                meta=meta,
+                drop_after=self._dropped_after,
             )
         self._unwritten.clear()
         self._dirty_accounts.clear()
@@ -274,14 +282,14 @@ class RevmBackend(Backend):
         if acct is None:
             self._accounts.pop(address, None)
             self._codes.pop(address, None)
-            self._evm.insert_account_info(address, AccountInfo())
+            self._evm.insert_account_info(address, _account_info())
             return
         self._accounts[address] = acct
         if code is not None:
             self._codes[address] = code
         self._evm.insert_account_info(
             address,
-            AccountInfo(
+            _account_info(
                 balance=acct.balance, nonce=acct.nonce, code_hash=acct.code_hash, code=code
             ),
         )
@@ -431,9 +439,9 @@ class RevmBackend(Backend):
                 else:
                     old: _Account | None = entry[2]
                     info = (
-                        AccountInfo()
+                        _account_info()
                         if old is None
-                        else AccountInfo(
+                        else _account_info(
                             balance=old.balance, nonce=old.nonce, code_hash=old.code_hash
                         )
                     )
@@ -498,7 +506,8 @@ class RevmBackend(Backend):
         # The hash commits to the receipts, whose logs carry the block's hash only
         # by reference: seal with the receipts' content, then attach the hash.
         receipts_body = [
-            (tx, status, gas_used, contract, logs) for tx, status, gas_used, contract, logs in results
+            (tx, status, gas_used, contract, logs)
+            for tx, status, gas_used, contract, logs in results
         ]
         block.hash = _block_hash(block, _receipts_commitment(receipts_body, base_fee))
         block_hash = "0x" + block.hash.hex()
@@ -553,7 +562,7 @@ class RevmBackend(Backend):
         bought = _Account(sender.balance - tx.gas * price, sender.nonce, sender.code_hash)
         evm.insert_account_info(
             tx.sender,
-            AccountInfo(balance=bought.balance, nonce=bought.nonce, code_hash=bought.code_hash),
+            _account_info(balance=bought.balance, nonce=bought.nonce, code_hash=bought.code_hash),
         )
         floor, _ = _intrinsic_gas(tx.data, tx.to is None)
         evm.reset_transient_storage()
@@ -570,7 +579,7 @@ class RevmBackend(Backend):
                 evm.revert(checkpoint)
                 evm.insert_account_info(
                     tx.sender,
-                    AccountInfo(
+                    _account_info(
                         balance=sender.balance, nonce=sender.nonce, code_hash=sender.code_hash
                     ),
                 )
@@ -632,8 +641,8 @@ class RevmBackend(Backend):
         # revm hands back analysed code, padded with zero bytes; the code hash says
         # where the real code ends.
         acct = self._evm.basic(address)
-        code = bytes(self._evm.get_code(address) or b"")
-        want = bytes(acct.code_hash)
+        code: bytes = self._evm.get_code(address) or b""
+        want = acct.code_hash or KECCAK_EMPTY
         stripped = code.rstrip(b"\x00")
         for pad in range(0, len(code) - len(stripped) + 1):
             candidate = stripped + b"\x00" * pad
@@ -647,7 +656,11 @@ class RevmBackend(Backend):
         for address, acct in effects.accounts.items():
             old = before.get(address) or self._accounts.get(address)
             undo.append(
-                ("a", address, None if old is None else _Account(old.balance, old.nonce, old.code_hash))
+                (
+                    "a",
+                    address,
+                    None if old is None else _Account(old.balance, old.nonce, old.code_hash),
+                )
             )
             if _is_empty(acct) and address not in effects.created:
                 # EIP-161: a touched account left empty is removed.
@@ -814,8 +827,21 @@ class RevmBackend(Backend):
                 self._store = None
 
 
-
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _account_info(
+    balance: int = 0, nonce: int = 0, code_hash: bytes | None = None, code: bytes | None = None
+) -> AccountInfo:
+    # pyrevm 0.3.7's stub leaves out the balance its constructor takes (src/types/info.rs).
+    return AccountInfo(balance=balance, nonce=nonce, code_hash=code_hash, code=code)  # type: ignore[call-arg]
+
+
+def _rlp_list(data: bytes) -> list[Any]:
+    item = rlp_decode(data)
+    if not isinstance(item, list):
+        raise ValueError("expected an RLP list")
+    return item
 
 
 def _intrinsic_gas(data: bytes, create: bool) -> tuple[int, int]:
@@ -851,7 +877,7 @@ def _checksum(address: str) -> str:
 
 
 def _create_address(sender: str, nonce: int) -> str:
-    return "0x" + keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:].hex()
+    return "0x" + keccak(rlp_encode([bytes.fromhex(sender[2:]), nonce]))[12:].hex()
 
 
 def _revert_of(exc: RuntimeError) -> Exception:
@@ -886,7 +912,7 @@ def _decode_raw(raw: bytes) -> _Tx:
             nonce, gas, value = int(fields["nonce"]), int(fields["gas"]), int(fields["value"])
             to_field, data = fields.get("to") or b"", bytes(fields.get("data", b""))
         else:
-            nonce_b, price_b, gas_b, to_field, value_b, data, v, _r, _s = rlp.decode(raw)
+            nonce_b, price_b, gas_b, to_field, value_b, data, v, _r, _s = _rlp_list(raw)
             nonce, gas, value = (int.from_bytes(x) for x in (nonce_b, gas_b, value_b))
             max_fee = priority = int.from_bytes(price_b)
             v_int = int.from_bytes(v)
@@ -987,14 +1013,14 @@ def _encode_undo(block: _Block) -> bytes:
 
 
 def _decode_block(number: int, header: bytes, receipts: bytes, undo: bytes) -> _Block:
-    h = rlp.decode(header)
+    h = _rlp_list(header)
     block_hash, parent_hash = bytes(h[0]), bytes(h[1])
     gas_used, timestamp, base_fee = (int.from_bytes(h[i]) for i in (5, 6, 7))
     block = _Block(number, block_hash, parent_hash, timestamp, base_fee, gas_used, [], [])
     block.receipts_root = bytes(h[9])
     block_hex = "0x" + block_hash.hex()
     log_index = 0
-    for r in rlp.decode(receipts):
+    for r in _rlp_list(receipts):
         tx_hash = "0x" + bytes(r[0]).hex()
         logs = []
         for address, topics, data in r[5]:
@@ -1022,14 +1048,12 @@ def _decode_block(number: int, header: bytes, receipts: bytes, undo: bytes) -> _
                 logs=tuple(logs),
             )
         )
-    for entry in rlp.decode(undo):
+    for entry in _rlp_list(undo):
         address = "0x" + bytes(entry[1]).hex()
         if entry[0] == b"s":
             block.undo.append(("s", address, int.from_bytes(entry[2]), int.from_bytes(entry[3])))
         else:
             f = entry[2]
-            old = (
-                _Account(int.from_bytes(f[0]), int.from_bytes(f[1]), bytes(f[2])) if f else None
-            )
+            old = _Account(int.from_bytes(f[0]), int.from_bytes(f[1]), bytes(f[2])) if f else None
             block.undo.append(("a", address, old))
     return block
