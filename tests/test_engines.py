@@ -182,3 +182,12 @@ def test_the_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENGINE_VARIABLE, "geth")
     with pytest.raises(LedgerConnectionError, match="names no embedded engine"):
         connect("embedded")
+
+
+def test_bench_engines_measures_each_engine_at_one_gas() -> None:
+    from scripts.bench import bench_engines
+
+    figures = bench_engines(count=5, rounds=1, anvil=False)
+    assert set(figures["tx_per_s"]) == {"pyevm", "revm"}
+    assert all(rate > 0 for rate in figures["tx_per_s"].values())
+    assert figures["attest_gas"]["pyevm"] == figures["attest_gas"]["revm"]
