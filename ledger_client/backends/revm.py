@@ -53,7 +53,7 @@ GENESIS_BASE_FEE = 1_000_000_000
 FAUCET_KEY = b"\x00" * 31 + b"\x01"
 FAUCET_BALANCE = 1_000_000 * 10**18
 COINBASE = "0x" + "00" * 20
-ZERO_ADDRESS = COINBASE
+ZERO_ADDRESS = "0x" + "00" * 20  # the sender of a call that names none
 KECCAK_EMPTY = keccak(b"")
 
 # Transaction gas rules (EIP-2028 calldata, EIP-3860 init code, EIP-7623 floor).
@@ -191,15 +191,17 @@ class RevmBackend(Backend):
     def _genesis(self, timestamp: int | None) -> None:
         faucet = self._faucet.address.lower()
         self._write_account(faucet, _Account(FAUCET_BALANCE, 0, KECCAK_EMPTY), None)
-        genesis = self._seal(
+        genesis = _Block(
             number=0,
+            hash=b"",
             parent_hash=b"\x00" * 32,
             timestamp=int(time.time()) if timestamp is None else timestamp,
             base_fee=GENESIS_BASE_FEE,
             gas_used=0,
-            txs=[],
+            tx_hashes=[],
             receipts=[],
         )
+        genesis.hash = _block_hash(genesis, _receipts_commitment([], GENESIS_BASE_FEE))
         self._blocks.append(genesis)
         self._unwritten.append(genesis)
         self._flush(
@@ -428,24 +430,28 @@ class RevmBackend(Backend):
 
     def _undo_to(self, number: int) -> None:
         # Inside a journal checkpoint: load each account (journaled), then put back
-        # the values blocks after ``number`` overwrote; the checkpoint's revert takes
-        # all of it out again, leaving the database as it was.
-        evm = self._evm
+        # the values the blocks after ``number`` overwrote; the checkpoint's revert
+        # takes all of it out again, leaving the database as it was. Each key is put
+        # back once, to the value it had after ``number``: the oldest overwrite's.
+        accounts: dict[str, _Account | None] = {}
+        slots: dict[tuple[str, int], int] = {}
         for block in reversed(self._blocks[number + 1 :]):
             for entry in reversed(block.undo):
-                evm.basic(entry[1])
                 if entry[0] == "s":
-                    evm.insert_account_storage(entry[1], entry[2], entry[3])
+                    slots[(entry[1], entry[2])] = entry[3]
                 else:
-                    old: _Account | None = entry[2]
-                    info = (
-                        _account_info()
-                        if old is None
-                        else _account_info(
-                            balance=old.balance, nonce=old.nonce, code_hash=old.code_hash
-                        )
-                    )
-                    evm.insert_account_info(entry[1], info)
+                    accounts[entry[1]] = entry[2]
+        evm = self._evm
+        for address, old in accounts.items():
+            evm.basic(address)
+            if old is None:
+                evm.insert_account_info(address, _account_info())
+            else:
+                info = _account_info(balance=old.balance, nonce=old.nonce, code_hash=old.code_hash)
+                evm.insert_account_info(address, info)
+        for (address, slot), value in slots.items():
+            evm.basic(address)
+            evm.insert_account_storage(address, slot, value)
 
     @_locked
     def nonce(self, address: str) -> int:
@@ -487,10 +493,12 @@ class RevmBackend(Backend):
         results: list[tuple[_Tx, int, int, str | None, list[Any]]] = []
         raws: list[bytes] = []
         for tx in pending:
-            if tx.max_fee < base_fee:
-                # Fee cap below the base fee: a node leaves it out of the block.
-                continue
             try:
+                if tx.max_fee < base_fee:
+                    raise TransactionError(
+                        f"the revm chain refused the transaction: fee cap {tx.max_fee} wei "
+                        f"is below the base fee {base_fee}"
+                    )
                 status, gas_used, contract, logs = self._execute(tx, base_fee, block.undo)
             except TransactionError:
                 if len(pending) == 1 and self._automine:
@@ -503,13 +511,8 @@ class RevmBackend(Backend):
             results.append((tx, status, gas_used, contract, logs))
             raws.append(tx.raw)
         self._block_env_for = None
-        # The hash commits to the receipts, whose logs carry the block's hash only
-        # by reference: seal with the receipts' content, then attach the hash.
-        receipts_body = [
-            (tx, status, gas_used, contract, logs)
-            for tx, status, gas_used, contract, logs in results
-        ]
-        block.hash = _block_hash(block, _receipts_commitment(receipts_body, base_fee))
+        # The hash commits to the receipts' content; the receipts then name the hash.
+        block.hash = _block_hash(block, _receipts_commitment(results, base_fee))
         block_hash = "0x" + block.hash.hex()
         log_index = 0
         for index, (tx, status, gas_used, contract, logs) in enumerate(results):
@@ -670,21 +673,6 @@ class RevmBackend(Backend):
         for address, slot, old_value, new_value in effects.storage:
             undo.append(("s", address, slot, old_value))
             self._write_slot(address, slot, new_value)
-
-    def _seal(
-        self,
-        *,
-        number: int,
-        parent_hash: bytes,
-        timestamp: int,
-        base_fee: int,
-        gas_used: int,
-        txs: list[bytes],
-        receipts: list[Receipt],
-    ) -> _Block:
-        block = _Block(number, b"", parent_hash, timestamp, base_fee, gas_used, txs, receipts)
-        block.hash = _block_hash(block, keccak(b""))
-        return block
 
     # -- chain data ----------------------------------------------------------------------
     @_locked
