@@ -58,6 +58,9 @@ class Backend(ABC):
     """One kind of chain. Exceptions are translated into the client's here."""
 
     kind: ClassVar[str]
+    #: True for a chain in this process (py-evm or revm): this client is then its only
+    #: writer, so state it has seen change only through its own receipts.
+    in_process: ClassVar[bool] = False
 
     # -- identity ---------------------------------------------------------------
     @property

@@ -68,6 +68,7 @@ class EmbeddedBackend(Backend):
     """
 
     kind: ClassVar[str] = "embedded"
+    in_process: ClassVar[bool] = True
 
     def __init__(
         self,

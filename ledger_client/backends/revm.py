@@ -140,6 +140,7 @@ class RevmBackend(Backend):
     """
 
     kind: ClassVar[str] = "revm"
+    in_process: ClassVar[bool] = True
 
     def __init__(
         self,
