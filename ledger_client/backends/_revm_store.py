@@ -61,9 +61,9 @@ class RevmStore:
             "SELECT number, header, receipts, undo FROM revm_blocks ORDER BY number"
         )
 
-    def transactions(self) -> Iterator[tuple[bytes, int, int]]:
-        """Every mined transaction: hash, block number, index in the block."""
-        yield from self._conn.execute("SELECT hash, number, idx FROM revm_txs")
+    def transactions(self) -> Iterator[tuple[bytes, int, int, bytes]]:
+        """Every mined transaction: hash, block number, index in the block, signed bytes."""
+        yield from self._conn.execute("SELECT hash, number, idx, raw FROM revm_txs")
 
     def accounts(self) -> Iterator[AccountRow]:
         """The latest state's accounts."""

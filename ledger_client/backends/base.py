@@ -130,6 +130,10 @@ class Backend(ABC):
     def receipts_in_block(self, number: int) -> list[Receipt]:
         """Every receipt of block ``number``, in order (how the event index follows blocks)."""
 
+    def transaction_input(self, tx_hash: str) -> bytes:
+        """The calldata a mined transaction carried (how a test reads what is on chain)."""
+        raise NotImplementedError(f"{type(self).__name__} does not read transactions back")
+
     # -- development controls -----------------------------------------------------
     @abstractmethod
     def time_travel(self, to_timestamp: int) -> None:

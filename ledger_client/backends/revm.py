@@ -109,6 +109,7 @@ class _Block:
     tx_hashes: list[bytes]
     receipts: list[Receipt]
     receipts_root: bytes = b""  # keccak of the RLP of the receipts: part of the hash
+    raws: list[bytes] = field(default_factory=list)  # the signed transactions, in order
     # What the block overwrote, newest last: ("a", address, old account or None) and
     # ("s", address, slot, old value). Undone in reverse by revert() and old-block calls.
     undo: list[tuple[Any, ...]] = field(default_factory=list)
@@ -174,7 +175,6 @@ class RevmBackend(Backend):
         self._snapshots: dict[int, tuple[int, bytes]] = {}
         self._snapshot_ids = 0
         self._unwritten: list[_Block] = []
-        self._raw_of: dict[int, list[bytes]] = {}
         self._dirty_accounts: set[str] = set()
         self._dirty_slots: dict[tuple[str, int], int] = {}
         self._dropped_after: int | None = None
@@ -227,8 +227,11 @@ class RevmBackend(Backend):
             self._write_slot("0x" + address.hex(), int.from_bytes(slot), int.from_bytes(value))
         for number, header, receipts, undo in self._store.blocks():
             self._blocks.append(_decode_block(number, header, receipts, undo))
-        for tx_hash, number, index in self._store.transactions():
+        for tx_hash, number, index, raw in self._store.transactions():
             self._tx_index[tx_hash] = (number, index)
+            raws = self._blocks[number].raws
+            raws.extend([b""] * (index + 1 - len(raws)))
+            raws[index] = raw
         self._dirty_accounts.clear()
         self._dirty_slots.clear()
 
@@ -237,7 +240,6 @@ class RevmBackend(Backend):
         # SQLite transaction: a receipt a caller has seen survives a crash.
         if self._store is None:
             self._unwritten.clear()
-            self._raw_of.clear()
             return
         blocks: list[tuple[int, bytes, bytes, bytes]] = []
         txs: list[tuple[bytes, int, int, bytes]] = []
@@ -245,8 +247,7 @@ class RevmBackend(Backend):
             blocks.append(
                 (block.number, _encode_header(block), _encode_receipts(block), _encode_undo(block))
             )
-            raws = self._raw_of.pop(block.number, [])
-            txs.extend((h, block.number, i, raws[i]) for i, h in enumerate(block.tx_hashes))
+            txs.extend((h, block.number, i, block.raws[i]) for i, h in enumerate(block.tx_hashes))
         accounts: list[AccountRow] = []
         dropped: list[bytes] = []
         for address in self._dirty_accounts:
@@ -545,7 +546,7 @@ class RevmBackend(Backend):
             )
             self._tx_index[tx.tx_hash] = (number, index)
         self._blocks.append(block)
-        self._raw_of[number] = raws
+        block.raws = raws
         self._unwritten.append(block)
         self._flush()
 
@@ -714,6 +715,14 @@ class RevmBackend(Backend):
             raise LedgerValueError(f"no block {number} on the embedded chain")
         return list(self._blocks[number].receipts)
 
+    @_locked
+    def transaction_input(self, tx_hash: str) -> bytes:
+        where = self._tx_index.get(bytes.fromhex(tx_hash.removeprefix("0x")))
+        if where is None:
+            raise LedgerValueError(f"no transaction {tx_hash} on the embedded chain")
+        number, index = where
+        return _decode_raw(self._blocks[number].raws[index]).data
+
     # -- development controls -------------------------------------------------------------
     @_locked
     def time_travel(self, to_timestamp: int) -> None:
@@ -761,7 +770,6 @@ class RevmBackend(Backend):
                         self._codes.pop(entry[1], None)
             for tx_hash in block.tx_hashes:
                 self._tx_index.pop(tx_hash, None)
-            self._raw_of.pop(block.number, None)
         del self._blocks[number + 1 :]
         self._unwritten = [b for b in self._unwritten if b.number <= number]
         self._dropped_after = number
