@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,11 @@ def test_an_engine_refuses_the_other_engines_store(tmp_path: Path) -> None:
         connect("revm", data_dir=tmp_path / "py")
     with pytest.raises(LedgerConnectionError, match="format 'revm-1'"):
         connect("pyevm", data_dir=tmp_path / "rs")
+    # Refused before anything was written: py-evm's store is as it was, and opens.
+    with sqlite3.connect(tmp_path / "py" / "chain.sqlite") as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert not any(name.startswith("revm_") for name in tables)
+    connect("pyevm", data_dir=tmp_path / "py").close()
 
 
 def test_the_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:

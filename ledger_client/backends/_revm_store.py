@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..exceptions import LedgerConnectionError
+
 #: The format of this store; py-evm's store is format "1" in the same file name, so
 #: opening one with the other engine fails on this tag rather than misreading it.
 REVM_STORE_FORMAT = "revm-1"
@@ -33,9 +35,18 @@ class RevmStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL survives a killed process; FULL also a power cut, at an fsync per block.
         self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        found = self.meta().get("format")
+        if found is not None and found != REVM_STORE_FORMAT:
+            # Another engine's store (py-evm's is format "1"): refused before a table
+            # of this one is added to it.
+            self._conn.close()
+            raise LedgerConnectionError(
+                f"{path} holds a chain store of format {found!r}, "
+                f"the revm engine reads format {REVM_STORE_FORMAT}"
+            )
         self._conn.executescript(
             """
-            CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS revm_blocks (
                 number INTEGER PRIMARY KEY, header BLOB NOT NULL,
                 receipts BLOB NOT NULL, undo BLOB NOT NULL);

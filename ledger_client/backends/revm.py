@@ -169,7 +169,6 @@ class RevmBackend(Backend):
         self._pending: list[_Tx] = []
         self._automine = True
         self._block_time = block_time
-        self._next_timestamp: int | None = None
         self._block_env_for: int | None = None
         self._faucet = Account.from_key(FAUCET_KEY)
         self._snapshots: dict[int, tuple[int, bytes]] = {}
@@ -214,11 +213,11 @@ class RevmBackend(Backend):
         )
 
     def _load(self, meta: dict[str, str]) -> None:
+        # The store refused another engine's file on opening; this one is ours.
         assert self._store is not None
-        if meta.get("format") != REVM_STORE_FORMAT:
+        if meta.get("chain_id") != str(REVM_CHAIN_ID):
             raise LedgerConnectionError(
-                f"{self._store.path} holds a chain store of format {meta.get('format')!r}, "
-                f"the revm engine reads format {REVM_STORE_FORMAT}"
+                f"{self._store.path} holds chain {meta.get('chain_id')}, not {REVM_CHAIN_ID}"
             )
         for address, balance, nonce, code_hash, code in self._store.accounts():
             key = "0x" + address.hex()
