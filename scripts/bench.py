@@ -897,7 +897,15 @@ def machine_info() -> dict[str, Any]:
     from ledger_client.artifacts import load_artifacts
 
     versions: dict[str, str] = {}
-    for dist in ("web3", "eth-tester", "py-evm", "eth-account", "coincurve", "safe-pysha3"):
+    for dist in (
+        "web3",
+        "eth-tester",
+        "py-evm",
+        "pyrevm",
+        "eth-account",
+        "coincurve",
+        "safe-pysha3",
+    ):
         try:
             versions[dist] = version(dist)
         except PackageNotFoundError:  # pragma: no cover - every one is a pinned dependency
