@@ -2,10 +2,15 @@
 
 revm executes; this module is the node around it: a transaction pool, blocks,
 receipts and logs, EIP-1559 fees, time, snapshots, calls at old blocks and a
-store on disk. It mines the same chain id, the same fork's gas rules (Prague,
-as eth-tester's py-evm) and the same block numbers and timestamps as
-:class:`~ledger_client.backends.embedded.EmbeddedBackend`, so a transaction
-costs the same gas on both, byte for byte the same calldata included.
+store on disk. It mines the same chain id, faucet, block numbers, timestamps and
+base fees as :class:`~ledger_client.backends.embedded.EmbeddedBackend`, so the
+same transactions carry byte for byte the same calldata and cost the same gas
+(tests/test_engines.py compares every operation ``bench gas`` measures).
+py-evm runs Prague; revm 8 (inside pyrevm 0.3.7) knows Cancun, whose opcode
+prices are Prague's, and the one Prague rule about gas that the client's
+transactions can meet, EIP-7623's calldata floor, is applied here. BASEFEE and
+GASPRICE read 0 inside revm (pyrevm runs calls at price 0 and the fee is settled
+here); no contract of this project reads either.
 
 pyrevm 0.3.7 runs each call on one long-lived journal that is never finalised:
 every account and slot a call touched stays *warm* for the next call, and a
