@@ -38,8 +38,8 @@ BENCH_SEED = "credit-chain-bench"
 GAS_CLOCK: dict[str, int] = {"genesis_timestamp": 1_767_225_600, "block_time": 1}
 
 
-def _fresh_ledger(pinned_clock: bool = False) -> tuple[Ledger, Keyring]:
-    chain = connect("embedded", **GAS_CLOCK) if pinned_clock else connect("embedded")
+def _fresh_ledger(pinned_clock: bool = False, engine: str = "embedded") -> tuple[Ledger, Keyring]:
+    chain = connect(engine, **GAS_CLOCK) if pinned_clock else connect(engine)
     ring = Keyring(BENCH_SEED)
     regulator = ring.account("regulator")
     chain.fund(regulator.address)
@@ -59,9 +59,13 @@ def _records(ledger: Ledger, name: str, n: int, seed: int = 1) -> list[dict[str,
     ]
 
 
-def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
-    """Gas of each attestation operation, measured once each on a fresh chain."""
-    ledger, ring = _fresh_ledger(pinned_clock=True)
+def bench_gas(batch_size: int = 1_000, engine: str = "embedded") -> dict[str, Any]:
+    """Gas of each attestation operation, measured once each on a fresh chain.
+
+    ``engine`` is the chain: ``"embedded"`` (the default engine), ``"pyevm"``, ``"revm"``
+    or a node's URL; every engine must give the same figures.
+    """
+    ledger, ring = _fresh_ledger(pinned_clock=True, engine=engine)
     a = ledger.attestations
     bank = ring.account("bank")
     loan = ledger.schemas["loan-repayment"]
@@ -85,12 +89,12 @@ def bench_gas(batch_size: int = 1_000) -> dict[str, Any]:
     from node_sim.bench_receivables import receivable_gas
 
     ledger.chain.close()
-    receivables_chain = connect("embedded", **GAS_CLOCK)
+    receivables_chain = connect(engine, **GAS_CLOCK)
     receivables = receivable_gas(receivables_chain)
     receivables_chain.close()
     return {
         **receivables,
-        **relayed_gas(),
+        **relayed_gas(engine),
         "attest_gas": second.gas_used,
         "attest_first_gas": first.gas_used,
         "attest_by_sig_gas": by_sig.gas_used,
@@ -607,7 +611,7 @@ def _bench_service(data_dir: Path) -> tuple[Service, LocalAccount, str]:
     return service, bank, service.keys.issue(bank.address, label="bench")
 
 
-def relayed_gas() -> dict[str, int]:
+def relayed_gas(engine: str = "embedded") -> dict[str, int]:
     """Gas of each write relayed through the Forwarder, as the API sends it.
 
     Steady state: each signer has relayed before, so its nonce word is warm (the first
@@ -619,7 +623,7 @@ def relayed_gas() -> dict[str, int]:
     from ledger_client.merkle import keccak256
     from ledger_client.types import QueryPurpose
 
-    ledger, ring = _fresh_ledger(pinned_clock=True)
+    ledger, ring = _fresh_ledger(pinned_clock=True, engine=engine)
     chain, fw = ledger.chain, ledger.forwarder
     regulator, bank = ring.account("regulator"), ring.account("bank")
     bureau, relayer = ring.account("bureau"), ring.account("relayer")
@@ -793,6 +797,57 @@ def bench_sim(days: int = 90, enterprises: int = 5_000, seed: int = 7) -> dict[s
     }
 
 
+# -- bench engines: the embedded chain's engines against each other and anvil ------------
+
+
+def bench_engines(count: int = 500, rounds: int = 3, anvil: bool = True) -> dict[str, Any]:
+    """Single-transaction ``attest`` per second through the client, on each engine.
+
+    Each round measures py-evm, revm and (with ``anvil``) a fresh anvil node one after
+    the other, ``count`` attestations each on a fresh deployment, so a busy machine
+    slows all of them alike; the median round of each is reported, with the ratios of
+    the medians. The steady attest's gas is reported per engine: it must be one figure.
+    """
+    from .bench_reference import attest_tx_per_s
+
+    engines = ["pyevm", "revm"]
+    runs: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
+    if anvil:
+        from ledger_client.local_node import ANVIL, running_anvil
+
+        anvil = ANVIL.exists()
+    if anvil:
+        runs["anvil"] = []
+    for _ in range(rounds):
+        for engine in engines:
+            chain = connect(engine)
+            try:
+                runs[engine].append(attest_tx_per_s(chain, count))
+            finally:
+                chain.close()
+        if anvil:
+            with running_anvil() as url:
+                node = connect(url)
+                try:
+                    runs["anvil"].append(attest_tx_per_s(node, count))
+                finally:
+                    node.close()
+    median = {k: statistics.median(r["tx_per_s"] for r in v) for k, v in runs.items()}
+    out: dict[str, Any] = {
+        "operation": "attest, one transaction per block, signed by the client",
+        "count": count,
+        "rounds": rounds,
+        "tx_per_s": {k: round(v, 1) for k, v in median.items()},
+        "attest_gas": {k: v[0]["attest_gas"] for k, v in runs.items()},
+        "runs": {k: [r["tx_per_s"] for r in v] for k, v in runs.items()},
+        "revm_over_pyevm": round(median["revm"] / median["pyevm"], 2),
+    }
+    if "anvil" in median:
+        out["revm_over_anvil"] = round(median["revm"] / median["anvil"], 2)
+        out["pyevm_over_anvil"] = round(median["pyevm"] / median["anvil"], 2)
+    return out
+
+
 # -- bench all: every benchmark, the reference figures and the targets in one document ------
 
 #: Sizes of each benchmark in ``bench all`` (the defaults of the single commands) and in
@@ -842,7 +897,15 @@ def machine_info() -> dict[str, Any]:
     from ledger_client.artifacts import load_artifacts
 
     versions: dict[str, str] = {}
-    for dist in ("web3", "eth-tester", "py-evm", "eth-account", "coincurve", "safe-pysha3"):
+    for dist in (
+        "web3",
+        "eth-tester",
+        "py-evm",
+        "pyrevm",
+        "eth-account",
+        "coincurve",
+        "safe-pysha3",
+    ):
         try:
             versions[dist] = version(dist)
         except PackageNotFoundError:  # pragma: no cover - every one is a pinned dependency

@@ -38,6 +38,31 @@ DataDirOption = Annotated[
 ]
 
 
+@app.callback()
+def _engine(
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="The embedded chain's engine: pyevm or revm (default: $CREDIT_CHAIN_ENGINE, "
+            "else pyevm). Same blocks and gas; revm is many times faster.",
+        ),
+    ] = None,
+) -> None:
+    """The Yangtze River Delta credit chain (长三角征信链): compile, deploy, demo."""
+    if engine is None:
+        return
+    import os
+
+    from ledger_client.backends import ENGINE_VARIABLE, ENGINES
+
+    if engine not in ENGINES:
+        raise _fail(f"--engine {engine!r}: use one of {', '.join(ENGINES)}", code=2)
+    # The setting every later connect("embedded") reads, in this process and in any
+    # it starts (the API server, the simulation's workers).
+    os.environ[ENGINE_VARIABLE] = engine
+
+
 def _connect(rpc: str | None, data_dir: Path | None) -> Any:
     from ledger_client import LedgerValueError, connect
 
@@ -780,12 +805,28 @@ def _print_bench(title: str, figures: dict[str, Any], as_json: bool) -> None:
 @bench_app.command("gas")
 def bench_gas(
     batch_size: Annotated[int, typer.Option(help="Records in the measured batch.")] = 1_000,
+    engine: Annotated[
+        str, typer.Option(help="The chain: embedded, pyevm, revm or a JSON-RPC URL.")
+    ] = "embedded",
     as_json: JsonOption = False,
 ) -> None:
     """Gas per operation: attest, revoke, replace, signed attest, batch anchor."""
     from scripts.bench import bench_gas as run
 
-    _print_bench("Gas per operation (embedded chain)", run(batch_size), as_json)
+    _print_bench(f"Gas per operation ({engine} chain)", run(batch_size, engine), as_json)
+
+
+@bench_app.command("engines")
+def bench_engines(
+    count: Annotated[int, typer.Option(help="Attestations per engine per round.")] = 500,
+    rounds: Annotated[int, typer.Option(help="Rounds; the median round is reported.")] = 3,
+    anvil: Annotated[bool, typer.Option(help="Measure a fresh anvil node too.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """attest per second through the client on py-evm, revm and anvil, and its gas on each."""
+    from scripts.bench import bench_engines as run
+
+    _print_bench("Embedded engines: attest through the client", run(count, rounds, anvil), as_json)
 
 
 @bench_app.command("readme")

@@ -2,7 +2,8 @@
 
 A conformance class holds a contract's rules as tests; each backend has a
 subclass that mixes in one of these to supply the ``chain`` fixture, so the
-embedded chain and a real anvil node pass the very same tests.
+embedded chain (on the default engine, and on revm) and a real anvil node pass
+the very same tests.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class LedgerFixtures:
 
     @pytest.fixture
     def chain(self) -> Iterator[Chain]:
-        raise NotImplementedError  # supplied by EmbeddedChain or AnvilChain
+        raise NotImplementedError  # supplied by EmbeddedChain, RevmChain or AnvilChain
 
     @pytest.fixture
     def ledger(self, chain: Chain, keyring: Keyring) -> Ledger:
@@ -58,6 +59,19 @@ class EmbeddedChain:
 
     def reconnect(self, chain: Chain) -> Chain:
         # The embedded chain lives in this process: a new client on the same backend.
+        return Chain(chain.backend)
+
+
+class RevmChain:
+    """The embedded chain on the revm engine: a fresh chain per test, whatever the default."""
+
+    @pytest.fixture
+    def chain(self) -> Iterator[Chain]:
+        chain = connect("revm")
+        yield chain
+        chain.close()
+
+    def reconnect(self, chain: Chain) -> Chain:
         return Chain(chain.backend)
 
 

@@ -45,7 +45,7 @@ from ledger_client.errors import (
 )
 from ledger_client.records import RecordFieldMissing, Schema, record_hash, sample_record
 from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, SubjectId, Validity
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
 
 SUBJECT = SubjectId(bytes.fromhex("5a" * 32))
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -383,6 +383,10 @@ class AttestationsConformance(LedgerFixtures):
 
 class TestAttestationsEmbedded(EmbeddedChain, AttestationsConformance):
     """The attestation rules on the embedded chain."""
+
+
+class TestAttestationsRevm(RevmChain, AttestationsConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestAttestationsAnvil(AnvilChain, AttestationsConformance):

@@ -37,7 +37,7 @@ from ledger_client.errors import (
 )
 from ledger_client.exceptions import InvalidPurpose
 from ledger_client.types import QueryPurpose
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.consent_fixtures import DAY, HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
 
 LOAN = QueryPurpose.LOAN_APPROVAL
@@ -390,6 +390,10 @@ class TestAuthorisationsEmbedded(EmbeddedChain, AuthorisationsConformance):
         with pytest.raises(AuthorisationsExpired) as info:
             auths.log_query(world.shanghai_bank, signed.auth_id, LOAN, _q(2))
         assert info.value.now == expiry
+
+
+class TestAuthorisationsRevm(RevmChain, AuthorisationsConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestAuthorisationsAnvil(AnvilChain, AuthorisationsConformance):

@@ -45,7 +45,7 @@ from ledger_client.signed_records import (
     signed_leaf,
 )
 from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, Validity
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
 
 REASON = keccak256("该笔贷款已于到期日前结清。".encode())
@@ -323,6 +323,10 @@ def _node_proof(tree: MerkleTree, level: int, index: int) -> list[bytes]:
 
 class TestBatchTrustEmbedded(EmbeddedChain, BatchTrustConformance):
     pass
+
+
+class TestBatchTrustRevm(RevmChain, BatchTrustConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestBatchTrustAnvil(AnvilChain, BatchTrustConformance):

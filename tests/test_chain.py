@@ -6,7 +6,7 @@ import pytest
 
 from ledger_client import Keyring, Ledger, Role
 from ledger_client.errors import ConsortiumUnauthorized
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
 
 
 class ChainConformance(LedgerFixtures):
@@ -52,6 +52,10 @@ class ChainConformance(LedgerFixtures):
 
 class TestChainEmbedded(EmbeddedChain, ChainConformance):
     """On the embedded chain."""
+
+
+class TestChainRevm(RevmChain, ChainConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestChainAnvil(AnvilChain, ChainConformance):

@@ -38,7 +38,7 @@ from ledger_client.errors import (
     ConsortiumSubjectNotBound,
     ConsortiumUnauthorized,
 )
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
 
 SUBJECT_A = bytes.fromhex("aa" * 32)
 SUBJECT_B = bytes.fromhex("bb" * 32)
@@ -322,6 +322,10 @@ class ConsortiumConformance(LedgerFixtures):
 
 class TestConsortiumEmbedded(EmbeddedChain, ConsortiumConformance):
     """The consortium's rules on the embedded chain."""
+
+
+class TestConsortiumRevm(RevmChain, ConsortiumConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestConsortiumAnvil(AnvilChain, ConsortiumConformance):

@@ -37,7 +37,7 @@ from ledger_client.errors import (
 )
 from ledger_client.merkle import keccak256
 from ledger_client.types import AttestationFields, ComplaintStatus, DisputeStatus, Validity
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, NANJING_SUBJECT, ConsentFixtures, ConsentWorld
 
 REASON = keccak256("我司2023年纳税信用等级应为A级，见复评决定书。".encode())
@@ -757,6 +757,10 @@ class TestDisputesEmbedded(EmbeddedChain, DisputesConformance):
         late = d.reject(world.hangzhou_bureau, second, ANSWER)
         assert chain.backend.block(late.block_number).timestamp == again.deadline
         assert late.event("DisputeRejected").args["late"] is True
+
+
+class TestDisputesRevm(RevmChain, DisputesConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestDisputesAnvil(AnvilChain, DisputesConformance):

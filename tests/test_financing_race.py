@@ -19,7 +19,7 @@ from ledger_client.chain import PreparedTx
 from ledger_client.errors import ReceivablesAlreadyFinanced, ReceivablesNoFinancingRequest
 from ledger_client.index_receivables import ReceivablesLog
 from ledger_client.types import ReceivableStatus as S
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.receivables_world import World, build_world
 
 ADVANCE_FEN = 950_000_00
@@ -118,6 +118,10 @@ class FinancingRaceConformance:
 
 class TestFinancingRaceEmbedded(EmbeddedChain, FinancingRaceConformance):
     """The embedded chain."""
+
+
+class TestFinancingRaceRevm(RevmChain, FinancingRaceConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestFinancingRaceAnvil(AnvilChain, FinancingRaceConformance):

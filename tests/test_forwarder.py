@@ -22,7 +22,7 @@ from ledger_client.errors import (
 )
 from ledger_client.merkle import keccak256
 from ledger_client.types import Validity
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
 from tests.consent_fixtures import ConsentFixtures, ConsentWorld
 from tests.receivables_world import World, build_world
 
@@ -190,6 +190,10 @@ class ForwarderConformance(ConsentFixtures, LedgerFixtures):
 
 class TestForwarderEmbedded(EmbeddedChain, ForwarderConformance):
     pass
+
+
+class TestForwarderRevm(RevmChain, ForwarderConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestForwarderAnvil(AnvilChain, ForwarderConformance):

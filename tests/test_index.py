@@ -38,7 +38,7 @@ from ledger_client.index import (
 )
 from ledger_client.merkle import MerkleIndexError, MerkleTree, verify_proof
 from ledger_client.types import BatchEntry, City, Validity
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
 from tests.conftest import deploy_for_tests
 
 ZERO32 = bytes(32)
@@ -654,6 +654,10 @@ def other_chain(manifest: Manifest) -> Manifest:
 
 class TestEventIndexEmbedded(EmbeddedChain, EventIndexConformance):
     """The event index on the embedded chain."""
+
+
+class TestEventIndexRevm(RevmChain, EventIndexConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestEventIndexAnvil(AnvilChain, EventIndexConformance):

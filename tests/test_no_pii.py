@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import pytest
 
 from ledger_client import Chain, Keyring, Manifest, Role, attach, connect
-from ledger_client.backends.embedded import EmbeddedBackend
 from node_sim.demo import DEMO_SEED, DemoReport, run_demo
 
 #: 18 characters of GB 32100's alphabet, the division code six digits (as the issue states it).
@@ -56,13 +55,12 @@ def find_pii(blob: Blob, words: list[str]) -> list[str]:
 def chain_blobs(chain: Chain) -> list[Blob]:
     """Every transaction input and every log (topics and data) on the embedded chain."""
     backend = chain.backend
-    assert isinstance(backend, EmbeddedBackend)
+    assert backend.in_process
     blobs = []
     for number in range(backend.block_number() + 1):
         for receipt in backend.receipts_in_block(number):
-            tx = backend.tester.get_transaction_by_hash(receipt.tx_hash)
-            raw = tx.get("input", tx.get("data", "0x"))
-            blobs.append(Blob(f"tx {receipt.tx_hash} input", bytes.fromhex(raw[2:])))
+            data = backend.transaction_input(receipt.tx_hash)
+            blobs.append(Blob(f"tx {receipt.tx_hash} input", data))
             for i, log in enumerate(receipt.logs):
                 blobs.append(Blob(f"tx {receipt.tx_hash} log {i}", b"".join(log.topics) + log.data))
     return blobs

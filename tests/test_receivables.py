@@ -44,7 +44,7 @@ from ledger_client.errors import (
 from ledger_client.records import load_schemas, record_hash, validate_record
 from ledger_client.types import FinancingTerms
 from ledger_client.types import ReceivableStatus as S
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.receivables_world import CONTRACT_HASH, DAY, World, build_world, invoice
 
 AMOUNT = 1_000_000_00  # one million yuan, in fen
@@ -711,6 +711,10 @@ def _send_unmined(chain: Chain, signer: LocalAccount, to: str, data: bytes) -> s
 
 class TestReceivablesEmbedded(EmbeddedChain, ReceivablesConformance):
     """The embedded chain: a fresh eth-tester chain per test."""
+
+
+class TestReceivablesRevm(RevmChain, ReceivablesConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestReceivablesAnvil(AnvilChain, ReceivablesConformance):

@@ -35,7 +35,7 @@ from ledger_client.errors import (
 from ledger_client.merkle import keccak256
 from ledger_client.types import ReceivableStatus as S
 from tests.api_world import ApiWorld, error, open_world
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.receivables_world import CONTRACT_HASH, DAY, World, build_world
 
 MILLION = 1_000_000_00  # ¥1m in fen
@@ -214,6 +214,10 @@ class ReceivablesAttacksThroughTheClient:
 
 class TestReceivablesAttacksEmbedded(EmbeddedChain, ReceivablesAttacksThroughTheClient):
     """The embedded chain."""
+
+
+class TestReceivablesAttacksRevm(RevmChain, ReceivablesAttacksThroughTheClient):
+    """On the embedded chain's revm engine."""
 
 
 class TestReceivablesAttacksAnvil(AnvilChain, ReceivablesAttacksThroughTheClient):

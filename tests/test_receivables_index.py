@@ -7,7 +7,7 @@ import pytest
 from ledger_client import Chain, Keyring
 from ledger_client.index_receivables import ReceivablesLog
 from ledger_client.types import ReceivableStatus as S
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.receivables_world import DAY, World, build_world
 
 
@@ -125,6 +125,10 @@ class ReceivablesIndexConformance:
 
 class TestReceivablesIndexEmbedded(EmbeddedChain, ReceivablesIndexConformance):
     """The embedded chain: a fresh eth-tester chain per test."""
+
+
+class TestReceivablesIndexRevm(RevmChain, ReceivablesIndexConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestReceivablesIndexAnvil(AnvilChain, ReceivablesIndexConformance):

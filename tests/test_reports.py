@@ -40,7 +40,7 @@ from ledger_client.sharing import (
     open_report,
 )
 from ledger_client.types import AttestationFields, QueryPurpose, Validity
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.consent_fixtures import NANJING_SUBJECT, ConsentFixtures, ConsentWorld
 
 LOAN = QueryPurpose.LOAN_APPROVAL
@@ -357,6 +357,10 @@ class ReportsConformance(ConsentFixtures):
 
 class TestReportsEmbedded(EmbeddedChain, ReportsConformance):
     """The embedded chain."""
+
+
+class TestReportsRevm(RevmChain, ReportsConformance):
+    """On the embedded chain's revm engine."""
 
 
 class TestReportsAnvil(AnvilChain, ReportsConformance):

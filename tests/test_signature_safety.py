@@ -36,7 +36,7 @@ from ledger_client.errors import (
     DisputesWrongSigner,
     ECDSAInvalidSignatureS,
 )
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.consent_fixtures import ConsentFixtures, ConsentWorld
 
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -148,6 +148,10 @@ class SignatureSafety(ConsentFixtures):
 
 class TestSignatureSafetyEmbedded(EmbeddedChain, SignatureSafety):
     """On the embedded chain."""
+
+
+class TestSignatureSafetyRevm(RevmChain, SignatureSafety):
+    """On the embedded chain's revm engine."""
 
 
 class TestSignatureSafetyAnvil(AnvilChain, SignatureSafety):

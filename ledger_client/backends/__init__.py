@@ -1,28 +1,68 @@
 """Backends: one implementation per kind of chain, behind :class:`Backend`.
 
-``embedded`` is eth-tester with py-evm in this process (the default for tests,
-demos and simulations); ``rpc`` is any Ethereum JSON-RPC node (anvil locally, a
-consortium network of Besu or geth nodes). Each translates its own exceptions
-into the client's at this boundary, so nothing above it knows which it has.
+``embedded`` is a chain in this process, on one of two engines: eth-tester with
+py-evm (:class:`EmbeddedBackend`, ``pyevm``) or revm (:class:`RevmBackend`,
+``revm``), which mine the same blocks at the same gas; the environment variable
+``CREDIT_CHAIN_ENGINE`` picks the engine ``embedded`` means (py-evm unless set).
+``rpc`` is any Ethereum JSON-RPC node (anvil locally, a consortium network of
+Besu or geth nodes). Each translates its own exceptions into the client's at
+this boundary, so nothing above it knows which it has.
 """
 
 from __future__ import annotations
 
-from .base import Backend, BlockInfo, Receipt
+import os
+
+from .base import Backend, BlockInfo, KnownTransaction, Receipt
 from .embedded import EmbeddedBackend
 from .rpc import RpcBackend
 
-__all__ = ["Backend", "BlockInfo", "EmbeddedBackend", "Receipt", "RpcBackend", "open_backend"]
+__all__ = [
+    "ENGINES",
+    "Backend",
+    "BlockInfo",
+    "EmbeddedBackend",
+    "KnownTransaction",
+    "Receipt",
+    "RpcBackend",
+    "default_engine",
+    "open_backend",
+]
+
+#: The engines of the embedded chain, by the name a target or the setting gives.
+ENGINES = ("pyevm", "revm")
+#: The environment variable naming the engine ``"embedded"`` runs on.
+ENGINE_VARIABLE = "CREDIT_CHAIN_ENGINE"
+
+
+def default_engine() -> str:
+    """The engine ``"embedded"`` means here: ``$CREDIT_CHAIN_ENGINE``, else ``pyevm``."""
+    from ..exceptions import LedgerConnectionError
+
+    engine = os.environ.get(ENGINE_VARIABLE, "").strip().lower() or "pyevm"
+    if engine not in ENGINES:
+        raise LedgerConnectionError(
+            f"{ENGINE_VARIABLE}={engine!r} names no embedded engine: "
+            f"use one of {', '.join(ENGINES)}"
+        )
+    return engine
 
 
 def open_backend(target: str = "embedded", **options: object) -> Backend:
-    """A backend for ``target``: ``"embedded"`` or a node's ``http(s)://`` URL."""
+    """A backend for ``target``: ``"embedded"``, ``"pyevm"``, ``"revm"`` or a node's URL."""
     if target == "embedded":
+        target = default_engine()
+    if target == "pyevm":
         return EmbeddedBackend(**options)  # type: ignore[arg-type]
+    if target == "revm":
+        from .revm import RevmBackend
+
+        return RevmBackend(**options)  # type: ignore[arg-type]
     if target.startswith(("http://", "https://")):
         return RpcBackend(target, **options)  # type: ignore[arg-type]
     from ..exceptions import LedgerConnectionError
 
     raise LedgerConnectionError(
-        f"unknown chain {target!r}: use 'embedded' or a JSON-RPC URL such as http://127.0.0.1:8545"
+        f"unknown chain {target!r}: use 'embedded', 'pyevm', 'revm' or a JSON-RPC URL "
+        "such as http://127.0.0.1:8545"
     )

@@ -34,10 +34,33 @@ class BlockInfo:
     base_fee: int  # wei
 
 
+@dataclass(frozen=True, slots=True)
+class KnownTransaction:
+    """A transaction this client signed itself, with the fields it signed.
+
+    A backend in this process may run it from these fields, skipping the RLP
+    decoding and the signature recovery a raw transaction from outside needs.
+    """
+
+    raw: bytes  # the signed transaction, as it would be sent
+    tx_hash: bytes  # keccak of ``raw``
+    sender: str  # the signer's address
+    nonce: int
+    to: str | None  # None for a contract creation
+    data: bytes
+    value: int  # wei
+    gas: int
+    max_fee_per_gas: int  # wei
+    max_priority_fee_per_gas: int  # wei
+
+
 class Backend(ABC):
     """One kind of chain. Exceptions are translated into the client's here."""
 
     kind: ClassVar[str]
+    #: True for a chain in this process (py-evm or revm): this client is then its only
+    #: writer, so state it has seen change only through its own receipts.
+    in_process: ClassVar[bool] = False
 
     # -- identity ---------------------------------------------------------------
     @property
@@ -57,6 +80,13 @@ class Backend(ABC):
         Raises :class:`~ledger_client.exceptions.TransactionError` when the node refuses it
         outright (bad nonce, fee too low), before it is mined.
         """
+
+    def send_known_transaction(self, tx: KnownTransaction) -> str:
+        """Submit a transaction this client signed; return its hash.
+
+        By default it is sent raw; an in-process chain may trust the known fields.
+        """
+        return self.send_raw_transaction(tx.raw)
 
     @abstractmethod
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:
@@ -99,6 +129,10 @@ class Backend(ABC):
     @abstractmethod
     def receipts_in_block(self, number: int) -> list[Receipt]:
         """Every receipt of block ``number``, in order (how the event index follows blocks)."""
+
+    def transaction_input(self, tx_hash: str) -> bytes:
+        """The calldata a mined transaction carried (how a test reads what is on chain)."""
+        raise NotImplementedError(f"{type(self).__name__} does not read transactions back")
 
     # -- development controls -----------------------------------------------------
     @abstractmethod

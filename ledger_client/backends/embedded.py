@@ -68,6 +68,7 @@ class EmbeddedBackend(Backend):
     """
 
     kind: ClassVar[str] = "embedded"
+    in_process: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -250,6 +251,14 @@ class EmbeddedBackend(Backend):
         except HeaderNotFound as exc:
             raise LedgerValueError(f"no block {number} on the embedded chain") from exc
         return [self._receipt_at(block, i) for i in range(len(block.transactions))]
+
+    @_locked
+    def transaction_input(self, tx_hash: str) -> bytes:
+        try:
+            tx = self.tester.get_transaction_by_hash(tx_hash)
+        except Exception as exc:  # eth-tester's TransactionNotFound and hash validation
+            raise LedgerValueError(f"no transaction {tx_hash} on the embedded chain") from exc
+        return bytes.fromhex(str(tx.get("input", tx.get("data", "0x")))[2:])
 
     # -- development controls -----------------------------------------------------
     @_persisted

@@ -144,6 +144,12 @@ class RpcBackend(Backend):
             return [_receipt(r) for r in response["result"]]
         return [self.wait_for_receipt(h) for h in self.block(number).transactions]
 
+    def transaction_input(self, tx_hash: str) -> bytes:
+        tx = self._request("eth_getTransactionByHash", [tx_hash])
+        if not tx:
+            raise LedgerValueError(f"no transaction {tx_hash} at {self.url}")
+        return bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
+
     # -- development controls -----------------------------------------------------
     def time_travel(self, to_timestamp: int) -> None:
         latest = self.block().timestamp
