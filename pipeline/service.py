@@ -23,7 +23,7 @@ from ledger_client import (
     connect,
     deploy,
 )
-from ledger_client.backends import EmbeddedBackend, Receipt
+from ledger_client.backends import Receipt
 from ledger_client.consent_index import AuthorisationsProjection, DisputesProjection
 from ledger_client.contracts.base import ContractFacade
 from ledger_client.index import EventIndex
@@ -145,7 +145,7 @@ class Service:
         # listener: the standing of every member seen (a consortium's few dozen, not the
         # enterprises) is read again here, in the worker's thread, so the accept path never
         # waits for the chain.
-        if isinstance(self.chain.backend, EmbeddedBackend):
+        if self.chain.backend.in_process:
             for account, (_, member) in list(self._members.items()):
                 if member is not None:
                     epoch = self._consortium_epoch
@@ -187,7 +187,7 @@ class Service:
         On a node other processes write too (a regulator's CLI), so the epoch is the
         chain's head, read per request: standing is read again once per new block.
         """
-        if isinstance(self.chain.backend, EmbeddedBackend):
+        if self.chain.backend.in_process:
             return self._consortium_epoch
         return self.chain.backend.block_number() * (1 << 32) + self._consortium_epoch
 
