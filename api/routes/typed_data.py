@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from ledger_client.deployment import Manifest
 from ledger_client.typed_data import TypedDataCatalogue, UnknownWrite, typed_data_catalogue
 
 from ..deps import ServiceDep
@@ -26,10 +27,24 @@ Operation = Annotated[
 ]
 
 
+#: The last catalogue built, with the manifest it was built from: a public route is built
+#: once per deployment, not once per request.
+_built: list[tuple[Manifest, TypedDataCatalogue, TypedDataCataloguePublic]] = []
+
+
+def _catalogue(service: Service) -> tuple[TypedDataCatalogue, TypedDataCataloguePublic]:
+    ledger = service.ledger
+    if not _built or _built[0][0] is not ledger.manifest:
+        made = typed_data_catalogue(ledger.manifest, ledger.artifacts, RELAYED_WRITES)
+        _built[:] = [
+            (ledger.manifest, made, TypedDataCataloguePublic.model_validate(made.to_json()))
+        ]
+    return _built[0][1], _built[0][2]
+
+
 def catalogue(service: Service) -> TypedDataCatalogue:
     """The typed data of every write this API accepts, on its deployment."""
-    ledger = service.ledger
-    return typed_data_catalogue(ledger.manifest, ledger.artifacts, RELAYED_WRITES)
+    return _catalogue(service)[0]
 
 
 @router.get("", response_model=TypedDataCataloguePublic)
@@ -37,7 +52,7 @@ def get_typed_data(service: ServiceDep) -> TypedDataCataloguePublic:
     """Every EIP-712 domain of the deployment and, per write, the typed data its signer signs
     (``eth_signTypedData_v4``'s argument, with placeholders), who signs it, who may hand it in,
     and for a relayed call how the ForwardRequest's ``data`` is built."""
-    return TypedDataCataloguePublic.model_validate(catalogue(service).to_json())
+    return _catalogue(service)[1]
 
 
 @router.get("/{operation}", response_model=WriteTypedDataPublic, responses=error_responses(404))
