@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from eth_hash.auto import keccak
 
 from ledger_client import Keyring
 from ledger_client.uscc import generate_uscc, subject_id
-from node_sim.api_process import start_server
+from node_sim.api_process import start_server, stop_server
 from tests.api_world import DAY, ApiWorld, open_world
 from tests.conftest import REPO_ROOT
 
@@ -58,15 +57,6 @@ def _receivable(w: ApiWorld) -> str:
     rid: str = w.write("/v1/receivables", "core", body)["receivable_id"]
     w.write(f"/v1/receivables/{rid}/accept", "tier1", w.signed("tier1", r, "accept", _b(rid)))
     return rid
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def test_the_javascript_bank_signs_submits_polls_and_verifies(tmp_path: Path) -> None:
@@ -117,7 +107,7 @@ def test_the_javascript_bank_signs_submits_polls_and_verifies(tmp_path: Path) ->
         part = get(f"/v1/receivables/{receivable}")
         listed = get(f"/v1/attestations?subject=0x{subject.hex()}")
     finally:
-        _stop(proc)
+        stop_server(proc)
     assert summary["vectors"] == {"records": 33, "subjects": 8}
     assert summary["attestation"]["subject"] == "0x" + subject.hex()
     assert (attested["attester"], attested["validity"]) == (bank.address, "VALID")
