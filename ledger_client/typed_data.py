@@ -38,7 +38,7 @@ from .contracts.attestations import ATTEST_TYPES
 from .contracts.authorisations import AUTHORISE_TYPES
 from .deployment import EIP712_DOMAINS, Manifest
 from .eip712 import EIP712_DOMAIN_TYPE, Domain
-from .exceptions import LedgerValueError
+from .exceptions import LedgerValueError, ManifestError
 
 __all__ = [
     "FORWARD_REQUEST_TYPES",
@@ -46,9 +46,11 @@ __all__ = [
     "CallArgument",
     "CallTemplate",
     "MessageField",
+    "TemplateValuesInvalid",
     "TypedDataCatalogue",
     "UnknownWrite",
     "WriteDescription",
+    "WriteDescriptionInvalid",
     "WriteTemplate",
     "domains_of",
     "encode_type",
@@ -65,6 +67,16 @@ FORWARD_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "data", "type": "bytes"},
     ]
 }
+
+
+class WriteDescriptionInvalid(LedgerValueError):
+    """A write description names what the deployment cannot sign: an unknown primary type,
+    contract or function, the wrong number of argument sources, or an operation twice."""
+
+
+class TemplateValuesInvalid(LedgerValueError):
+    """Values given to fill a template leave a placeholder empty, name a field the message
+    does not have, or overwrite a value the template fixes."""
 
 
 class UnknownWrite(LedgerValueError, KeyError):
@@ -148,7 +160,7 @@ class WriteDescription:
 
     A ``ForwardRequest`` write names the contract (as the manifest does) and
     function it calls, and where each of the function's arguments comes from,
-    in the function's order (``"path receivable_id"``, ``"body financier"``, ...).
+    in the function's order (``"path receivable_id"``, ``"body.financier"``, ...).
     """
 
     operation: str  # what submissions call it, e.g. "receivables.request_financing"
@@ -213,17 +225,20 @@ class WriteTemplate:
     def filled(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The typed data with every placeholder replaced from ``values`` (by message field).
 
-        Raises LedgerValueError naming any placeholder left unfilled or any field that
-        the message does not have.
+        Raises TemplateValuesInvalid naming any placeholder left unfilled, any field that the
+        message does not have, or any field the template fixes (a ForwardRequest's ``to``).
         """
         unknown = sorted(set(values) - {f.name for f in self.fields})
         if unknown:
-            raise LedgerValueError(
+            raise TemplateValuesInvalid(
                 f"{self.operation}: {self.typed_data['primaryType']} has no field {unknown}"
             )
+        fixed = sorted(f.name for f in self.fields if f.fixed and f.name in values)
+        if fixed:
+            raise TemplateValuesInvalid(f"{self.operation}: {fixed} fixed by the template")
         missing = [f.name for f in self.fields if not f.fixed and f.name not in values]
         if missing:
-            raise LedgerValueError(f"{self.operation}: no value for {missing}")
+            raise TemplateValuesInvalid(f"{self.operation}: no value for {missing}")
         doc = copy.deepcopy(self.typed_data)
         doc["message"].update(values)
         return doc
@@ -270,7 +285,7 @@ class TypedDataCatalogue:
         if len(by_operation) != len(self.writes):
             names = [w.operation for w in self.writes]
             twice = sorted({n for n in names if names.count(n) > 1})
-            raise LedgerValueError(f"writes described twice: {twice}")
+            raise WriteDescriptionInvalid(f"writes described twice: {twice}")
         object.__setattr__(self, "_by_operation", by_operation)
 
     def write(self, operation: str) -> WriteTemplate:
@@ -301,7 +316,7 @@ def domains_of(manifest: Manifest) -> dict[str, Domain]:
     for contract, (name, version) in EIP712_DOMAINS.items():
         entry = manifest.contracts.get(contract)
         if entry is None:
-            raise LedgerValueError(f"the manifest names no {contract} contract")
+            raise ManifestError(f"the manifest names no {contract} contract")
         out[contract] = Domain(name, version, manifest.chain_id, entry.address)
     return out
 
@@ -334,9 +349,9 @@ def typed_data_catalogue(
 ) -> TypedDataCatalogue:
     """The domains of ``manifest`` and, for each of ``writes``, its typed-data template.
 
-    Raises LedgerValueError when a write names a primary type that is not signed here,
-    a contract without an EIP-712 domain or a trusted forwarder, a function the contract
-    does not have, or a number of argument sources other than the function's arity.
+    Raises WriteDescriptionInvalid when a write names a primary type that is not signed
+    here, a contract the manifest does not name, a function the contract does not have, a
+    number of argument sources other than the function's arity, or an operation twice.
     """
     domains = domains_of(manifest)
     templates = tuple(_template(manifest, artifacts, domains, w) for w in writes)
@@ -348,12 +363,12 @@ def _template(
 ) -> WriteTemplate:
     spec = _MESSAGES.get(w.primary_type)
     if spec is None:
-        raise LedgerValueError(
+        raise WriteDescriptionInvalid(
             f"{w.operation}: {w.primary_type!r} is not one of {', '.join(PRIMARY_TYPES)}"
         )
     call = _call(manifest, artifacts, w) if w.primary_type == "ForwardRequest" else None
     if call is None and (w.contract or w.function or w.arguments):
-        raise LedgerValueError(f"{w.operation}: only a ForwardRequest write names a call")
+        raise WriteDescriptionInvalid(f"{w.operation}: only a ForwardRequest write names a call")
     message: dict[str, Any] = {}
     fields = []
     for member in spec.types[w.primary_type]:
@@ -374,11 +389,15 @@ def _template(
 
 def _call(manifest: Manifest, artifacts: Artifacts, w: WriteDescription) -> CallTemplate:
     if w.contract not in manifest.contracts:
-        raise LedgerValueError(f"{w.operation}: the manifest names no {w.contract!r} contract")
+        raise WriteDescriptionInvalid(
+            f"{w.operation}: the manifest names no {w.contract!r} contract"
+        )
     art = artifacts.contract(w.contract)
+    if w.function not in art.codec.functions:
+        raise WriteDescriptionInvalid(f"{w.operation}: {w.contract} has no function {w.function!r}")
     fn = art.codec.fn(w.function)
     if len(w.arguments) != len(fn.input_types):
-        raise LedgerValueError(
+        raise WriteDescriptionInvalid(
             f"{w.operation}: {w.contract}.{w.function} takes {len(fn.input_types)} arguments, "
             f"the description gives {len(w.arguments)} sources"
         )

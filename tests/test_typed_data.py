@@ -20,11 +20,12 @@ from eth_account import Account
 from eth_hash.auto import keccak
 
 from api.typed_data_writes import RELAYED_WRITES
-from ledger_client.exceptions import LedgerValueError
 from ledger_client.typed_data import (
     CallTemplate,
+    TemplateValuesInvalid,
     UnknownWrite,
     WriteDescription,
+    WriteDescriptionInvalid,
     encode_type,
     typed_data_catalogue,
 )
@@ -299,23 +300,25 @@ def _describe(**over: Any) -> WriteDescription:
     ],
 )
 def test_a_bad_description_is_refused_by_name(w: ApiWorld, over: dict[str, Any], says: str) -> None:
-    with pytest.raises(LedgerValueError, match=says):
+    with pytest.raises(WriteDescriptionInvalid, match=says):
         typed_data_catalogue(w.ledger.manifest, w.ledger.artifacts, [_describe(**over)])
 
 
 def test_the_catalogue_refuses_twins_unknown_writes_and_unfilled_placeholders(w: ApiWorld) -> None:
     ledger = w.ledger
-    with pytest.raises(LedgerValueError, match="described twice"):
+    with pytest.raises(WriteDescriptionInvalid, match="described twice"):
         typed_data_catalogue(ledger.manifest, ledger.artifacts, [_describe(), _describe()])
     catalogue = typed_data_catalogue(ledger.manifest, ledger.artifacts, [_describe()])
     with pytest.raises(UnknownWrite, match=r"no write .x.; known are receivables\.finance"):
         catalogue.write("x")
     template = catalogue.write("receivables.finance")
     assert isinstance(template.call, CallTemplate)
-    with pytest.raises(LedgerValueError, match=r"no value for \['data'\]"):
+    with pytest.raises(TemplateValuesInvalid, match=r"no value for \['data'\]"):
         template.filled({"from": w["bank-a"].address, "nonce": 1, "deadline": 2})
-    with pytest.raises(LedgerValueError, match=r"has no field \['amount'\]"):
+    with pytest.raises(TemplateValuesInvalid, match=r"has no field \['amount'\]"):
         template.filled({"amount": 1})
+    with pytest.raises(TemplateValuesInvalid, match=r"\['to'\] fixed by the template"):
+        template.filled({"to": w["bank-a"].address})
     filled = template.filled({"from": w["bank-a"].address, "nonce": 1, "deadline": 2, "data": "0x"})
     assert filled["message"]["to"] == ledger.receivables.address
     assert template.typed_data["message"]["nonce"] == "<body.nonce>"  # the template untouched
