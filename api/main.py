@@ -28,6 +28,7 @@ from .routes import (
     receivables,
     schemas,
     submissions,
+    typed_data,
     verify,
 )
 
@@ -176,6 +177,7 @@ def create_app(
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.include_router(health.router, responses=error_responses(413))
+    app.include_router(typed_data.router, responses=error_responses(413, 422))
     for router in (
         deployment.router,
         members.router,

@@ -396,7 +396,7 @@ _EIP712_DOMAIN_TYPEHASH = keccak256(
     b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
 #: (name, version) of the EIP-712 domain of each contract that has one.
-_EIP712_DOMAINS: dict[str, tuple[str, str]] = {
+EIP712_DOMAINS: dict[str, tuple[str, str]] = {
     "Forwarder": (_forwarder.EIP712_NAME, _forwarder.EIP712_VERSION),
     "Attestations": (_attestations.EIP712_NAME, _attestations.EIP712_VERSION),
     "Disputes": (_disputes.EIP712_NAME, _disputes.EIP712_VERSION),
@@ -451,7 +451,7 @@ def expected_wiring(chain_id: int, manifest: Manifest) -> list[Wire]:
         address(c, "trustedForwarder", "ERC2771Context._trustedForwarder", addr["Forwarder"])
         for c in _RELAYED
     ]
-    for contract, (name, version) in _EIP712_DOMAINS.items():
+    for contract, (name, version) in EIP712_DOMAINS.items():
         this = addr[contract]
         separator = keccak256(
             _EIP712_DOMAIN_TYPEHASH

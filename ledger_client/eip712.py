@@ -23,6 +23,15 @@ from .exceptions import LedgerValueError
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
+#: The fields of every domain here, in the order EIP-712 hashes them (``EIP712Domain``).
+EIP712_DOMAIN_TYPE: list[dict[str, str]] = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
 class SignatureError(LedgerValueError):
     """A signature is malformed, or was not made by whom it claims."""
 
@@ -84,17 +93,9 @@ def _signable(
 ) -> SignableMessage:
     return encode_typed_data(
         full_message={
-            "types": {"EIP712Domain": _DOMAIN_TYPE, **types},
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **types},
             "primaryType": primary,
             "domain": domain.as_dict(),
             "message": dict(message),
         }
     )
-
-
-_DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]

@@ -6,6 +6,13 @@ a six-digit administrative-division code, the nine-character organisation code
 seventeen. The code never goes on chain: an enterprise appears there only as
 its *subject id*, a keyed hash of the code (HMAC-SHA256 under the consortium's
 subject key), so that nobody without the key can test a guessed code.
+
+Who holds the subject key: the consortium's member institutions (the registrar
+that binds an enterprise's account to its subject id, and every bank or bureau
+that attests about enterprises it knows by their code). They share it off
+chain; the chain, the API's operator and the enterprises do not need it
+(``docs/subject-ids.md`` says why, and how a member derives an id:
+``credit-chain subject --uscc CODE``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,11 @@ import random
 
 from .exceptions import InvalidUSCC, LedgerValueError
 from .types import SubjectId
+
+
+class InvalidSubjectKey(LedgerValueError):
+    """A subject key is not 32 bytes (64 hex digits)."""
+
 
 #: The 31 characters GB 32100 allows: digits and capitals without I, O, S, V, Z.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -100,11 +112,28 @@ def subject_id(code: str, subject_key: bytes) -> SubjectId:
     first, so a typo never produces a subject id of a non-existent enterprise.
     """
     if len(subject_key) != SUBJECT_KEY_BYTES:
-        raise LedgerValueError(
+        raise InvalidSubjectKey(
             f"the subject key must be {SUBJECT_KEY_BYTES} bytes, got {len(subject_key)}"
         )
     norm = validate_uscc(code)
     return SubjectId(hmac.new(subject_key, norm.encode("ascii"), hashlib.sha256).digest())
+
+
+def parse_subject_key(text: str) -> bytes:
+    """A subject key written as 64 hex digits (``0x`` first or not; surrounding whitespace,
+    such as a key file's final newline, ignored). Raises :class:`InvalidSubjectKey`,
+    which never quotes the text: it may be the key itself, nearly right."""
+    digits = text.strip()
+    digits = digits[2:] if digits[:2].lower() == "0x" else digits
+    if len(digits) != 2 * SUBJECT_KEY_BYTES:
+        raise InvalidSubjectKey(
+            f"a subject key is {2 * SUBJECT_KEY_BYTES} hex digits ({SUBJECT_KEY_BYTES} bytes), "
+            f"got {len(digits)} characters"
+        )
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise InvalidSubjectKey("a subject key is hex digits only (0-9, a-f)") from None
 
 
 def generate_uscc(rng: random.Random, division: str = "310000", authority: str = "9") -> str:

@@ -25,7 +25,7 @@ from typing import Any
 from ledger_client import LedgerConnectionError
 from ledger_client.local_node import free_port
 
-__all__ = ["ApiClient", "ApiResponse", "ApiServer", "free_port", "start_server"]
+__all__ = ["ApiClient", "ApiResponse", "ApiServer", "free_port", "start_server", "stop_server"]
 
 #: How long a server may take to answer /ready after it was started, seconds.
 READY_TIMEOUT_S = 60.0
@@ -161,14 +161,7 @@ class ApiServer:
         proc, self._proc = self._proc, None
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        return proc.returncode
+        return stop_server(proc, sig)
 
 
 def start_server(
@@ -223,6 +216,19 @@ def start_server(
     raise LedgerConnectionError(
         f"the API server was not ready in {ready_timeout_s:.0f} s; {log}:\n{_tail(log)}"
     )
+
+
+def stop_server(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM) -> int:
+    """Send ``sig`` to a server :func:`start_server` started, by its pid, and wait for it to
+    exit (killed after 30 s); return its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
 
 
 def _tail(log: Path, limit: int = 4000) -> str:

@@ -788,6 +788,58 @@ def uscc_check(
         Console().print(f"{norm} is a valid USCC")
 
 
+#: Where ``subject`` reads the subject key when no file is named: the key itself, in hex.
+SUBJECT_KEY_ENV = "CREDIT_CHAIN_SUBJECT_KEY"
+
+
+@app.command()
+def subject(
+    uscc: Annotated[
+        list[str],
+        typer.Option("--uscc", help="An enterprise's 18-character code; repeat for more."),
+    ],
+    subject_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--subject-key-file",
+            help=f"A file holding the consortium's subject key as 64 hex digits "
+            f"(default: the key itself in ${SUBJECT_KEY_ENV}).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The subject id of an enterprise: HMAC-SHA256(subject key, USCC), as the chain knows it.
+
+    Run by a member institution, which holds the consortium's subject key: the code and the
+    key stay on its machine (docs/subject-ids.md). The key is never an argument, which a
+    shell history or a process list would show.
+    """
+    import os
+
+    from ledger_client.exceptions import InvalidUSCC
+    from ledger_client.uscc import InvalidSubjectKey, parse_subject_key, subject_id
+
+    if subject_key_file is not None:
+        try:
+            text = subject_key_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"cannot read the subject key file: {exc}") from exc
+    elif SUBJECT_KEY_ENV in os.environ:
+        text = os.environ[SUBJECT_KEY_ENV]
+    else:
+        raise _fail(f"no subject key: name a --subject-key-file or set ${SUBJECT_KEY_ENV}", 2)
+    try:
+        key = parse_subject_key(text)
+        ids = [(code.strip().upper(), "0x" + subject_id(code, key).hex()) for code in uscc]
+    except (InvalidSubjectKey, InvalidUSCC) as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        _emit_json([{"uscc": code, "subject": sid} for code, sid in ids])
+        return
+    for code, sid in ids:
+        Console().print(f"{code}  {sid}", soft_wrap=True)
+
+
 def _print_bench(title: str, figures: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _emit_json(figures)

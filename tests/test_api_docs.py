@@ -11,8 +11,6 @@ fails if Swagger UI or ReDoc needed any.
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 import requests
 
 from api.docs_ui import DocsAssetsMissing, check_assets
-from node_sim.api_process import start_server
+from node_sim.api_process import start_server, stop_server
 from tests.api_world import open_world
 
 #: The name the browser opens the API by, mapped to 127.0.0.1 inside Chromium: a page
@@ -60,12 +58,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         yield Served(f"http://127.0.0.1:{port}", port, key, log, data_dir, consortium, chain_id)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
 
 
 @dataclass
