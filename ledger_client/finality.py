@@ -21,7 +21,7 @@ from web3.providers.rpc import HTTPProvider
 
 from .backends import Receipt
 from .chain import Chain, PreparedTx
-from .exceptions import LedgerValueError, TransactionError
+from .exceptions import LedgerValueError, TransactionError, TransactionTimeout
 
 __all__ = [
     "CONFIRMATIONS_ENV",
@@ -146,10 +146,22 @@ class Finality:
     def send_anchored(self, tx: PreparedTx, timeout_s: float = ANCHOR_TIMEOUT_S) -> Receipt:
         """Send a prepared transaction and wait until it is anchored, sending it again
         (the same signed bytes, so never twice mined) whenever a reorg drops it."""
-        receipt = self.chain.send_prepared(tx)
+        receipt = self._send(tx, timeout_s)
         for _ in range(MAX_RESENDS):
             try:
                 return self.wait_anchored(receipt, timeout_s)
             except TransactionDropped:
-                receipt = self.chain.send_prepared(tx)
+                receipt = self._send(tx, timeout_s)
         return self.wait_anchored(receipt, timeout_s)
+
+    def _send(self, tx: PreparedTx, timeout_s: float) -> Receipt:
+        try:
+            return self.chain.send_prepared(tx)
+        except TransactionTimeout:
+            raise
+        except TransactionError as exc:
+            # After a reorg the node puts the dropped block's transactions back in its
+            # pool: the same bytes sent again are "already known", and will be mined.
+            if "already known" not in str(exc):
+                raise
+            return self.chain.backend.wait_for_receipt(tx.tx_hash, timeout_s)

@@ -217,6 +217,9 @@ class Network:
         self.dir = Path(directory).resolve()
         self.geth = Path(geth)
         self._state: NetworkState | None = None
+        # Nodes this object started: until exec the child's command line is still
+        # Python's, so their liveness comes from the process handle, not /proc.
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
     # -- state ------------------------------------------------------------------------
     @property
@@ -391,12 +394,16 @@ class Network:
             )
         finally:
             log.close()
+        self._procs[proc.pid] = proc
         self.state.pids[spec.city] = proc.pid
         self._save()
         return proc.pid
 
     def _is_ours(self, pid: int) -> bool:
         """Whether ``pid`` still runs a geth of this network (not a recycled pid)."""
+        proc = self._procs.get(pid)
+        if proc is not None:
+            return proc.poll() is None
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:

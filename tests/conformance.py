@@ -9,6 +9,7 @@ same tests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -89,7 +90,7 @@ class GethChain:
     the subset is test_chain's, the journal rules a reorg puts to the test.
     """
 
-    pytestmark = [pytest.mark.geth, pytest.mark.slow]
+    pytestmark: ClassVar[list[pytest.MarkDecorator]] = [pytest.mark.geth, pytest.mark.slow]
 
     @pytest.fixture
     def chain(self, request: pytest.FixtureRequest, geth_network: list[str]) -> Iterator[Chain]:
