@@ -85,7 +85,10 @@ TOOLS_BIN    := $(CURDIR)/.tools/bin
 GETH         := $(TOOLS_BIN)/geth
 GETH_STAMP   := $(TOOLS_BIN)/.geth-$(GETH_VERSION)
 
-geth: $(GETH_STAMP)
+# The stamp alone is not trusted: a deleted binary is built again.
+geth:
+	@test -x $(GETH) || rm -f $(GETH_STAMP)
+	@$(MAKE) --no-print-directory -q $(GETH_STAMP) || $(MAKE) --no-print-directory $(GETH_STAMP)
 
 $(GETH_STAMP):
 	@test -n "$(GO)" || { echo "error: go is missing: install the Go toolchain (>= 1.21) to build geth $(GETH_VERSION)" >&2; exit 1; }

@@ -23,10 +23,11 @@ def anvil_url() -> Iterator[str]:
         pytest.fail(str(e))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def geth_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """The five cities' geth Clique network (a block a second), its nodes' URLs; every
-    node stopped by pid. Not period 0: several sealers sealing on demand stall when the
+    node stopped by pid when the module's tests are done, not left running through the
+    rest of the suite. Not period 0: several sealers sealing on demand stall when the
     in-turn one has signed too recently, until another transaction comes."""
     from ledger_client.network import GETH, Network
 
