@@ -63,7 +63,7 @@ def _print_status(rows: list[dict[str, Any]]) -> None:
             r["signer"],
             r["url"],
         )
-    Console().print(table)
+    Console(width=max(Console().width, 150)).print(table)  # addresses and URLs whole
 
 
 @network_app.command("up")
