@@ -110,9 +110,7 @@ def up(
     )
     for n in state.nodes:
         console.print(f"  {n.city:<9} {n.url}  sealer {n.signer}  pid {state.pids[n.city]}")
-    console.print(
-        f"next: credit-chain simulate --rpc {state.nodes[0].url} --days 5 --enterprises 20"
-    )
+    console.print(f"next: credit-chain deploy --rpc {state.nodes[0].url} --out manifest.json")
 
 
 @network_app.command("status")
