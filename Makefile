@@ -11,15 +11,16 @@ TOOLS_VENV  := .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup tools slither demo test lint typecheck format compile clean help
+.PHONY: setup tools slither demo test lint typecheck format compile clean help geth
 
 help:
 	@echo "make demo   - set up, then run the demo and a 30-day scenario (report in demo-out/)"
 	@echo "make test   - set up, then lint, type-check and run the whole test suite"
 	@echo "make compile - recompile contracts/ into ledger_client/artifacts (needs node)"
 	@echo "make slither - static analysis of contracts/: fails on any high or medium finding"
+	@echo "make geth   - build geth v1.13.15 (Clique) into .tools/bin for \`credit-chain network\`"
 
-setup: $(PY_STAMP) $(NPM_STAMP)
+setup: $(PY_STAMP) $(NPM_STAMP) geth
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +77,34 @@ compile: setup
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	@# .tools/ (geth) is kept: rebuilding it takes minutes; `rm -rf .tools` forces it.
+
+# -- geth v1.13.15, the last release that seals Clique (v1.14 dropped non-merge networks) --
+# Built once from the Go module proxy into the git-ignored .tools/bin and skipped when
+# present (a version stamp names the pin, so changing GETH_VERSION rebuilds). Go >= 1.23
+# needs -checklinkname=0: an old dependency links a runtime symbol (go-ethereum #30100).
+GETH_VERSION := v1.13.15
+GO           ?= $(shell command -v go 2>/dev/null || { test -x /usr/local/go/bin/go && echo /usr/local/go/bin/go; })
+TOOLS_BIN    := $(CURDIR)/.tools/bin
+GETH         := $(TOOLS_BIN)/geth
+GETH_STAMP   := $(TOOLS_BIN)/.geth-$(GETH_VERSION)
+
+# The stamp alone is not trusted: a deleted binary is built again.
+geth:
+	@test -x $(GETH) || rm -f $(GETH_STAMP)
+	@$(MAKE) --no-print-directory -q $(GETH_STAMP) || $(MAKE) --no-print-directory $(GETH_STAMP)
+
+$(GETH_STAMP):
+	@test -n "$(GO)" || { echo "error: go is missing: install the Go toolchain (>= 1.21) to build geth $(GETH_VERSION)" >&2; exit 1; }
+	@command -v gcc >/dev/null 2>&1 || { echo "error: gcc is missing: geth $(GETH_VERSION) needs cgo (apt-get install gcc)" >&2; exit 1; }
+	@mkdir -p $(TOOLS_BIN)
+	@echo "building geth $(GETH_VERSION) into $(TOOLS_BIN) (a few minutes, once)"
+	GOBIN=$(TOOLS_BIN) CGO_ENABLED=1 $(GO) install -ldflags=-checklinkname=0 \
+		github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
+	@$(GETH) version | grep -q "^Version: $(patsubst v%,%,$(GETH_VERSION))" || { \
+		echo "error: $(GETH) is not geth $(GETH_VERSION)" >&2; exit 1; }
+	@rm -f $(TOOLS_BIN)/.geth-*
+	@touch $@
 
 # -- a headless browser, so a test can open the audit report, with a CJK font ---------------
 # Debian's chromium and fonts-noto-cjk (长三角征信链 drawn as text, not boxes), installed only

@@ -28,12 +28,13 @@ SOLC_WRAPPER = REPO_ROOT / "scripts" / "solc"
 ARTIFACTS_PATH = Path(__file__).resolve().parent / "artifacts" / "contracts.json"
 ERRORS_MODULE_PATH = Path(__file__).resolve().parent / "_contract_errors.py"
 
-#: Compiler settings. Cancun is the newest fork that py-evm, anvil and the
-#: consortium clients (Besu, geth) all run; a high optimizer run count favours
-#: cheap calls over cheap deployment, since the contracts are deployed once.
+#: Compiler settings. Paris is the newest EVM every backend runs: py-evm, anvil,
+#: Besu, and the five-city geth Clique network (geth v1.13.15 seals Clique only
+#: before Shanghai), so one artifact set serves them all. A high optimizer run
+#: count favours cheap calls over cheap deployment: the contracts deploy once.
 SOLC_SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 10_000},
-    "evmVersion": "cancun",
+    "evmVersion": "paris",
     "viaIR": False,
     "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"],
     "metadata": {"bytecodeHash": "none", "appendCBOR": False},
@@ -52,6 +53,25 @@ SOLC_SETTINGS: dict[str, Any] = {
         }
     },
 }
+#: OpenZeppelin 5.7's utils/Bytes.sol (imported through Strings) copies memory with
+#: Cancun's ``mcopy``, which solc refuses for Paris even in functions no contract
+#: calls. For a Paris build those statements are stood in for: none of them reaches
+#: a contract's bytecode (tests/test_network.py compiles with two different stand-ins
+#: and finds the bytecode identical), and ``invalid()`` would fail loudly if one did.
+MCOPY_SOURCE = "node_modules/@openzeppelin/contracts/utils/Bytes.sol"
+MCOPY_STAND_IN = "invalid()"
+_MCOPY_LINE = re.compile(r"^(\s*)mcopy\(.*\)$", re.MULTILINE)
+
+
+def paris_sources(stand_in: str = MCOPY_STAND_IN) -> dict[str, str]:
+    """Library sources rewritten for a Paris build: ``mcopy`` statements stood in for."""
+    path = REPO_ROOT / MCOPY_SOURCE
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    return {MCOPY_SOURCE: _MCOPY_LINE.sub(lambda m: m.group(1) + stand_in, text)}
+
+
 GENERATED_BY = "credit-chain compile (ledger_client/compiler.py); do not edit, run `make compile`"
 
 
@@ -83,7 +103,9 @@ def sources_hash(paths: Iterable[str], root: Path = REPO_ROOT) -> str:
 
 
 def compile_contracts(
-    contracts_dir: Path = CONTRACTS_DIR, solc_binary: Path = SOLC_WRAPPER
+    contracts_dir: Path = CONTRACTS_DIR,
+    solc_binary: Path = SOLC_WRAPPER,
+    mcopy_stand_in: str = MCOPY_STAND_IN,
 ) -> CompileResult:
     """Compile every contract and return artifacts for those that have bytecode."""
     import solcx  # imported here: only compiling needs py-solc-x and node.js
@@ -95,7 +117,10 @@ def compile_contracts(
     sources = contract_sources(contracts_dir)
     std_input = {
         "language": "Solidity",
-        "sources": {path: {"content": text} for path, text in sources.items()},
+        "sources": {
+            path: {"content": text}
+            for path, text in {**sources, **paris_sources(mcopy_stand_in)}.items()
+        },
         "settings": SOLC_SETTINGS,
     }
     try:

@@ -23,6 +23,10 @@ bench_app = typer.Typer(help="Benchmarks on a fresh embedded chain: gas and thro
 app.add_typer(bench_app, name="bench")
 keys_app = typer.Typer(help="API keys: issue, list and revoke (stored hashed in api.sqlite).")
 app.add_typer(keys_app, name="keys")
+# The local five-city network: a group of its own, in scripts/network_cli.py.
+from scripts.network_cli import network_app  # noqa: E402 - after the app it joins
+
+app.add_typer(network_app, name="network")
 
 RpcOption = Annotated[
     str | None,

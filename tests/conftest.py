@@ -23,6 +23,24 @@ def anvil_url() -> Iterator[str]:
         pytest.fail(str(e))
 
 
+@pytest.fixture(scope="module")
+def geth_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """The five cities' geth Clique network (a block a second), its nodes' URLs; every
+    node stopped by pid when the module's tests are done, not left running through the
+    rest of the suite. Not period 0: several sealers sealing on demand stall when the
+    in-turn one has signed too recently, until another transaction comes."""
+    from ledger_client.network import GETH, Network
+
+    if not GETH.exists():
+        pytest.skip(f"geth could not be built ({GETH} is missing): `make geth` needs go and gcc")
+    net = Network(tmp_path_factory.mktemp("geth-network"))
+    try:
+        net.up(nodes=5, period=1)
+        yield net.urls
+    finally:
+        net.down()
+
+
 @pytest.fixture
 def keyring() -> Keyring:
     """Deterministic development keys."""

@@ -6,7 +6,7 @@ import pytest
 
 from ledger_client import Keyring, Ledger, Role
 from ledger_client.errors import ConsortiumUnauthorized
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
+from tests.conformance import AnvilChain, EmbeddedChain, GethChain, LedgerFixtures, RevmChain
 
 
 class ChainConformance(LedgerFixtures):
@@ -82,3 +82,7 @@ def test_a_transaction_resent_after_a_snapshot_revert_runs_again() -> None:
     assert chain.backend.receipt_if_mined(again.tx_hash) is None
     chain.send_prepared(again)
     assert ledger.consortium.member(bank.address) is not None
+
+
+class TestChainGeth(GethChain, ChainConformance):
+    """On the five cities' geth Clique network."""

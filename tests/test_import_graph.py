@@ -216,6 +216,7 @@ def test_a_cycle_is_found_however_it_is_hidden() -> None:
 
 # -- the project's graph ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_cycle(package: str) -> None:
     edges, _ = graph()
