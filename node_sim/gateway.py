@@ -10,6 +10,9 @@ it is anchored: at once on the chain, at the end of the day
 (:meth:`ApiGateway.drain`) through the API. Any other write through the API is
 followed until relayed, since the flows go on from what it made.
 
+Every write of the simulated days goes through the gateway, the regulator's
+suspension and reinstatement of a member among them; only the set-up (deployment,
+admissions, bindings, published keys: the operator's) goes to the chain directly.
 Every operation is noted with the channel it took (``Metrics.channels``), so
 the summary says what went where: through :class:`ApiGateway`, every one ``api``.
 
@@ -337,6 +340,20 @@ class ChainGateway:
         marked = self.ledger.receivables.mark_overdue(self.ring.account(payee), receivable_id)
         self._sent("mark_overdue_with_default", marked.gas_used)
         return marked.attestation
+
+    def suspend_member(self, regulator: str, member: str, reason: bytes) -> None:
+        """A regulator suspends a member (``reason`` a 32-byte code)."""
+        tx = self.ledger.consortium.suspend_member(
+            self.ring.account(regulator), self.ring.account(member).address, reason
+        )
+        self._sent("suspend_member", tx.gas_used)
+
+    def reinstate_member(self, regulator: str, member: str) -> None:
+        """A regulator reinstates a suspended member."""
+        tx = self.ledger.consortium.reinstate_member(
+            self.ring.account(regulator), self.ring.account(member).address
+        )
+        self._sent("reinstate_member", tx.gas_used)
 
     def drain(self) -> None:
         """Wait until every write made so far is anchored (nothing to wait for here)."""
@@ -726,6 +743,18 @@ class ApiGateway(ChainGateway):
             "mark_overdue_with_default", payee, lambda c: c.mark_overdue(receivable_id)
         )
         return _h(done.made("attestation"))
+
+    def suspend_member(self, regulator: str, member: str, reason: bytes) -> None:
+        # The regulator signs ``suspendMember`` and hands it in with its own key; the flows
+        # go on once it is relayed, so the member is suspended from the next write on.
+        account = self.ring.account(member).address
+        self._relayed_forward(
+            "suspend_member", regulator, lambda c: c.suspend_member(account, reason)
+        )
+
+    def reinstate_member(self, regulator: str, member: str) -> None:
+        account = self.ring.account(member).address
+        self._relayed_forward("reinstate_member", regulator, lambda c: c.reinstate_member(account))
 
     def track(
         self,

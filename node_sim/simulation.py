@@ -80,7 +80,7 @@ class SimulationConfig:
     adversary_rate: float = 0.5  # probability of an attack on a given day
     attacks_per_day: int = 1  # attack classes tried on a day of attack (least tried first)
     suspend_label: str = "bank:jiaxing"  # the member suspended mid-run
-    via_api: bool = False  # send signed attestations through a real `credit-chain serve`
+    via_api: bool = False  # send every write of the days through a real `credit-chain serve`
     api_restart_signal: str = "SIGKILL"  # how the API server is stopped mid-run
     late_dispute_rate: float = 0.15  # share of disputes answered past the 20-day deadline
     flows: bool = True  # consent and receivables flows; False: credit records only
@@ -351,20 +351,14 @@ class Simulation:
             self.chain.backend.time_travel(target)
 
     def _suspend(self, day: int) -> None:
-        member = self.ring.account(self.config.suspend_label)
         reason = b"sim: late regulatory filings".ljust(32, b"\0")
-        self.deployed.consortium.suspend_member(
-            self.ring.account(REGULATOR.label), member.address, reason
-        )
+        self.writes.suspend_member(REGULATOR.label, self.config.suspend_label, reason)
         self.metrics.faults.append(
             {"kind": "member_suspended", "day": day, "member": self.config.suspend_label}
         )
 
     def _reinstate(self, day: int) -> None:
-        member = self.ring.account(self.config.suspend_label)
-        self.deployed.consortium.reinstate_member(
-            self.ring.account(REGULATOR.label), member.address
-        )
+        self.writes.reinstate_member(REGULATOR.label, self.config.suspend_label)
         self.metrics.faults.append(
             {"kind": "member_reinstated", "day": day, "member": self.config.suspend_label}
         )

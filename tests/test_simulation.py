@@ -142,6 +142,7 @@ def test_the_flows_of_a_run_are_counted(adversarial_run: SimulationResult) -> No
     assert s["supply_chains"]["core_enterprises"] > 0
     assert s["records"]["by_schema"]["credit-rating"] == consent["ratings_attested"]
     assert all(set(channels) == {"chain"} for channels in s["channels"].values())
+    assert s["channels"]["suspend_member"] == s["channels"]["reinstate_member"] == {"chain": 1}
     assert sum(s["transactions_by_day"]) <= s["transactions"]
 
 
@@ -289,6 +290,9 @@ FLOW_WRITES = {
     "settle_receivable",
     "mark_overdue_with_default",
 }
+#: The regulator's writes of the fault plan: a member suspended a third of the way through
+#: and reinstated at two thirds.
+FAULT_WRITES = {"suspend_member", "reinstate_member"}
 
 
 @pytest.mark.timeout(600)
@@ -302,8 +306,11 @@ def test_through_the_api_every_write_of_every_flow_says_api_in_summary_json(
     assert not not_api, f"went to the chain: {not_api}"
     # The run is long enough for the flows to make most kinds of write; each it made is
     # counted, and nothing else.
-    assert set(channels) <= FLOW_WRITES | {"reject_receivable"}
+    assert set(channels) <= FLOW_WRITES | FAULT_WRITES | {"reject_receivable"}
     assert len(set(channels) & FLOW_WRITES) >= 12, sorted(channels)
+    # The suspension and the reinstatement were signed by the regulator and handed in with
+    # its key: once each, through the API.
+    assert {op: channels.get(op) for op in FAULT_WRITES} == {op: {"api": 1} for op in FAULT_WRITES}
     assert all(n > 0 for c in channels.values() for n in c.values())
 
 
