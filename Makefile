@@ -42,7 +42,7 @@ $(NPM_STAMP): package.json package-lock.json
 	@touch $@
 
 # The demo runs on the revm engine: the same blocks, gas and output as py-evm (every
-# conformance class passes on both; tests/test_engines.py compares the gas of every
+# conformance class passes on both; tests/ledger_client/test_engines.py compares the gas of every
 # operation), in about half the time. `make test` keeps py-evm as the default engine and
 # runs each conformance class on revm as well.
 demo: setup
@@ -57,12 +57,12 @@ typecheck: setup
 	$(BIN)/mypy
 
 # Slither over contracts/ (OpenZeppelin in node_modules left out); the test suite runs the
-# same gate (tests/test_static_analysis.py), so `make test` needs the tools too.
+# same gate (tests/scripts/test_static_analysis.py), so `make test` needs the tools too.
 slither: setup tools
 	$(BIN)/python -m scripts.slither_gate contracts
 
 # Line coverage of the Python packages is reported, and must stay at 90% or more.
-COVERAGE := --cov=ledger_client --cov=pipeline --cov=api --cov=node_sim --cov=scripts --cov=sdk \
+COVERAGE := --cov=ledger_client --cov=pipeline --cov=api --cov=node_sim --cov=harness --cov=demos --cov=scripts --cov=sdk \
 	--cov-report=term:skip-covered --cov-fail-under=90
 
 test: setup tools chromium lint typecheck

@@ -14,15 +14,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger_client.eip712 import SignatureError
-from ledger_client.exceptions import (
+from ledger_client.attestations.records import RecordError
+from ledger_client.errors import (
     ContractRevert,
     LedgerConnectionError,
     LedgerError,
     LedgerValueError,
     ManifestWiringMismatch,
 )
-from ledger_client.records import RecordError
+from ledger_client.identity.eip712 import SignatureError
 from pipeline.errors import PipelineError
 
 from .models import ErrorPublic

@@ -5,18 +5,18 @@ route, what its signer signs, who signs it and whose API key may hand it in
 (``api/relay.py``, the relay rule), and for a relayed call the contract
 function and where each argument comes from, in the function's order. The
 typed data itself is built from these rows by
-:func:`ledger_client.typed_data.typed_data_catalogue`.
+:func:`ledger_client.identity.typed_data.typed_data_catalogue`.
 
 This list is the only place the typed-data route learns which writes exist:
 when the operations table of the write pipeline lands, :data:`RELAYED_WRITES`
 becomes a view of it, and the route is unchanged. Until then
-``tests/test_typed_data.py`` checks it against the app: every write route is
+``tests/api/test_typed_data.py`` checks it against the app: every write route is
 here, and nothing else.
 """
 
 from __future__ import annotations
 
-from ledger_client.typed_data import WriteDescription
+from ledger_client.identity.typed_data import WriteDescription
 from pipeline.operations import OPERATIONS
 
 _SELF = "the signer's own API key"

@@ -18,11 +18,10 @@ import os
 # and ABI selector goes through it. Set before anything hashes.
 os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
 
-from .accounts import Keyring
-from .chain import Chain, connect
-from .contracts import TxResult
-from .deployment import Ledger, Manifest, attach, check_wiring, deploy
-from .exceptions import (
+from ledger_client.chain.connection import Chain, connect
+from ledger_client.contracts import TxResult
+from ledger_client.deployment import Ledger, Manifest, attach, check_wiring, deploy
+from ledger_client.errors import (
     ContractRevert,
     InvalidCity,
     InvalidRole,
@@ -34,7 +33,8 @@ from .exceptions import (
     ManifestWiringMismatch,
     TransactionError,
 )
-from .types import City, Enterprise, Member, Role, SubjectId
+from ledger_client.identity.accounts import Keyring
+from ledger_client.types import City, Enterprise, Member, Role, SubjectId
 
 __all__ = [
     "Chain",

@@ -15,9 +15,11 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
-from .artifacts import Artifacts, ContractArtifact, load_artifacts
-from .chain import Chain
-from .contracts import (
+from ledger_client.attestations.merkle import keccak256
+from ledger_client.attestations.records import Schema, load_schemas
+from ledger_client.chain.artifacts import Artifacts, ContractArtifact, load_artifacts
+from ledger_client.chain.connection import Chain
+from ledger_client.contracts import (
     AttestationsContract,
     AuthorisationsContract,
     ConsortiumContract,
@@ -25,16 +27,19 @@ from .contracts import (
     ForwarderContract,
     ReceivablesContract,
 )
-from .contracts import attestations as _attestations
-from .contracts import authorisations as _authorisations
-from .contracts import disputes as _disputes
-from .contracts import forwarder as _forwarder
-from .contracts.attestations import schema_id
-from .contracts.receivables import DEFAULT_GRACE_PERIOD
-from .exceptions import ArtifactsError, ManifestError, ManifestWiringMismatch, TransactionError
-from .merkle import keccak256
-from .records import Schema, load_schemas
-from .types import City, Role
+from ledger_client.contracts import attestations as _attestations
+from ledger_client.contracts import authorisations as _authorisations
+from ledger_client.contracts import disputes as _disputes
+from ledger_client.contracts import forwarder as _forwarder
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
+from ledger_client.errors import (
+    ArtifactsError,
+    ManifestError,
+    ManifestWiringMismatch,
+    TransactionError,
+)
+from ledger_client.types import City, Role
 
 MANIFEST_FORMAT = 1
 #: Contracts in deployment order: the Forwarder first, which every later one trusts to relay

@@ -8,7 +8,7 @@ from typing import NewType
 
 from eth_typing import ChecksumAddress
 
-from .exceptions import InvalidCity, InvalidPurpose, InvalidRole
+from ledger_client.errors import InvalidCity, InvalidPurpose, InvalidRole
 
 #: A 32-byte hash (keccak256 unless said otherwise), as raw bytes.
 Hash32 = NewType("Hash32", bytes)

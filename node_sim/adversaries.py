@@ -37,7 +37,12 @@ from eth_hash.auto import keccak
 from eth_typing import Hash32 as EthHash32
 
 from ledger_client import ContractRevert, Keyring, Ledger, LedgerError
-from ledger_client.batches import AnchoredBatch, anchor_signed_records
+from ledger_client.attestations.batches import AnchoredBatch, anchor_signed_records
+from ledger_client.attestations.merkle import MerkleTree
+from ledger_client.attestations.records import sample_record
+from ledger_client.attestations.signed_records import SignedRecord
+from ledger_client.consent.credit_reports import receive_report
+from ledger_client.consent.sharing import FIXED_BYTES, SealedReport, SharingError
 from ledger_client.contracts.attestations import (
     ATTEST_TYPES,
     attest_message,
@@ -53,13 +58,8 @@ from ledger_client.contracts.authorisations import (
 )
 from ledger_client.contracts.base import ContractFacade
 from ledger_client.contracts.forwarder import SignedForwardRequest, forward_digest
-from ledger_client.eip712 import sign_typed
-from ledger_client.exceptions import UnknownRevert
-from ledger_client.merkle import MerkleTree
-from ledger_client.records import sample_record
-from ledger_client.reports import receive_report
-from ledger_client.sharing import FIXED_BYTES, SealedReport, SharingError
-from ledger_client.signed_records import SignedRecord
+from ledger_client.errors import UnknownRevert
+from ledger_client.identity.eip712 import sign_typed
 from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, City, QueryPurpose
 from sdk import ApiError
 
@@ -899,7 +899,7 @@ ATTACK_CLASSES: tuple[AttackClass, ...] = (
         lambda ctx: bool(_ratings(ctx)),
     ),
     # The chain compares the disputer with the record subject's bound account: an account
-    # bound to no enterprise is refused as not the subject (tests/test_disputes.py).
+    # bound to no enterprise is refused as not the subject (tests/contracts/test_disputes.py).
     AttackClass(
         "dispute_by_unbound_account",
         "chain",

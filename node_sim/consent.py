@@ -31,14 +31,14 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
 from ledger_client import Ledger
+from ledger_client.attestations.records import canonical_json, record_hash, sample_record
+from ledger_client.consent.credit_reports import receive_report, report_context
+from ledger_client.consent.sharing import EncryptionKeyPair, SealedReport, seal_report
 from ledger_client.contracts.authorisations import (
     AuthorisationRequest,
     SignedAuthorisation,
     query_hash,
 )
-from ledger_client.records import canonical_json, record_hash, sample_record
-from ledger_client.reports import receive_report, report_context
-from ledger_client.sharing import EncryptionKeyPair, SealedReport, seal_report
 from ledger_client.types import AttestationFields, City, Hash32, QueryPurpose
 
 from .flow_world import ConsentWorld

@@ -35,24 +35,23 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from harness.api_process import ApiClient, ApiResponse, ApiServer
 from ledger_client import Keyring, Ledger, LedgerConnectionError
-from ledger_client.batches import AnchoredBatch, anchor_records
+from ledger_client.attestations.batches import AnchoredBatch, anchor_records
+from ledger_client.attestations.records import Schema, record_hash, record_subject
+from ledger_client.attestations.signed_records import domain_separator
 from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWithdrawal
 from ledger_client.contracts.base import Call
 from ledger_client.contracts.disputes import SignedComplaint, SignedDispute
 from ledger_client.contracts.forwarder import SignedForwardRequest
-from ledger_client.records import Schema, record_hash, record_subject
-from ledger_client.signed_records import domain_separator
 from ledger_client.types import (
     AttestationFields,
     Hash32,
     QueryPurpose,
     ReceivableId,
 )
+from node_sim.metrics import Metrics
 from sdk import ApiError, Client, Submission
-
-from .api_process import ApiClient, ApiResponse, ApiServer
-from .metrics import Metrics
 
 __all__ = ["ApiGateway", "ChainGateway", "Forwarded", "Written"]
 

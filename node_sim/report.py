@@ -7,7 +7,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from ledger_client.reporting import HtmlReport, bar_chart, line_chart
+from ledger_client.charts import HtmlReport, bar_chart, line_chart
 
 #: Operations of the set-up whose gas would dwarf every daily operation in a chart.
 _SET_UP_OPERATIONS = frozenset({"bind_enterprises"})

@@ -35,22 +35,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.api_process import ApiServer
+from harness.rpc_bridge import EmbeddedRpcBridge
 from ledger_client import Chain, Keyring, Ledger, Role, connect, deploy
-from ledger_client.backends import Receipt
-from ledger_client.records import Schema, sample_record
+from ledger_client.attestations.records import Schema, sample_record
+from ledger_client.audit import audit_ledger
+from ledger_client.chain.backends import Receipt
+from ledger_client.identity.uscc import subject_id
 from ledger_client.types import City
-from ledger_client.uscc import subject_id
-
-from .adversaries import AttackContext, attacks_for, attempt, choose
-from .api_process import ApiServer
-from .audit_hook import audit_verdict
-from .consent import DISPUTE_RATE_OTHER, ConsentFlows
-from .gateway import ApiGateway, ChainGateway, Written
-from .metrics import Metrics
-from .report import render_report
-from .rpc_bridge import EmbeddedRpcBridge
-from .supply_chain import ReceivableFlows
-from .world import REGULATOR, EnterpriseProfile, consortium_institutions, make_population
+from node_sim.adversaries import AttackContext, attacks_for, attempt, choose
+from node_sim.consent import DISPUTE_RATE_OTHER, ConsentFlows
+from node_sim.gateway import ApiGateway, ChainGateway, Written
+from node_sim.metrics import Metrics
+from node_sim.report import render_report
+from node_sim.supply_chain import ReceivableFlows
+from node_sim.world import REGULATOR, EnterpriseProfile, consortium_institutions, make_population
 
 #: The simulation's day 0: 2026-01-05 (a Monday), 00:00 in Shanghai (UTC+8).
 SIM_EPOCH = 1_767_542_400
@@ -84,7 +83,7 @@ class SimulationConfig:
     api_restart_signal: str = "SIGKILL"  # how the API server is stopped mid-run
     late_dispute_rate: float = 0.15  # share of disputes answered past the 20-day deadline
     flows: bool = True  # consent and receivables flows; False: credit records only
-    audit: bool = True  # run the auditor over the ledger at the end, when it is available
+    audit: bool = True  # run the auditor over the ledger at the end
 
 
 @dataclass
@@ -95,7 +94,7 @@ class SimulationResult:
     summary: dict[str, Any]  # deterministic figures (on the embedded chain, without the API)
     timing: dict[str, float] = field(default_factory=dict)  # seconds; not deterministic
     ledger: Ledger | None = None
-    audit: dict[str, Any] | None = None  # the auditor's verdict, once the auditor is wired
+    audit: dict[str, Any] | None = None  # the auditor's verdict
 
 
 ProgressHook = Callable[[int, int], None]
@@ -594,16 +593,35 @@ def run_simulation(
 ) -> SimulationResult:
     """Run the scenario and, with ``config.out``, write ``summary.json`` and ``report.html``.
 
-    At the end the auditor runs over the resulting ledger (when the auditor is
-    available: see :func:`node_sim.audit_hook.audit_verdict`) and its verdict is
+    At the end the auditor runs over the resulting ledger and its verdict is
     written beside the figures.
     """
     sim = Simulation(config)
     result = sim.run(progress)
     if config.audit and result.ledger is not None:
-        result.audit = audit_verdict(result.ledger, config.out / "audit" if config.out else None)
+        result.audit = _audit_verdict(result.ledger, config.out / "audit" if config.out else None)
     if config.out is not None:
         doc = {**result.summary, "timing": result.timing, "audit": result.audit}
         (config.out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         (config.out / "report.html").write_text(render_report(doc), encoding="utf-8")
     return result
+
+
+def _audit_verdict(ledger: Ledger, out_dir: Path | None) -> dict[str, Any]:
+    """The auditor's verdict on ``ledger``, as a simulation's summary and report show it.
+
+    The auditor's own report (``report.json``, ``report.html``, its event index) is
+    written to ``out_dir``; without one, to a temporary directory removed after.
+    """
+    if out_dir is None:
+        with tempfile.TemporaryDirectory(prefix="credit-chain-sim-audit-") as tmp:
+            result = audit_ledger(ledger, Path(tmp))
+    else:
+        result = audit_ledger(ledger, out_dir)
+    return {
+        "ok": result.ok,
+        "verdict": result.report.get("verdict", "clean" if result.ok else "breaches found"),
+        "breach_counts": dict(result.report.get("breach_counts", {})),
+        "events": (result.report.get("totals") or {}).get("events"),
+        "report": str(out_dir / "report.html") if out_dir is not None else None,
+    }

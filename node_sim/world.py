@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from ledger_client.identity.uscc import generate_uscc
 from ledger_client.types import City, Role
-from ledger_client.uscc import generate_uscc
 
 #: Administrative-division codes of each city's government seat (GB/T 2260),
 #: used as the division part of simulated enterprises' USCCs.

@@ -2,7 +2,7 @@
 
 They derive from the ledger client's one root (:class:`ledger_client.LedgerError`), and each
 says what sort of refusal it is by ``kind``, as a contract's named error does
-(:class:`ledger_client.exceptions.ContractRevert`): ``unauthenticated``, ``forbidden``,
+(:class:`ledger_client.errors.ContractRevert`): ``unauthenticated``, ``forbidden``,
 ``not_found``, ``conflict``, ``invalid``, ``too_large`` or ``rate_limited``. A transport
 maps the kind to its own status (the HTTP API: 401, 403, 404, 409, 422, 413, 429).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ledger_client.exceptions import LedgerError
+from ledger_client.errors import LedgerError
 
 
 class PipelineError(LedgerError):

@@ -42,11 +42,11 @@ from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
 
+from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.authorisations import SignedAuthorisation
 from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest
-from ledger_client.eip712 import SignatureError
 from ledger_client.errors import AttestationsInvalidExpiry
-from ledger_client.signed_records import SignedRecord
+from ledger_client.identity.eip712 import SignatureError
 
 from .errors import (
     ApiKeyRevoked,

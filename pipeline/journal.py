@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ledger_client.chain import PreparedTx
+from ledger_client.chain.connection import PreparedTx
 
 from .db import ApiDatabase
 from .errors import IdempotencyKeyReused, NonceAlreadySubmitted

@@ -31,10 +31,10 @@ from typing import Any, Generic, TypeVar
 from eth_utils.address import to_checksum_address
 
 from ledger_client import Ledger, Role
+from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.attestations import BatchRecordRef
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
 from ledger_client.contracts.base import Call
-from ledger_client.signed_records import SignedRecord
 from ledger_client.types import AttestationFields, BatchEntry, QueryPurpose, SubjectId
 
 from .errors import NotFound

@@ -23,12 +23,12 @@ from ledger_client import (
     connect,
     deploy,
 )
-from ledger_client.backends import Receipt
-from ledger_client.consent_index import AuthorisationsProjection, DisputesProjection
+from ledger_client.attestations.signed_records import domain_separator
+from ledger_client.chain.backends import Receipt
 from ledger_client.contracts.base import ContractFacade
 from ledger_client.index import EventIndex
-from ledger_client.index_receivables import ReceivablesProjection
-from ledger_client.signed_records import domain_separator
+from ledger_client.index.consent import AuthorisationsProjection, DisputesProjection
+from ledger_client.index.receivables import ReceivablesProjection
 from ledger_client.types import RegisteredSchema
 
 from .config import Settings

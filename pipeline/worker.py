@@ -26,15 +26,15 @@ from typing import Any, Protocol
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Chain, Ledger
-from ledger_client.backends import Receipt
-from ledger_client.batches import signed_batch_tree
+from ledger_client.attestations.batches import signed_batch_tree
+from ledger_client.attestations.merkle import MerkleTree
+from ledger_client.attestations.signed_records import SignedRecord
+from ledger_client.chain.backends import Receipt
 from ledger_client.contracts.attestations import signed_batch_gas
 from ledger_client.contracts.base import Call, ContractFacade
 from ledger_client.contracts.forwarder import SignedForwardRequest
-from ledger_client.exceptions import ContractRevert, LedgerError
+from ledger_client.errors import ContractRevert, LedgerError
 from ledger_client.index import EventIndex
-from ledger_client.merkle import MerkleTree
-from ledger_client.signed_records import SignedRecord
 
 from .config import Settings
 from .journal import Anchor, Journal, Submission

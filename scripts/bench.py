@@ -17,10 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger_client import Keyring, Ledger, Role, connect, deploy
-from ledger_client.batches import anchor_records, anchor_signed_records, verify_batch_record
+from ledger_client.attestations.batches import (
+    anchor_records,
+    anchor_signed_records,
+    verify_batch_record,
+)
+from ledger_client.attestations.records import record_hash, record_subject, sample_record
+from ledger_client.attestations.signed_records import SignedRecord, domain_separator
 from ledger_client.contracts.attestations import schema_id, signed_batch_gas
-from ledger_client.records import record_hash, record_subject, sample_record
-from ledger_client.signed_records import SignedRecord, domain_separator
 from ledger_client.types import AttestationFields, AttestRequest
 
 if TYPE_CHECKING:
@@ -86,7 +90,7 @@ def bench_gas(batch_size: int = 1_000, engine: str = "embedded") -> dict[str, An
     batch = anchor_records(a, bank, loan, _records(ledger, "loan-repayment", batch_size))
     revoke_leaf = a.revoke_batch_record(bank, batch.batch_id, batch.entry(7), batch.proof(7))
     signed = _signed_batch_gas(ledger, ring, relayer)
-    from node_sim.bench_receivables import receivable_gas
+    from scripts.bench_receivables import receivable_gas
 
     ledger.chain.close()
     receivables_chain = connect(engine, **GAS_CLOCK)
@@ -293,15 +297,15 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
         shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
-# -- audit: replay and audit a ledger of ~100k records (issue 7) -----------------------------
+# -- audit: replay and audit a ledger of ~100k records ---------------------------------------
 
 
 def _audit_activity(
     sim: Any, *, singles: int, authorisations: int, queries: int, receivables: int, disputes: int
 ) -> dict[str, int]:
     """Add single attestations, consent, disputes and receivables to a simulated ledger."""
+    from ledger_client.attestations.records import record_hash
     from ledger_client.contracts.authorisations import AuthorisationRequest, query_hash
-    from ledger_client.records import record_hash
     from ledger_client.types import QueryPurpose
 
     ledger, ring, rng = sim.ledger, sim.ring, random.Random(11)
@@ -584,8 +588,8 @@ def _start_server(
 ) -> tuple[str, subprocess.Popen[bytes], float]:
     """``credit-chain serve`` on ``data_dir`` and a free loopback port: its URL, its process,
     and the seconds from start to ``/ready`` answering 200."""
-    from ledger_client.exceptions import LedgerConnectionError
-    from node_sim.api_process import start_server
+    from harness.api_process import start_server
+    from ledger_client.errors import LedgerConnectionError
 
     started = time.perf_counter()
     try:
@@ -619,8 +623,8 @@ def relayed_gas(engine: str = "embedded") -> dict[str, int]:
     ``relayed_overhead_gas`` is a relayed revocation minus the same revocation sent
     directly: signature, nonce, trust check and call.
     """
+    from ledger_client.attestations.merkle import keccak256
     from ledger_client.contracts.authorisations import AuthorisationRequest
-    from ledger_client.merkle import keccak256
     from ledger_client.types import QueryPurpose
 
     ledger, ring = _fresh_ledger(pinned_clock=True, engine=engine)
@@ -752,7 +756,7 @@ def relayed_gas(engine: str = "embedded") -> dict[str, int]:
     return gas
 
 
-# -- simulation (issue 8) ----------------------------------------------------------------
+# -- simulation --------------------------------------------------------------------------
 
 
 def bench_sim(days: int = 90, enterprises: int = 5_000, seed: int = 7) -> dict[str, Any]:
@@ -813,7 +817,7 @@ def bench_engines(count: int = 500, rounds: int = 3, anvil: bool = True) -> dict
     engines = ["pyevm", "revm"]
     runs: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
     if anvil:
-        from ledger_client.local_node import ANVIL, running_anvil
+        from ledger_client.chain.local_node import ANVIL, running_anvil
 
         anvil = ANVIL.exists()
     if anvil:
@@ -894,7 +898,7 @@ def machine_info() -> dict[str, Any]:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    from ledger_client.artifacts import load_artifacts
+    from ledger_client.chain.artifacts import load_artifacts
 
     versions: dict[str, str] = {}
     for dist in (

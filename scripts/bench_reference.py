@@ -86,7 +86,7 @@ def _eas_sources() -> dict[str, str]:
     """EAS, SchemaRegistry and what they import, under ``eas/``, with the pragma relaxed."""
     base = EAS_PACKAGE / "contracts"
     if not (base / "EAS.sol").exists():
-        from ledger_client.exceptions import CompilerError
+        from ledger_client.errors import CompilerError
 
         raise CompilerError(f"{base / 'EAS.sol'} is missing: run `make setup` (npm ci)")
     sources = {}
@@ -104,7 +104,7 @@ def compile_reference() -> dict[str, Any]:
     """ABI and bytecode of EAS, SchemaRegistry and Counter, compiled (or from the cache)."""
     import solcx
 
-    from ledger_client.compiler import SOLC_WRAPPER, _compiler_version
+    from ledger_client.chain.compiler import SOLC_WRAPPER, _compiler_version
 
     sources = _eas_sources()
     compiler = _compiler_version(SOLC_WRAPPER)
@@ -131,7 +131,7 @@ def compile_reference() -> dict[str, Any]:
     )
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
-        from ledger_client.exceptions import CompilerError
+        from ledger_client.errors import CompilerError
 
         raise CompilerError("\n".join(e.get("formattedMessage", str(e)) for e in errors))
     units = {
@@ -367,7 +367,7 @@ def attest_tx_per_s(chain: Any, count: int) -> dict[str, Any]:
 
 def anvil_version() -> str:
     """The anvil binary's version line."""
-    from ledger_client.local_node import ANVIL
+    from ledger_client.chain.local_node import ANVIL
 
     if not ANVIL.exists():
         return "not installed"
@@ -421,7 +421,7 @@ def bench_reference(
         },
     )
 
-    from ledger_client.local_node import running_anvil
+    from ledger_client.chain.local_node import running_anvil
 
     with running_anvil() as url:
         node = connect(url)

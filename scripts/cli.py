@@ -58,7 +58,7 @@ def _engine(
         return
     import os
 
-    from ledger_client.backends import ENGINE_VARIABLE, ENGINES
+    from ledger_client.chain.backends import ENGINE_VARIABLE, ENGINES
 
     if engine not in ENGINES:
         raise _fail(f"--engine {engine!r}: use one of {', '.join(ENGINES)}", code=2)
@@ -89,8 +89,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 @app.command()
 def compile(as_json: JsonOption = False) -> None:
     """Compile contracts/ with solc-js into ledger_client/artifacts (needs node.js)."""
-    from ledger_client.compiler import compile_and_write
-    from ledger_client.exceptions import CompilerError
+    from ledger_client.chain.compiler import compile_and_write
+    from ledger_client.errors import CompilerError
 
     try:
         result, paths = compile_and_write()
@@ -183,7 +183,7 @@ def deploy(
 
     from ledger_client import Keyring, LedgerError, Role
     from ledger_client import deploy as deploy_contracts
-    from ledger_client.exceptions import TransactionError
+    from ledger_client.errors import TransactionError
 
     relayers = list(relayer or [])
     for account in relayers:
@@ -246,8 +246,8 @@ def demo(
     """Form the five-city consortium on a chain and show its rules at work."""
     from dataclasses import asdict
 
+    from demos.consortium import run_demo
     from ledger_client import LedgerError, Manifest
-    from node_sim.demo import run_demo
 
     try:
         chain = _connect(rpc, data_dir)
@@ -418,7 +418,7 @@ def verify(
         raise typer.Exit(1)
 
 
-# -- audit: replay and audit the whole ledger (issue 7) ------------------------------------
+# -- audit: replay and audit the whole ledger ----------------------------------------------
 
 
 @app.command()
@@ -776,8 +776,8 @@ def uscc_check(
     as_json: JsonOption = False,
 ) -> None:
     """Validate a USCC (GB 32100-2015): length, characters, both check characters."""
-    from ledger_client.exceptions import InvalidUSCC
-    from ledger_client.uscc import validate_uscc
+    from ledger_client.errors import InvalidUSCC
+    from ledger_client.identity.uscc import validate_uscc
 
     try:
         norm = validate_uscc(code)
@@ -820,8 +820,8 @@ def subject(
     """
     import os
 
-    from ledger_client.exceptions import InvalidUSCC
-    from ledger_client.uscc import InvalidSubjectKey, parse_subject_key, subject_id
+    from ledger_client.errors import InvalidUSCC
+    from ledger_client.identity.uscc import InvalidSubjectKey, parse_subject_key, subject_id
 
     if subject_key_file is not None:
         try:
@@ -928,7 +928,7 @@ def bench_api(
     _print_bench("API on loopback", run(seconds, clients, records), as_json)
 
 
-# -- API restart (issue 6) -------------------------------------------------------------------
+# -- API restart -----------------------------------------------------------------------------
 @bench_app.command("restart")
 def bench_restart(
     records: Annotated[int, typer.Option(help="Records anchored before the restart.")] = 100_000,

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:  # signing needs these; the command-line load does not (it starts faster)
     from eth_account.signers.local import LocalAccount
 
-    from ledger_client.records import Schema
+    from ledger_client.attestations.records import Schema
 
 #: The route attestations are posted to; other writes name theirs in the body file.
 ATTESTATIONS = "/v1/attestations"
@@ -105,8 +105,8 @@ def make_bodies(
 ) -> list[dict[str, object]]:
     """``count`` signed attestation bodies, ready to post (signing is done up front; the
     bodies are the SDK's)."""
-    from ledger_client.records import record_hash, sample_record
-    from ledger_client.signed_records import SignedRecord
+    from ledger_client.attestations.records import record_hash, sample_record
+    from ledger_client.attestations.signed_records import SignedRecord
     from ledger_client.types import AttestRequest
     from sdk import bodies as sdk_bodies
 

@@ -37,8 +37,8 @@ def _fail(message: str) -> typer.Exit:
 def _development_accounts() -> list[str]:
     """The accounts the genesis funds besides the sealers: the regulator and the five
     cities' institutions of the development keyrings `deploy`, `demo` and `simulate` use."""
+    from demos.consortium import DEMO_SEED
     from ledger_client import Keyring
-    from node_sim.demo import DEMO_SEED
     from node_sim.world import REGULATOR, consortium_institutions
 
     labels = [REGULATOR.label, *(s.label for s in consortium_institutions()), "relayer"]
@@ -78,7 +78,7 @@ def up(
 ) -> None:
     """Create keys and a Clique genesis, start one node per city, wait until all peer and seal."""
     from ledger_client import LedgerError
-    from ledger_client.network import Network
+    from ledger_client.chain.network import Network
 
     net = Network(directory)
     started = time.monotonic()
@@ -117,7 +117,7 @@ def up(
 def status(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) -> None:
     """Per node: alive, head, peers, lag behind the highest head, sealer."""
     from ledger_client import LedgerError
-    from ledger_client.network import Network
+    from ledger_client.chain.network import Network
 
     try:
         rows = Network(directory).status()
@@ -133,7 +133,7 @@ def status(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) -> N
 def down(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) -> None:
     """Stop every node by its recorded pid (the data stays in --dir)."""
     from ledger_client import LedgerError
-    from ledger_client.network import Network
+    from ledger_client.chain.network import Network
 
     try:
         stopped = Network(directory).down()
@@ -153,7 +153,7 @@ def kill(
 ) -> None:
     """Kill a city's node at once, as a crash would."""
     from ledger_client import LedgerError
-    from ledger_client.network import Network
+    from ledger_client.chain.network import Network
 
     try:
         pid = Network(directory).kill(city)
@@ -173,7 +173,7 @@ def restart(
 ) -> None:
     """Start a city's node again on its data and re-peer it; it catches up by itself."""
     from ledger_client import LedgerError
-    from ledger_client.network import Network
+    from ledger_client.chain.network import Network
 
     try:
         pid = Network(directory).restart(city)
@@ -195,7 +195,7 @@ def partition(
 ) -> None:
     """Split the network: nodes of different groups stop peering."""
     from ledger_client import LedgerError
-    from ledger_client.network import Network
+    from ledger_client.chain.network import Network
 
     try:
         split = Network(directory).partition([g.split(",") for g in groups])
@@ -211,7 +211,7 @@ def partition(
 def heal(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) -> None:
     """Peer every node with every other again; the minority's blocks are reorged away."""
     from ledger_client import LedgerError
-    from ledger_client.network import Network
+    from ledger_client.chain.network import Network
 
     try:
         Network(directory).heal()

@@ -11,9 +11,9 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
+from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.authorisations import SignedAuthorisation
 from ledger_client.contracts.forwarder import SignedForwardRequest
-from ledger_client.signed_records import SignedRecord
 
 __all__ = ["attestation", "authorisation", "forward_fields", "hex32"]
 

@@ -26,10 +26,10 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
+from ledger_client.attestations.records import Schema, parse_layout, record_hash, record_subject
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
 from ledger_client.contracts.forwarder import SignedForwardRequest
-from ledger_client.records import Schema, parse_layout, record_hash, record_subject
 from ledger_client.types import (
     AttestationFields,
     AttestRequest,

@@ -13,7 +13,7 @@ class of that name::
         e.name, e.status, e.detail, e.fields
 
 The names are the API's own (:data:`API_ERROR_NAMES`) and the contracts' custom
-errors (generated from their ABIs into ``ledger_client._contract_errors``); a
+errors (generated from their ABIs into ``ledger_client.errors.contract``); a
 class is made the first time it is named, so ``sdk.errors.<Name>`` works for
 every one of them and a newer server's unknown name still raises a class of
 its own name (reachable through :func:`error_class`).
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger_client._contract_errors import ERRORS as _CONTRACT_ERRORS
+from ledger_client.errors.contract import ERRORS as _CONTRACT_ERRORS
 
 __all__ = [
     "API_ERROR_NAMES",

@@ -4,9 +4,9 @@ Three kinds of signature reach the API, each made here with the signing helpers 
 :mod:`ledger_client`:
 
 - an attestation: EIP-712 ``Attest`` of the Attestations contract
-  (:meth:`ledger_client.signed_records.SignedRecord.sign`);
+  (:meth:`ledger_client.attestations.signed_records.SignedRecord.sign`);
 - an enterprise's authorisation: EIP-712 ``Authorise`` of Authorisations
-  (:func:`ledger_client.eip712.sign_typed`);
+  (:func:`ledger_client.identity.eip712.sign_typed`);
 - every other write: an EIP-712 ``ForwardRequest`` of the Forwarder whose ``data`` is
   the calldata of the contract call the route makes
   (:func:`ledger_client.contracts.forwarder.forward_digest`).
@@ -26,8 +26,9 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import Hash32 as EthHash32
 from eth_utils.address import to_checksum_address
 
-from ledger_client.abi import ContractABI
-from ledger_client.artifacts import load_artifacts
+from ledger_client.attestations.signed_records import SignedRecord, domain_separator
+from ledger_client.chain.abi import ContractABI
+from ledger_client.chain.artifacts import load_artifacts
 from ledger_client.contracts import attestations as _attestations
 from ledger_client.contracts import authorisations as _authorisations
 from ledger_client.contracts import forwarder as _forwarder
@@ -39,8 +40,7 @@ from ledger_client.contracts.authorisations import (
 )
 from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest, forward_digest
 from ledger_client.deployment import Manifest
-from ledger_client.eip712 import Domain, sign_typed
-from ledger_client.signed_records import SignedRecord, domain_separator
+from ledger_client.identity.eip712 import Domain, sign_typed
 from ledger_client.types import AttestRequest
 
 __all__ = ["Deployment", "Signer", "codec"]

@@ -17,8 +17,8 @@ from httpx import Response
 import sdk
 from api.main import create_app
 from ledger_client import Keyring, Role
+from ledger_client.attestations.merkle import keccak256
 from ledger_client.contracts.base import ContractFacade
-from ledger_client.merkle import keccak256
 from pipeline.config import Settings
 from pipeline.service import Service, development_regulator
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
+from ledger_client.attestations.merkle import MerkleTree, keccak256
+from ledger_client.attestations.signed_records import signed_leaf
 from ledger_client.audit.replay import (
     attestation_uid,
     batch_id,
@@ -24,8 +26,6 @@ from ledger_client.audit.replay import (
     schema_id,
 )
 from ledger_client.index import IndexedEvent
-from ledger_client.merkle import MerkleTree, keccak256
-from ledger_client.signed_records import signed_leaf
 from ledger_client.types import DISPUTE_RESOLUTION_PERIOD, Role
 
 ZERO32 = bytes(32)

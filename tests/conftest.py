@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ledger_client import Chain, Keyring, Ledger, deploy
-from ledger_client.local_node import AnvilNotStarted, running_anvil
+from ledger_client.chain.local_node import AnvilNotStarted, running_anvil
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def geth_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]
     node stopped by pid when the module's tests are done, not left running through the
     rest of the suite. Not period 0: several sealers sealing on demand stall when the
     in-turn one has signed too recently, until another transaction comes."""
-    from ledger_client.network import GETH, Network
+    from ledger_client.chain.network import GETH, Network
 
     if not GETH.exists():
         pytest.skip(f"geth could not be built ({GETH} is missing): `make geth` needs go and gcc")

@@ -13,9 +13,9 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Keyring, Ledger, Role
+from ledger_client.attestations.records import Schema, record_hash, sample_record
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
-from ledger_client.records import Schema, record_hash, sample_record
 from ledger_client.types import AttestationFields, QueryPurpose, SubjectId
 from tests.conformance import LedgerFixtures
 

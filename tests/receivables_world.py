@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Chain, Keyring, Ledger, Role
+from ledger_client.attestations.merkle import keccak256
 from ledger_client.contracts.base import TxResult
 from ledger_client.contracts.receivables import ReceivablesContract
-from ledger_client.merkle import keccak256
 from ledger_client.types import ReceivableId
 from tests.conftest import deploy_for_tests
 

@@ -1,6 +1,6 @@
 """The import graph of the project's packages: no cycles, and every import the way the layers go.
 
-Every module of ``api/``, ``pipeline/``, ``node_sim/``, ``ledger_client/`` and ``scripts/``
+Every module of the packages named in ``PACKAGES`` (``api/``, ``pipeline/``, ...)
 is parsed with :mod:`ast` (nothing is imported), and every import statement it holds counts:
 at module level, inside a function, and under ``if TYPE_CHECKING:``. A cycle kept alive by
 a function-local or type-only import is still a cycle: the modules cannot be understood,
@@ -8,7 +8,9 @@ tested or moved one without the other.
 
 The layers (each may import those to its right, never those to its left)::
 
-    scripts -> api, node_sim -> pipeline -> ledger_client
+    scripts -> api, demos, node_sim -> pipeline, harness -> ledger_client
+
+(``demos`` also reads ``node_sim``'s world; ``node_sim`` starts ``harness``'s processes)
 
 ``api`` and ``node_sim`` do not import each other (the simulator reaches the API over HTTP),
 ``pipeline`` imports no web framework, and ``ledger_client`` imports none of the others.
@@ -24,16 +26,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "pipeline", "node_sim", "sdk", "ledger_client", "scripts")
+PACKAGES = ("api", "pipeline", "node_sim", "sdk", "ledger_client", "scripts", "demos", "harness")
 #: What each package may import of the others (itself always).
 ALLOWED: dict[str, frozenset[str]] = {
+    "harness": frozenset({"ledger_client"}),
+    "demos": frozenset({"node_sim", "ledger_client"}),
     "ledger_client": frozenset(),
     "pipeline": frozenset({"ledger_client"}),
     "api": frozenset({"pipeline", "ledger_client"}),
     # The SDK is a client of the HTTP API: it signs with ledger_client and knows no server.
     "sdk": frozenset({"ledger_client"}),
-    "node_sim": frozenset({"sdk", "pipeline", "ledger_client"}),
-    "scripts": frozenset({"api", "node_sim", "sdk", "pipeline", "ledger_client"}),
+    "node_sim": frozenset({"harness", "sdk", "pipeline", "ledger_client"}),
+    "scripts": frozenset(
+        {"demos", "harness", "api", "node_sim", "sdk", "pipeline", "ledger_client"}
+    ),
 }
 #: Third-party packages a layer must not import: the pipeline is no web application.
 FORBIDDEN_THIRD_PARTY: dict[str, frozenset[str]] = {

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response, status
 
+from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.index import IndexedAttestation
-from ledger_client.signed_records import SignedRecord
 from ledger_client.types import AttestationFields, AttestRequest, Validity
 from pipeline.errors import NotFound
 from pipeline.intake import submit_record, submit_records

@@ -11,8 +11,8 @@ from __future__ import annotations
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Response
 
-from ledger_client.consent_index import AuthorisationEntry, authorisations_of_subject
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
+from ledger_client.index.consent import AuthorisationEntry, authorisations_of_subject
 from ledger_client.types import Authorisation, QueryPurpose
 from pipeline.errors import NotFound
 from pipeline.intake import oversees, submit_authorisation

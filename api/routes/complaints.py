@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from ledger_client.consent_index import ComplaintEntry, complaint, complaints
+from ledger_client.index.consent import ComplaintEntry, complaint, complaints
 from ledger_client.types import ComplaintStatus
 from pipeline.errors import NotFound
 from pipeline.operations import FileComplaint, ResolveComplaint

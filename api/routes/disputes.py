@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Path, Query, Response
 
-from ledger_client.consent_index import DisputeEntry, dispute, disputes
+from ledger_client.index.consent import DisputeEntry, dispute, disputes
 from ledger_client.types import AttestationFields, DisputeStatus
 from pipeline.errors import NotFound
 from pipeline.operations import AnswerDispute, RaiseBatchRecordDispute, RaiseDispute

@@ -14,7 +14,7 @@ from typing import Annotated
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response
 
-from ledger_client.consent_index import (
+from ledger_client.index.consent import (
     QueryEntry,
     queries_by_member,
     queries_of_subject,

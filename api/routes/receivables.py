@@ -18,7 +18,7 @@ from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response
 
 from ledger_client.contracts.receivables import MAX_PARTS, receivable_label
-from ledger_client.index_receivables import (
+from ledger_client.index.receivables import (
     FinancingEntry,
     PartEntry,
     financings_of_bank,

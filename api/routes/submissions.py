@@ -20,9 +20,9 @@ from eth_abi.exceptions import DecodingError
 from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 
+from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.attestations import batch_record_id
-from ledger_client.exceptions import LedgerError
-from ledger_client.signed_records import SignedRecord
+from ledger_client.errors import LedgerError
 from pipeline.errors import NotFound
 from pipeline.intake import Caller, oversees
 from pipeline.journal import Submission

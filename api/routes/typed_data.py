@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from ledger_client.deployment import Manifest
-from ledger_client.typed_data import TypedDataCatalogue, UnknownWrite, typed_data_catalogue
+from ledger_client.identity.typed_data import TypedDataCatalogue, UnknownWrite, typed_data_catalogue
 from pipeline.errors import NotFound
 from pipeline.service import Service
 

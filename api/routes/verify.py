@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ledger_client.attestations.batches import BatchProof
 from ledger_client.audit import verify_record
-from ledger_client.batches import BatchProof
 from pipeline.errors import PipelineError
 
 from ..deps import CallerDep, ServiceDep

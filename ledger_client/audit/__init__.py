@@ -14,13 +14,13 @@ Nothing here trusts whoever runs the API: every check reads the chain itself.
 
 from __future__ import annotations
 
-from ..batches import BatchProof
-from .compare import Comparison, compare_with_chain
-from .engine import AuditResult, audit_events, audit_ledger
-from .invoices import InvoiceFinding, InvoiceOpening, check_invoice_openings
-from .replay import Replay
-from .state import BREACHES, Breach, EventRef, LedgerState
-from .verify import Check, Verification, verify_record
+from ledger_client.attestations.batches import BatchProof
+from ledger_client.audit.compare import Comparison, compare_with_chain
+from ledger_client.audit.engine import AuditResult, audit_events, audit_ledger
+from ledger_client.audit.invoices import InvoiceFinding, InvoiceOpening, check_invoice_openings
+from ledger_client.audit.replay import Replay
+from ledger_client.audit.state import BREACHES, Breach, EventRef, LedgerState
+from ledger_client.audit.verify import Check, Verification, verify_record
 
 __all__ = [
     "BREACHES",

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..contracts.receivables import DEFAULT_GRACE_PERIOD
-from ..deployment import Ledger, wiring_mismatches
-from ..exceptions import ManifestWiringMismatch
-from ..index import EventIndex
-from .compare import Comparison, compare_with_chain
-from .replay import Replay
-from .report import build_report, render_html
-from .state import Breach, LedgerState
+from ledger_client.audit.compare import Comparison, compare_with_chain
+from ledger_client.audit.replay import Replay
+from ledger_client.audit.report import build_report, render_html
+from ledger_client.audit.state import Breach, LedgerState
+from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
+from ledger_client.deployment import Ledger, wiring_mismatches
+from ledger_client.errors import ManifestWiringMismatch
+from ledger_client.index import EventIndex
 
 __all__ = ["AUDIT_STATE_FILE", "AuditResult", "audit_events", "audit_ledger"]
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from eth_abi.abi import encode as abi_encode
 
-from ..contracts.receivables import receivable_label
-from ..merkle import keccak256
-from .replay import invoice_key
-from .state import LedgerState
+from ledger_client.attestations.merkle import keccak256
+from ledger_client.audit.replay import invoice_key
+from ledger_client.audit.state import LedgerState
+from ledger_client.contracts.receivables import receivable_label
 
 __all__ = ["InvoiceFinding", "InvoiceOpening", "check_invoice_openings"]
 

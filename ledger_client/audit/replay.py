@@ -27,18 +27,9 @@ from typing import Any
 
 from eth_abi.abi import encode as abi_encode
 
-from ..contracts.receivables import DEFAULT_GRACE_PERIOD, receivable_label
-from ..merkle import MerkleTree, keccak256
-from ..signed_records import signed_leaf, split_claim
-from ..types import (
-    DISPUTE_RESOLUTION_PERIOD,
-    City,
-    ComplaintStatus,
-    DisputeStatus,
-    ReceivableStatus,
-    Role,
-)
-from .state import (
+from ledger_client.attestations.merkle import MerkleTree, keccak256
+from ledger_client.attestations.signed_records import signed_leaf, split_claim
+from ledger_client.audit.state import (
     AttestationState,
     AuthorisationState,
     BatchRecordState,
@@ -55,6 +46,15 @@ from .state import (
     ReceivableState,
     SchemaState,
     ShareState,
+)
+from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD, receivable_label
+from ledger_client.types import (
+    DISPUTE_RESOLUTION_PERIOD,
+    City,
+    ComplaintStatus,
+    DisputeStatus,
+    ReceivableStatus,
+    Role,
 )
 
 __all__ = [

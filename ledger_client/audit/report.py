@@ -1,7 +1,7 @@
 """The audit's report: ``report.json`` for machines, a self-contained ``report.html`` for people.
 
 The HTML page draws its charts with matplotlib as inline SVG (through
-:mod:`ledger_client.reporting`), so it is one file that opens offline: records
+:mod:`ledger_client.charts`), so it is one file that opens offline: records
 per city and per schema over time, queries per member, disputes and how long
 they took, receivables financed and overdue per supply-chain tier, and the
 list of breaches with the transaction that caused each.
@@ -15,14 +15,14 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..reporting import HtmlReport, bar_chart, grouped_bar_chart
-from ..types import DisputeStatus, ReceivableStatus
-from .replay import city_label
-from .state import BREACHES, Breach, LedgerState
+from ledger_client.audit.replay import city_label
+from ledger_client.audit.state import BREACHES, Breach, LedgerState
+from ledger_client.charts import HtmlReport, bar_chart, grouped_bar_chart
+from ledger_client.types import DisputeStatus, ReceivableStatus
 
 if TYPE_CHECKING:
-    from ..deployment import Manifest
-    from .compare import Comparison
+    from ledger_client.audit.compare import Comparison
+    from ledger_client.deployment import Manifest
 
 __all__ = ["REPORT_FORMAT", "build_report", "render_html"]
 

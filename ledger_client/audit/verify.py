@@ -16,15 +16,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..abi import Event
-from ..batches import BatchProof, batch_leaf
-from ..contracts.attestations import batch_record_id
-from ..deployment import Ledger
-from ..exceptions import LedgerValueError
-from ..merkle import MerkleTree, verify_proof
-from ..records import RecordError, Schema, record_hash, record_subject
-from ..signed_records import SignedRecord, domain_separator, signed_leaf, split_claim
-from ..types import BatchEntry, BatchInfo, Role, Validity
+from ledger_client.attestations.batches import BatchProof, batch_leaf
+from ledger_client.attestations.merkle import MerkleTree, verify_proof
+from ledger_client.attestations.records import RecordError, Schema, record_hash, record_subject
+from ledger_client.attestations.signed_records import (
+    SignedRecord,
+    domain_separator,
+    signed_leaf,
+    split_claim,
+)
+from ledger_client.chain.abi import Event
+from ledger_client.contracts.attestations import batch_record_id
+from ledger_client.deployment import Ledger
+from ledger_client.errors import LedgerValueError
+from ledger_client.types import BatchEntry, BatchInfo, Role, Validity
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
-from ..eip712 import Domain, recover_typed, sign_typed
-from ..records import Schema, record_hash, record_subject
-from ..types import (
+from ledger_client.attestations.records import Schema, record_hash, record_subject
+from ledger_client.contracts.base import Call, ContractFacade, TxResult
+from ledger_client.identity.eip712 import Domain, recover_typed, sign_typed
+from ledger_client.types import (
     AttestationFields,
     AttestationInfo,
     AttestRequest,
@@ -24,10 +25,9 @@ from ..types import (
     SubjectId,
     Validity,
 )
-from .base import Call, ContractFacade, TxResult
 
 if TYPE_CHECKING:
-    from ..signed_records import SignedRecord
+    from ledger_client.attestations.signed_records import SignedRecord
 
 ZERO32 = bytes(32)
 EIP712_NAME = "YRD Credit Attestations"

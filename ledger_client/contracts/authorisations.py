@@ -25,11 +25,11 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from ..eip712 import Domain, recover_typed, sign_typed
-from ..exceptions import LedgerValueError
-from ..merkle import keccak256
-from ..types import Authorisation, Hash32, QueryPurpose, SubjectId
-from .base import Call, ContractFacade, TxResult
+from ledger_client.attestations.merkle import keccak256
+from ledger_client.contracts.base import Call, ContractFacade, TxResult
+from ledger_client.errors import LedgerValueError
+from ledger_client.identity.eip712 import Domain, recover_typed, sign_typed
+from ledger_client.types import Authorisation, Hash32, QueryPurpose, SubjectId
 
 __all__ = [
     "AUTHORISE_TYPES",
@@ -204,7 +204,7 @@ class AuthorisationsContract(ContractFacade):
     def recover_authorisation_signer(self, signed: SignedAuthorisation) -> str:
         """Who signed (``signed.enterprise`` when sound): a check before relaying.
 
-        Raises :class:`~ledger_client.eip712.SignatureError` for a malformed signature.
+        Raises :class:`~ledger_client.identity.eip712.SignatureError` for a malformed signature.
         """
         message = authorise_message(
             signed.request, signed.enterprise, signed.nonce, signed.deadline

@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 
 from eth_account.signers.local import LocalAccount
 
-from ..abi import ContractABI, Event
-from ..artifacts import ContractArtifact
-from ..backends import Receipt
-from ..chain import Chain
+from ledger_client.chain.abi import ContractABI, Event
+from ledger_client.chain.artifacts import ContractArtifact
+from ledger_client.chain.backends import Receipt
+from ledger_client.chain.connection import Chain
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,10 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from ..eip712 import Domain, recover_typed, sign_typed
-from ..types import (
+from ledger_client.contracts.authorisations import DEFAULT_SIGNATURE_LIFETIME
+from ledger_client.contracts.base import Call, ContractFacade, TxResult
+from ledger_client.identity.eip712 import Domain, recover_typed, sign_typed
+from ledger_client.types import (
     DISPUTE_RESOLUTION_PERIOD,
     AttestationFields,
     BatchEntry,
@@ -37,8 +39,6 @@ from ..types import (
     Hash32,
     SubjectId,
 )
-from .authorisations import DEFAULT_SIGNATURE_LIFETIME
-from .base import Call, ContractFacade, TxResult
 
 __all__ = [
     "DISPUTE_RESOLUTION_PERIOD",

@@ -27,10 +27,10 @@ from eth_hash.auto import keccak
 from eth_typing import Hash32 as EthHash32
 from eth_utils.address import to_checksum_address
 
-from ..eip712 import Domain, SignatureError
-from ..signed_records import domain_separator, recover_address_bytes
-from .authorisations import DEFAULT_SIGNATURE_LIFETIME
-from .base import Call, ContractFacade, TxResult
+from ledger_client.attestations.signed_records import domain_separator, recover_address_bytes
+from ledger_client.contracts.authorisations import DEFAULT_SIGNATURE_LIFETIME
+from ledger_client.contracts.base import Call, ContractFacade, TxResult
+from ledger_client.identity.eip712 import Domain, SignatureError
 
 __all__ = [
     "EIP712_NAME",

@@ -31,9 +31,11 @@ from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
-from ..exceptions import LedgerValueError
-from ..merkle import keccak256
-from ..types import (
+from ledger_client.attestations.merkle import keccak256
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.contracts.base import Call, ContractFacade, TxResult
+from ledger_client.errors import LedgerValueError
+from ledger_client.types import (
     FinancingTerms,
     Hash32,
     Receivable,
@@ -43,8 +45,6 @@ from ..types import (
     ReceivableTerms,
     SubjectId,
 )
-from .attestations import schema_id
-from .base import Call, ContractFacade, TxResult
 
 __all__ = [
     "CHINA_STANDARD_TIME",

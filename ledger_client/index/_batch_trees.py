@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from ..merkle import NODE_BYTES, MerkleIndexError, MerkleTree, leaf_hash
-from .base import BatchTreeMismatch, BatchTreeNotStored
+from ledger_client.attestations.merkle import NODE_BYTES, MerkleIndexError, MerkleTree, leaf_hash
+from ledger_client.index.base import BatchTreeMismatch, BatchTreeNotStored
 
 #: Nodes per stored chunk: 2 KiB rows, two to a default 4 KiB page.
 CHUNK_NODES = 64

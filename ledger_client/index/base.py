@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..abi import EventABI, split_tuple_type
-from ..exceptions import LedgerError
+from ledger_client.chain.abi import EventABI, split_tuple_type
+from ledger_client.errors import LedgerError
 
 __all__ = [
     "BatchTreeMismatch",

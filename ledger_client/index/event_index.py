@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils.address import to_checksum_address
 
-from ..abi import ContractABI
-from ..artifacts import Artifacts, load_artifacts
-from ..backends import Backend, BlockInfo, Receipt
-from ..chain import Chain
-from ..exceptions import LedgerValueError
-from ..merkle import MerkleTree, keccak256
-from ..types import City, RegisteredSchema, Role
-from . import _batch_trees
-from .base import (
+from ledger_client.attestations.merkle import MerkleTree, keccak256
+from ledger_client.chain.abi import ContractABI
+from ledger_client.chain.artifacts import Artifacts, load_artifacts
+from ledger_client.chain.backends import Backend, BlockInfo, Receipt
+from ledger_client.chain.connection import Chain
+from ledger_client.errors import LedgerValueError
+from ledger_client.index import _batch_trees
+from ledger_client.index.base import (
     EventIndexClosed,
     EventIndexError,
     IndexDeploymentMismatch,
@@ -34,7 +33,7 @@ from .base import (
     args_to_json,
     stored_types,
 )
-from .projections import (
+from ledger_client.index.projections import (
     ATTESTATION_COLUMNS,
     BATCH_COLUMNS,
     MEMBER_COLUMNS,
@@ -48,9 +47,10 @@ from .projections import (
     builtin_projections,
     member_from_row,
 )
+from ledger_client.types import City, RegisteredSchema, Role
 
 if TYPE_CHECKING:
-    from ..deployment import Ledger, Manifest
+    from ledger_client.deployment import Ledger, Manifest
 
 __all__ = ["INDEX_FORMAT", "EventIndex"]
 
@@ -107,7 +107,7 @@ class EventIndex:
     transaction hash and log index), both strictly in chain order:
 
     * :meth:`follow` ingests the receipt of every transaction this client's
-      :class:`~ledger_client.chain.Chain` sends, right after it is mined;
+      :class:`~ledger_client.chain.connection.Chain` sends, right after it is mined;
     * :meth:`sync` reads every block after the index's cursor, so writes by
       other clients of a shared node are seen too.
 
@@ -924,7 +924,7 @@ class EventIndex:
 
         Reads one small chunk per tree level, so a proof in a batch of 100,000
         costs little more than one in a batch of 1,000. Raises
-        :class:`BatchTreeNotStored` or :class:`~ledger_client.merkle.MerkleIndexError`.
+        :class:`BatchTreeNotStored` or :class:`~ledger_client.attestations.merkle.MerkleIndexError`.
         """
         key = _bytes32(batch_id, "batch id")
         with self._lock:
@@ -936,7 +936,8 @@ class EventIndex:
     def batch_record(self, batch_id: bytes | str, index: int) -> BatchRecord:
         """Record ``index`` of a stored batch tree.
 
-        Raises :class:`BatchTreeNotStored` or :class:`~ledger_client.merkle.MerkleIndexError`.
+        Raises :class:`BatchTreeNotStored` or
+        :class:`~ledger_client.attestations.merkle.MerkleIndexError`.
         """
         key = _bytes32(batch_id, "batch id")
         with self._lock:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
-// Deliberately bad: the static-analysis gate must refuse this file (tests/test_static_analysis.py).
+// Deliberately bad: the static-analysis gate must refuse this file (tests/scripts/test_static_analysis.py).
 // It is not under contracts/, so it is never compiled into the chain.
 
 interface IRegistry {

@@ -1,0 +1,3 @@
+"""``credit-chain demo``: a five-city consortium formed on the chain, then each part of the
+credit chain shown at work, printed readably.
+"""

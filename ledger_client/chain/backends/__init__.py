@@ -1,0 +1,68 @@
+"""Backends: one implementation per kind of chain, behind :class:`Backend`.
+
+``embedded`` is a chain in this process, on one of two engines: eth-tester with
+py-evm (:class:`EmbeddedBackend`, ``pyevm``) or revm (:class:`RevmBackend`,
+``revm``), which mine the same blocks at the same gas; the environment variable
+``CREDIT_CHAIN_ENGINE`` picks the engine ``embedded`` means (py-evm unless set).
+``rpc`` is any Ethereum JSON-RPC node (anvil locally, a consortium network of
+Besu or geth nodes). Each translates its own exceptions into the client's at
+this boundary, so nothing above it knows which it has.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ledger_client.chain.backends.base import Backend, BlockInfo, KnownTransaction, Receipt
+from ledger_client.chain.backends.embedded import EmbeddedBackend
+from ledger_client.chain.backends.rpc import RpcBackend
+
+__all__ = [
+    "ENGINES",
+    "Backend",
+    "BlockInfo",
+    "EmbeddedBackend",
+    "KnownTransaction",
+    "Receipt",
+    "RpcBackend",
+    "default_engine",
+    "open_backend",
+]
+
+#: The engines of the embedded chain, by the name a target or the setting gives.
+ENGINES = ("pyevm", "revm")
+#: The environment variable naming the engine ``"embedded"`` runs on.
+ENGINE_VARIABLE = "CREDIT_CHAIN_ENGINE"
+
+
+def default_engine() -> str:
+    """The engine ``"embedded"`` means here: ``$CREDIT_CHAIN_ENGINE``, else ``pyevm``."""
+    from ledger_client.errors import LedgerConnectionError
+
+    engine = os.environ.get(ENGINE_VARIABLE, "").strip().lower() or "pyevm"
+    if engine not in ENGINES:
+        raise LedgerConnectionError(
+            f"{ENGINE_VARIABLE}={engine!r} names no embedded engine: "
+            f"use one of {', '.join(ENGINES)}"
+        )
+    return engine
+
+
+def open_backend(target: str = "embedded", **options: object) -> Backend:
+    """A backend for ``target``: ``"embedded"``, ``"pyevm"``, ``"revm"`` or a node's URL."""
+    if target == "embedded":
+        target = default_engine()
+    if target == "pyevm":
+        return EmbeddedBackend(**options)  # type: ignore[arg-type]
+    if target == "revm":
+        from ledger_client.chain.backends.revm import RevmBackend
+
+        return RevmBackend(**options)  # type: ignore[arg-type]
+    if target.startswith(("http://", "https://")):
+        return RpcBackend(target, **options)  # type: ignore[arg-type]
+    from ledger_client.errors import LedgerConnectionError
+
+    raise LedgerConnectionError(
+        f"unknown chain {target!r}: use 'embedded', 'pyevm', 'revm' or a JSON-RPC URL "
+        "such as http://127.0.0.1:8545"
+    )

@@ -1,0 +1,225 @@
+"""Any Ethereum JSON-RPC node: anvil locally, Besu or geth in a consortium."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any, ClassVar
+
+from web3 import Web3
+from web3.providers.rpc import HTTPProvider
+
+from ledger_client.chain.abi import Log
+from ledger_client.chain.backends.base import Backend, BlockInfo, Receipt
+from ledger_client.chain.reverts import decode_revert
+from ledger_client.errors import (
+    LedgerConnectionError,
+    LedgerValueError,
+    TransactionError,
+    TransactionTimeout,
+)
+
+#: JSON-RPC error code a node uses for "execution reverted" with revert data.
+_EXECUTION_REVERTED = 3
+
+
+class RpcBackend(Backend):
+    """A JSON-RPC node reached over HTTP.
+
+    Requests go through web3's HTTP provider as raw JSON-RPC calls, skipping
+    web3's formatting middleware: the client decodes everything itself, and
+    a node's error payloads are translated here in one place. Receipts are
+    polled every millisecond at first, since web3's default 0.1 s poll caps a
+    node at about nine transactions a second, and anvil mines asynchronously
+    so a receipt may not exist right after the transaction is accepted.
+    """
+
+    kind: ClassVar[str] = "rpc"
+
+    def __init__(self, url: str, request_timeout: float = 30.0) -> None:
+        self.url = url
+        self._provider = HTTPProvider(url, request_kwargs={"timeout": request_timeout})
+        self.web3 = Web3(self._provider)
+        self._ids = itertools.count(1)
+        try:
+            self._chain_id = int(self._request("eth_chainId", []), 16)
+        except (LedgerConnectionError, TypeError, ValueError) as exc:
+            raise LedgerConnectionError(f"cannot reach a JSON-RPC node at {url}: {exc}") from exc
+        self._dev_accounts: list[str] | None = None
+
+    def _raw(self, method: str, params: list[Any]) -> dict[str, Any]:
+        try:
+            response = self._provider.make_request(method, params)
+        except Exception as exc:
+            raise LedgerConnectionError(f"{method} to {self.url} failed: {exc}") from exc
+        return dict(response)
+
+    def _request(self, method: str, params: list[Any]) -> Any:
+        response = self._raw(method, params)
+        if "error" in response:
+            err = response["error"]
+            raise LedgerConnectionError(f"{method} failed at {self.url}: {err.get('message', err)}")
+        return response.get("result")
+
+    @property
+    def chain_id(self) -> int:
+        return self._chain_id
+
+    def describe(self) -> str:
+        return self.url
+
+    # -- transactions -------------------------------------------------------------
+    def send_raw_transaction(self, raw: bytes) -> str:
+        response = self._raw("eth_sendRawTransaction", ["0x" + raw.hex()])
+        if "error" in response:
+            err = response["error"]
+            raise TransactionError(f"the node refused the transaction: {err.get('message', err)}")
+        return str(response["result"])
+
+    def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            r = self._request("eth_getTransactionReceipt", [tx_hash])
+            if r:
+                return _receipt(r)
+            if time.monotonic() > deadline:
+                raise TransactionTimeout(tx_hash, timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
+        r = self._request("eth_getTransactionReceipt", [tx_hash])
+        return _receipt(r) if r else None
+
+    def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
+        params: dict[str, Any] = {"data": "0x" + bytes(tx.get("data", b"")).hex()}
+        if tx.get("to"):  # absent for a contract creation
+            params["to"] = tx["to"]
+        if tx.get("from"):
+            params["from"] = tx["from"]
+        if tx.get("value"):
+            params["value"] = hex(int(tx["value"]))
+        response = self._raw("eth_call", [params, _block_param(block)])
+        if "error" in response:
+            err = response["error"]
+            data = err.get("data")
+            if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
+                data = data.get("data")
+            if isinstance(data, str) and data.startswith("0x"):
+                raise decode_revert(bytes.fromhex(data[2:]))
+            if err.get("code") == _EXECUTION_REVERTED or "revert" in str(err.get("message", "")):
+                raise decode_revert(b"")
+            raise LedgerConnectionError(f"eth_call failed at {self.url}: {err.get('message')}")
+        return bytes.fromhex(str(response["result"])[2:])
+
+    def nonce(self, address: str) -> int:
+        return int(self._request("eth_getTransactionCount", [address, "pending"]), 16)
+
+    # -- chain data ---------------------------------------------------------------
+    def block_number(self) -> int:
+        return int(self._request("eth_blockNumber", []), 16)
+
+    def block(self, number: int | str = "latest") -> BlockInfo:
+        b = self._request("eth_getBlockByNumber", [_block_param(number), False])
+        if b is None:
+            raise LedgerValueError(f"no block {number!r} at {self.url}")
+        return BlockInfo(
+            number=int(b["number"], 16),
+            hash=str(b["hash"]),
+            timestamp=int(b["timestamp"], 16),
+            transactions=tuple(str(t) for t in b["transactions"]),
+            base_fee=int(b.get("baseFeePerGas") or "0x0", 16),
+        )
+
+    def code(self, address: str, block: int | str = "latest") -> bytes:
+        return bytes.fromhex(str(self._request("eth_getCode", [address, _block_param(block)]))[2:])
+
+    def balance(self, address: str) -> int:
+        return int(self._request("eth_getBalance", [address, "latest"]), 16)
+
+    def receipts_in_block(self, number: int) -> list[Receipt]:
+        response = self._raw("eth_getBlockReceipts", [hex(number)])
+        if "error" not in response and response.get("result") is not None:
+            return [_receipt(r) for r in response["result"]]
+        return [self.wait_for_receipt(h) for h in self.block(number).transactions]
+
+    def transaction_input(self, tx_hash: str) -> bytes:
+        tx = self._request("eth_getTransactionByHash", [tx_hash])
+        if not tx:
+            raise LedgerValueError(f"no transaction {tx_hash} at {self.url}")
+        return bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
+
+    # -- development controls -----------------------------------------------------
+    def time_travel(self, to_timestamp: int) -> None:
+        latest = self.block().timestamp
+        if to_timestamp <= latest:
+            raise LedgerValueError(
+                f"cannot travel to {to_timestamp}: the latest block is at {latest}"
+            )
+        self._request("evm_setNextBlockTimestamp", [to_timestamp])
+        self._request("evm_mine", [])
+
+    def mine(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            self._request("evm_mine", [])
+
+    def set_automine(self, enabled: bool) -> None:
+        self._request("evm_setAutomine", [enabled])
+
+    def snapshot(self) -> Any:
+        return self._request("evm_snapshot", [])
+
+    def revert(self, snapshot: Any) -> None:
+        if not self._request("evm_revert", [snapshot]):
+            raise LedgerValueError(f"the node has no snapshot {snapshot!r}")
+
+    def fund(self, address: str, wei: int) -> None:
+        # A development node pays from one of its unlocked accounts; a consortium
+        # network funds members through its own operator, not through this client.
+        if self._dev_accounts is None:
+            self._dev_accounts = list(self._request("eth_accounts", []) or [])
+        if not self._dev_accounts:
+            raise TransactionError(
+                f"{self.url} has no unlocked development account to fund {address} from"
+            )
+        tx_hash = self._request(
+            "eth_sendTransaction",
+            [{"from": self._dev_accounts[0], "to": address, "value": hex(wei), "gas": hex(21_000)}],
+        )
+        if self.wait_for_receipt(str(tx_hash)).status != 1:
+            raise TransactionError(f"funding {address} failed")
+
+    def close(self) -> None:
+        session = getattr(self._provider, "_request_session", None)
+        if session is not None:
+            session.close()
+
+
+def _block_param(block: int | str) -> str:
+    return hex(block) if isinstance(block, int) else block
+
+
+def _receipt(r: dict[str, Any]) -> Receipt:
+    logs = tuple(
+        Log(
+            address=Web3.to_checksum_address(lg["address"]),
+            topics=tuple(bytes.fromhex(t[2:]) for t in lg["topics"]),
+            data=bytes.fromhex(str(lg["data"])[2:]),
+            block_number=int(lg["blockNumber"], 16),
+            tx_hash=str(lg["transactionHash"]),
+            log_index=int(lg["logIndex"], 16),
+        )
+        for lg in r["logs"]
+    )
+    contract = r.get("contractAddress")
+    return Receipt(
+        tx_hash=str(r["transactionHash"]),
+        block_number=int(r["blockNumber"], 16),
+        block_hash=str(r["blockHash"]),
+        status=int(r["status"], 16),
+        gas_used=int(r["gasUsed"], 16),
+        effective_gas_price=int(r.get("effectiveGasPrice") or "0x0", 16),
+        contract_address=Web3.to_checksum_address(contract) if contract else None,
+        logs=logs,
+    )

@@ -1,0 +1,3 @@
+"""Consent-bound sharing: credit reports sealed to a querier and tied to the on-chain query
+trail.
+"""
