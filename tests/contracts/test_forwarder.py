@@ -9,6 +9,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger_client import Keyring, Ledger
 from ledger_client.attestations.merkle import keccak256
+from ledger_client.chain.artifacts import load_artifacts
 from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest
 from ledger_client.errors import (
     AttestationsNotAttester,
@@ -120,10 +121,22 @@ class ForwarderConformance(ConsentFixtures, LedgerFixtures):
             ledger.forwarder.check(relayer.address, signed)  # the dry run says the same
 
     def test_only_trusting_targets(self, world: ConsentWorld, relayer: LocalAccount) -> None:
+        # Every contract of the deployment trusts the Forwarder. The targets that must be
+        # refused: a real Consortium built to trust another forwarder (code that answers
+        # isTrustedForwarder, with false), the Forwarder itself, and an account with no code.
         ledger = world.ledger
-        for target in (ledger.consortium.address, relayer.address):
+        art = load_artifacts().contract("Consortium")
+        ctor = art.codec.encode_constructor(("Elsewhere", 1, relayer.address))
+        elsewhere = ledger.chain.transact(relayer, None, art.bytecode + ctor).contract_address
+        assert elsewhere is not None
+        admit = ledger.consortium.admit_member_call(world.enterprise.address, "x", 1, 1).data
+        for target, data in (
+            (elsewhere, admit),
+            (ledger.forwarder.address, b"\x12\x34"),
+            (relayer.address, b"\x12\x34"),
+        ):
             request = ForwardRequest(
-                world.shanghai_bank.address, target, 1, ledger.chain.now() + 600, b"\x12\x34"
+                world.shanghai_bank.address, target, 1, ledger.chain.now() + 600, data
             )
             signed = ledger.forwarder.sign_request(world.shanghai_bank, request)
             with pytest.raises(ForwarderUntrustedTarget) as info:
