@@ -4,7 +4,7 @@
 The vectors are the record-hashing spec's (``docs/record-hashing.md``) worked
 cases: a record another language hashes must give these bytes and this hash;
 a refused record must be refused, for the named reason and field. The JS bank
-example (``examples/bank-js``) checks the same file with its own code.
+example (``examples/bank-ts``) checks the same file with its own code.
 """
 
 from __future__ import annotations

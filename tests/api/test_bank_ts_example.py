@@ -1,8 +1,9 @@
-"""The JavaScript bank (``examples/bank-js``) against a real ``credit-chain serve``.
+"""The TypeScript bank (``examples/bank-ts``) against a real ``credit-chain serve``.
 
 A world is set up through the API (members, an enterprise bound by the subject
 id of its USCC, a receivable issued and accepted), then served on 127.0.0.1;
-``node examples/bank-js/bank.mjs`` gets only the URL, the bank's API key and
+It is compiled with the pinned ``tsc`` in strict mode first (a type error fails the test),
+then ``node examples/bank-ts/dist/bank.js`` gets only the URL, the bank's API key and
 signing key, the holder's signing key, the receivable's id, the enterprise's
 USCC and the subject key. What it says it did is then checked through the API
 with another member's key: the attestation is the bank's, about the subject id
@@ -28,7 +29,9 @@ from ledger_client.identity.uscc import generate_uscc, subject_id
 from tests.api_world import DAY, ApiWorld, open_world
 from tests.conftest import REPO_ROOT
 
-EXAMPLE = REPO_ROOT / "examples" / "bank-js" / "bank.mjs"
+EXAMPLE_DIR = REPO_ROOT / "examples" / "bank-ts"
+TSC = REPO_ROOT / "node_modules" / ".bin" / "tsc"
+TSC_TIMEOUT_S = 120
 #: The whole example: vectors, five writes anchored, two verifications. Generous: a loaded
 #: machine; the example bounds each of its own waits too.
 NODE_TIMEOUT_S = 180
@@ -43,8 +46,8 @@ def _receivable(w: ApiWorld) -> str:
     """A receivable the core enterprise issued to tier 1, accepted: tier 1 holds it."""
     r = w.ledger.receivables
     due = w.service.chain.now() + 90 * DAY
-    invoice = "0x" + keccak(b"bank-js invoice 2025-0001").hex()
-    contract = "0x" + keccak(b"bank-js framework contract").hex()
+    invoice = "0x" + keccak(b"bank-ts invoice 2025-0001").hex()
+    contract = "0x" + keccak(b"bank-ts framework contract").hex()
     args = (w["tier1"].address, AMOUNT_FEN, due, _b(contract), [_b(invoice)])
     body = {
         "supplier": w["tier1"].address,
@@ -59,17 +62,32 @@ def _receivable(w: ApiWorld) -> str:
     return rid
 
 
-def test_the_javascript_bank_signs_submits_polls_and_verifies(tmp_path: Path) -> None:
+def _compile() -> Path:
+    """``tsc -p examples/bank-ts``: strict, into the example's git-ignored ``dist/``."""
+    if not TSC.is_file() or not (REPO_ROOT / "node_modules" / "ethers" / "package.json").is_file():
+        pytest.fail("typescript or ethers is not installed: run `make setup` (npm ci)")
+    run = subprocess.run(
+        [str(TSC), "-p", str(EXAMPLE_DIR)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TSC_TIMEOUT_S,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return EXAMPLE_DIR / "dist" / "bank.js"
+
+
+def test_the_typescript_bank_signs_submits_polls_and_verifies(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is not on PATH: the JavaScript example needs node 20")
-    if not (REPO_ROOT / "node_modules" / "ethers" / "package.json").is_file():
-        pytest.fail("ethers is not installed: run `make setup` (npm ci)")
-    subject_key = keccak(b"bank-js consortium subject key")
-    uscc = generate_uscc(random.Random("bank-js"), division="310115")
+        pytest.fail("node is not on PATH: the TypeScript example needs node 20")
+    example = _compile()
+    subject_key = keccak(b"bank-ts consortium subject key")
+    uscc = generate_uscc(random.Random("bank-ts"), division="310115")
     subject = subject_id(uscc, subject_key)
     with open_world(tmp_path) as w:
-        enterprise = Keyring("bank-js").account("shanghai-enterprise")
+        enterprise = Keyring("bank-ts").account("shanghai-enterprise")
         w.ledger.consortium.bind_enterprise(w["bureau"], enterprise.address, subject)
         receivable = _receivable(w)
         bank, holder = w["bank-a"], w["tier1"]
@@ -78,7 +96,7 @@ def test_the_javascript_bank_signs_submits_polls_and_verifies(tmp_path: Path) ->
     url = f"http://127.0.0.1:{port}"
     try:
         run = subprocess.run(
-            [node, str(EXAMPLE)],
+            [node, str(example)],
             cwd=REPO_ROOT,
             env={
                 "PATH": "/usr/bin:/bin",

@@ -5,29 +5,33 @@
 
 /** A JSON number written with a fraction or an exponent: a float, whatever its value. */
 export class FloatLiteral {
-  constructor(text) {
-    this.text = text;
+  readonly value: number;
+
+  constructor(readonly text: string) {
     this.value = Number(text);
   }
 }
 
+/** A JSON value as parseExact reads it. */
+export type ExactJson = null | boolean | string | bigint | FloatLiteral | ExactJson[] | { [key: string]: ExactJson };
+
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 
 /** Parse `text` as JSON, integers as BigInt and other numbers as FloatLiteral. */
-export function parseExact(text) {
+export function parseExact(text: string): ExactJson {
   let i = 0;
-  const fail = (what) => {
+  const fail = (what: string): never => {
     throw new SyntaxError(`${what} at offset ${i}`);
   };
-  const space = () => {
-    while (i < text.length && " \t\n\r".includes(text[i])) i += 1;
+  const space = (): void => {
+    while (i < text.length && " \t\n\r".includes(text.charAt(i))) i += 1;
   };
-  const expect = (ch) => {
+  const expect = (ch: string): void => {
     space();
     if (text[i] !== ch) fail(`expected ${JSON.stringify(ch)}`);
     i += 1;
   };
-  const string = () => {
+  const string = (): string => {
     space();
     if (text[i] !== '"') fail("expected a string");
     let j = i + 1;
@@ -35,16 +39,16 @@ export function parseExact(text) {
       if (j >= text.length) fail("unterminated string");
       j += text[j] === "\\" ? 2 : 1;
     }
-    const s = JSON.parse(text.slice(i, j + 1));
+    const s = JSON.parse(text.slice(i, j + 1)) as string;
     i = j + 1;
     return s;
   };
-  const value = () => {
+  const value = (): ExactJson => {
     space();
     const c = text[i];
     if (c === "{") {
       i += 1;
-      const out = {};
+      const out: { [key: string]: ExactJson } = {};
       space();
       if (text[i] === "}") {
         i += 1;
@@ -66,7 +70,7 @@ export function parseExact(text) {
     }
     if (c === "[") {
       i += 1;
-      const out = [];
+      const out: ExactJson[] = [];
       space();
       if (text[i] === "]") {
         i += 1;
@@ -84,7 +88,12 @@ export function parseExact(text) {
       }
     }
     if (c === '"') return string();
-    for (const [word, v] of [["true", true], ["false", false], ["null", null]]) {
+    const words: [string, ExactJson][] = [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ];
+    for (const [word, v] of words) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return v;
@@ -92,7 +101,7 @@ export function parseExact(text) {
     }
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
-    if (m === null) fail("expected a value");
+    if (m === null) return fail("expected a value");
     i = NUMBER.lastIndex;
     return m[1] !== undefined || m[2] !== undefined ? new FloatLiteral(m[0]) : BigInt(m[0]);
   };
