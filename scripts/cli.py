@@ -920,9 +920,25 @@ def bench_api(
     records: Annotated[
         int, typer.Option(help="Signed records prepared (an upper bound).")
     ] = 30_000,
+    mix: Annotated[
+        bool,
+        typer.Option(
+            "--mix",
+            help="A consortium's mix: banks' and enterprises' keys at the default limits; "
+            "single and batched attestations, authorisations, queries, receivables, disputes "
+            "(--records is then the number of writes prepared).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Accepted submissions per second and p99 latencies of a real server on loopback."""
+    if mix:
+        from scripts.bench_api_mix import bench_api_mix
+
+        _print_bench(
+            "API on loopback, a consortium's mix", bench_api_mix(seconds, clients, records), as_json
+        )
+        return
     from scripts.bench import bench_api as run
 
     _print_bench("API on loopback", run(seconds, clients, records), as_json)

@@ -58,11 +58,14 @@ RETRIED = frozenset({0, 429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class Item:
-    """One write to post: its route, its Idempotency-Key and its JSON body."""
+    """One write to post: its route, its Idempotency-Key and its JSON body; the API key to
+    send it with (the load's own when empty) and a label the figures are grouped by."""
 
     path: str
     key: str
     body: dict[str, Any]
+    api_key: str = ""
+    label: str = ""
 
     def to_json(self) -> str:
         """One line of a body file."""
@@ -78,6 +81,9 @@ class LoadResult:
     refused: dict[int, int] = field(default_factory=dict)  # status -> count
     errors: int = 0  # connection failures (e.g. the server was killed)
     seconds: float = 0.0
+    #: Accept latencies and refusals per item label (a mixed load's operations).
+    latencies_by_label: dict[str, list[float]] = field(default_factory=dict)
+    refused_by_label: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @property
     def accepted_per_s(self) -> float:
@@ -163,6 +169,21 @@ def read_accepted(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def run_items(
+    base_url: str,
+    items: Sequence[Item],
+    *,
+    clients: int = 32,
+    duration_s: float = 5.0,
+    api_key: str = "",
+) -> LoadResult:
+    """Post ``items``, each with its own API key (or ``api_key``), from ``clients``
+    concurrent connections until they run out or time passes (a mixed load)."""
+    return asyncio.run(
+        _load(base_url, api_key, items, clients=clients, duration_s=duration_s, stop=None)
+    )
+
+
 def run_load(
     base_url: str,
     api_key: str,
@@ -206,7 +227,7 @@ async def _load(
         payload = json.dumps(item.body, separators=(",", ":")).encode()
         head = (
             f"POST {item.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"X-API-Key: {api_key}\r\nIdempotency-Key: {item.key}\r\n"
+            f"X-API-Key: {item.api_key or api_key}\r\nIdempotency-Key: {item.key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
         ).encode()
         return head + payload
@@ -242,13 +263,16 @@ async def _load(
                 status, body = 0, b""
             ms = (time.perf_counter() - t0) * 1000
             if status in (200, 202):
-                sub_id = str(json.loads(body)["id"])
-                result.accepted[sub_id] = item.key
                 result.latencies_ms.append(ms)
-                if on_accept is not None:
-                    on_accept(item, sub_id, status)
+                result.latencies_by_label.setdefault(item.label, []).append(ms)
+                for sub_id in _submission_ids(json.loads(body)):
+                    result.accepted[sub_id] = item.key
+                    if on_accept is not None:
+                        on_accept(item, sub_id, status)
             elif status:
                 result.refused[status] = result.refused.get(status, 0) + 1
+                by = result.refused_by_label.setdefault(item.label, {})
+                by[status] = by.get(status, 0) + 1
             again = retry and status in RETRIED
             if again or status == 0:
                 await asyncio.sleep(RETRY_PAUSE_S)
@@ -261,6 +285,13 @@ async def _load(
     await asyncio.gather(*(client() for _ in range(clients)))
     result.seconds = time.monotonic() - started
     return result
+
+
+def _submission_ids(doc: dict[str, Any]) -> list[str]:
+    """The submissions an accepted request made: one, or a batch route's list."""
+    if "id" in doc:
+        return [str(doc["id"])]
+    return [str(d["id"]) for d in doc["data"]]
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:

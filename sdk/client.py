@@ -279,8 +279,7 @@ class Client:
         self.last_write = (path, body)
         if self._prepared is not None:
             self._prepared.append(PreparedWrite(path, key, body))
-            signer = str(body.get("signer") or body.get("enterprise") or "")
-            return Submission("", "", "", "prepared", signer, str(body.get("nonce", "")))
+            return _prepared_submission(body)
         return Submission.from_json(self.request("POST", path, json=body, idempotency_key=key))
 
     @contextmanager
@@ -588,13 +587,13 @@ class Client:
         self, bodies: Sequence[Json], idempotency_key: str | None = None
     ) -> list[Submission]:
         """``POST /v1/attestations/batch``: many signed attestations at once (at most 1,000)."""
-        key = idempotency_key or _idempotency_key("/v1/attestations/batch", {"a": list(bodies)})
-        doc = self.request(
-            "POST",
-            "/v1/attestations/batch",
-            json={"attestations": list(bodies)},
-            idempotency_key=key,
-        )
+        path, body = "/v1/attestations/batch", {"attestations": list(bodies)}
+        key = idempotency_key or _idempotency_key(path, {"a": list(bodies)})
+        self.last_write = (path, body)
+        if self._prepared is not None:
+            self._prepared.append(PreparedWrite(path, key, body))
+            return [_prepared_submission(b) for b in bodies]
+        doc = self.request("POST", path, json=body, idempotency_key=key)
         return [Submission.from_json(d) for d in doc["data"]]
 
     def attest_records(
@@ -1063,6 +1062,12 @@ def _roles(roles: Iterable[str] | Role) -> tuple[int, list[str]]:
     flags = Role.parse(roles if isinstance(roles, Role) else list(roles))
     names = [r.name.lower() for r in Role if r in flags and r.name is not None]
     return int(flags), names
+
+
+def _prepared_submission(body: Json) -> Submission:
+    """What a write kept by :meth:`Client.prepared` returns: no id yet, status ``prepared``."""
+    signer = str(body.get("signer") or body.get("enterprise") or "")
+    return Submission("", "", "", "prepared", signer, str(body.get("nonce", "")))
 
 
 def _idempotency_key(path: str, body: Json) -> str:

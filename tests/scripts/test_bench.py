@@ -21,7 +21,7 @@ runner = CliRunner()
 # reference section starts an anvil node of its own.
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 
-SECTIONS = ("gas", "throughput", "api", "sim", "restart", "audit", "reference")
+SECTIONS = ("gas", "throughput", "api", "api_mix", "sim", "restart", "audit", "reference")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,8 @@ def test_bench_all_figures_are_positive(quick: dict[str, Any]) -> None:
     assert quick["throughput"]["proofs_per_s"] > 0
     assert quick["api"]["accepted"] > 0
     assert quick["api"]["accepted_per_s"] > 0
+    assert quick["api_mix"]["accepted_per_s"] > 0
+    assert set(quick["api_mix"]["operations"]) == set(quick["api_mix"]["mix"])
     assert quick["sim"]["seconds"] > 0
     assert quick["sim"]["records"] > 0
     assert quick["restart"]["restart_s"] > 0
@@ -97,6 +99,9 @@ def test_bench_all_sets_each_figure_beside_its_target(quick: dict[str, Any]) -> 
         ("api", "accepted_per_s"),
         ("api", "p99_accept_ms"),
         ("api", "p99_anchor_ms"),
+        ("api_mix", "accepted_per_s"),
+        ("api_mix", "p99_accept_ms"),
+        ("api_mix", "p99_anchor_ms"),
         ("restart", "restart_s"),
         ("sim", "seconds"),
     }

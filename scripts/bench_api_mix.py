@@ -1,0 +1,294 @@
+"""The API under what banks and enterprises would send: ``credit-chain bench api --mix``.
+
+``bench api`` measures one bank posting signed attestations with the per-key rate limit
+lifted. This one measures a consortium: several banks and enterprises, each with its own
+key at the default limits, posting a mix of single and batched attestations,
+authorisations, credit queries, disputes and receivables, every write signed up front by
+its own party through the SDK (the one place request bodies are built) and posted from
+``clients`` concurrent connections, bounded in count and time. The setup the writes stand
+on (members, bound enterprises, records to dispute, authorisations to query under) is
+made on the chain before the server starts, as a running consortium would have it.
+
+Figures: accepted per second over all writes and per operation, p50/p99 accept latency
+per operation, p99 accepted → anchored from the server's journal per operation, and what
+was refused or rejected by name. The mix and every size are in the output.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .loadgen import Item, run_items
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from pipeline.service import Service
+
+#: Relative weights of each operation in the load: what a consortium's day looks like,
+#: records first, then consent, queries, receivables and the rare dispute.
+DEFAULT_MIX: Mapping[str, int] = {
+    "attestations.attest": 40,
+    "attestations.batch": 10,  # one request of BATCH_SIZE signed records
+    "authorisations.create": 15,
+    "queries.log": 15,
+    "receivables.issue": 15,
+    "disputes.raise": 5,
+}
+BATCH_SIZE = 20
+BANKS = ("shanghai", "nanjing", "hangzhou", "hefei", "jiaxing")
+ENTERPRISES = 10
+SEED = "bench-api-mix"
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class _Cast:
+    banks: list[LocalAccount]
+    enterprises: list[LocalAccount]
+    subjects: Sequence[bytes]
+    keys: Mapping[str, str]  # address -> API key
+    auths: Sequence[tuple[bytes, LocalAccount]]  # warm-up authorisation id, the bank it names
+    disputable: list[tuple[bytes, Any, LocalAccount]]  # uid, its fields, the subject's account
+
+
+def _cast(service: Service, warm_records: int) -> _Cast:
+    """Members, bound enterprises with keys, and the chain state the mix stands on."""
+    from ledger_client import Keyring
+    from ledger_client.attestations.merkle import keccak256
+    from ledger_client.contracts.authorisations import AuthorisationRequest
+    from ledger_client.types import AttestationFields, QueryPurpose, Role
+    from pipeline.service import development_regulator
+
+    ledger, chain = service.ledger, service.chain
+    regulator = development_regulator(service.settings)
+    ring = Keyring(SEED)
+    banks = []
+    for city in BANKS:
+        bank = ring.account(f"bank:{city}")
+        chain.fund(bank.address)
+        ledger.consortium.admit_member(
+            regulator,
+            bank.address,
+            f"Bench bank {city}",
+            city.capitalize(),
+            Role.ATTESTER | Role.FINANCIER | Role.REGISTRAR,
+        )
+        banks.append(bank)
+    enterprises, subjects = [], []
+    for n in range(ENTERPRISES):
+        ent = ring.account(f"enterprise:{n}")
+        subject = keccak256(f"{SEED} subject {n}".encode())
+        ledger.consortium.bind_enterprise(banks[n % len(banks)], ent.address, subject)
+        enterprises.append(ent)
+        subjects.append(subject)
+    keys: dict[str, str] = {
+        acct.address: service.keys.issue(acct.address, label="bench-mix", roles_of=service.roles_of)
+        for acct in (*banks, *enterprises)
+    }
+    loan = ledger.schemas["loan-repayment"]
+    disputable = []
+    for n in range(warm_records):
+        subject, ent = subjects[n % ENTERPRISES], enterprises[n % ENTERPRISES]
+        data_hash = keccak256(f"{SEED} warm record {n}".encode())
+        uid = ledger.attestations.attest(banks[n % len(banks)], loan, subject, data_hash).uid
+        disputable.append((uid, AttestationFields(subject, data_hash), ent))
+    auths = []
+    for n, ent in enumerate(enterprises):
+        bank = banks[n % len(banks)]
+        request = AuthorisationRequest(
+            bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + DAY * 365
+        )
+        signed = ledger.authorisations.sign_authorisation(ent, request)
+        auths.append((ledger.authorisations.authorise(bank, signed).auth_id, bank))
+    return _Cast(banks, enterprises, subjects, keys, auths, disputable)
+
+
+def _items(service: Service, cast: _Cast, counts: Mapping[str, int]) -> list[Item]:
+    """Every write of the load, signed up front by its own party, in a seeded order."""
+    import sdk
+    from ledger_client.attestations.merkle import keccak256
+    from ledger_client.types import QueryPurpose
+
+    rng = random.Random(SEED)
+    client = sdk.Client(
+        deployment=sdk.Deployment.from_manifest(service.ledger.manifest),
+        clock=service.chain.now,
+        lifetime_s=DAY,
+    )
+    loan = service.ledger.schemas["loan-repayment"]
+    out: list[Item] = []
+
+    def keep(op: str, party: LocalAccount, writes: list[Any]) -> None:
+        for w in writes:
+            out.append(Item(w.path, f"mix-{len(out)}", w.body, cast.keys[party.address], op))
+
+    expiry = service.chain.now() + 365 * DAY
+    due = service.chain.now() + 90 * DAY
+    for n in range(counts.get("attestations.attest", 0)):
+        bank = cast.banks[n % len(cast.banks)]
+        with client.prepared() as writes:
+            client.attest(loan, rng.choice(cast.subjects), rng.randbytes(32), party=bank)
+        keep("attestations.attest", bank, writes)
+    for n in range(counts.get("attestations.batch", 0)):
+        bank = cast.banks[n % len(cast.banks)]
+        with client.prepared() as writes:
+            client.submit_attestations(
+                [
+                    client.attestation_body(
+                        loan, rng.choice(cast.subjects), rng.randbytes(32), party=bank
+                    )
+                    for _ in range(BATCH_SIZE)
+                ]
+            )
+        keep("attestations.batch", bank, writes)
+    for n in range(counts.get("authorisations.create", 0)):
+        ent = cast.enterprises[n % len(cast.enterprises)]
+        bank = cast.banks[rng.randrange(len(cast.banks))]
+        with client.prepared() as writes:
+            client.authorise(bank.address, QueryPurpose.LOAN_APPROVAL, expiry, party=ent)
+        keep("authorisations.create", ent, writes)
+    for n in range(counts.get("queries.log", 0)):
+        auth_id, bank = cast.auths[n % len(cast.auths)]
+        with client.prepared() as writes:
+            client.log_query(
+                auth_id, QueryPurpose.LOAN_APPROVAL, keccak256(f"query {n}".encode()), party=bank
+            )
+        keep("queries.log", bank, writes)
+    for n in range(counts.get("receivables.issue", 0)):
+        debtor = cast.enterprises[n % len(cast.enterprises)]
+        supplier = cast.enterprises[(n + 1) % len(cast.enterprises)]
+        with client.prepared() as writes:
+            client.issue_receivable(
+                supplier.address,
+                10_000 + n,
+                due,
+                contract_hash=keccak256(b"framework contract"),
+                invoice_commitments=[keccak256(f"mix invoice {n}".encode())],
+                party=debtor,
+            )
+        keep("receivables.issue", debtor, writes)
+    for n in range(counts.get("disputes.raise", 0)):
+        uid, fields, ent = cast.disputable[n]
+        with client.prepared() as writes:
+            client.raise_dispute(uid, fields, keccak256(f"reason {n}".encode()), party=ent)
+        keep("disputes.raise", ent, writes)
+    rng.shuffle(out)
+    return out
+
+
+def _counts(writes: int, mix: Mapping[str, int]) -> dict[str, int]:
+    total = sum(mix.values())
+    return {op: max(1, writes * w // total) for op, w in mix.items()}
+
+
+def _p(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
+
+
+def bench_api_mix(seconds: float = 20.0, clients: int = 32, writes: int = 6_000) -> dict[str, Any]:
+    """The API under the mix: ``writes`` signed writes (at most) posted by ``clients``
+    connections for at most ``seconds``; each party's key at the default rate limits."""
+    import httpx
+
+    from pipeline.config import Settings
+    from pipeline.db import ApiDatabase
+    from pipeline.service import Service
+
+    from .bench import _start_server
+
+    counts = _counts(writes, DEFAULT_MIX)
+    data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-api-mix-")) / "api"
+    try:
+        service = Service.open(Settings(data_dir=data_dir), start_worker=False)
+        try:
+            cast = _cast(service, warm_records=counts.get("disputes.raise", 0))
+            items = _items(service, cast, counts)
+        finally:
+            service.close()
+        url, server, _ = _start_server(data_dir)
+        try:
+            load = run_items(url, items, clients=clients, duration_s=seconds)
+            drain_deadline = time.monotonic() + 120
+            while time.monotonic() < drain_deadline:
+                if httpx.get(f"{url}/ready", timeout=5).json().get("pending") == 0:
+                    break
+                time.sleep(0.1)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        db = ApiDatabase(data_dir / "api.sqlite")
+        rows = db.query("SELECT id, status, updated_at - created_at AS s, result FROM submissions")
+        db.close()
+    finally:
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
+    anchor_ms: dict[str, list[float]] = defaultdict(list)
+    statuses: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    # Each submission's label is its request's: a batch's records are journaled as
+    # attestations, but their latency is the batch route's.
+    label_of_key = {item.key: item.label for item in items}
+    for r in rows:
+        statuses[r["status"]] += 1
+        if r["status"] == "anchored":
+            # A write journaled whose answer the load never read has no label of its own.
+            key = load.accepted.get(r["id"], "")
+            anchor_ms[label_of_key.get(key, "unacknowledged")].append(r["s"] * 1000)
+        elif r["status"] == "rejected":
+            rejected[_error_name(r["result"])] += 1
+    all_anchor = [ms for v in anchor_ms.values() for ms in v]
+    by_op: dict[str, Any] = {}
+    for op in counts:
+        lat = load.latencies_by_label.get(op, [])
+        by_op[op] = {
+            "signed": counts[op] * (BATCH_SIZE if op == "attestations.batch" else 1),
+            "requests": counts[op],
+            "accepted_requests": len(lat),
+            "p50_accept_ms": _p(lat, 50),
+            "p99_accept_ms": _p(lat, 99),
+            "refused": dict(load.refused_by_label.get(op, {})),
+        }
+    for op, values in anchor_ms.items():
+        by_op.setdefault(op, {})["p99_anchor_ms"] = _p(values, 99)
+        by_op[op]["anchored"] = len(values)
+    latencies = [ms for v in load.latencies_by_label.values() for ms in v]
+    return {
+        "clients": clients,
+        "keys": len(cast.keys),
+        "mix": dict(DEFAULT_MIX),
+        "batch_size": BATCH_SIZE,
+        "seconds": round(load.seconds, 2),
+        "requests_accepted": len(latencies),
+        "submissions_accepted": len(load.accepted),
+        "accepted_per_s": round(load.accepted_per_s),
+        "requests_per_s": round(len(latencies) / load.seconds) if load.seconds else 0,
+        "p50_accept_ms": _p(latencies, 50),
+        "p99_accept_ms": _p(latencies, 99),
+        "p99_anchor_ms": _p(all_anchor, 99),
+        "anchored": statuses.get("anchored", 0),
+        "rejected": dict(rejected),
+        "pending_after_drain": statuses.get("pending", 0),
+        "refused": load.refused,
+        "errors": load.errors,
+        "operations": by_op,
+    }
+
+
+def _error_name(result: str | None) -> str:
+    import json
+
+    try:
+        return str(json.loads(result or "{}").get("error", "unknown"))
+    except ValueError:
+        return "unknown"
