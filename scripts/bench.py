@@ -227,12 +227,10 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
     import shutil
     import tempfile
 
-    import httpx
-
     from ledger_client.contracts.attestations import schema_id as sid
     from pipeline.db import ApiDatabase
 
-    from .loadgen import make_bodies, run_load
+    from .loadgen import LoadResult, make_bodies, run_load, serve_load_and_drain
 
     # The data directory inside a scratch one that also holds the regulator's key file.
     data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-api-")) / "api"
@@ -255,17 +253,11 @@ def bench_api(seconds: float = 10.0, clients: int = 32, records: int = 30_000) -
             "CREDIT_CHAIN_RATE_PER_S": "1e9",
             "CREDIT_CHAIN_RATE_BURST": "1000000000",
         }
-        url, server, _ = _start_server(data_dir, env)
-        try:
-            load = run_load(url, key, bodies, clients=clients, duration_s=seconds)
-            drain_deadline = time.monotonic() + 60
-            while time.monotonic() < drain_deadline:
-                if httpx.get(f"{url}/ready", timeout=5).json().get("pending") == 0:
-                    break
-                time.sleep(0.1)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+
+        def load_it(url: str) -> LoadResult:
+            return run_load(url, key, bodies, clients=clients, duration_s=seconds)
+
+        load = serve_load_and_drain(data_dir, load_it, env)
         db = ApiDatabase(data_dir / "api.sqlite")
         rows = db.query(
             "SELECT updated_at - created_at AS s FROM submissions WHERE status = 'anchored'"

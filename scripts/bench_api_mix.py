@@ -19,14 +19,13 @@ from __future__ import annotations
 import random
 import shutil
 import tempfile
-import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .loadgen import Item, run_items
+from .loadgen import Item, run_items, serve_load_and_drain
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -200,13 +199,9 @@ def _p(values: list[float], p: float) -> float:
 def bench_api_mix(seconds: float = 20.0, clients: int = 32, writes: int = 6_000) -> dict[str, Any]:
     """The API under the mix: ``writes`` signed writes (at most) posted by ``clients``
     connections for at most ``seconds``; each party's key at the default rate limits."""
-    import httpx
-
     from pipeline.config import Settings
     from pipeline.db import ApiDatabase
     from pipeline.service import Service
-
-    from .bench import _start_server
 
     counts = _counts(writes, DEFAULT_MIX)
     data_dir = Path(tempfile.mkdtemp(prefix="credit-chain-bench-api-mix-")) / "api"
@@ -217,17 +212,9 @@ def bench_api_mix(seconds: float = 20.0, clients: int = 32, writes: int = 6_000)
             items = _items(service, cast, counts)
         finally:
             service.close()
-        url, server, _ = _start_server(data_dir)
-        try:
-            load = run_items(url, items, clients=clients, duration_s=seconds)
-            drain_deadline = time.monotonic() + 120
-            while time.monotonic() < drain_deadline:
-                if httpx.get(f"{url}/ready", timeout=5).json().get("pending") == 0:
-                    break
-                time.sleep(0.1)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        load = serve_load_and_drain(
+            data_dir, lambda url: run_items(url, items, clients=clients, duration_s=seconds)
+        )
         db = ApiDatabase(data_dir / "api.sqlite")
         rows = db.query("SELECT id, status, updated_at - created_at AS s, result FROM submissions")
         db.close()

@@ -205,6 +205,33 @@ def run_load(
     )
 
 
+def serve_load_and_drain(
+    data_dir: Path,
+    load: Callable[[str], LoadResult],
+    env: dict[str, str] | None = None,
+    drain_s: float = 120.0,
+) -> LoadResult:
+    """``serve`` on ``data_dir``, ``load`` against its URL, then wait (at most ``drain_s``)
+    until nothing is pending, and stop the server by its pid."""
+    import httpx
+
+    from harness.api_process import start_server
+
+    server, port = start_server(data_dir, env=env, ready_timeout_s=120)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        result = load(url)
+        drain_deadline = time.monotonic() + drain_s
+        while time.monotonic() < drain_deadline:
+            if httpx.get(f"{url}/ready", timeout=5).json().get("pending") == 0:
+                break
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return result
+
+
 async def _load(
     base_url: str,
     api_key: str,
