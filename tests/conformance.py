@@ -2,8 +2,9 @@
 
 A conformance class holds a contract's rules as tests; each backend has a
 subclass that mixes in one of these to supply the ``chain`` fixture, so the
-embedded chain (on the default engine, and on revm), a real anvil node and the
-five-city geth network pass the very same tests.
+embedded chain on each of its engines (py-evm and revm, each named, whatever the
+suite's default), a real anvil node and the five-city geth network pass the very
+same tests.
 """
 
 from __future__ import annotations
@@ -50,11 +51,15 @@ class LedgerFixtures:
 
 
 class EmbeddedChain:
-    """The embedded chain: a fresh eth-tester chain per test."""
+    """The embedded chain on py-evm (eth-tester): a fresh chain per test.
+
+    Named, not the default: the suite runs on revm (tests/conftest.py), and every
+    conformance class keeps passing on py-evm as well.
+    """
 
     @pytest.fixture
     def chain(self) -> Iterator[Chain]:
-        chain = connect("embedded")
+        chain = connect("pyevm")
         yield chain
         chain.close()
 
@@ -64,7 +69,7 @@ class EmbeddedChain:
 
 
 class RevmChain:
-    """The embedded chain on the revm engine: a fresh chain per test, whatever the default."""
+    """The embedded chain on the revm engine: a fresh chain per test."""
 
     @pytest.fixture
     def chain(self) -> Iterator[Chain]:
