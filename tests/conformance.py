@@ -54,12 +54,15 @@ class EmbeddedChain:
     """The embedded chain on py-evm (eth-tester): a fresh chain per test.
 
     Named, not the default: the suite runs on revm (tests/conftest.py), and every
-    conformance class keeps passing on py-evm as well.
+    conformance class keeps passing on py-evm as well. ``engine`` is also what a class
+    that opens its chain in the API or a subprocess names in ``CREDIT_CHAIN_ENGINE``.
     """
+
+    engine: ClassVar[str] = "pyevm"
 
     @pytest.fixture
     def chain(self) -> Iterator[Chain]:
-        chain = connect("pyevm")
+        chain = connect(self.engine)
         yield chain
         chain.close()
 
@@ -68,17 +71,10 @@ class EmbeddedChain:
         return Chain(chain.backend)
 
 
-class RevmChain:
+class RevmChain(EmbeddedChain):
     """The embedded chain on the revm engine: a fresh chain per test."""
 
-    @pytest.fixture
-    def chain(self) -> Iterator[Chain]:
-        chain = connect("revm")
-        yield chain
-        chain.close()
-
-    def reconnect(self, chain: Chain) -> Chain:
-        return Chain(chain.backend)
+    engine: ClassVar[str] = "revm"
 
 
 class AnvilChain:

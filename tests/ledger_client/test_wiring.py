@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -505,8 +506,6 @@ class PersistentEmbeddedChain(EmbeddedChain):
     """The embedded chain on py-evm kept on disk, where the CLI and the server can open it
     too: they run on the engine the environment names, so the test names this one there."""
 
-    engine = "pyevm"
-
     @pytest.fixture
     def chain(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
         monkeypatch.setenv(ENGINE_VARIABLE, self.engine)
@@ -518,7 +517,7 @@ class PersistentEmbeddedChain(EmbeddedChain):
 class PersistentRevmChain(PersistentEmbeddedChain):
     """The same on revm."""
 
-    engine = "revm"
+    engine: ClassVar[str] = "revm"
 
 
 class TestWiringEmbedded(PersistentEmbeddedChain, WiringConformance):
