@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ledger_client import Chain, Keyring, Ledger, deploy
+from ledger_client.chain.backends import ENGINE_VARIABLE
 from ledger_client.chain.local_node import AnvilNotStarted, running_anvil
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The suite runs on revm unless told otherwise (CREDIT_CHAIN_ENGINE=pyevm runs all of it
+# on py-evm): the same blocks and gas (tests/ledger_client/test_engines.py compares every
+# operation `bench gas` measures) in far less time. Set here, before any test connects, and
+# in the environment, so the CLI and servers a test starts run on the same engine and can
+# open the stores it wrote. Every conformance class still runs on py-evm by name
+# (tests/conformance.py).
+os.environ.setdefault(ENGINE_VARIABLE, "revm")
 
 
 @pytest.fixture(scope="session")

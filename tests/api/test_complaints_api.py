@@ -15,8 +15,9 @@ import pytest
 
 from ledger_client import Chain, Keyring
 from ledger_client.attestations.merkle import keccak256
+from ledger_client.chain.backends import ENGINE_VARIABLE
 from tests.api_world import ApiWorld, error, open_world
-from tests.conformance import AnvilChain, EmbeddedChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 
 ZERO = "0x" + "00" * 32
 
@@ -34,11 +35,18 @@ class ComplaintsApiConformance:
 
     @pytest.fixture
     def chain(self) -> Iterator[Chain]:
-        raise NotImplementedError  # supplied by EmbeddedChain or AnvilChain
+        raise NotImplementedError  # supplied by EmbeddedChain, RevmChain or AnvilChain
 
     @pytest.fixture
-    def w(self, chain: Chain, tmp_path: Path) -> Iterator[ApiWorld]:
-        rpc = None if isinstance(self, EmbeddedChain) else chain.backend.describe()
+    def w(
+        self, chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[ApiWorld]:
+        rpc = None
+        if isinstance(self, EmbeddedChain):
+            # The API opens its own embedded chain, on the engine the environment names.
+            monkeypatch.setenv(ENGINE_VARIABLE, self.engine)
+        else:
+            rpc = chain.backend.describe()
         with open_world(tmp_path, rpc=rpc) as world:
             yield world
 
@@ -194,6 +202,10 @@ class ComplaintsApiConformance:
 
 class TestComplaintsApiEmbedded(EmbeddedChain, ComplaintsApiConformance):
     """The API on its embedded chain."""
+
+
+class TestComplaintsApiRevm(RevmChain, ComplaintsApiConformance):
+    """The API on its embedded chain's revm engine."""
 
 
 class TestComplaintsApiAnvil(AnvilChain, ComplaintsApiConformance):

@@ -20,6 +20,7 @@ import pytest
 
 from ledger_client import Chain, Keyring
 from ledger_client.attestations.merkle import keccak256
+from ledger_client.chain.backends import ENGINE_VARIABLE
 from ledger_client.contracts.receivables import (
     MAX_PARTS,
     invoice_commitment,
@@ -377,11 +378,21 @@ class ReceivablesAttacksThroughTheApi:
 
 
 class TestReceivablesAttacksApiEmbedded(ReceivablesAttacksThroughTheApi):
-    """The API on its embedded chain."""
+    """The API on its embedded chain, on py-evm."""
+
+    engine = "pyevm"
 
     @pytest.fixture
-    def rpc(self) -> str | None:
+    def rpc(self, monkeypatch: pytest.MonkeyPatch) -> str | None:
+        # The API opens its own embedded chain, on the engine the environment names.
+        monkeypatch.setenv(ENGINE_VARIABLE, self.engine)
         return None
+
+
+class TestReceivablesAttacksApiRevm(TestReceivablesAttacksApiEmbedded):
+    """The API on its embedded chain, on revm."""
+
+    engine = "revm"
 
 
 @pytest.mark.anvil

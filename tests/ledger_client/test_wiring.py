@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -36,6 +37,7 @@ from ledger_client import (
 from ledger_client.attestations.records import record_hash, sample_record
 from ledger_client.audit import audit_ledger
 from ledger_client.chain.artifacts import load_artifacts
+from ledger_client.chain.backends import ENGINE_VARIABLE
 from ledger_client.contracts import AttestationsContract, ConsortiumContract
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
@@ -501,16 +503,28 @@ def test_every_immutable_of_every_contract_is_checked() -> None:
 
 
 class PersistentEmbeddedChain(EmbeddedChain):
-    """The embedded chain kept on disk, where the CLI and the server can open it too."""
+    """The embedded chain on py-evm kept on disk, where the CLI and the server can open it
+    too: they run on the engine the environment names, so the test names this one there."""
 
     @pytest.fixture
-    def chain(self, tmp_path: Path) -> Iterator[Chain]:
-        chain = connect("embedded", data_dir=tmp_path / "api" / "chain")
+    def chain(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+        monkeypatch.setenv(ENGINE_VARIABLE, self.engine)
+        chain = connect(self.engine, data_dir=tmp_path / "api" / "chain")
         yield chain
         chain.close()
 
 
+class PersistentRevmChain(PersistentEmbeddedChain):
+    """The same on revm."""
+
+    engine: ClassVar[str] = "revm"
+
+
 class TestWiringEmbedded(PersistentEmbeddedChain, WiringConformance):
+    pass
+
+
+class TestWiringRevm(PersistentRevmChain, WiringConformance):
     pass
 
 
