@@ -7,7 +7,7 @@ import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 
-import {IAttestations, MAX_SIGNED_BATCH} from "./IAttestations.sol";
+import {IAttestations, MAX_BATCH, MAX_SIGNED_BATCH} from "./IAttestations.sol";
 import {IConsortium} from "./IConsortium.sol";
 import {SchemaRegistry} from "./SchemaRegistry.sol";
 import {ROLE_ATTESTER, ROLE_REGULATOR, ROLE_RELAYER} from "./Common.sol";
@@ -29,9 +29,11 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
     // Keyed by an attestation's UID or a batch record's id (keccak256(abi.encode(batchId, leaf))).
     mapping(bytes32 uid => uint40 revokedAt) private _revokedAt;
     mapping(bytes32 uid => bytes32 newUid) private _replacedBy;
-    mapping(bytes32 batchId => Record record) private _batches;
-    mapping(bytes32 batchId => bytes32 root) private _batchRoots;
-    mapping(bytes32 batchId => BatchMeta meta) private _batchMeta;
+    // One slot per batch, keyed by its root (a batch's id is its root): the anchorer, the time,
+    // the expiry and the schema; attestedAt's top bit (_SIGNED) marks a signed batch, as block
+    // times stay below 2^39 (the year 19,391). The count is in BatchAnchored only.
+    mapping(bytes32 root => Record record) private _batches;
+    uint40 private constant _SIGNED = 1 << 39;
     mapping(address attester => mapping(uint256 word => uint256 bits)) private _nonces;
     // Disputes hook: written only by the Disputes contract, read only by `validity`.
     // The Disputes contract's address is kept as a word, not an `address`: comparing it with
@@ -135,6 +137,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         external
         returns (bytes32 batchId)
     {
+        if (count > MAX_BATCH) revert AttestationsBatchTooLarge(count, MAX_BATCH);
         address attester = _msgSender();
         _consortium.requireRole(attester, ROLE_ATTESTER);
         return _anchor(schema_, root, count, expiry, false, attester);
@@ -232,12 +235,17 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         if (root == bytes32(0) || count == 0) revert AttestationsInvalidBatch(root, count);
         uint16 index = _schemaIndex(schema_);
         _checkExpiry(expiry);
-        batchId = keccak256(abi.encode(schema_, root, count, anchorer, block.timestamp, expiry));
-        if (_batches[batchId].attester != address(0)) revert AttestationsDuplicate(batchId);
-        _batches[batchId] = Record(anchorer, uint40(block.timestamp), expiry, index);
-        _batchRoots[batchId] = root;
-        _batchMeta[batchId] = BatchMeta(count, signed_);
-        emit BatchAnchored(batchId, schema_, anchorer, root, count, expiry);
+        batchId = root;
+        Record storage b = _batches[root];
+        if (b.attester != address(0)) revert AttestationsDuplicate(root);
+        uint256 anchoredAt = signed_ ? block.timestamp | _SIGNED : block.timestamp;
+        // The whole Record in one SSTORE (solc writes it field by field, each a read-modify-
+        // write of the slot: about 160 gas more). Layout as solc packs the struct: attester |
+        // attestedAt << 160 | expiry << 200 | schemaIndex << 240.
+        assembly ("memory-safe") {
+            sstore(b.slot, or(or(anchorer, shl(160, anchoredAt)), or(shl(200, expiry), shl(240, index))))
+        }
+        emit BatchAnchored(root, schema_, anchorer, count, expiry);
     }
 
     /// @inheritdoc IAttestations
@@ -338,12 +346,10 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         if (b.attester == address(0)) return v;
         v = BatchView({
             anchorer: b.attester,
-            anchoredAt: b.attestedAt,
+            anchoredAt: b.attestedAt & ~_SIGNED,
             expiry: b.expiry,
-            count: _batchMeta[batchId].count,
-            signed: _batchMeta[batchId].signed,
-            schema: _schemaIdAt(b.schemaIndex),
-            root: _batchRoots[batchId]
+            signed: b.attestedAt & _SIGNED != 0,
+            schema: _schemaIdAt(b.schemaIndex)
         });
     }
 
@@ -415,7 +421,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
 
     /// @dev The batch, the leaf computed from the record's ingredients and the record's
     /// attester; the attester is 0 when the batch is unknown, the signature is not the named
-    /// signer's (leaf 0 then) or the leaf is not under the root.
+    /// signer's (leaf 0 then) or the leaf is not under the root (the batch's id).
     function _batchRecord(bytes32 batchId, BatchRecord calldata rec, bytes32[] calldata proof)
         private
         view
@@ -423,7 +429,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
     {
         b = _batches[batchId];
         if (b.attester == address(0)) return (b, bytes32(0), address(0));
-        if (_batchMeta[batchId].signed) {
+        if (b.attestedAt & _SIGNED != 0) {
             (bytes32 signedLeaf, address signer) = _signedLeaf(b, rec);
             if (signer == address(0)) return (b, bytes32(0), address(0));
             (leaf, attester) = (signedLeaf, signer);
@@ -431,7 +437,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
             leaf = keccak256(bytes.concat(keccak256(abi.encode(rec.subject, rec.dataHash))));
             attester = b.attester;
         }
-        if (!MerkleProof.verifyCalldata(proof, _batchRoots[batchId], leaf)) attester = address(0);
+        if (!MerkleProof.verifyCalldata(proof, batchId, leaf)) attester = address(0);
     }
 
     /// @dev The leaf of a signed batch's record and its signer; signer 0 when the signature is

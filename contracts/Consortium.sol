@@ -187,8 +187,11 @@ contract Consortium is IConsortium, ERC2771Context {
 
     function _requireRole(address account, uint8 role) private view {
         Member storage m = _members[account];
-        if (m.city == 0 || m.roles & role != role) revert ConsortiumUnauthorized(account, role);
-        if (m.suspended) revert ConsortiumMemberSuspended(account);
+        // Read into locals first, in one basic block, so the optimiser loads the shared slot
+        // once: read in the branches, it loads it once per field (200 gas more per check).
+        (uint8 city, uint8 roles, bool suspended) = (m.city, m.roles, m.suspended);
+        if (city == 0 || roles & role != role) revert ConsortiumUnauthorized(account, role);
+        if (suspended) revert ConsortiumMemberSuspended(account);
     }
 
     function _existing(address account) private view returns (Member storage m) {

@@ -5,6 +5,9 @@ import {ISchemaRegistry} from "./ISchemaRegistry.sol";
 
 /// @dev The most records one signed batch may hold: the chain builds its tree in memory.
 uint256 constant MAX_SIGNED_BATCH = 4096;
+/// @dev The most records one (unsigned) batch may hold: a tree of depth 16, so a record's proof
+/// is at most 16 hashes whatever the batch.
+uint256 constant MAX_BATCH = 65_536;
 
 /// @title Credit attestations
 /// @notice A member institution states a fact about an enterprise (a repayment, an
@@ -12,7 +15,9 @@ uint256 constant MAX_SIGNED_BATCH = 4096;
 /// off-chain record, never the record. One storage slot per attestation keeps the
 /// attester, the time, the expiry and the schema; the UID commits to everything else
 /// (subject, record hash, reference), which the Attested event carries.
-/// Many records can be anchored at once as a Merkle root. A record of a batch is known by
+/// Many records can be anchored at once as a Merkle root, in one storage slot keyed by the root,
+/// which is the batch's id; its count is in the BatchAnchored event only. A root is anchored at
+/// most once, by whoever anchors it first. A record of a batch is known by
 /// its ingredients (BatchRecord), from which the contract computes its leaf: a leaf is never
 /// taken as given, so no inner node of a tree passes for a record.
 interface IAttestations is ISchemaRegistry {
@@ -45,22 +50,15 @@ interface IAttestations is ISchemaRegistry {
         bytes32 replacedBy; // UID of the replacement; 0 while not replaced
     }
 
-    /// @notice An anchored batch as the contract reports it.
+    /// @notice An anchored batch as the contract reports it: what is stored. Its root is its id;
+    /// its count is in its BatchAnchored event.
     struct BatchView {
         address anchorer; // who anchored it: the records' attester for an unsigned batch; for a
         // signed batch the relayer, who is no record's attester (each record's is its signer)
         uint40 anchoredAt; // UNIX seconds
         uint40 expiry; // UNIX seconds; 0 for none
-        uint32 count; // records in the batch
         bool signed; // true when each leaf commits to its own attester's signature
         bytes32 schema; // schema id of every record
-        bytes32 root; // Merkle root (OpenZeppelin MerkleProof layout, double-hashed leaves)
-    }
-
-    /// @notice What is stored about a batch beside its record: one slot.
-    struct BatchMeta {
-        uint32 count; // records in the batch
-        bool signed; // leaves commit to (recordHash, claim): see anchorSignedBatch
     }
 
     /// @notice The ingredients of one record of a batch, from which the contract computes its
@@ -111,14 +109,9 @@ interface IAttestations is ISchemaRegistry {
     event Replaced(bytes32 indexed oldUid, bytes32 indexed newUid, address indexed attester);
     /// @notice A batch of records was anchored as one Merkle root by `anchorer`: the records'
     /// attester for an unsigned batch, the relayer (no record's attester) for a signed one.
-    event BatchAnchored(
-        bytes32 indexed batchId,
-        bytes32 indexed schema,
-        address indexed anchorer,
-        bytes32 root,
-        uint32 count,
-        uint40 expiry
-    );
+    /// `batchId` is the root. Only the id is a topic: each topic costs 375 gas, more than
+    /// the same word as data (256), and batches are looked up by id.
+    event BatchAnchored(bytes32 indexed batchId, bytes32 schema, address anchorer, uint32 count, uint40 expiry);
     /// @notice A relayer anchored a batch of records each signed by its own attester (emitted
     /// after BatchAnchored): the leaves' ingredients as the chain checked them, in tree order.
     event SignedBatchAnchored(
@@ -135,7 +128,8 @@ interface IAttestations is ISchemaRegistry {
     /// @notice The expiry is not in the future.
     /// @custom:kind invalid
     error AttestationsInvalidExpiry(uint40 expiry, uint256 now);
-    /// @notice The same attester attested the same record in the same second.
+    /// @notice The same attester attested the same record in the same second, or the batch's
+    /// root was anchored already.
     /// @custom:kind conflict
     error AttestationsDuplicate(bytes32 uid);
     /// @notice No attestation has this UID.
@@ -174,7 +168,7 @@ interface IAttestations is ISchemaRegistry {
     /// @notice A signed batch gives one claim per record hash.
     /// @custom:kind invalid
     error AttestationsBatchLengthMismatch(uint256 recordHashes, uint256 claims);
-    /// @notice A signed batch holds at most `max` records.
+    /// @notice A batch holds at most `max` records (MAX_BATCH; MAX_SIGNED_BATCH when signed).
     /// @custom:kind invalid
     error AttestationsBatchTooLarge(uint256 count, uint256 max);
     /// @notice No batch has this id.
@@ -223,8 +217,10 @@ interface IAttestations is ISchemaRegistry {
         external
         returns (bytes32 newUid);
 
-    /// @notice Anchor many records of one schema as one Merkle root (attester role).
-    /// @return batchId keccak256(abi.encode(schema, root, count, attester, block.timestamp, expiry)).
+    /// @notice Anchor many records of one schema as one Merkle root (attester role), at most
+    /// MAX_BATCH (65,536) of them, in one storage slot keyed by the root; the event carries the
+    /// count. A root already anchored (by anyone, signed or not) is refused (AttestationsDuplicate).
+    /// @return batchId The root: a batch is known by its root.
     function anchorBatch(bytes32 schema, bytes32 root, uint32 count, uint40 expiry)
         external
         returns (bytes32 batchId);
@@ -243,7 +239,7 @@ interface IAttestations is ISchemaRegistry {
     /// OpenZeppelin's commutative keccak256, an odd last node is promoted unchanged.
     /// A relayer can spend a signer's nonce with a record hash the signer never signed; that
     /// record then never verifies (its signature does not recover), so this only denies service.
-    /// @return batchId keccak256(abi.encode(schema, root, count, relayer, block.timestamp, expiry)).
+    /// @return batchId The root the chain built (refused when already anchored, as anchorBatch).
     function anchorSignedBatch(
         bytes32 schema,
         uint40 expiry,
@@ -289,7 +285,8 @@ interface IAttestations is ISchemaRegistry {
     /// record's id only revokedAt and replacedBy are filled: one status view for both.
     function attestation(bytes32 uid) external view returns (AttestationView memory);
 
-    /// @notice The stored facts of a batch (anchorer 0 when unknown).
+    /// @notice The stored facts of a batch (anchorer 0 when unknown); its root is its id, its
+    /// count is in its BatchAnchored event.
     function batch(bytes32 batchId) external view returns (BatchView memory);
 
     /// @notice True when `uid` is an attestation that commits to these fields.

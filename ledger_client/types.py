@@ -226,7 +226,7 @@ class BatchInfo:
     count: int  # records in the batch
     signed: bool  # each leaf commits to its own attester's signature (a relayed batch)
     schema: bytes  # schema id of every record
-    root: bytes  # Merkle root
+    root: bytes  # Merkle root: the batch's id (its storage slot's key)
 
 
 @dataclass(frozen=True, slots=True)

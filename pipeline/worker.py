@@ -347,7 +347,7 @@ class AnchorWorker:
                     {
                         **base,
                         "batch_id": "0x" + batch.args["batchId"].hex(),
-                        "root": "0x" + batch.args["root"].hex(),
+                        "root": "0x" + batch.args["batchId"].hex(),  # a batch's id is its root
                         "index": i,
                     },
                 )

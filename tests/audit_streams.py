@@ -20,7 +20,6 @@ from ledger_client.attestations.merkle import MerkleTree, keccak256
 from ledger_client.attestations.signed_records import signed_leaf
 from ledger_client.audit.replay import (
     attestation_uid,
-    batch_id,
     default_data_hash,
     query_id,
     schema_id,
@@ -196,14 +195,13 @@ class World:
         self.emit("Attestations", "Revoked", uid=uid, revoker=revoker, reason=ZERO32)
 
     def anchor(self, attester: str, schema: bytes, root: bytes, count: int) -> bytes:
-        bid = batch_id(schema, root, count, attester=attester, anchored_at=self.time + 1, expiry=0)
+        bid = root  # a batch's id is its root
         self.emit(
             "Attestations",
             "BatchAnchored",
             batchId=bid,
             schema=schema,
             anchorer=attester,
-            root=root,
             count=count,
             expiry=0,
         )
@@ -216,16 +214,13 @@ class World:
         one transaction, over the tree of the leaves (recordHash, claim) it checked."""
         root = MerkleTree([signed_leaf(x, c) for x, c in zip(hashes, claims, strict=True)]).root
         with self.transaction():
-            bid = batch_id(
-                schema, root, len(hashes), attester=relayer, anchored_at=self.time, expiry=0
-            )
+            bid = root  # a batch's id is its root
             self.emit(
                 "Attestations",
                 "BatchAnchored",
                 batchId=bid,
                 schema=schema,
                 anchorer=relayer,
-                root=root,
                 count=len(hashes),
                 expiry=0,
             )

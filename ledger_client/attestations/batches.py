@@ -27,6 +27,10 @@ from ledger_client.contracts.base import TxResult
 from ledger_client.errors import LedgerValueError
 from ledger_client.types import BatchEntry, Hash32
 
+#: The most records one batch may hold (the contract's MAX_BATCH): a tree of depth 16,
+#: so a record's proof is at most 16 hashes.
+MAX_BATCH = 65_536
+
 
 def batch_leaf(subject: bytes, data_hash: bytes) -> Hash32:
     """The leaf of a record in a batch."""
@@ -194,6 +198,8 @@ def prepare_batch(schema: Schema, records: Sequence[Mapping[str, object]]) -> Pr
     """
     if not records:
         raise LedgerValueError("a batch needs at least one record")
+    if len(records) > MAX_BATCH:
+        raise LedgerValueError(f"a batch holds at most {MAX_BATCH:,} records, not {len(records):,}")
     subjects: list[bytes] = []
     hashes: list[bytes] = []
     for i, record in enumerate(records):

@@ -60,7 +60,6 @@ from ledger_client.types import (
 __all__ = [
     "Replay",
     "attestation_uid",
-    "batch_id",
     "default_data_hash",
     "query_id",
     "schema_id",
@@ -114,15 +113,6 @@ def attestation_uid(
         + _address_word(attester)
         + _word(attested_at)
         + _word(expiry)
-    )
-
-
-def batch_id(
-    schema: bytes, root: bytes, count: int, *, attester: str, anchored_at: int, expiry: int
-) -> bytes:
-    """``keccak256(abi.encode(schema, root, count, attester, time, expiry))``."""
-    return keccak256(
-        schema + root + _word(count) + _address_word(attester) + _word(anchored_at) + _word(expiry)
     )
 
 
@@ -618,22 +608,13 @@ class Replay:
     def _batch_anchored(self, a: dict[str, Any], ref: EventRef) -> None:
         s = self.state
         bid, schema, attester = bytes(a["batchId"]), bytes(a["schema"]), a["anchorer"]
-        root, count, expiry = bytes(a["root"]), int(a["count"]), int(a["expiry"])
+        # A batch's id is its root.
+        root, count, expiry = bid, int(a["count"]), int(a["expiry"])
         what = f"batch {_hex(bid)}"
         self._check_schema(schema, ref, what)
         self._check_expiry(expiry, ref, what)
         if root == ZERO32 or count == 0:
             self._breach("IllegalTransition", f"{what} has a zero root or no record", ref)
-        expected = batch_id(
-            schema, root, count, attester=attester, anchored_at=ref.timestamp, expiry=expiry
-        )
-        if expected != bid:
-            self._breach(
-                "IdMismatch",
-                f"{what} is not the hash of its schema, root, count, attester, time and expiry, "
-                f"which give {_hex(expected)}",
-                ref,
-            )
         if bid in s.batches:
             self._breach("IllegalTransition", f"{what} was anchored twice", ref)
             return

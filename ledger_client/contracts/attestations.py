@@ -13,6 +13,7 @@ from eth_utils.address import to_checksum_address
 
 from ledger_client.attestations.records import Schema, record_hash, record_subject
 from ledger_client.contracts.base import Call, ContractFacade, TxResult
+from ledger_client.errors import LedgerConnectionError
 from ledger_client.identity.eip712 import Domain, recover_typed, sign_typed
 from ledger_client.types import (
     AttestationFields,
@@ -418,13 +419,42 @@ class AttestationsContract(ContractFacade):
         )
 
     def batch(self, batch_id: bytes) -> BatchInfo | None:
-        """The stored facts of a batch, or None when there is none."""
-        ((anchorer, anchored_at, expiry, count, signed, schema, root),) = self._read(
-            "batch", batch_id
-        )
+        """The facts of a batch, or None when there is none.
+
+        The chain stores one slot per batch, keyed by its root (its id): anchorer, time,
+        expiry, schema and whether it is signed; the count comes from its BatchAnchored
+        event, found in the block mined at its time.
+        """
+        ((anchorer, anchored_at, expiry, signed, schema),) = self._read("batch", batch_id)
         if int(anchorer, 16) == 0:
             return None
-        return BatchInfo(batch_id, anchorer, anchored_at, expiry, count, signed, schema, root)
+        count = self._anchored_count(batch_id, int(anchored_at))
+        return BatchInfo(
+            batch_id, anchorer, anchored_at, expiry, count, signed, schema, bytes(batch_id)
+        )
+
+    def _anchored_count(self, batch_id: bytes, anchored_at: int) -> int:
+        """A batch's count, from its BatchAnchored event in the block mined at its time."""
+        backend = self.chain.backend
+        latest = backend.block_number()
+        lo, hi = 0, latest
+        while lo < hi:  # block times never decrease: the first block at anchored_at
+            mid = (lo + hi) // 2
+            if backend.block(mid).timestamp < anchored_at:
+                lo = mid + 1
+            else:
+                hi = mid
+        # A node may mine several blocks in one second (anvil does): read them all.
+        block = lo
+        while block <= latest and backend.block(block).timestamp == anchored_at:
+            for receipt in backend.receipts_in_block(block):
+                for event in self.decode_events(receipt):
+                    if event.name == "BatchAnchored" and event.args["batchId"] == bytes(batch_id):
+                        return int(event.args["count"])
+            block += 1
+        raise LedgerConnectionError(
+            f"batch 0x{bytes(batch_id).hex()} has no BatchAnchored event at {anchored_at}"
+        )
 
     def matches(self, uid: bytes, fields: AttestationFields) -> bool:
         """True when ``uid`` is an attestation committing to ``fields``."""

@@ -12,7 +12,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger_client import Keyring, Ledger, Role
-from ledger_client.attestations.batches import anchor_records, verify_batch_record
+from ledger_client.attestations.batches import (
+    MAX_BATCH,
+    anchor_records,
+    batch_leaf,
+    prepare_batch,
+    verify_batch_record,
+)
+from ledger_client.attestations.merkle import MerkleTree
 from ledger_client.attestations.records import (
     RecordFieldMissing,
     Schema,
@@ -28,6 +35,8 @@ from ledger_client.contracts.attestations import (
 from ledger_client.errors import (
     AttestationsAlreadyReplaced,
     AttestationsAlreadyRevoked,
+    AttestationsBatchTooLarge,
+    AttestationsDuplicate,
     AttestationsFieldsMismatch,
     AttestationsInvalidBatch,
     AttestationsInvalidExpiry,
@@ -44,6 +53,7 @@ from ledger_client.errors import (
     ConsortiumMemberSuspended,
     ConsortiumUnauthorized,
     ECDSAInvalidSignatureS,
+    LedgerValueError,
     SchemaRegistryAlreadyRegistered,
     SchemaRegistryInvalidSchema,
     SchemaRegistryUnknownSchema,
@@ -375,6 +385,47 @@ class AttestationsConformance(LedgerFixtures):
         with pytest.raises(AttestationsInvalidBatch):
             a.anchor_batch(bank, loan, batch.root, 0)
         assert a.batch(b"\x08" * 32) is None
+
+    def test_root_anchored_once_by_anyone(
+        self, ledger: Ledger, keyring: Keyring, bank: LocalAccount, loan: Schema
+    ) -> None:
+        """A batch is keyed by its root: a second anchoring of it, by anyone, is refused."""
+        a = ledger.attestations
+        batch = anchor_records(a, bank, loan, [self._record(loan, 1), self._record(loan, 2)])
+        assert batch.batch_id == batch.root
+        other = self._member(ledger, keyring, "copycat-bank", Role.ATTESTER)
+        for who in (bank, other):
+            with pytest.raises(AttestationsDuplicate):
+                a.anchor_batch(who, loan, batch.root, 2)
+        info = a.batch(batch.batch_id)
+        assert info is not None
+        assert (info.anchorer, info.count, info.signed) == (bank.address, 2, False)
+
+    def test_largest_batch_proves_its_last_record(
+        self, ledger: Ledger, bank: LocalAccount, loan: Schema
+    ) -> None:
+        """65,536 records (a tree of depth 16) in one anchor; one more is refused."""
+        a = ledger.attestations
+        rng = random.Random(16)
+        pairs = [(rng.randbytes(32), rng.randbytes(32)) for _ in range(MAX_BATCH)]
+        tree = MerkleTree([batch_leaf(s, h) for s, h in pairs])
+        with pytest.raises(AttestationsBatchTooLarge):
+            a.anchor_batch(bank, loan, tree.root, MAX_BATCH + 1)
+        with pytest.raises(LedgerValueError, match="at most 65,536"):
+            prepare_batch(loan, [{}] * (MAX_BATCH + 1))
+        anchored = a.anchor_batch(bank, loan, tree.root, MAX_BATCH)
+        last = MAX_BATCH - 1
+        proof = list(tree.proof(last))
+        entry = BatchEntry(*pairs[last])
+        assert len(proof) == 16
+        assert verify_batch_record(entry.subject, entry.data_hash, proof, tree.root)
+        assert a.batch_record_validity(anchored.batch_id, entry, proof) is Validity.VALID
+        assert a.batch_record(anchored.batch_id, entry, proof).attester == bank.address
+        info = a.batch(anchored.batch_id)
+        assert info is not None
+        assert info.count == MAX_BATCH
+        wrong = BatchEntry(pairs[last][0], pairs[last - 1][1])
+        assert a.batch_record_validity(anchored.batch_id, wrong, proof) is Validity.UNKNOWN
 
     def test_batch_expiry(self, ledger: Ledger, bank: LocalAccount, loan: Schema) -> None:
         a = ledger.attestations
