@@ -1,0 +1,198 @@
+"""An attested credit score on the chain: consent decides what it may use; anyone recomputes it.
+
+A Shanghai bank scores a Hangzhou enterprise from its own loan records and
+the records the Hangzhou bureau holds, which it may read only after the
+enterprise authorised it and it logged the query. The score is attested
+with the ``credit-score`` schema; the verifier reads the records' attestations,
+the consent log and the published model, and recomputes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger_client.attestations.merkle import keccak256
+from ledger_client.attestations.records import record_hash
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.errors import RecordNotAuthorised, RecordRevoked, ScoreMismatch
+from ledger_client.index.consent import ConsentLog
+from ledger_client.scoring.attested import (
+    ScoreBundle,
+    UsedRecord,
+    score_record,
+    verify_attested_score,
+)
+from ledger_client.scoring.features import SCITECH_FEATURES, build_features
+from ledger_client.scoring.models import Scorecard, fit_scorecard
+from ledger_client.scoring.records import MEMBERS, RecordKind, bank_of, bureau_of, row_record
+from ledger_client.scoring.visibility import Visibility, visibility_from_consent, visible_rows
+from ledger_client.types import City, QueryPurpose
+from node_sim.credit_world import make_credit_world
+from tests.conformance import EmbeddedChain
+from tests.consent_fixtures import HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
+
+BANK = bank_of(City.SHANGHAI)
+BUREAU = bureau_of(City.HANGZHOU)
+NOBODY = "0x" + "00" * 19 + "01"
+
+
+@pytest.fixture(scope="module")
+def scorecard() -> Scorecard:
+    world = make_credit_world(3, 2_000)
+    x = np.zeros((world.size, len(SCITECH_FEATURES.features)))
+    for index, city in enumerate(City):
+        applicants = np.flatnonzero(world.city == index)
+        vis = Visibility(bank_of(city), dict.fromkeys(applicants.tolist(), None))
+        rows = visible_rows(world.records, vis)
+        x[applicants] = build_features(rows, world.size, SCITECH_FEATURES, vis)[applicants]
+    return fit_scorecard(x, world.defaulted, SCITECH_FEATURES)
+
+
+@dataclasses.dataclass
+class Scored:
+    world: ConsentWorld
+    consent: ConsentLog
+    members: list[str]
+    records: list[UsedRecord]  # attested on chain: loans by the bank, the rest by the bureau
+
+
+class ScoreConformance(ConsentFixtures):
+    @pytest.fixture
+    def scored(self, world: ConsentWorld) -> Iterator[Scored]:
+        sim = make_credit_world(9, 50)
+        enterprise = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
+        records = []
+        for row in np.flatnonzero(sim.records.subject == enterprise):
+            kind = RecordKind(int(sim.records.kind[row]))
+            holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
+            sim.records.holder[row] = holder
+            schema_name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
+            schema = world.ledger.schemas[schema_name]
+            account = world.shanghai_bank if holder == BANK else world.hangzhou_bureau
+            uid = world.ledger.attestations.attest(
+                account, schema, HANGZHOU_SUBJECT, record_hash(schema, record)
+            ).uid
+            records.append(UsedRecord(uid, holder, schema_name, record))
+        members = [NOBODY] * len(MEMBERS)
+        members[BANK] = world.shanghai_bank.address
+        members[bank_of(City.NANJING)] = world.nanjing_bank.address
+        members[BUREAU] = world.hangzhou_bureau.address
+        consent = ConsentLog(world.ledger)
+        yield Scored(world, consent, members, records)
+        consent.close()
+
+    def _visibility(self, scored: Scored) -> Visibility:
+        ledger = scored.world.ledger
+        scored.consent.follow()
+        kinds = {bytes(schema_id(ledger.schemas[k.schema])): k for k in RecordKind}
+        return visibility_from_consent(
+            BANK,
+            scored.members[BANK],
+            subjects={bytes(HANGZHOU_SUBJECT): 0},
+            queries=scored.consent.queries_by_member(scored.members[BANK]),
+            authorisations=scored.consent.authorisations_of_subject(HANGZHOU_SUBJECT),
+            schema_ids=kinds,
+            now=ledger.chain.now(),
+        )
+
+    def _query(self, scored: Scored) -> None:
+        world = scored.world
+        signed = world.authorise()
+        world.ledger.authorisations.log_query(
+            world.shanghai_bank,
+            signed.auth_id,
+            QueryPurpose.LOAN_APPROVAL,
+            keccak256(b"application 1"),
+        )
+
+    def _attest(
+        self, scored: Scored, scorecard: Scorecard, bank: LocalAccount
+    ) -> tuple[bytes, ScoreBundle]:
+        vis = self._visibility(scored)
+        score = score_record(scorecard, HANGZHOU_SUBJECT, scored.records, vis, "2026-01-05")
+        schema = scored.world.ledger.schemas["credit-score"]
+        uid = scored.world.ledger.attestations.attest(
+            bank, schema, HANGZHOU_SUBJECT, record_hash(schema, score)
+        ).uid
+        return uid, ScoreBundle(score, tuple(scored.records), scorecard.to_json())
+
+    def _verify(self, scored: Scored, uid: bytes, bundle: ScoreBundle) -> None:
+        verify_attested_score(
+            scored.world.ledger,
+            scored.consent,
+            uid,
+            bundle,
+            spec=SCITECH_FEATURES,
+            members=scored.members,
+        )
+
+    def test_without_a_logged_query_the_bureau_records_are_refused(
+        self, scored: Scored, scorecard: Scorecard
+    ) -> None:
+        with pytest.raises(RecordNotAuthorised) as caught:
+            self._attest(scored, scorecard, scored.world.shanghai_bank)
+        assert caught.value.holder == "bureau:hangzhou"
+        assert caught.value.member == "bank:shanghai"
+        # Authorised but never queried is not enough either: the query trail is the gate.
+        scored.world.authorise()
+        with pytest.raises(RecordNotAuthorised):
+            self._attest(scored, scorecard, scored.world.shanghai_bank)
+
+    def test_attested_score_verifies_and_tampering_is_named(
+        self, scored: Scored, scorecard: Scorecard
+    ) -> None:
+        self._query(scored)
+        uid, bundle = self._attest(scored, scorecard, scored.world.shanghai_bank)
+        self._verify(scored, uid, bundle)
+        # A record altered after scoring no longer matches its attestation.
+        records = list(bundle.records)
+        loan = next(i for i, r in enumerate(records) if r.schema == "loan-repayment")
+        records[loan] = dataclasses.replace(
+            records[loan], record={**records[loan].record, "repaidFen": 1}
+        )
+        with pytest.raises(ScoreMismatch) as caught:
+            self._verify(scored, uid, dataclasses.replace(bundle, records=tuple(records)))
+        assert caught.value.what == f"record 0x{records[loan].uid.hex()}"
+        # A score record other than the attested one.
+        better = dict(bundle.score, points=int(str(bundle.score["points"])) + 1)
+        with pytest.raises(ScoreMismatch) as caught:
+            self._verify(scored, uid, dataclasses.replace(bundle, score=better))
+        assert caught.value.what == "attestation"
+        # Another model than the one the score names.
+        model = dict(bundle.model, intercept=float(bundle.model["intercept"]) + 1)
+        with pytest.raises(ScoreMismatch) as caught:
+            self._verify(scored, uid, dataclasses.replace(bundle, model=model))
+        assert caught.value.what == "model hash"
+
+    def test_revoked_record_is_named(self, scored: Scored, scorecard: Scorecard) -> None:
+        self._query(scored)
+        uid, bundle = self._attest(scored, scorecard, scored.world.shanghai_bank)
+        tax = next(r for r in scored.records if r.schema == "tax-credit-grade")
+        scored.world.ledger.attestations.revoke(scored.world.hangzhou_bureau, tax.uid)
+        with pytest.raises(RecordRevoked) as caught:
+            self._verify(scored, uid, bundle)
+        assert caught.value.record == f"0x{tax.uid.hex()}"
+
+    def test_score_by_a_bank_that_never_queried_is_refused(
+        self, scored: Scored, scorecard: Scorecard
+    ) -> None:
+        """The Nanjing bank attests the same score; its visibility does not cover the records."""
+        self._query(scored)
+        _, bundle = self._attest(scored, scorecard, scored.world.shanghai_bank)
+        schema = scored.world.ledger.schemas["credit-score"]
+        uid = scored.world.ledger.attestations.attest(
+            scored.world.nanjing_bank, schema, HANGZHOU_SUBJECT, record_hash(schema, bundle.score)
+        ).uid
+        with pytest.raises(RecordNotAuthorised) as caught:
+            self._verify(scored, uid, bundle)
+        assert caught.value.member == "bank:nanjing"
+
+
+@pytest.mark.slow  # some 60 attestations per test on the embedded chain
+class TestScoreEmbedded(EmbeddedChain, ScoreConformance):
+    pass
