@@ -954,6 +954,27 @@ def bench_sim(
     _print_bench("Simulation (embedded chain)", run(days, enterprises, seed), as_json)
 
 
+@bench_app.command("score")
+def bench_score(
+    enterprises: Annotated[int, typer.Option(min=2_000, help="Enterprises in the world.")] = 30_000,
+    seed: Annotated[int, typer.Option(help="Seed of the world.")] = 7,
+    rounds: Annotated[int, typer.Option(min=20, help="Bootstrap resamples.")] = 200,
+    timed: Annotated[int, typer.Option(min=1, help="Enterprises scored for the timing.")] = 100_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Held-out AUC, KS, Brier of local, shared and sci-tech scores; uplift; scoring speed."""
+    from scripts.bench_score import bench_score as run
+
+    doc = run(enterprises, seed, rounds=rounds, timed=timed)
+    if as_json:
+        _emit_json(doc)
+        return
+    flat = {k: v for k, v in doc.items() if not isinstance(v, dict | list)}
+    for row in doc["uplift_by_cross_city_share"]:
+        flat[f"uplift at cross-city {row['cross_city_mean']:.0%}"] = row["uplift"]
+    _print_bench("Credit scores (held-out enterprises)", flat, as_json=False)
+
+
 @bench_app.command("all")
 def bench_all(
     quick: Annotated[
