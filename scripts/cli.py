@@ -380,11 +380,23 @@ def verify(
     proof: Annotated[
         Path | None, typer.Option(help="A batched record's proof file (batch id, index, proof).")
     ] = None,
+    score_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="For a credit-score record: its bundle (records used, model, members) to "
+            "recompute the score from."
+        ),
+    ] = None,
     rpc: RpcOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Verify a record against the chain; exit 0 only when every check holds."""
+    """Verify a record against the chain; exit 0 only when every check holds.
+
+    With ``--score-bundle`` the record is a credit score: its records are checked against
+    their attestations and the consent log, and the score is recomputed from them and the
+    published model (a difference is a ``ScoreMismatch``).
+    """
     from ledger_client import LedgerError
     from ledger_client.audit import BatchProof, verify_record
 
@@ -403,6 +415,8 @@ def verify(
         if uid is not None and len(uid_bytes) != 32:
             raise _fail(f"--uid must be 0x and 64 hex digits, got {uid!r}")
         result = verify_record(ledger, uid_bytes, doc, batch_proof)
+        if score_bundle is not None:
+            result.checks.append(_score_check(ledger, uid_bytes, doc, score_bundle))
         ledger.chain.close()
     except LedgerError as exc:
         raise _fail(str(exc)) from exc
@@ -416,6 +430,36 @@ def verify(
         console.print("[green]verified[/green]" if result.ok else "[red]NOT verified[/red]")
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _score_check(ledger: Any, uid: bytes, score: dict[str, Any], bundle_path: Path) -> Any:
+    """Recompute an attested credit score from its bundle; one check, named by the error."""
+    from ledger_client.audit.verify import Check
+    from ledger_client.errors import ScoringError
+    from ledger_client.index.consent import ConsentLog
+    from ledger_client.scoring.attested import ScoreBundle, verify_attested_score
+    from ledger_client.scoring.features import RECORD_FEATURES, SCITECH_FEATURES
+
+    try:
+        raw = json.loads(bundle_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise _fail(f"cannot read the score bundle {bundle_path}: {exc}") from exc
+    bundle, members = ScoreBundle.from_json({**raw, "score": score})
+    specs = {s.name: s for s in (RECORD_FEATURES, SCITECH_FEATURES)}
+    spec = specs.get(str(bundle.model.get("specName")), SCITECH_FEATURES)
+    consent = ConsentLog(ledger)
+    try:
+        verify_attested_score(ledger, consent, uid, bundle, spec=spec, members=members)
+    except ScoringError as exc:
+        return Check("score-recomputed", False, f"{type(exc).__name__}: {exc}")
+    finally:
+        consent.close()
+    return Check(
+        "score-recomputed",
+        True,
+        f"grade {score.get('grade')} recomputed from {len(bundle.records)} records and model "
+        f"{score.get('modelHash')}",
+    )
 
 
 # -- audit: replay and audit the whole ledger ----------------------------------------------

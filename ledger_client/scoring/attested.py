@@ -67,6 +67,41 @@ class ScoreBundle:
     records: tuple[UsedRecord, ...]
     model: Mapping[str, Any]  # the published scorecard (Scorecard.to_json)
 
+    def to_json(self, members: Sequence[str]) -> dict[str, Any]:
+        """The bundle as JSON, with the members' addresses (in MEMBERS order) a verifier needs."""
+        return {
+            "score": dict(self.score),
+            "records": [
+                {
+                    "uid": _hex(r.uid),
+                    "holder": MEMBERS[r.holder],
+                    "schema": r.schema,
+                    "record": dict(r.record),
+                }
+                for r in self.records
+            ],
+            "model": dict(self.model),
+            "members": dict(zip(MEMBERS, members, strict=True)),
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> tuple[ScoreBundle, list[str]]:
+        """A bundle read from :meth:`to_json`'s form, and the members' addresses."""
+        try:
+            records = tuple(
+                UsedRecord(
+                    bytes.fromhex(str(r["uid"])[2:]),
+                    MEMBERS.index(str(r["holder"])),
+                    str(r["schema"]),
+                    dict(r["record"]),
+                )
+                for r in doc["records"]
+            )
+            members = [str(doc["members"][label]) for label in MEMBERS]
+            return cls(dict(doc["score"]), records, dict(doc["model"])), members
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScoreMismatch("bundle", "a score bundle", f"unreadable: {exc}") from exc
+
 
 def records_hash(uids: Sequence[bytes]) -> Hash32:
     """keccak256 of the UIDs of the records used, in the order used."""

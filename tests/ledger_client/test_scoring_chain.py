@@ -10,15 +10,20 @@ the consent log and the published model, and recomputes it.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from eth_account.signers.local import LocalAccount
+from typer.testing import CliRunner
 
+from ledger_client import Keyring, Manifest, Role, attach, connect
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import record_hash
 from ledger_client.contracts.attestations import schema_id
+from ledger_client.contracts.authorisations import AuthorisationRequest
 from ledger_client.errors import RecordNotAuthorised, RecordRevoked, ScoreMismatch
 from ledger_client.index.consent import ConsentLog
 from ledger_client.scoring.attested import (
@@ -33,6 +38,7 @@ from ledger_client.scoring.records import MEMBERS, RecordKind, bank_of, bureau_o
 from ledger_client.scoring.visibility import Visibility, visibility_from_consent, visible_rows
 from ledger_client.types import City, QueryPurpose
 from node_sim.credit_world import make_credit_world
+from scripts.cli import app
 from tests.conformance import EmbeddedChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
 
@@ -196,3 +202,73 @@ class ScoreConformance(ConsentFixtures):
 @pytest.mark.slow  # some 60 attestations per test on the embedded chain
 class TestScoreEmbedded(EmbeddedChain, ScoreConformance):
     pass
+
+
+@pytest.mark.slow  # a deployment and some 60 attestations on a file-backed embedded chain
+def test_verify_command_recomputes_a_score(tmp_path: Path, scorecard: Scorecard) -> None:
+    """`credit-chain verify --score-bundle` passes a true score and names a tampered model."""
+    runner = CliRunner()
+    out = tmp_path / "ledger"
+    assert runner.invoke(app, ["deploy", "--data-dir", str(out)]).exit_code == 0
+    chain = connect("embedded", data_dir=out)
+    ledger = attach(chain, Manifest.load(out / "manifest.json"))
+    ring = Keyring.load(out / "keys.json")
+    regulator = ring.account("regulator")
+    bank, bureau, enterprise = (ring.account(n) for n in ("bank", "bureau", "enterprise"))
+    for account, city, role in (
+        (bank, "Shanghai", Role.ATTESTER),
+        (bureau, "Hangzhou", Role.ATTESTER | Role.REGISTRAR),
+    ):
+        chain.fund(account.address)
+        ledger.consortium.admit_member(regulator, account.address, city, city, role)
+    ledger.consortium.bind_enterprise(bureau, enterprise.address, HANGZHOU_SUBJECT)
+    members = [NOBODY] * len(MEMBERS)
+    members[BANK], members[BUREAU] = bank.address, bureau.address
+    sim = make_credit_world(9, 50)
+    subject_index = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
+    used = []
+    for row in np.flatnonzero(sim.records.subject == subject_index):
+        kind = RecordKind(int(sim.records.kind[row]))
+        holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
+        sim.records.holder[row] = holder
+        name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
+        uid = ledger.attestations.attest_record(
+            bank if holder == BANK else bureau, ledger.schemas[name], record
+        ).uid
+        used.append(UsedRecord(uid, holder, name, record))
+    request = AuthorisationRequest(
+        bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + 86_400 * 90
+    )
+    signed = ledger.authorisations.sign_authorisation(enterprise, request)
+    ledger.authorisations.authorise(bank, signed)
+    ledger.authorisations.log_query(
+        bank, signed.auth_id, QueryPurpose.LOAN_APPROVAL, keccak256(b"app")
+    )
+    visibility = Visibility(BANK, {0: None})  # what that query allows: the subject, every schema
+    score = score_record(scorecard, HANGZHOU_SUBJECT, used, visibility, "2026-01-05")
+    uid = ledger.attestations.attest_record(bank, ledger.schemas["credit-score"], score).uid
+    chain.close()
+    bundle = ScoreBundle(score, tuple(used), scorecard.to_json())
+    (tmp_path / "score.json").write_text(json.dumps(score))
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle.to_json(members)))
+    args = [
+        "verify",
+        "--manifest",
+        str(out / "manifest.json"),
+        "--uid",
+        "0x" + uid.hex(),
+        "--record",
+        str(tmp_path / "score.json"),
+    ]
+    good = runner.invoke(app, [*args, "--score-bundle", str(tmp_path / "bundle.json"), "--json"])
+    assert good.exit_code == 0, good.output
+    checks = {c["name"]: c["ok"] for c in json.loads(good.stdout)["checks"]}
+    assert checks["score-recomputed"] is True
+    tampered = bundle.to_json(members)
+    tampered["model"]["intercept"] += 1.0
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    bad = runner.invoke(app, [*args, "--score-bundle", str(tmp_path / "tampered.json"), "--json"])
+    assert bad.exit_code == 1
+    failed = [c for c in json.loads(bad.stdout)["checks"] if not c["ok"]]
+    assert [c["name"] for c in failed] == ["score-recomputed"]
+    assert failed[0]["detail"].startswith("ScoreMismatch: score model hash")
