@@ -1000,7 +1000,9 @@ def bench_sim(
 
 @bench_app.command("score")
 def bench_score(
-    enterprises: Annotated[int, typer.Option(min=2_000, help="Enterprises in the world.")] = 30_000,
+    enterprises: Annotated[
+        int, typer.Option(min=7_000, help="Enterprises in the world; 30 % are held out.")
+    ] = 30_000,
     seed: Annotated[int, typer.Option(help="Seed of the world.")] = 7,
     rounds: Annotated[int, typer.Option(min=20, help="Bootstrap resamples.")] = 200,
     timed: Annotated[int, typer.Option(min=1, help="Enterprises scored for the timing.")] = 100_000,
