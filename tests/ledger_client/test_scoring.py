@@ -31,6 +31,7 @@ from ledger_client.scoring.records import (
 from ledger_client.scoring.visibility import Visibility, visible_rows
 from ledger_client.types import City
 from node_sim.credit_world import CreditWorld, make_credit_world
+from scripts.bench_score import regime_features
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +41,7 @@ def world() -> CreditWorld:
 
 def _shared_features(world: CreditWorld, spec: FeatureSpec) -> npt.NDArray[np.float64]:
     """Every enterprise scored by its home bank, having queried it under consent."""
-    out = np.zeros((world.size, len(spec.features)))
-    for index, city in enumerate(City):
-        applicants = np.flatnonzero(world.city == index)
-        vis = Visibility(bank_of(city), dict.fromkeys(applicants.tolist(), None))
-        rows = visible_rows(world.records, vis)
-        out[applicants] = build_features(rows, world.size, spec, vis)[applicants]
-    return out
+    return regime_features(world, "scitech" if spec is SCITECH_FEATURES else "shared")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
-from ledger_client import Keyring, Manifest, Role, attach, connect
+from ledger_client import Keyring, Ledger, Manifest, Role, attach, connect
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import record_hash
 from ledger_client.contracts.attestations import schema_id
@@ -32,12 +32,13 @@ from ledger_client.scoring.attested import (
     score_record,
     verify_attested_score,
 )
-from ledger_client.scoring.features import SCITECH_FEATURES, build_features
+from ledger_client.scoring.features import SCITECH_FEATURES
 from ledger_client.scoring.models import Scorecard, fit_scorecard
 from ledger_client.scoring.records import MEMBERS, RecordKind, bank_of, bureau_of, row_record
-from ledger_client.scoring.visibility import Visibility, visibility_from_consent, visible_rows
+from ledger_client.scoring.visibility import Visibility, visibility_from_consent
 from ledger_client.types import City, QueryPurpose
 from node_sim.credit_world import make_credit_world
+from scripts.bench_score import regime_features
 from scripts.cli import app
 from tests.conformance import EmbeddedChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
@@ -50,13 +51,25 @@ NOBODY = "0x" + "00" * 19 + "01"
 @pytest.fixture(scope="module")
 def scorecard() -> Scorecard:
     world = make_credit_world(3, 2_000)
-    x = np.zeros((world.size, len(SCITECH_FEATURES.features)))
-    for index, city in enumerate(City):
-        applicants = np.flatnonzero(world.city == index)
-        vis = Visibility(bank_of(city), dict.fromkeys(applicants.tolist(), None))
-        rows = visible_rows(world.records, vis)
-        x[applicants] = build_features(rows, world.size, SCITECH_FEATURES, vis)[applicants]
-    return fit_scorecard(x, world.defaulted, SCITECH_FEATURES)
+    return fit_scorecard(regime_features(world, "scitech"), world.defaulted, SCITECH_FEATURES)
+
+
+def _attest_records(ledger: Ledger, bank: LocalAccount, bureau: LocalAccount) -> list[UsedRecord]:
+    """A simulated Hangzhou enterprise's records, attested: loans by the bank, the rest by the
+    bureau."""
+    sim = make_credit_world(9, 50)
+    enterprise = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
+    used = []
+    for row in np.flatnonzero(sim.records.subject == enterprise):
+        kind = RecordKind(int(sim.records.kind[row]))
+        holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
+        sim.records.holder[row] = holder
+        name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
+        uid = ledger.attestations.attest_record(
+            bank if holder == BANK else bureau, ledger.schemas[name], record
+        ).uid
+        used.append(UsedRecord(uid, holder, name, record))
+    return used
 
 
 @dataclasses.dataclass
@@ -70,20 +83,7 @@ class Scored:
 class ScoreConformance(ConsentFixtures):
     @pytest.fixture
     def scored(self, world: ConsentWorld) -> Iterator[Scored]:
-        sim = make_credit_world(9, 50)
-        enterprise = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
-        records = []
-        for row in np.flatnonzero(sim.records.subject == enterprise):
-            kind = RecordKind(int(sim.records.kind[row]))
-            holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
-            sim.records.holder[row] = holder
-            schema_name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
-            schema = world.ledger.schemas[schema_name]
-            account = world.shanghai_bank if holder == BANK else world.hangzhou_bureau
-            uid = world.ledger.attestations.attest(
-                account, schema, HANGZHOU_SUBJECT, record_hash(schema, record)
-            ).uid
-            records.append(UsedRecord(uid, holder, schema_name, record))
+        records = _attest_records(world.ledger, world.shanghai_bank, world.hangzhou_bureau)
         members = [NOBODY] * len(MEMBERS)
         members[BANK] = world.shanghai_bank.address
         members[bank_of(City.NANJING)] = world.nanjing_bank.address
@@ -224,18 +224,7 @@ def test_verify_command_recomputes_a_score(tmp_path: Path, scorecard: Scorecard)
     ledger.consortium.bind_enterprise(bureau, enterprise.address, HANGZHOU_SUBJECT)
     members = [NOBODY] * len(MEMBERS)
     members[BANK], members[BUREAU] = bank.address, bureau.address
-    sim = make_credit_world(9, 50)
-    subject_index = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
-    used = []
-    for row in np.flatnonzero(sim.records.subject == subject_index):
-        kind = RecordKind(int(sim.records.kind[row]))
-        holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
-        sim.records.holder[row] = holder
-        name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
-        uid = ledger.attestations.attest_record(
-            bank if holder == BANK else bureau, ledger.schemas[name], record
-        ).uid
-        used.append(UsedRecord(uid, holder, name, record))
+    used = _attest_records(ledger, bank, bureau)
     request = AuthorisationRequest(
         bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + 86_400 * 90
     )
