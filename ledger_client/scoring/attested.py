@@ -3,9 +3,10 @@
 A member scores an enterprise from the records it may see and attests the
 result as a ``credit-score`` record: the scorecard's hash and its feature
 specification's hash, the grade and PD bucket, PD in basis points, points,
-and keccak256 of the UIDs of the records used (:func:`records_hash`). The
-records themselves stay off chain (数据不出库) and travel, with the UIDs,
-in a :class:`ScoreBundle` to whoever must check the score.
+the top reason codes (what the enterprise may read), and keccak256 of the
+UIDs of the records used (:func:`records_hash`). The records themselves
+stay off chain (数据不出库) and travel, with the UIDs, in a
+:class:`ScoreBundle` to whoever must check the score.
 
 :func:`recompute_score` is the check without a chain: the model is the
 published one, the records are visible to the scorer, and features rebuilt
@@ -136,6 +137,7 @@ def score_record(
         "pdBucket": grade,
         "pdBasisPoints": int(score.pd_basis_points()[0]),
         "points": max(0, int(score.points[0])),
+        "reasonCodes": ",".join(score.reasons[0]) or "none",
         "recordsHash": _hex(records_hash([r.uid for r in records])),
         "recordCount": len(records),
         "scoredDate": scored_date,

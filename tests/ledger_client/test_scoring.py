@@ -151,6 +151,13 @@ def test_attested_score_recomputes_exactly(world: CreditWorld, scorecard: Scorec
     assert bundle.score["modelHash"] == "0x" + scorecard.hash().hex()
     reasons = scorecard.score(_shared_features(world, SCITECH_FEATURES)[3:4]).reasons[0]
     assert set(reasons) <= set(SCITECH_FEATURES.features)
+    assert bundle.score["reasonCodes"] == (",".join(reasons) or "none")
+    # Reason codes are attested too: claiming others is a mismatch.
+    claimed = dict(bundle.score, reasonCodes="tax_grade")
+    if claimed != bundle.score:
+        with pytest.raises(ScoreMismatch) as caught:
+            recompute_score(dataclasses.replace(bundle, score=claimed), SCITECH_FEATURES, vis)
+        assert caught.value.what == "reasonCodes"
 
 
 def _with_record(bundle: ScoreBundle, index: int, **fields: object) -> ScoreBundle:
