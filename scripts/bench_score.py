@@ -128,6 +128,81 @@ def _metrics(y: BoolArray, p: FloatArray, rng: np.random.Generator, rounds: int)
     }
 
 
+def _curves(y: BoolArray, p: FloatArray, points: int = 40) -> dict[str, list[list[float]]]:
+    """ROC points (false-positive rate, true-positive rate) and calibration by PD decile."""
+    cuts = np.unique(np.quantile(p, np.linspace(0, 1, points + 1)))[::-1]
+    pos, neg = max(1, int(y.sum())), max(1, int((~y).sum()))
+    fpr = [0.0] + [round(float(((p >= c) & ~y).sum() / neg), 4) for c in cuts] + [1.0]
+    tpr = [0.0] + [round(float(((p >= c) & y).sum() / pos), 4) for c in cuts] + [1.0]
+    decile = np.minimum(9, (np.argsort(np.argsort(p, kind="stable")) * 10) // p.shape[0])
+    predicted = [round(float(p[decile == d].mean()), 5) for d in range(10)]
+    observed = [round(float(y[decile == d].mean()), 5) for d in range(10)]
+    return {"roc": [fpr, tpr], "calibration": [predicted, observed]}
+
+
+def score_report(doc: dict[str, Any]) -> str:
+    """An HTML page of a ``bench score`` run: ROC and calibration charts, figures by regime."""
+    from ledger_client.charts import HtmlReport, xy_chart
+
+    page = HtmlReport(
+        "Credit scores: what cross-region sharing is worth",
+        f"credit-chain bench score, seed {doc['seed']}, {doc['held_out']:,} held-out enterprises",
+    )
+    curves = doc["curves"]
+    page.heading("Discrimination and calibration")
+    page.chart(
+        xy_chart(
+            {r: tuple(curves[r]["roc"]) for r in REGIMES},
+            title="ROC, held-out enterprises",
+            xlabel="false-positive rate",
+            ylabel="true-positive rate",
+            diagonal=True,
+        ),
+        "local: one city's records; shared: five cities under consent; scitech: shared + "
+        "sci-tech indicators",
+    )
+    page.chart(
+        xy_chart(
+            {r: tuple(curves[r]["calibration"]) for r in REGIMES},
+            title="Calibration by PD decile",
+            xlabel="mean predicted PD",
+            ylabel="observed default rate",
+            diagonal=True,
+        ),
+        "each point is a tenth of the held-out enterprises, ordered by PD",
+    )
+    page.heading("Figures")
+    page.table(
+        ["regime", "AUC", "AUC 95 %", "KS", "Brier", "approved (AAA-BB)", "defaults among them"],
+        [
+            [
+                r,
+                doc[f"{r}_auc"],
+                f"{doc[f'{r}_auc_ci'][0]}-{doc[f'{r}_auc_ci'][1]}",
+                doc[f"{r}_ks"],
+                doc[f"{r}_brier"],
+                doc["decisions"][r]["approved"],
+                doc["decisions"][r]["approved_defaults"],
+            ]
+            for r in REGIMES
+        ],
+    )
+    page.heading("Approval and default rates by grade (shared)")
+    page.table(
+        ["grade", "enterprises", "approved", "default rate"],
+        [
+            [
+                g["grade"],
+                g["enterprises"],
+                "yes" if g["approved"] else "no",
+                g["default_rate"] or "-",
+            ]
+            for g in doc["decisions"]["shared"]["by_grade"]
+        ],
+    )
+    return page.render()
+
+
 def _split(world: CreditWorld, seed: int) -> BoolArray:
     """The held-out enterprises: 30 %, drawn from the seed."""
     return np.random.default_rng(seed + 1).random(world.size) < 0.3
@@ -264,6 +339,7 @@ def bench_score(
             doc[f"{regime}_{key}"] = value
         doc[f"{regime}_model_hash"] = "0x" + card.hash().hex()
         doc[f"{regime}_feature_spec_hash"] = "0x" + card.spec.hash().hex()
+    doc["curves"] = {regime: _curves(y, pd) for regime, pd in pds.items()}
     doc["shared_minus_local_auc"] = round(doc["shared_auc"] - doc["local_auc"], 4)
     x = regime_features(world, "scitech")
     boosted = fit_boosted(x[~test], world.defaulted[~test], SCITECH_FEATURES, seed)

@@ -1006,12 +1006,18 @@ def bench_score(
     seed: Annotated[int, typer.Option(help="Seed of the world.")] = 7,
     rounds: Annotated[int, typer.Option(min=20, help="Bootstrap resamples.")] = 200,
     timed: Annotated[int, typer.Option(min=1, help="Enterprises scored for the timing.")] = 100_000,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write an HTML page with ROC and calibration charts.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Held-out AUC, KS, Brier of local, shared and sci-tech scores; uplift; scoring speed."""
     from scripts.bench_score import bench_score as run
+    from scripts.bench_score import score_report
 
     doc = run(enterprises, seed, rounds=rounds, timed=timed)
+    if report is not None:
+        report.write_text(score_report(doc), encoding="utf-8")
     if as_json:
         _emit_json(doc)
         return

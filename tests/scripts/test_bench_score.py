@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from scripts.bench_score import REGIMES, bench_score
+from scripts.bench_score import REGIMES, bench_score, score_report
 from scripts.cli import app
 
 
@@ -30,6 +30,14 @@ def test_bench_score_reports_every_figure() -> None:
     assert doc["score_seconds"] > 0
     assert doc["verify_one_ms"] > 0
     assert {p["name"] for p in doc["world_parameters"]} >= {"12-month default rate, all stages"}
+    fpr, tpr = doc["curves"]["scitech"]["roc"]
+    assert fpr[0] == tpr[0] == 0.0
+    assert fpr[-1] == tpr[-1] == 1.0
+    assert len(doc["curves"]["local"]["calibration"][0]) == 10
+    page = score_report(doc)
+    assert page.count("<svg") == 2
+    assert "ROC, held-out enterprises" in page
+    assert "Calibration by PD decile" in page
 
 
 def test_bench_score_command_holds_out_at_least_2000_enterprises() -> None:
