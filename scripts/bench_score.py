@@ -150,27 +150,17 @@ def score_report(doc: dict[str, Any]) -> str:
     )
     curves = doc["curves"]
     page.heading("Discrimination and calibration")
-    page.chart(
-        xy_chart(
-            {r: tuple(curves[r]["roc"]) for r in REGIMES},
-            title="ROC, held-out enterprises",
-            xlabel="false-positive rate",
-            ylabel="true-positive rate",
-            diagonal=True,
-        ),
-        "local: one city's records; shared: five cities under consent; scitech: shared + "
-        "sci-tech indicators",
-    )
-    page.chart(
-        xy_chart(
-            {r: tuple(curves[r]["calibration"]) for r in REGIMES},
-            title="Calibration by PD decile",
-            xlabel="mean predicted PD",
-            ylabel="observed default rate",
-            diagonal=True,
-        ),
-        "each point is a tenth of the held-out enterprises, ordered by PD",
-    )
+    charts = (
+        ("roc", "ROC, held-out enterprises", "false-positive rate", "true-positive rate",
+         "local: one city's records; shared: five cities under consent; scitech: shared + "
+         "sci-tech indicators"),
+        ("calibration", "Calibration by PD decile", "mean predicted PD", "observed default rate",
+         "each point is a tenth of the held-out enterprises, ordered by PD"),
+    )  # fmt: skip
+    for key, title, xlabel, ylabel, caption in charts:
+        series = {r: tuple(curves[r][key]) for r in REGIMES}
+        svg = xy_chart(series, title=title, xlabel=xlabel, ylabel=ylabel, diagonal=True)
+        page.chart(svg, caption)
     page.heading("Figures")
     page.table(
         ["regime", "AUC", "AUC 95 %", "KS", "Brier", "approved (AAA-BB)", "defaults among them"],
