@@ -98,6 +98,33 @@ def line_chart(
     return _svg(fig)
 
 
+def xy_chart(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    xlabel: str = "",
+    ylabel: str = "",
+    diagonal: bool = False,
+) -> str:
+    """An SVG chart of lines through (x, y) points, one per series (ROC, calibration).
+
+    ``diagonal`` draws y = x over [0, max] as a dashed reference (chance, perfect calibration).
+    """
+    fig, ax = plt.subplots(figsize=(4.6, 4.0))
+    top = 0.0
+    for i, (name, (xs, ys)) in enumerate(series.items()):
+        ax.plot(list(xs), list(ys), label=name, color=_PALETTE[i % len(_PALETTE)], lw=1.4)
+        top = max(top, *xs, *ys)
+    if diagonal:
+        ax.plot([0, top], [0, top], color="#999999", lw=0.8, ls="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
 @dataclass
 class HtmlReport:
     """A report page built section by section."""

@@ -380,11 +380,23 @@ def verify(
     proof: Annotated[
         Path | None, typer.Option(help="A batched record's proof file (batch id, index, proof).")
     ] = None,
+    score_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="For a credit-score record: its bundle (records used, model, members) to "
+            "recompute the score from."
+        ),
+    ] = None,
     rpc: RpcOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Verify a record against the chain; exit 0 only when every check holds."""
+    """Verify a record against the chain; exit 0 only when every check holds.
+
+    With ``--score-bundle`` the record is a credit score: its records are checked against
+    their attestations and the consent log, and the score is recomputed from them and the
+    published model (a difference is a ``ScoreMismatch``).
+    """
     from ledger_client import LedgerError
     from ledger_client.audit import BatchProof, verify_record
 
@@ -403,6 +415,8 @@ def verify(
         if uid is not None and len(uid_bytes) != 32:
             raise _fail(f"--uid must be 0x and 64 hex digits, got {uid!r}")
         result = verify_record(ledger, uid_bytes, doc, batch_proof)
+        if score_bundle is not None:
+            result.checks.append(_score_check(ledger, uid_bytes, doc, score_bundle))
         ledger.chain.close()
     except LedgerError as exc:
         raise _fail(str(exc)) from exc
@@ -416,6 +430,36 @@ def verify(
         console.print("[green]verified[/green]" if result.ok else "[red]NOT verified[/red]")
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _score_check(ledger: Any, uid: bytes, score: dict[str, Any], bundle_path: Path) -> Any:
+    """Recompute an attested credit score from its bundle; one check, named by the error."""
+    from ledger_client.audit.verify import Check
+    from ledger_client.errors import ScoringError
+    from ledger_client.index.consent import ConsentLog
+    from ledger_client.scoring.attested import ScoreBundle, verify_attested_score
+    from ledger_client.scoring.features import RECORD_FEATURES, SCITECH_FEATURES
+
+    try:
+        raw = json.loads(bundle_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise _fail(f"cannot read the score bundle {bundle_path}: {exc}") from exc
+    bundle, members = ScoreBundle.from_json({**raw, "score": score})
+    specs = {s.name: s for s in (RECORD_FEATURES, SCITECH_FEATURES)}
+    spec = specs.get(str(bundle.model.get("specName")), SCITECH_FEATURES)
+    consent = ConsentLog(ledger)
+    try:
+        verify_attested_score(ledger, consent, uid, bundle, spec=spec, members=members)
+    except ScoringError as exc:
+        return Check("score-recomputed", False, f"{type(exc).__name__}: {exc}")
+    finally:
+        consent.close()
+    return Check(
+        "score-recomputed",
+        True,
+        f"grade {score.get('grade')} recomputed from {len(bundle.records)} records and model "
+        f"{score.get('modelHash')}",
+    )
 
 
 # -- audit: replay and audit the whole ledger ----------------------------------------------
@@ -968,6 +1012,35 @@ def bench_sim(
     from scripts.bench import bench_sim as run
 
     _print_bench("Simulation (embedded chain)", run(days, enterprises, seed), as_json)
+
+
+@bench_app.command("score")
+def bench_score(
+    enterprises: Annotated[
+        int, typer.Option(min=7_000, help="Enterprises in the world; 30 % are held out.")
+    ] = 30_000,
+    seed: Annotated[int, typer.Option(help="Seed of the world.")] = 7,
+    rounds: Annotated[int, typer.Option(min=20, help="Bootstrap resamples.")] = 200,
+    timed: Annotated[int, typer.Option(min=1, help="Enterprises scored for the timing.")] = 100_000,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write an HTML page with ROC and calibration charts.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Held-out AUC, KS, Brier of local, shared and sci-tech scores; uplift; scoring speed."""
+    from scripts.bench_score import bench_score as run
+    from scripts.bench_score import score_report
+
+    doc = run(enterprises, seed, rounds=rounds, timed=timed)
+    if report is not None:
+        report.write_text(score_report(doc), encoding="utf-8")
+    if as_json:
+        _emit_json(doc)
+        return
+    flat = {k: v for k, v in doc.items() if not isinstance(v, dict | list)}
+    for row in doc["uplift_by_cross_city_share"]:
+        flat[f"uplift at cross-city {row['cross_city_mean']:.0%}"] = row["uplift"]
+    _print_bench("Credit scores (held-out enterprises)", flat, as_json=False)
 
 
 @bench_app.command("all")

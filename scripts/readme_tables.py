@@ -395,10 +395,92 @@ def render_performance(whole: Run, gas: Run) -> str:
     return "\n".join(lines)
 
 
+def _interval(doc: Mapping[str, Any], key: str) -> str:
+    low, high = doc[f"{key}_ci"]
+    return f"{doc[key]} ({low}-{high})"
+
+
+def render_score(benchmarks: Path = BENCHMARKS) -> str:
+    """The credit-score figures of the newest ``bench score`` run."""
+    run = _newest("bench-score-*.json", benchmarks, "credit-chain bench score --json")
+    if run is None:
+        return "No `credit-chain bench score` run is kept in `benchmarks/`."
+    d = run.doc
+    regimes = (
+        ("local", "(a) one city: own records and the own city's members' answers"),
+        ("shared", "(b) five cities: every member's records, under consent"),
+        ("scitech", "(c) five cities + sci-tech indicators"),
+    )
+    lines = [
+        "The world's parameters (`node_sim.credit_world.PARAMETERS`, as that run used them):",
+        "",
+        "| parameter | value | source |",
+        "| --- | --- | --- |",
+        *(f"| {p['name']} | {p['value']} | {p['source']} |" for p in d["world_parameters"]),
+        "",
+        f"From `{run.name}` (`{run.command}`, seed {d['seed']}: {_fmt(d['enterprises'])} "
+        f"enterprises, {_fmt(d['held_out'])} held out with {_fmt(d['held_out_defaults'])} "
+        f"defaults; 95 % bootstrap intervals):",
+        "",
+        "| scorecard sees | AUC | KS | Brier |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key, label in regimes:
+        lines.append(
+            f"| {label} | {_interval(d, key + '_auc')} | {_interval(d, key + '_ks')} "
+            f"| {_interval(d, key + '_brier')} |"
+        )
+    lines += [
+        "",
+        f"Boosted model on (c): AUC {d['scitech_boosted_auc']}, Brier "
+        f"{d['scitech_boosted_brier']}. Shared minus local AUC: "
+        f"**{d['shared_minus_local_auc']}** (goal ≥ {d['targets']['shared_minus_local_auc']}); "
+        f"sci-tech AUC **{d['scitech_auc']}** (goal ≥ {d['targets']['scitech_auc']}).",
+        "",
+        f"The uplift of (b) over (a) as the share of business with other cities grows "
+        f"(a world of {_fmt(d['enterprises'] // 2)} enterprises at each share, 30 % held out):",
+        "",
+        "| mean cross-city share of business | local AUC | shared AUC | uplift (95 %) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in d["uplift_by_cross_city_share"]:
+        low, high = row["uplift_ci"]
+        lines.append(
+            f"| {row['cross_city_mean']:.0%} | {row['local_auc']} | {row['shared_auc']} "
+            f"| {row['uplift']} ({low} to {high}) |"
+        )
+    dec = d["decisions"]
+    lines += [
+        "",
+        "| approving grades AAA-BB | approved | defaults among them | default rate |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key, label in regimes:
+        row = dec[key]
+        lines.append(
+            f"| {label} | {_fmt(row['approved'])} | {_fmt(row['approved_defaults'])} "
+            f"| {row['approved_default_rate']} |"
+        )
+    lines += [
+        "",
+        f"Scoring {_fmt(d['score_enterprises'])} enterprises (features from their records "
+        f"under the visibility rules, then the scorecard): **{d['score_seconds']} s** "
+        f"(target ≤ {d['targets']['score_100k_seconds']} s). Recomputing one attested score "
+        f"from its records and the published model: **{d['verify_one_ms']} ms** "
+        f"(target ≤ {d['targets']['verify_one_ms']} ms; the chain reads of "
+        "`verify --score-bundle` not included).",
+    ]
+    return "\n".join(lines)
+
+
 def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
     """Each generated block of the README by its marker name."""
     whole, gas = kept_runs(benchmarks)
-    return {"performance": render_performance(whole, gas), "gas": render_gas(gas)}
+    return {
+        "performance": render_performance(whole, gas),
+        "gas": render_gas(gas),
+        "score": render_score(benchmarks),
+    }
 
 
 _BLOCK = re.compile(

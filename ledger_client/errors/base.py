@@ -24,6 +24,10 @@ __all__ = [
     "LedgerValueError",
     "ManifestError",
     "ManifestWiringMismatch",
+    "RecordNotAuthorised",
+    "RecordRevoked",
+    "ScoreMismatch",
+    "ScoringError",
     "TransactionError",
     "TransactionTimeout",
     "UnknownRevert",
@@ -197,3 +201,40 @@ def _show(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     return str(value)
+
+
+class ScoringError(LedgerValueError):
+    """A credit score could not be built or does not verify."""
+
+
+class RecordNotAuthorised(ScoringError):
+    """A score would use a record its member neither holds nor queried under consent."""
+
+    def __init__(self, record: str, member: str, holder: str, schema: str) -> None:
+        self.record = record
+        self.member = member
+        self.holder = holder
+        self.schema = schema
+        super().__init__(
+            f"{member} may not use {schema} record {record} held by {holder}: no query of its "
+            "subject under an authorisation in force covers it"
+        )
+
+
+class RecordRevoked(ScoringError):
+    """A score would use a record its attester has revoked."""
+
+    def __init__(self, record: str, member: str) -> None:
+        self.record = record
+        self.member = member
+        super().__init__(f"record {record} used by {member} is revoked")
+
+
+class ScoreMismatch(ScoringError):
+    """An attested score differs from the one recomputed from its records and model."""
+
+    def __init__(self, what: str, attested: object, recomputed: object) -> None:
+        self.what = what
+        self.attested = attested
+        self.recomputed = recomputed
+        super().__init__(f"score {what}: attested {attested!r}, recomputed {recomputed!r}")

@@ -163,7 +163,7 @@ def test_members_and_schemas(api: Api) -> None:
     _error(api.client.get("/v1/members/0x" + "12" * 20, headers=h), 404, "NotFound")
     _error(api.client.get("/v1/members/nonsense", headers=h), 422, "RequestValidationError")
     schemas = api.client.get("/v1/schemas", headers=h).json()
-    assert schemas["count"] == 10
+    assert schemas["count"] == 12
     loan = api.client.get("/v1/schemas/loan-repayment", headers=h).json()
     assert api.client.get(f"/v1/schemas/{loan['id']}", headers=h).json() == loan
     _error(api.client.get("/v1/schemas/no-such", headers=h), 404, "NotFound")

@@ -308,6 +308,8 @@ EXPECTED_SCHEMAS = {
     "court-judgment",
     "credit-rating",
     "receivable-default",
+    "sci-tech-indicators",
+    "credit-score",
 }
 
 

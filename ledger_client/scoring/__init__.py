@@ -1,0 +1,1 @@
+"""Credit scores from what the chain lets a member see: features, models, attested scores."""

@@ -1,0 +1,229 @@
+"""Attested credit scores: compute one, and verify one by recomputing it.
+
+A member scores an enterprise from the records it may see and attests the
+result as a ``credit-score`` record: the scorecard's hash and its feature
+specification's hash, the grade and PD bucket, PD in basis points, points,
+the top reason codes (what the enterprise may read), and keccak256 of the
+UIDs of the records used (:func:`records_hash`). The records themselves
+stay off chain (数据不出库) and travel, with the UIDs, in a
+:class:`ScoreBundle` to whoever must check the score.
+
+:func:`recompute_score` is the check without a chain: the model is the
+published one, the records are visible to the scorer, and features rebuilt
+from the records give the same score. :func:`verify_attested_score` adds the
+chain: the score's attestation commits to the score record, each record used
+is attested by the member said to hold it and commits to the record given,
+none is revoked, and the scorer's visibility is read from the consent log.
+Any difference raises :class:`~ledger_client.errors.ScoreMismatch` naming
+what differs; a record used without authorisation raises
+:class:`~ledger_client.errors.RecordNotAuthorised`, a revoked one
+:class:`~ledger_client.errors.RecordRevoked`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ledger_client.attestations.merkle import keccak256
+from ledger_client.attestations.records import load_schemas, record_hash
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.errors import RecordRevoked, ScoreMismatch
+from ledger_client.scoring.features import FeatureSpec, build_features
+from ledger_client.scoring.models import GRADES, Scorecard
+from ledger_client.scoring.records import MEMBERS, PAYLOAD, RecordKind, table_from_records
+from ledger_client.scoring.visibility import Visibility, visibility_from_consent
+from ledger_client.types import AttestationFields, Hash32, SubjectId, Validity
+
+if TYPE_CHECKING:
+    from ledger_client.deployment import Ledger
+    from ledger_client.index.consent import ConsentLog
+
+__all__ = [
+    "ScoreBundle",
+    "UsedRecord",
+    "recompute_score",
+    "records_hash",
+    "score_record",
+    "verify_attested_score",
+]
+
+
+@dataclass(frozen=True)
+class UsedRecord:
+    """A record a score used: its attestation UID, who holds it, its schema and fields."""
+
+    uid: bytes
+    holder: int  # index into MEMBERS
+    schema: str
+    record: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class ScoreBundle:
+    """What a verifier receives off chain: the score record, the records used, the model."""
+
+    score: Mapping[str, object]  # the credit-score record
+    records: tuple[UsedRecord, ...]
+    model: Mapping[str, Any]  # the published scorecard (Scorecard.to_json)
+
+    def to_json(self, members: Sequence[str]) -> dict[str, Any]:
+        """The bundle as JSON, with the members' addresses (in MEMBERS order) a verifier needs."""
+        return {
+            "score": dict(self.score),
+            "records": [
+                {
+                    "uid": _hex(r.uid),
+                    "holder": MEMBERS[r.holder],
+                    "schema": r.schema,
+                    "record": dict(r.record),
+                }
+                for r in self.records
+            ],
+            "model": dict(self.model),
+            "members": dict(zip(MEMBERS, members, strict=True)),
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> tuple[ScoreBundle, list[str]]:
+        """A bundle read from :meth:`to_json`'s form, and the members' addresses."""
+        try:
+            records = tuple(
+                UsedRecord(
+                    bytes.fromhex(str(r["uid"])[2:]),
+                    MEMBERS.index(str(r["holder"])),
+                    str(r["schema"]),
+                    dict(r["record"]),
+                )
+                for r in doc["records"]
+            )
+            members = [str(doc["members"][label]) for label in MEMBERS]
+            return cls(dict(doc["score"]), records, dict(doc["model"])), members
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScoreMismatch("bundle", "a score bundle", f"unreadable: {exc}") from exc
+
+
+def records_hash(uids: Sequence[bytes]) -> Hash32:
+    """keccak256 of the UIDs of the records used, in the order used."""
+    return keccak256(b"".join(bytes(u) for u in uids))
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def score_record(
+    scorecard: Scorecard,
+    subject: bytes,
+    records: Sequence[UsedRecord],
+    visibility: Visibility,
+    scored_date: str,
+) -> dict[str, object]:
+    """Score ``subject`` from ``records`` and return its ``credit-score`` record.
+
+    Refuses (:class:`~ledger_client.errors.RecordNotAuthorised`) a record the
+    scorer may not use, before any model sees it.
+    """
+    table = table_from_records([(r.schema, r.record, r.holder) for r in records])
+    x = build_features(table, 1, scorecard.spec, visibility, [r.uid for r in records])
+    score = scorecard.score(x)
+    grade = int(score.grade[0])
+    return {
+        "subject": _hex(subject),
+        "modelHash": _hex(scorecard.hash()),
+        "featureSpecHash": _hex(scorecard.spec.hash()),
+        "grade": GRADES[grade],
+        "pdBucket": grade,
+        "pdBasisPoints": int(score.pd_basis_points()[0]),
+        "points": max(0, int(score.points[0])),
+        "reasonCodes": ",".join(score.reasons[0]) or "none",
+        "recordsHash": _hex(records_hash([r.uid for r in records])),
+        "recordCount": len(records),
+        "scoredDate": scored_date,
+    }
+
+
+def recompute_score(bundle: ScoreBundle, spec: FeatureSpec, visibility: Visibility) -> None:
+    """Recompute the bundle's score from its records and model; raise on any difference.
+
+    Checks, in order: the model is the one the score names
+    (``ScoreMismatch('model hash')``), the records are the ones it names
+    (``'records hash'``, ``'record count'``), each is visible to the scorer
+    (``RecordNotAuthorised``, ``RecordRevoked``), and every field of the
+    recomputed score equals the attested one (``ScoreMismatch('<field>')``).
+    """
+    scorecard = Scorecard.from_json(dict(bundle.model), spec)
+    claimed = bundle.score
+    if claimed.get("modelHash") != _hex(scorecard.hash()):
+        raise ScoreMismatch("model hash", claimed.get("modelHash"), _hex(scorecard.hash()))
+    uids = [r.uid for r in bundle.records]
+    if claimed.get("recordsHash") != _hex(records_hash(uids)):
+        raise ScoreMismatch("records hash", claimed.get("recordsHash"), _hex(records_hash(uids)))
+    if claimed.get("recordCount") != len(uids):
+        raise ScoreMismatch("record count", claimed.get("recordCount"), len(uids))
+    scored_date = str(claimed.get("scoredDate"))
+    subject = bytes.fromhex(str(claimed.get("subject", "0x"))[2:])
+    recomputed = score_record(scorecard, subject, bundle.records, visibility, scored_date)
+    for name, value in recomputed.items():
+        if claimed.get(name) != value:
+            raise ScoreMismatch(name, claimed.get(name), value)
+
+
+def verify_attested_score(
+    ledger: Ledger,
+    consent: ConsentLog,
+    score_uid: bytes,
+    bundle: ScoreBundle,
+    *,
+    spec: FeatureSpec,
+    members: Sequence[str],
+) -> None:
+    """Verify an attested score against the chain and recompute it; raise on any failure.
+
+    ``members`` are the addresses of :data:`~ledger_client.scoring.records.MEMBERS`,
+    in order. The scorer is the score's attester; its visibility is what its
+    logged queries under authorisations in force at the score's time allow.
+    """
+    schemas = load_schemas()
+    info = ledger.attestations.attestation(score_uid)
+    score_hash = record_hash(schemas["credit-score"], bundle.score)
+    if info is None or not ledger.attestations.matches(
+        score_uid, _fields(bundle.score["subject"], score_hash)
+    ):
+        raise ScoreMismatch("attestation", _hex(score_uid), _hex(score_hash))
+    by_address = {a.lower(): i for i, a in enumerate(members)}
+    scorer = by_address.get(str(info.attester).lower())
+    if scorer is None:
+        raise ScoreMismatch("scorer", info.attester, "a member of MEMBERS")
+    revoked: list[int] = []
+    for row, used in enumerate(bundle.records):
+        held = ledger.attestations.attestation(used.uid)
+        data_hash = record_hash(schemas[used.schema], used.record)
+        if held is None or not ledger.attestations.matches(
+            used.uid, _fields(used.record["subject"], data_hash)
+        ):
+            raise ScoreMismatch(f"record {_hex(used.uid)}", "attested", "not on chain as given")
+        if str(held.attester).lower() != members[used.holder].lower():
+            raise ScoreMismatch(f"holder of {_hex(used.uid)}", members[used.holder], held.attester)
+        if ledger.attestations.validity(used.uid) is Validity.REVOKED:
+            revoked.append(row)
+    if revoked:
+        raise RecordRevoked(_hex(bundle.records[revoked[0]].uid), MEMBERS[scorer])
+    subject = bytes.fromhex(str(bundle.score["subject"])[2:])
+    kinds = {bytes(schema_id(schemas[PAYLOAD[k][0]])): k for k in RecordKind}
+    consent.follow()
+    visibility = visibility_from_consent(
+        scorer,
+        members[scorer],
+        subjects={subject: 0},
+        queries=consent.queries_by_member(members[scorer]),
+        authorisations=consent.authorisations_of_subject(subject),
+        schema_ids=kinds,
+        now=int(info.attested_at),
+    )
+    recompute_score(bundle, spec, visibility)
+
+
+def _fields(subject: object, data_hash: bytes) -> AttestationFields:
+    return AttestationFields(SubjectId(bytes.fromhex(str(subject)[2:])), Hash32(data_hash))

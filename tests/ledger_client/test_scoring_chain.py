@@ -1,0 +1,263 @@
+"""An attested credit score on the chain: consent decides what it may use; anyone recomputes it.
+
+A Shanghai bank scores a Hangzhou enterprise from its own loan records and
+the records the Hangzhou bureau holds, which it may read only after the
+enterprise authorised it and it logged the query. The score is attested
+with the ``credit-score`` schema; the verifier reads the records' attestations,
+the consent log and the published model, and recomputes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eth_account.signers.local import LocalAccount
+from typer.testing import CliRunner
+
+from ledger_client import Keyring, Ledger, Manifest, Role, attach, connect
+from ledger_client.attestations.merkle import keccak256
+from ledger_client.attestations.records import record_hash
+from ledger_client.contracts.attestations import schema_id
+from ledger_client.contracts.authorisations import AuthorisationRequest
+from ledger_client.errors import RecordNotAuthorised, RecordRevoked, ScoreMismatch
+from ledger_client.index.consent import ConsentLog
+from ledger_client.scoring.attested import (
+    ScoreBundle,
+    UsedRecord,
+    score_record,
+    verify_attested_score,
+)
+from ledger_client.scoring.features import SCITECH_FEATURES
+from ledger_client.scoring.models import Scorecard, fit_scorecard
+from ledger_client.scoring.records import MEMBERS, RecordKind, bank_of, bureau_of, row_record
+from ledger_client.scoring.visibility import Visibility, visibility_from_consent
+from ledger_client.types import City, QueryPurpose
+from node_sim.credit_world import make_credit_world
+from scripts.bench_score import regime_features
+from scripts.cli import app
+from tests.conformance import EmbeddedChain
+from tests.consent_fixtures import HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
+
+BANK = bank_of(City.SHANGHAI)
+BUREAU = bureau_of(City.HANGZHOU)
+NOBODY = "0x" + "00" * 19 + "01"
+
+
+@pytest.fixture(scope="module")
+def scorecard() -> Scorecard:
+    world = make_credit_world(3, 2_000)
+    return fit_scorecard(regime_features(world, "scitech"), world.defaulted, SCITECH_FEATURES)
+
+
+def _attest_records(ledger: Ledger, bank: LocalAccount, bureau: LocalAccount) -> list[UsedRecord]:
+    """A simulated Hangzhou enterprise's records, attested: loans by the bank, the rest by the
+    bureau."""
+    sim = make_credit_world(9, 50)
+    enterprise = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
+    used = []
+    for row in np.flatnonzero(sim.records.subject == enterprise):
+        kind = RecordKind(int(sim.records.kind[row]))
+        holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
+        sim.records.holder[row] = holder
+        name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
+        uid = ledger.attestations.attest_record(
+            bank if holder == BANK else bureau, ledger.schemas[name], record
+        ).uid
+        used.append(UsedRecord(uid, holder, name, record))
+    return used
+
+
+@dataclasses.dataclass
+class Scored:
+    world: ConsentWorld
+    consent: ConsentLog
+    members: list[str]
+    records: list[UsedRecord]  # attested on chain: loans by the bank, the rest by the bureau
+
+
+class ScoreConformance(ConsentFixtures):
+    @pytest.fixture
+    def scored(self, world: ConsentWorld) -> Iterator[Scored]:
+        records = _attest_records(world.ledger, world.shanghai_bank, world.hangzhou_bureau)
+        members = [NOBODY] * len(MEMBERS)
+        members[BANK] = world.shanghai_bank.address
+        members[bank_of(City.NANJING)] = world.nanjing_bank.address
+        members[BUREAU] = world.hangzhou_bureau.address
+        consent = ConsentLog(world.ledger)
+        yield Scored(world, consent, members, records)
+        consent.close()
+
+    def _visibility(self, scored: Scored) -> Visibility:
+        ledger = scored.world.ledger
+        scored.consent.follow()
+        kinds = {bytes(schema_id(ledger.schemas[k.schema])): k for k in RecordKind}
+        return visibility_from_consent(
+            BANK,
+            scored.members[BANK],
+            subjects={bytes(HANGZHOU_SUBJECT): 0},
+            queries=scored.consent.queries_by_member(scored.members[BANK]),
+            authorisations=scored.consent.authorisations_of_subject(HANGZHOU_SUBJECT),
+            schema_ids=kinds,
+            now=ledger.chain.now(),
+        )
+
+    def _query(self, scored: Scored) -> None:
+        world = scored.world
+        signed = world.authorise()
+        world.ledger.authorisations.log_query(
+            world.shanghai_bank,
+            signed.auth_id,
+            QueryPurpose.LOAN_APPROVAL,
+            keccak256(b"application 1"),
+        )
+
+    def _attest(
+        self, scored: Scored, scorecard: Scorecard, bank: LocalAccount
+    ) -> tuple[bytes, ScoreBundle]:
+        vis = self._visibility(scored)
+        score = score_record(scorecard, HANGZHOU_SUBJECT, scored.records, vis, "2026-01-05")
+        schema = scored.world.ledger.schemas["credit-score"]
+        uid = scored.world.ledger.attestations.attest(
+            bank, schema, HANGZHOU_SUBJECT, record_hash(schema, score)
+        ).uid
+        return uid, ScoreBundle(score, tuple(scored.records), scorecard.to_json())
+
+    def _verify(self, scored: Scored, uid: bytes, bundle: ScoreBundle) -> None:
+        verify_attested_score(
+            scored.world.ledger,
+            scored.consent,
+            uid,
+            bundle,
+            spec=SCITECH_FEATURES,
+            members=scored.members,
+        )
+
+    def test_without_a_logged_query_the_bureau_records_are_refused(
+        self, scored: Scored, scorecard: Scorecard
+    ) -> None:
+        with pytest.raises(RecordNotAuthorised) as caught:
+            self._attest(scored, scorecard, scored.world.shanghai_bank)
+        assert caught.value.holder == "bureau:hangzhou"
+        assert caught.value.member == "bank:shanghai"
+        # Authorised but never queried is not enough either: the query trail is the gate.
+        scored.world.authorise()
+        with pytest.raises(RecordNotAuthorised):
+            self._attest(scored, scorecard, scored.world.shanghai_bank)
+
+    def test_attested_score_verifies_and_tampering_is_named(
+        self, scored: Scored, scorecard: Scorecard
+    ) -> None:
+        self._query(scored)
+        uid, bundle = self._attest(scored, scorecard, scored.world.shanghai_bank)
+        self._verify(scored, uid, bundle)
+        # A record altered after scoring no longer matches its attestation.
+        records = list(bundle.records)
+        loan = next(i for i, r in enumerate(records) if r.schema == "loan-repayment")
+        records[loan] = dataclasses.replace(
+            records[loan], record={**records[loan].record, "repaidFen": 1}
+        )
+        with pytest.raises(ScoreMismatch) as caught:
+            self._verify(scored, uid, dataclasses.replace(bundle, records=tuple(records)))
+        assert caught.value.what == f"record 0x{records[loan].uid.hex()}"
+        # A score record other than the attested one.
+        better = dict(bundle.score, points=int(str(bundle.score["points"])) + 1)
+        with pytest.raises(ScoreMismatch) as caught:
+            self._verify(scored, uid, dataclasses.replace(bundle, score=better))
+        assert caught.value.what == "attestation"
+        # Another model than the one the score names.
+        model = dict(bundle.model, intercept=float(bundle.model["intercept"]) + 1)
+        with pytest.raises(ScoreMismatch) as caught:
+            self._verify(scored, uid, dataclasses.replace(bundle, model=model))
+        assert caught.value.what == "model hash"
+
+    def test_revoked_record_is_named(self, scored: Scored, scorecard: Scorecard) -> None:
+        self._query(scored)
+        uid, bundle = self._attest(scored, scorecard, scored.world.shanghai_bank)
+        tax = next(r for r in scored.records if r.schema == "tax-credit-grade")
+        scored.world.ledger.attestations.revoke(scored.world.hangzhou_bureau, tax.uid)
+        with pytest.raises(RecordRevoked) as caught:
+            self._verify(scored, uid, bundle)
+        assert caught.value.record == f"0x{tax.uid.hex()}"
+
+    def test_score_by_a_bank_that_never_queried_is_refused(
+        self, scored: Scored, scorecard: Scorecard
+    ) -> None:
+        """The Nanjing bank attests the same score; its visibility does not cover the records."""
+        self._query(scored)
+        _, bundle = self._attest(scored, scorecard, scored.world.shanghai_bank)
+        schema = scored.world.ledger.schemas["credit-score"]
+        uid = scored.world.ledger.attestations.attest(
+            scored.world.nanjing_bank, schema, HANGZHOU_SUBJECT, record_hash(schema, bundle.score)
+        ).uid
+        with pytest.raises(RecordNotAuthorised) as caught:
+            self._verify(scored, uid, bundle)
+        assert caught.value.member == "bank:nanjing"
+
+
+@pytest.mark.slow  # some 60 attestations per test on the embedded chain
+class TestScoreEmbedded(EmbeddedChain, ScoreConformance):
+    pass
+
+
+@pytest.mark.slow  # a deployment and some 60 attestations on a file-backed embedded chain
+def test_verify_command_recomputes_a_score(tmp_path: Path, scorecard: Scorecard) -> None:
+    """`credit-chain verify --score-bundle` passes a true score and names a tampered model."""
+    runner = CliRunner()
+    out = tmp_path / "ledger"
+    assert runner.invoke(app, ["deploy", "--data-dir", str(out)]).exit_code == 0
+    chain = connect("embedded", data_dir=out)
+    ledger = attach(chain, Manifest.load(out / "manifest.json"))
+    ring = Keyring.load(out / "keys.json")
+    regulator = ring.account("regulator")
+    bank, bureau, enterprise = (ring.account(n) for n in ("bank", "bureau", "enterprise"))
+    for account, city, role in (
+        (bank, "Shanghai", Role.ATTESTER),
+        (bureau, "Hangzhou", Role.ATTESTER | Role.REGISTRAR),
+    ):
+        chain.fund(account.address)
+        ledger.consortium.admit_member(regulator, account.address, city, city, role)
+    ledger.consortium.bind_enterprise(bureau, enterprise.address, HANGZHOU_SUBJECT)
+    members = [NOBODY] * len(MEMBERS)
+    members[BANK], members[BUREAU] = bank.address, bureau.address
+    used = _attest_records(ledger, bank, bureau)
+    request = AuthorisationRequest(
+        bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + 86_400 * 90
+    )
+    signed = ledger.authorisations.sign_authorisation(enterprise, request)
+    ledger.authorisations.authorise(bank, signed)
+    ledger.authorisations.log_query(
+        bank, signed.auth_id, QueryPurpose.LOAN_APPROVAL, keccak256(b"app")
+    )
+    visibility = Visibility(BANK, {0: None})  # what that query allows: the subject, every schema
+    score = score_record(scorecard, HANGZHOU_SUBJECT, used, visibility, "2026-01-05")
+    uid = ledger.attestations.attest_record(bank, ledger.schemas["credit-score"], score).uid
+    chain.close()
+    bundle = ScoreBundle(score, tuple(used), scorecard.to_json())
+    (tmp_path / "score.json").write_text(json.dumps(score))
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle.to_json(members)))
+    args = [
+        "verify",
+        "--manifest",
+        str(out / "manifest.json"),
+        "--uid",
+        "0x" + uid.hex(),
+        "--record",
+        str(tmp_path / "score.json"),
+    ]
+    good = runner.invoke(app, [*args, "--score-bundle", str(tmp_path / "bundle.json"), "--json"])
+    assert good.exit_code == 0, good.output
+    checks = {c["name"]: c["ok"] for c in json.loads(good.stdout)["checks"]}
+    assert checks["score-recomputed"] is True
+    tampered = bundle.to_json(members)
+    tampered["model"]["intercept"] += 1.0
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    bad = runner.invoke(app, [*args, "--score-bundle", str(tmp_path / "tampered.json"), "--json"])
+    assert bad.exit_code == 1
+    failed = [c for c in json.loads(bad.stdout)["checks"] if not c["ok"]]
+    assert [c["name"] for c in failed] == ["score-recomputed"]
+    assert failed[0]["detail"].startswith("ScoreMismatch: score model hash")
