@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.config import Settings
 from pipeline.service import Service
 
+from .console import install_console
 from .docs_ui import install_docs
 from .errors import COMMON_ERRORS, error_body, error_responses, install_error_handlers
 from .routes import (
@@ -20,6 +21,7 @@ from .routes import (
     authorisations,
     batches,
     complaints,
+    console,
     deployment,
     disputes,
     health,
@@ -173,6 +175,7 @@ def create_app(
         redoc_url=None,
     )
     install_docs(app)
+    install_console(app)
     install_error_handlers(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -193,6 +196,7 @@ def create_app(
         complaints.router,
         receivables.router,
         receivables.financings_router,
+        console.router,
     ):
         app.include_router(router, responses=COMMON_ERRORS)
     return app
