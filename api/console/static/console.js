@@ -77,7 +77,7 @@ const TEXT = {
   },
 };
 
-const state = { key: sessionStorage.getItem("console.key"), lang: localStorage.getItem("console.lang") || "en", me: null, page: null, charts: [], timer: null };
+const state = { session: 0, key: sessionStorage.getItem("console.key"), lang: localStorage.getItem("console.lang") || "en", me: null, page: null, charts: [], timer: null };
 
 function t(name) { return (TEXT[state.lang] || TEXT.en)[name] || TEXT.en[name] || name; }
 function esc(v) { return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); }
@@ -91,10 +91,16 @@ class ApiError extends Error {
   constructor(status, body) { super((body && body.detail) || `HTTP ${status}`); this.status = status; this.body = body; }
 }
 
+class Stale extends Error {}
+
+// A read for the session that asked: an answer that arrives after a log-out or a log-in as
+// someone else is dropped (Stale), never drawn into the next session's page.
 async function api(path) {
+  const session = state.session;
   const r = await fetch(path, { headers: { "X-API-Key": state.key || "" } });
   let body = null;
   try { body = await r.json(); } catch (_) { body = null; }
+  if (session !== state.session) throw new Stale(path);
   if (!r.ok) throw new ApiError(r.status, body);
   return body;
 }
@@ -254,7 +260,7 @@ async function openEnterprise(subject) {
     html += `<h3>${esc(t("authorisations"))}</h3>` + table("authorisations", ["member", "purpose", "expiry", "in force"], p.authorisations.map((a) => [esc(a.member), esc(a.purpose), esc(when(a.expiry)), esc(a.in_force)]));
     out.innerHTML = html;
   } catch (err) {
-    error.textContent = message(err);
+    if (!(err instanceof Stale)) error.textContent = message(err);
   }
 }
 
@@ -295,7 +301,7 @@ async function openRef(ref) {
     }
     out.innerHTML = html;
   } catch (err) {
-    error.textContent = message(err);
+    if (!(err instanceof Stale)) error.textContent = message(err);
   }
 }
 
@@ -321,6 +327,7 @@ async function render(name, arg) {
     document.getElementById("updated").textContent = `${t("updated")} ${new Date().toISOString().slice(11, 19)}`;
     el.dataset.rendered = String(Date.now());
   } catch (err) {
+    if (err instanceof Stale) return;
     if (name === "enterprise" || name === "explorer") { document.getElementById(`${name}-error`).textContent = message(err); return; }
     el.innerHTML = `<p class="form-error" role="alert">${esc(err instanceof ApiError && err.status === 403 ? t("only_overseers") + " " : "")}${esc(message(err))}</p>`;
     el.dataset.rendered = String(Date.now());
@@ -341,6 +348,7 @@ async function login(key) {
   key = key.trim();
   if (!key) { error.textContent = t("login.empty"); return false; }
   state.key = key;
+  state.session += 1;
   try {
     state.me = await api("/v1/console/me");
   } catch (err) {
@@ -362,8 +370,16 @@ async function login(key) {
 function logout() {
   sessionStorage.removeItem("console.key");
   state.key = null; state.me = null; state.page = null;
+  state.session += 1;
   clearInterval(state.timer);
   disposeCharts();
+  for (const name of ["overview", "risk", "warnings"]) {
+    const el = document.getElementById(`${name}-page`);
+    el.innerHTML = "";
+    delete el.dataset.rendered;
+  }
+  for (const id of ["enterprise-body", "explorer-body", "audit-body", "enterprise-error", "explorer-error", "audit-error"]) document.getElementById(id).textContent = "";
+  document.querySelectorAll(".page").forEach((p) => delete p.dataset.rendered);
   document.querySelectorAll(".page").forEach((p) => { p.hidden = p.id !== "login-page"; });
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
