@@ -14,6 +14,8 @@ from pipeline.config import Settings
 from pipeline.service import Service
 
 from .console import install_console
+from .console.source import ConsoleSource
+from .console.views import Viewer
 from .docs_ui import install_docs
 from .errors import COMMON_ERRORS, error_body, error_responses, install_error_handlers
 from .routes import (
@@ -199,4 +201,27 @@ def create_app(
         console.router,
     ):
         app.include_router(router, responses=COMMON_ERRORS)
+    return app
+
+
+def create_console_app(source: ConsoleSource, account: str) -> FastAPI:
+    """The console alone, read-only, for an auditor without an API (``credit-chain console``):
+    no keys, no writes; every read is shown as to an auditor (``account`` names who runs it)."""
+    app = FastAPI(
+        title="Yangtze River Delta credit chain console (read-only)",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.console_source = source
+    install_console(app)
+    install_error_handlers(app)
+    auditor = Viewer("auditor", account)
+
+    async def read_only_viewer() -> Viewer:
+        return auditor
+
+    app.dependency_overrides[console.get_viewer] = read_only_viewer
+    app.include_router(console.router, responses=COMMON_ERRORS)
     return app

@@ -18,6 +18,7 @@ from ledger_client.types import City, DisputeStatus, ReceivableStatus, Role
 
 __all__ = [
     "DISPUTE_ANSWER_DAYS",
+    "ReceivableStatus",
     "Viewer",
     "authorised_subjects",
     "city_of_subjects",
@@ -122,7 +123,9 @@ def overview(
         )
     for subject_city in city_of_subjects(db).values():
         by_city[subject_city]["enterprises"] = by_city[subject_city].get("enterprises", 0) + 1
-    since = head_time - THROUGHPUT_HOURS * 3600
+    # The 24 hours up to the latest event: a quiet chain still shows its last day of work.
+    latest = db.execute("SELECT max(block_timestamp) FROM events").fetchone()[0] or head_time
+    since = latest - THROUGHPUT_HOURS * 3600
     throughput = [
         {"hour": h * 3600, "events": n}
         for h, n in db.execute(
@@ -139,9 +142,7 @@ def overview(
             "indexed": indexed,
             "finality": finality,
         },
-        "cities": [
-            {"enterprises": 0, **c} for c in by_city.values()
-        ],
+        "cities": [{"enterprises": 0, **c} for c in by_city.values()],
         "members": listed,
         "throughput": throughput,
         "totals": _totals(db, viewer),
@@ -159,7 +160,9 @@ def _totals(db: sqlite3.Connection, viewer: Viewer) -> dict[str, int]:
             "batch_records": count("SELECT coalesce(sum(count), 0) FROM batches"),
             "receivables": count("SELECT count(*) FROM receivable_parts"),
             "queries": count("SELECT count(*) FROM consent_queries"),
-            "open_disputes": count("SELECT count(*) FROM consent_disputes WHERE status = ?", (_OPEN,)),
+            "open_disputes": count(
+                "SELECT count(*) FROM consent_disputes WHERE status = ?", (_OPEN,)
+            ),
         }
     if viewer.role == "enterprise":
         s = viewer.subject
@@ -235,7 +238,9 @@ def risk(db: sqlite3.Connection, now: int) -> dict[str, Any]:
     }
 
 
-def contagion(parts: Iterable[tuple[Any, ...]], cities: dict[bytes, str], now: int) -> dict[str, Any]:
+def contagion(
+    parts: Iterable[tuple[Any, ...]], cities: dict[bytes, str], now: int
+) -> dict[str, Any]:
     """The supply chains of each debtor with an overdue part: the debtor, and every holder of
     a part split from its receivables, by tier (the number of splits from the issue)."""
     rows = list(parts)
@@ -265,7 +270,9 @@ def contagion(parts: Iterable[tuple[Any, ...]], cities: dict[bytes, str], now: i
     }
 
 
-def disputes_near_deadline(db: sqlite3.Connection, now: int, *, warn_days: int) -> list[dict[str, Any]]:
+def disputes_near_deadline(
+    db: sqlite3.Connection, now: int, *, warn_days: int
+) -> list[dict[str, Any]]:
     """Open disputes whose answer is due within ``warn_days`` days, or late."""
     rows = db.execute(
         "SELECT dispute_id, uid, attester, subject, raised_at, deadline FROM consent_disputes "
@@ -291,8 +298,9 @@ def query_patterns(db: sqlite3.Connection) -> list[dict[str, Any]]:
     """Per member: its queries, how many had no financing of that enterprise after them, and
     whether its volume is odd (over twice the members' mean)."""
     rows = db.execute(
-        "SELECT q.member, count(*), sum(NOT EXISTS (SELECT 1 FROM receivable_financings f "
-        " WHERE f.financier = q.member AND f.holder = q.subject AND f.financed_at >= q.queried_at))"
+        "SELECT q.member, count(*), sum(NOT EXISTS (SELECT 1 FROM receivable_financings f"
+        " WHERE f.financier = q.member AND f.holder = q.subject"
+        " AND f.financed_at >= q.queried_at)), max(q.queried_at)"
         " FROM consent_queries q GROUP BY q.member ORDER BY q.member"
     ).fetchall()
     mean = sum(r[1] for r in rows) / len(rows) if rows else 0.0
@@ -302,8 +310,9 @@ def query_patterns(db: sqlite3.Connection) -> list[dict[str, Any]]:
             "queries": n,
             "without_loan": int(w or 0),
             "odd_volume": len(rows) > 2 and n > 2 * mean,
+            "last_query_at": last,
         }
-        for m, n, w in rows
+        for m, n, w, last in rows
     ]
 
 

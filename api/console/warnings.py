@@ -18,7 +18,7 @@ from typing import Any
 from ledger_client.errors import LedgerValueError
 from ledger_client.types import ReceivableStatus
 
-from .views import DAY, Viewer, authorised_subjects, disputes_near_deadline
+from .views import DAY, Viewer, authorised_subjects, disputes_near_deadline, query_patterns
 
 __all__ = ["RULES_FILE", "RuleFileError", "WarningRule", "evaluate", "load_rules"]
 
@@ -111,13 +111,9 @@ def _dispute_deadline(db: sqlite3.Connection, rule: WarningRule, now: int) -> Fo
 def _queries_without_loan(db: sqlite3.Connection, rule: WarningRule, now: int) -> Found:
     least = int(rule.params.get("min_queries", 5))
     share = float(rule.params.get("share_without_loan", 0.8))
-    rows = db.execute(
-        "SELECT q.member, count(*), sum(NOT EXISTS (SELECT 1 FROM receivable_financings f"
-        " WHERE f.financier = q.member AND f.holder = q.subject AND f.financed_at >= q.queried_at)),"
-        " max(q.queried_at) FROM consent_queries q GROUP BY q.member HAVING count(*) >= ?",
-        (least,),
-    ).fetchall()
-    for member, n, without, last in rows:
+    rows = [p for p in query_patterns(db) if p["queries"] >= least]
+    for p in rows:
+        member, n, without = p["member"], p["queries"], p["without_loan"]
         if without / n < share:
             continue
         txs = [
@@ -128,7 +124,7 @@ def _queries_without_loan(db: sqlite3.Connection, rule: WarningRule, now: int) -
             )
         ]
         yield {
-            "at": last,
+            "at": p["last_query_at"],
             "entities": [{"kind": "member", "id": member}],
             "refs": [],
             "transactions": txs,

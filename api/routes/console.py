@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path as PathParam
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from ledger_client.audit.engine import audit_ledger
@@ -24,6 +25,7 @@ from pipeline.intake import Caller
 from pipeline.service import Service
 
 from ..console import views
+from ..console.source import ConsoleSource, ServiceSource
 from ..console.warnings import evaluate, load_rules
 from ..deps import CallerDep, ServiceDep
 from ..errors import error_responses
@@ -56,77 +58,85 @@ def viewer_of(service: Service, caller: Caller) -> views.Viewer:
     return views.Viewer("bank", caller.member)
 
 
+async def get_source(request: Request) -> ConsoleSource:
+    """The API's service, or the deployment a read-only console attached by its manifest."""
+    source: ConsoleSource | None = getattr(request.app.state, "console_source", None)
+    return source if source is not None else ServiceSource(request.app.state.service)
+
+
+async def get_viewer(service: ServiceDep, caller: CallerDep) -> views.Viewer:
+    """The caller, by its API key, as the console shows it."""
+    return viewer_of(service, caller)
+
+
+SourceDep = Annotated[ConsoleSource, Depends(get_source)]
+ViewerDep = Annotated[views.Viewer, Depends(get_viewer)]
+
+
 def _overseer(viewer: views.Viewer, what: str) -> None:
     if not viewer.oversees:
-        raise NotPermitted(
-            f"{what} is shown to a regulator or an auditor only", role=viewer.role
-        )
-
-
-def _finality(service: Service) -> str:
-    # The embedded chain and a single anvil seal each block final; the five-city Clique
-    # network is final once the block is sealed by a majority of signers (not tracked here).
-    return "instant" if service.settings.rpc is None else "probabilistic (clique)"
+        raise NotPermitted(f"{what} is shown to a regulator or an auditor only", role=viewer.role)
 
 
 @router.get("/me")
-def me(service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+def me(viewer: ViewerDep) -> dict[str, Any]:
     """Who the key acts for, as the console shows it."""
-    return viewer_of(service, caller).public()
+    return viewer.public()
 
 
 @router.get("/overview")
-def overview(service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+def overview(source: SourceDep, viewer: ViewerDep) -> dict[str, Any]:
     """Members and standing per city, chain head and finality, throughput, pending
     submissions (an overseer's view only), totals, and the latest warnings."""
-    viewer = viewer_of(service, caller)
-    now = service.chain_time()
-    head = service.chain.backend.block_number()
-    pending = service.journal.counts().get("pending", 0) if viewer.oversees else None
-    with service.index.reading() as db:
+    now = source.chain_time()
+    with source.index.reading() as db:
         doc = views.overview(
             db,
             viewer,
-            head=head,
+            head=source.head(),
             head_time=now,
-            indexed=service.index.cursor,
-            pending=pending,
-            finality=_finality(service),
+            indexed=source.index.cursor,
+            pending=source.pending() if viewer.oversees else None,
+            finality=source.finality,
         )
         doc["warnings"] = evaluate(db, load_rules(), viewer, now)[:LATEST_WARNINGS]
     return doc
 
 
 @router.get("/risk", responses=error_responses(403))
-def risk(service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+def risk(source: SourceDep, viewer: ViewerDep) -> dict[str, Any]:
     """Cross-region exposure, overdue and default rates by city, supply-chain contagion,
     disputes near their 20-day deadline, and query patterns per member."""
-    _overseer(viewer_of(service, caller), "the risk indicators page")
-    with service.index.reading() as db:
-        return views.risk(db, service.chain_time())
+    _overseer(viewer, "the risk indicators page")
+    now = source.chain_time()
+    with source.index.reading() as db:
+        return views.risk(db, now)
 
 
 @router.get("/warnings")
-def warnings(service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+def warnings(source: SourceDep, viewer: ViewerDep) -> dict[str, Any]:
     """Every early warning the rules raise that the caller may see."""
-    viewer = viewer_of(service, caller)
-    with service.index.reading() as db:
-        found = evaluate(db, load_rules(), viewer, service.chain_time())
+    now = source.chain_time()
+    with source.index.reading() as db:
+        found = evaluate(db, load_rules(), viewer, now)
     return {"data": found, "count": len(found)}
 
 
 @router.get("/enterprises")
-def enterprises(service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+def enterprises(source: SourceDep, viewer: ViewerDep) -> dict[str, Any]:
     """The enterprises whose profile the caller may open: all for an overseer, those that
     authorised a bank (in force), an enterprise's own."""
-    viewer = viewer_of(service, caller)
-    with service.index.reading() as db:
+    now = source.chain_time()
+    with source.index.reading() as db:
         if viewer.oversees:
-            subjects = [bytes(r[0]) for r in db.execute("SELECT subject FROM enterprises ORDER BY seq LIMIT 1000")]
+            subjects = [
+                bytes(r[0])
+                for r in db.execute("SELECT subject FROM enterprises ORDER BY seq LIMIT 1000")
+            ]
         elif viewer.subject is not None:
             subjects = [viewer.subject]
         else:
-            subjects = sorted(views.authorised_subjects(db, viewer.account, service.chain_time()))
+            subjects = sorted(views.authorised_subjects(db, viewer.account, now))
         cities = views.city_of_subjects(db)
     data = [{"subject": "0x" + s.hex(), "city": cities.get(s)} for s in subjects]
     return {"data": data, "count": len(data)}
@@ -135,8 +145,8 @@ def enterprises(service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
 @router.get("/enterprises/{subject}", responses=error_responses(403, 404))
 def enterprise(
     subject: Annotated[str, PathParam(description="the enterprise's subject id (0x + 64 hex)")],
-    service: ServiceDep,
-    caller: CallerDep,
+    source: SourceDep,
+    viewer: ViewerDep,
 ) -> dict[str, Any]:
     """An enterprise's profile, to whom it may be shown: an overseer, the enterprise itself,
     or a bank it authorised (in force)."""
@@ -145,28 +155,26 @@ def enterprise(
             "a subject id is 0x followed by 64 hexadecimal digits", subject=subject[:80]
         )
     sid = bytes.fromhex(subject[2:])
-    viewer = viewer_of(service, caller)
-    now = service.chain_time()
-    with service.index.reading() as db:
+    now = source.chain_time()
+    with source.index.reading() as db:
         if not views.may_see(db, viewer, sid, now):
             raise NotPermitted(
                 "this enterprise has not authorised you to see its profile", subject=subject
             )
-        if service.index.enterprise(sid) is None:
+        if source.index.enterprise(sid) is None:
             raise NotFound(f"no enterprise is bound to subject {subject}", subject=subject)
-        names = {s.schema_id: s.name for s in service.index.schemas()}
+        names = {s.schema_id: s.name for s in source.index.schemas()}
         return views.enterprise_profile(db, sid, now, names)
 
 
 @router.get("/explorer/{ref}", responses=error_responses(403, 404))
-def explore(ref: str, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+def explore(ref: str, source: SourceDep, viewer: ViewerDep) -> dict[str, Any]:
     """An attestation, a batch, a batch record (``<batch id>:<n>``, with its Merkle proof and
     the root the chain holds), a receivable with its lineage, or a transaction, by id."""
-    viewer = viewer_of(service, caller)
     ref = ref.strip()
     record = _BATCH_RECORD.fullmatch(ref)
     if record is not None:
-        return _batch_record(service, viewer, bytes.fromhex(record[1][2:]), int(record[2]))
+        return _batch_record(source, viewer, bytes.fromhex(record[1][2:]), int(record[2]))
     if not _HEX32.fullmatch(ref):
         raise ConsoleRefInvalid(
             "type a 0x-prefixed 32-byte id (attestation, batch, receivable or transaction), "
@@ -174,11 +182,11 @@ def explore(ref: str, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
             ref=ref[:80],
         )
     key = bytes.fromhex(ref[2:])
-    now = service.chain_time()
-    index = service.index
+    now = source.chain_time()
+    index = source.index
     found = index.attestation(key)
     if found is not None:
-        _may_see_subject(service, viewer, bytes(found.subject), now)
+        _may_see_subject(source, viewer, bytes(found.subject), now)
         return {
             "kind": "attestation",
             "uid": ref,
@@ -209,9 +217,7 @@ def explore(ref: str, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
         ).fetchone()
         if part is not None:
             subjects = {bytes(part[1]), bytes(part[2])}
-            if not viewer.oversees and not any(
-                views.may_see(db, viewer, s, now) for s in subjects
-            ):
+            if not viewer.oversees and not any(views.may_see(db, viewer, s, now) for s in subjects):
                 raise NotPermitted("this receivable is not yours to see", ref=ref)
             return _receivable(db, ref, bytes(part[0]), now)
         events = db.execute(
@@ -231,25 +237,25 @@ def explore(ref: str, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
     }
 
 
-def _may_see_subject(service: Service, viewer: views.Viewer, subject: bytes, now: int) -> None:
-    with service.index.reading() as db:
+def _may_see_subject(source: ConsoleSource, viewer: views.Viewer, subject: bytes, now: int) -> None:
+    with source.index.reading() as db:
         if not views.may_see(db, viewer, subject, now):
             raise NotPermitted("this enterprise has not authorised you to see its records")
 
 
 def _batch_record(
-    service: Service, viewer: views.Viewer, batch_id: bytes, position: int
+    source: ConsoleSource, viewer: views.Viewer, batch_id: bytes, position: int
 ) -> dict[str, Any]:
-    batch = service.index.batch(batch_id)
+    batch = source.index.batch(batch_id)
     if batch is None:
         raise NotFound(f"no batch 0x{batch_id.hex()}", batch_id="0x" + batch_id.hex())
     if not 0 <= position < batch.count:
         raise ConsoleRefInvalid(
             f"this batch holds records 0 to {batch.count - 1}", position=position
         )
-    record = service.index.batch_record(batch_id, position)
-    _may_see_subject(service, viewer, bytes(record.subject), service.chain_time())
-    on_chain = service.ledger.attestations.batch(batch_id)
+    record = source.index.batch_record(batch_id, position)
+    _may_see_subject(source, viewer, bytes(record.subject), source.chain_time())
+    on_chain = source.ledger.attestations.batch(batch_id)
     return {
         "kind": "batch_record",
         "batch_id": "0x" + batch_id.hex(),
@@ -257,7 +263,7 @@ def _batch_record(
         "subject": "0x" + bytes(record.subject).hex(),
         "data_hash": "0x" + bytes(record.data_hash).hex(),
         "leaf": "0x" + bytes(record.leaf).hex(),
-        "proof": ["0x" + bytes(p).hex() for p in service.index.batch_proof(batch_id, position)],
+        "proof": ["0x" + bytes(p).hex() for p in source.index.batch_proof(batch_id, position)],
         # The root as the chain holds it now, read from the contract (not the index): the page
         # recomputes it from the leaf and the proof.
         "root": "0x" + bytes(on_chain.root).hex() if on_chain is not None else None,
@@ -289,17 +295,23 @@ def _receivable(db: Any, ref: str, root: bytes, now: int) -> dict[str, Any]:
             (bytes.fromhex(ref[2:]),),
         )
     ]
-    return {"kind": "receivable", "id": ref, "root": "0x" + root.hex(), "lineage": lineage,
-            "history": history, "now": now}
+    return {
+        "kind": "receivable",
+        "id": ref,
+        "root": "0x" + root.hex(),
+        "lineage": lineage,
+        "history": history,
+        "now": now,
+    }
 
 
 @router.get("/audit", responses=error_responses(403))
-def audit(service: ServiceDep, caller: CallerDep) -> JSONResponse:
+def audit(source: SourceDep, viewer: ViewerDep) -> JSONResponse:
     """Run the auditor over the whole ledger (replay every event, compare with the chain's
     views) and return its breaches."""
-    _overseer(viewer_of(service, caller), "the audit")
+    _overseer(viewer, "the audit")
     with tempfile.TemporaryDirectory(prefix="console-audit-") as out:
-        result = audit_ledger(service.ledger, Path(out), write=False)
+        result = audit_ledger(source.ledger, Path(out), write=False)
     report = result.report
     return JSONResponse(
         {
@@ -314,5 +326,8 @@ def audit(service: ServiceDep, caller: CallerDep) -> JSONResponse:
 
 def _breach(found: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(found) and not isinstance(found, type):
-        return {k: views._hex(v) if isinstance(v, bytes) else v for k, v in dataclasses.asdict(found).items()}
+        return {
+            k: views._hex(v) if isinstance(v, bytes) else v
+            for k, v in dataclasses.asdict(found).items()
+        }
     return {"name": type(found).__name__, "detail": str(found)}

@@ -17,6 +17,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ import pytest
 import requests
 import uvicorn
 
-from api.main import create_app
+from api.console.source import ManifestSource
+from api.main import create_app, create_console_app
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import sample_record
 from ledger_client.chain.local_node import free_port
@@ -96,31 +98,34 @@ def _seed(w: ApiWorld) -> tuple[str, str]:
     return batch_id, rid
 
 
+@contextmanager
+def _serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free 127.0.0.1 port, in a thread stopped on exit."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="console-server", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not server.started:
+        time.sleep(0.05)
+    assert server.started, "the console's server did not start"
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     assert shutil.which("chromium"), "chromium is missing: `make chromium` installs it"
     with open_world(tmp_path_factory.mktemp("console")) as w:
         batch_id, rid = _seed(w)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(service=w.service), host="127.0.0.1", port=port,
-                           log_level="warning", lifespan="on")
-        )
-        thread = threading.Thread(target=server.run, name="console-server", daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/console/", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        try:
+        with _serving(create_app(service=w.service)) as url:
             yield Console(url, w, batch_id, rid)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +136,15 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(
             executable_path=shutil.which("chromium"),
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         try:
             yield b
@@ -180,12 +191,12 @@ def _open(page: Any, where: str) -> Any:
     page.evaluate(
         """(where) => {
             for (const p of document.querySelectorAll('.page')) delete p.dataset.rendered;
-            if (location.hash === '#' + where) window.dispatchEvent(new HashChangeEvent('hashchange'));
-            else location.hash = where;
+            if (location.hash !== '#' + where) location.hash = where;
+            else window.dispatchEvent(new HashChangeEvent('hashchange'));
         }""",
         where,
     )
-    name = where.split("/")[0]
+    name = where.split("/", maxsplit=1)[0]
     section = page.locator(f"#{name}-page")
     page.wait_for_function(f"() => document.querySelector('#{name}-page').dataset.rendered")
     return section
@@ -227,9 +238,7 @@ def test_the_regulator_sees_every_page_and_the_bank_is_refused_the_overseers(
     assert page.locator("#risk-page .chart").count() == 0
 
 
-def test_a_bank_opens_only_the_enterprises_that_authorised_it(
-    page: Any, console: Console
-) -> None:
+def test_a_bank_opens_only_the_enterprises_that_authorised_it(page: Any, console: Console) -> None:
     w = console.world
     _login(page, console, "bank-a")
     _open(page, "enterprise/" + w.subject("core"))
@@ -276,11 +285,13 @@ def test_the_explorer_verifies_a_batch_proof_in_the_page(page: Any, console: Con
         timeout=10,
     ).json()
     forged = [("0x" + "11" * 32), *record["proof"][1:]]
-    assert page.evaluate("([l, p]) => processProof(l, p)", [record["leaf"], record["proof"]]) == (
-        record["root"]
+    assert (
+        page.evaluate("([l, p]) => processProof(l, p)", [record["leaf"], record["proof"]])
+        == (record["root"])
     )
-    assert page.evaluate("([l, p]) => processProof(l, p)", [record["leaf"], forged]) != (
-        record["root"]
+    assert (
+        page.evaluate("([l, p]) => processProof(l, p)", [record["leaf"], forged])
+        != (record["root"])
     )
     _shot(page, "explorer-batch-record")
 
@@ -349,7 +360,7 @@ def test_the_audit_runs_in_the_page(page: Any, console: Console) -> None:
 
 
 @pytest.mark.parametrize(
-    ("form", "field", "value", "expected"),
+    "case",
     [
         ("login", "#api-key", "", "Type your API key."),
         ("login", "#api-key", "not-a-key", "Unauthenticated: unknown API key"),
@@ -361,8 +372,9 @@ def test_the_audit_runs_in_the_page(page: Any, console: Console) -> None:
     ],
 )
 def test_bad_input_in_every_form_gets_a_clear_message(
-    page: Any, console: Console, form: str, field: str, value: str, expected: str
+    page: Any, console: Console, case: tuple[str, str, str, str]
 ) -> None:
+    form, field, value, expected = case
     if form != "login":
         _login(page, console, "regulator")
         _open(page, form)
@@ -389,4 +401,47 @@ def test_bad_input_to_the_reads_gets_a_named_error_never_a_trace(console: Consol
         assert r.json()["error"] == name
         assert r.json()["detail"]
     r = requests.get(console.url + "/v1/console/overview", timeout=10)
-    assert r.status_code == 401 and r.json()["error"] == "Unauthenticated"
+    assert r.status_code == 401
+    assert r.json()["error"] == "Unauthenticated"
+
+
+def test_the_read_only_console_shows_an_auditor_everything_without_a_key(
+    console: Console, browser: Any, tmp_path: Path
+) -> None:
+    """``credit-chain console --manifest``'s app: the deployment read into an index of its
+    own, no key asked for, no write route."""
+    source = ManifestSource(console.world.ledger, tmp_path / "console-index.sqlite")
+    try:
+        with _serving(create_console_app(source, "auditor on call")) as url:
+            assert requests.post(url + "/v1/attestations", json={}, timeout=10).status_code in (
+                404,
+                405,
+            )
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            off: list[str] = []
+
+            def only_loopback(route: Any) -> None:
+                if urlsplit(route.request.url).hostname in LOOPBACK:
+                    route.continue_()
+                else:
+                    off.append(route.request.url)
+                    route.abort("internetdisconnected")
+
+            context.route("**/*", only_loopback)
+            try:
+                pg = context.new_page()
+                pg.goto(url + "/console/")
+                pg.wait_for_selector("#nav:not([hidden])")
+                assert pg.locator("#who").inner_text().startswith("auditor")
+                assert pg.locator("#logout").is_hidden()
+                _open(pg, "risk")
+                _charts_drawn(pg, "risk-page", 4)
+                _open(pg, "overview")
+                _charts_drawn(pg, "overview-page", 2)
+                head = int(pg.locator("#overview-page [data-card=head] b").inner_text())
+                assert head == console.world.service.chain.backend.block_number()
+            finally:
+                context.close()
+            assert off == []
+    finally:
+        source.close()

@@ -23,7 +23,7 @@ const TEXT = {
     members_by_city: "Members by city", active: "active", suspended: "suspended",
     enterprises: "enterprises", throughput: "Events per hour (last 24 h)",
     latest_warnings: "Latest warnings", none: "None.",
-    exposure: "Cross-region exposure (outstanding receivables, holder city → debtor city, CNY)",
+    exposure: "Cross-region exposure: holder city → debtor city (CNY outstanding)",
     rates: "Overdue and default rates by debtor city", overdue_rate: "overdue rate",
     default_rate: "default rate", contagion: "Supply-chain contagion: overdue core enterprises and the tiers exposed",
     disputes: "Disputes near or past the 20-day deadline", query_patterns: "Query patterns per member",
@@ -57,7 +57,7 @@ const TEXT = {
     members_by_city: "各城市成员机构", active: "正常", suspended: "暂停",
     enterprises: "企业", throughput: "每小时事件数（近24小时）",
     latest_warnings: "最新预警", none: "无。",
-    exposure: "跨区域风险敞口（未结应收账款，持有方城市 → 债务方城市，元）",
+    exposure: "跨区域风险敞口：持有方城市 → 债务方城市（未结金额，元）",
     rates: "各债务方城市逾期率与违约率", overdue_rate: "逾期率", default_rate: "违约率",
     contagion: "供应链风险传染：逾期核心企业及其多级供应商敞口",
     disputes: "临近或超过20日时限的异议", query_patterns: "各机构查询行为",
@@ -157,7 +157,7 @@ const PAGES = {
     const cityName = (x) => (state.lang === "zh" ? x.city_zh : x.city);
     disposeCharts();
     chart(el.querySelector("#chart-cities"), {
-      title: { text: t("members_by_city"), textStyle: { fontSize: 13 } }, tooltip: {}, legend: { top: 24 },
+      title: { text: t("members_by_city"), textStyle: { fontSize: 13 } }, tooltip: {}, legend: { bottom: 0 },
       grid: { top: 60 }, xAxis: { type: "category", data: d.cities.map(cityName) }, yAxis: { type: "value", minInterval: 1 },
       series: [
         { name: t("active"), type: "bar", stack: "m", data: d.cities.map((x) => x.active) },
@@ -187,7 +187,7 @@ const PAGES = {
       series: [{ type: "heatmap", label: { show: true }, data: d.exposure.map((e) => [cities.indexOf(e.debtor_city), cities.indexOf(e.holder_city), e.amount_fen / 100]) }],
     });
     chart(el.querySelector("#chart-rates"), {
-      title: { text: t("rates"), textStyle: { fontSize: 12 } }, tooltip: {}, legend: { top: 24 }, grid: { top: 60 },
+      title: { text: t("rates"), textStyle: { fontSize: 12 } }, tooltip: {}, legend: { bottom: 0 }, grid: { top: 60 },
       xAxis: { type: "category", data: d.rates_by_city.map((r) => r.city) }, yAxis: { type: "value", max: 1, axisLabel: { formatter: (v) => pct(v) } },
       series: [
         { name: t("overdue_rate"), type: "bar", data: d.rates_by_city.map((r) => r.overdue_rate) },
@@ -205,7 +205,7 @@ const PAGES = {
       }],
     });
     chart(el.querySelector("#chart-queries"), {
-      title: { text: t("query_patterns"), textStyle: { fontSize: 12 } }, tooltip: {}, legend: { top: 24 }, grid: { top: 60 },
+      title: { text: t("query_patterns"), textStyle: { fontSize: 12 } }, tooltip: {}, legend: { bottom: 0 }, grid: { top: 60 },
       xAxis: { type: "category", data: d.query_patterns.map((q) => short(q.member)) }, yAxis: { type: "value", minInterval: 1 },
       series: [
         { name: t("queries"), type: "bar", data: d.query_patterns.map((q) => q.queries) },
@@ -352,6 +352,7 @@ async function login(key) {
   try {
     state.me = await api("/v1/console/me");
   } catch (err) {
+    if (err instanceof Stale) return false; // a later log-in took over
     state.key = null; state.me = null;
     error.textContent = `${t("login.bad")} — ${message(err)}`;
     return false;
@@ -359,7 +360,7 @@ async function login(key) {
   sessionStorage.setItem("console.key", key);
   document.getElementById("login-page").hidden = true;
   document.getElementById("nav").hidden = false;
-  document.getElementById("logout").hidden = false;
+  document.getElementById("logout").hidden = Boolean(state.readOnly);
   document.getElementById("who").textContent = `${state.me.role} · ${short(state.me.account)}`;
   document.body.dataset.role = state.me.role;
   poll();
@@ -368,6 +369,7 @@ async function login(key) {
 }
 
 function logout() {
+  if (state.readOnly) return;
   sessionStorage.removeItem("console.key");
   state.key = null; state.me = null; state.page = null;
   state.session += 1;
@@ -410,5 +412,9 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch (err) { out.textContent = ""; error.textContent = message(err); }
   });
   window.addEventListener("hashchange", show);
-  if (state.key) login(state.key);
+  // The read-only console (`credit-chain console --manifest`) asks for no key.
+  fetch("/v1/console/me").then(async (r) => {
+    if (r.ok) { state.readOnly = true; await login("read-only"); }
+    else if (state.key && !state.me) login(state.key);
+  });
 });
