@@ -975,6 +975,19 @@ def bench_api(
     _print_bench("API on loopback", run(seconds, clients, records), as_json)
 
 
+@bench_app.command("console")
+def bench_console(
+    records: Annotated[int, typer.Option(help="Credit records anchored (in batches).")] = 100_000,
+    receivables: Annotated[int, typer.Option(help="Receivables issued and split.")] = 60,
+    as_json: JsonOption = False,
+) -> None:
+    """First render of the console's overview (target 1 s) and risk page (2 s) on a ledger of
+    RECORDS records: in headless chromium when installed, else the pages' reads."""
+    from scripts.bench_console import bench_console as run
+
+    _print_bench("console first render", run(records, receivables=receivables), as_json)
+
+
 # -- API restart -----------------------------------------------------------------------------
 @bench_app.command("restart")
 def bench_restart(

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from ..docs_ui import CONTENT_SECURITY_POLICY, NODE_MODULES, DocsAssetsMissing
+from ..docs_ui import CONTENT_SECURITY_POLICY, NODE_MODULES, check_assets
 
 __all__ = ["ECHARTS_DIR", "ETHERS_DIR", "STATIC_DIR", "check_console_assets", "install_console"]
 
@@ -32,12 +32,7 @@ REQUIRED = (
 
 def check_console_assets() -> None:
     """Raise :class:`~api.docs_ui.DocsAssetsMissing` naming the first missing file."""
-    for path in REQUIRED:
-        if not path.is_file():
-            raise DocsAssetsMissing(
-                f"{path} is missing: run `npm ci` (or `make setup`) in {NODE_MODULES.parent} "
-                "to install echarts and ethers, which /console/ serves"
-            )
+    check_assets(REQUIRED, "echarts and ethers, which /console/ serves")
 
 
 def install_console(app: FastAPI) -> None:

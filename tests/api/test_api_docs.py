@@ -22,6 +22,7 @@ import requests
 
 from api.docs_ui import DocsAssetsMissing, check_assets
 from harness.api_process import start_server, stop_server
+from harness.browser import launch_chromium
 from tests.api_world import open_world
 
 #: The name the browser opens the API by, mapped to 127.0.0.1 inside Chromium: a page
@@ -94,20 +95,8 @@ def _open_offline(url: str, probe: Any) -> Visit:
             route.abort("internetdisconnected")
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            headless=True,
-            timeout=PAGE_TIMEOUT_MS,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--host-resolver-rules=MAP {API_HOST} 127.0.0.1",
-            ],
+        browser = launch_chromium(
+            p, f"--host-resolver-rules=MAP {API_HOST} 127.0.0.1", timeout_ms=PAGE_TIMEOUT_MS
         )
         try:
             context = browser.new_context()

@@ -29,6 +29,7 @@ import uvicorn
 
 from api.console.source import ManifestSource
 from api.main import create_app, create_console_app
+from harness.browser import launch_chromium
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import sample_record
 from ledger_client.chain.local_node import free_port
@@ -133,19 +134,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        b = launch_chromium(p)
         try:
             yield b
         finally:
