@@ -217,7 +217,7 @@ def create_console_app(source: ConsoleSource, account: str) -> FastAPI:
     app.state.console_source = source
     install_console(app)
     install_error_handlers(app)
-    auditor = Viewer("auditor", account)
+    auditor = Viewer("auditor", account, read_only=True)
 
     async def read_only_viewer() -> Viewer:
         return auditor

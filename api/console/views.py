@@ -43,6 +43,7 @@ class Viewer:
     role: str  # regulator, auditor, bank or enterprise
     account: str
     subject: bytes | None = None  # the enterprise's own subject id
+    read_only: bool = False  # the read-only console: no key, no log-out
 
     @property
     def oversees(self) -> bool:
@@ -50,7 +51,12 @@ class Viewer:
         return self.role in ("regulator", "auditor")
 
     def public(self) -> dict[str, Any]:
-        return {"role": self.role, "account": self.account, "subject": _hex(self.subject)}
+        return {
+            "role": self.role,
+            "account": self.account,
+            "subject": _hex(self.subject),
+            "read_only": self.read_only,
+        }
 
 
 def _hex(value: bytes | None) -> str | None:
@@ -398,6 +404,7 @@ def enterprise_profile(
         )
     ]
     return {
+        **_sections_when_indexed(db, subject),
         "subject": _hex(subject),
         "account": binding[0] if binding else None,
         "registrar": binding[1] if binding else None,
@@ -407,3 +414,36 @@ def enterprise_profile(
         "queried_by": queries,
         "authorisations": authorisations,
     }
+
+
+#: Sections of the profile that other projections add when their contracts are deployed
+#: (credit scores, facilities and pledges): (key, table name prefixes). The page draws a
+#: section for each key present.
+OPTIONAL_SECTIONS = (
+    ("scores", ("score", "credit_score")),
+    ("pledges", ("pledge", "collateral", "facilit")),
+)
+
+
+def _sections_when_indexed(db: sqlite3.Connection, subject: bytes) -> dict[str, Any]:
+    """Rows about ``subject`` in the index's score and pledge tables, when there are any."""
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    found: dict[str, Any] = {}
+    for key, prefixes in OPTIONAL_SECTIONS:
+        rows: list[dict[str, Any]] = []
+        for table in (t for t in tables if t.startswith(prefixes)):
+            columns = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]
+            if "subject" not in columns:
+                continue
+            for row in db.execute(
+                f'SELECT * FROM "{table}" WHERE subject = ? LIMIT 100', (subject,)
+            ):
+                cells = zip(columns, row, strict=True)
+                rows.append({"table": table} | {c: _jsonable(v) for c, v in cells})
+        if rows:
+            found[key] = rows
+    return found
+
+
+def _jsonable(value: object) -> object:
+    return _hex(value) if isinstance(value, bytes) else value

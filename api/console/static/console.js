@@ -264,6 +264,21 @@ async function openEnterprise(subject) {
   }
 }
 
+// ethers (for keccak256) is loaded the first time a proof is checked: the other pages
+// need none of it.
+let ethersLoaded = null;
+function loadEthers() {
+  if (window.ethers) return Promise.resolve();
+  ethersLoaded = ethersLoaded || new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "/console/assets/ethers/ethers.umd.min.js";
+    script.onload = () => resolve();
+    script.onerror = () => { ethersLoaded = null; reject(new Error("ethers could not be loaded from this server")); };
+    document.head.appendChild(script);
+  });
+  return ethersLoaded;
+}
+
 function hexBytes(h) { return ethers.getBytes(h); }
 
 // OpenZeppelin's MerkleProof: each step hashes the two 32-byte nodes in ascending order.
@@ -287,6 +302,7 @@ async function openRef(ref) {
     const d = await api(`/v1/console/explorer/${encodeURIComponent(ref)}`);
     let html = `<h2>${esc(t("kind"))}: <span id="explored-kind">${esc(d.kind)}</span></h2>`;
     if (d.kind === "batch_record") {
+      await loadEthers();
       const computed = processProof(d.leaf, d.proof);
       const ok = d.root !== null && computed.toLowerCase() === d.root.toLowerCase();
       html += `<p id="proof-verdict" class="${ok ? "verified" : "not-verified"}" data-verified="${ok}">${esc(ok ? t("proof_ok") : t("proof_bad"))}</p>`;
@@ -357,6 +373,7 @@ async function login(key) {
     error.textContent = `${t("login.bad")} — ${message(err)}`;
     return false;
   }
+  state.readOnly = Boolean(state.me.read_only);
   sessionStorage.setItem("console.key", key);
   document.getElementById("login-page").hidden = true;
   document.getElementById("nav").hidden = false;
@@ -412,9 +429,10 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch (err) { out.textContent = ""; error.textContent = message(err); }
   });
   window.addEventListener("hashchange", show);
-  // The read-only console (`credit-chain console --manifest`) asks for no key.
+  // A key kept for this tab logs in at once; otherwise the read-only console
+  // (`credit-chain console --manifest`) is recognised by answering without one.
+  if (state.key) { login(state.key); return; }
   fetch("/v1/console/me").then(async (r) => {
-    if (r.ok) { state.readOnly = true; await login("read-only"); }
-    else if (state.key && !state.me) login(state.key);
+    if (r.ok && !state.me) await login("read-only");
   });
 });
