@@ -44,6 +44,9 @@ TIMEOUT_MS = 30_000
 WARNING_WITHIN_MS = 8_000
 DUE_IN_DAYS = 30
 
+#: A browser and a served ledger: minutes, not seconds; still in `make test`.
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Console:
