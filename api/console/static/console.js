@@ -124,7 +124,7 @@ function disposeCharts() { state.charts.forEach((c) => c.dispose()); state.chart
 
 function chart(el, option) {
   const c = echarts.init(el, null, { renderer: "svg" });
-  c.setOption({ animation: false, textStyle: { fontFamily: "Noto Sans CJK SC, DejaVu Sans, sans-serif" }, ...option });
+  c.setOption({ animation: false, textStyle: { fontFamily: state.lang === "zh" ? "Noto Sans CJK SC, DejaVu Sans, sans-serif" : "DejaVu Sans, Noto Sans CJK SC, sans-serif" }, ...option });
   state.charts.push(c);
   return c;
 }
