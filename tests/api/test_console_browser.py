@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -29,7 +28,7 @@ import uvicorn
 
 from api.console.source import ManifestSource
 from api.main import create_app, create_console_app
-from harness.browser import launch_chromium
+from harness.browser import launch_chromium, loopback_only
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import sample_record
 from ledger_client.chain.local_node import free_port
@@ -150,17 +149,9 @@ def page(console: Console, browser: Any) -> Iterator[Any]:
     aborted: list[str] = []
     errors: list[str] = []
 
-    def only_loopback(route: Any) -> None:
-        parts = urlsplit(route.request.url)
-        if parts.scheme in ("data", "blob") or parts.hostname in LOOPBACK:
-            route.continue_()
-        else:
-            aborted.append(route.request.url)
-            route.abort("internetdisconnected")
-
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
-    context.route("**/*", only_loopback)
+    context.route("**/*", loopback_only(aborted, LOOPBACK))
     pg = context.new_page()
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.goto(console.url + "/console/")
@@ -411,15 +402,7 @@ def test_the_read_only_console_shows_an_auditor_everything_without_a_key(
             )
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             off: list[str] = []
-
-            def only_loopback(route: Any) -> None:
-                if urlsplit(route.request.url).hostname in LOOPBACK:
-                    route.continue_()
-                else:
-                    off.append(route.request.url)
-                    route.abort("internetdisconnected")
-
-            context.route("**/*", only_loopback)
+            context.route("**/*", loopback_only(off, LOOPBACK))
             try:
                 pg = context.new_page()
                 pg.goto(url + "/console/")
