@@ -48,13 +48,16 @@ class DocsAssetsMissing(LedgerError, FileNotFoundError):
     """Swagger UI's or ReDoc's files are not installed: run ``npm ci`` in the project root."""
 
 
-def check_assets() -> None:
+def check_assets(
+    required: tuple[Path, ...] = REQUIRED,
+    packages: str = "swagger-ui-dist and redoc, which /docs and /redoc serve",
+) -> None:
     """Raise :class:`DocsAssetsMissing` naming the first missing file and ``npm ci``."""
-    for path in REQUIRED:
+    for path in required:
         if not path.is_file():
             raise DocsAssetsMissing(
                 f"{path} is missing: run `npm ci` (or `make setup`) in {NODE_MODULES.parent} "
-                "to install swagger-ui-dist and redoc, which /docs and /redoc serve"
+                f"to install {packages}"
             )
 
 

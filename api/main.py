@@ -13,6 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.config import Settings
 from pipeline.service import Service
 
+from .console import install_console
+from .console.source import ConsoleSource
+from .console.views import Viewer
 from .docs_ui import install_docs
 from .errors import COMMON_ERRORS, error_body, error_responses, install_error_handlers
 from .routes import (
@@ -20,6 +23,7 @@ from .routes import (
     authorisations,
     batches,
     complaints,
+    console,
     deployment,
     disputes,
     health,
@@ -173,6 +177,7 @@ def create_app(
         redoc_url=None,
     )
     install_docs(app)
+    install_console(app)
     install_error_handlers(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -193,6 +198,30 @@ def create_app(
         complaints.router,
         receivables.router,
         receivables.financings_router,
+        console.router,
     ):
         app.include_router(router, responses=COMMON_ERRORS)
+    return app
+
+
+def create_console_app(source: ConsoleSource, account: str) -> FastAPI:
+    """The console alone, read-only, for an auditor without an API (``credit-chain console``):
+    no keys, no writes; every read is shown as to an auditor (``account`` names who runs it)."""
+    app = FastAPI(
+        title="Yangtze River Delta credit chain console (read-only)",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.console_source = source
+    install_console(app)
+    install_error_handlers(app)
+    auditor = Viewer("auditor", account, read_only=True)
+
+    async def read_only_viewer() -> Viewer:
+        return auditor
+
+    app.dependency_overrides[console.get_viewer] = read_only_viewer
+    app.include_router(console.router, responses=COMMON_ERRORS)
     return app

@@ -641,6 +641,53 @@ def serve(
     )
 
 
+@app.command("console")
+def console_command(
+    manifest: Annotated[Path, typer.Option(help="The deployment's manifest.json.")],
+    rpc: RpcOption = None,
+    data_dir: DataDirOption = None,
+    index: Annotated[
+        Path | None,
+        typer.Option(help="The event index file to read into (default: beside the manifest)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+) -> None:
+    """Serve the supervision console read-only for an auditor without an API: the deployment
+    the manifest names, read from its node (or embedded chain) into an event index of its
+    own. No key is asked for and nothing can be written; open http://HOST:PORT/console/."""
+    import uvicorn
+
+    from api.console.source import ManifestSource
+    from api.main import create_console_app
+    from ledger_client import LedgerError
+
+    try:
+        ledger = _open_ledger(manifest, rpc, data_dir)
+        source = ManifestSource(ledger, index or manifest.parent / "console-index.sqlite")
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    print(
+        f"credit-chain console (read-only) on http://{host}:{port}/console/ | "
+        f"deployment: consortium {ledger.consortium.address} on chain id "
+        f"{ledger.manifest.chain_id} | indexed to block {source.index.cursor}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        uvicorn.run(
+            create_console_app(source, "read-only console"),
+            host=host,
+            port=port,
+            log_config=_serve_log_config(False),
+            log_level=None,
+            access_log=False,
+        )
+    finally:
+        source.close()
+        ledger.chain.close()
+
+
 def _serve_log_config(access_log: bool) -> dict[str, Any]:
     """uvicorn's logging with its own chatter at warnings only, and the access log (one line
     per request: client, method, path, status; never headers or bodies) on stderr."""
@@ -986,6 +1033,19 @@ def bench_api(
     from scripts.bench import bench_api as run
 
     _print_bench("API on loopback", run(seconds, clients, records), as_json)
+
+
+@bench_app.command("console")
+def bench_console(
+    records: Annotated[int, typer.Option(help="Credit records anchored (in batches).")] = 100_000,
+    receivables: Annotated[int, typer.Option(help="Receivables issued and split.")] = 60,
+    as_json: JsonOption = False,
+) -> None:
+    """First render of the console's overview (target 1 s) and risk page (2 s) on a ledger of
+    RECORDS records: in headless chromium when installed, else the pages' reads."""
+    from scripts.bench_console import bench_console as run
+
+    _print_bench("console first render", run(records, receivables=receivables), as_json)
 
 
 # -- API restart -----------------------------------------------------------------------------

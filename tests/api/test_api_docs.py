@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from api.docs_ui import DocsAssetsMissing, check_assets
 from harness.api_process import start_server, stop_server
+from harness.browser import launch_chromium, loopback_only
 from tests.api_world import open_world
 
 #: The name the browser opens the API by, mapped to 127.0.0.1 inside Chromium: a page
@@ -73,7 +73,7 @@ class Visit:
 def _open_offline(url: str, probe: Any) -> Visit:
     """Open ``url`` in headless Chromium with every request off loopback aborted; ``probe``
     waits for what should render and returns what it found."""
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
     assert chromium, "chromium is missing: `make setup` installs it (Debian package)"
@@ -85,34 +85,14 @@ def _open_offline(url: str, probe: Any) -> Visit:
         if "Content Security Policy" in message.text:
             refused.append(message.text)
 
-    def only_loopback(route: Route) -> None:
-        parts = urlsplit(route.request.url)
-        if parts.scheme in ("data", "blob") or parts.hostname in LOOPBACK:
-            route.continue_()
-        else:
-            aborted.append(route.request.url)
-            route.abort("internetdisconnected")
-
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            headless=True,
-            timeout=PAGE_TIMEOUT_MS,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--host-resolver-rules=MAP {API_HOST} 127.0.0.1",
-            ],
+        browser = launch_chromium(
+            p, f"--host-resolver-rules=MAP {API_HOST} 127.0.0.1", timeout_ms=PAGE_TIMEOUT_MS
         )
         try:
             context = browser.new_context()
             context.set_default_timeout(PAGE_TIMEOUT_MS)
-            context.route("**/*", only_loopback)
+            context.route("**/*", loopback_only(aborted, LOOPBACK))
             page = context.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", on_console)

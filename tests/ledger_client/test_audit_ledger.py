@@ -26,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from demos.consortium import DEMO_SEED
+from harness.browser import CHROMIUM_ARGS
 from ledger_client import Keyring, Manifest, ManifestWiringMismatch, Role, attach, connect
 from ledger_client.attestations.batches import anchor_records
 from ledger_client.attestations.records import sample_record
@@ -229,13 +230,7 @@ def test_the_report_opens_in_a_headless_browser_with_its_charts(audited: Path) -
         flags = [
             chromium,
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_ARGS,
             f"--user-data-dir={profile}",
             "--enable-logging=stderr",
             "--v=0",
