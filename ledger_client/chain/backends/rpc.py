@@ -21,6 +21,9 @@ from ledger_client.errors import (
 
 #: JSON-RPC error code a node uses for "execution reverted" with revert data.
 _EXECUTION_REVERTED = 3
+#: ``web3_clientVersion`` prefixes of development nodes that move their clock on request
+#: (``evm_setNextBlockTimestamp``); geth and Besu seal at wall-clock time and refuse it.
+_CLOCK_CONTROLLING_CLIENTS = ("anvil", "hardhat", "ganache")
 
 
 class RpcBackend(Backend):
@@ -46,6 +49,7 @@ class RpcBackend(Backend):
         except (LedgerConnectionError, TypeError, ValueError) as exc:
             raise LedgerConnectionError(f"cannot reach a JSON-RPC node at {url}: {exc}") from exc
         self._dev_accounts: list[str] | None = None
+        self._controls_clock: bool | None = None
 
     def _raw(self, method: str, params: list[Any]) -> dict[str, Any]:
         try:
@@ -151,6 +155,13 @@ class RpcBackend(Backend):
         return bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
 
     # -- development controls -----------------------------------------------------
+    def controls_clock(self) -> bool:
+        if self._controls_clock is None:
+            response = self._raw("web3_clientVersion", [])
+            version = str(response.get("result") or "").lower()
+            self._controls_clock = version.startswith(_CLOCK_CONTROLLING_CLIENTS)
+        return self._controls_clock
+
     def time_travel(self, to_timestamp: int) -> None:
         latest = self.block().timestamp
         if to_timestamp <= latest:
