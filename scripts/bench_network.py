@@ -18,13 +18,14 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from ledger_client import Chain, Keyring, Role, connect, deploy
+from ledger_client import Chain, Keyring, connect
 from ledger_client.attestations.batches import anchor_records
 from ledger_client.chain.finality import Finality
 from ledger_client.chain.local_node import ANVIL, running_anvil
 from ledger_client.chain.network import GETH, Network
 
 from .bench import BENCH_SEED, _records
+from .bench_reference import bench_ledger
 
 #: The partition benchmarked: two cities cut off from three.
 MINORITY = ("Shanghai", "Nanjing")
@@ -35,12 +36,7 @@ WAIT_S = 120.0
 
 def _client_figures(chain: Chain, attests: int, batch: int) -> dict[str, Any]:
     """attest/s in series and records/s of one batch, on a fresh deployment on ``chain``."""
-    ring = Keyring(BENCH_SEED)
-    regulator, bank = ring.account("regulator"), ring.account("bank")
-    chain.fund(regulator.address)
-    chain.fund(bank.address)
-    ledger = deploy(chain, regulator)
-    ledger.consortium.admit_member(regulator, bank.address, "Bench Bank", "Shanghai", Role.ATTESTER)
+    ledger, bank = bench_ledger(chain)
     loan = ledger.schemas["loan-repayment"]
     subject = b"\x5a" * 32
     t0 = time.perf_counter()

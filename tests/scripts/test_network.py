@@ -7,7 +7,6 @@ every wait is bounded and every node is stopped by its pid at the end.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,27 +19,15 @@ from ledger_client.chain.compiler import ARTIFACTS_PATH, compile_contracts
 from ledger_client.chain.finality import Finality, clique_safe_depth
 from ledger_client.chain.network import GETH, Network, NetworkNotUp, UnknownCity
 from scripts.cli import app
+from tests.network_support import WAIT_S, wait_for
 
 pytestmark = [pytest.mark.geth, pytest.mark.slow]
-
-#: Bound of every wait for the network to reach a state, seconds.
-WAIT_S = 60.0
 
 
 def cli(*args: str) -> Any:
     result = CliRunner().invoke(app, ["network", *args, "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def wait_for(predicate: Any, what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not within {WAIT_S} s"
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")

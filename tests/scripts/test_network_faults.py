@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -28,30 +28,20 @@ from ledger_client.chain.network import GETH, Network, _rpc
 from ledger_client.contracts.attestations import schema_id
 from scripts.cli import app
 from scripts.loadgen import ATTESTATIONS, make_bodies
+from tests.network_support import wait_for
 
 pytestmark = [pytest.mark.geth, pytest.mark.slow]
 
-#: Bound of every wait for the network or the API to reach a state, seconds.
-WAIT_S = 150.0
+#: Bound of a wait for every acknowledged submission to settle, seconds.
+SETTLE_S = 150.0
 #: Records posted in each phase of a fault: enough for a batch and a few singles.
 RECORDS = 12
-T = TypeVar("T")
 
 
 def cli(*args: str) -> Any:
     result = CliRunner().invoke(app, [*args])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def wait_for(predicate: Callable[[], T | None], what: str, timeout_s: float = WAIT_S) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not within {timeout_s:.0f} s"
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +115,7 @@ class Api:
                 out[sub_id] = r.body
             return out
 
-        return wait_for(settled, "every acknowledged submission settled")
+        return wait_for(settled, "every acknowledged submission settled", SETTLE_S)
 
 
 @pytest.fixture(scope="module")
