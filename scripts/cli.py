@@ -30,7 +30,11 @@ app.add_typer(network_app, name="network")
 
 RpcOption = Annotated[
     str | None,
-    typer.Option("--rpc", help="JSON-RPC URL of a node (default: the embedded chain)."),
+    typer.Option(
+        "--rpc",
+        help="JSON-RPC URL of a node, or a comma list of one network's nodes, failed over "
+        "in order (default: the embedded chain).",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 DataDirOption = Annotated[
