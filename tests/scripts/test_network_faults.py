@@ -11,7 +11,6 @@ replay is clean. Every wait is bounded; every process is stopped by its pid.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from harness.api_process import ApiClient, ApiServer
 from ledger_client import Keyring, Manifest, Role, attach, connect
 from ledger_client.attestations.signed_records import domain_separator
-from ledger_client.chain.network import GETH, Network, _rpc
+from ledger_client.chain.network import Network, _rpc
 from ledger_client.contracts.attestations import schema_id
-from scripts.cli import app
 from scripts.loadgen import ATTESTATIONS, make_bodies
-from tests.network_support import wait_for
+from tests.network_support import cli_json, require_geth, wait_for
 
 pytestmark = [pytest.mark.geth, pytest.mark.slow]
 
@@ -38,16 +35,12 @@ SETTLE_S = 150.0
 RECORDS = 12
 
 
-def cli(*args: str) -> Any:
-    result = CliRunner().invoke(app, [*args])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+cli = cli_json
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    if not GETH.exists():
-        pytest.skip(f"geth could not be built ({GETH} is missing): `make geth` needs go and gcc")
+    require_geth()
     network = Network(tmp_path_factory.mktemp("faults-network"))
     try:
         network.up(nodes=5, period=1)
