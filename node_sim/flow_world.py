@@ -77,6 +77,8 @@ class ReceivableWorld(_World, Protocol):
 
     profiles: dict[str, EnterpriseProfile]
     receivables_city: str
+    #: The chain keeps wall-clock time (a sealers' network): no receivable matures in a run.
+    real_time: bool
 
     def morning(self, day: int) -> int:
         """09:00 on simulated ``day`` (UNIX seconds)."""

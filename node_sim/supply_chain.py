@@ -140,9 +140,14 @@ class ReceivableFlows:
 
     # -- each day -------------------------------------------------------------------
     def play(self, day: int) -> None:
-        """Settle what matures, mark what defaulted, issue, then move and finance parts."""
-        self._mature(day)
-        self._default(day)
+        """Settle what matures, mark what defaulted, issue, then move and finance parts.
+
+        On a chain keeping wall-clock time nothing matures within a run (the shortest
+        term is days of real time, and the contract settles only at the due date), so
+        only issuing, splitting and financing are played."""
+        if not self.sim.real_time:
+            self._mature(day)
+            self._default(day)
         self._decide(day)
         for chain in self.chains:
             if chain.suppliers.get(chain.core) and self.rng.random() < ISSUE_RATE:

@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     # Where a fresh development deployment (no manifest) writes its regulator's key: never
     # inside data_dir; by default beside it, <data_dir>-regulator-keys.json.
     regulator_keys: Path | None = None
-    rpc: str | None = None  # a node's URL; None for the embedded chain kept in data_dir
+    # A node's URL, or a comma list of one network's nodes (failed over in order); None for
+    # the embedded chain kept in data_dir.
+    rpc: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     batch_min: int = 8  # fewer pending records than this are relayed one by one

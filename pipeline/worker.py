@@ -30,6 +30,8 @@ from ledger_client.attestations.batches import signed_batch_tree
 from ledger_client.attestations.merkle import MerkleTree
 from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.chain.backends import Receipt
+from ledger_client.chain.connection import PreparedTx
+from ledger_client.chain.finality import Finality
 from ledger_client.contracts.attestations import signed_batch_gas
 from ledger_client.contracts.base import Call, ContractFacade
 from ledger_client.contracts.forwarder import SignedForwardRequest
@@ -106,6 +108,7 @@ class AnchorWorker:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="anchor-worker", daemon=True)
         self.last_error: str | None = None
+        self._finality: Finality | None = None
 
     def start(self) -> None:
         """Finish what a previous run left, then start anchoring."""
@@ -294,11 +297,34 @@ class AnchorWorker:
             return live
         return live
 
+    def _send_anchored(self, tx: PreparedTx) -> Receipt:
+        """Send (or find) a journaled transaction; return its receipt once it is anchored.
+
+        On one node a mined block is final (depth 1). On a network of sealers the
+        submissions settle only when the block is the confirmation depth deep, and a
+        transaction a reorganisation dropped is sent again. Never lost, never doubled:
+
+        * not lost: the signed transaction is journaled before it is first sent, and
+          stays unsettled until it is anchored; a dropped one is sent again here, a
+          crash or a node's loss leaves it to :meth:`recover`, which sends it again;
+        * not doubled: every sending is the same signed bytes, so the same nonce of
+          the relay account, which the chain lets be mined once whatever happened to
+          the branch it was first mined on; and were the record ever carried by
+          another transaction, ``attestBySig`` and the signed batches spend the
+          signer's own nonce (``AttestationsNonceUsed``), the Forwarder the request's
+          nonce, ``authoriseBySig`` the enterprise's: the chain refuses a second one.
+        """
+        if self._finality is None:
+            self._finality = Finality(self.service.chain)
+        if self._finality.depth == 1:
+            return self.service.chain.send_prepared(tx)
+        return self._finality.send_anchored(tx)
+
     def _finish(self, anchor: Anchor) -> None:
-        """Send (or find) the anchor's transaction and settle its submissions."""
+        """Send (or find) the anchor's transaction and settle its submissions when anchored."""
         s = self.service
         try:
-            receipt = s.chain.send_prepared(anchor.tx)
+            receipt = self._send_anchored(anchor.tx)
         except ContractRevert as exc:
             reason: dict[str, Any] = {
                 "error": exc.error_name,

@@ -338,8 +338,8 @@ def _naive_in_subprocess(compiled: dict[str, Any], count: int, env: dict[str, st
 # -- anvil --------------------------------------------------------------------------------
 
 
-def attest_tx_per_s(chain: Any, count: int) -> dict[str, Any]:
-    """Our ``attest`` sent ``count`` times by one bank on a fresh deployment on ``chain``."""
+def bench_ledger(chain: Any) -> tuple[Any, Any]:
+    """A fresh deployment on ``chain`` and its one bank (an attester), both funded."""
     from ledger_client import Keyring, Role, deploy
 
     ring = Keyring(BENCH_SEED)
@@ -348,6 +348,12 @@ def attest_tx_per_s(chain: Any, count: int) -> dict[str, Any]:
     chain.fund(bank.address)
     ledger = deploy(chain, regulator)
     ledger.consortium.admit_member(regulator, bank.address, "Bench Bank", "Shanghai", Role.ATTESTER)
+    return ledger, bank
+
+
+def attest_tx_per_s(chain: Any, count: int) -> dict[str, Any]:
+    """Our ``attest`` sent ``count`` times by one bank on a fresh deployment on ``chain``."""
+    ledger, bank = bench_ledger(chain)
     loan = ledger.schemas["loan-repayment"]
     subject = b"\x5a" * 32
     a = ledger.attestations

@@ -30,7 +30,11 @@ app.add_typer(network_app, name="network")
 
 RpcOption = Annotated[
     str | None,
-    typer.Option("--rpc", help="JSON-RPC URL of a node (default: the embedded chain)."),
+    typer.Option(
+        "--rpc",
+        help="JSON-RPC URL of a node, or a comma list of one network's nodes, failed over "
+        "in order (default: the embedded chain).",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 DataDirOption = Annotated[
@@ -1002,6 +1006,26 @@ def bench_throughput(
     from scripts.bench import bench_throughput as run
 
     _print_bench("Throughput (embedded chain)", run(records, proofs), as_json)
+
+
+@bench_app.command("network")
+def bench_network(
+    attests: Annotated[int, typer.Option(help="Single attest transactions per chain.")] = 30,
+    batch: Annotated[int, typer.Option(help="Records anchored in one batch per chain.")] = 2_000,
+    anchored: Annotated[int, typer.Option(help="Writes timed to N deep on the network.")] = 10,
+    partition_s: Annotated[
+        float, typer.Option("--partition-s", help="How long two cities are cut off.")
+    ] = 10.0,
+    as_json: JsonOption = False,
+) -> None:
+    """The client on the five-city geth network beside one anvil and the embedded chain."""
+    from scripts.bench_network import bench_network as run
+
+    _print_bench(
+        "Five-city geth network, anvil, embedded",
+        run(attests, batch, anchored, partition_s),
+        as_json,
+    )
 
 
 @bench_app.command("api")

@@ -13,6 +13,7 @@ once whatever the chain did meanwhile.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -37,6 +38,7 @@ CONFIRMATIONS_ENV = "CREDIT_CHAIN_CONFIRMATIONS"
 ANCHOR_TIMEOUT_S = 120.0
 #: How many times a dropped transaction is sent again before giving up.
 MAX_RESENDS = 5
+_log = logging.getLogger("credit_chain.finality")
 
 
 class TransactionDropped(TransactionError):
@@ -150,7 +152,8 @@ class Finality:
         for _ in range(MAX_RESENDS):
             try:
                 return self.wait_anchored(receipt, timeout_s)
-            except TransactionDropped:
+            except TransactionDropped as dropped:
+                _log.warning("%s; sending it again", dropped)
                 receipt = self._send(tx, timeout_s)
         return self.wait_anchored(receipt, timeout_s)
 

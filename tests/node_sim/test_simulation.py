@@ -395,3 +395,32 @@ def test_the_auditor_counts_the_late_disputes_the_simulation_counted(
     assert overdue > 0
     # Refused attacks leave nothing on chain to object to; late answers to disputes do.
     assert verdict["breach_counts"] == {"DisputeOverdue": overdue}, verdict
+
+
+def test_a_run_in_real_time_moves_no_clock_and_settles_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a chain whose clock only its sealers move (a geth or Besu network; here the
+    embedded chain told so), the days are played back to back: the clock is never moved,
+    nothing matures, and the run is clean."""
+    from ledger_client.chain.backends.base import Backend
+    from ledger_client.chain.backends.embedded import EmbeddedBackend
+    from ledger_client.chain.backends.revm import RevmBackend
+
+    moved: list[int] = []
+    monkeypatch.setattr(Backend, "controls_clock", lambda self: False)
+    for engine in (EmbeddedBackend, RevmBackend):
+        monkeypatch.setattr(engine, "time_travel", lambda self, t: moved.append(t))
+    result = run_simulation(
+        SimulationConfig(days=20, enterprises=30, seed=7, adversary_rate=0.5, late_dispute_rate=0.5)
+    )
+    s = result.summary
+    assert s["config"]["clock"] == "real time"
+    assert moved == []
+    assert s["receivables"]["issued"] > 0
+    assert s["receivables"]["settled_parts"] == 0
+    assert s["receivables"]["defaults"] == 0
+    for kind, tally in s["attacks"].items():
+        assert tally["succeeded"] == 0, (kind, tally)
+    assert result.audit is not None
+    assert result.audit["ok"], result.audit

@@ -7,7 +7,6 @@ every wait is bounded and every node is stopped by its pid at the end.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,33 +19,18 @@ from ledger_client.chain.compiler import ARTIFACTS_PATH, compile_contracts
 from ledger_client.chain.finality import Finality, clique_safe_depth
 from ledger_client.chain.network import GETH, Network, NetworkNotUp, UnknownCity
 from scripts.cli import app
+from tests.network_support import WAIT_S, cli_json, require_geth, wait_for
 
 pytestmark = [pytest.mark.geth, pytest.mark.slow]
 
-#: Bound of every wait for the network to reach a state, seconds.
-WAIT_S = 60.0
-
 
 def cli(*args: str) -> Any:
-    result = CliRunner().invoke(app, ["network", *args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def wait_for(predicate: Any, what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} not within {WAIT_S} s"
-        time.sleep(0.5)
+    return cli_json("network", *args, "--json")
 
 
 @pytest.fixture(scope="module")
 def net_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if not GETH.exists():
-        pytest.skip(f"geth could not be built ({GETH} is missing): `make geth` needs go and gcc")
+    require_geth()
     directory = tmp_path_factory.mktemp("network")
     try:
         up = cli("up", "--dir", str(directory), "--period", "1")

@@ -135,6 +135,11 @@ class Backend(ABC):
         raise NotImplementedError(f"{type(self).__name__} does not read transactions back")
 
     # -- development controls -----------------------------------------------------
+    def controls_clock(self) -> bool:
+        """Whether :meth:`time_travel` can move this chain's clock. A development chain can;
+        a network of sealers cannot: its blocks carry the sealers' wall-clock time."""
+        return True
+
     @abstractmethod
     def time_travel(self, to_timestamp: int) -> None:
         """Mine a block at ``to_timestamp`` (must be later than the latest block)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import threading
 import time
 from typing import Any, ClassVar
 
@@ -21,10 +23,21 @@ from ledger_client.errors import (
 
 #: JSON-RPC error code a node uses for "execution reverted" with revert data.
 _EXECUTION_REVERTED = 3
+#: ``web3_clientVersion`` prefixes of development nodes that move their clock on request
+#: (``evm_setNextBlockTimestamp``); geth and Besu seal at wall-clock time and refuse it.
+_CLOCK_CONTROLLING_CLIENTS = ("anvil", "hardhat", "ganache")
+#: Unmined transactions remembered for a fail-over, at most (the oldest are forgotten).
+_UNCONFIRMED_MAX = 4_096
+_log = logging.getLogger("credit_chain.rpc")
 
 
 class RpcBackend(Backend):
-    """A JSON-RPC node reached over HTTP.
+    """A JSON-RPC node reached over HTTP; or several nodes of one network, failed over.
+
+    ``url`` may be a comma list of the nodes of one network (the cities' nodes):
+    the client uses the first that answers and, when it stops answering, the next
+    one with the same chain id, sending it the transactions it has not seen mined
+    (the dead node's transaction pool died with it).
 
     Requests go through web3's HTTP provider as raw JSON-RPC calls, skipping
     web3's formatting middleware: the client decodes everything itself, and
@@ -37,22 +50,85 @@ class RpcBackend(Backend):
     kind: ClassVar[str] = "rpc"
 
     def __init__(self, url: str, request_timeout: float = 30.0) -> None:
-        self.url = url
-        self._provider = HTTPProvider(url, request_kwargs={"timeout": request_timeout})
-        self.web3 = Web3(self._provider)
+        # A comma list names several nodes of one network (the cities' nodes): the
+        # first that answers is used, and the next when it stops answering.
+        self.urls = [u.strip() for u in url.split(",") if u.strip()]
+        if not self.urls:
+            raise LedgerConnectionError(f"no JSON-RPC URL in {url!r}")
+        self._timeout = request_timeout
         self._ids = itertools.count(1)
-        try:
-            self._chain_id = int(self._request("eth_chainId", []), 16)
-        except (LedgerConnectionError, TypeError, ValueError) as exc:
-            raise LedgerConnectionError(f"cannot reach a JSON-RPC node at {url}: {exc}") from exc
+        self._switch = threading.Lock()
+        # Signed transactions sent and not yet seen mined: a node that dies takes its
+        # pool with it, so they are sent again to the node failed over to.
+        self._unconfirmed: dict[str, bytes] = {}
         self._dev_accounts: list[str] | None = None
+        self._controls_clock: bool | None = None
+        self._chain_id = 0
+        errors: list[str] = []
+        for candidate in self.urls:
+            try:
+                self._chain_id = self._open(candidate)
+                break
+            except LedgerConnectionError as exc:
+                errors.append(str(exc))
+        else:
+            raise LedgerConnectionError(
+                f"cannot reach a JSON-RPC node at {url}: {'; '.join(errors)}"
+            )
+
+    def _open(self, url: str) -> int:
+        """Use the node at ``url``; return its chain id."""
+        provider = HTTPProvider(url, request_kwargs={"timeout": self._timeout})
+        try:
+            response = provider.make_request("eth_chainId", [])
+            chain_id = int(response["result"], 16)
+        except Exception as exc:  # any transport or payload failure: this node is not usable
+            raise LedgerConnectionError(f"cannot reach a JSON-RPC node at {url}: {exc}") from exc
+        self.url, self._provider = url, provider
+        self.web3 = Web3(provider)
+        return chain_id
+
+    def _fail_over(self, failed: str, cause: Exception) -> None:
+        """The node at ``failed`` stopped answering: move to the next one of the list that
+        answers with the same chain id, and send it the transactions not yet mined."""
+        with self._switch:
+            if self.url != failed:
+                return  # another thread has moved on already
+            start = self.urls.index(failed) if failed in self.urls else -1
+            for step in range(1, len(self.urls)):
+                candidate = self.urls[(start + step) % len(self.urls)]
+                try:
+                    chain_id = self._open(candidate)
+                except LedgerConnectionError:
+                    continue
+                if chain_id != self._chain_id:
+                    raise LedgerConnectionError(
+                        f"{candidate} is chain {chain_id}, not chain {self._chain_id} "
+                        f"of {failed}: not a node of the same network"
+                    ) from cause
+                _log.warning(
+                    "%s stopped answering (%s); failed over to %s", failed, cause, candidate
+                )
+                for raw in list(self._unconfirmed.values()):
+                    # Already known or already mined there: the node says so, harmlessly.
+                    try:
+                        self._provider.make_request("eth_sendRawTransaction", ["0x" + raw.hex()])
+                    except Exception as exc:  # the next request finds out whether it answers
+                        _log.warning("re-sending to %s failed: %s", candidate, exc)
+                        break
+                return
+            raise LedgerConnectionError(f"no node of {', '.join(self.urls)} answers: {cause}")
 
     def _raw(self, method: str, params: list[Any]) -> dict[str, Any]:
-        try:
-            response = self._provider.make_request(method, params)
-        except Exception as exc:
-            raise LedgerConnectionError(f"{method} to {self.url} failed: {exc}") from exc
-        return dict(response)
+        for _ in range(len(self.urls)):
+            url, provider = self.url, self._provider
+            try:
+                return dict(provider.make_request(method, params))
+            except Exception as exc:
+                if len(self.urls) == 1:
+                    raise LedgerConnectionError(f"{method} to {url} failed: {exc}") from exc
+                self._fail_over(url, exc)
+        raise LedgerConnectionError(f"{method} failed at every node of {', '.join(self.urls)}")
 
     def _request(self, method: str, params: list[Any]) -> Any:
         response = self._raw(method, params)
@@ -74,7 +150,12 @@ class RpcBackend(Backend):
         if "error" in response:
             err = response["error"]
             raise TransactionError(f"the node refused the transaction: {err.get('message', err)}")
-        return str(response["result"])
+        tx_hash = str(response["result"])
+        if len(self.urls) > 1:
+            if len(self._unconfirmed) >= _UNCONFIRMED_MAX:
+                self._unconfirmed.pop(next(iter(self._unconfirmed)))
+            self._unconfirmed[tx_hash.lower()] = raw
+        return tx_hash
 
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:
         deadline = time.monotonic() + timeout
@@ -82,6 +163,7 @@ class RpcBackend(Backend):
         while True:
             r = self._request("eth_getTransactionReceipt", [tx_hash])
             if r:
+                self._unconfirmed.pop(tx_hash.lower(), None)
                 return _receipt(r)
             if time.monotonic() > deadline:
                 raise TransactionTimeout(tx_hash, timeout)
@@ -90,7 +172,10 @@ class RpcBackend(Backend):
 
     def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
         r = self._request("eth_getTransactionReceipt", [tx_hash])
-        return _receipt(r) if r else None
+        if not r:
+            return None
+        self._unconfirmed.pop(tx_hash.lower(), None)
+        return _receipt(r)
 
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
         params: dict[str, Any] = {"data": "0x" + bytes(tx.get("data", b"")).hex()}
@@ -151,6 +236,13 @@ class RpcBackend(Backend):
         return bytes.fromhex(str(tx.get("input") or tx.get("data") or "0x")[2:])
 
     # -- development controls -----------------------------------------------------
+    def controls_clock(self) -> bool:
+        if self._controls_clock is None:
+            response = self._raw("web3_clientVersion", [])
+            version = str(response.get("result") or "").lower()
+            self._controls_clock = version.startswith(_CLOCK_CONTROLLING_CLIENTS)
+        return self._controls_clock
+
     def time_travel(self, to_timestamp: int) -> None:
         latest = self.block().timestamp
         if to_timestamp <= latest:

@@ -1,0 +1,45 @@
+"""What the tests on the five cities' geth network share: a bounded wait, the CLI, geth."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+#: Bound of a wait for the network to reach a state, seconds.
+WAIT_S = 60.0
+
+
+def wait_for(predicate: Callable[[], T | None], what: str, timeout_s: float = WAIT_S) -> T:
+    """Poll ``predicate`` twice a second until it returns something true; return it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what} not within {timeout_s:.0f} s"
+        time.sleep(0.5)
+
+
+def cli_json(*args: str) -> Any:
+    """``credit-chain ARGS`` in this process; its exit code 0 and its JSON output."""
+    from typer.testing import CliRunner
+
+    from scripts.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def require_geth() -> None:
+    """Skip the test when geth is not built."""
+    from ledger_client.chain.network import GETH
+
+    if not GETH.exists():
+        pytest.skip(f"geth could not be built ({GETH} is missing): `make geth` needs go and gcc")
