@@ -9,7 +9,7 @@ import {IAuthorisations} from "./IAuthorisations.sol";
 import {ICollateralRegistry} from "./ICollateralRegistry.sol";
 import {IConsortium} from "./IConsortium.sol";
 import {FacilityKind, ICreditFacilities} from "./ICreditFacilities.sol";
-import {ROLE_FINANCIER, ROLE_REGULATOR} from "./Common.sol";
+import {ROLE_ATTESTER, ROLE_FINANCIER, ROLE_REGULATOR} from "./Common.sol";
 
 /// @title CreditFacilities
 /// @notice Facilities banks grant enterprises, and joint credit agreements whose limit binds.
@@ -289,11 +289,11 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
         address reader = _msgSender();
         if (!_consortium.hasRole(reader, ROLE_REGULATOR)) {
             // The same consent a credit query needs: the enterprise's authorisation of this
-            // member, neither withdrawn nor lapsed.
+            // member, neither withdrawn nor lapsed, held by a querier in good standing.
             IAuthorisations.Authorisation memory a = _authorisations.authorisation(authId);
             if (
                 a.subject != subject || a.member != reader || a.withdrawnAt != 0 || a.expiry <= block.timestamp
-                    || !_consortium.hasRole(reader, 0)
+                    || !(_consortium.hasRole(reader, ROLE_FINANCIER) || _consortium.hasRole(reader, ROLE_ATTESTER))
             ) revert FacilityExposureNotAuthorised(subject, reader);
         }
         return _exposures[subject];
