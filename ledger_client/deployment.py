@@ -621,8 +621,9 @@ def _wiring_mismatches(
 def _not_created_by_deployer(chain: Chain, manifest: Manifest) -> list[ManifestWiringMismatch]:
     """The contracts the manifest's deployer did not create.
 
-    Nothing refers to Authorisations or Receivables, so a copy wired exactly like the
-    original would pass the immutables check: what no copy can have is the original's
+    Nothing refers to CreditFacilities, so a copy wired exactly like the original would
+    pass the immutables check (and a copy of another contract fails it only where a
+    contract refers to it): what no copy can have is the original's
     address, one of the deployer's CREATE addresses (and the deployer is the consortium's
     first regulator, which the Consortium's constructor makes of whoever creates it).
     """
