@@ -85,7 +85,7 @@ interface ICollateralRegistry {
 
     /// @notice The kind is not one the registry takes.
     /// @custom:kind invalid
-    error CollateralInvalidKind(uint8 kind);
+    error CollateralInvalidKind(uint8 code);
     /// @notice The asset key is zero.
     /// @custom:kind invalid
     error CollateralInvalidKey(bytes32 key);

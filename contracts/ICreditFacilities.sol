@@ -192,7 +192,7 @@ interface ICreditFacilities {
     error FacilityInvalidAmount(uint64 amount, uint64 bound);
     /// @notice The kind is not a facility kind.
     /// @custom:kind invalid
-    error FacilityInvalidKind(uint8 kind);
+    error FacilityInvalidKind(uint8 code);
     /// @notice The expiry is not in the future.
     /// @custom:kind invalid
     error FacilityInvalidExpiry(uint40 expiry, uint256 now);

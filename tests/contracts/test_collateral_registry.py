@@ -130,7 +130,7 @@ def test_malformed_terms_are_refused_by_name(w: LendingWorld) -> None:
     sig = bytes(65)
     with pytest.raises(CollateralInvalidKind) as kind:
         w.cr.send_call(w.bank_a, w.cr._call("pledge", raw, w.firm.address, 2**40, sig))
-    assert kind.value.fields["kind"] == 0
+    assert kind.value.fields["code"] == 0
     with pytest.raises(CollateralInvalidKey):
         w.pledge(w.bank_a, PledgeTerms(CollateralKind.PATENT, Hash32(bytes(32)), 1, good.expiry))
     with pytest.raises(CollateralInvalidAmount):
