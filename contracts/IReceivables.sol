@@ -364,4 +364,11 @@ interface IReceivables {
 
     /// @notice The attestation contract defaults are attested in.
     function attestations() external view returns (address);
+
+    /// @notice The collateral registry asked before a part is financed or moved.
+    function collateral() external view returns (address);
+
+    /// @notice What the collateral registry needs to know of a part: its holder's subject id,
+    /// its status and its financier (0 when not financed).
+    function collateralState(bytes32 id) external view returns (bytes32 holder, Status status, address financier);
 }

@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 
 import {IAttestations} from "./IAttestations.sol";
+import {CollateralKind, ICollateralRegistry, collateralAssetId} from "./ICollateralRegistry.sol";
 import {IConsortium} from "./IConsortium.sol";
 import {IReceivables} from "./IReceivables.sol";
 import {ROLE_FINANCIER} from "./Common.sol";
@@ -25,6 +26,7 @@ contract Receivables is IReceivables, ERC2771Context {
     IAttestations private immutable _attestations;
     bytes32 private immutable _defaultSchema;
     uint40 private immutable _gracePeriod;
+    ICollateralRegistry private immutable _collateral;
 
     uint64 private _receivableCount;
     uint32 private _partyCount;
@@ -43,18 +45,21 @@ contract Receivables is IReceivables, ERC2771Context {
     /// @param defaultSchema_ The id of the registered `receivable-default` schema.
     /// @param gracePeriod_ Seconds after the due date before an unpaid part can be marked
     /// overdue (the deployment uses 15 days).
+    /// @param collateral_ The collateral registry: a part pledged there is not financed or moved.
     /// @param forwarder_ The Forwarder (IForwarder.sol) whose relayed requests act for their signer.
     constructor(
         IConsortium consortium_,
         IAttestations attestations_,
         bytes32 defaultSchema_,
         uint40 gracePeriod_,
+        ICollateralRegistry collateral_,
         address forwarder_
     ) ERC2771Context(forwarder_) {
         _consortium = consortium_;
         _attestations = attestations_;
         _defaultSchema = defaultSchema_;
         _gracePeriod = gracePeriod_;
+        _collateral = collateral_;
     }
 
     /// @inheritdoc IReceivables
@@ -402,6 +407,17 @@ contract Receivables is IReceivables, ERC2771Context {
         return address(_attestations);
     }
 
+    /// @inheritdoc IReceivables
+    function collateral() external view returns (address) {
+        return address(_collateral);
+    }
+
+    /// @inheritdoc IReceivables
+    function collateralState(bytes32 id) external view returns (bytes32 holder, Status status, address financier) {
+        Part memory p = _parts[id];
+        return (_subjectOf[p.holder], p.status, _financings[id].financier);
+    }
+
     /// @dev The party number of `subject`, assigned on its first appearance.
     function _party(bytes32 subject) private returns (uint32 party) {
         party = _partyOf[subject];
@@ -432,6 +448,10 @@ contract Receivables is IReceivables, ERC2771Context {
         if (status != Status.Active) revert ReceivablesWrongStatus(id, status);
         uint40 dueDate = t.dueDate;
         if (block.timestamp >= dueDate) revert ReceivablesMatured(id, dueDate);
+        // One asset, one lien: a part pledged in the registry neither moves nor is financed.
+        bytes32 assetId = collateralAssetId(CollateralKind.Receivable, id);
+        address pledgee = _collateral.activePledgee(assetId);
+        if (pledgee != address(0)) revert ICollateralRegistry.CollateralAlreadyPledged(assetId, pledgee);
     }
 
     /// @dev The party number and subject of a recipient: a bound enterprise other than the

@@ -39,12 +39,24 @@ from ledger_client.errors import (
     ManifestWiringMismatch,
     TransactionError,
 )
+from ledger_client.lending import CollateralRegistryContract, CreditFacilitiesContract
+from ledger_client.lending import collateral as _collateral
+from ledger_client.lending import facilities as _facilities
 from ledger_client.types import City, Role
 
 MANIFEST_FORMAT = 1
 #: Contracts in deployment order: the Forwarder first, which every later one trusts to relay
 #: its callers' signed requests (ERC-2771); each after the Consortium takes its address.
-CONTRACTS = ("Forwarder", "Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
+CONTRACTS = (
+    "Forwarder",
+    "Consortium",
+    "Attestations",
+    "Disputes",
+    "Authorisations",
+    "CollateralRegistry",
+    "Receivables",
+    "CreditFacilities",
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,13 @@ class Ledger:
         self.receivables = ReceivablesContract(
             chain, c["Receivables"].address, artifacts.contract("Receivables")
         )
+        # -- lending: one collateral registry, credit facilities and joint agreements --
+        self.collateral = CollateralRegistryContract(
+            chain, c["CollateralRegistry"].address, artifacts.contract("CollateralRegistry")
+        )
+        self.facilities = CreditFacilitiesContract(
+            chain, c["CreditFacilities"].address, artifacts.contract("CreditFacilities")
+        )
         # -- relayed writes: any party's signed call, relayed by anyone (ERC-2771) --
         self.forwarder = ForwarderContract(
             chain, c["Forwarder"].address, artifacts.contract("Forwarder")
@@ -220,15 +239,27 @@ def deploy(
     )
     for schema in load_schemas().values():
         attestations.register_schema(regulator, schema)
-    # -- receivables (supply-chain finance) --
-    deployed["Receivables"] = _deploy_receivables(
+    # -- receivables (supply-chain finance) and the collateral registry they share --
+    deployed.update(
+        _deploy_receivables(
+            chain,
+            regulator,
+            arts,
+            consortium=consortium.address,
+            attestations=deployed["Attestations"].address,
+            city=city,
+            forwarder=forwarder.address,
+        )
+    )
+    # -- lending: facilities check pledges in the registry, consent in Authorisations --
+    deployed["CreditFacilities"] = _deploy_one(
         chain,
         regulator,
-        arts,
-        consortium=consortium.address,
-        attestations=deployed["Attestations"].address,
-        city=city,
-        forwarder=forwarder.address,
+        arts.contract("CreditFacilities"),
+        consortium.address,
+        deployed["CollateralRegistry"].address,
+        deployed["Authorisations"].address,
+        forwarder.address,
     )
     last_block = chain.backend.block_number()
     manifest = Manifest(
@@ -315,13 +346,20 @@ def _deploy_receivables(
     attestations: str,
     city: City,
     forwarder: str,
-) -> DeployedContract:
-    """Deploy Receivables and admit it to the consortium as an attester.
+) -> dict[str, DeployedContract]:
+    """Deploy the collateral registry, then Receivables, and admit Receivables to the
+    consortium as an attester.
 
-    It attests a ``receivable-default`` about the debtor when a part is marked
+    Receivables attests a ``receivable-default`` about the debtor when a part is marked
     overdue, so the schema must be registered and the contract a member in good
-    standing with the attester role, in the regulator's city.
+    standing with the attester role, in the regulator's city. The registry and
+    Receivables each ask the other (a pledged part is not financed, a financed part is
+    not pledged): the registry is given the address Receivables gets next.
     """
+    receivables_at = create_address(regulator.address, chain.backend.nonce(regulator.address) + 1)
+    registry = _deploy_one(
+        chain, regulator, arts.contract("CollateralRegistry"), consortium, receivables_at, forwarder
+    )
     receivables = _deploy_one(
         chain,
         regulator,
@@ -330,12 +368,19 @@ def _deploy_receivables(
         attestations,
         schema_id(load_schemas()["receivable-default"]),
         DEFAULT_GRACE_PERIOD,
+        registry.address,
         forwarder,
     )
+    if receivables.address != receivables_at:
+        raise TransactionError(
+            f"Receivables was deployed at {receivables.address}, not at {receivables_at} "
+            f"where CollateralRegistry expects it: did {regulator.address} send another "
+            "transaction during the deployment? Deploy again."
+        )
     admit = arts.contract("Consortium").codec.fn("admitMember")
     member = [receivables.address, RECEIVABLES_MEMBER_NAME, int(city), int(Role.ATTESTER)]
     chain.transact(regulator, consortium, admit.encode(member))
-    return receivables
+    return {"CollateralRegistry": registry, "Receivables": receivables}
 
 
 def attach(
@@ -406,9 +451,19 @@ EIP712_DOMAINS: dict[str, tuple[str, str]] = {
     "Attestations": (_attestations.EIP712_NAME, _attestations.EIP712_VERSION),
     "Disputes": (_disputes.EIP712_NAME, _disputes.EIP712_VERSION),
     "Authorisations": (_authorisations.EIP712_NAME, _authorisations.EIP712_VERSION),
+    "CollateralRegistry": (_collateral.EIP712_NAME, _collateral.EIP712_VERSION),
+    "CreditFacilities": (_facilities.EIP712_NAME, _facilities.EIP712_VERSION),
 }
 #: Contracts that take the Forwarder as their ERC-2771 trusted forwarder.
-_RELAYED = ("Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
+_RELAYED = (
+    "Consortium",
+    "Attestations",
+    "Disputes",
+    "Authorisations",
+    "Receivables",
+    "CollateralRegistry",
+    "CreditFacilities",
+)
 
 
 @dataclass(frozen=True)
@@ -437,6 +492,31 @@ def expected_wiring(chain_id: int, manifest: Manifest) -> list[Wire]:
         address("Authorisations", "consortium", "Authorisations._consortium", addr["Consortium"]),
         address("Receivables", "consortium", "Receivables._consortium", addr["Consortium"]),
         address("Receivables", "attestations", "Receivables._attestations", addr["Attestations"]),
+        address("Receivables", "collateral", "Receivables._collateral", addr["CollateralRegistry"]),
+        address(
+            "CollateralRegistry", "consortium", "CollateralRegistry._consortium", addr["Consortium"]
+        ),
+        address(
+            "CollateralRegistry",
+            "receivables",
+            "CollateralRegistry._receivables",
+            addr["Receivables"],
+        ),
+        address(
+            "CreditFacilities", "consortium", "CreditFacilities._consortium", addr["Consortium"]
+        ),
+        address(
+            "CreditFacilities",
+            "collateral",
+            "CreditFacilities._collateral",
+            addr["CollateralRegistry"],
+        ),
+        address(
+            "CreditFacilities",
+            "authorisations",
+            "CreditFacilities._authorisations",
+            addr["Authorisations"],
+        ),
         Wire(
             "Receivables",
             "defaultSchema",
@@ -541,8 +621,9 @@ def _wiring_mismatches(
 def _not_created_by_deployer(chain: Chain, manifest: Manifest) -> list[ManifestWiringMismatch]:
     """The contracts the manifest's deployer did not create.
 
-    Nothing refers to Authorisations or Receivables, so a copy wired exactly like the
-    original would pass the immutables check: what no copy can have is the original's
+    Nothing refers to CreditFacilities, so a copy wired exactly like the original would
+    pass the immutables check (and a copy of another contract fails it only where a
+    contract refers to it): what no copy can have is the original's
     address, one of the deployer's CREATE addresses (and the deployer is the consortium's
     first regulator, which the Consortium's constructor makes of whoever creates it).
     """

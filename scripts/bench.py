@@ -101,8 +101,14 @@ def bench_gas(batch_size: int = 1_000, engine: str = "embedded") -> dict[str, An
     receivables_chain = connect(engine, **GAS_CLOCK)
     receivables = receivable_gas(receivables_chain)
     receivables_chain.close()
+    from scripts.bench_lending import lending_gas
+
+    lending_chain = connect(engine, **GAS_CLOCK)
+    lending = lending_gas(lending_chain)
+    lending_chain.close()
     return {
         **receivables,
+        **lending,
         **relayed_gas(engine),
         "attest_gas": second.gas_used,
         "attest_first_gas": first.gas_used,
@@ -947,6 +953,10 @@ TARGETS: tuple[tuple[str, str, str, float, str], ...] = (
     ("gas", "batch_gas_per_record", "<=", 500, "gas per record, batch of 1,000"),
     ("gas", "batch_anchor_gas", "<=", 56_000, "gas of one batch anchor (one root)"),
     ("gas", "batch_max_gas_per_record", "<=", 1, "gas per record, batch of 65,536"),
+    ("gas", "pledge_gas", "<=", 90_000, "gas of a pledge registration"),
+    ("gas", "facility_register_gas", "<=", 80_000, "gas of a facility registration"),
+    ("gas", "facility_draw_gas", "<=", 60_000, "gas of a draw"),
+    ("gas", "joint_limit_check_gas", "<=", 10_000, "gas the joint-limit check adds to a draw"),
     ("throughput", "records_per_s", ">=", 5_000, "records anchored per second, end to end"),
     ("throughput", "proofs_per_s", ">=", 20_000, "proof verifications per second"),
     ("throughput", "verify_cost_ratio", "<=", 2, "verify one record at 100k vs at 1k"),

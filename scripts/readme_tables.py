@@ -90,6 +90,15 @@ GAS_LABELS: dict[str, str] = {
     "relayed_receivable_release_gas": "relayed: financing released",
     "relayed_receivable_settle_one_gas": "relayed: settlement of one receivable",
     "relayed_receivable_mark_overdue_gas": "relayed: receivable marked overdue",
+    "pledge_gas": "pledge of a patent (`pledge`, the pledgor's signature checked), target 90,000",
+    "pledge_release_gas": "pledge released",
+    "facility_register_gas": "credit facility registered, secured by one pledge, target 80,000",
+    "facility_register_unsecured_gas": "credit facility registered, unsecured",
+    "facility_draw_gas": "draw on a facility, target 60,000",
+    "facility_draw_first_gas": "draw, the enterprise's first on any facility",
+    "facility_draw_joint_gas": "draw by a participant of a joint agreement in force",
+    "joint_limit_check_gas": "what the joint-limit check adds to a draw, target 10,000",
+    "facility_repay_gas": "repayment on a facility",
 }
 
 

@@ -15,7 +15,7 @@ end with fewer steps in all than ``MODEL_MIN_TOTAL_STEPS`` (default 10,000).
 
 Budgets: ``MODEL_EXAMPLES`` / ``MODEL_STEPS`` set every machine's examples and
 steps per example; ``<MACHINE>_MODEL_EXAMPLES`` / ``<MACHINE>_MODEL_STEPS``
-(``CONSORTIUM``, ``ATTESTATIONS``, ``CONSENT``, ``RECEIVABLES``) one machine's.
+(``CONSORTIUM``, ``ATTESTATIONS``, ``CONSENT``, ``RECEIVABLES``, ``LENDING``) one machine's.
 The defaults add up to about 12,000 steps in a plain ``make test``.
 """
 
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The model machines, in the order the summary names them.
-MACHINES = ("consortium", "attestations", "consent", "receivables")
+MACHINES = ("consortium", "attestations", "consent", "receivables", "lending")
 #: Steps each machine ran against the chain in this process (predicted calls and clock moves).
 STEP_COUNTS: Counter[str] = Counter()
 #: The machines whose test ran to its end in this process.

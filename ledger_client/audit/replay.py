@@ -42,12 +42,14 @@ from ledger_client.audit.state import (
     LedgerState,
     MemberState,
     PartState,
+    PledgeState,
     QueryState,
     ReceivableState,
     SchemaState,
     ShareState,
 )
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD, receivable_label
+from ledger_client.lending import CollateralKind, asset_id
 from ledger_client.types import (
     DISPUTE_RESOLUTION_PERIOD,
     City,
@@ -81,6 +83,8 @@ _FINANCED = int(ReceivableStatus.FINANCED)
 _PAID = int(ReceivableStatus.PAID)
 _OVERDUE = int(ReceivableStatus.OVERDUE)
 _OPEN = int(DisputeStatus.OPEN)
+_RECEIVABLE = int(CollateralKind.RECEIVABLE)
+_MOVABLE = int(CollateralKind.MOVABLE)
 
 
 # -- ids, recomputed from the fields they commit to -------------------------------------
@@ -212,6 +216,12 @@ class Replay:
             ("Receivables", "FinancingReleased"): self._released,
             ("Receivables", "ReceivableSettled"): self._settled,
             ("Receivables", "ReceivableMarkedOverdue"): self._marked_overdue,
+            ("CollateralRegistry", "CollateralPledged"): self._pledged,
+            ("CollateralRegistry", "PledgeAmended"): self._pledge_amended,
+            ("CollateralRegistry", "PledgeReleased"): self._pledge_released,
+            ("CreditFacilities", "JointAgreementActivated"): self._joint_activated,
+            ("CreditFacilities", "JointAgreementEnded"): self._joint_ended,
+            ("CreditFacilities", "FacilityDrawn"): self._drawn,
         }
 
     # -- driving ------------------------------------------------------------------
@@ -1364,7 +1374,75 @@ class Replay:
         part.requests.pop(financier, None)
         part.last = ref
 
+    # -- lending: one pledge at a time, joint limits --------------------------------------
+    def _pledged(self, a: dict[str, Any], ref: EventRef) -> None:
+        s = self.state
+        pid, aid, kind = bytes(a["pledgeId"]), bytes(a["assetId"]), int(a["kind"])
+        pledge = PledgeState(aid, kind, bytes(a["key"]), a["pledgee"], int(a["expiry"]), False, ref)
+        s.pledges[pid] = pledge
+        if kind == _MOVABLE:
+            return
+        held = s.pledges.get(s.asset_pledges.get(aid, b""))
+        if held is not None and held.in_force(ref.timestamp):
+            self._breach(
+                "DoublePledge",
+                f"asset 0x{aid.hex()} pledged to {self._who(pledge.pledgee)} while "
+                f"{self._who(held.pledgee)}'s pledge of it (transaction {held.ref.tx_hash}, "
+                f"block {held.ref.block}) was in force",
+                ref,
+            )
+        part = s.parts.get(pledge.key) if kind == _RECEIVABLE else None
+        if part is not None and part.financed is not None:
+            self._breach(
+                "DoublePledge",
+                f"receivable {receivable_label(part.part_id)} pledged to "
+                f"{self._who(pledge.pledgee)} while financed by {self._who(part.financier)}",
+                ref,
+            )
+        s.asset_pledges[aid] = pid
+
+    def _pledge_amended(self, a: dict[str, Any], _ref: EventRef) -> None:
+        pledge = self.state.pledges.get(bytes(a["pledgeId"]))
+        if pledge is not None:
+            pledge.expiry = int(a["expiry"])
+
+    def _pledge_released(self, a: dict[str, Any], _ref: EventRef) -> None:
+        pledge = self.state.pledges.get(bytes(a["pledgeId"]))
+        if pledge is not None:
+            pledge.released = True
+
+    def _receivable_pledged_to(self, part_id: bytes, at: int) -> PledgeState | None:
+        aid = bytes(asset_id(CollateralKind.RECEIVABLE, part_id))
+        held = self.state.pledges.get(self.state.asset_pledges.get(aid, b""))
+        return held if held is not None and held.in_force(at) else None
+
+    def _joint_activated(self, a: dict[str, Any], _ref: EventRef) -> None:
+        self.state.joint_limits[bytes(a["subject"])] = (int(a["agreement"]), int(a["jointLimit"]))
+
+    def _joint_ended(self, a: dict[str, Any], _ref: EventRef) -> None:
+        self.state.joint_limits.pop(bytes(a["subject"]), None)
+
+    def _drawn(self, a: dict[str, Any], ref: EventRef) -> None:
+        joint = self.state.joint_limits.get(bytes(a["subject"]))
+        if joint is not None and int(a["joint"]) > joint[1]:
+            self._breach(
+                "ExposureAboveJointLimit",
+                f"a draw by {self._who(a['lender'])} took the joint exposure to "
+                f"0x{bytes(a['subject']).hex()} to {int(a['joint']):,} fen, past agreement "
+                f"{joint[0]}'s joint limit of {joint[1]:,} fen",
+                ref,
+            )
+
     def _financed(self, a: dict[str, Any], ref: EventRef) -> None:
+        held = self._receivable_pledged_to(bytes(a["id"]), ref.timestamp)
+        if held is not None:
+            self._breach(
+                "DoublePledge",
+                f"receivable {receivable_label(bytes(a['id']))} financed by "
+                f"{self._who(a['financier'])} while pledged to {self._who(held.pledgee)} "
+                f"(transaction {held.ref.tx_hash})",
+                ref,
+            )
         part = self._part(bytes(a["id"]), ref, "financing")
         if part is None:
             return

@@ -23,6 +23,7 @@ __all__ = [
     "LedgerState",
     "MemberState",
     "PartState",
+    "PledgeState",
     "QueryState",
     "ReceivableState",
     "SchemaState",
@@ -51,6 +52,11 @@ BREACHES: dict[str, str] = {
     "IdMismatch": "an id that is not the hash (or sequence number) of the fields it commits to",
     "IllegalTransition": "a state change the rules forbid (revoking twice, moving a settled "
     "part, a deadline or flag that does not follow from the block's time, ...)",
+    "DoublePledge": "an asset that takes one pledge at a time (a receivable, patent, trademark "
+    "or equity share) pledged while another pledge of it was in force, or a receivable both "
+    "pledged and financed",
+    "ExposureAboveJointLimit": "a draw that took the participants' joint exposure to an "
+    "enterprise past the joint limit of its agreement in force",
     "StateMismatch": "the contract's own view disagrees with the state rebuilt from the events",
     "ManifestWiringMismatch": "a contract the manifest names was built with another consortium, "
     "forwarder, disputes or attestations contract, schema, grace period or EIP-712 domain than "
@@ -336,6 +342,23 @@ class PartState:
 
 
 @dataclass(slots=True)
+class PledgeState:
+    """A registration in the collateral registry, as its events left it."""
+
+    asset_id: bytes
+    kind: int  # CollateralKind code; 5 (movables) takes several pledges
+    key: bytes
+    pledgee: str
+    expiry: int  # UNIX seconds
+    released: bool
+    ref: EventRef  # its registration
+
+    def in_force(self, at: int) -> bool:
+        """Registered, not released and not lapsed at ``at``."""
+        return not self.released and self.expiry > at
+
+
+@dataclass(slots=True)
 class LedgerState:
     """Everything the events say, folded."""
 
@@ -361,6 +384,11 @@ class LedgerState:
     #: keccak256(abi.encode(debtor, commitment)) -> root, while live
     invoices: dict[bytes, bytes] = field(default_factory=dict)
     invoices_seen: dict[bytes, bytes] = field(default_factory=dict)  # ever, incl. released
+    pledges: dict[bytes, PledgeState] = field(default_factory=dict)  # by pledge id
+    #: asset id -> the pledge id of its exclusive pledge registered last
+    asset_pledges: dict[bytes, bytes] = field(default_factory=dict)
+    #: subject -> (agreement, joint limit in fen) of its joint agreement in force
+    joint_limits: dict[bytes, tuple[int, int]] = field(default_factory=dict)
     events: int = 0
     first_block: int = 0
     last_block: int = 0

@@ -341,7 +341,14 @@ class WiringConformance(LedgerFixtures):
         found = {(m.contract, m.reference) for m in wiring_mismatches(chain, swapped)}
         assert found == {
             (name, "consortium")
-            for name in ("Attestations", "Disputes", "Authorisations", "Receivables")
+            for name in (
+                "Attestations",
+                "Disputes",
+                "Authorisations",
+                "CollateralRegistry",
+                "Receivables",
+                "CreditFacilities",
+            )
         } | {("Consortium", "creator")}
 
     def test_another_forwarder_is_refused(self, world: World) -> None:
@@ -352,7 +359,15 @@ class WiringConformance(LedgerFixtures):
         found = wiring_mismatches(chain, swapped)
         assert {(m.contract, m.reference, m.manifest, m.onchain) for m in found} == {
             (name, "trustedForwarder", other, real)
-            for name in ("Consortium", "Attestations", "Disputes", "Authorisations", "Receivables")
+            for name in (
+                "Consortium",
+                "Attestations",
+                "Disputes",
+                "Authorisations",
+                "CollateralRegistry",
+                "Receivables",
+                "CreditFacilities",
+            )
         } | {("Forwarder", "creator", world.ledger.manifest.deployer, "another account")}
         with pytest.raises(ManifestWiringMismatch, match="reference=trustedForwarder"):
             attach(chain, swapped)
@@ -391,6 +406,7 @@ class WiringConformance(LedgerFixtures):
             ("Receivables", "attestations"),
             ("Authorisations", "creator"),
             ("Receivables", "creator"),
+            ("CreditFacilities", "creator"),
         ],
     )
     def test_a_copy_of_another_contract_is_refused(
@@ -425,16 +441,18 @@ class WiringConformance(LedgerFixtures):
                 c["Attestations"],
                 bytes(rc.default_schema()),
                 0,
+                c["CollateralRegistry"],
                 c["Forwarder"],
             ),
-            # Wired exactly like the originals (nothing refers to these two): only who
-            # created them differs.
+            # Wired exactly like the originals: only who created them differs (nothing
+            # refers to CreditFacilities; the contracts that refer to the other two show it).
             ("Authorisations", "creator"): (c["Consortium"], c["Forwarder"]),
             ("Receivables", "creator"): (
                 c["Consortium"],
                 c["Attestations"],
                 bytes(rc.default_schema()),
                 grace,
+                c["CollateralRegistry"],
                 c["Forwarder"],
             ),
             ("Receivables", "attestations"): (
@@ -442,6 +460,13 @@ class WiringConformance(LedgerFixtures):
                 fake_attestations,
                 bytes(rc.default_schema()),
                 grace,
+                c["CollateralRegistry"],
+                c["Forwarder"],
+            ),
+            ("CreditFacilities", "creator"): (
+                c["Consortium"],
+                c["CollateralRegistry"],
+                c["Authorisations"],
                 c["Forwarder"],
             ),
         }
@@ -452,7 +477,12 @@ class WiringConformance(LedgerFixtures):
         if name == "Disputes":  # Attestations names the real Disputes
             assert found[("Attestations", "disputes")].onchain == c["Disputes"]
         if reference == "creator":
-            assert set(found) == {(name, "creator")}
+            # Contracts that name the copied one show the copy too.
+            others = {
+                "Receivables": {("CollateralRegistry", "receivables")},
+                "Authorisations": {("CreditFacilities", "authorisations")},
+            }.get(name, set())
+            assert set(found) == {(name, "creator")} | others
             assert (found[(name, "creator")].manifest, found[(name, "creator")].onchain) == (
                 ledger.manifest.deployer,
                 "another account",

@@ -1,0 +1,115 @@
+"""The audit's lending rules on synthetic event streams: ``DoublePledge`` and
+``ExposureAboveJointLimit``, each found with the event that caused it.
+
+The contracts refuse both; the streams are built by hand to show that the replay would
+catch them if a contract, a node or a copy of the events ever let one through.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger_client.audit import Breach, Replay
+from ledger_client.lending import CollateralKind, asset_id, ip_key, movable_key, pledge_id
+from tests.audit_streams import BANK, DAY, OTHER_BANK, RECEIVABLES, SUBJ_A, SUBJ_B, CleanWorld, h
+
+PATENT = ip_key("CNIPA", "ZL1")
+
+
+def replay(world: CleanWorld) -> list[Breach]:
+    return Replay(receivables_address=RECEIVABLES).run(world.events)
+
+
+def named(breaches: list[Breach], name: str) -> list[Breach]:
+    return [b for b in breaches if b.name == name]
+
+
+def pledge(world: CleanWorld, kind: CollateralKind, key: bytes, bank: str, rank: int) -> None:
+    aid = asset_id(kind, key)
+    world.emit(
+        "CollateralRegistry",
+        "CollateralPledged",
+        pledgeId=pledge_id(aid, rank),
+        assetId=aid,
+        pledgor=SUBJ_B,
+        pledgee=bank,
+        kind=int(kind),
+        key=key,
+        securedAmount=1_000,
+        expiry=world.time + 30 * DAY,
+    )
+
+
+@pytest.fixture
+def world() -> CleanWorld:
+    return CleanWorld()
+
+
+def test_a_patent_pledged_twice_while_the_first_is_in_force(world: CleanWorld) -> None:
+    pledge(world, CollateralKind.PATENT, PATENT, BANK, 0)
+    pledge(world, CollateralKind.PATENT, PATENT, OTHER_BANK, 1)
+    (b,) = named(replay(world), "DoublePledge")
+    assert (b.tx_hash, b.event) == (world.last.tx_hash, "CollateralRegistry.CollateralPledged")
+
+
+def test_a_second_pledge_after_a_release_or_lapse_and_ranked_movables_are_no_breach(
+    world: CleanWorld,
+) -> None:
+    pledge(world, CollateralKind.PATENT, PATENT, BANK, 0)
+    aid = asset_id(CollateralKind.PATENT, PATENT)
+    world.emit(
+        "CollateralRegistry",
+        "PledgeReleased",
+        pledgeId=pledge_id(aid, 0),
+        assetId=aid,
+        pledgee=BANK,
+    )
+    pledge(world, CollateralKind.PATENT, PATENT, OTHER_BANK, 1)
+    world.advance(31 * DAY)
+    pledge(world, CollateralKind.PATENT, PATENT, BANK, 2)
+    goods = movable_key(h("copper"))
+    pledge(world, CollateralKind.MOVABLE, goods, BANK, 0)
+    pledge(world, CollateralKind.MOVABLE, goods, OTHER_BANK, 1)
+    assert named(replay(world), "DoublePledge") == []
+
+
+def test_a_financed_receivable_pledged(world: CleanWorld) -> None:
+    pledge(world, CollateralKind.RECEIVABLE, world.part, OTHER_BANK, 0)
+    (b,) = named(replay(world), "DoublePledge")
+    assert "while financed" in b.detail
+
+
+def test_a_pledged_receivable_financed(world: CleanWorld) -> None:
+    pledge(world, CollateralKind.RECEIVABLE, world.rid, OTHER_BANK, 0)
+    world.request_financing(world.rid, SUBJ_B, BANK)
+    world.finance(world.rid, SUBJ_B, BANK, 500_000)
+    (b,) = named(replay(world), "DoublePledge")
+    assert (b.tx_hash, b.event) == (world.last.tx_hash, "Receivables.ReceivableFinanced")
+
+
+def test_a_draw_past_the_joint_limit(world: CleanWorld) -> None:
+    world.emit(
+        "CreditFacilities", "JointAgreementActivated", agreement=1, subject=SUBJ_A, jointLimit=900
+    )
+
+    def draw(joint: int) -> None:
+        world.emit(
+            "CreditFacilities",
+            "FacilityDrawn",
+            facilityId=h(f"facility {joint}"),
+            subject=SUBJ_A,
+            lender=BANK,
+            amount=100,
+            drawn=100,
+            total=joint,
+            joint=joint,
+        )
+
+    draw(900)
+    assert named(replay(world), "ExposureAboveJointLimit") == []
+    draw(901)
+    (b,) = named(replay(world), "ExposureAboveJointLimit")
+    assert "901 fen" in b.detail
+    world.emit("CreditFacilities", "JointAgreementEnded", agreement=1, subject=SUBJ_A, lead=BANK)
+    draw(5_000)  # no agreement in force: no joint limit
+    assert len(named(replay(world), "ExposureAboveJointLimit")) == 1
