@@ -31,6 +31,12 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
     mapping(bytes32 subject => Exposure exposure) private _exposures;
     mapping(uint32 agreement => Agreement terms) private _agreements;
     mapping(bytes32 participationKey => Participation participation) private _participations;
+    /// @dev The banks of each agreement, in proposal order: read once, when it comes into force.
+    mapping(uint32 agreement => address[] banks) private _participantsOf;
+    /// @dev What each lender has outstanding with each enterprise across its facilities. A joint
+    /// agreement starts from its participants' balances: without this, a balance drawn before the
+    /// agreement (or on a facility not drawn since) would escape the joint limit.
+    mapping(bytes32 lendingKey => uint64 outstanding) private _lent;
 
     /// @param consortium_ The consortium contract that says who may act.
     /// @param collateral_ The collateral registry a facility's pledges are checked in.
@@ -69,9 +75,7 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
             ICollateralRegistry.PledgeView memory p = _collateral.pledgeOf(pledgeIds[i]);
             if (!p.inForce || p.pledgee != lender) revert FacilityCollateralNotHeld(pledgeIds[i], lender);
         }
-        _facilities[id] = Facility({
-            limit: limit, drawn: 0, expiry: expiry, kind: kind, status: FacilityStatus.Open, agreement: 0
-        });
+        _facilities[id] = Facility({limit: limit, drawn: 0, expiry: expiry, kind: kind, status: FacilityStatus.Open});
         emit FacilityRegistered(id, subject, lender, contractHash, kind, limit, expiry, pledgeIds);
     }
 
@@ -89,16 +93,16 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
         uint32 no = e.agreement;
         if (no != 0 && _participations[_participationKey(no, lender)].shareBps != 0) {
             if (e.flagged) revert JointAgreementOnHold(no, subject);
-            // A balance drawn before the agreement came into force counts from its first draw under it.
-            uint64 joint = e.joint + amount + (f.agreement == no ? 0 : f.drawn);
+            // Every participant balance already counts (from the agreement's start): add the draw.
+            uint64 joint = e.joint + amount;
             if (joint > e.jointLimit) revert JointLimitExceeded(subject, e.jointLimit, joint);
             e.joint = joint;
-            f.agreement = no;
         }
         e.total += amount;
         f.drawn = drawn;
         _facilities[id] = f;
         _exposures[subject] = e;
+        _lent[_lendingKey(subject, lender)] += amount;
         emit FacilityDrawn(id, subject, lender, amount, drawn, e.total, e.joint);
     }
 
@@ -109,11 +113,14 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
         Facility memory f = _open(id);
         if (amount == 0 || amount > f.drawn) revert FacilityInvalidAmount(amount, f.drawn);
         Exposure memory e = _exposures[subject];
-        if (f.agreement != 0 && f.agreement == e.agreement) e.joint -= amount;
+        uint32 no = e.agreement;
+        // The joint figure is the participants' balances: a participant's repayment lowers it.
+        if (no != 0 && _participations[_participationKey(no, lender)].shareBps != 0) e.joint -= amount;
         e.total -= amount;
         f.drawn -= amount;
         _facilities[id] = f;
         _exposures[subject] = e;
+        _lent[_lendingKey(subject, lender)] -= amount;
         emit FacilityRepaid(id, subject, lender, amount, f.drawn, e.total, e.joint);
     }
 
@@ -193,6 +200,7 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
             }
         }
         if (!leadListed || total != _ALL_BPS) revert JointAgreementInvalidParticipants(count, total);
+        _participantsOf[no] = participants;
         _agreements[no] = Agreement({
             subject: subject,
             lead: lead,
@@ -328,11 +336,18 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
         if (existing != 0) revert JointAgreementExists(subject, existing);
         a.status = AgreementStatus.Active;
         uint64 jointLimit = a.jointLimit;
+        // What the participants already lent the enterprise counts from the start: a limit
+        // that began at zero would let balances drawn before it sit outside it.
+        address[] storage banks = _participantsOf[no];
+        uint64 joint;
+        for (uint256 i; i < banks.length; ++i) {
+            joint += _lent[_lendingKey(subject, banks[i])];
+        }
         e.agreement = no;
         e.jointLimit = jointLimit;
-        e.joint = 0;
+        e.joint = joint;
         e.flagged = false;
-        emit JointAgreementActivated(no, subject, jointLimit);
+        emit JointAgreementActivated(no, subject, jointLimit, joint);
     }
 
     function _proposed(uint32 no) private view returns (Agreement storage a) {
@@ -360,6 +375,10 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
 
     function _facilityId(bytes32 subject, address lender, bytes32 contractHash) private pure returns (bytes32) {
         return keccak256(abi.encode(subject, lender, contractHash));
+    }
+
+    function _lendingKey(bytes32 subject, address lender) private pure returns (bytes32) {
+        return keccak256(abi.encode(subject, lender));
     }
 
     function _participationKey(uint32 no, address bank) private pure returns (bytes32) {

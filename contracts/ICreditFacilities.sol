@@ -22,8 +22,9 @@ enum FacilityKind {
 /// @dev A facility is identified by keccak256(abi.encode(subject, lender, contractHash)): the
 /// lender is the caller of every write on it, so the id needs no lender stored and a facility
 /// is one slot. An enterprise's exposure and its joint agreement's state are one slot too,
-/// which is what a draw reads and writes. A participant's balance drawn before the agreement
-/// came into force is counted toward the joint exposure at its first draw under it.
+/// which is what a draw reads and writes. What each lender has outstanding with an enterprise
+/// is kept beside it, so a joint agreement opens at its participants' balances: a balance
+/// drawn before the agreement counts against the joint limit from the start.
 /// Exposure is readable (`exposure`) by regulators and by members holding an authorisation in
 /// force from the enterprise (IAuthorisations), as the API and the client read it.
 interface ICreditFacilities {
@@ -49,7 +50,6 @@ interface ICreditFacilities {
         uint40 expiry; // UNIX seconds: no draw from this second on
         FacilityKind kind; // what it is
         FacilityStatus status; // where it stands
-        uint32 agreement; // the joint agreement its balance is counted in; 0 when none
     }
 
     /// @notice What is stored for an enterprise: one slot.
@@ -131,7 +131,11 @@ interface ICreditFacilities {
     /// @notice The enterprise accepted the agreement by signature.
     event JointAgreementAccepted(uint32 indexed agreement, bytes32 indexed subject, address enterprise);
     /// @notice Everyone joined: the joint limit binds the participants' draws from this block on.
-    event JointAgreementActivated(uint32 indexed agreement, bytes32 indexed subject, uint64 jointLimit);
+    /// `joint` is what the participants already had outstanding with the enterprise, on any of
+    /// their facilities: it counts against the limit from the start.
+    event JointAgreementActivated(
+        uint32 indexed agreement, bytes32 indexed subject, uint64 jointLimit, uint64 joint
+    );
     /// @notice A participant's overdue flagged the agreement: participants' draws stop.
     event JointAgreementFlagged(uint32 indexed agreement, bytes32 indexed subject, address indexed reporter);
     /// @notice The lead bank cleared the flag.

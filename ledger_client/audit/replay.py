@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
 
 from ledger_client.attestations.merkle import MerkleTree, keccak256
 from ledger_client.attestations.signed_records import signed_leaf, split_claim
@@ -219,9 +220,11 @@ class Replay:
             ("CollateralRegistry", "CollateralPledged"): self._pledged,
             ("CollateralRegistry", "PledgeAmended"): self._pledge_amended,
             ("CollateralRegistry", "PledgeReleased"): self._pledge_released,
+            ("CreditFacilities", "JointAgreementProposed"): self._joint_proposed,
             ("CreditFacilities", "JointAgreementActivated"): self._joint_activated,
             ("CreditFacilities", "JointAgreementEnded"): self._joint_ended,
             ("CreditFacilities", "FacilityDrawn"): self._drawn,
+            ("CreditFacilities", "FacilityRepaid"): self._repaid,
         }
 
     # -- driving ------------------------------------------------------------------
@@ -1416,20 +1419,44 @@ class Replay:
         held = self.state.pledges.get(self.state.asset_pledges.get(aid, b""))
         return held if held is not None and held.in_force(at) else None
 
+    def _joint_proposed(self, a: dict[str, Any], _ref: EventRef) -> None:
+        banks = frozenset(to_checksum_address(b) for b in a["participants"])
+        self.state.agreement_banks[int(a["agreement"])] = banks
+
     def _joint_activated(self, a: dict[str, Any], _ref: EventRef) -> None:
         self.state.joint_limits[bytes(a["subject"])] = (int(a["agreement"]), int(a["jointLimit"]))
 
     def _joint_ended(self, a: dict[str, Any], _ref: EventRef) -> None:
         self.state.joint_limits.pop(bytes(a["subject"]), None)
 
+    def _lent_change(self, a: dict[str, Any], sign: int) -> bytes:
+        subject = bytes(a["subject"])
+        key = (subject, to_checksum_address(a["lender"]))
+        self.state.lent[key] = self.state.lent.get(key, 0) + sign * int(a["amount"])
+        return subject
+
+    def _repaid(self, a: dict[str, Any], _ref: EventRef) -> None:
+        self._lent_change(a, -1)
+
     def _drawn(self, a: dict[str, Any], ref: EventRef) -> None:
-        joint = self.state.joint_limits.get(bytes(a["subject"]))
-        if joint is not None and int(a["joint"]) > joint[1]:
+        subject = self._lent_change(a, +1)
+        in_force = self.state.joint_limits.get(subject)
+        if in_force is None:
+            return
+        agreement, limit = in_force
+        banks = self.state.agreement_banks.get(agreement, frozenset())
+        if to_checksum_address(a["lender"]) not in banks:
+            return  # a lender outside the agreement is not bound by its limit
+        # Recomputed from every participant's balance, not the event's own figure: a contract
+        # that forgot a balance (one drawn before the agreement, say) would report less.
+        joint = sum(self.state.lent.get((subject, b), 0) for b in banks)
+        if joint > limit:
             self._breach(
                 "ExposureAboveJointLimit",
                 f"a draw by {self._who(a['lender'])} took the joint exposure to "
-                f"0x{bytes(a['subject']).hex()} to {int(a['joint']):,} fen, past agreement "
-                f"{joint[0]}'s joint limit of {joint[1]:,} fen",
+                f"0x{subject.hex()} to {joint:,} fen (the participants' balances; the event "
+                f"said {int(a['joint']):,}), past agreement {agreement}'s joint limit of "
+                f"{limit:,} fen",
                 ref,
             )
 

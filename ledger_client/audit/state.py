@@ -56,7 +56,9 @@ BREACHES: dict[str, str] = {
     "or equity share) pledged while another pledge of it was in force, or a receivable both "
     "pledged and financed",
     "ExposureAboveJointLimit": "a draw that took the participants' joint exposure to an "
-    "enterprise past the joint limit of its agreement in force",
+    "enterprise (every participant's balance with it, recomputed from the draws and "
+    "repayments, balances from before the agreement included) past the joint limit of its "
+    "agreement in force",
     "StateMismatch": "the contract's own view disagrees with the state rebuilt from the events",
     "ManifestWiringMismatch": "a contract the manifest names was built with another consortium, "
     "forwarder, disputes or attestations contract, schema, grace period or EIP-712 domain than "
@@ -389,6 +391,12 @@ class LedgerState:
     asset_pledges: dict[bytes, bytes] = field(default_factory=dict)
     #: subject -> (agreement, joint limit in fen) of its joint agreement in force
     joint_limits: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    #: agreement -> its participant banks, as proposed
+    agreement_banks: dict[int, frozenset[str]] = field(default_factory=dict)
+    #: (subject, lender) -> fen the lender has outstanding with the enterprise, from the
+    #: draws and repayments: the joint exposure is recomputed from these, not read from
+    #: the events' own ``joint`` figure
+    lent: dict[tuple[bytes, str], int] = field(default_factory=dict)
     events: int = 0
     first_block: int = 0
     last_block: int = 0

@@ -124,7 +124,6 @@ class Facility:
     expiry: int  # UNIX seconds
     kind: FacilityKind
     status: FacilityStatus
-    agreement: int  # the joint agreement its balance counts in; 0 when none
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +349,7 @@ class CreditFacilitiesContract(ContractFacade):
     # -- reads ----------------------------------------------------------------------
     def facility(self, facility: bytes, block: int | str = "latest") -> Facility | None:
         """A facility, or None when unknown."""
-        ((limit, drawn, expiry, kind, status, agreement),) = self._read(
+        ((limit, drawn, expiry, kind, status),) = self._read(
             "facility", bytes(facility), block=block
         )
         if status == 0:
@@ -362,7 +361,6 @@ class CreditFacilitiesContract(ContractFacade):
             expiry,
             FacilityKind(kind),
             FacilityStatus(status),
-            agreement,
         )
 
     def agreement(self, agreement: int, block: int | str = "latest") -> JointAgreement | None:

@@ -266,12 +266,41 @@ def test_attack_splitting_draws_across_participant_banks_cannot_pass_the_joint_l
     w.cf.draw(w.bank_a, subject, contract("A"), 3 * MILLION)
     w.cf.draw(w.bank_c, subject, contract("C1"), 2 * MILLION)
     w.cf.draw(w.bank_c, subject, contract("C2"), 2 * MILLION)
-    with pytest.raises(JointLimitExceeded) as refused:  # 7m counted + 2m carried + 1 fen
+    with pytest.raises(JointLimitExceeded) as refused:  # 2m from before + 7m since + 1 fen
         w.cf.draw(w.bank_b, subject, contract("B-old"), 1)
     assert refused.value.fields["exposure"] == 9 * MILLION + 1
+    # Nor on a fresh facility: bank B's old balance counted from the agreement's start.
     with pytest.raises(JointLimitExceeded):
-        w.cf.draw(w.bank_b, subject, contract("B"), 2 * MILLION + 1)
-    # Bank B's old balance is not yet counted (it was drawn before the agreement), so the
-    # joint exposure is 7m; its first draw under the agreement carries it in.
+        w.cf.draw(w.bank_b, subject, contract("B"), 1)
     total, joint, limit, _ = _exposure(w)
-    assert (total, joint, limit) == (9 * MILLION, 7 * MILLION, 9 * MILLION)
+    assert (total, joint, limit) == (9 * MILLION, 9 * MILLION, 9 * MILLION)
+
+
+def test_attack_a_balance_drawn_before_the_agreement_cannot_sit_outside_the_joint_limit(
+    w: LendingWorld,
+) -> None:
+    """The strongest form of the pre-agreement bypass: a participant lends the whole joint
+    limit before the agreement comes into force, then the others draw on fresh facilities
+    (and the participant itself on a facility it never drew before)."""
+    subject = w.subject(w.firm)
+    w.facility(w.bank_b, "B-before")
+    w.cf.draw(w.bank_b, subject, contract("B-before"), 9 * MILLION)
+    for bank, label in ((w.bank_a, "A"), (w.bank_b, "B-fresh"), (w.bank_c, "C")):
+        w.facility(bank, label)
+    w.joint(9 * MILLION, (w.bank_a, w.bank_b, w.bank_c), (4_000, 3_000, 3_000))
+    # The agreement opens at the participants' 9m already lent: the limit is used up.
+    total, joint, limit, _ = _exposure(w)
+    assert (total, joint, limit) == (9 * MILLION, 9 * MILLION, 9 * MILLION)
+    for bank, label in ((w.bank_a, "A"), (w.bank_c, "C"), (w.bank_b, "B-fresh")):
+        with pytest.raises(JointLimitExceeded) as refused:
+            w.cf.draw(bank, subject, contract(label), 1)
+        assert refused.value.fields == {
+            "subject": subject,
+            "limit": 9 * MILLION,
+            "exposure": 9 * MILLION + 1,
+        }
+    # A repayment of the old balance makes room, for any participant.
+    w.cf.repay(w.bank_b, subject, contract("B-before"), 2 * MILLION)
+    w.cf.draw(w.bank_a, subject, contract("A"), 2 * MILLION)
+    total, joint, limit, _ = _exposure(w)
+    assert (total, joint, limit) == (9 * MILLION, 9 * MILLION, 9 * MILLION)

@@ -70,7 +70,6 @@ class MFacility:
     limit: int
     drawn: int = 0
     closed: bool = False
-    agreement: int = 0
 
 
 @dataclass
@@ -287,7 +286,7 @@ class LendingMachine(RuleBasedStateMachine):
                     raise Refused(
                         "JointAgreementOnHold", agreement=e.agreement, subject=self.subject(ent)
                     )
-                joint += amount + (0 if f.agreement == e.agreement else f.drawn)
+                joint += amount  # every participant balance counts from the agreement's start
                 if joint > e.limit:
                     raise Refused(
                         "JointLimitExceeded",
@@ -310,7 +309,6 @@ class LendingMachine(RuleBasedStateMachine):
             e.total += amount
             if counted:
                 e.joint = joint
-                f.agreement = e.agreement
 
     @rule(
         bank=st.sampled_from(BANKS),
@@ -336,7 +334,7 @@ class LendingMachine(RuleBasedStateMachine):
             f = self.m.facilities[bank, ent, label]
             f.drawn -= amount
             e.total -= amount
-            if f.agreement != 0 and f.agreement == e.agreement:
+            if self.participant(bank, e):
                 e.joint -= amount
 
     @rule(
@@ -427,7 +425,11 @@ class LendingMachine(RuleBasedStateMachine):
         )
         self.m.agreements[no] = MAgreement(ent, lead, banks, active=accepted is not None)
         if accepted:
-            e.agreement, e.limit, e.joint, e.flagged = no, limit * UNIT, 0, False
+            # It opens at what the participants already lent the enterprise, on any facility.
+            lent = sum(
+                f.drawn for (b, en, _), f in self.m.facilities.items() if en == ent and b in banks
+            )
+            e.agreement, e.limit, e.joint, e.flagged = no, limit * UNIT, lent, False
 
     def _lead_step(self, actor: str, no: int, end: bool) -> None:
         cf = self.ledger.facilities
@@ -483,11 +485,10 @@ class LendingMachine(RuleBasedStateMachine):
                 facility_id(self.subject(ent), self.acct(bank).address, self.contract(label))
             )
             assert got_f is not None
-            assert (got_f.limit, got_f.drawn, got_f.status == 2, got_f.agreement) == (
+            assert (got_f.limit, got_f.drawn, got_f.status == 2) == (
                 want_f.limit,
                 want_f.drawn,
                 want_f.closed,
-                want_f.agreement,
             )
         for asset, regs in self.m.pledges.items():
             kind, key = ASSETS[asset]

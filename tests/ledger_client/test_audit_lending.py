@@ -13,6 +13,8 @@ from ledger_client.audit import Breach, Replay
 from ledger_client.lending import CollateralKind, asset_id, ip_key, movable_key, pledge_id
 from tests.audit_streams import BANK, DAY, OTHER_BANK, RECEIVABLES, SUBJ_A, SUBJ_B, CleanWorld, h
 
+THIRD_BANK = "0x" + "33" * 20
+
 PATENT = ip_key("CNIPA", "ZL1")
 
 
@@ -87,29 +89,56 @@ def test_a_pledged_receivable_financed(world: CleanWorld) -> None:
     assert (b.tx_hash, b.event) == (world.last.tx_hash, "Receivables.ReceivableFinanced")
 
 
-def test_a_draw_past_the_joint_limit(world: CleanWorld) -> None:
-    world.emit(
-        "CreditFacilities", "JointAgreementActivated", agreement=1, subject=SUBJ_A, jointLimit=900
-    )
+def test_a_draw_past_the_joint_limit_counting_balances_from_before_the_agreement(
+    world: CleanWorld,
+) -> None:
+    """The auditor recomputes the joint exposure from every participant's draws and
+    repayments: a stream whose events under-report it (a balance drawn before the agreement
+    left out, as a faulty contract would) is still caught."""
 
-    def draw(joint: int) -> None:
+    def flow(event: str, lender: str, amount: int, reported_joint: int) -> None:
         world.emit(
             "CreditFacilities",
-            "FacilityDrawn",
-            facilityId=h(f"facility {joint}"),
+            event,
+            facilityId=h(f"facility {lender}"),
             subject=SUBJ_A,
-            lender=BANK,
-            amount=100,
-            drawn=100,
-            total=joint,
-            joint=joint,
+            lender=lender,
+            amount=amount,
+            drawn=amount,
+            total=amount,
+            joint=reported_joint,
         )
 
-    draw(900)
+    flow("FacilityDrawn", OTHER_BANK, 600, 0)  # before the agreement: no limit yet
+    world.emit(
+        "CreditFacilities",
+        "JointAgreementProposed",
+        agreement=1,
+        subject=SUBJ_A,
+        lead=BANK,
+        jointLimit=900,
+        participants=[BANK, OTHER_BANK],
+        sharesBps=[5_000, 5_000],
+    )
+    world.emit(
+        "CreditFacilities",
+        "JointAgreementActivated",
+        agreement=1,
+        subject=SUBJ_A,
+        jointLimit=900,
+        joint=600,
+    )
+    flow("FacilityDrawn", BANK, 300, 300)  # 900 with the 600 from before: at the limit
     assert named(replay(world), "ExposureAboveJointLimit") == []
-    draw(901)
+    flow("FacilityDrawn", BANK, 1, 301)  # the event under-reports; the auditor does not
     (b,) = named(replay(world), "ExposureAboveJointLimit")
+    assert (b.tx_hash, b.event) == (world.last.tx_hash, "CreditFacilities.FacilityDrawn")
     assert "901 fen" in b.detail
+    flow("FacilityRepaid", OTHER_BANK, 101, 200)
+    flow("FacilityDrawn", OTHER_BANK, 100, 300)  # back to 900
+    assert len(named(replay(world), "ExposureAboveJointLimit")) == 1
+    flow("FacilityDrawn", THIRD_BANK, 5_000, 0)
+    assert len(named(replay(world), "ExposureAboveJointLimit")) == 1  # not bound by it
     world.emit("CreditFacilities", "JointAgreementEnded", agreement=1, subject=SUBJ_A, lead=BANK)
-    draw(5_000)  # no agreement in force: no joint limit
+    flow("FacilityDrawn", BANK, 5_000, 0)  # no agreement in force: no joint limit
     assert len(named(replay(world), "ExposureAboveJointLimit")) == 1
