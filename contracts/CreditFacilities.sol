@@ -184,8 +184,8 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
             revert JointAgreementInvalidParticipants(count, 0);
         }
         no = ++_agreementCount;
-        uint256 total;
-        bool leadListed;
+        uint256 total = 0;
+        bool leadListed = false;
         for (uint256 i; i < count; ++i) {
             address bank = participants[i];
             uint16 share = sharesBps[i];
@@ -339,7 +339,7 @@ contract CreditFacilities is ICreditFacilities, EIP712, ERC2771Context {
         // What the participants already lent the enterprise counts from the start: a limit
         // that began at zero would let balances drawn before it sit outside it.
         address[] storage banks = _participantsOf[no];
-        uint64 joint;
+        uint64 joint = 0;
         for (uint256 i; i < banks.length; ++i) {
             joint += _lent[_lendingKey(subject, banks[i])];
         }

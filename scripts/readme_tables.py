@@ -354,7 +354,8 @@ PERF_ROWS: tuple[PerfRow, ...] = (
 def _sizes(whole: Mapping[str, Any], gas: Mapping[str, Any]) -> dict[str, str]:
     return {
         "batch": _fmt(gas["batch_size"]),
-        "batch_max": _fmt(gas["batch_max_size"]),
+        # A kept run older than the figure has none: kept runs are never rewritten.
+        "batch_max": _fmt(gas.get("batch_max_size", "—")),
         "records": _fmt(_get(whole, "throughput.records")),
         "clients": _fmt(_get(whole, "api.clients")),
         "restart_records": _fmt(_get(whole, "restart.records")),
@@ -366,6 +367,14 @@ def _sizes(whole: Mapping[str, Any], gas: Mapping[str, Any]) -> dict[str, str]:
         "attempted": _fmt(_get(whole, "sim.attacks_attempted")),
         "audit_records": _fmt(_get(whole, "audit.records")),
     }
+
+
+def _measured(cell: Callable[..., str], *runs: Mapping[str, Any]) -> str:
+    """A cell of the performance table, or "—" where a kept run predates the figure."""
+    try:
+        return cell(*runs)
+    except KeyError:
+        return "—"
 
 
 def render_performance(whole: Run, gas: Run) -> str:
@@ -387,9 +396,9 @@ def render_performance(whole: Run, gas: Run) -> str:
     for row in PERF_ROWS:
         cells = (
             row.label.format(**sizes),
-            row.ours(w, g),
-            row.anvil(w),
-            row.reference(g if row.reference_in_gas_run else w),
+            _measured(row.ours, w, g),
+            _measured(row.anvil, w),
+            _measured(row.reference, g if row.reference_in_gas_run else w),
             row.target,
             row.keys,
         )

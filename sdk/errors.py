@@ -118,6 +118,7 @@ API_ERROR_NAMES: frozenset[str] = frozenset(
         "FilterRequired",
         "QueryFilterRequired",
         "VerifyTargetMissing",
+        "ConsoleRefInvalid",
         # the request itself
         "RequestValidationError",
         "MethodNotAllowed",
