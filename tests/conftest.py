@@ -42,7 +42,7 @@ def geth_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]
     from ledger_client.chain.network import GETH, Network
 
     if not GETH.exists():
-        pytest.skip(f"geth could not be built ({GETH} is missing): `make geth` needs go and gcc")
+        pytest.fail(f"geth is not built ({GETH} is missing): run `make geth` (needs go and gcc)")
     net = Network(tmp_path_factory.mktemp("geth-network"))
     try:
         net.up(nodes=5, period=1)

@@ -38,8 +38,9 @@ def cli_json(*args: str) -> Any:
 
 
 def require_geth() -> None:
-    """Skip the test when geth is not built."""
+    """Fail the test when geth is not built: `make test` builds it first, so a missing binary
+    is a broken set-up, never a reason to pass quietly."""
     from ledger_client.chain.network import GETH
 
     if not GETH.exists():
-        pytest.skip(f"geth could not be built ({GETH} is missing): `make geth` needs go and gcc")
+        pytest.fail(f"geth is not built ({GETH} is missing): run `make geth` (needs go and gcc)")

@@ -141,7 +141,7 @@ def test_bad_names_are_named_errors(net_dir: Path, tmp_path: Path) -> None:
 
 def test_down_stops_every_node_by_pid(tmp_path_factory: pytest.TempPathFactory) -> None:
     if not GETH.exists():
-        pytest.skip(f"geth could not be built ({GETH} is missing)")
+        pytest.fail(f"geth is not built ({GETH} is missing): run `make geth` (needs go and gcc)")
     directory = tmp_path_factory.mktemp("small-network")
     net = Network(directory)
     try:
