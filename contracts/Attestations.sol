@@ -29,10 +29,10 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
     // Keyed by an attestation's UID or a batch record's id (keccak256(abi.encode(batchId, leaf))).
     mapping(bytes32 uid => uint40 revokedAt) private _revokedAt;
     mapping(bytes32 uid => bytes32 newUid) private _replacedBy;
-    // One slot per batch, keyed by its root (a batch's id is its root): the anchorer, the time,
+    // One slot per batch, keyed by its id, keccak256(abi.encode(root, anchorer)): the anchorer, the time,
     // the expiry and the schema; attestedAt's top bit (_SIGNED) marks a signed batch, as block
     // times stay below 2^39 (the year 19,391). The count is in BatchAnchored only.
-    mapping(bytes32 root => Record record) private _batches;
+    mapping(bytes32 batchId => Record record) private _batches;
     uint40 private constant _SIGNED = 1 << 39;
     mapping(address attester => mapping(uint256 word => uint256 bits)) private _nonces;
     // Disputes hook: written only by the Disputes contract, read only by `validity`.
@@ -235,9 +235,11 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         if (root == bytes32(0) || count == 0) revert AttestationsInvalidBatch(root, count);
         uint16 index = _schemaIndex(schema_);
         _checkExpiry(expiry);
-        batchId = root;
-        Record storage b = _batches[root];
-        if (b.attester != address(0)) revert AttestationsDuplicate(root);
+        // The id binds the anchorer: keyed by the root alone, a member copying a rival's pending
+        // root from the pool would take the slot and have the rival's anchor refused.
+        batchId = _batchId(root, anchorer);
+        Record storage b = _batches[batchId];
+        if (b.attester != address(0)) revert AttestationsDuplicate(batchId);
         uint256 anchoredAt = signed_ ? block.timestamp | _SIGNED : block.timestamp;
         // The whole Record in one SSTORE (solc writes it field by field, each a read-modify-
         // write of the slot: about 160 gas more). Layout as solc packs the struct: attester |
@@ -245,7 +247,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         assembly ("memory-safe") {
             sstore(b.slot, or(or(anchorer, shl(160, anchoredAt)), or(shl(200, expiry), shl(240, index))))
         }
-        emit BatchAnchored(root, schema_, anchorer, count, expiry);
+        emit BatchAnchored(batchId, root, schema_, anchorer, count, expiry);
     }
 
     /// @inheritdoc IAttestations
@@ -421,7 +423,8 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
 
     /// @dev The batch, the leaf computed from the record's ingredients and the record's
     /// attester; the attester is 0 when the batch is unknown, the signature is not the named
-    /// signer's (leaf 0 then) or the leaf is not under the root (the batch's id).
+    /// signer's (leaf 0 then) or the root the proof gives the leaf does not, with the anchorer,
+    /// make the batch's id.
     function _batchRecord(bytes32 batchId, BatchRecord calldata rec, bytes32[] calldata proof)
         private
         view
@@ -437,7 +440,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
             leaf = keccak256(bytes.concat(keccak256(abi.encode(rec.subject, rec.dataHash))));
             attester = b.attester;
         }
-        if (!MerkleProof.verifyCalldata(proof, batchId, leaf)) attester = address(0);
+        if (_batchId(MerkleProof.processProofCalldata(proof, leaf), b.attester) != batchId) attester = address(0);
     }
 
     /// @dev The leaf of a signed batch's record and its signer; signer 0 when the signature is
@@ -474,6 +477,16 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         uint256 claim = uint256(uint160(recovered)) << 96 | deadline << 56 | nonce;
         leaf = keccak256(bytes.concat(keccak256(abi.encode(recordHash, claim))));
         signer = recovered;
+    }
+
+    /// @dev A batch's id: keccak256(abi.encode(root, anchorer)), hashed in scratch space.
+    function _batchId(bytes32 root, address anchorer) private pure returns (bytes32 id) {
+        assembly ("memory-safe") {
+            mstore(0x00, root)
+            // Masked: inline assembly may not assume an address's upper bits are clean.
+            mstore(0x20, and(anchorer, 0xffffffffffffffffffffffffffffffffffffffff))
+            id := keccak256(0x00, 0x40)
+        }
     }
 
     /// @dev As _batchRecord, reverting by name when the record is not in the batch; returns its id.

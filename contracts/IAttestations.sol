@@ -15,9 +15,10 @@ uint256 constant MAX_BATCH = 65_536;
 /// off-chain record, never the record. One storage slot per attestation keeps the
 /// attester, the time, the expiry and the schema; the UID commits to everything else
 /// (subject, record hash, reference), which the Attested event carries.
-/// Many records can be anchored at once as a Merkle root, in one storage slot keyed by the root,
-/// which is the batch's id; its count is in the BatchAnchored event only. A root is anchored at
-/// most once, by whoever anchors it first. A record of a batch is known by
+/// Many records can be anchored at once as a Merkle root, in one storage slot keyed by the batch's
+/// id, keccak256(abi.encode(root, anchorer)); the root and count are in the BatchAnchored event
+/// only. The id binds the anchorer: a member that copies a rival's root from the pool anchors a
+/// batch of its own under another id and cannot block the rival's. A record of a batch is known by
 /// its ingredients (BatchRecord), from which the contract computes its leaf: a leaf is never
 /// taken as given, so no inner node of a tree passes for a record.
 interface IAttestations is ISchemaRegistry {
@@ -50,8 +51,8 @@ interface IAttestations is ISchemaRegistry {
         bytes32 replacedBy; // UID of the replacement; 0 while not replaced
     }
 
-    /// @notice An anchored batch as the contract reports it: what is stored. Its root is its id;
-    /// its count is in its BatchAnchored event.
+    /// @notice An anchored batch as the contract reports it: what is stored. Its root and count
+    /// are in its BatchAnchored event (its id is keccak256(abi.encode(root, anchorer))).
     struct BatchView {
         address anchorer; // who anchored it: the records' attester for an unsigned batch; for a
         // signed batch the relayer, who is no record's attester (each record's is its signer)
@@ -109,9 +110,11 @@ interface IAttestations is ISchemaRegistry {
     event Replaced(bytes32 indexed oldUid, bytes32 indexed newUid, address indexed attester);
     /// @notice A batch of records was anchored as one Merkle root by `anchorer`: the records'
     /// attester for an unsigned batch, the relayer (no record's attester) for a signed one.
-    /// `batchId` is the root. Only the id is a topic: each topic costs 375 gas, more than
-    /// the same word as data (256), and batches are looked up by id.
-    event BatchAnchored(bytes32 indexed batchId, bytes32 schema, address anchorer, uint32 count, uint40 expiry);
+    /// `batchId` is keccak256(abi.encode(root, anchorer)). Only the id is a topic: each topic
+    /// costs 375 gas, more than the same word as data (256), and batches are looked up by id.
+    event BatchAnchored(
+        bytes32 indexed batchId, bytes32 root, bytes32 schema, address anchorer, uint32 count, uint40 expiry
+    );
     /// @notice A relayer anchored a batch of records each signed by its own attester (emitted
     /// after BatchAnchored): the leaves' ingredients as the chain checked them, in tree order.
     event SignedBatchAnchored(
@@ -128,8 +131,8 @@ interface IAttestations is ISchemaRegistry {
     /// @notice The expiry is not in the future.
     /// @custom:kind invalid
     error AttestationsInvalidExpiry(uint40 expiry, uint256 now);
-    /// @notice The same attester attested the same record in the same second, or the batch's
-    /// root was anchored already.
+    /// @notice The same attester attested the same record in the same second, or the same
+    /// account anchored the batch's root already (`uid` is then the batch's id).
     /// @custom:kind conflict
     error AttestationsDuplicate(bytes32 uid);
     /// @notice No attestation has this UID.
@@ -218,9 +221,10 @@ interface IAttestations is ISchemaRegistry {
         returns (bytes32 newUid);
 
     /// @notice Anchor many records of one schema as one Merkle root (attester role), at most
-    /// MAX_BATCH (65,536) of them, in one storage slot keyed by the root; the event carries the
-    /// count. A root already anchored (by anyone, signed or not) is refused (AttestationsDuplicate).
-    /// @return batchId The root: a batch is known by its root.
+    /// MAX_BATCH (65,536) of them, in one storage slot keyed by the batch's id; the event carries
+    /// the root and the count. A root the same account already anchored is refused
+    /// (AttestationsDuplicate); another account's anchor of the same root is another batch.
+    /// @return batchId keccak256(abi.encode(root, msg sender)).
     function anchorBatch(bytes32 schema, bytes32 root, uint32 count, uint40 expiry)
         external
         returns (bytes32 batchId);
@@ -239,7 +243,8 @@ interface IAttestations is ISchemaRegistry {
     /// OpenZeppelin's commutative keccak256, an odd last node is promoted unchanged.
     /// A relayer can spend a signer's nonce with a record hash the signer never signed; that
     /// record then never verifies (its signature does not recover), so this only denies service.
-    /// @return batchId The root the chain built (refused when already anchored, as anchorBatch).
+    /// @return batchId keccak256(abi.encode(root, relayer)) for the root the chain built
+    /// (refused when this relayer already anchored it, as anchorBatch).
     function anchorSignedBatch(
         bytes32 schema,
         uint40 expiry,
@@ -285,8 +290,8 @@ interface IAttestations is ISchemaRegistry {
     /// record's id only revokedAt and replacedBy are filled: one status view for both.
     function attestation(bytes32 uid) external view returns (AttestationView memory);
 
-    /// @notice The stored facts of a batch (anchorer 0 when unknown); its root is its id, its
-    /// count is in its BatchAnchored event.
+    /// @notice The stored facts of a batch (anchorer 0 when unknown); its root and count are in
+    /// its BatchAnchored event.
     function batch(bytes32 batchId) external view returns (BatchView memory);
 
     /// @notice True when `uid` is an attestation that commits to these fields.

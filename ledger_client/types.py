@@ -226,7 +226,7 @@ class BatchInfo:
     count: int  # records in the batch
     signed: bool  # each leaf commits to its own attester's signature (a relayed batch)
     schema: bytes  # schema id of every record
-    root: bytes  # Merkle root: the batch's id (its storage slot's key)
+    root: bytes  # Merkle root; the batch's id is keccak256(abi.encode(root, anchorer))
 
 
 @dataclass(frozen=True, slots=True)

@@ -373,7 +373,7 @@ class AnchorWorker:
                     {
                         **base,
                         "batch_id": "0x" + batch.args["batchId"].hex(),
-                        "root": "0x" + batch.args["batchId"].hex(),  # a batch's id is its root
+                        "root": "0x" + batch.args["root"].hex(),
                         "index": i,
                     },
                 )

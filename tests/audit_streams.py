@@ -24,6 +24,7 @@ from ledger_client.audit.replay import (
     query_id,
     schema_id,
 )
+from ledger_client.contracts.attestations import batch_id_of
 from ledger_client.index import IndexedEvent
 from ledger_client.types import DISPUTE_RESOLUTION_PERIOD, Role
 
@@ -195,11 +196,12 @@ class World:
         self.emit("Attestations", "Revoked", uid=uid, revoker=revoker, reason=ZERO32)
 
     def anchor(self, attester: str, schema: bytes, root: bytes, count: int) -> bytes:
-        bid = root  # a batch's id is its root
+        bid = batch_id_of(root, attester)
         self.emit(
             "Attestations",
             "BatchAnchored",
             batchId=bid,
+            root=root,
             schema=schema,
             anchorer=attester,
             count=count,
@@ -214,11 +216,12 @@ class World:
         one transaction, over the tree of the leaves (recordHash, claim) it checked."""
         root = MerkleTree([signed_leaf(x, c) for x, c in zip(hashes, claims, strict=True)]).root
         with self.transaction():
-            bid = root  # a batch's id is its root
+            bid = batch_id_of(root, relayer)
             self.emit(
                 "Attestations",
                 "BatchAnchored",
                 batchId=bid,
+                root=root,
                 schema=schema,
                 anchorer=relayer,
                 count=len(hashes),

@@ -15,14 +15,24 @@ T = TypeVar("T")
 WAIT_S = 60.0
 
 
-def wait_for(predicate: Callable[[], T | None], what: str, timeout_s: float = WAIT_S) -> T:
-    """Poll ``predicate`` twice a second until it returns something true; return it."""
+def wait_for(
+    predicate: Callable[[], T | None],
+    what: str,
+    timeout_s: float = WAIT_S,
+    state: Callable[[], object] | None = None,
+) -> T:
+    """Poll ``predicate`` twice a second until it returns something true; return it.
+
+    On a timeout the failure names ``what`` and, given ``state``, what it shows then:
+    a wait on a network that timed out is diagnosed from the message alone."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()
         if value:
             return value
-        assert time.monotonic() < deadline, f"{what} not within {timeout_s:.0f} s"
+        if time.monotonic() >= deadline:
+            seen = f"; at the end: {state()}" if state is not None else ""
+            raise AssertionError(f"{what} not within {timeout_s:.0f} s{seen}")
         time.sleep(0.5)
 
 

@@ -298,7 +298,7 @@ def _batches(c: _Comparer) -> None:
         if v[0] == ZERO_ADDRESS:
             c.missing_on_chain(key, f"batch {_hex(bid)}", x.last)
             continue
-        # The chain stores one slot per batch, keyed by its root; its count is the event's.
+        # One slot per batch, keyed by keccak256(root, anchorer); root and count are the event's.
         c.check(
             key,
             f"batch {_hex(bid)}",

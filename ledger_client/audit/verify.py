@@ -26,7 +26,7 @@ from ledger_client.attestations.signed_records import (
     split_claim,
 )
 from ledger_client.chain.abi import Event
-from ledger_client.contracts.attestations import batch_record_id
+from ledger_client.contracts.attestations import batch_id_of, batch_record_id
 from ledger_client.deployment import Ledger
 from ledger_client.errors import LedgerValueError
 from ledger_client.types import BatchEntry, BatchInfo, Role, Validity
@@ -155,7 +155,10 @@ def _verify_batched(
     else:
         author, entry = info.anchorer, BatchEntry(_subject(record), data_hash)
         leaf = batch_leaf(entry.subject, entry.data_hash)
-    in_tree = verify_proof(leaf, proof.proof, info.root)
+    # As the chain does: the proof's root, with the anchorer, must make the batch's id.
+    in_tree = verify_proof(leaf, proof.proof, info.root) and (
+        batch_id_of(info.root, info.anchorer) == bytes(info.batch_id)
+    )
     result.checks.append(
         Check(
             "merkle-proof",

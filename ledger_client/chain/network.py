@@ -70,6 +70,8 @@ _PASSWORD = "development-only"
 #: Every wait is bounded: seconds for a node to answer, and to see its peers and sealing.
 START_TIMEOUT_S = 60.0
 PEER_TIMEOUT_S = 60.0
+#: Bound of the wait for a partition to hold (no connection across it), seconds.
+ISOLATE_S = 15.0
 STOP_TIMEOUT_S = 15.0
 
 
@@ -504,7 +506,46 @@ class Network:
         self.state.partition = names
         self._save()
         self._connect_all(names)
+        self._wait_isolated(self._groups(names))
         return names
+
+    def _wait_isolated(self, group: dict[str, int], timeout_s: float = ISOLATE_S) -> None:
+        """Until no running node peers across the partition, twice in a row.
+
+        ``admin_removePeer`` drops the static entry and the live connection, but a dial
+        already in flight from the other side can complete after it: the two groups
+        would then stay joined and the partition never happen. Such a connection is
+        dropped again here (both ways) until two looks a moment apart find none.
+        """
+        deadline = time.monotonic() + timeout_s
+        clean = 0
+        while clean < 2:
+            crossing = self._cross_peers(group)
+            if crossing:
+                clean = 0
+                for a, cities in crossing.items():
+                    for b in cities:
+                        _rpc(self.node(a).url, "admin_removePeer", [self.node(b).enode])
+                        _rpc(self.node(b).url, "admin_removePeer", [self.node(a).enode])
+            else:
+                clean += 1
+            if clean < 2:
+                if time.monotonic() > deadline:
+                    raise NetworkTimeout(
+                        f"nodes still peer across the partition after {timeout_s:.0f} s: {crossing}"
+                    )
+                time.sleep(0.3)
+
+    def _cross_peers(self, group: dict[str, int]) -> dict[str, list[str]]:
+        """Per running node, the cities of another group it is connected to."""
+        by_key = {_node_key(n.enode): n.city for n in self.state.nodes}
+        crossing: dict[str, list[str]] = {}
+        for a in self._running():
+            for peer in _rpc(a.url, "admin_peers", []):
+                city = by_key.get(_node_key(str(peer.get("enode", ""))))
+                if city is not None and group[city] != group[a.city]:
+                    crossing.setdefault(a.city, []).append(city)
+        return crossing
 
     def heal(self) -> None:
         """Peer every running node with every other again."""
@@ -635,3 +676,9 @@ def _rpc(url: str, method: str, params: list[Any], timeout: float = 10.0) -> Any
     if "error" in response:
         raise NetworkError(f"{method} at {url} failed: {response['error']}")
     return response.get("result")
+
+
+def _node_key(enode: str) -> str:
+    """The public key of an ``enode://KEY@host:port`` URL, lower case: a node's identity
+    whatever address or query string a peer list shows it with."""
+    return enode.removeprefix("enode://").split("@", 1)[0].lower()

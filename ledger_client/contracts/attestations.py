@@ -78,6 +78,12 @@ def compute_uid(
     )
 
 
+def batch_id_of(root: bytes, anchorer: str) -> bytes:
+    """A batch's id: keccak256(abi.encode(root, anchorer)). The id binds who anchored the
+    root, so a member copying a rival's root anchors a batch of its own, not the rival's."""
+    return keccak(bytes(root) + bytes(12) + bytes.fromhex(anchorer.removeprefix("0x")))
+
+
 def batch_record_id(batch_id: bytes, leaf: bytes) -> bytes:
     """A batch record's id: keccak256(abi.encode(batchId, leaf)), disjoint from UIDs."""
     return keccak(bytes(batch_id) + bytes(leaf))
@@ -421,20 +427,19 @@ class AttestationsContract(ContractFacade):
     def batch(self, batch_id: bytes) -> BatchInfo | None:
         """The facts of a batch, or None when there is none.
 
-        The chain stores one slot per batch, keyed by its root (its id): anchorer, time,
-        expiry, schema and whether it is signed; the count comes from its BatchAnchored
-        event, found in the block mined at its time.
+        The chain stores one slot per batch, keyed by its id (``batch_id_of(root,
+        anchorer)``): anchorer, time, expiry, schema and whether it is signed; the root and
+        count come from its BatchAnchored event, found in the block mined at its time.
         """
         ((anchorer, anchored_at, expiry, signed, schema),) = self._read("batch", batch_id)
         if int(anchorer, 16) == 0:
             return None
-        count = self._anchored_count(batch_id, int(anchored_at))
-        return BatchInfo(
-            batch_id, anchorer, anchored_at, expiry, count, signed, schema, bytes(batch_id)
-        )
+        root, count = self._anchored_root_and_count(batch_id, int(anchored_at))
+        return BatchInfo(batch_id, anchorer, anchored_at, expiry, count, signed, schema, root)
 
-    def _anchored_count(self, batch_id: bytes, anchored_at: int) -> int:
-        """A batch's count, from its BatchAnchored event in the block mined at its time."""
+    def _anchored_root_and_count(self, batch_id: bytes, anchored_at: int) -> tuple[bytes, int]:
+        """A batch's root and count, from its BatchAnchored event in the block mined at its
+        time."""
         backend = self.chain.backend
         latest = backend.block_number()
         lo, hi = 0, latest
@@ -450,7 +455,7 @@ class AttestationsContract(ContractFacade):
             for receipt in backend.receipts_in_block(block):
                 for event in self.decode_events(receipt):
                     if event.name == "BatchAnchored" and event.args["batchId"] == bytes(batch_id):
-                        return int(event.args["count"])
+                        return bytes(event.args["root"]), int(event.args["count"])
             block += 1
         raise LedgerConnectionError(
             f"batch 0x{bytes(batch_id).hex()} has no BatchAnchored event at {anchored_at}"

@@ -393,7 +393,7 @@ class BatchesProjection(Projection):
                     a["batchId"],
                     a["schema"],
                     a["anchorer"],
-                    a["batchId"],  # a batch's id is its root
+                    a["root"],
                     a["count"],
                     a["expiry"],
                     event.block_timestamp,

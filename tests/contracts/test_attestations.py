@@ -29,6 +29,7 @@ from ledger_client.attestations.records import (
 from ledger_client.contracts.attestations import (
     ATTEST_TYPES,
     attest_message,
+    batch_id_of,
     compute_uid,
     schema_id,
 )
@@ -386,20 +387,41 @@ class AttestationsConformance(LedgerFixtures):
             a.anchor_batch(bank, loan, batch.root, 0)
         assert a.batch(b"\x08" * 32) is None
 
-    def test_root_anchored_once_by_anyone(
+    def test_a_copied_root_cannot_block_its_anchorer(
         self, ledger: Ledger, keyring: Keyring, bank: LocalAccount, loan: Schema
     ) -> None:
-        """A batch is keyed by its root: a second anchoring of it, by anyone, is refused."""
+        """The front-running attack: a member copies a rival's root from the pool and has it
+        mined first. The id binds the anchorer, so the rival's anchor still lands, under
+        its own id; the copy is the copier's batch, whose records name the copier."""
         a = ledger.attestations
-        batch = anchor_records(a, bank, loan, [self._record(loan, 1), self._record(loan, 2)])
-        assert batch.batch_id == batch.root
-        other = self._member(ledger, keyring, "copycat-bank", Role.ATTESTER)
-        for who in (bank, other):
-            with pytest.raises(AttestationsDuplicate):
-                a.anchor_batch(who, loan, batch.root, 2)
+        records = [self._record(loan, 1), self._record(loan, 2)]
+        prepared = prepare_batch(loan, records)
+        copier = self._member(ledger, keyring, "copycat-bank", Role.ATTESTER)
+        copied = a.anchor_batch(copier, loan, prepared.tree.root, len(prepared))
+        batch = anchor_records(a, bank, loan, records)  # the victim's, mined after the copy
+        assert batch.root == prepared.tree.root
+        assert batch.batch_id == batch_id_of(batch.root, bank.address) != copied.batch_id
         info = a.batch(batch.batch_id)
         assert info is not None
-        assert (info.anchorer, info.count, info.signed) == (bank.address, 2, False)
+        assert (info.anchorer, info.count, info.signed, info.root) == (
+            bank.address,
+            2,
+            False,
+            batch.root,
+        )
+        entry, proof = batch.entry(0), batch.proof(0)
+        assert a.batch_record_validity(batch.batch_id, entry, proof) is Validity.VALID
+        assert a.batch_record(batch.batch_id, entry, proof).attester == bank.address
+        assert a.batch_record(copied.batch_id, entry, proof).attester == copier.address
+        # The victim's proof names the victim's batch only: a record id is per batch.
+        assert a.batch_record(batch.batch_id, entry, proof).record_id != (
+            a.batch_record(copied.batch_id, entry, proof).record_id
+        )
+        # Each account anchors a root once; again is refused, under the batch's id.
+        for who, bid in ((bank, batch.batch_id), (copier, copied.batch_id)):
+            with pytest.raises(AttestationsDuplicate) as refused:
+                a.anchor_batch(who, loan, batch.root, 2)
+            assert refused.value.fields["uid"] == bid
 
     def test_largest_batch_proves_its_last_record(
         self, ledger: Ledger, bank: LocalAccount, loan: Schema

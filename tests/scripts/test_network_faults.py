@@ -217,6 +217,7 @@ def test_a_partition_healed_every_acknowledged_submission_anchored_once_and_audi
             and heads(net)["Hangzhou"]["head"] > before + 5
         ),
         "the majority out-growing the minority",
+        state=net.status,
     )
     cut_off = {c: (heads(net)[c]["head"], _hash(net, c, heads(net)[c]["head"])) for c in minority}
     net.heal()
@@ -228,7 +229,7 @@ def test_a_partition_healed_every_acknowledged_submission_anchored_once_and_audi
             _hash(net, c, top) == _hash(net, "Hangzhou", top) for c in minority
         )
 
-    wait_for(converged, "the minority adopting the majority's chain")
+    wait_for(converged, "the minority adopting the majority's chain", state=net.status)
     # The minority sealed blocks of its own, and they are gone from every node's chain.
     assert max(number for number, _ in cut_off.values()) > at_cut, (at_cut, cut_off)
     for city, (number, block_hash) in cut_off.items():
