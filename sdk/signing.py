@@ -138,8 +138,6 @@ class Signer:
         attest = deployment.domain("Attestations", _attestations.EIP712_NAME)
         self._attest = domain_separator(attest)
         self._authorise = deployment.domain("Authorisations", _authorisations.EIP712_NAME)
-        self._pledge = deployment.domain("CollateralRegistry", _collateral.EIP712_NAME)
-        self._accept = deployment.domain("CreditFacilities", _facilities.EIP712_NAME)
 
     @property
     def attest_separator(self) -> bytes:
@@ -229,7 +227,8 @@ class Signer:
         asset's ``rank``-th registration (its registration count now)."""
         deadline = self.deadline() if deadline is None else deadline
         message = pledge_message(terms, pledgee, rank, deadline)
-        signature = sign_typed(pledgor, self._pledge, PLEDGE_TYPES, "Pledge", message)
+        domain = self.deployment.domain("CollateralRegistry", _collateral.EIP712_NAME)
+        signature = sign_typed(pledgor, domain, PLEDGE_TYPES, "Pledge", message)
         return SignedPledge(
             terms, to_checksum_address(pledgee), rank, pledgor.address, deadline, signature
         )
@@ -240,5 +239,6 @@ class Signer:
         """An enterprise's EIP-712 ``AcceptAgreement`` of a joint agreement as it stands."""
         deadline = self.deadline() if deadline is None else deadline
         message = accept_message(terms, deadline)
-        signature = sign_typed(enterprise, self._accept, ACCEPT_TYPES, "AcceptAgreement", message)
+        domain = self.deployment.domain("CreditFacilities", _facilities.EIP712_NAME)
+        signature = sign_typed(enterprise, domain, ACCEPT_TYPES, "AcceptAgreement", message)
         return SignedAcceptance(terms.agreement, deadline, signature)

@@ -392,8 +392,13 @@ class CreditFacilitiesContract(ContractFacade):
 
     def share_bps(self, agreement: int, bank: str) -> int:
         """A bank's share of an agreement in basis points (0 when not a participant)."""
-        ((share, _joined),) = self._read("participation", agreement, to_checksum_address(bank))
-        return int(share)
+        return self.participation(agreement, bank)[0]
+
+    def participation(self, agreement: int, bank: str) -> tuple[int, bool]:
+        """A bank's share of an agreement in basis points (0 when not a participant), and
+        whether it joined."""
+        ((share, joined),) = self._read("participation", agreement, to_checksum_address(bank))
+        return int(share), bool(joined)
 
     def exposure(
         self,
