@@ -247,7 +247,7 @@ contract Attestations is IAttestations, SchemaRegistry, EIP712, ERC2771Context {
         assembly ("memory-safe") {
             sstore(b.slot, or(or(anchorer, shl(160, anchoredAt)), or(shl(200, expiry), shl(240, index))))
         }
-        emit BatchAnchored(batchId, root, schema_, anchorer, count, expiry);
+        emit BatchAnchored(root, schema_, anchorer, count, expiry);
     }
 
     /// @inheritdoc IAttestations

@@ -110,11 +110,10 @@ interface IAttestations is ISchemaRegistry {
     event Replaced(bytes32 indexed oldUid, bytes32 indexed newUid, address indexed attester);
     /// @notice A batch of records was anchored as one Merkle root by `anchorer`: the records'
     /// attester for an unsigned batch, the relayer (no record's attester) for a signed one.
-    /// `batchId` is keccak256(abi.encode(root, anchorer)). Only the id is a topic: each topic
-    /// costs 375 gas, more than the same word as data (256), and batches are looked up by id.
-    event BatchAnchored(
-        bytes32 indexed batchId, bytes32 root, bytes32 schema, address anchorer, uint32 count, uint40 expiry
-    );
+    /// The batch's id is keccak256(abi.encode(root, anchorer)), left for readers to compute:
+    /// a word more in the event would cost 256 gas a batch. Only the root is a topic (each
+    /// costs 375 gas, more than the same word as data), so a batch is found by its root.
+    event BatchAnchored(bytes32 indexed root, bytes32 schema, address anchorer, uint32 count, uint40 expiry);
     /// @notice A relayer anchored a batch of records each signed by its own attester (emitted
     /// after BatchAnchored): the leaves' ingredients as the chain checked them, in tree order.
     event SignedBatchAnchored(

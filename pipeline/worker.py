@@ -27,7 +27,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger_client import Chain, Ledger
 from ledger_client.attestations.batches import signed_batch_tree
-from ledger_client.attestations.merkle import MerkleTree
+from ledger_client.attestations.merkle import MerkleTree, anchored_batch_id
 from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.chain.backends import Receipt
 from ledger_client.chain.connection import PreparedTx
@@ -356,11 +356,12 @@ class AnchorWorker:
             )
             return
         batch = next(e for e in events if e.name == "BatchAnchored")
+        batch_id = anchored_batch_id(batch.args)
         if anchor.tree is not None:
             # Kept in the index too, before the submissions settle (a crash in between
             # stores it again, harmlessly), so records are listed by subject and hash.
             s.index.store_batch_tree(
-                batch.args["batchId"],
+                batch_id,
                 unpack_levels(anchor.tree),
                 s.journal.batch_records(anchor.id),
                 check=False,  # signed leaves commit to (recordHash, claim), not batch_leaf's pair
@@ -372,7 +373,7 @@ class AnchorWorker:
                     "anchored",
                     {
                         **base,
-                        "batch_id": "0x" + batch.args["batchId"].hex(),
+                        "batch_id": "0x" + batch_id.hex(),
                         "root": "0x" + batch.args["root"].hex(),
                         "index": i,
                     },

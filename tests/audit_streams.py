@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from ledger_client.attestations.merkle import MerkleTree, keccak256
+from ledger_client.attestations.merkle import MerkleTree, batch_id_of, keccak256
 from ledger_client.attestations.signed_records import signed_leaf
 from ledger_client.audit.replay import (
     attestation_uid,
@@ -24,7 +24,6 @@ from ledger_client.audit.replay import (
     query_id,
     schema_id,
 )
-from ledger_client.contracts.attestations import batch_id_of
 from ledger_client.index import IndexedEvent
 from ledger_client.types import DISPUTE_RESOLUTION_PERIOD, Role
 
@@ -200,7 +199,6 @@ class World:
         self.emit(
             "Attestations",
             "BatchAnchored",
-            batchId=bid,
             root=root,
             schema=schema,
             anchorer=attester,
@@ -220,7 +218,6 @@ class World:
             self.emit(
                 "Attestations",
                 "BatchAnchored",
-                batchId=bid,
                 root=root,
                 schema=schema,
                 anchorer=relayer,

@@ -39,8 +39,8 @@ backends ``eth-hash`` itself can use, and give identical digests.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from ledger_client.errors import LedgerValueError
 from ledger_client.types import Hash32
@@ -53,6 +53,8 @@ __all__ = [
     "MerkleError",
     "MerkleIndexError",
     "MerkleTree",
+    "anchored_batch_id",
+    "batch_id_of",
     "keccak256",
     "leaf_hash",
     "process_proof",
@@ -319,3 +321,15 @@ def verify_proof(leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:
     if type(root) is not bytes or len(root) != NODE_BYTES:
         root = _node(root, "root")
     return process_proof(leaf, proof) == root
+
+
+def batch_id_of(root: bytes, anchorer: str) -> bytes:
+    """A batch's id: keccak256(abi.encode(root, anchorer)). The id binds who anchored the
+    root, so a member copying a rival's root anchors a batch of its own, not the rival's."""
+    return keccak256(bytes(root) + bytes(12) + bytes.fromhex(anchorer.removeprefix("0x")))
+
+
+def anchored_batch_id(args: Mapping[str, Any]) -> bytes:
+    """The id of the batch a ``BatchAnchored`` event announces (the event carries the root
+    and the anchorer; the id is theirs to compute, a word the chain need not log)."""
+    return batch_id_of(bytes(args["root"]), str(args["anchorer"]))

@@ -28,7 +28,7 @@ from typing import Any
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 
-from ledger_client.attestations.merkle import MerkleTree, keccak256
+from ledger_client.attestations.merkle import MerkleTree, anchored_batch_id, keccak256
 from ledger_client.attestations.signed_records import signed_leaf, split_claim
 from ledger_client.audit.state import (
     AttestationState,
@@ -49,7 +49,6 @@ from ledger_client.audit.state import (
     SchemaState,
     ShareState,
 )
-from ledger_client.contracts.attestations import batch_id_of
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD, receivable_label
 from ledger_client.lending import CollateralKind, asset_id
 from ledger_client.types import (
@@ -621,15 +620,9 @@ class Replay:
 
     def _batch_anchored(self, a: dict[str, Any], ref: EventRef) -> None:
         s = self.state
-        bid, schema, attester = bytes(a["batchId"]), bytes(a["schema"]), a["anchorer"]
+        bid, schema, attester = anchored_batch_id(a), bytes(a["schema"]), a["anchorer"]
         root, count, expiry = bytes(a["root"]), int(a["count"]), int(a["expiry"])
         what = f"batch {_hex(bid)}"
-        if bid != batch_id_of(root, attester):
-            # The id binds the anchorer: an id that is not keccak256(root, anchorer) is a
-            # batch another account could have taken, or one whose root was swapped.
-            self._breach(
-                "IdMismatch", f"{what} is not the id of root {_hex(root)} by {attester}", ref
-            )
         self._check_schema(schema, ref, what)
         self._check_expiry(expiry, ref, what)
         if root == ZERO32 or count == 0:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger_client.attestations.batches import BatchProof, batch_leaf
-from ledger_client.attestations.merkle import MerkleTree, verify_proof
+from ledger_client.attestations.merkle import MerkleTree, batch_id_of, verify_proof
 from ledger_client.attestations.records import RecordError, Schema, record_hash, record_subject
 from ledger_client.attestations.signed_records import (
     SignedRecord,
@@ -26,7 +26,7 @@ from ledger_client.attestations.signed_records import (
     split_claim,
 )
 from ledger_client.chain.abi import Event
-from ledger_client.contracts.attestations import batch_id_of, batch_record_id
+from ledger_client.contracts.attestations import batch_record_id
 from ledger_client.deployment import Ledger
 from ledger_client.errors import LedgerValueError
 from ledger_client.types import BatchEntry, BatchInfo, Role, Validity

@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
+from ledger_client.attestations.merkle import anchored_batch_id
 from ledger_client.attestations.records import Schema, record_hash, record_subject
 from ledger_client.contracts.base import Call, ContractFacade, TxResult
 from ledger_client.errors import LedgerConnectionError
@@ -76,12 +77,6 @@ def compute_uid(
             ],
         )
     )
-
-
-def batch_id_of(root: bytes, anchorer: str) -> bytes:
-    """A batch's id: keccak256(abi.encode(root, anchorer)). The id binds who anchored the
-    root, so a member copying a rival's root anchors a batch of its own, not the rival's."""
-    return keccak(bytes(root) + bytes(12) + bytes.fromhex(anchorer.removeprefix("0x")))
 
 
 def batch_record_id(batch_id: bytes, leaf: bytes) -> bytes:
@@ -292,7 +287,7 @@ class AttestationsContract(ContractFacade):
         """Anchor ``count`` records of one schema as one Merkle root (attester role)."""
         sid = schema_id(schema) if isinstance(schema, Schema) else schema
         result = self._send(attester, "anchorBatch", sid, root, count, expiry)
-        return Anchored(result.event("BatchAnchored").args["batchId"], result)
+        return Anchored(anchored_batch_id(result.event("BatchAnchored").args), result)
 
     def anchor_signed_batch(
         self,
@@ -311,7 +306,7 @@ class AttestationsContract(ContractFacade):
         sid = schema_id(schema) if isinstance(schema, Schema) else schema
         call = self.signed_batch_call(sid, records, expiry=expiry)
         result = self.send_call(relayer, call, gas=gas)
-        return Anchored(result.event("BatchAnchored").args["batchId"], result)
+        return Anchored(anchored_batch_id(result.event("BatchAnchored").args), result)
 
     def signed_batch_call(
         self, schema: bytes, records: Sequence[SignedRecord], *, expiry: int = 0
@@ -454,7 +449,9 @@ class AttestationsContract(ContractFacade):
         while block <= latest and backend.block(block).timestamp == anchored_at:
             for receipt in backend.receipts_in_block(block):
                 for event in self.decode_events(receipt):
-                    if event.name == "BatchAnchored" and event.args["batchId"] == bytes(batch_id):
+                    if event.name == "BatchAnchored" and anchored_batch_id(event.args) == bytes(
+                        batch_id
+                    ):
                         return bytes(event.args["root"]), int(event.args["count"])
             block += 1
         raise LedgerConnectionError(

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..attestations.merkle import anchored_batch_id
 from ..types import City, Role, Validity
 from .base import IndexedEvent, Projection
 
@@ -390,7 +391,7 @@ class BatchesProjection(Projection):
             db.execute(
                 "INSERT OR IGNORE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    a["batchId"],
+                    anchored_batch_id(a),
                     a["schema"],
                     a["anchorer"],
                     a["root"],

@@ -270,7 +270,7 @@ def test_credit_chain_verify_refuses_forged_and_revoked_copies(tmp_path: Path) -
     ]
     forged_id = (
         a._send(relayer, "anchorSignedBatch", schema_id(loan), 0, hashes, claims)
-        .event("BatchAnchored")
+        .event("SignedBatchAnchored")
         .args["batchId"]
     )
     tree = MerkleTree([signed_leaf(h, c) for h, c in zip(hashes, claims, strict=True)])

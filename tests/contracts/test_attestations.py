@@ -19,7 +19,7 @@ from ledger_client.attestations.batches import (
     prepare_batch,
     verify_batch_record,
 )
-from ledger_client.attestations.merkle import MerkleTree
+from ledger_client.attestations.merkle import MerkleTree, batch_id_of
 from ledger_client.attestations.records import (
     RecordFieldMissing,
     Schema,
@@ -29,7 +29,6 @@ from ledger_client.attestations.records import (
 from ledger_client.contracts.attestations import (
     ATTEST_TYPES,
     attest_message,
-    batch_id_of,
     compute_uid,
     schema_id,
 )

@@ -163,7 +163,7 @@ class BatchTrustConformance(ConsentFixtures):
             a._send(  # a raw transaction: the client would never build these leaves
                 bw.relayer, "anchorSignedBatch", schema_id(bw.world.schema), 0, hashes, claims
             )
-            .event("BatchAnchored")
+            .event("SignedBatchAnchored")
             .args["batchId"]
         )
         tree = MerkleTree([signed_leaf(h, c) for h, c in zip(hashes, claims, strict=True)])

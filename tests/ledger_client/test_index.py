@@ -21,7 +21,13 @@ from eth_hash.auto import keccak
 
 from ledger_client import Chain, Keyring, Ledger, LedgerValueError, Manifest, Role, connect
 from ledger_client.attestations.batches import batch_leaf
-from ledger_client.attestations.merkle import MerkleIndexError, MerkleTree, verify_proof
+from ledger_client.attestations.merkle import (
+    MerkleIndexError,
+    MerkleTree,
+    anchored_batch_id,
+    batch_id_of,
+    verify_proof,
+)
 from ledger_client.chain.artifacts import load_artifacts
 from ledger_client.contracts.base import ContractFacade
 from ledger_client.deployment import DeployedContract
@@ -504,7 +510,8 @@ class EventIndexConformance(LedgerFixtures):
         records = [(SUBJECT_A if i % 3 else SUBJECT_B, record_hash(i)) for i in range(37)]
         tree = MerkleTree([batch_leaf(s, h) for s, h in records])
         result = facade._send(bank, "anchorBatch", schema, tree.root, len(records), 0)
-        batch_id = result.event("BatchAnchored").args["batchId"]
+        batch_id = anchored_batch_id(result.event("BatchAnchored").args)
+        assert batch_id == batch_id_of(tree.root, bank.address)
         batch = index.batch(batch_id)
         assert batch is not None
         assert (batch.root, batch.count, batch.attester, batch.schema, batch.tree_stored) == (
