@@ -31,6 +31,7 @@ from .routes import (
     queries,
     receivables,
     schemas,
+    scores,
     submissions,
     typed_data,
     verify,
@@ -198,6 +199,7 @@ def create_app(
         complaints.router,
         receivables.router,
         receivables.financings_router,
+        scores.router,
         console.router,
     ):
         app.include_router(router, responses=COMMON_ERRORS)

@@ -7,6 +7,7 @@ a test handing in a signature it made itself).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -15,7 +16,7 @@ from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.authorisations import SignedAuthorisation
 from ledger_client.contracts.forwarder import SignedForwardRequest
 
-__all__ = ["attestation", "authorisation", "forward_fields", "hex32"]
+__all__ = ["attestation", "authorisation", "forward_fields", "hex32", "score_deposit"]
 
 ZERO32 = b"\0" * 32
 
@@ -75,3 +76,12 @@ def authorisation(signed: SignedAuthorisation) -> dict[str, Any]:
         "deadline": signed.deadline,
         "signature": hex32(signed.signature),
     }
+
+
+def score_deposit(record: Mapping[str, Any], ref_uid: bytes | str = ZERO32) -> dict[str, Any]:
+    """``ScoreDeposit``: the off-chain ``credit-score`` record of a score the caller attested
+    (``ref_uid``: the attestation's refUID, when it has one)."""
+    body: dict[str, Any] = {"record": dict(record)}
+    if hex32(ref_uid) != hex32(ZERO32):
+        body["ref_uid"] = hex32(ref_uid)
+    return body

@@ -37,8 +37,7 @@ from ledger_client.scoring.models import Scorecard, fit_scorecard
 from ledger_client.scoring.records import MEMBERS, RecordKind, bank_of, bureau_of, row_record
 from ledger_client.scoring.visibility import Visibility, visibility_from_consent
 from ledger_client.types import City, QueryPurpose
-from node_sim.credit_world import make_credit_world
-from scripts.bench_score import regime_features
+from node_sim.credit_world import make_credit_world, regime_features
 from scripts.cli import app
 from tests.conformance import EmbeddedChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
