@@ -58,6 +58,7 @@ __all__ = ["bench_score", "score_report"]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+
 def score_report(doc: dict[str, Any]) -> str:
     """An HTML page of a ``bench score`` run: ROC and calibration charts, figures by regime."""
     from ledger_client.charts import HtmlReport

@@ -30,7 +30,12 @@ from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import load_schemas, record_hash
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.errors import RecordRevoked, ScoreMismatch
-from ledger_client.scoring.features import FeatureSpec, build_features
+from ledger_client.scoring.features import (
+    RECORD_FEATURES,
+    SCITECH_FEATURES,
+    FeatureSpec,
+    build_features,
+)
 from ledger_client.scoring.models import GRADES, Scorecard
 from ledger_client.scoring.records import MEMBERS, PAYLOAD, RecordKind, table_from_records
 from ledger_client.scoring.visibility import Visibility, visibility_from_consent
@@ -46,6 +51,7 @@ __all__ = [
     "recompute_score",
     "records_hash",
     "score_record",
+    "spec_of_model",
     "verify_attested_score",
 ]
 
@@ -102,6 +108,16 @@ class ScoreBundle:
             return cls(dict(doc["score"]), records, dict(doc["model"])), members
         except (KeyError, TypeError, ValueError) as exc:
             raise ScoreMismatch("bundle", "a score bundle", f"unreadable: {exc}") from exc
+
+
+def spec_of_model(model: Mapping[str, Any]) -> FeatureSpec:
+    """The shipped feature specification a published model names (its ``specName``).
+
+    An unknown name gives the sci-tech spec, whose hash the model's ``featureSpec`` then
+    fails to match (``ScoreMismatch('feature specification')``) when it is recomputed.
+    """
+    specs = {s.name: s for s in (RECORD_FEATURES, SCITECH_FEATURES)}
+    return specs.get(str(model.get("specName")), SCITECH_FEATURES)
 
 
 def records_hash(uids: Sequence[bytes]) -> Hash32:
@@ -178,12 +194,16 @@ def verify_attested_score(
     *,
     spec: FeatureSpec,
     members: Sequence[str],
+    revoked_by: int | None = None,
 ) -> None:
     """Verify an attested score against the chain and recompute it; raise on any failure.
 
     ``members`` are the addresses of :data:`~ledger_client.scoring.records.MEMBERS`,
     in order. The scorer is the score's attester; its visibility is what its
     logged queries under authorisations in force at the score's time allow.
+    A record used counts as revoked when it is revoked now, or, with
+    ``revoked_by``, when it was revoked at or before that time (an auditor passes
+    the score's time: a record revoked after the score was made is no fault of it).
     """
     schemas = load_schemas()
     info = ledger.attestations.attestation(score_uid)
@@ -206,7 +226,10 @@ def verify_attested_score(
             raise ScoreMismatch(f"record {_hex(used.uid)}", "attested", "not on chain as given")
         if str(held.attester).lower() != members[used.holder].lower():
             raise ScoreMismatch(f"holder of {_hex(used.uid)}", members[used.holder], held.attester)
-        if ledger.attestations.validity(used.uid) is Validity.REVOKED:
+        if revoked_by is None:
+            if ledger.attestations.validity(used.uid) is Validity.REVOKED:
+                revoked.append(row)
+        elif 0 < held.revoked_at <= revoked_by:
             revoked.append(row)
     if revoked:
         raise RecordRevoked(_hex(bundle.records[revoked[0]].uid), MEMBERS[scorer])

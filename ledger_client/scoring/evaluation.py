@@ -80,9 +80,7 @@ def curves(y: BoolArray, p: FloatArray, points: int = 40) -> dict[str, list[list
     return {"roc": [fpr, tpr], "calibration": [predicted, observed]}
 
 
-def score_charts(
-    page: HtmlReport, by_regime: Mapping[str, Mapping[str, Any]], legend: str
-) -> None:
+def score_charts(page: HtmlReport, by_regime: Mapping[str, Mapping[str, Any]], legend: str) -> None:
     """Draw the ROC and the calibration chart of each regime's :func:`curves` on ``page``."""
     from ledger_client.charts import xy_chart
 
