@@ -299,6 +299,14 @@ def simulate(
             "(restarted half way); what the API has no route for goes to the chain.",
         ),
     ] = False,
+    credit_enterprises: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Enterprises of the credit world whose held-out 30 % apply to the banks, "
+            "which approve and price by grade (0: no credit decisions).",
+        ),
+    ] = 7_000,
     as_json: JsonOption = False,
 ) -> None:
     """Run the Yangtze Delta scenario: five cities over simulated days, with adversaries."""
@@ -317,6 +325,7 @@ def simulate(
         attacks_per_day=attacks_per_day,
         late_dispute_rate=late_dispute_rate,
         via_api=via_api,
+        credit_enterprises=credit_enterprises,
     )
     console = Console(stderr=True, quiet=as_json)
     with Progress(
