@@ -20,10 +20,11 @@ from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
 from ledger_client import Keyring, Ledger, Manifest, Role, attach, connect
+from ledger_client.attestations.batches import anchor_records
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import record_hash
 from ledger_client.audit import ScoreEvidence, audit_ledger
-from ledger_client.contracts.attestations import schema_id
+from ledger_client.contracts.attestations import batch_record_id, schema_id
 from ledger_client.contracts.authorisations import AuthorisationRequest
 from ledger_client.errors import RecordNotAuthorised, RecordRevoked, ScoreMismatch
 from ledger_client.index.consent import ConsentLog
@@ -37,7 +38,7 @@ from ledger_client.scoring.features import SCITECH_FEATURES
 from ledger_client.scoring.models import GRADES, Scorecard, fit_scorecard
 from ledger_client.scoring.records import MEMBERS, RecordKind, bank_of, bureau_of, row_record
 from ledger_client.scoring.visibility import Visibility, visibility_from_consent
-from ledger_client.types import City, QueryPurpose
+from ledger_client.types import BatchEntry, City, QueryPurpose
 from node_sim.credit_world import make_credit_world, regime_features
 from scripts.cli import app
 from tests.conformance import EmbeddedChain
@@ -54,21 +55,32 @@ def scorecard() -> Scorecard:
     return fit_scorecard(regime_features(world, "scitech"), world.defaulted, SCITECH_FEATURES)
 
 
-def _attest_records(ledger: Ledger, bank: LocalAccount, bureau: LocalAccount) -> list[UsedRecord]:
+def _attest_records(
+    ledger: Ledger, bank: LocalAccount, bureau: LocalAccount, *, batched: bool = False
+) -> list[UsedRecord]:
     """A simulated Hangzhou enterprise's records, attested: loans by the bank, the rest by the
-    bureau."""
+    bureau (``batched``: the bureau anchors its records in one Merkle batch per schema)."""
     sim = make_credit_world(9, 50)
     enterprise = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
     used = []
+    held: dict[str, list[dict[str, object]]] = {}
     for row in np.flatnonzero(sim.records.subject == enterprise):
         kind = RecordKind(int(sim.records.kind[row]))
         holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
         sim.records.holder[row] = holder
         name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
+        if batched and holder == BUREAU:
+            held.setdefault(name, []).append(record)
+            continue
         uid = ledger.attestations.attest_record(
             bank if holder == BANK else bureau, ledger.schemas[name], record
         ).uid
         used.append(UsedRecord(uid, holder, name, record))
+    for name, records in held.items():
+        batch = anchor_records(ledger.attestations, bureau, ledger.schemas[name], records)
+        for i, record in enumerate(records):
+            record_id = batch_record_id(batch.batch_id, batch.leaf(i))
+            used.append(UsedRecord(record_id, BUREAU, name, record, batch.proof_for(i)))
     return used
 
 
@@ -265,6 +277,63 @@ class ScoreConformance(ConsentFixtures):
         unchecked = audit_ledger(ledger, tmp_path / "unchecked")
         assert unchecked.ok
         assert unchecked.report["scores"]["without_bundle"] == 5
+
+    def test_batched_records_are_score_inputs_with_their_proofs(
+        self, world: ConsentWorld, scorecard: Scorecard, tmp_path: Path
+    ) -> None:
+        """The bureau anchors its records in Merkle batches; the score names them by batch
+        record id with their proofs, and verify and the auditor find each on chain."""
+        ledger = world.ledger
+        records = _attest_records(ledger, world.shanghai_bank, world.hangzhou_bureau, batched=True)
+        assert sum(r.proof is not None for r in records) > 20
+        members = [NOBODY] * len(MEMBERS)
+        members[BANK], members[BUREAU] = world.shanghai_bank.address, world.hangzhou_bureau.address
+        consent = ConsentLog(ledger)
+        scored = Scored(world, consent, members, records)
+        try:
+            self._query(scored)
+            uid, bundle = self._attest(scored, scorecard, world.shanghai_bank)
+            self._verify(scored, uid, bundle)
+            # The bundle survives its JSON form, proofs included.
+            again, _ = ScoreBundle.from_json(bundle.to_json(members))
+            assert again == bundle
+            self._verify(scored, uid, again)
+            audit = audit_ledger(
+                ledger, tmp_path / "audit", score_bundles=[ScoreEvidence(bundle, tuple(members))]
+            )
+            assert audit.ok, audit.report["verdict"]
+            assert audit.report["scores"]["recomputed"] == 1
+
+            batched = [i for i, r in enumerate(bundle.records) if r.schema == "utility-payments"]
+            first, second = bundle.records[batched[0]], bundle.records[batched[1]]
+            # A batched record altered after scoring is not in its batch.
+            altered = list(bundle.records)
+            altered[batched[0]] = dataclasses.replace(
+                first, record={**first.record, "daysLate": int(str(first.record["daysLate"])) + 9}
+            )
+            with pytest.raises(ScoreMismatch) as caught:
+                self._verify(scored, uid, dataclasses.replace(bundle, records=tuple(altered)))
+            assert caught.value.what == f"record 0x{first.uid.hex()}"
+            assert "AttestationsNotInBatch" in str(caught.value)
+            # A proof of one record offered under another record's id.
+            swapped = list(bundle.records)
+            swapped[batched[0]] = dataclasses.replace(first, uid=second.uid)
+            with pytest.raises(ScoreMismatch) as caught:
+                self._verify(scored, uid, dataclasses.replace(bundle, records=tuple(swapped)))
+            assert caught.value.what == f"id of record 0x{second.uid.hex()}"
+            # Revoked by the bureau: the score rests on a withdrawn record.
+            assert first.proof is not None
+            entry = BatchEntry(
+                HANGZHOU_SUBJECT, record_hash(ledger.schemas[first.schema], first.record)
+            )
+            ledger.attestations.revoke_batch_record(
+                world.hangzhou_bureau, first.proof.batch_id, entry, first.proof.proof
+            )
+            with pytest.raises(RecordRevoked) as withdrawn:
+                self._verify(scored, uid, bundle)
+            assert withdrawn.value.record == f"0x{first.uid.hex()}"
+        finally:
+            consent.close()
 
 
 @pytest.mark.slow  # some 60 attestations per test on the embedded chain
