@@ -32,6 +32,7 @@ from .routes import (
     queries,
     receivables,
     schemas,
+    scores,
     submissions,
     typed_data,
     verify,
@@ -203,6 +204,7 @@ def create_app(
         lending.facilities_router,
         lending.agreements_router,
         lending.exposures_router,
+        scores.router,
         console.router,
     ):
         app.include_router(router, responses=COMMON_ERRORS)

@@ -754,3 +754,44 @@ class EnterpriseRebinding(SignedWrite):
     ``rebindEnterprise`` signed by a registrar."""
 
     account: Address = Field(description="the enterprise's new account (not a member's)")
+
+
+class ScoreDeposit(_Strict):
+    """The off-chain ``credit-score`` record of a score the caller attested."""
+
+    record: dict[str, Any] = Field(
+        description="the credit-score record whose hash the attestation carries"
+    )
+    ref_uid: Hex32 = Field(default=ZERO32, description="the attestation's refUID, if it has one")
+
+
+class ScoreReasonPublic(BaseModel):
+    """One reason code: the feature that cost the score most, and what it measures."""
+
+    code: str
+    meaning: str
+
+
+class ScorePublic(BaseModel):
+    """An attested credit score of an enterprise, with the reason codes behind it."""
+
+    uid: str
+    subject: str
+    attester: str = Field(description="the scoring member")
+    attested_at: int
+    validity: str = Field(description="the score attestation's validity now, e.g. VALID")
+    grade: str
+    pd_basis_points: int
+    points: int
+    model_hash: str
+    scored_date: str
+    reason_codes: list[str] = Field(description="worst first")
+    reasons: list[ScoreReasonPublic]
+    record: dict[str, Any] = Field(description="the credit-score record as attested")
+
+
+class ScoresPublic(BaseModel):
+    """An enterprise's attested scores, oldest first."""
+
+    data: list[ScorePublic]
+    count: int

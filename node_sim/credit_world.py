@@ -28,21 +28,33 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ledger_client.scoring.features import (
+    RECORD_FEATURES,
+    SCITECH_FEATURES,
+    FeatureSpec,
+    build_features,
+)
+from ledger_client.scoring.models import Scorecard, fit_scorecard
 from ledger_client.scoring.records import (
     RecordKind,
     RecordTable,
     bank_of,
     bureau_of,
 )
+from ledger_client.scoring.visibility import Visibility, visible_rows
 from ledger_client.types import City
 from node_sim.world import CITY_WEIGHTS, INDUSTRIES
 
 __all__ = [
     "PARAMETERS",
+    "REGIMES",
     "STAGES",
     "CreditWorld",
     "WorldParameter",
+    "fit_and_score",
+    "held_out",
     "make_credit_world",
+    "regime_features",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -332,3 +344,52 @@ def _records(
         )
     )
     return RecordTable.concat(parts)
+
+
+#: What a bank sees of its applicants, by regime: regime -> (feature spec, whether only the
+#: bank's own city answers its queries). ``local``: its own records and what its own city's
+#: members answer to its authorised query (no shared chain); ``shared``: what every member of
+#: the five cities holds, reached by a query logged under the applicant's authorisation;
+#: ``scitech``: ``shared`` plus the sci-tech indicator features.
+REGIMES: dict[str, tuple[FeatureSpec, bool]] = {
+    "local": (RECORD_FEATURES, True),
+    "shared": (RECORD_FEATURES, False),
+    "scitech": (SCITECH_FEATURES, False),
+}
+
+
+def regime_features(world: CreditWorld, regime: str) -> FloatArray:
+    """Each enterprise's features as its home bank sees them under ``regime``.
+
+    Visibility is enforced by the code a bank runs: each bank's
+    :class:`~ledger_client.scoring.visibility.Visibility` authorises exactly its
+    applicants (every schema), and for ``local`` only its own city's members answer;
+    :func:`~ledger_client.scoring.features.build_features` re-checks every row.
+    """
+    spec, local_only = REGIMES[regime]
+    out = np.zeros((world.size, len(spec.features)))
+    city_of_row = world.city[world.records.subject]
+    for index, city in enumerate(City):
+        applicants = np.flatnonzero(world.city == index)
+        bank = bank_of(city)
+        answering = frozenset({bank, bureau_of(city)}) if local_only else None
+        vis = Visibility(bank, dict.fromkeys(applicants.tolist(), None), answering)
+        # What the bank's queries about its applicants return, and its own records.
+        rows = visible_rows(world.records.take(city_of_row == index), vis)
+        out[applicants] = build_features(rows, world.size, spec, vis)[applicants]
+    return out
+
+
+def held_out(world: CreditWorld, seed: int) -> npt.NDArray[np.bool_]:
+    """The held-out enterprises (30 %, drawn from the seed): models never train on them."""
+    return np.random.default_rng(seed + 1).random(world.size) < 0.3
+
+
+def fit_and_score(
+    world: CreditWorld, regime: str, test: npt.NDArray[np.bool_]
+) -> tuple[Scorecard, FloatArray]:
+    """A scorecard fitted on the enterprises outside ``test`` and the PDs of those in it."""
+    spec, _ = REGIMES[regime]
+    x = regime_features(world, regime)
+    card = fit_scorecard(x[~test], world.defaulted[~test], spec)
+    return card, card.score(x[test]).pd

@@ -8,6 +8,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from ledger_client.charts import HtmlReport, bar_chart, line_chart
+from ledger_client.scoring.decisions import decision_tables
+from ledger_client.scoring.evaluation import score_charts
 
 #: Operations of the set-up whose gas would dwarf every daily operation in a chart.
 _SET_UP_OPERATIONS = frozenset({"bind_enterprises"})
@@ -83,6 +85,8 @@ def render_report(summary: dict[str, Any]) -> str:
         _receivables(page, summary["receivables"], summary.get("supply_chains", {}))
     if summary.get("disputes"):
         _disputes(page, summary["disputes"])
+    if summary.get("credit_decisions"):
+        _credit_decisions(page, summary["credit_decisions"])
 
     page.heading("Attacks attempted and refused")
     page.chart(
@@ -159,6 +163,39 @@ def render_report(summary: dict[str, Any]) -> str:
             ],
         )
     return page.render()
+
+
+def _credit_decisions(page: HtmlReport, c: dict[str, Any]) -> None:
+    auc = c["auc"]
+    page.heading("Credit decisions: each city's bank lends by grade")
+    page.paragraph(
+        f"{c['held_out']:,} held-out applicants of a credit world of {c['enterprises']:,} "
+        f"enterprises (seed {c['seed']}, {c['held_out_defaults']} defaults within the "
+        f"horizon) apply to the bank of their city, which scores them with a scorecard "
+        f"fitted on the others. AUC: one city's records {auc['local']}, the five cities' "
+        f"records shared under consent {auc['shared']}, shared plus sci-tech indicators "
+        f"{auc['scitech']}."
+    )
+    score_charts(
+        page,
+        c["curves"],
+        "local: one city's records; shared: five cities under consent; scitech: shared + "
+        "sci-tech indicators",
+    )
+    decision_tables(page, c["decisions"])
+    page.table(
+        ["bank (shared records)", "applicants", "approved", "defaults among them", "mean rate"],
+        [
+            [
+                bank,
+                b["applicants"],
+                b["approved"],
+                b["approved_defaults"],
+                "-" if b["mean_rate_bp"] is None else f"{b['mean_rate_bp'] / 100:.2f} %",
+            ]
+            for bank, b in c["by_bank"].items()
+        ],
+    )
 
 
 def _audit(page: HtmlReport, audit: dict[str, Any] | None, summary: dict[str, Any]) -> None:

@@ -61,6 +61,7 @@ from ledger_client.identity.uscc import subject_id
 from ledger_client.types import City
 from node_sim.adversaries import AttackContext, attacks_for, attempt, choose
 from node_sim.consent import DISPUTE_RATE_OTHER, ConsentFlows
+from node_sim.credit_decisions import credit_decisions
 from node_sim.gateway import ApiGateway, ChainGateway, Written
 from node_sim.metrics import Metrics
 from node_sim.report import render_report
@@ -100,6 +101,7 @@ class SimulationConfig:
     late_dispute_rate: float = 0.15  # share of disputes answered past the 20-day deadline
     flows: bool = True  # consent and receivables flows; False: credit records only
     audit: bool = True  # run the auditor over the ledger at the end
+    credit_enterprises: int = 7_000  # the credit world the banks decide on (0: none)
 
 
 @dataclass
@@ -601,6 +603,10 @@ class Simulation:
         if isinstance(self.gateway, ApiGateway):
             doc["api"] = self.gateway.tally.to_dict()
         doc["adversaries"] = attacks_for(self.config.via_api)
+        if self.config.credit_enterprises:
+            doc["credit_decisions"] = credit_decisions(
+                self.config.seed, self.config.credit_enterprises
+            )
         return doc
 
 

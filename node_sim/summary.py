@@ -60,6 +60,19 @@ def print_summary(
             f"{r['splits']:,} splits, {sum(r['financed'].values()):,} financed ({financed}), "
             f"{r['settled_parts']:,} parts settled, {r['defaults']:,} defaulted"
         )
+    cd = summary.get("credit_decisions")
+    if cd:
+        dec, auc = cd["decisions"], cd["auc"]
+        local, shared = dec["local"], dec["shared"]
+        console.print(
+            f"credit decisions: {cd['held_out']:,} applicants, approved up to BB: "
+            f"{local['approved']:,} on one city's records ({local['approved_defaults']} "
+            f"defaulted), {shared['approved']:,} on shared records "
+            f"({shared['approved_defaults']} defaulted); AUC local {auc['local']}, shared "
+            f"{auc['shared']}, sci-tech {auc['scitech']}; at the local volume sharing avoids "
+            f"{dec['defaults_avoided_at_local_volume']} defaults "
+            f"(¥{yuan_millions(dec['losses_avoided_at_local_volume_fen']):,}m)"
+        )
     attacks = Table(
         title="Attacks: tried, refused by a named error, got in (succeeded)",
         box=box.SIMPLE,

@@ -1,4 +1,5 @@
-"""The API's own SQLite file (``api.sqlite``): API keys and the submission journal.
+"""The API's own SQLite file (``api.sqlite``): API keys, the submission journal, and the
+credit-score records members deposit for their enterprises to read.
 
 WAL mode with ``synchronous=FULL``: a submission answered 202 is on disk
 (fsync'd) before the answer leaves, so a killed server loses none.
@@ -58,6 +59,16 @@ CREATE TABLE IF NOT EXISTS anchors (
     state TEXT NOT NULL,              -- sent, done
     created_at REAL NOT NULL
 );
+-- Credit-score records (off chain) whose hash a member attested with the credit-score schema:
+-- what the scored enterprise reads its grade and reason codes from (pipeline.scores).
+CREATE TABLE IF NOT EXISTS credit_scores (
+    uid BLOB PRIMARY KEY,             -- the score's attestation UID
+    subject BLOB NOT NULL,            -- the enterprise's subject id
+    attester TEXT NOT NULL,           -- checksum address of the scoring member
+    record TEXT NOT NULL,             -- JSON of the credit-score record
+    deposited_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS credit_scores_subject ON credit_scores (subject);
 """
 
 

@@ -299,6 +299,14 @@ def simulate(
             "(restarted half way); what the API has no route for goes to the chain.",
         ),
     ] = False,
+    credit_enterprises: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Enterprises of the credit world whose held-out 30 % apply to the banks, "
+            "which approve and price by grade (0: no credit decisions).",
+        ),
+    ] = 7_000,
     as_json: JsonOption = False,
 ) -> None:
     """Run the Yangtze Delta scenario: five cities over simulated days, with adversaries."""
@@ -317,6 +325,7 @@ def simulate(
         attacks_per_day=attacks_per_day,
         late_dispute_rate=late_dispute_rate,
         via_api=via_api,
+        credit_enterprises=credit_enterprises,
     )
     console = Console(stderr=True, quiet=as_json)
     with Progress(
@@ -441,16 +450,14 @@ def _score_check(ledger: Any, uid: bytes, score: dict[str, Any], bundle_path: Pa
     from ledger_client.audit.verify import Check
     from ledger_client.errors import ScoringError
     from ledger_client.index.consent import ConsentLog
-    from ledger_client.scoring.attested import ScoreBundle, verify_attested_score
-    from ledger_client.scoring.features import RECORD_FEATURES, SCITECH_FEATURES
+    from ledger_client.scoring.attested import ScoreBundle, spec_of_model, verify_attested_score
 
     try:
         raw = json.loads(bundle_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise _fail(f"cannot read the score bundle {bundle_path}: {exc}") from exc
     bundle, members = ScoreBundle.from_json({**raw, "score": score})
-    specs = {s.name: s for s in (RECORD_FEATURES, SCITECH_FEATURES)}
-    spec = specs.get(str(bundle.model.get("specName")), SCITECH_FEATURES)
+    spec = spec_of_model(bundle.model)
     consent = ConsentLog(ledger)
     try:
         verify_attested_score(ledger, consent, uid, bundle, spec=spec, members=members)
@@ -484,15 +491,28 @@ def audit(
     full: Annotated[
         bool, typer.Option("--full", help="Compare every entity with the chain, not only new ones.")
     ] = False,
+    score_bundles: Annotated[
+        Path | None,
+        typer.Option(
+            help="A directory of credit-score bundles (*.json, as `verify --score-bundle` "
+            "reads): every credit score in force is recomputed from its bundle."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Replay every event, check the rules, compare with the chain; exit 0 only with no breach."""
+    """Replay every event, check the rules, compare with the chain; exit 0 only with no breach.
+
+    With ``--score-bundles`` every attested credit score is recomputed from the records
+    and model its scorer handed over; a difference, a record used without authorisation
+    or already revoked, or a score without a bundle, is a breach.
+    """
     from ledger_client import LedgerError
-    from ledger_client.audit import audit_ledger
+    from ledger_client.audit import audit_ledger, load_score_bundles
 
     console = Console(stderr=True, quiet=as_json)
     try:
         # The audit checks the wiring itself, and reports each mismatch as a breach.
+        bundles = None if score_bundles is None else load_score_bundles(score_bundles)
         ledger = _open_ledger(manifest, rpc, data_dir, wiring=False)
         with console.status("auditing") as status:
             result = audit_ledger(
@@ -501,6 +521,7 @@ def audit(
                 index_path=index,
                 full=full,
                 progress=status.update,
+                score_bundles=bundles,
             )
         ledger.chain.close()
     except LedgerError as exc:
@@ -536,6 +557,13 @@ def _print_audit_summary(report: dict[str, Any], out: Path) -> None:
         f"{c['view_calls']:,} view calls, {c['mismatches']} mismatch(es); "
         f"{report['timing']['total_s']:.1f} s"
     )
+    scores = report.get("scores") or {}
+    if scores.get("attested"):
+        console.print(
+            f"credit scores: {scores['attested']} attested, {scores['recomputed']} recomputed, "
+            f"{scores['failed']} failed, {scores['revoked']} revoked, "
+            f"{scores['without_bundle']} without a bundle"
+        )
     breaches = report["breaches"]
     if breaches:
         table = Table(title=f"{len(breaches)} breach(es)")

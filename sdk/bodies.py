@@ -7,7 +7,7 @@ a test handing in a signature it made itself).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -31,6 +31,7 @@ __all__ = [
     "overdue_report",
     "pledge",
     "pledge_amendment",
+    "score_deposit",
 ]
 
 ZERO32 = b"\0" * 32
@@ -199,3 +200,15 @@ def acceptance(signed: SignedAcceptance, forward: dict[str, Any]) -> dict[str, A
         "consent_signature": hex32(signed.signature),
         **forward,
     }
+
+
+# -- scores -------------------------------------------------------------------------------
+
+
+def score_deposit(record: Mapping[str, Any], ref_uid: bytes | str = ZERO32) -> dict[str, Any]:
+    """``ScoreDeposit``: the off-chain ``credit-score`` record of a score the caller attested
+    (``ref_uid``: the attestation's refUID, when it has one)."""
+    body: dict[str, Any] = {"record": dict(record)}
+    if hex32(ref_uid) != hex32(ZERO32):
+        body["ref_uid"] = hex32(ref_uid)
+    return body

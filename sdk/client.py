@@ -502,6 +502,27 @@ class Client:
         doc: Json = self.get(f"/v1/receivables/{_hex(receivable_id)}/history")
         return doc
 
+    def deposit_score(
+        self, uid: bytes | str, record: Mapping[str, Any], *, ref_uid: bytes | str = ZERO32
+    ) -> Json:
+        """``PUT /v1/scores/{uid}``: hand in the ``credit-score`` record of a score this
+        member attested, so that its enterprise can read the grade and reason codes."""
+        doc: Json = self.request(
+            "PUT", f"/v1/scores/{_hex(uid)}", json=bodies.score_deposit(record, ref_uid)
+        )
+        return doc
+
+    def scores(self, subject: bytes | str) -> Json:
+        """``GET /v1/scores``: an enterprise's attested scores with their reason codes (for
+        the enterprise itself, members it authorised and regulators)."""
+        doc: Json = self.get("/v1/scores", subject=_hex(subject))
+        return doc
+
+    def score(self, uid: bytes | str) -> Json:
+        """``GET /v1/scores/{uid}``: one attested score with its reason codes."""
+        doc: Json = self.get(f"/v1/scores/{_hex(uid)}")
+        return doc
+
     def financings(self, **filters: Any) -> Json:
         """``GET /v1/financings`` (holder or financier, live, limit, offset)."""
         doc: Json = self.get("/v1/financings", **filters)

@@ -119,6 +119,11 @@ API_ERROR_NAMES: frozenset[str] = frozenset(
         "QueryFilterRequired",
         "VerifyTargetMissing",
         "ConsoleRefInvalid",
+        # credit scores
+        "NotACreditScore",
+        "NotScoreAttester",
+        "ScoreRecordMismatch",
+        "ScoreNotVisible",
         # the request itself
         "RequestValidationError",
         "MethodNotAllowed",

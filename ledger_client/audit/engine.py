@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 from ledger_client.audit.compare import Comparison, compare_with_chain
 from ledger_client.audit.replay import Replay
 from ledger_client.audit.report import build_report, render_html
+from ledger_client.audit.scores import ScoreEvidence, audit_scores
 from ledger_client.audit.state import Breach, LedgerState
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
 from ledger_client.deployment import Ledger, wiring_mismatches
@@ -80,11 +81,17 @@ def audit_ledger(
     full: bool = False,
     write: bool = True,
     progress: Progress | None = None,
+    score_bundles: Sequence[ScoreEvidence] | None = None,
 ) -> AuditResult:
     """Audit ``ledger`` and write ``report.json`` and ``report.html`` to ``out_dir``.
 
     ``full`` compares every entity with the chain even when a previous audit
     in ``out_dir`` compared most of them already.
+
+    ``score_bundles`` are the off-chain evidence of attested credit scores: each
+    ``credit-score`` attestation is recomputed from its bundle's records and model
+    (:func:`~ledger_client.audit.scores.audit_scores`); given, every score in force
+    must have one. Without them no score is recomputed and the report says so.
 
     A deployment whose contracts are not wired as its manifest says (an Attestations
     copy trusting another forwarder, say) is not audited at all: each mismatch is a
@@ -130,7 +137,13 @@ def audit_ledger(
         recheck=previous["mismatched"] if previous else (),
     )
     timing["compare_s"] = time.perf_counter() - mark
-    found = sorted([*breaches, *comparison.mismatches], key=lambda b: (b.block, b.log_index))
+    say("recomputing attested credit scores")
+    mark = time.perf_counter()
+    scores = audit_scores(ledger, replay.state, score_bundles)
+    timing["scores_s"] = time.perf_counter() - mark
+    found = sorted(
+        [*breaches, *comparison.mismatches, *scores.breaches], key=lambda b: (b.block, b.log_index)
+    )
 
     mark = time.perf_counter()
     report = build_report(
@@ -148,6 +161,7 @@ def audit_ledger(
             "cursor": head,
         },
     )
+    report["scores"] = scores.to_dict(score_bundles is not None)
     result = AuditResult(report, found, replay.state, comparison)
     if write:
         say("writing the report")

@@ -310,6 +310,19 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"({a['time']}); {t['events']:,} events replayed from block {d['deploy_block']:,}",
     )
     page.verdict(report["ok"], report["verdict"])
+    scores = report.get("scores")
+    if scores and scores["attested"]:
+        unchecked = (
+            f"; {scores['without_bundle']} without a bundle"
+            + ("" if scores["bundles_given"] else " (no score bundles were given)")
+            if scores["without_bundle"]
+            else ""
+        )
+        page.paragraph(
+            f"Credit scores: {scores['attested']} attested, {scores['recomputed']} recomputed "
+            f"from their records and published model, {scores['failed']} failed, "
+            f"{scores['revoked']} revoked by their scorer{unchecked}."
+        )
 
     page.heading("Breaches")
     breaches = report["breaches"]

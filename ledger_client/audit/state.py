@@ -59,6 +59,14 @@ BREACHES: dict[str, str] = {
     "enterprise (every participant's balance with it, recomputed from the draws and "
     "repayments, balances from before the agreement included) past the joint limit of its "
     "agreement in force",
+    "ScoreMismatch": "an attested credit score that its records and published model, as its "
+    "bundle gives them, do not recompute: another model, other records, a record not as "
+    "attested, or any field of the score (grade, PD, points, reason codes) different",
+    "RecordNotAuthorised": "a credit score built on a record its scorer neither held nor "
+    "queried under the enterprise's authorisation in force at the score's time",
+    "RecordRevoked": "a credit score built on a record already revoked when it was attested",
+    "ScoreNotRecomputed": "a credit score in force for which the score bundles handed to the "
+    "auditor hold no bundle: it cannot be recomputed",
     "StateMismatch": "the contract's own view disagrees with the state rebuilt from the events",
     "ManifestWiringMismatch": "a contract the manifest names was built with another consortium, "
     "forwarder, disputes or attestations contract, schema, grace period or EIP-712 domain than "

@@ -30,8 +30,7 @@ from ledger_client.scoring.records import (
 )
 from ledger_client.scoring.visibility import Visibility, visible_rows
 from ledger_client.types import City
-from node_sim.credit_world import CreditWorld, make_credit_world
-from scripts.bench_score import regime_features
+from node_sim.credit_world import CreditWorld, make_credit_world, regime_features
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,11 @@ from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
 from ledger_client import Keyring, Ledger, Manifest, Role, attach, connect
+from ledger_client.attestations.batches import anchor_records
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import record_hash
-from ledger_client.contracts.attestations import schema_id
+from ledger_client.audit import ScoreEvidence, audit_ledger
+from ledger_client.contracts.attestations import batch_record_id, schema_id
 from ledger_client.contracts.authorisations import AuthorisationRequest
 from ledger_client.errors import RecordNotAuthorised, RecordRevoked, ScoreMismatch
 from ledger_client.index.consent import ConsentLog
@@ -33,12 +35,11 @@ from ledger_client.scoring.attested import (
     verify_attested_score,
 )
 from ledger_client.scoring.features import SCITECH_FEATURES
-from ledger_client.scoring.models import Scorecard, fit_scorecard
+from ledger_client.scoring.models import GRADES, Scorecard, fit_scorecard
 from ledger_client.scoring.records import MEMBERS, RecordKind, bank_of, bureau_of, row_record
 from ledger_client.scoring.visibility import Visibility, visibility_from_consent
-from ledger_client.types import City, QueryPurpose
-from node_sim.credit_world import make_credit_world
-from scripts.bench_score import regime_features
+from ledger_client.types import BatchEntry, City, QueryPurpose
+from node_sim.credit_world import make_credit_world, regime_features
 from scripts.cli import app
 from tests.conformance import EmbeddedChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, ConsentFixtures, ConsentWorld
@@ -54,21 +55,32 @@ def scorecard() -> Scorecard:
     return fit_scorecard(regime_features(world, "scitech"), world.defaulted, SCITECH_FEATURES)
 
 
-def _attest_records(ledger: Ledger, bank: LocalAccount, bureau: LocalAccount) -> list[UsedRecord]:
+def _attest_records(
+    ledger: Ledger, bank: LocalAccount, bureau: LocalAccount, *, batched: bool = False
+) -> list[UsedRecord]:
     """A simulated Hangzhou enterprise's records, attested: loans by the bank, the rest by the
-    bureau."""
+    bureau (``batched``: the bureau anchors its records in one Merkle batch per schema)."""
     sim = make_credit_world(9, 50)
     enterprise = int(np.flatnonzero(sim.city == list(City).index(City.HANGZHOU))[0])
     used = []
+    held: dict[str, list[dict[str, object]]] = {}
     for row in np.flatnonzero(sim.records.subject == enterprise):
         kind = RecordKind(int(sim.records.kind[row]))
         holder = BANK if kind in {RecordKind.LOAN_REPAYMENT, RecordKind.OVERDUE} else BUREAU
         sim.records.holder[row] = holder
         name, record = row_record(sim.records, int(row), HANGZHOU_SUBJECT)
+        if batched and holder == BUREAU:
+            held.setdefault(name, []).append(record)
+            continue
         uid = ledger.attestations.attest_record(
             bank if holder == BANK else bureau, ledger.schemas[name], record
         ).uid
         used.append(UsedRecord(uid, holder, name, record))
+    for name, records in held.items():
+        batch = anchor_records(ledger.attestations, bureau, ledger.schemas[name], records)
+        for i, record in enumerate(records):
+            record_id = batch_record_id(batch.batch_id, batch.leaf(i))
+            used.append(UsedRecord(record_id, BUREAU, name, record, batch.proof_for(i)))
     return used
 
 
@@ -198,6 +210,131 @@ class ScoreConformance(ConsentFixtures):
             self._verify(scored, uid, bundle)
         assert caught.value.member == "bank:nanjing"
 
+    def _evidence(self, scored: Scored, bundle: ScoreBundle) -> ScoreEvidence:
+        return ScoreEvidence(bundle, tuple(scored.members))
+
+    def test_audit_recomputes_attested_scores(
+        self, scored: Scored, scorecard: Scorecard, tmp_path: Path
+    ) -> None:
+        """A true score audits clean; a score attested with a grade its records do not give,
+        a score built on records its scorer may not use and one without a bundle are breaches
+        by name; a record revoked after the score was made is not the scorer's fault."""
+        ledger = scored.world.ledger
+        self._query(scored)
+        _, bundle = self._attest(scored, scorecard, scored.world.shanghai_bank)
+        clean = audit_ledger(
+            ledger, tmp_path / "clean", score_bundles=[self._evidence(scored, bundle)]
+        )
+        assert clean.ok, clean.report["verdict"]
+        assert clean.report["scores"]["recomputed"] == 1
+        # The Shanghai bank attests another grade than its records give (the bundle opens
+        # the attestation: the lie is in the score, not in the transport).
+        schema = ledger.schemas["credit-score"]
+        grade = "C" if bundle.score["grade"] != "C" else "AAA"
+        better = dict(bundle.score, grade=grade, pdBucket=GRADES.index(grade))
+        ledger.attestations.attest_record(scored.world.shanghai_bank, schema, better)
+        forged = dataclasses.replace(bundle, score=better)
+        # The Nanjing bank attests a score from records it never queried.
+        nanjing = dict(bundle.score, scoredDate="2026-01-06")
+        ledger.attestations.attest_record(scored.world.nanjing_bank, schema, nanjing)
+        stolen = dataclasses.replace(bundle, score=nanjing)
+        # The tax record's attester revokes it: the scores made before were right when made
+        # (the true one still audits clean below).
+        tax = next(r for r in scored.records if r.schema == "tax-credit-grade")
+        ledger.attestations.revoke(scored.world.hangzhou_bureau, tax.uid)
+        # A score attested after a record it uses was revoked.
+        stale = score_record(
+            scorecard, HANGZHOU_SUBJECT, bundle.records, self._visibility(scored), "2026-01-07"
+        )
+        ledger.attestations.attest_record(scored.world.shanghai_bank, schema, stale)
+        revoked = ScoreBundle(stale, bundle.records, bundle.model)
+        # And a score nobody hands a bundle for.
+        ledger.attestations.attest_record(
+            scored.world.shanghai_bank, schema, dict(bundle.score, scoredDate="2026-01-08")
+        )
+        given = [bundle, forged, stolen, revoked]
+        audit = audit_ledger(
+            ledger, tmp_path / "audit", score_bundles=[self._evidence(scored, b) for b in given]
+        )
+        names = sorted(b.name for b in audit.breaches)
+        assert names == [
+            "RecordNotAuthorised",
+            "RecordRevoked",
+            "ScoreMismatch",
+            "ScoreNotRecomputed",
+        ], audit.report["verdict"]
+        mismatch = next(b for b in audit.breaches if b.name == "ScoreMismatch")
+        assert "score grade" in mismatch.detail
+        assert audit.report["scores"] == {
+            "attested": 5,
+            "recomputed": 1,
+            "failed": 4,
+            "revoked": 0,
+            "without_bundle": 1,
+            "bundles_given": True,
+        }
+        # Without bundles nothing is recomputed, and nothing is a breach for it.
+        unchecked = audit_ledger(ledger, tmp_path / "unchecked")
+        assert unchecked.ok
+        assert unchecked.report["scores"]["without_bundle"] == 5
+
+    def test_batched_records_are_score_inputs_with_their_proofs(
+        self, world: ConsentWorld, scorecard: Scorecard, tmp_path: Path
+    ) -> None:
+        """The bureau anchors its records in Merkle batches; the score names them by batch
+        record id with their proofs, and verify and the auditor find each on chain."""
+        ledger = world.ledger
+        records = _attest_records(ledger, world.shanghai_bank, world.hangzhou_bureau, batched=True)
+        assert sum(r.proof is not None for r in records) > 20
+        members = [NOBODY] * len(MEMBERS)
+        members[BANK], members[BUREAU] = world.shanghai_bank.address, world.hangzhou_bureau.address
+        consent = ConsentLog(ledger)
+        scored = Scored(world, consent, members, records)
+        try:
+            self._query(scored)
+            uid, bundle = self._attest(scored, scorecard, world.shanghai_bank)
+            self._verify(scored, uid, bundle)
+            # The bundle survives its JSON form, proofs included.
+            again, _ = ScoreBundle.from_json(bundle.to_json(members))
+            assert again == bundle
+            self._verify(scored, uid, again)
+            audit = audit_ledger(
+                ledger, tmp_path / "audit", score_bundles=[ScoreEvidence(bundle, tuple(members))]
+            )
+            assert audit.ok, audit.report["verdict"]
+            assert audit.report["scores"]["recomputed"] == 1
+
+            batched = [i for i, r in enumerate(bundle.records) if r.schema == "utility-payments"]
+            first, second = bundle.records[batched[0]], bundle.records[batched[1]]
+            # A batched record altered after scoring is not in its batch.
+            altered = list(bundle.records)
+            altered[batched[0]] = dataclasses.replace(
+                first, record={**first.record, "daysLate": int(str(first.record["daysLate"])) + 9}
+            )
+            with pytest.raises(ScoreMismatch) as caught:
+                self._verify(scored, uid, dataclasses.replace(bundle, records=tuple(altered)))
+            assert caught.value.what == f"record 0x{first.uid.hex()}"
+            assert "AttestationsNotInBatch" in str(caught.value)
+            # A proof of one record offered under another record's id.
+            swapped = list(bundle.records)
+            swapped[batched[0]] = dataclasses.replace(first, uid=second.uid)
+            with pytest.raises(ScoreMismatch) as caught:
+                self._verify(scored, uid, dataclasses.replace(bundle, records=tuple(swapped)))
+            assert caught.value.what == f"id of record 0x{second.uid.hex()}"
+            # Revoked by the bureau: the score rests on a withdrawn record.
+            assert first.proof is not None
+            entry = BatchEntry(
+                HANGZHOU_SUBJECT, record_hash(ledger.schemas[first.schema], first.record)
+            )
+            ledger.attestations.revoke_batch_record(
+                world.hangzhou_bureau, first.proof.batch_id, entry, first.proof.proof
+            )
+            with pytest.raises(RecordRevoked) as withdrawn:
+                self._verify(scored, uid, bundle)
+            assert withdrawn.value.record == f"0x{first.uid.hex()}"
+        finally:
+            consent.close()
+
 
 @pytest.mark.slow  # some 60 attestations per test on the embedded chain
 class TestScoreEmbedded(EmbeddedChain, ScoreConformance):
@@ -261,3 +398,22 @@ def test_verify_command_recomputes_a_score(tmp_path: Path, scorecard: Scorecard)
     failed = [c for c in json.loads(bad.stdout)["checks"] if not c["ok"]]
     assert [c["name"] for c in failed] == ["score-recomputed"]
     assert failed[0]["detail"].startswith("ScoreMismatch: score model hash")
+    # The auditor recomputes the score from the bundle its scorer handed over.
+    good_dir, bad_dir = tmp_path / "bundles", tmp_path / "tampered-bundles"
+    good_dir.mkdir()
+    bad_dir.mkdir()
+    (good_dir / "score.json").write_text(json.dumps(bundle.to_json(members)))
+    (bad_dir / "score.json").write_text(json.dumps(tampered))
+    audit = ["audit", "--manifest", str(out / "manifest.json"), "--json"]
+    clean = runner.invoke(
+        app, [*audit, "--out", str(tmp_path / "a1"), "--score-bundles", str(good_dir)]
+    )
+    assert clean.exit_code == 0, clean.output
+    assert json.loads(clean.stdout)["scores"]["recomputed"] == 1
+    breached = runner.invoke(
+        app, [*audit, "--out", str(tmp_path / "a2"), "--score-bundles", str(bad_dir)]
+    )
+    assert breached.exit_code == 1
+    report = json.loads(breached.stdout)
+    assert [b["name"] for b in report["breaches"]] == ["ScoreMismatch"]
+    assert "model hash" in report["breaches"][0]["detail"]

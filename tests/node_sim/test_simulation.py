@@ -215,7 +215,14 @@ def test_simulate_prints_one_screen_of_figures(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) < 50
-    for expected in ("records", "consent:", "disputes:", "receivables:", "auditor:"):
+    for expected in (
+        "records",
+        "consent:",
+        "disputes:",
+        "receivables:",
+        "credit decisions:",
+        "auditor:",
+    ):
         assert any(line.startswith(expected) for line in lines), expected
     assert "unregistered_attester" in result.output
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from scripts.bench_score import REGIMES, bench_score, score_report
+from node_sim.credit_world import REGIMES
+from scripts.bench_score import bench_score, score_report
 from scripts.cli import app
 
 
