@@ -29,7 +29,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWi
 from ledger_client.contracts.base import Call
 from ledger_client.contracts.disputes import SignedComplaint, SignedDispute
 from ledger_client.contracts.forwarder import SignedForwardRequest
+from ledger_client.lending import FacilityKind, PledgeTerms
 from ledger_client.types import (
     AttestationFields,
     Hash32,
@@ -339,6 +340,125 @@ class ChainGateway:
         marked = self.ledger.receivables.mark_overdue(self.ring.account(payee), receivable_id)
         self._sent("mark_overdue_with_default", marked.gas_used)
         return marked.attestation
+
+    # -- lending: pledges, facilities, joint agreements ----------------------------------
+    def pledge(self, bank: str, pledgor: str, terms: PledgeTerms) -> Hash32:
+        """``bank`` registers a pledge of ``terms`` with the pledgor's signed consent (the
+        enterprise signs, pays no gas); return the pledge's id."""
+        ledger = self.ledger.collateral
+        pledgee = self.ring.account(bank)
+        signed = ledger.sign_pledge(
+            self.ring.account(pledgor),
+            terms,
+            pledgee=pledgee.address,
+            deadline=self.ledger.chain.now() + SIGNATURE_LIFETIME_S,
+        )
+        pledged = ledger.pledge(pledgee, signed)
+        self._sent("pledge", pledged.tx.gas_used)
+        return pledged.pledge_id
+
+    def release_pledge(self, bank: str, pledge: bytes) -> None:
+        """The pledgee frees the asset of its pledge."""
+        tx = self.ledger.collateral.release(self.ring.account(bank), pledge)
+        self._sent("release_pledge", tx.gas_used)
+
+    def register_facility(
+        self,
+        bank: str,
+        subject: bytes,
+        contract_hash: bytes,
+        *,
+        kind: FacilityKind,
+        limit: int,
+        expiry: int,
+        pledge_ids: Sequence[bytes] = (),
+    ) -> Hash32:
+        """``bank`` records a facility it grants ``subject`` (secured by its pledges in force);
+        return the facility's id."""
+        made = self.ledger.facilities.register_facility(
+            self.ring.account(bank),
+            subject,
+            contract_hash,
+            kind=kind,
+            limit=limit,
+            expiry=expiry,
+            pledge_ids=pledge_ids,
+        )
+        self._sent("register_facility", made.tx.gas_used)
+        return made.facility_id
+
+    def draw(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        """The lender records a draw on its facility."""
+        tx = self.ledger.facilities.draw(
+            self.ring.account(bank), subject, contract_hash, amount_fen
+        )
+        self._sent("draw", tx.gas_used)
+
+    def repay(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        """The lender records a repayment on its facility."""
+        tx = self.ledger.facilities.repay(
+            self.ring.account(bank), subject, contract_hash, amount_fen
+        )
+        self._sent("repay", tx.gas_used)
+
+    def close_facility(self, bank: str, subject: bytes, contract_hash: bytes) -> None:
+        """The lender closes its repaid facility."""
+        tx = self.ledger.facilities.close(self.ring.account(bank), subject, contract_hash)
+        self._sent("close_facility", tx.gas_used)
+
+    def report_overdue(
+        self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int, days: int
+    ) -> None:
+        """The lender reports an overdue on its facility (it flags the joint agreement the
+        lender takes part in)."""
+        tx = self.ledger.facilities.report_overdue(
+            self.ring.account(bank), subject, contract_hash, amount_fen, days
+        )
+        self._sent("report_overdue", tx.gas_used)
+
+    def propose_agreement(
+        self,
+        lead: str,
+        subject: bytes,
+        joint_limit: int,
+        banks: Sequence[str],
+        shares_bps: Sequence[int],
+    ) -> int:
+        """The lead bank proposes a joint agreement among ``banks`` (itself included); return
+        its number."""
+        participants = [self.ring.account(b).address for b in banks]
+        no, tx = self.ledger.facilities.propose_agreement(
+            self.ring.account(lead), subject, joint_limit, participants, shares_bps
+        )
+        self._sent("propose_agreement", tx.gas_used)
+        return no
+
+    def join_agreement(self, bank: str, agreement: int) -> None:
+        """A participant joins a proposed agreement."""
+        tx = self.ledger.facilities.join_agreement(self.ring.account(bank), agreement)
+        self._sent("join_agreement", tx.gas_used)
+
+    def accept_agreement(self, relayer: str, enterprise: str, agreement: int) -> None:
+        """The enterprise signs its acceptance of a proposed agreement; ``relayer`` (the lead
+        bank) relays it."""
+        f = self.ledger.facilities
+        signed = f.sign_acceptance(
+            self.ring.account(enterprise),
+            agreement,
+            deadline=self.ledger.chain.now() + SIGNATURE_LIFETIME_S,
+        )
+        tx = f.accept_agreement(self.ring.account(relayer), signed)
+        self._sent("accept_agreement", tx.gas_used)
+
+    def clear_flag(self, lead: str, agreement: int) -> None:
+        """The lead bank clears an agreement's overdue flag."""
+        tx = self.ledger.facilities.clear_flag(self.ring.account(lead), agreement)
+        self._sent("clear_flag", tx.gas_used)
+
+    def end_agreement(self, lead: str, agreement: int) -> None:
+        """The lead bank ends an agreement."""
+        tx = self.ledger.facilities.end_agreement(self.ring.account(lead), agreement)
+        self._sent("end_agreement", tx.gas_used)
 
     def suspend_member(self, regulator: str, member: str, reason: bytes) -> None:
         """A regulator suspends a member (``reason`` a 32-byte code)."""

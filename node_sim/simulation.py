@@ -62,6 +62,7 @@ from ledger_client.types import City
 from node_sim.adversaries import AttackContext, attacks_for, attempt, choose
 from node_sim.consent import DISPUTE_RATE_OTHER, ConsentFlows
 from node_sim.gateway import ApiGateway, ChainGateway, Written
+from node_sim.lending import LendingFlows
 from node_sim.metrics import Metrics
 from node_sim.report import render_report
 from node_sim.supply_chain import ReceivableFlows
@@ -99,6 +100,7 @@ class SimulationConfig:
     api_restart_signal: str = "SIGKILL"  # how the API server is stopped mid-run
     late_dispute_rate: float = 0.15  # share of disputes answered past the 20-day deadline
     flows: bool = True  # consent and receivables flows; False: credit records only
+    lending: bool = True  # with the flows: pledges, facilities and joint agreements
     audit: bool = True  # run the auditor over the ledger at the end
 
 
@@ -140,6 +142,7 @@ class Simulation:
         self.gateway: ChainGateway | None = None
         self.consent: ConsentFlows | None = None
         self.flows: ReceivableFlows | None = None
+        self.lending: LendingFlows | None = None
         self._scratch: Path | None = None
         self.epoch = SIM_EPOCH if not config.rpc else _next_midnight(self.chain.now())
         #: The chain keeps wall-clock time: days are played back to back (module docstring).
@@ -251,6 +254,8 @@ class Simulation:
         self.consent = ConsentFlows(self)
         self.consent.publish_keys()
         self.flows = ReceivableFlows(self)
+        if self.config.flows and self.config.lending:
+            self.lending = LendingFlows(self, self.flows)
         home = self.config.out
         if home is None and self.config.via_api:
             home = self._scratch = Path(tempfile.mkdtemp(prefix="credit-chain-sim-"))
@@ -329,6 +334,8 @@ class Simulation:
             if self.config.flows:
                 self.consent.play(day)
                 self.flows.play(day)
+                if self.lending is not None:
+                    self.lending.play(day)
             self._bureaus(day)
             self._banks(day)
             self._flush_batches(day)
@@ -526,6 +533,7 @@ class Simulation:
             enterprise=ent.spec.label,
             consent=self.consent,
             receivables=self.flows,
+            lending=self.lending,
             gateway=self.writes,
             metrics=self.metrics,
             city_of=self.city_of,
