@@ -5,6 +5,7 @@ the red team's lending attacks refused by the contracts by name, and the audit o
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -240,3 +241,21 @@ def test_lending_is_one_switch() -> None:
     s = run_simulation(SimulationConfig(days=6, enterprises=40, seed=3, lending=False)).summary
     assert s["lending"]["agreements"] == 0
     assert not set(s["channels"]) & LENDING_WRITES
+
+
+def test_the_report_and_summary_json_carry_the_lending_figures(
+    lending_run: SimulationResult,
+) -> None:
+    out = lending_run.config.out
+    assert out is not None
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lending"] == lending_run.summary["lending"]
+    page = (out / "report.html").read_text()
+    for chart in (
+        "Exposure by city and lender",
+        "Collateral mix by kind",
+        "Flagged agreements: days on hold",
+    ):
+        assert chart in page, chart
+    for flag in summary["lending"]["flags"]:
+        assert f"#{flag['agreement']} {flag['enterprise_city']}" in page
