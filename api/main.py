@@ -27,6 +27,7 @@ from .routes import (
     deployment,
     disputes,
     health,
+    lending,
     members,
     queries,
     receivables,
@@ -198,6 +199,10 @@ def create_app(
         complaints.router,
         receivables.router,
         receivables.financings_router,
+        lending.collateral_router,
+        lending.facilities_router,
+        lending.agreements_router,
+        lending.exposures_router,
         console.router,
     ):
         app.include_router(router, responses=COMMON_ERRORS)

@@ -71,6 +71,15 @@ class CallPublic(BaseModel):
     abi: dict[str, Any] = Field(description="the function's ABI fragment")
 
 
+class ConsentPublic(BaseModel):
+    """Another party's signed consent the relayed call carries as an argument: a pledgor's
+    ``Pledge``, an enterprise's ``AcceptAgreement``."""
+
+    signer: str
+    typed_data: TypedDataPublic
+    fields: list[MessageFieldPublic]
+
+
 class WriteTypedDataPublic(BaseModel):
     """One write: its route, who signs it, who may hand it in, and what is signed."""
 
@@ -83,6 +92,9 @@ class WriteTypedDataPublic(BaseModel):
     typed_data: TypedDataPublic
     fields: list[MessageFieldPublic]
     call: CallPublic | None = Field(description="ForwardRequest writes: the call signed")
+    consent: ConsentPublic | None = Field(
+        default=None, description="the consent of another party the call carries, if any"
+    )
 
 
 class TypedDataCataloguePublic(BaseModel):

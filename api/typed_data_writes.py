@@ -22,6 +22,9 @@ from pipeline.operations import OPERATIONS
 _SELF = "the signer's own API key"
 _MEMBER = "the signer's own API key (a member's)"
 _OR_ATTESTER = "the subject's own key, or the key of the record's attester (the counterparty)"
+_LENDER = "the lending bank (a financier): the facility's lender"
+_FACILITY = ("body.subject", "body.contract_hash")
+_LEAD = "the agreement's lead bank"
 _REC = (
     "body.record: (subject, data_hash, attester, nonce, deadline, signature) of the record, "
     "as GET /v1/submissions/{id}/proof gives them"
@@ -35,6 +38,8 @@ def _forward(
     *,
     signer: str,
     submitted_by: str = _SELF,
+    consent: str = "",
+    consent_signer: str = "",
 ) -> WriteDescription:
     return WriteDescription(
         operation=operation,
@@ -47,6 +52,8 @@ def _forward(
         contract=OPERATIONS[operation].contract,
         function=OPERATIONS[operation].function,
         arguments=arguments,
+        consent=consent,
+        consent_signer=consent_signer,
     )
 
 
@@ -251,6 +258,123 @@ RELAYED_WRITES: tuple[WriteDescription, ...] = (
         "/v1/receivables/{receivable_id}/mark-overdue",
         ("path receivable_id",),
         signer="the part's payee (its holder, or its financier while financed)",
+    ),
+    # -- lending: the collateral registry ------------------------------------------------
+    _forward(
+        "collateral.pledge",
+        "/v1/collateral/pledges",
+        (
+            "(body.kind as its code, body.key, body.secured_amount_fen, body.expiry)",
+            "body.pledgor",
+            "body.consent_deadline",
+            "body.consent_signature",
+        ),
+        signer="the pledgee bank (a financier)",
+        submitted_by=_MEMBER,
+        consent="Pledge",
+        consent_signer="the pledgor: the enterprise's bound account (body.pledgor)",
+    ),
+    _forward(
+        "collateral.amend",
+        "/v1/collateral/pledges/{pledge_id}/amend",
+        ("path pledge_id", "body.secured_amount_fen", "body.expiry"),
+        signer="the pledge's pledgee",
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "collateral.release",
+        "/v1/collateral/pledges/{pledge_id}/release",
+        ("path pledge_id",),
+        signer="the pledge's pledgee",
+        submitted_by=_MEMBER,
+    ),
+    # -- lending: credit facilities ---------------------------------------------------------
+    _forward(
+        "facilities.register",
+        "/v1/facilities",
+        (
+            *_FACILITY,
+            "body.kind as its code: 1 loan, 2 guarantee, 3 bill_acceptance, "
+            "4 letter_of_credit, 5 factoring",
+            "body.limit_fen",
+            "body.expiry",
+            "body.pledge_ids",
+        ),
+        signer=_LENDER,
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "facilities.draw",
+        "/v1/facilities/draw",
+        (*_FACILITY, "body.amount_fen"),
+        signer=_LENDER,
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "facilities.repay",
+        "/v1/facilities/repay",
+        (*_FACILITY, "body.amount_fen"),
+        signer=_LENDER,
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "facilities.amend",
+        "/v1/facilities/amend",
+        (*_FACILITY, "body.limit_fen", "body.expiry"),
+        signer=_LENDER,
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "facilities.close",
+        "/v1/facilities/close",
+        _FACILITY,
+        signer=_LENDER,
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "facilities.report_overdue",
+        "/v1/facilities/overdue",
+        (*_FACILITY, "body.amount_fen", "body.days_overdue"),
+        signer=_LENDER,
+        submitted_by=_MEMBER,
+    ),
+    # -- lending: joint credit agreements ---------------------------------------------------
+    _forward(
+        "agreements.propose",
+        "/v1/agreements",
+        ("body.subject", "body.joint_limit_fen", "body.participants", "body.shares_bps"),
+        signer="the lead bank (one of the participants)",
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "agreements.join",
+        "/v1/agreements/{agreement}/join",
+        ("path agreement",),
+        signer="a participant bank",
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "agreements.accept",
+        "/v1/agreements/{agreement}/accept",
+        ("path agreement", "body.consent_deadline", "body.consent_signature"),
+        signer="any member relaying the enterprise's acceptance (the lead bank, usually)",
+        submitted_by=_MEMBER,
+        consent="AcceptAgreement",
+        consent_signer="the enterprise's bound account",
+    ),
+    _forward(
+        "agreements.clear_flag",
+        "/v1/agreements/{agreement}/clear-flag",
+        ("path agreement",),
+        signer=_LEAD,
+        submitted_by=_MEMBER,
+    ),
+    _forward(
+        "agreements.end",
+        "/v1/agreements/{agreement}/end",
+        ("path agreement",),
+        signer=_LEAD,
+        submitted_by=_MEMBER,
     ),
     # -- onboarding: the regulator's (and the registrar's) signed writes --------------------
     _forward(

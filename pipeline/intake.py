@@ -23,7 +23,10 @@ Who may hand a signed write in (the row's :class:`~pipeline.operations.Submitter
 
 The checks, in order: the Idempotency-Key (a replay finds its submission before anything
 else: a write anchored since must not meet the chain's refusal of a second one), who may
-submit, the signature, the deadline, the nonce, then a dry run against the chain's latest
+submit, the signature, the signed consent of another party the call carries (a pledgor's
+``Pledge``, an enterprise's ``AcceptAgreement``: a forgery is refused with the contract's
+own error, ``CollateralWrongSigner`` or ``JointAgreementWrongSigner``, even while the dry
+run is skipped), the deadline, the nonce, then a dry run against the chain's latest
 state: a write the contract would refuse is answered at once with the contract's named
 error and its arguments, and never journaled. When the signer still has relayed writes
 pending, the dry run cannot see their effects (a transfer right after an acceptance), so
@@ -308,6 +311,8 @@ def submit(
             signer=signer,
             recovered=recovered,
         )
+    if op.consent is not None:
+        op.consent(service.ledger, request)
     check_deadline(service, signed.deadline)
     check_nonce(service, signer, "forward", signed.nonce)
     if not service.journal.has_pending_relays(signer):

@@ -9,7 +9,9 @@ Each row (:class:`Operation`) says, for one write:
 - **what it made** (:class:`Made`): the event argument the worker reads from the receipt
   and reports under a name (a dispute's ``dispute_id``, a new part's ``receivable_id``);
 - **who may submit** it (:class:`Submitters`): the signer's own key always; besides, the key
-  of a member the write names as its counterparty, or only a key whose member holds a role.
+  of a member the write names as its counterparty, or only a key whose member holds a role;
+- for a write that carries another party's signed **consent** (a pledgor's ``Pledge``, an
+  enterprise's ``AcceptAgreement``), how the intake checks that signature before journaling.
 
 The intake (:mod:`pipeline.intake`) checks and journals a write against its row; the worker
 (:mod:`pipeline.worker`) relays it from the same row. A new relayed write is one row here,
@@ -35,6 +37,14 @@ from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.attestations import BatchRecordRef
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
 from ledger_client.contracts.base import Call
+from ledger_client.errors.contract import (
+    CollateralWrongSigner,
+    JointAgreementUnknown,
+    JointAgreementWrongSigner,
+)
+from ledger_client.identity.eip712 import SignatureError
+from ledger_client.lending.collateral import SignedPledge
+from ledger_client.lending.facilities import FacilityKind, SignedAcceptance
 from ledger_client.types import AttestationFields, BatchEntry, QueryPurpose, SubjectId
 
 from .errors import NotFound
@@ -96,6 +106,9 @@ class Operation(Generic[R]):
     acts_on: Callable[[R], str] = _nothing  # what it acts on, for idempotency and visibility
     relayed_as: str = "forward"  # forward, authorise or attestation
     journaled: Journaled[R] | None = None  # None: the journal keeps the signed ForwardRequest
+    # The signed consent of another party the call carries, checked at intake; refuses a
+    # forgery with the contract's own named error (None: the write carries none).
+    consent: Callable[[Ledger, R], None] | None = None
 
     def call(self, ledger: Ledger, request: R) -> Call:
         """The call ``request`` stands for; refuses a request of another row, and a codec
@@ -305,6 +318,71 @@ class RebindEnterprise:
     account: str  # the enterprise's new account
 
 
+@dataclass(frozen=True)
+class AmendPledge:
+    pledge_id: bytes
+    secured_amount_fen: int
+    expiry: int
+
+
+@dataclass(frozen=True)
+class OnPledge:
+    """A write that names only the pledge it acts on (release)."""
+
+    pledge_id: bytes
+
+
+@dataclass(frozen=True)
+class RegisterFacility:
+    subject: SubjectId
+    contract_hash: bytes
+    kind: FacilityKind
+    limit_fen: int
+    expiry: int
+    pledge_ids: Sequence[bytes]
+
+
+@dataclass(frozen=True)
+class OnFacility:
+    """A write on the signing lender's facility to ``subject`` under ``contract_hash``
+    (close; with an amount, draw and repay)."""
+
+    subject: SubjectId
+    contract_hash: bytes
+    amount_fen: int = 0
+
+
+@dataclass(frozen=True)
+class AmendFacility:
+    subject: SubjectId
+    contract_hash: bytes
+    limit_fen: int
+    expiry: int
+
+
+@dataclass(frozen=True)
+class ReportOverdue:
+    subject: SubjectId
+    contract_hash: bytes
+    amount_fen: int
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class ProposeAgreement:
+    subject: SubjectId
+    joint_limit_fen: int
+    participants: Sequence[str]
+    shares_bps: Sequence[int]
+
+
+@dataclass(frozen=True)
+class OnAgreement:
+    """A write that names only the joint agreement it acts on (join, clear flag, end)."""
+
+    agreement: int
+
+
 # -- counterparties: the member an enterprise's write names ------------------------------------
 
 
@@ -363,12 +441,50 @@ def signed_authorisation(payload: dict[str, Any]) -> SignedAuthorisation:
     )
 
 
+# -- consents: another party's signature a call carries -----------------------------------------
+
+_NO_SIGNER = "0x" + "00" * 20
+
+
+def _pledgor_consented(ledger: Ledger, r: SignedPledge) -> None:
+    """Refuse a pledge whose consent the named pledgor did not sign, as the registry would."""
+    try:
+        recovered = ledger.collateral.recover_pledge_signer(r)
+    except SignatureError:
+        recovered = _NO_SIGNER
+    if to_checksum_address(recovered) != to_checksum_address(r.pledgor):
+        raise CollateralWrongSigner(
+            pledgor=to_checksum_address(r.pledgor), signer=to_checksum_address(recovered)
+        )
+
+
+def _enterprise_accepted(ledger: Ledger, r: SignedAcceptance) -> None:
+    """Refuse an acceptance the agreement's enterprise did not sign, as the contract would."""
+    terms = ledger.facilities.agreement(r.agreement)
+    if terms is None:
+        raise JointAgreementUnknown(agreement=r.agreement)
+    enterprise = ledger.consortium.account_of(terms.subject) or _NO_SIGNER
+    try:
+        recovered = ledger.facilities.recover_acceptance_signer(r, terms)
+    except SignatureError:
+        recovered = _NO_SIGNER
+    if to_checksum_address(recovered) != to_checksum_address(enterprise):
+        raise JointAgreementWrongSigner(
+            enterprise=to_checksum_address(enterprise), signer=to_checksum_address(recovered)
+        )
+
+
 def _by_receivable(r: Any) -> str:
     return _hex(r.receivable_id)
 
 
 def _by_batch_record(r: Any) -> str:
     return _hex(r.target.ref.record_id)
+
+
+def _by_facility(r: Any) -> str:
+    # The lender is the signer: with it, subject and contract hash make the facility's id.
+    return f"{_hex(r.subject)}:{_hex(r.contract_hash)}"
 
 
 # -- the table ------------------------------------------------------------------------------------
@@ -628,6 +744,139 @@ _ROWS: tuple[Operation[Any], ...] = (
         lambda ledger, r: ledger.receivables.mark_overdue_call(r.receivable_id),
         made=Made("ReceivableMarkedOverdue", "attestation", "attestation"),
         acts_on=_by_receivable,
+    ),
+    # lending: the collateral registry (every write the pledgee bank's own)
+    Operation(
+        "collateral.pledge",
+        "CollateralRegistry",
+        "pledge",
+        SignedPledge,
+        lambda ledger, r: ledger.collateral.pledge_call(r),
+        made=Made("CollateralPledged", "pledgeId", "pledge_id"),
+        acts_on=lambda r: _hex(r.pledge_id),
+        consent=_pledgor_consented,
+    ),
+    Operation(
+        "collateral.amend",
+        "CollateralRegistry",
+        "amend",
+        AmendPledge,
+        lambda ledger, r: ledger.collateral.amend_call(r.pledge_id, r.secured_amount_fen, r.expiry),
+        acts_on=lambda r: _hex(r.pledge_id),
+    ),
+    Operation(
+        "collateral.release",
+        "CollateralRegistry",
+        "release",
+        OnPledge,
+        lambda ledger, r: ledger.collateral.release_call(r.pledge_id),
+        acts_on=lambda r: _hex(r.pledge_id),
+    ),
+    # lending: credit facilities (the lender's own) and joint agreements (the banks')
+    Operation(
+        "facilities.register",
+        "CreditFacilities",
+        "registerFacility",
+        RegisterFacility,
+        lambda ledger, r: ledger.facilities.register_facility_call(
+            r.subject,
+            r.contract_hash,
+            kind=r.kind,
+            limit=r.limit_fen,
+            expiry=r.expiry,
+            pledge_ids=r.pledge_ids,
+        ),
+        made=Made("FacilityRegistered", "facilityId", "facility_id"),
+        acts_on=_by_facility,
+    ),
+    Operation(
+        "facilities.draw",
+        "CreditFacilities",
+        "draw",
+        OnFacility,
+        lambda ledger, r: ledger.facilities.draw_call(r.subject, r.contract_hash, r.amount_fen),
+        acts_on=_by_facility,
+    ),
+    Operation(
+        "facilities.repay",
+        "CreditFacilities",
+        "repay",
+        OnFacility,
+        lambda ledger, r: ledger.facilities.repay_call(r.subject, r.contract_hash, r.amount_fen),
+        acts_on=_by_facility,
+    ),
+    Operation(
+        "facilities.amend",
+        "CreditFacilities",
+        "amend",
+        AmendFacility,
+        lambda ledger, r: ledger.facilities.amend_call(
+            r.subject, r.contract_hash, r.limit_fen, r.expiry
+        ),
+        acts_on=_by_facility,
+    ),
+    Operation(
+        "facilities.close",
+        "CreditFacilities",
+        "close",
+        OnFacility,
+        lambda ledger, r: ledger.facilities.close_call(r.subject, r.contract_hash),
+        acts_on=_by_facility,
+    ),
+    Operation(
+        "facilities.report_overdue",
+        "CreditFacilities",
+        "reportOverdue",
+        ReportOverdue,
+        lambda ledger, r: ledger.facilities.report_overdue_call(
+            r.subject, r.contract_hash, r.amount_fen, r.days_overdue
+        ),
+        acts_on=_by_facility,
+    ),
+    Operation(
+        "agreements.propose",
+        "CreditFacilities",
+        "proposeAgreement",
+        ProposeAgreement,
+        lambda ledger, r: ledger.facilities.propose_agreement_call(
+            r.subject, r.joint_limit_fen, r.participants, r.shares_bps
+        ),
+        made=Made("JointAgreementProposed", "agreement", "agreement"),
+        acts_on=lambda r: _hex(r.subject),
+    ),
+    Operation(
+        "agreements.join",
+        "CreditFacilities",
+        "joinAgreement",
+        OnAgreement,
+        lambda ledger, r: ledger.facilities.join_agreement_call(r.agreement),
+        acts_on=lambda r: str(r.agreement),
+    ),
+    Operation(
+        "agreements.accept",
+        "CreditFacilities",
+        "acceptAgreementBySig",
+        SignedAcceptance,
+        lambda ledger, r: ledger.facilities.accept_agreement_call(r),
+        made=Made("JointAgreementAccepted", "agreement", "agreement"),
+        acts_on=lambda r: str(r.agreement),
+        consent=_enterprise_accepted,
+    ),
+    Operation(
+        "agreements.clear_flag",
+        "CreditFacilities",
+        "clearFlag",
+        OnAgreement,
+        lambda ledger, r: ledger.facilities.clear_flag_call(r.agreement),
+        acts_on=lambda r: str(r.agreement),
+    ),
+    Operation(
+        "agreements.end",
+        "CreditFacilities",
+        "endAgreement",
+        OnAgreement,
+        lambda ledger, r: ledger.facilities.end_agreement_call(r.agreement),
+        acts_on=lambda r: str(r.agreement),
     ),
     # the consortium: the regulator's onboarding, the registrar's bindings
     Operation(

@@ -28,6 +28,7 @@ from ledger_client.chain.backends import Receipt
 from ledger_client.contracts.base import ContractFacade
 from ledger_client.index import EventIndex
 from ledger_client.index.consent import AuthorisationsProjection, DisputesProjection
+from ledger_client.index.lending import CollateralProjection, FacilitiesProjection
 from ledger_client.index.receivables import ReceivablesProjection
 from ledger_client.types import RegisteredSchema
 
@@ -235,6 +236,8 @@ class Service:
                 ledger.disputes,
                 ledger.authorisations,
                 ledger.receivables,
+                ledger.collateral,
+                ledger.facilities,
                 ledger.forwarder,
             ):
                 self._facades[facade.address.lower()] = facade
@@ -271,7 +274,13 @@ class Service:
         index = EventIndex(
             data_dir / "index.sqlite",
             ledger,
-            projections=[AuthorisationsProjection(), DisputesProjection(), ReceivablesProjection()],
+            projections=[
+                AuthorisationsProjection(),
+                DisputesProjection(),
+                ReceivablesProjection(),
+                CollateralProjection(),
+                FacilitiesProjection(),
+            ],
         )
         index.sync()  # blocks mined since it last read (another client's, or before a crash)
         index.follow()

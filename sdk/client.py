@@ -30,13 +30,22 @@ from ledger_client.attestations.records import Schema, parse_layout, record_hash
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
 from ledger_client.contracts.forwarder import SignedForwardRequest
+from ledger_client.lending.collateral import CollateralKind, PledgeTerms, SignedPledge
+from ledger_client.lending.facilities import (
+    AgreementStatus,
+    FacilityKind,
+    JointAgreement,
+    SignedAcceptance,
+)
 from ledger_client.types import (
     AttestationFields,
     AttestRequest,
     BatchEntry,
     City,
+    Hash32,
     QueryPurpose,
     Role,
+    SubjectId,
 )
 
 from . import bodies
@@ -997,6 +1006,331 @@ class Client:
     ) -> Submission:
         signed = self._forward(party, "Receivables", fn, _bytes(receivable_id))
         return self._write(f"/v1/receivables/{_hex(receivable_id)}/{route}", signed)
+
+    # -- lending: the collateral registry -------------------------------------------------
+    def pledge(
+        self,
+        kind: CollateralKind | int | str,
+        key: bytes | str,
+        secured_amount_fen: int,
+        expiry: int,
+        *,
+        pledgor: LocalAccount,
+        rank: int | None = None,
+        consent_deadline: int | None = None,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/collateral/pledges``: ``pledgor`` (the enterprise) signs its consent
+        (EIP-712 ``Pledge``) with its key, and the pledgee bank (``party``, by default the
+        client's account) registers the pledge; anchored, its ``pledge_id``. ``rank`` is the
+        asset's registration count, read from the API when left out."""
+        terms = PledgeTerms(
+            CollateralKind.parse(kind), Hash32(_bytes(key)), secured_amount_fen, expiry
+        )
+        bank = self._party(party)
+        if rank is None:
+            rank = int(self.get(f"/v1/collateral/assets/{_hex(terms.asset_id)}")["registrations"])
+        signed = self.signer.pledge(
+            pledgor, terms, pledgee=bank.address, rank=rank, deadline=consent_deadline
+        )
+        return self.submit_pledge(signed, party=bank)
+
+    def submit_pledge(
+        self, signed: SignedPledge, *, party: LocalAccount | None = None
+    ) -> Submission:
+        """``POST /v1/collateral/pledges`` with a pledgor's consent signed already."""
+        forward = self._forward(
+            party,
+            "CollateralRegistry",
+            "pledge",
+            signed.terms.as_tuple(),
+            signed.pledgor,
+            signed.deadline,
+            signed.signature,
+        )
+        return self._write("/v1/collateral/pledges", bodies.pledge(signed, forward))
+
+    def amend_pledge(
+        self,
+        pledge_id: bytes | str,
+        secured_amount_fen: int,
+        expiry: int,
+        *,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/collateral/pledges/{id}/amend``: the pledgee's new amount and term."""
+        forward = self._forward(
+            party, "CollateralRegistry", "amend", _bytes(pledge_id), secured_amount_fen, expiry
+        )
+        body = bodies.pledge_amendment(secured_amount_fen, expiry, forward)
+        return self._write(f"/v1/collateral/pledges/{_hex(pledge_id)}/amend", body)
+
+    def release_pledge(
+        self, pledge_id: bytes | str, *, party: LocalAccount | None = None
+    ) -> Submission:
+        """``POST /v1/collateral/pledges/{id}/release``: the pledgee frees the asset."""
+        forward = self._forward(party, "CollateralRegistry", "release", _bytes(pledge_id))
+        return self._write(f"/v1/collateral/pledges/{_hex(pledge_id)}/release", forward)
+
+    def get_pledge(self, pledge_id: bytes | str) -> Json:
+        """``GET /v1/collateral/pledges/{id}``."""
+        doc: Json = self.get(f"/v1/collateral/pledges/{_hex(pledge_id)}")
+        return doc
+
+    def asset_registrations(
+        self,
+        kind: CollateralKind | int | str | None = None,
+        key: bytes | str | None = None,
+        *,
+        authority: str | None = None,
+        number: str | None = None,
+        asset: bytes | str | None = None,
+    ) -> Json:
+        """Every registration on an asset, in priority order (search before lending): by
+        ``asset`` id (``GET /v1/collateral/assets/{id}``), or by kind and key, or for a
+        patent or trademark by kind, issuing authority and registration number
+        (``GET /v1/collateral/assets?kind=...``)."""
+        if asset is not None:
+            doc: Json = self.get(f"/v1/collateral/assets/{_hex(asset)}")
+            return doc
+        if kind is None:
+            raise ValueError("name the asset: asset=, or kind with key or authority and number")
+        name = CollateralKind.parse(kind).name.lower()
+        key_hex = _hex(key) if key is not None else None
+        doc = self.get(
+            "/v1/collateral/assets", kind=name, key=key_hex, authority=authority, number=number
+        )
+        return doc
+
+    # -- lending: credit facilities and joint agreements ------------------------------------
+    def register_facility(
+        self,
+        subject: bytes | str,
+        contract_hash: bytes | str,
+        *,
+        kind: FacilityKind | int | str,
+        limit_fen: int,
+        expiry: int,
+        pledge_ids: Sequence[bytes | str] = (),
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/facilities``: the lender records a facility, secured by pledges in force
+        to it; anchored, its ``facility_id``."""
+        code = FacilityKind.parse(kind)
+        pledges = [_bytes(p) for p in pledge_ids]
+        forward = self._forward(
+            party,
+            "CreditFacilities",
+            "registerFacility",
+            _bytes(subject),
+            _bytes(contract_hash),
+            int(code),
+            limit_fen,
+            expiry,
+            pledges,
+        )
+        body = bodies.facility(
+            subject,
+            contract_hash,
+            kind=code,
+            limit_fen=limit_fen,
+            expiry=expiry,
+            pledge_ids=pledges,
+            forward=forward,
+        )
+        return self._write("/v1/facilities", body)
+
+    def draw(
+        self,
+        subject: bytes | str,
+        contract_hash: bytes | str,
+        amount_fen: int,
+        *,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/facilities/draw``: the lender records a draw."""
+        return self._facility_amount("draw", subject, contract_hash, amount_fen, party)
+
+    def repay(
+        self,
+        subject: bytes | str,
+        contract_hash: bytes | str,
+        amount_fen: int,
+        *,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/facilities/repay``: the lender records a repayment."""
+        return self._facility_amount("repay", subject, contract_hash, amount_fen, party)
+
+    def _facility_amount(
+        self,
+        fn: str,
+        subject: bytes | str,
+        contract_hash: bytes | str,
+        amount_fen: int,
+        party: LocalAccount | None,
+    ) -> Submission:
+        forward = self._forward(
+            party, "CreditFacilities", fn, _bytes(subject), _bytes(contract_hash), amount_fen
+        )
+        body = bodies.facility_ref(subject, contract_hash, forward, amount_fen=amount_fen)
+        return self._write(f"/v1/facilities/{fn}", body)
+
+    def amend_facility(
+        self,
+        subject: bytes | str,
+        contract_hash: bytes | str,
+        limit_fen: int,
+        expiry: int,
+        *,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/facilities/amend``: a new limit (at least what is drawn) and expiry."""
+        forward = self._forward(
+            party,
+            "CreditFacilities",
+            "amend",
+            _bytes(subject),
+            _bytes(contract_hash),
+            limit_fen,
+            expiry,
+        )
+        body = bodies.facility_amendment(subject, contract_hash, limit_fen, expiry, forward)
+        return self._write("/v1/facilities/amend", body)
+
+    def close_facility(
+        self, subject: bytes | str, contract_hash: bytes | str, *, party: LocalAccount | None = None
+    ) -> Submission:
+        """``POST /v1/facilities/close``: the lender closes a repaid facility."""
+        forward = self._forward(
+            party, "CreditFacilities", "close", _bytes(subject), _bytes(contract_hash)
+        )
+        return self._write(
+            "/v1/facilities/close", bodies.facility_ref(subject, contract_hash, forward)
+        )
+
+    def report_overdue(
+        self,
+        subject: bytes | str,
+        contract_hash: bytes | str,
+        amount_fen: int,
+        days_overdue: int,
+        *,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/facilities/overdue``: the lender reports an overdue (which flags the
+        joint agreement it takes part in)."""
+        forward = self._forward(
+            party,
+            "CreditFacilities",
+            "reportOverdue",
+            _bytes(subject),
+            _bytes(contract_hash),
+            amount_fen,
+            days_overdue,
+        )
+        body = bodies.overdue_report(subject, contract_hash, amount_fen, days_overdue, forward)
+        return self._write("/v1/facilities/overdue", body)
+
+    def get_facility(self, facility_id: bytes | str) -> Json:
+        """``GET /v1/facilities/{id}``."""
+        doc: Json = self.get(f"/v1/facilities/{_hex(facility_id)}")
+        return doc
+
+    def propose_agreement(
+        self,
+        subject: bytes | str,
+        joint_limit_fen: int,
+        participants: Sequence[str],
+        shares_bps: Sequence[int],
+        *,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/agreements``: the lead bank (a participant) proposes a joint agreement;
+        anchored, its number as ``agreement``."""
+        banks = [to_checksum_address(p) for p in participants]
+        shares = [int(x) for x in shares_bps]
+        forward = self._forward(
+            party,
+            "CreditFacilities",
+            "proposeAgreement",
+            _bytes(subject),
+            joint_limit_fen,
+            banks,
+            shares,
+        )
+        body = bodies.agreement_proposal(subject, joint_limit_fen, banks, shares, forward)
+        return self._write("/v1/agreements", body)
+
+    def join_agreement(self, agreement: int, *, party: LocalAccount | None = None) -> Submission:
+        """``POST /v1/agreements/{no}/join``: a participant joins."""
+        return self._on_agreement(party, agreement, "joinAgreement", "join")
+
+    def accept_agreement(
+        self,
+        agreement: int,
+        *,
+        enterprise: LocalAccount,
+        consent_deadline: int | None = None,
+        party: LocalAccount | None = None,
+    ) -> Submission:
+        """``POST /v1/agreements/{no}/accept``: the enterprise signs ``AcceptAgreement`` of
+        the agreement as the API serves it, with its key; a member (``party``) relays it."""
+        doc = self.get_agreement(agreement)
+        terms = JointAgreement(
+            agreement,
+            SubjectId(_bytes(doc["subject"])),
+            to_checksum_address(doc["lead"]),
+            int(doc["joint_limit_fen"]),
+            len(doc["participants"]),
+            int(doc["joined"]),
+            bool(doc["accepted"]),
+            AgreementStatus[str(doc["status"]).upper()],
+        )
+        signed = self.signer.acceptance(enterprise, terms, deadline=consent_deadline)
+        return self.submit_acceptance(signed, party=party)
+
+    def submit_acceptance(
+        self, signed: SignedAcceptance, *, party: LocalAccount | None = None
+    ) -> Submission:
+        """``POST /v1/agreements/{no}/accept`` with an acceptance signed already."""
+        forward = self._forward(
+            party,
+            "CreditFacilities",
+            "acceptAgreementBySig",
+            signed.agreement,
+            signed.deadline,
+            signed.signature,
+        )
+        path = f"/v1/agreements/{signed.agreement}/accept"
+        return self._write(path, bodies.acceptance(signed, forward))
+
+    def clear_flag(self, agreement: int, *, party: LocalAccount | None = None) -> Submission:
+        """``POST /v1/agreements/{no}/clear-flag``: the lead bank lets draws resume."""
+        return self._on_agreement(party, agreement, "clearFlag", "clear-flag")
+
+    def end_agreement(self, agreement: int, *, party: LocalAccount | None = None) -> Submission:
+        """``POST /v1/agreements/{no}/end``: the lead bank ends the agreement."""
+        return self._on_agreement(party, agreement, "endAgreement", "end")
+
+    def _on_agreement(
+        self, party: LocalAccount | None, agreement: int, fn: str, route: str
+    ) -> Submission:
+        forward = self._forward(party, "CreditFacilities", fn, agreement)
+        return self._write(f"/v1/agreements/{agreement}/{route}", forward)
+
+    def get_agreement(self, agreement: int) -> Json:
+        """``GET /v1/agreements/{no}``: its terms and each participant's share."""
+        doc: Json = self.get(f"/v1/agreements/{agreement}")
+        return doc
+
+    def exposure(self, subject: bytes | str, auth_id: bytes | str | None = None) -> Json:
+        """``GET /v1/exposures/{subject}``: what an enterprise owes across lenders, for a
+        regulator or for a member holding its authorisation ``auth_id`` in force
+        (``FacilityExposureNotAuthorised`` otherwise)."""
+        params = {"auth_id": _hex(auth_id)} if auth_id is not None else {}
+        doc: Json = self.get(f"/v1/exposures/{_hex(subject)}", **params)
+        return doc
 
     # -- onboarding (the regulator; a registrar binds enterprises) ---------------------------
     def admit_member(

@@ -1,12 +1,16 @@
 """What a party signs for the API, built from the deployment the server serves.
 
-Three kinds of signature reach the API, each made here with the signing helpers of
+Five kinds of signature reach the API, each made here with the signing helpers of
 :mod:`ledger_client`:
 
 - an attestation: EIP-712 ``Attest`` of the Attestations contract
   (:meth:`ledger_client.attestations.signed_records.SignedRecord.sign`);
 - an enterprise's authorisation: EIP-712 ``Authorise`` of Authorisations
   (:func:`ledger_client.identity.eip712.sign_typed`);
+- a pledgor's consent to a pledge: EIP-712 ``Pledge`` of the CollateralRegistry, carried
+  in the pledgee bank's call;
+- an enterprise's acceptance of a joint agreement: EIP-712 ``AcceptAgreement`` of
+  CreditFacilities, carried in the relaying bank's call;
 - every other write: an EIP-712 ``ForwardRequest`` of the Forwarder whose ``data`` is
   the calldata of the contract call the route makes
   (:func:`ledger_client.contracts.forwarder.forward_digest`).
@@ -41,6 +45,20 @@ from ledger_client.contracts.authorisations import (
 from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest, forward_digest
 from ledger_client.deployment import Manifest
 from ledger_client.identity.eip712 import Domain, sign_typed
+from ledger_client.lending import collateral as _collateral
+from ledger_client.lending import facilities as _facilities
+from ledger_client.lending.collateral import (
+    PLEDGE_TYPES,
+    PledgeTerms,
+    SignedPledge,
+    pledge_message,
+)
+from ledger_client.lending.facilities import (
+    ACCEPT_TYPES,
+    JointAgreement,
+    SignedAcceptance,
+    accept_message,
+)
 from ledger_client.types import AttestRequest
 
 __all__ = ["Deployment", "Signer", "codec"]
@@ -195,3 +213,32 @@ class Signer:
         message = authorise_message(request, enterprise.address, nonce, deadline)
         signature = sign_typed(enterprise, self._authorise, AUTHORISE_TYPES, "Authorise", message)
         return SignedAuthorisation(request, enterprise.address, nonce, deadline, signature)
+
+    def pledge(
+        self,
+        pledgor: LocalAccount,
+        terms: PledgeTerms,
+        *,
+        pledgee: str,
+        rank: int,
+        deadline: int | None = None,
+    ) -> SignedPledge:
+        """A pledgor's EIP-712 ``Pledge``: consent to register ``terms`` to ``pledgee`` as the
+        asset's ``rank``-th registration (its registration count now)."""
+        deadline = self.deadline() if deadline is None else deadline
+        message = pledge_message(terms, pledgee, rank, deadline)
+        domain = self.deployment.domain("CollateralRegistry", _collateral.EIP712_NAME)
+        signature = sign_typed(pledgor, domain, PLEDGE_TYPES, "Pledge", message)
+        return SignedPledge(
+            terms, to_checksum_address(pledgee), rank, pledgor.address, deadline, signature
+        )
+
+    def acceptance(
+        self, enterprise: LocalAccount, terms: JointAgreement, *, deadline: int | None = None
+    ) -> SignedAcceptance:
+        """An enterprise's EIP-712 ``AcceptAgreement`` of a joint agreement as it stands."""
+        deadline = self.deadline() if deadline is None else deadline
+        message = accept_message(terms, deadline)
+        domain = self.deployment.domain("CreditFacilities", _facilities.EIP712_NAME)
+        signature = sign_typed(enterprise, domain, ACCEPT_TYPES, "AcceptAgreement", message)
+        return SignedAcceptance(terms.agreement, deadline, signature)

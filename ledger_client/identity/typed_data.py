@@ -39,12 +39,16 @@ from ledger_client.contracts.authorisations import AUTHORISE_TYPES
 from ledger_client.deployment import EIP712_DOMAINS, Manifest
 from ledger_client.errors import LedgerValueError, ManifestError
 from ledger_client.identity.eip712 import EIP712_DOMAIN_TYPE, Domain
+from ledger_client.lending.collateral import PLEDGE_TYPES
+from ledger_client.lending.facilities import ACCEPT_TYPES
 
 __all__ = [
+    "CONSENT_TYPES",
     "FORWARD_REQUEST_TYPES",
     "PRIMARY_TYPES",
     "CallArgument",
     "CallTemplate",
+    "ConsentTemplate",
     "MessageField",
     "TemplateValuesInvalid",
     "TypedDataCatalogue",
@@ -153,6 +157,49 @@ _MESSAGES: dict[str, _Message] = {
 #: The primary types a write may be signed as.
 PRIMARY_TYPES = tuple(_MESSAGES)
 
+#: Another party's signed consent a relayed call carries (its signature is an argument of
+#: the call), by EIP-712 primary type.
+_CONSENTS: dict[str, _Message] = {
+    "Pledge": _Message(
+        "CollateralRegistry",
+        PLEDGE_TYPES,
+        {
+            "kind": (
+                "kind code",
+                "body.kind as its code: 1 receivable, 2 patent, 3 trademark, 4 equity, 5 movable",
+            ),
+            "key": ("body.key", "the asset's key"),
+            "pledgee": ("body.signer", "the pledgee bank, which signs the call"),
+            "securedAmount": ("body.secured_amount_fen", "fen secured"),
+            "expiry": ("body.expiry", "UNIX seconds: the pledge lapses at this second"),
+            "rank": (
+                "body.rank",
+                "the asset's registration count (GET /v1/collateral/assets/{asset_id})",
+            ),
+            "deadline": ("body.consent_deadline", "UNIX seconds after which the consent is void"),
+        },
+    ),
+    "AcceptAgreement": _Message(
+        "CreditFacilities",
+        ACCEPT_TYPES,
+        {
+            "agreement": ("path agreement", "the joint agreement's number"),
+            "subject": ("agreement subject", "GET /v1/agreements/{agreement}: subject"),
+            "lead": ("agreement lead", "GET /v1/agreements/{agreement}: lead"),
+            "jointLimit": (
+                "agreement joint limit",
+                "GET /v1/agreements/{agreement}: joint_limit_fen",
+            ),
+            "deadline": (
+                "body.consent_deadline",
+                "UNIX seconds after which the acceptance is void",
+            ),
+        },
+    ),
+}
+#: The consents a relayed call may carry.
+CONSENT_TYPES = tuple(_CONSENTS)
+
 
 @dataclass(frozen=True)
 class WriteDescription:
@@ -173,6 +220,8 @@ class WriteDescription:
     function: str = ""  # ForwardRequest: the function called, e.g. "requestFinancing"
     arguments: tuple[str, ...] = ()  # ForwardRequest: each argument's source, in order
     other_paths: tuple[str, ...] = ()  # routes taking a list of the same signed message
+    consent: str = ""  # the primary type of another party's consent the call carries
+    consent_signer: str = ""  # who signs that consent, in words
 
 
 @dataclass(frozen=True)
@@ -209,6 +258,24 @@ class CallTemplate:
 
 
 @dataclass(frozen=True)
+class ConsentTemplate:
+    """The typed data of another party's consent a relayed call carries (a pledgor's
+    ``Pledge``, an enterprise's ``AcceptAgreement``)."""
+
+    signer: str  # who signs it, in words
+    typed_data: dict[str, Any]
+    fields: tuple[MessageField, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form the API serves."""
+        return {
+            "signer": self.signer,
+            "typed_data": copy.deepcopy(self.typed_data),
+            "fields": [vars(f).copy() for f in self.fields],
+        }
+
+
+@dataclass(frozen=True)
 class WriteTemplate:
     """A write and the typed data its signer signs."""
 
@@ -216,6 +283,7 @@ class WriteTemplate:
     typed_data: dict[str, Any]  # {domain, types (EIP712Domain included), primaryType, message}
     fields: tuple[MessageField, ...]
     call: CallTemplate | None  # ForwardRequest writes only
+    consent: ConsentTemplate | None = None  # the consent of another party the call carries
 
     @property
     def operation(self) -> str:
@@ -256,6 +324,7 @@ class WriteTemplate:
             "typed_data": copy.deepcopy(self.typed_data),
             "fields": [vars(f).copy() for f in self.fields],
             "call": None,
+            "consent": self.consent.to_json() if self.consent is not None else None,
         }
         if self.call is not None:
             c = self.call
@@ -367,11 +436,28 @@ def _template(
             f"{w.operation}: {w.primary_type!r} is not one of {', '.join(PRIMARY_TYPES)}"
         )
     call = _call(manifest, artifacts, w) if w.primary_type == "ForwardRequest" else None
-    if call is None and (w.contract or w.function or w.arguments):
+    if call is None and (w.contract or w.function or w.arguments or w.consent):
         raise WriteDescriptionInvalid(f"{w.operation}: only a ForwardRequest write names a call")
+    typed_data, fields = _typed(spec, w.primary_type, domains, call)
+    consent = None
+    if w.consent:
+        found = _CONSENTS.get(w.consent)
+        if found is None:
+            raise WriteDescriptionInvalid(
+                f"{w.operation}: {w.consent!r} is not one of {', '.join(CONSENT_TYPES)}"
+            )
+        consent_data, consent_fields = _typed(found, w.consent, domains, None)
+        consent = ConsentTemplate(w.consent_signer, consent_data, consent_fields)
+    return WriteTemplate(w, typed_data, fields, call, consent)
+
+
+def _typed(
+    spec: _Message, primary: str, domains: dict[str, Domain], call: CallTemplate | None
+) -> tuple[dict[str, Any], tuple[MessageField, ...]]:
+    """The typed data of ``primary`` with a placeholder per field, and its fields."""
     message: dict[str, Any] = {}
     fields = []
-    for member in spec.types[w.primary_type]:
+    for member in spec.types[primary]:
         name = member["name"]
         fixed = name in spec.fixed
         source, description = spec.sources[name]
@@ -381,10 +467,10 @@ def _template(
     typed_data = {
         "domain": domains[spec.contract].as_dict(),
         "types": {"EIP712Domain": copy.deepcopy(EIP712_DOMAIN_TYPE), **copy.deepcopy(spec.types)},
-        "primaryType": w.primary_type,
+        "primaryType": primary,
         "message": message,
     }
-    return WriteTemplate(w, typed_data, tuple(fields), call)
+    return typed_data, tuple(fields)
 
 
 def _call(manifest: Manifest, artifacts: Artifacts, w: WriteDescription) -> CallTemplate:

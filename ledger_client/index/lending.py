@@ -35,8 +35,10 @@ __all__ = [
     "FacilityEntry",
     "LendingLog",
     "PledgeEntry",
+    "agreement_entry",
     "exposure_by_lender",
     "facilities_of_subject",
+    "facility_entry",
     "flagged_agreements",
     "pledges_of_asset",
     "pledges_of_pledgor",
@@ -302,27 +304,41 @@ def pledges_of_pledgor(db: sqlite3.Connection, pledgor: bytes) -> list[PledgeEnt
     return [_pledge(r) for r in rows]
 
 
+_FACILITY_COLUMNS = (
+    "facility_id, subject, lender, kind, credit_limit, drawn, expiry, closed, pledge_ids"
+)
+
+
+def _facility(r: tuple[Any, ...]) -> FacilityEntry:
+    fid, subj, lender, kind, limit, drawn, expiry, closed, pledges = r
+    return FacilityEntry(
+        Hash32(bytes(fid)),
+        SubjectId(bytes(subj)),
+        str(lender),
+        int(kind),
+        _int(limit),
+        _int(drawn),
+        int(expiry),
+        bool(closed),
+        tuple(Hash32(bytes.fromhex(p[2:])) for p in json.loads(pledges)),
+    )
+
+
 def facilities_of_subject(db: sqlite3.Connection, subject: bytes) -> list[FacilityEntry]:
     """Every facility granted to an enterprise, oldest first."""
     rows = db.execute(
-        "SELECT facility_id, subject, lender, kind, credit_limit, drawn, expiry, closed,"
-        " pledge_ids FROM facilities WHERE subject = ? ORDER BY seq",
+        f"SELECT {_FACILITY_COLUMNS} FROM facilities WHERE subject = ? ORDER BY seq",
         (bytes(subject),),
     )
-    return [
-        FacilityEntry(
-            Hash32(bytes(fid)),
-            SubjectId(bytes(subj)),
-            str(lender),
-            int(kind),
-            _int(limit),
-            _int(drawn),
-            int(expiry),
-            bool(closed),
-            tuple(Hash32(bytes.fromhex(p[2:])) for p in json.loads(pledges)),
-        )
-        for fid, subj, lender, kind, limit, drawn, expiry, closed, pledges in rows
-    ]
+    return [_facility(r) for r in rows]
+
+
+def facility_entry(db: sqlite3.Connection, facility_id: bytes) -> FacilityEntry | None:
+    """A facility as its events left it, or None when not indexed."""
+    row = db.execute(
+        f"SELECT {_FACILITY_COLUMNS} FROM facilities WHERE facility_id = ?", (bytes(facility_id),)
+    ).fetchone()
+    return _facility(row) if row is not None else None
 
 
 def exposure_by_lender(db: sqlite3.Connection, subject: bytes) -> dict[str, int]:
@@ -333,24 +349,37 @@ def exposure_by_lender(db: sqlite3.Connection, subject: bytes) -> dict[str, int]
     return dict(out)
 
 
+_AGREEMENT_COLUMNS = "agreement, subject, lead, joint_limit, participants, status, flagged"
+
+
+def _agreement(r: tuple[Any, ...]) -> AgreementEntry:
+    no, subject, lead, limit, participants, status, flagged = r
+    return AgreementEntry(
+        int(no),
+        SubjectId(bytes(subject)),
+        str(lead),
+        _int(limit),
+        tuple(json.loads(participants)),
+        str(status),
+        bool(flagged),
+    )
+
+
 def flagged_agreements(db: sqlite3.Connection) -> list[AgreementEntry]:
     """Joint agreements in force that an overdue flagged."""
     rows = db.execute(
-        "SELECT agreement, subject, lead, joint_limit, participants, status, flagged"
-        " FROM joint_agreements WHERE flagged = 1 AND status = 'active' ORDER BY agreement"
+        f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements"
+        " WHERE flagged = 1 AND status = 'active' ORDER BY agreement"
     )
-    return [
-        AgreementEntry(
-            int(no),
-            SubjectId(bytes(subject)),
-            str(lead),
-            _int(limit),
-            tuple(json.loads(participants)),
-            str(status),
-            bool(flagged),
-        )
-        for no, subject, lead, limit, participants, status, flagged in rows
-    ]
+    return [_agreement(r) for r in rows]
+
+
+def agreement_entry(db: sqlite3.Connection, agreement: int) -> AgreementEntry | None:
+    """A joint agreement as its events left it (its participants), or None when not indexed."""
+    row = db.execute(
+        f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements WHERE agreement = ?", (agreement,)
+    ).fetchone()
+    return _agreement(row) if row is not None else None
 
 
 class LendingLog(ProjectionLog):

@@ -28,7 +28,7 @@ from eth_utils.address import to_checksum_address
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.contracts.base import Call, ContractFacade, TxResult
 from ledger_client.errors import LedgerValueError
-from ledger_client.identity.eip712 import Domain, sign_typed
+from ledger_client.identity.eip712 import Domain, recover_typed, sign_typed
 from ledger_client.types import Hash32, SubjectId
 
 __all__ = [
@@ -236,6 +236,14 @@ class CollateralRegistryContract(ContractFacade):
         return SignedPledge(
             terms, to_checksum_address(pledgee), rank, pledgor.address, deadline, signature
         )
+
+    def recover_pledge_signer(self, signed: SignedPledge) -> str:
+        """Who signed the consent (``signed.pledgor`` when sound): a check before relaying.
+
+        Raises :class:`~ledger_client.identity.eip712.SignatureError` for a malformed signature.
+        """
+        message = pledge_message(signed.terms, signed.pledgee, signed.rank, signed.deadline)
+        return recover_typed(signed.signature, self.domain, PLEDGE_TYPES, "Pledge", message)
 
     # -- calls, encoded and not sent ------------------------------------------------------
     def pledge_call(self, signed: SignedPledge) -> Call:

@@ -31,7 +31,7 @@ from eth_utils.address import to_checksum_address
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.contracts.base import Call, ContractFacade, TxResult
 from ledger_client.errors import LedgerValueError
-from ledger_client.identity.eip712 import Domain, sign_typed
+from ledger_client.identity.eip712 import Domain, recover_typed, sign_typed
 from ledger_client.types import Hash32, SubjectId
 
 __all__ = [
@@ -190,6 +190,15 @@ class CreditFacilitiesContract(ContractFacade):
         message = accept_message(terms, deadline)
         signature = sign_typed(enterprise, self.domain, ACCEPT_TYPES, "AcceptAgreement", message)
         return SignedAcceptance(agreement, deadline, signature)
+
+    def recover_acceptance_signer(self, signed: SignedAcceptance, terms: JointAgreement) -> str:
+        """Who signed an acceptance of ``terms`` (the agreement as it stands): a check before
+        relaying. Raises :class:`~ledger_client.identity.eip712.SignatureError` for a
+        malformed signature."""
+        message = accept_message(terms, signed.deadline)
+        return recover_typed(
+            signed.signature, self.domain, ACCEPT_TYPES, "AcceptAgreement", message
+        )
 
     # -- calls, encoded and not sent ------------------------------------------------------
     def register_facility_call(
@@ -383,8 +392,13 @@ class CreditFacilitiesContract(ContractFacade):
 
     def share_bps(self, agreement: int, bank: str) -> int:
         """A bank's share of an agreement in basis points (0 when not a participant)."""
-        ((share, _joined),) = self._read("participation", agreement, to_checksum_address(bank))
-        return int(share)
+        return self.participation(agreement, bank)[0]
+
+    def participation(self, agreement: int, bank: str) -> tuple[int, bool]:
+        """A bank's share of an agreement in basis points (0 when not a participant), and
+        whether it joined."""
+        ((share, joined),) = self._read("participation", agreement, to_checksum_address(bank))
+        return int(share), bool(joined)
 
     def exposure(
         self,
