@@ -863,6 +863,100 @@ class ApiGateway(ChainGateway):
         )
         return _h(done.made("attestation"))
 
+    # Lending: each write the lender's (or lead's) ForwardRequest, handed in with its key;
+    # the pledgor's consent and the enterprise's acceptance signed with their own keys.
+    def pledge(self, bank: str, pledgor: str, terms: PledgeTerms) -> Hash32:
+        owner = self.ring.account(pledgor)
+        done = self._relayed_forward(
+            "pledge",
+            bank,
+            lambda c: c.pledge(
+                terms.kind, terms.key, terms.secured_amount, terms.expiry, pledgor=owner
+            ),
+        )
+        return _h(done.made("pledge_id"))
+
+    def release_pledge(self, bank: str, pledge: bytes) -> None:
+        self._relayed_forward("release_pledge", bank, lambda c: c.release_pledge(pledge))
+
+    def register_facility(
+        self,
+        bank: str,
+        subject: bytes,
+        contract_hash: bytes,
+        *,
+        kind: FacilityKind,
+        limit: int,
+        expiry: int,
+        pledge_ids: Sequence[bytes] = (),
+    ) -> Hash32:
+        done = self._relayed_forward(
+            "register_facility",
+            bank,
+            lambda c: c.register_facility(
+                subject,
+                contract_hash,
+                kind=kind,
+                limit_fen=limit,
+                expiry=expiry,
+                pledge_ids=list(pledge_ids),
+            ),
+        )
+        return _h(done.made("facility_id"))
+
+    def draw(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        self._relayed_forward("draw", bank, lambda c: c.draw(subject, contract_hash, amount_fen))
+
+    def repay(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        self._relayed_forward("repay", bank, lambda c: c.repay(subject, contract_hash, amount_fen))
+
+    def close_facility(self, bank: str, subject: bytes, contract_hash: bytes) -> None:
+        self._relayed_forward(
+            "close_facility", bank, lambda c: c.close_facility(subject, contract_hash)
+        )
+
+    def report_overdue(
+        self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int, days: int
+    ) -> None:
+        self._relayed_forward(
+            "report_overdue",
+            bank,
+            lambda c: c.report_overdue(subject, contract_hash, amount_fen, days),
+        )
+
+    def propose_agreement(
+        self,
+        lead: str,
+        subject: bytes,
+        joint_limit: int,
+        banks: Sequence[str],
+        shares_bps: Sequence[int],
+    ) -> int:
+        participants = [self.ring.account(b).address for b in banks]
+        done = self._relayed_forward(
+            "propose_agreement",
+            lead,
+            lambda c: c.propose_agreement(subject, joint_limit, participants, list(shares_bps)),
+        )
+        return int(done.made("agreement"))
+
+    def join_agreement(self, bank: str, agreement: int) -> None:
+        self._relayed_forward("join_agreement", bank, lambda c: c.join_agreement(agreement))
+
+    def accept_agreement(self, relayer: str, enterprise: str, agreement: int) -> None:
+        signer = self.ring.account(enterprise)
+        self._relayed_forward(
+            "accept_agreement",
+            relayer,
+            lambda c: c.accept_agreement(agreement, enterprise=signer),
+        )
+
+    def clear_flag(self, lead: str, agreement: int) -> None:
+        self._relayed_forward("clear_flag", lead, lambda c: c.clear_flag(agreement))
+
+    def end_agreement(self, lead: str, agreement: int) -> None:
+        self._relayed_forward("end_agreement", lead, lambda c: c.end_agreement(agreement))
+
     def suspend_member(self, regulator: str, member: str, reason: bytes) -> None:
         # The regulator signs ``suspendMember`` and hands it in with its own key; the flows
         # go on once it is relayed, so the member is suspended from the next write on.
