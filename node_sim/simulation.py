@@ -9,6 +9,9 @@ seeded random processes:
   consent; disputes are raised and answered (:mod:`node_sim.consent`);
 - core enterprises issue receivables that flow down the supplier tiers, are
   financed by banks, settled at maturity or defaulted (:mod:`node_sim.supply_chain`);
+- banks of several cities lend jointly to large enterprises under joint agreements
+  whose limit the chain enforces, and lend to growth-stage firms against pledged
+  patents, trademarks, equity, goods and receivables (:mod:`node_sim.lending`);
 - banks attest repayments (in Merkle batches when there are enough) and
   overdue records (one by one: each may be disputed), bureaus attest tax grades
   and utility and social-insurance records;

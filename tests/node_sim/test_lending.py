@@ -16,8 +16,8 @@ from ledger_client.audit.compare import compare_with_chain
 from ledger_client.audit.state import Breach
 from ledger_client.index import EventIndex, IndexedEvent
 from ledger_client.lending import CollateralKind
-from node_sim.adversaries import ATTACKS
-from node_sim.simulation import SimulationConfig, SimulationResult, run_simulation
+from node_sim.adversaries import ATTACKS, AttackClass, AttackContext, attempt
+from node_sim.simulation import Simulation, SimulationConfig, SimulationResult, run_simulation
 
 LENDING_ATTACKS = (
     "joint_limit_overdraw",
@@ -259,3 +259,26 @@ def test_the_report_and_summary_json_carry_the_lending_figures(
         assert chart in page, chart
     for flag in summary["lending"]["flags"]:
         assert f"#{flag['agreement']} {flag['enterprise_city']}" in page
+
+
+def test_a_lending_attack_the_chain_let_through_would_be_a_breach(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The count does not trust the class: a release the chain accepts (here the pledgee's
+    own, under the class's name) is counted as a success, a breach."""
+    sim = Simulation(SimulationConfig(days=8, enterprises=60, seed=3, adversary_rate=0))
+    sim.run()
+    ctx = sim.attack_context(7)
+    assert ctx.lending is not None
+    (loan, *_) = ctx.lending.pledged()
+
+    def release_as_pledgee(ctx: AttackContext) -> None:
+        ctx.ledger.collateral.release(ctx.account(loan.line.bank), loan.pledge_id)
+
+    attack = AttackClass(
+        "release_by_non_pledgee", "chain", release_as_pledgee, ("CollateralNotPledgee",)
+    )
+    monkeypatch.setitem(ATTACKS, attack.name, attack)
+    attempt(attack.name, ctx, sim.metrics)
+    tally = sim.metrics.attacks[attack.name]
+    assert (tally.attempted, tally.refused, tally.succeeded) == (1, 0, 1)
