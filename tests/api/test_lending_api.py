@@ -18,7 +18,7 @@ import pytest
 import sdk
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.errors import CollateralWrongSigner as ChainCollateralWrongSigner
-from ledger_client.lending import CollateralKind, PledgeTerms, asset_id, ip_key
+from ledger_client.lending import CollateralKind, PledgeTerms, SignedAcceptance, asset_id, ip_key
 from ledger_client.types import Hash32
 from tests.api_world import DAY, ApiWorld, error, open_world
 
@@ -204,6 +204,11 @@ def test_attack_a_forged_pledgor_consent_is_refused(w: ApiWorld) -> None:
     rival = w.sdk_client("bank-b")
     with refused("CollateralWrongSigner", 403):
         done(rival, rival.submit_pledge(genuine))
+    # A signature that recovers to nobody is no consent either.
+    garbled = dataclasses.replace(genuine, signature=b"\x00" * 65)
+    with refused("CollateralWrongSigner", 403) as e:
+        done(bank, bank.submit_pledge(garbled))
+    assert e.value.signer == "0x" + "00" * 20
     # The chain refuses the forgery too, sent past the API as a raw transaction.
     with pytest.raises(ChainCollateralWrongSigner):
         w.ledger.collateral.pledge(w["bank-a"], forged)
@@ -340,6 +345,12 @@ def test_attack_an_acceptance_not_signed_by_the_enterprise_is_refused(w: ApiWorl
         done(a, a.accept_agreement(no, enterprise=w["tier1"]))
     assert (e.value.enterprise, e.value.signer) == (w["core"].address, w["tier1"].address)
     assert a.get_agreement(no)["status"] == "proposed"
+    with refused("JointAgreementWrongSigner", 403):
+        done(a, a.submit_acceptance(SignedAcceptance(no, later(w, DAY), b"\x00" * 65)))
+    # An acceptance of an agreement nobody proposed names that.
+    stray = SignedAcceptance(9_999, later(w, DAY), b"\x00" * 65)
+    with refused("JointAgreementUnknown", 404):
+        done(a, a.submit_acceptance(stray))
     done(b, b.accept_agreement(no, enterprise=w["core"]))  # any member relays the genuine one
     assert a.get_agreement(no)["status"] == "active"
     done(a, a.end_agreement(no))
@@ -377,6 +388,11 @@ def test_unknown_lending_ids_and_a_search_without_its_key_are_named(w: ApiWorld)
     with refused("NotFound", 404):
         client.get_agreement(9_999)
     error(w.get("/v1/collateral/assets", "bank-a", kind="patent"), 422, "FilterRequired")
+    error(
+        w.get("/v1/collateral/assets", "bank-a", kind="patent", authority="CNIPA"),
+        422,
+        "FilterRequired",
+    )
     error(
         w.get("/v1/collateral/assets", "bank-a", kind="movable", authority="X", number="1"),
         422,

@@ -29,6 +29,7 @@ from ledger_client.identity.typed_data import (
     encode_type,
     typed_data_catalogue,
 )
+from ledger_client.lending.facilities import SignedAcceptance
 from pipeline.operations import OPERATIONS
 from tests.api_world import DAY, ApiWorld, error, open_world
 from tests.conftest import REPO_ROOT
@@ -261,6 +262,105 @@ def test_a_served_forward_request_template_signed_by_a_wallet_is_anchored(w: Api
     result = w.write(path, "bank-a", body)
     assert [e["name"] for e in result["events"]] == ["FinancingRequested"]
     assert w.ledger.receivables.financing_request(bytes.fromhex(rid[2:]), bank) is not None
+
+
+def test_the_consents_a_call_carries_are_served_in_the_contracts_own_types(
+    w: ApiWorld,
+) -> None:
+    solidity = _solidity_type_strings()
+    doc = w.client.get("/v1/typed-data").json()
+    carried = {t["operation"]: t["consent"] for t in doc["writes"] if t["consent"]}
+    assert set(carried) == {"collateral.pledge", "agreements.accept"}
+    domains = {
+        "Pledge": w.ledger.collateral.domain.as_dict(),
+        "AcceptAgreement": w.ledger.facilities.domain.as_dict(),
+    }
+    for consent in carried.values():
+        typed = consent["typed_data"]
+        primary = typed["primaryType"]
+        assert typed["domain"] == domains[primary]
+        assert encode_type(typed["types"], primary) == solidity[primary]
+        members = typed["types"][primary]
+        assert [f["name"] for f in consent["fields"]] == [m["name"] for m in members]
+        assert not any(f["fixed"] for f in consent["fields"])
+
+
+def test_a_pledge_whose_consent_and_call_wallets_signed_from_the_templates_is_anchored(
+    w: ApiWorld,
+) -> None:
+    template = served(w, "collateral.pledge")
+    consent = template["consent"]
+    key = h("CNIPA ZL-typed-data")
+    amount, expiry = 1_000_000, w.service.chain.now() + 365 * DAY
+    consent_deadline = w.service.chain.now() + DAY
+    bank = w["bank-a"].address
+    consent_sig = sign(
+        w,
+        "tier1",
+        fill(
+            consent,
+            {
+                "kind": 2,
+                "key": key,
+                "pledgee": bank,
+                "securedAmount": amount,
+                "expiry": expiry,
+                "rank": 0,
+                "deadline": consent_deadline,
+            },
+        ),
+    )
+    call = template["call"]
+    args = (
+        (2, bytes.fromhex(key[2:]), amount, expiry),
+        w["tier1"].address,
+        consent_deadline,
+        bytes.fromhex(consent_sig[2:]),
+    )
+    nonce, deadline = 2**200 + 11, w.service.chain.now() + DAY
+    forward = {"from": bank, "nonce": nonce, "deadline": deadline, "data": calldata(call, *args)}
+    body = {
+        "kind": "patent",
+        "key": key,
+        "secured_amount_fen": amount,
+        "expiry": expiry,
+        "rank": 0,
+        "pledgor": w["tier1"].address,
+        "consent_deadline": consent_deadline,
+        "consent_signature": consent_sig,
+        "signer": bank,
+        "nonce": nonce,
+        "deadline": deadline,
+        "signature": sign(w, "bank-a", fill(template, forward)),
+    }
+    result = w.write(template["path"], "bank-a", body)
+    found = w.ledger.collateral.pledge_of(bytes.fromhex(result["pledge_id"][2:]))
+    assert found is not None
+    assert found.pledgee == bank
+
+
+def test_an_acceptance_a_wallet_signed_from_the_template_is_anchored(w: ApiWorld) -> None:
+    lead, other = w.sdk_client("bank-a"), w.sdk_client("bank-b")
+    subject = w.subject("tier2")
+    sub = lead.propose_agreement(
+        subject, 1_000_000, [w["bank-a"].address, w["bank-b"].address], [5_000, 5_000]
+    )
+    no = int(lead.wait(sub).made("agreement"))
+    other.wait(other.join_agreement(no))
+    terms = lead.get_agreement(no)
+    consent = served(w, "agreements.accept")["consent"]
+    deadline = w.service.chain.now() + DAY
+    values = {
+        "agreement": no,
+        "subject": terms["subject"],
+        "lead": terms["lead"],
+        "jointLimit": terms["joint_limit_fen"],
+        "deadline": deadline,
+    }
+    signature = bytes.fromhex(sign(w, "tier2", fill(consent, values))[2:])
+    lead.wait(lead.submit_acceptance(SignedAcceptance(no, deadline, signature)))
+    assert lead.get_agreement(no)["status"] == "active"
+    lead.wait(lead.end_agreement(no))
 
 
 def test_a_served_authorise_template_signed_by_a_wallet_is_anchored(w: ApiWorld) -> None:

@@ -8,7 +8,16 @@ import pytest
 
 from ledger_client import Keyring, Ledger, Role, connect, deploy
 from ledger_client.chain.artifacts import load_artifacts
-from pipeline.operations import OPERATIONS, FinanceReceivable, OnReceivable, SetRoles
+from ledger_client.types import SubjectId
+from pipeline.operations import (
+    OPERATIONS,
+    FinanceReceivable,
+    OnFacility,
+    OnReceivable,
+    Operation,
+    SetRoles,
+    Submitters,
+)
 
 ARTS = load_artifacts()
 
@@ -64,3 +73,28 @@ def test_the_codec_is_the_facades_and_refuses_another_rows_request(ledger: Ledge
         ledger, SetRoles(ledger.consortium.address, Role.AUDITOR)
     )
     assert roles.to == ledger.consortium.address
+
+
+def test_the_rows_carrying_another_partys_consent_are_the_pledge_and_the_acceptance() -> None:
+    carried = {n for n, op in OPERATIONS.items() if op.consent is not None}
+    assert carried == {"collateral.pledge", "agreements.accept"}
+    kinds = ("collateral", "facilities", "agreements")
+    lending = {n for n in OPERATIONS if n.split(".")[0] in kinds}
+    assert len(lending) == 14
+    # Every lending write is the signer's own: no counterparty relays it, no role is asked
+    # of the key (the contracts ask the financier role themselves).
+    assert all(OPERATIONS[n].submitters == Submitters() for n in lending)
+
+
+def test_a_lending_rows_codec_is_the_facades(ledger: Ledger) -> None:
+    subject, contract = SubjectId(b"\x5b" * 32), b"\xc0" * 32
+    draw = OPERATIONS["facilities.draw"]
+    call = draw.call(ledger, OnFacility(subject, contract, 5_000))
+    assert call == ledger.facilities.draw_call(subject, contract, 5_000)
+    assert draw.acts_on(OnFacility(subject, contract)) == f"0x{'5b' * 32}:0x{'c0' * 32}"
+    # A codec calling another function than its row names is refused.
+    miswired = Operation(
+        "x", "CreditFacilities", "repay", OnFacility, OPERATIONS["facilities.close"].encode
+    )
+    with pytest.raises(TypeError, match="encodes close, not repay"):
+        miswired.call(ledger, OnFacility(subject, contract))
