@@ -60,7 +60,15 @@ from ledger_client.contracts.base import ContractFacade
 from ledger_client.contracts.forwarder import SignedForwardRequest, forward_digest
 from ledger_client.errors import UnknownRevert
 from ledger_client.identity.eip712 import sign_typed
-from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, City, QueryPurpose
+from ledger_client.lending import CollateralKind, PledgeTerms
+from ledger_client.types import (
+    AttestationFields,
+    AttestRequest,
+    BatchEntry,
+    City,
+    Hash32,
+    QueryPurpose,
+)
 from sdk import ApiError
 
 from .metrics import Metrics
@@ -68,6 +76,7 @@ from .metrics import Metrics
 if TYPE_CHECKING:
     from .consent import Complaint, ConsentFlows, Grant, OpenDispute, Rating, Share
     from .gateway import ApiGateway, ChainGateway, Forwarded
+    from .lending import LendingFlows, SecuredLoan, Syndicate
     from .supply_chain import Deciding, ReceivableFlows
 
 DAY = 86_400
@@ -107,6 +116,7 @@ class AttackContext:
     metrics: Metrics
     city_of: Callable[[str], str]
     api: ApiGateway | None = None  # set when the run goes through the API
+    lending: LendingFlows | None = None  # set when the run lends
 
     @cached_property
     def ratings_in_good_standing(self) -> list[Rating]:
@@ -769,6 +779,102 @@ def replayed_forward_request_via_api(ctx: AttackContext) -> None:
     _post(ctx, captured.key_of, captured.path, captured.body, f"replay-forward:{ctx.day}")
 
 
+# -- lending ----------------------------------------------------------------------------
+def _syndicates(ctx: AttackContext) -> list[Syndicate]:
+    """Joint agreements in force, not flagged, with two participants in good standing and
+    room left under the joint limit."""
+    if ctx.lending is None:
+        return []
+    return [s for s in ctx.lending.live_syndicates(ctx.suspended) if s.joint_limit - s.joint() > 1]
+
+
+def joint_limit_overdraw(ctx: AttackContext) -> None:
+    """A participant of a joint agreement in force draws, on its own facility and within
+    that facility's limit, one fen more than the joint limit leaves."""
+    s = ctx.rng.choice(_syndicates(ctx))
+    bank = ctx.rng.choice(s.banks_acting(ctx.suspended))
+    line = s.lines[bank]
+    over = s.joint_limit - s.joint() + 1
+    ctx.ledger.facilities.draw(ctx.account(bank), s.subject, line.contract_hash, over)
+
+
+def joint_limit_split_draws(ctx: AttackContext) -> None:
+    """Two participants split a draw past the joint limit between them: the first takes
+    half of what the limit leaves (a draw the chain must let through), the second the rest
+    and one fen more, each well within its own facility."""
+    s = ctx.rng.choice(_syndicates(ctx))
+    first, second = ctx.rng.sample(s.banks_acting(ctx.suspended), 2)
+    room = s.joint_limit - s.joint()
+    half = room // 2
+    f = ctx.ledger.facilities
+    f.draw(ctx.account(first), s.subject, s.lines[first].contract_hash, half)
+    # The first leg stands: the lending flows count it and repay it with the rest.
+    s.lines[first].drawn += half
+    ctx.metrics.lending.lent(ctx.city_of(s.enterprise), ctx.city_of(first), half)
+    f.draw(ctx.account(second), s.subject, s.lines[second].contract_hash, room - half + 1)
+
+
+def _pledged(ctx: AttackContext, kinds: tuple[CollateralKind, ...]) -> list[SecuredLoan]:
+    """Secured loans whose pledge of one of ``kinds`` is in force, their pledgee in good
+    standing."""
+    if ctx.lending is None:
+        return []
+    return [
+        loan
+        for loan in ctx.lending.pledged()
+        if loan.kind in kinds and loan.line.bank != ctx.suspended
+    ]
+
+
+_IP = (CollateralKind.PATENT, CollateralKind.TRADEMARK)
+_ANY_KIND = tuple(CollateralKind)
+
+
+def double_pledge(ctx: AttackContext) -> None:
+    """A pledgor pledges its patent (or trademark), already pledged in force, to a second
+    bank: its own signed consent, registered by that bank."""
+    loan = ctx.rng.choice(_pledged(ctx, _IP))
+    rival = ctx.account(ctx.rng.choice(ctx.banks_in_good_standing(besides=loan.line.bank)))
+    terms = PledgeTerms(loan.kind, loan.key, loan.secured_fen, ctx.ledger.chain.now() + 90 * DAY)
+    c = ctx.ledger.collateral
+    signed = c.sign_pledge(
+        ctx.account(loan.line.enterprise), terms, pledgee=rival.address, deadline=ctx.deadline()
+    )
+    c.pledge(rival, signed)
+
+
+def _financed_held(ctx: AttackContext) -> list[tuple[str, bytes, str]]:
+    """(financier, part id, holder) of financed parts before maturity."""
+    return [
+        (part.financier, part.id, part.holder)
+        for _, part in ctx.receivables.financed_parts(ctx.day)
+        if part.financier is not None
+    ]
+
+
+def pledge_financed_receivable(ctx: AttackContext) -> None:
+    """The holder of a financed receivable part pledges it to another bank (its own signed
+    consent, registered by that bank): one receivable, two liens."""
+    financier, part_id, holder = ctx.rng.choice(_financed_held(ctx))
+    rival = ctx.account(ctx.rng.choice(ctx.banks_in_good_standing(besides=financier)))
+    terms = PledgeTerms(
+        CollateralKind.RECEIVABLE, Hash32(bytes(part_id)), 1_000_000, ctx.ledger.chain.now() + DAY
+    )
+    c = ctx.ledger.collateral
+    signed = c.sign_pledge(
+        ctx.account(holder), terms, pledgee=rival.address, deadline=ctx.deadline()
+    )
+    c.pledge(rival, signed)
+
+
+def release_by_non_pledgee(ctx: AttackContext) -> None:
+    """A bank that is not the pledgee releases another bank's pledge in force (freeing the
+    asset for a lien of its own)."""
+    loan = ctx.rng.choice(_pledged(ctx, _ANY_KIND))
+    rival = ctx.account(ctx.rng.choice(ctx.banks_in_good_standing(besides=loan.line.bank)))
+    ctx.ledger.collateral.release(rival, loan.pledge_id)
+
+
 #: Every attack class: name, door, what it does, the named errors that refuse it.
 ATTACK_CLASSES: tuple[AttackClass, ...] = (
     AttackClass(
@@ -962,6 +1068,41 @@ ATTACK_CLASSES: tuple[AttackClass, ...] = (
         replayed_forward_request,
         ("ForwarderNonceUsed",),
         lambda ctx: bool(_forwarded(ctx)),
+    ),
+    AttackClass(
+        "joint_limit_overdraw",
+        "chain",
+        joint_limit_overdraw,
+        ("JointLimitExceeded",),
+        lambda ctx: bool(_syndicates(ctx)),
+    ),
+    AttackClass(
+        "joint_limit_split_draws",
+        "chain",
+        joint_limit_split_draws,
+        ("JointLimitExceeded",),
+        lambda ctx: bool(_syndicates(ctx)),
+    ),
+    AttackClass(
+        "double_pledge",
+        "chain",
+        double_pledge,
+        ("CollateralAlreadyPledged",),
+        lambda ctx: bool(_pledged(ctx, _IP)),
+    ),
+    AttackClass(
+        "pledge_financed_receivable",
+        "chain",
+        pledge_financed_receivable,
+        ("CollateralAlreadyPledged",),
+        lambda ctx: ctx.lending is not None and bool(_financed_held(ctx)),
+    ),
+    AttackClass(
+        "release_by_non_pledgee",
+        "chain",
+        release_by_non_pledgee,
+        ("CollateralNotPledgee",),
+        lambda ctx: bool(_pledged(ctx, _ANY_KIND)),
     ),
     AttackClass(
         "replayed_forward_request_via_api",

@@ -1,7 +1,8 @@
 """What the simulator's flows are given of the run: narrow views, not the whole run.
 
 :class:`~node_sim.consent.ConsentFlows` and :class:`~node_sim.supply_chain.ReceivableFlows`
-take a :class:`ConsentWorld` and a :class:`ReceivableWorld`: only what they read and
+take a :class:`ConsentWorld` and a :class:`ReceivableWorld`, and
+:class:`~node_sim.lending.LendingFlows` a :class:`LendingWorld`: only what they read and
 where their writes go. :class:`~node_sim.simulation.Simulation` is both, structurally,
 and the flows need not import it (nor it them, both ways: no import cycle).
 """
@@ -17,7 +18,7 @@ from .gateway import ChainGateway
 from .metrics import Metrics
 from .world import EnterpriseProfile
 
-__all__ = ["ConsentWorld", "FlowConfig", "ReceivableWorld"]
+__all__ = ["ConsentWorld", "FlowConfig", "LendingWorld", "ReceivableWorld"]
 
 
 class FlowConfig(Protocol):
@@ -78,6 +79,18 @@ class ReceivableWorld(_World, Protocol):
     profiles: dict[str, EnterpriseProfile]
     receivables_city: str
     #: The chain keeps wall-clock time (a sealers' network): no receivable matures in a run.
+    real_time: bool
+
+    def morning(self, day: int) -> int:
+        """09:00 on simulated ``day`` (UNIX seconds)."""
+
+
+class LendingWorld(_World, Protocol):
+    """What the lending flows (pledges, facilities, joint agreements) use."""
+
+    subjects: dict[str, bytes]
+    profiles: dict[str, EnterpriseProfile]
+    #: The chain keeps wall-clock time (a sealers' network): no pledge lapses in a run.
     real_time: bool
 
     def morning(self, day: int) -> int:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ from ledger_client.contracts.authorisations import SignedAuthorisation, SignedWi
 from ledger_client.contracts.base import Call
 from ledger_client.contracts.disputes import SignedComplaint, SignedDispute
 from ledger_client.contracts.forwarder import SignedForwardRequest
+from ledger_client.lending import FacilityKind, PledgeTerms
 from ledger_client.types import (
     AttestationFields,
     Hash32,
@@ -339,6 +340,125 @@ class ChainGateway:
         marked = self.ledger.receivables.mark_overdue(self.ring.account(payee), receivable_id)
         self._sent("mark_overdue_with_default", marked.gas_used)
         return marked.attestation
+
+    # -- lending: pledges, facilities, joint agreements ----------------------------------
+    def pledge(self, bank: str, pledgor: str, terms: PledgeTerms) -> Hash32:
+        """``bank`` registers a pledge of ``terms`` with the pledgor's signed consent (the
+        enterprise signs, pays no gas); return the pledge's id."""
+        ledger = self.ledger.collateral
+        pledgee = self.ring.account(bank)
+        signed = ledger.sign_pledge(
+            self.ring.account(pledgor),
+            terms,
+            pledgee=pledgee.address,
+            deadline=self.ledger.chain.now() + SIGNATURE_LIFETIME_S,
+        )
+        pledged = ledger.pledge(pledgee, signed)
+        self._sent("pledge", pledged.tx.gas_used)
+        return pledged.pledge_id
+
+    def release_pledge(self, bank: str, pledge: bytes) -> None:
+        """The pledgee frees the asset of its pledge."""
+        tx = self.ledger.collateral.release(self.ring.account(bank), pledge)
+        self._sent("release_pledge", tx.gas_used)
+
+    def register_facility(
+        self,
+        bank: str,
+        subject: bytes,
+        contract_hash: bytes,
+        *,
+        kind: FacilityKind,
+        limit: int,
+        expiry: int,
+        pledge_ids: Sequence[bytes] = (),
+    ) -> Hash32:
+        """``bank`` records a facility it grants ``subject`` (secured by its pledges in force);
+        return the facility's id."""
+        made = self.ledger.facilities.register_facility(
+            self.ring.account(bank),
+            subject,
+            contract_hash,
+            kind=kind,
+            limit=limit,
+            expiry=expiry,
+            pledge_ids=pledge_ids,
+        )
+        self._sent("register_facility", made.tx.gas_used)
+        return made.facility_id
+
+    def draw(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        """The lender records a draw on its facility."""
+        tx = self.ledger.facilities.draw(
+            self.ring.account(bank), subject, contract_hash, amount_fen
+        )
+        self._sent("draw", tx.gas_used)
+
+    def repay(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        """The lender records a repayment on its facility."""
+        tx = self.ledger.facilities.repay(
+            self.ring.account(bank), subject, contract_hash, amount_fen
+        )
+        self._sent("repay", tx.gas_used)
+
+    def close_facility(self, bank: str, subject: bytes, contract_hash: bytes) -> None:
+        """The lender closes its repaid facility."""
+        tx = self.ledger.facilities.close(self.ring.account(bank), subject, contract_hash)
+        self._sent("close_facility", tx.gas_used)
+
+    def report_overdue(
+        self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int, days: int
+    ) -> None:
+        """The lender reports an overdue on its facility (it flags the joint agreement the
+        lender takes part in)."""
+        tx = self.ledger.facilities.report_overdue(
+            self.ring.account(bank), subject, contract_hash, amount_fen, days
+        )
+        self._sent("report_overdue", tx.gas_used)
+
+    def propose_agreement(
+        self,
+        lead: str,
+        subject: bytes,
+        joint_limit: int,
+        banks: Sequence[str],
+        shares_bps: Sequence[int],
+    ) -> int:
+        """The lead bank proposes a joint agreement among ``banks`` (itself included); return
+        its number."""
+        participants = [self.ring.account(b).address for b in banks]
+        no, tx = self.ledger.facilities.propose_agreement(
+            self.ring.account(lead), subject, joint_limit, participants, shares_bps
+        )
+        self._sent("propose_agreement", tx.gas_used)
+        return no
+
+    def join_agreement(self, bank: str, agreement: int) -> None:
+        """A participant joins a proposed agreement."""
+        tx = self.ledger.facilities.join_agreement(self.ring.account(bank), agreement)
+        self._sent("join_agreement", tx.gas_used)
+
+    def accept_agreement(self, relayer: str, enterprise: str, agreement: int) -> None:
+        """The enterprise signs its acceptance of a proposed agreement; ``relayer`` (the lead
+        bank) relays it."""
+        f = self.ledger.facilities
+        signed = f.sign_acceptance(
+            self.ring.account(enterprise),
+            agreement,
+            deadline=self.ledger.chain.now() + SIGNATURE_LIFETIME_S,
+        )
+        tx = f.accept_agreement(self.ring.account(relayer), signed)
+        self._sent("accept_agreement", tx.gas_used)
+
+    def clear_flag(self, lead: str, agreement: int) -> None:
+        """The lead bank clears an agreement's overdue flag."""
+        tx = self.ledger.facilities.clear_flag(self.ring.account(lead), agreement)
+        self._sent("clear_flag", tx.gas_used)
+
+    def end_agreement(self, lead: str, agreement: int) -> None:
+        """The lead bank ends an agreement."""
+        tx = self.ledger.facilities.end_agreement(self.ring.account(lead), agreement)
+        self._sent("end_agreement", tx.gas_used)
 
     def suspend_member(self, regulator: str, member: str, reason: bytes) -> None:
         """A regulator suspends a member (``reason`` a 32-byte code)."""
@@ -742,6 +862,100 @@ class ApiGateway(ChainGateway):
             "mark_overdue_with_default", payee, lambda c: c.mark_overdue(receivable_id)
         )
         return _h(done.made("attestation"))
+
+    # Lending: each write the lender's (or lead's) ForwardRequest, handed in with its key;
+    # the pledgor's consent and the enterprise's acceptance signed with their own keys.
+    def pledge(self, bank: str, pledgor: str, terms: PledgeTerms) -> Hash32:
+        owner = self.ring.account(pledgor)
+        done = self._relayed_forward(
+            "pledge",
+            bank,
+            lambda c: c.pledge(
+                terms.kind, terms.key, terms.secured_amount, terms.expiry, pledgor=owner
+            ),
+        )
+        return _h(done.made("pledge_id"))
+
+    def release_pledge(self, bank: str, pledge: bytes) -> None:
+        self._relayed_forward("release_pledge", bank, lambda c: c.release_pledge(pledge))
+
+    def register_facility(
+        self,
+        bank: str,
+        subject: bytes,
+        contract_hash: bytes,
+        *,
+        kind: FacilityKind,
+        limit: int,
+        expiry: int,
+        pledge_ids: Sequence[bytes] = (),
+    ) -> Hash32:
+        done = self._relayed_forward(
+            "register_facility",
+            bank,
+            lambda c: c.register_facility(
+                subject,
+                contract_hash,
+                kind=kind,
+                limit_fen=limit,
+                expiry=expiry,
+                pledge_ids=list(pledge_ids),
+            ),
+        )
+        return _h(done.made("facility_id"))
+
+    def draw(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        self._relayed_forward("draw", bank, lambda c: c.draw(subject, contract_hash, amount_fen))
+
+    def repay(self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int) -> None:
+        self._relayed_forward("repay", bank, lambda c: c.repay(subject, contract_hash, amount_fen))
+
+    def close_facility(self, bank: str, subject: bytes, contract_hash: bytes) -> None:
+        self._relayed_forward(
+            "close_facility", bank, lambda c: c.close_facility(subject, contract_hash)
+        )
+
+    def report_overdue(
+        self, bank: str, subject: bytes, contract_hash: bytes, amount_fen: int, days: int
+    ) -> None:
+        self._relayed_forward(
+            "report_overdue",
+            bank,
+            lambda c: c.report_overdue(subject, contract_hash, amount_fen, days),
+        )
+
+    def propose_agreement(
+        self,
+        lead: str,
+        subject: bytes,
+        joint_limit: int,
+        banks: Sequence[str],
+        shares_bps: Sequence[int],
+    ) -> int:
+        participants = [self.ring.account(b).address for b in banks]
+        done = self._relayed_forward(
+            "propose_agreement",
+            lead,
+            lambda c: c.propose_agreement(subject, joint_limit, participants, list(shares_bps)),
+        )
+        return int(done.made("agreement"))
+
+    def join_agreement(self, bank: str, agreement: int) -> None:
+        self._relayed_forward("join_agreement", bank, lambda c: c.join_agreement(agreement))
+
+    def accept_agreement(self, relayer: str, enterprise: str, agreement: int) -> None:
+        signer = self.ring.account(enterprise)
+        self._relayed_forward(
+            "accept_agreement",
+            relayer,
+            lambda c: c.accept_agreement(agreement, enterprise=signer),
+        )
+
+    def clear_flag(self, lead: str, agreement: int) -> None:
+        self._relayed_forward("clear_flag", lead, lambda c: c.clear_flag(agreement))
+
+    def end_agreement(self, lead: str, agreement: int) -> None:
+        self._relayed_forward("end_agreement", lead, lambda c: c.end_agreement(agreement))
 
     def suspend_member(self, regulator: str, member: str, reason: bytes) -> None:
         # The regulator signs ``suspendMember`` and hands it in with its own key; the flows

@@ -83,6 +83,36 @@ class ReceivableTally:
 
 
 @dataclass
+class LendingTally:
+    """Pledges, facilities and joint agreements (联合授信)."""
+
+    agreements: int = 0  # joint agreements in force (proposed, joined, accepted)
+    agreements_ended: int = 0
+    joint_limit_fen: int = 0  # summed over the agreements
+    #: each flag an overdue raised: agreement, enterprise city, lead, reporter, days flagged
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    facilities: Counter[str] = field(default_factory=Counter)  # facility kind -> registered
+    facilities_closed: int = 0
+    drawn_fen: int = 0
+    repaid_fen: int = 0
+    overdues: int = 0
+    pledges: Counter[str] = field(default_factory=Counter)  # collateral kind -> registered
+    secured_fen: Counter[str] = field(default_factory=Counter)  # collateral kind -> fen
+    releases: int = 0
+    #: the enterprise's city -> the lender's city -> fen outstanding now
+    exposure: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def lent(self, enterprise_city: str, lender_city: str, fen: int) -> None:
+        """Note ``fen`` drawn (negative: repaid) by an enterprise of one city from a lender
+        of another (or the same)."""
+        self.exposure[enterprise_city][lender_city] += fen
+        if fen > 0:
+            self.drawn_fen += fen
+        else:
+            self.repaid_fen -= fen
+
+
+@dataclass
 class Metrics:
     """Counters of a run. Only what the chain or the API actually did is counted."""
 
@@ -104,6 +134,7 @@ class Metrics:
     consent: ConsentTally = field(default_factory=ConsentTally)
     disputes: DisputeTally = field(default_factory=DisputeTally)
     receivables: ReceivableTally = field(default_factory=ReceivableTally)
+    lending: LendingTally = field(default_factory=LendingTally)
     channels: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     enterprises_funded: int = 0
 
@@ -177,6 +208,7 @@ class Metrics:
             "consent": self._consent(days),
             "disputes": self._disputes(days),
             "receivables": self._receivables(days),
+            "lending": self._lending(),
             "attacks": {
                 kind: {
                     "door": t.door,
@@ -261,6 +293,32 @@ class Metrics:
             "issued_by_day": [r.issued_by_day[d] for d in range(days)],
             "defaults_by_day": [r.defaults_by_day[d] for d in range(days)],
             "financed_fen_by_day": [r.financed_fen_by_day[d] for d in range(days)],
+        }
+
+    def _lending(self) -> dict[str, Any]:
+        n = self.lending
+        flagged = sorted({f["agreement"] for f in n.flags})
+        return {
+            "agreements": n.agreements,
+            "agreements_ended": n.agreements_ended,
+            "joint_limit_fen": n.joint_limit_fen,
+            "agreements_flagged": len(flagged),
+            "flags": n.flags,
+            "flags_cleared": sum(1 for f in n.flags if f["cleared_day"] is not None),
+            "facilities": dict(sorted(n.facilities.items())),
+            "facilities_closed": n.facilities_closed,
+            "drawn_fen": n.drawn_fen,
+            "repaid_fen": n.repaid_fen,
+            "outstanding_fen": n.drawn_fen - n.repaid_fen,
+            "overdues_reported": n.overdues,
+            "pledges": dict(sorted(n.pledges.items())),
+            "secured_fen": dict(sorted(n.secured_fen.items())),
+            "pledges_released": n.releases,
+            "exposure_by_city_lender": {
+                city: {lender: fen for lender, fen in sorted(by.items()) if fen}
+                for city, by in sorted(n.exposure.items())
+                if any(by.values())
+            },
         }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from ledger_client.charts import HtmlReport, bar_chart, line_chart
+from ledger_client.charts import HtmlReport, bar_chart, grouped_bar_chart, line_chart
 from ledger_client.scoring.decisions import decision_tables
 from ledger_client.scoring.evaluation import score_charts
 
@@ -83,6 +83,8 @@ def render_report(summary: dict[str, Any]) -> str:
     )
     if summary.get("receivables"):
         _receivables(page, summary["receivables"], summary.get("supply_chains", {}))
+    if summary.get("lending", {}).get("facilities"):
+        _lending(page, summary["lending"], cfg["days"])
     if summary.get("disputes"):
         _disputes(page, summary["disputes"])
     if summary.get("credit_decisions"):
@@ -288,6 +290,86 @@ def _receivables(page: HtmlReport, r: dict[str, Any], chains: dict[str, Any]) ->
             ["parts defaulted", r["defaults"]],
             ["  million yuan", yuan_millions(r["defaulted_fen"])],
             ["  core enterprises with a default", r["defaulted_debtors"]],
+        ],
+    )
+
+
+def _lending(page: HtmlReport, n: dict[str, Any], days: int) -> None:
+    page.heading("Lending: joint agreements and pledges")
+    exposure = n["exposure_by_city_lender"]
+    if exposure:
+        page.chart(
+            grouped_bar_chart(
+                {
+                    city: {lender: yuan_millions(fen) for lender, fen in by.items()}
+                    for city, by in exposure.items()
+                },
+                title="Exposure by city and lender",
+                ylabel="million yuan",
+            ),
+            "What enterprises of each city owe at the end of the run, by the city of the "
+            "lending bank: syndicated loans (联合授信) spread one enterprise over several.",
+        )
+    page.chart(
+        bar_chart(
+            {kind: n["pledges"][kind] for kind in n["pledges"]},
+            title="Collateral mix by kind",
+            ylabel="pledges",
+        ),
+        "Pledges registered in the collateral registry, by the kind of asset: patents and "
+        "trademarks (知识产权质押), receivables, equity and movable goods.",
+    )
+    flags = n["flags"]
+    if flags:
+        page.chart(
+            bar_chart(
+                {
+                    f"#{f['agreement']} {f['enterprise_city']}": (
+                        f["cleared_day"] if f["cleared_day"] is not None else days
+                    )
+                    - f["flagged_day"]
+                    for f in flags
+                },
+                title="Flagged agreements: days on hold",
+                ylabel="days",
+            ),
+            "Each joint agreement a participant's overdue flagged, and the days its "
+            "participants could not draw until the lead bank cleared the flag (to the end of "
+            "the run when it was not cleared).",
+        )
+        page.table(
+            ["agreement", "enterprise's city", "lead", "reported by", "flagged", "cleared"],
+            [
+                [
+                    f["agreement"],
+                    f["enterprise_city"],
+                    f["lead"],
+                    f["reporter"],
+                    f"day {f['flagged_day']}",
+                    "—" if f["cleared_day"] is None else f"day {f['cleared_day']}",
+                ]
+                for f in flags
+            ],
+        )
+    page.table(
+        ["lending", "value"],
+        [
+            ["joint agreements in force (ever)", n["agreements"]],
+            ["  ended by their lead", n["agreements_ended"]],
+            ["  joint limits, million yuan", yuan_millions(n["joint_limit_fen"])],
+            ["  flagged by an overdue", n["agreements_flagged"]],
+            ["  flags cleared by the lead", n["flags_cleared"]],
+            *[[f"facilities: {k}", v] for k, v in n["facilities"].items()],
+            ["facilities closed", n["facilities_closed"]],
+            ["drawn, million yuan", yuan_millions(n["drawn_fen"])],
+            ["repaid, million yuan", yuan_millions(n["repaid_fen"])],
+            ["outstanding, million yuan", yuan_millions(n["outstanding_fen"])],
+            ["overdues reported", n["overdues_reported"]],
+            *[
+                [f"pledges: {k}", f"{v} (¥{yuan_millions(n['secured_fen'][k]):,}m secured)"]
+                for k, v in n["pledges"].items()
+            ],
+            ["pledges released", n["pledges_released"]],
         ],
     )
 

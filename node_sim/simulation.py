@@ -9,6 +9,9 @@ seeded random processes:
   consent; disputes are raised and answered (:mod:`node_sim.consent`);
 - core enterprises issue receivables that flow down the supplier tiers, are
   financed by banks, settled at maturity or defaulted (:mod:`node_sim.supply_chain`);
+- banks of several cities lend jointly to large enterprises under joint agreements
+  whose limit the chain enforces, and lend to growth-stage firms against pledged
+  patents, trademarks, equity, goods and receivables (:mod:`node_sim.lending`);
 - banks attest repayments (in Merkle batches when there are enough) and
   overdue records (one by one: each may be disputed), bureaus attest tax grades
   and utility and social-insurance records;
@@ -63,6 +66,7 @@ from node_sim.adversaries import AttackContext, attacks_for, attempt, choose
 from node_sim.consent import DISPUTE_RATE_OTHER, ConsentFlows
 from node_sim.credit_decisions import credit_decisions
 from node_sim.gateway import ApiGateway, ChainGateway, Written
+from node_sim.lending import LendingFlows
 from node_sim.metrics import Metrics
 from node_sim.report import render_report
 from node_sim.supply_chain import ReceivableFlows
@@ -100,6 +104,7 @@ class SimulationConfig:
     api_restart_signal: str = "SIGKILL"  # how the API server is stopped mid-run
     late_dispute_rate: float = 0.15  # share of disputes answered past the 20-day deadline
     flows: bool = True  # consent and receivables flows; False: credit records only
+    lending: bool = True  # with the flows: pledges, facilities and joint agreements
     audit: bool = True  # run the auditor over the ledger at the end
     credit_enterprises: int = 7_000  # the credit world the banks decide on (0: none)
 
@@ -142,6 +147,7 @@ class Simulation:
         self.gateway: ChainGateway | None = None
         self.consent: ConsentFlows | None = None
         self.flows: ReceivableFlows | None = None
+        self.lending: LendingFlows | None = None
         self._scratch: Path | None = None
         self.epoch = SIM_EPOCH if not config.rpc else _next_midnight(self.chain.now())
         #: The chain keeps wall-clock time: days are played back to back (module docstring).
@@ -253,6 +259,8 @@ class Simulation:
         self.consent = ConsentFlows(self)
         self.consent.publish_keys()
         self.flows = ReceivableFlows(self)
+        if self.config.flows and self.config.lending:
+            self.lending = LendingFlows(self, self.flows)
         home = self.config.out
         if home is None and self.config.via_api:
             home = self._scratch = Path(tempfile.mkdtemp(prefix="credit-chain-sim-"))
@@ -331,6 +339,8 @@ class Simulation:
             if self.config.flows:
                 self.consent.play(day)
                 self.flows.play(day)
+                if self.lending is not None:
+                    self.lending.play(day)
             self._bureaus(day)
             self._banks(day)
             self._flush_batches(day)
@@ -528,6 +538,7 @@ class Simulation:
             enterprise=ent.spec.label,
             consent=self.consent,
             receivables=self.flows,
+            lending=self.lending,
             gateway=self.writes,
             metrics=self.metrics,
             city_of=self.city_of,

@@ -73,6 +73,16 @@ def print_summary(
             f"{dec['defaults_avoided_at_local_volume']} defaults "
             f"(¥{yuan_millions(dec['losses_avoided_at_local_volume_fen']):,}m)"
         )
+    n = summary.get("lending")
+    if n and n["facilities"]:
+        pledges = ", ".join(f"{k} {v}" for k, v in n["pledges"].items())
+        limits = yuan_millions(n["joint_limit_fen"])
+        console.print(
+            f"lending: {n['agreements']} joint agreements (¥{limits:,}m "
+            f"joint limits, {n['agreements_flagged']} flagged by an overdue, "
+            f"{n['flags_cleared']} cleared), {sum(n['facilities'].values()):,} facilities, "
+            f"¥{yuan_millions(n['outstanding_fen']):,}m outstanding; pledges: {pledges or 'none'}"
+        )
     attacks = Table(
         title="Attacks: tried, refused by a named error, got in (succeeded)",
         box=box.SIMPLE,

@@ -31,6 +31,7 @@ from eth_utils.address import to_checksum_address
 from ledger_client.attestations.merkle import MerkleTree, anchored_batch_id, keccak256
 from ledger_client.attestations.signed_records import signed_leaf, split_claim
 from ledger_client.audit.state import (
+    AgreementState,
     AttestationState,
     AuthorisationState,
     BatchRecordState,
@@ -40,6 +41,8 @@ from ledger_client.audit.state import (
     DisputeState,
     EventLike,
     EventRef,
+    ExposureState,
+    FacilityState,
     LedgerState,
     MemberState,
     PartState,
@@ -50,7 +53,7 @@ from ledger_client.audit.state import (
     ShareState,
 )
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD, receivable_label
-from ledger_client.lending import CollateralKind, asset_id
+from ledger_client.lending import CollateralKind, asset_id, facility_id
 from ledger_client.types import (
     DISPUTE_RESOLUTION_PERIOD,
     City,
@@ -86,6 +89,9 @@ _OVERDUE = int(ReceivableStatus.OVERDUE)
 _OPEN = int(DisputeStatus.OPEN)
 _RECEIVABLE = int(CollateralKind.RECEIVABLE)
 _MOVABLE = int(CollateralKind.MOVABLE)
+_FACILITY_CLOSED = 2  # ICreditFacilities.FacilityStatus.Closed
+_AGREEMENT_ACTIVE = 2  # ICreditFacilities.AgreementStatus.Active
+_AGREEMENT_ENDED = 3
 
 
 # -- ids, recomputed from the fields they commit to -------------------------------------
@@ -221,8 +227,15 @@ class Replay:
             ("CollateralRegistry", "PledgeAmended"): self._pledge_amended,
             ("CollateralRegistry", "PledgeReleased"): self._pledge_released,
             ("CreditFacilities", "JointAgreementProposed"): self._joint_proposed,
+            ("CreditFacilities", "JointAgreementJoined"): self._joint_joined,
+            ("CreditFacilities", "JointAgreementAccepted"): self._joint_accepted,
             ("CreditFacilities", "JointAgreementActivated"): self._joint_activated,
+            ("CreditFacilities", "JointAgreementFlagged"): self._joint_flagged,
+            ("CreditFacilities", "JointAgreementFlagCleared"): self._joint_flag_cleared,
             ("CreditFacilities", "JointAgreementEnded"): self._joint_ended,
+            ("CreditFacilities", "FacilityRegistered"): self._facility_registered,
+            ("CreditFacilities", "FacilityAmended"): self._facility_amended,
+            ("CreditFacilities", "FacilityClosed"): self._facility_closed,
             ("CreditFacilities", "FacilityDrawn"): self._drawn,
             ("CreditFacilities", "FacilityRepaid"): self._repaid,
         }
@@ -1418,27 +1431,135 @@ class Replay:
         held = self.state.pledges.get(self.state.asset_pledges.get(aid, b""))
         return held if held is not None and held.in_force(at) else None
 
-    def _joint_proposed(self, a: dict[str, Any], _ref: EventRef) -> None:
+    def _joint_proposed(self, a: dict[str, Any], ref: EventRef) -> None:
         banks = frozenset(to_checksum_address(b) for b in a["participants"])
-        self.state.agreement_banks[int(a["agreement"])] = banks
+        no = int(a["agreement"])
+        self.state.agreement_banks[no] = banks
+        self.state.agreements[no] = AgreementState(
+            bytes(a["subject"]),
+            to_checksum_address(a["lead"]),
+            int(a["jointLimit"]),
+            len(banks),
+            ref,
+        )
 
-    def _joint_activated(self, a: dict[str, Any], _ref: EventRef) -> None:
-        self.state.joint_limits[bytes(a["subject"])] = (int(a["agreement"]), int(a["jointLimit"]))
+    def _agreement(self, a: dict[str, Any], ref: EventRef) -> AgreementState | None:
+        found = self.state.agreements.get(int(a["agreement"]))
+        if found is None:
+            self._breach(
+                "UnknownReference", f"joint agreement {int(a['agreement'])} was never proposed", ref
+            )
+            return None
+        found.last = ref
+        return found
 
-    def _joint_ended(self, a: dict[str, Any], _ref: EventRef) -> None:
-        self.state.joint_limits.pop(bytes(a["subject"]), None)
+    def _exposure(self, subject: bytes, ref: EventRef) -> ExposureState:
+        found = self.state.exposures.get(subject)
+        if found is None:
+            found = self.state.exposures[subject] = ExposureState(ref)
+        found.last = ref
+        return found
 
-    def _lent_change(self, a: dict[str, Any], sign: int) -> bytes:
+    def _joint_joined(self, a: dict[str, Any], ref: EventRef) -> None:
+        agreement = self._agreement(a, ref)
+        if agreement is not None:
+            agreement.joined += 1
+
+    def _joint_accepted(self, a: dict[str, Any], ref: EventRef) -> None:
+        agreement = self._agreement(a, ref)
+        if agreement is not None:
+            agreement.accepted = True
+
+    def _joint_activated(self, a: dict[str, Any], ref: EventRef) -> None:
+        subject, no, limit = bytes(a["subject"]), int(a["agreement"]), int(a["jointLimit"])
+        self.state.joint_limits[subject] = (no, limit)
+        agreement = self._agreement(a, ref)
+        if agreement is not None:
+            agreement.status = _AGREEMENT_ACTIVE
+        e = self._exposure(subject, ref)
+        e.agreement, e.joint_limit, e.flagged = no, limit, False
+        e.joint = self._joint_of(subject, no)
+
+    def _joint_flagged(self, a: dict[str, Any], ref: EventRef) -> None:
+        self._agreement(a, ref)
+        self._exposure(bytes(a["subject"]), ref).flagged = True
+
+    def _joint_flag_cleared(self, a: dict[str, Any], ref: EventRef) -> None:
+        self._agreement(a, ref)
+        self._exposure(bytes(a["subject"]), ref).flagged = False
+
+    def _joint_ended(self, a: dict[str, Any], ref: EventRef) -> None:
         subject = bytes(a["subject"])
-        key = (subject, to_checksum_address(a["lender"]))
-        self.state.lent[key] = self.state.lent.get(key, 0) + sign * int(a["amount"])
+        self.state.joint_limits.pop(subject, None)
+        agreement = self._agreement(a, ref)
+        if agreement is not None:
+            agreement.status = _AGREEMENT_ENDED
+        e = self._exposure(subject, ref)
+        e.agreement = e.joint = e.joint_limit = 0
+
+    def _joint_of(self, subject: bytes, agreement: int) -> int:
+        """The participants' balances with ``subject``: the joint exposure, recomputed from
+        the draws and repayments (not the events' own figure)."""
+        banks = self.state.agreement_banks.get(agreement, frozenset())
+        return sum(self.state.lent.get((subject, b), 0) for b in banks)
+
+    def _facility_registered(self, a: dict[str, Any], ref: EventRef) -> None:
+        fid, subject, lender = bytes(a["facilityId"]), bytes(a["subject"]), a["lender"]
+        if bytes(facility_id(subject, lender, bytes(a["contractHash"]))) != fid:
+            self._breach(
+                "IdMismatch",
+                f"facility 0x{fid.hex()} is not the hash of its subject, lender and contract",
+                ref,
+            )
+        self._require_role(lender, int(Role.FINANCIER), ref, f"facility 0x{fid.hex()}")
+        self.state.facilities[fid] = FacilityState(
+            subject,
+            to_checksum_address(lender),
+            int(a["limit"]),
+            0,
+            int(a["expiry"]),
+            int(a["kind"]),
+            ref,
+        )
+
+    def _facility(self, a: dict[str, Any], ref: EventRef) -> FacilityState | None:
+        fid = bytes(a["facilityId"])
+        found = self.state.facilities.get(fid)
+        if found is None:
+            self._breach("UnknownReference", f"facility 0x{fid.hex()} was never registered", ref)
+            return None
+        found.last = ref
+        return found
+
+    def _facility_amended(self, a: dict[str, Any], ref: EventRef) -> None:
+        f = self._facility(a, ref)
+        if f is not None:
+            f.limit, f.expiry = int(a["limit"]), int(a["expiry"])
+
+    def _facility_closed(self, a: dict[str, Any], ref: EventRef) -> None:
+        f = self._facility(a, ref)
+        if f is not None:
+            f.status = _FACILITY_CLOSED
+
+    def _lent_change(self, a: dict[str, Any], sign: int, ref: EventRef) -> bytes:
+        subject, amount = bytes(a["subject"]), sign * int(a["amount"])
+        lender = to_checksum_address(a["lender"])
+        key = (subject, lender)
+        self.state.lent[key] = self.state.lent.get(key, 0) + amount
+        f = self._facility(a, ref)
+        if f is not None:
+            f.drawn += amount
+        e = self._exposure(subject, ref)
+        e.total += amount
+        if e.agreement and lender in self.state.agreement_banks.get(e.agreement, frozenset()):
+            e.joint = self._joint_of(subject, e.agreement)
         return subject
 
-    def _repaid(self, a: dict[str, Any], _ref: EventRef) -> None:
-        self._lent_change(a, -1)
+    def _repaid(self, a: dict[str, Any], ref: EventRef) -> None:
+        self._lent_change(a, -1, ref)
 
     def _drawn(self, a: dict[str, Any], ref: EventRef) -> None:
-        subject = self._lent_change(a, +1)
+        subject = self._lent_change(a, +1, ref)
         in_force = self.state.joint_limits.get(subject)
         if in_force is None:
             return
@@ -1448,7 +1569,7 @@ class Replay:
             return  # a lender outside the agreement is not bound by its limit
         # Recomputed from every participant's balance, not the event's own figure: a contract
         # that forgot a balance (one drawn before the agreement, say) would report less.
-        joint = sum(self.state.lent.get((subject, b), 0) for b in banks)
+        joint = self._joint_of(subject, agreement)
         if joint > limit:
             self._breach(
                 "ExposureAboveJointLimit",

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "BREACHES",
+    "AgreementState",
     "AttestationState",
     "AuthorisationState",
     "BatchState",
@@ -20,6 +21,8 @@ __all__ = [
     "DisputeState",
     "EventLike",
     "EventRef",
+    "ExposureState",
+    "FacilityState",
     "LedgerState",
     "MemberState",
     "PartState",
@@ -369,6 +372,47 @@ class PledgeState:
 
 
 @dataclass(slots=True)
+class FacilityState:
+    """A credit facility, as its events left it."""
+
+    subject: bytes
+    lender: str
+    limit: int  # fen
+    drawn: int  # fen outstanding
+    expiry: int  # UNIX seconds
+    kind: int  # FacilityKind code
+    last: EventRef
+    status: int = 1  # ICreditFacilities.FacilityStatus: 1 open, 2 closed
+
+
+@dataclass(slots=True)
+class AgreementState:
+    """A joint credit agreement, as its events left it."""
+
+    subject: bytes
+    lead: str
+    joint_limit: int  # fen
+    participants: int
+    last: EventRef
+    joined: int = 1  # the lead joins by proposing
+    accepted: bool = False
+    status: int = 1  # ICreditFacilities.AgreementStatus: 1 proposed, 2 active, 3 ended
+
+
+@dataclass(slots=True)
+class ExposureState:
+    """An enterprise's exposure: what every lender has outstanding with it, and the joint
+    agreement in force (its joint figure recomputed from the participants' balances)."""
+
+    last: EventRef
+    total: int = 0  # fen
+    joint: int = 0  # fen
+    joint_limit: int = 0  # fen
+    agreement: int = 0
+    flagged: bool = False
+
+
+@dataclass(slots=True)
 class LedgerState:
     """Everything the events say, folded."""
 
@@ -405,6 +449,9 @@ class LedgerState:
     #: draws and repayments: the joint exposure is recomputed from these, not read from
     #: the events' own ``joint`` figure
     lent: dict[tuple[bytes, str], int] = field(default_factory=dict)
+    facilities: dict[bytes, FacilityState] = field(default_factory=dict)  # by facility id
+    agreements: dict[int, AgreementState] = field(default_factory=dict)
+    exposures: dict[bytes, ExposureState] = field(default_factory=dict)  # by subject
     events: int = 0
     first_block: int = 0
     last_block: int = 0

@@ -10,7 +10,14 @@ from __future__ import annotations
 import pytest
 
 from ledger_client.audit import Breach, Replay
-from ledger_client.lending import CollateralKind, asset_id, ip_key, movable_key, pledge_id
+from ledger_client.lending import (
+    CollateralKind,
+    asset_id,
+    facility_id,
+    ip_key,
+    movable_key,
+    pledge_id,
+)
 from tests.audit_streams import BANK, DAY, OTHER_BANK, RECEIVABLES, SUBJ_A, SUBJ_B, CleanWorld, h
 
 THIRD_BANK = "0x" + "33" * 20
@@ -142,3 +149,113 @@ def test_a_draw_past_the_joint_limit_counting_balances_from_before_the_agreement
     world.emit("CreditFacilities", "JointAgreementEnded", agreement=1, subject=SUBJ_A, lead=BANK)
     flow("FacilityDrawn", BANK, 5_000, 0)  # no agreement in force: no joint limit
     assert len(named(replay(world), "ExposureAboveJointLimit")) == 1
+
+
+def test_facilities_and_agreements_are_rebuilt_from_their_events(world: CleanWorld) -> None:
+    """The replay keeps each facility, agreement and exposure as its events left them (what
+    the comparison checks against the contract's views); a facility id that is not the hash
+    of its subject, lender and contract, and an event naming a facility or agreement never
+    made, are named."""
+    contract = h("credit contract")
+    fid = facility_id(SUBJ_A, BANK, contract)
+    world.emit(
+        "CreditFacilities",
+        "FacilityRegistered",
+        facilityId=fid,
+        subject=SUBJ_A,
+        lender=BANK,
+        contractHash=contract,
+        kind=1,
+        limit=1_000,
+        expiry=world.time + 30 * DAY,
+        pledgeIds=[],
+    )
+    world.emit(
+        "CreditFacilities",
+        "FacilityRegistered",
+        facilityId=h("not the hash"),
+        subject=SUBJ_A,
+        lender=OTHER_BANK,
+        contractHash=contract,
+        kind=1,
+        limit=1_000,
+        expiry=world.time + 30 * DAY,
+        pledgeIds=[],
+    )
+    world.emit(
+        "CreditFacilities",
+        "JointAgreementProposed",
+        agreement=1,
+        subject=SUBJ_A,
+        lead=BANK,
+        jointLimit=900,
+        participants=[BANK, OTHER_BANK],
+        sharesBps=[5_000, 5_000],
+    )
+    world.emit("CreditFacilities", "JointAgreementJoined", agreement=1, participant=OTHER_BANK)
+    world.emit(
+        "CreditFacilities", "JointAgreementAccepted", agreement=1, subject=SUBJ_A, enterprise=BANK
+    )
+    world.emit(
+        "CreditFacilities",
+        "JointAgreementActivated",
+        agreement=1,
+        subject=SUBJ_A,
+        jointLimit=900,
+        joint=0,
+    )
+    world.emit(
+        "CreditFacilities",
+        "FacilityDrawn",
+        facilityId=fid,
+        subject=SUBJ_A,
+        lender=BANK,
+        amount=400,
+        drawn=400,
+        total=400,
+        joint=400,
+    )
+    world.emit(
+        "CreditFacilities", "JointAgreementFlagged", agreement=1, subject=SUBJ_A, reporter=BANK
+    )
+    world.emit(
+        "CreditFacilities",
+        "FacilityAmended",
+        facilityId=fid,
+        lender=BANK,
+        limit=2_000,
+        expiry=world.time + 60 * DAY,
+    )
+    world.emit("CreditFacilities", "JointAgreementJoined", agreement=7, participant=BANK)
+    world.emit(
+        "CreditFacilities",
+        "FacilityRepaid",
+        facilityId=h("no such facility"),
+        subject=SUBJ_B,
+        lender=BANK,
+        amount=1,
+        drawn=0,
+        total=0,
+        joint=0,
+    )
+    r = Replay(receivables_address=RECEIVABLES)
+    breaches = r.run(world.events)
+    assert [b.name for b in breaches] == ["IdMismatch", "UnknownReference", "UnknownReference"]
+    s = r.state
+    f = s.facilities[bytes(fid)]
+    assert (f.limit, f.drawn, f.status) == (2_000, 400, 1)
+    a = s.agreements[1]
+    assert (a.joined, a.participants, a.accepted, a.status) == (2, 2, True, 2)
+    e = s.exposures[SUBJ_A]
+    assert (e.total, e.joint, e.joint_limit, e.agreement, e.flagged) == (400, 400, 900, 1, True)
+    world.emit(
+        "CreditFacilities", "JointAgreementFlagCleared", agreement=1, subject=SUBJ_A, lead=BANK
+    )
+    world.emit("CreditFacilities", "JointAgreementEnded", agreement=1, subject=SUBJ_A, lead=BANK)
+    world.emit("CreditFacilities", "FacilityClosed", facilityId=fid, subject=SUBJ_A, lender=BANK)
+    r = Replay(receivables_address=RECEIVABLES)
+    r.run(world.events)
+    e = r.state.exposures[SUBJ_A]
+    assert (e.total, e.joint, e.joint_limit, e.agreement, e.flagged) == (400, 0, 0, 0, False)
+    assert r.state.agreements[1].status == 3
+    assert r.state.facilities[bytes(fid)].status == 2

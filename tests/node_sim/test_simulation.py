@@ -24,6 +24,7 @@ from ledger_client.chain.local_node import running_anvil
 from node_sim.adversaries import ATTACKS, attacks_for
 from node_sim.simulation import SimulationConfig, SimulationResult, run_simulation
 from scripts.cli import app
+from tests.node_sim.test_lending import LENDING_WRITES
 
 
 @pytest.fixture(scope="module")
@@ -313,8 +314,13 @@ def test_through_the_api_every_write_of_every_flow_says_api_in_summary_json(
     assert not not_api, f"went to the chain: {not_api}"
     # The run is long enough for the flows to make most kinds of write; each it made is
     # counted, and nothing else.
-    assert set(channels) <= FLOW_WRITES | FAULT_WRITES | {"reject_receivable"}
+    assert set(channels) <= FLOW_WRITES | LENDING_WRITES | FAULT_WRITES | {"reject_receivable"}
     assert len(set(channels) & FLOW_WRITES) >= 12, sorted(channels)
+    # The lending flows' writes too: pledges with the pledgor's consent, facilities, draws,
+    # joint agreements proposed, joined and accepted by the enterprise's signature.
+    lending = {"pledge", "register_facility", "draw", "repay"}
+    lending |= {"propose_agreement", "join_agreement", "accept_agreement"}
+    assert lending <= set(channels), sorted(channels)
     # The suspension and the reinstatement were signed by the regulator and handed in with
     # its key: once each, through the API.
     assert {op: channels.get(op) for op in FAULT_WRITES} == {op: {"api": 1} for op in FAULT_WRITES}
