@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,7 +44,13 @@ def cli_json(*args: str) -> Any:
     from scripts.cli import app
 
     result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
+    if result.exit_code != 0:
+        # The output alone can be empty (an exception the command did not turn into a
+        # message): name the exception and where it was raised too.
+        where = "".join(traceback.format_exception(result.exception)) if result.exception else ""
+        raise AssertionError(
+            f"credit-chain {' '.join(args)} exited {result.exit_code}: {result.output}{where}"
+        )
     return json.loads(result.stdout)
 
 
