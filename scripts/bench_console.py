@@ -201,7 +201,7 @@ def _time_browser(service: Any, key: str) -> dict[str, float]:
                 # the browser is running (a first blank page starts its renderer).
                 context.add_init_script(f"sessionStorage.setItem('console.key', {key!r});")
                 context.new_page().goto("about:blank")
-                for page_name, charts in (("overview", 2), ("risk", 4)):
+                for page_name, charts in (("overview", 2), ("risk", 5)):
                     page = context.new_page()
                     started = time.perf_counter()
                     page.goto(f"{url}#{page_name}")
