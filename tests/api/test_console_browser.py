@@ -590,10 +590,11 @@ def test_opening_a_score_is_refused_by_name_to_whoever_may_not_see_it(console: C
     assert r.json()["error"] == "RequestValidationError"
 
 
-def _head_events(lines: Iterator[str], count: int) -> list[dict[str, Any]]:
-    """The next ``count`` head events of an event stream's lines."""
+def _head_events(lines: Iterator[str | bytes], count: int) -> list[dict[str, Any]]:
+    """The next ``count`` head events of an event stream's lines (decoded)."""
     found, event = [], None
-    for line in lines:
+    for raw in lines:
+        line = raw.decode() if isinstance(raw, bytes) else raw
         if line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:") and event == "head":

@@ -169,6 +169,30 @@ function applyText() {
 
 function disposeCharts() { state.charts.forEach((c) => c.dispose()); state.charts = []; }
 
+// ECharts from the project's npm copy: the common build (bars, lines, SVG; 0.7 MB) unless a
+// page needs the full one (heatmap, graph, visual map; 1.1 MB). The full build replaces the
+// common one for good once loaded; `echarts` is always the largest build loaded.
+const ECHARTS_BUILDS = { common: "/console/assets/echarts/echarts.common.min.js", full: "/console/assets/echarts/echarts.min.js" };
+const FULL_ECHARTS_PAGES = ["risk"];
+const echartsBuilds = {};
+const echartsLoading = {};
+function loadEcharts(page) {
+  const build = FULL_ECHARTS_PAGES.includes(page) ? "full" : "common";
+  if (echartsBuilds.full || echartsBuilds[build]) return Promise.resolve();
+  echartsLoading[build] = echartsLoading[build] || new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = ECHARTS_BUILDS[build];
+    script.onload = () => {
+      echartsBuilds[build] = window.echarts;
+      window.echarts = echartsBuilds.full || echartsBuilds.common;
+      resolve();
+    };
+    script.onerror = () => { echartsLoading[build] = null; reject(new Error("ECharts could not be loaded from this server")); };
+    document.head.appendChild(script);
+  });
+  return echartsLoading[build];
+}
+
 function chart(el, option) {
   const c = echarts.init(el, null, { renderer: "svg" });
   c.setOption({ animation: false, textStyle: { fontFamily: state.lang === "zh" ? "Noto Sans CJK SC, DejaVu Sans, sans-serif" : "DejaVu Sans, Noto Sans CJK SC, sans-serif" }, ...option });
@@ -196,7 +220,7 @@ function warningRows(list) {
 
 const PAGES = {
   async overview(el) {
-    const d = await api("/v1/console/overview");
+    const [d] = await Promise.all([api("/v1/console/overview"), loadEcharts("overview")]);
     const c = d.chain;
     el.innerHTML = cards([["head", c.head], ["finality", c.finality], ["indexed", c.indexed], ["pending", d.pending_submissions], ...Object.entries(d.totals)])
       + `<div class="charts"><div class="chart" id="chart-cities"></div><div class="chart" id="chart-throughput"></div></div>`
@@ -220,7 +244,7 @@ const PAGES = {
   },
 
   async risk(el) {
-    const d = await api("/v1/console/risk");
+    const [d] = await Promise.all([api("/v1/console/risk"), loadEcharts("risk")]);
     const joint = d.joint_limits.agreements;
     el.innerHTML = `<div class="charts"><div class="chart" id="chart-exposure"></div><div class="chart" id="chart-rates"></div>
       <div class="chart" id="chart-contagion"></div><div class="chart" id="chart-queries"></div><div class="chart" id="chart-joint"></div></div>
@@ -577,8 +601,12 @@ function logout() {
   delete document.body.dataset.role;
 }
 
-// A returning user's reads start as this script runs, before ECharts (the next script) is
-// parsed: the server answers while the browser compiles the chart library.
+// A returning user's reads start as this script runs, with the chart library the page needs:
+// the server answers while the browser compiles ECharts.
+{
+  const page = (location.hash.slice(1) || "overview").split("/")[0];
+  if (PAGE_READS[page] && page !== "warnings") loadEcharts(page).catch(() => {});
+}
 if (state.key) {
   const page = (location.hash.slice(1) || "overview").split("/")[0];
   for (const path of ["/v1/console/me", PAGE_READS[page]].filter(Boolean)) {
