@@ -3,8 +3,8 @@
 Its files are the project's own (``api/console/static``) and the npm packages ``npm ci``
 installs: ECharts draws the charts (its common build, two thirds the size, for the pages of
 bars and lines; the full build for the risk page's heatmap and graph), ethers' keccak256 lets
-the page check a batch record's Merkle proof itself. Nothing is loaded from any other host (the page's Content-Security-Policy
-says so to the browser).
+the page check a batch record's Merkle proof itself. Nothing is loaded from any other host
+(the page's Content-Security-Policy says so to the browser).
 """
 
 from __future__ import annotations
