@@ -13,6 +13,7 @@ import json
 import re
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,6 +55,8 @@ HEARTBEAT_S = 15.0
 STREAM_LIFETIME_S = 60.0
 #: What the page waits before reconnecting a stream that ended, milliseconds (SSE ``retry``).
 RECONNECT_MS = 1000
+#: Head streams open now, under "heads" (the tests watch one end when its client goes).
+OPEN_STREAMS: Counter[str] = Counter()
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
 _BATCH_RECORD = re.compile(r"(0x[0-9a-fA-F]{64}):(\d{1,9})")
 
@@ -147,23 +150,27 @@ async def heads(request: Request, source: SourceDep, viewer: ViewerDep) -> Strea
         return source.head(), source.index.cursor, head_time
 
     async def stream() -> AsyncIterator[str]:
-        started = beat = time.monotonic()
-        last: tuple[int, int] | None = None
-        yield f"retry: {RECONNECT_MS}\n\n"
-        while time.monotonic() - started < STREAM_LIFETIME_S:
-            if await request.is_disconnected():
-                return
-            head, indexed, head_time = await run_in_threadpool(where)
-            now = time.monotonic()
-            if (head, indexed) != last:
-                last = (head, indexed)
-                doc = {"head": head, "indexed": indexed, "head_time": head_time}
-                yield f"event: head\nid: {head}\ndata: {json.dumps(doc)}\n\n"
-                beat = now
-            elif now - beat >= HEARTBEAT_S:
-                yield ": heartbeat\n\n"
-                beat = now
-            await asyncio.sleep(HEAD_CHECK_S)
+        OPEN_STREAMS["heads"] += 1
+        try:
+            started = beat = time.monotonic()
+            last: tuple[int, int] | None = None
+            yield f"retry: {RECONNECT_MS}\n\n"
+            while time.monotonic() - started < STREAM_LIFETIME_S:
+                if await request.is_disconnected():
+                    return
+                head, indexed, head_time = await run_in_threadpool(where)
+                now = time.monotonic()
+                if (head, indexed) != last:
+                    last = (head, indexed)
+                    doc = {"head": head, "indexed": indexed, "head_time": head_time}
+                    yield f"event: head\nid: {head}\ndata: {json.dumps(doc)}\n\n"
+                    beat = now
+                elif now - beat >= HEARTBEAT_S:
+                    yield ": heartbeat\n\n"
+                    beat = now
+                await asyncio.sleep(HEAD_CHECK_S)
+        finally:
+            OPEN_STREAMS["heads"] -= 1
 
     return StreamingResponse(
         stream(),

@@ -604,6 +604,13 @@ def _head_events(lines: Iterator[str | bytes], count: int) -> list[dict[str, Any
     raise AssertionError(f"the stream ended after {len(found)} head events")
 
 
+def _until(check: Any, within_s: float = 5.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
+
+
 def test_the_head_stream_announces_each_new_block_and_ends_on_its_own(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -618,7 +625,13 @@ def test_the_head_stream_announces_each_new_block_and_ends_on_its_own(
         console.world.advance(60)  # mines a block
         (second,) = _head_events(lines, 1)
         assert second["head"] > first["head"]
-    # A stream's life is bounded: it ends, and the page reconnects.
+    _until(lambda: console_routes.OPEN_STREAMS["heads"] == 0)  # the client went: the stream ended
+    # A quiet stream beats; a stream's life is bounded: it ends, and the page reconnects.
+    monkeypatch.setattr(console_routes, "HEARTBEAT_S", 0.3)
+    with requests.get(console.url + "/v1/console/heads", headers=h, stream=True, timeout=10) as r:
+        lines = r.iter_lines(decode_unicode=True)
+        _head_events(lines, 1)
+        assert ": heartbeat" in (next(lines), next(lines), next(lines))
     monkeypatch.setattr(console_routes, "STREAM_LIFETIME_S", 1.0)
     started = time.monotonic()
     with requests.get(console.url + "/v1/console/heads", headers=h, stream=True, timeout=10) as r:
