@@ -51,6 +51,7 @@ const TEXT = {
     score_pick: "Choose the score to open.",
     score_ok: "The record matches the score attested on chain.",
     live_sse: "live: new blocks announced by the server", live_poll: "live: polling every 2 s",
+    pledge_id: "Pledge", facility_id: "Facility", pledge_ids: "Pledges", enterprise: "Enterprise", city: "City",
     rule: "Rule", severity: "Severity", entities: "Entities", transactions: "Transactions", when: "When",
     records: "Credit records", validity: "Validity", queried_by: "Who queried it",
     authorisations: "Authorisations", held_owed: "Receivables (held and owed)",
@@ -101,6 +102,7 @@ const TEXT = {
     score_pick: "请选择要打开的评分。",
     score_ok: "该记录与链上存证的评分一致。",
     live_sse: "实时：服务器推送新区块", live_poll: "实时：每2秒轮询",
+    pledge_id: "质押编号", facility_id: "授信编号", pledge_ids: "质押", enterprise: "企业", city: "城市",
     rule: "规则", severity: "级别", entities: "涉及主体", transactions: "交易", when: "时间",
     records: "信用记录", validity: "有效性", queried_by: "查询记录",
     authorisations: "授权", held_owed: "应收账款（持有与应付）",
@@ -323,7 +325,7 @@ function disputeTable(list) {
 }
 
 function agreementTable(list) {
-  return table("joint", [t("agreement"), "subject", t("lead"), t("participants"), t("status"), t("joint_limit"), t("joint_exposure"), t("utilisation"), t("flagged")],
+  return table("joint", [t("agreement"), t("enterprise"), t("lead"), t("participants"), t("status"), t("joint_limit"), t("joint_exposure"), t("utilisation"), t("flagged")],
     list.map((a) => [esc(a.agreement), a.subject ? `<a href="#enterprise/${esc(a.subject)}">${esc(short(a.subject))}</a>` : "", esc(short(a.lead)),
       a.participants.map((x) => esc(short(x))).join(", "), esc(a.status), esc(yuan(a.joint_limit_fen)), esc(yuan(a.joint_exposure_fen)),
       `<span class="${a.utilisation >= 0.9 ? "sev-medium" : ""}">${esc(pct(a.utilisation))}</span>`,
@@ -346,11 +348,11 @@ async function openEnterprise(subject) {
     const p = await api(`/v1/console/enterprises/${encodeURIComponent(subject)}`);
     let html = `<h2 id="profile-title">${esc(p.subject)}</h2>${cards([["city", p.city], ["records", p.records.length], ["receivables", p.receivables.length], ["queries", p.queried_by.length]])}`;
     html += `<h3>${esc(t("records"))}</h3>` + table("records", ["uid", "schema", "attester", t("validity"), "disputes"], p.records.map((r) => [explorerLink(r.uid), esc(r.schema), esc(short(r.attester)), esc(r.validity), esc(r.disputes.map((x) => `#${x.dispute_id} ${x.status}`).join(", "))]));
-    html += `<h3>${esc(t("scores"))}</h3>` + table("scores", ["uid", t("scorer"), t("when"), t("validity")], p.scores.map((s) => [explorerLink(s.uid), esc(short(s.scorer)), esc(when(s.attested_at)), esc(s.validity)]));
+    html += `<h3>${esc(t("scores"))}</h3>` + table("scores", [t("score_uid"), t("scorer"), t("when"), t("validity")], p.scores.map((s) => [explorerLink(s.uid), esc(short(s.scorer)), esc(when(s.attested_at)), esc(s.validity)]));
     if (p.scores.length) html += scoreForm(p.scores);
     html += `<h3>${esc(t("held_owed"))}</h3>` + table("receivables", ["id", "role", "CNY", "due", "status"], p.receivables.map((r) => [explorerLink(r.id), esc(r.role), esc(yuan(r.amount_fen)), esc(when(r.due_date)), `<span class="${r.overdue ? "sev-high" : ""}">${esc(r.status)}${r.overdue ? " (overdue)" : ""}</span>`]));
-    html += `<h3>${esc(t("pledges"))}</h3>` + table("pledges", ["pledge", t("kind"), t("asset"), t("pledgee"), t("secured"), t("expiry"), t("status")], p.pledges.map((x) => [esc(short(x.pledge_id)), esc(x.kind), esc(short(x.asset_id)), esc(short(x.pledgee)), esc(yuan(x.secured_amount_fen)), esc(when(x.expiry)), esc(x.status)]));
-    html += `<h3>${esc(t("facilities"))}</h3>` + table("facilities", ["facility", t("kind"), t("lender"), t("limit"), t("drawn"), t("expiry"), t("status"), "pledges"], p.facilities.map((f) => [esc(short(f.facility_id)), esc(f.kind), esc(short(f.lender)), esc(yuan(f.limit_fen)), esc(yuan(f.drawn_fen)), esc(when(f.expiry)), esc(f.status), f.pledge_ids.map((x) => esc(short(x))).join(", ")]));
+    html += `<h3>${esc(t("pledges"))}</h3>` + table("pledges", [t("pledge_id"), t("kind"), t("asset"), t("pledgee"), t("secured"), t("expiry"), t("status")], p.pledges.map((x) => [esc(short(x.pledge_id)), esc(x.kind), esc(short(x.asset_id)), esc(short(x.pledgee)), esc(yuan(x.secured_amount_fen)), esc(when(x.expiry)), esc(x.status)]));
+    html += `<h3>${esc(t("facilities"))}</h3>` + table("facilities", [t("facility_id"), t("kind"), t("lender"), t("limit"), t("drawn"), t("expiry"), t("status"), t("pledge_ids")], p.facilities.map((f) => [esc(short(f.facility_id)), esc(f.kind), esc(short(f.lender)), esc(yuan(f.limit_fen)), esc(yuan(f.drawn_fen)), esc(when(f.expiry)), esc(f.status), f.pledge_ids.map((x) => esc(short(x))).join(", ")]));
     html += `<h3>${esc(t("joint_agreements"))}</h3>` + agreementTable(p.joint_agreements);
     html += `<h3>${esc(t("queried_by"))}</h3>` + table("queries", ["member", "purpose", "when", "tx"], p.queried_by.map((q) => [esc(q.member), esc(q.purpose), esc(when(q.queried_at)), explorerLink(q.tx_hash)]));
     html += `<h3>${esc(t("authorisations"))}</h3>` + table("authorisations", ["member", "purpose", "expiry", "in force"], p.authorisations.map((a) => [esc(a.member), esc(a.purpose), esc(when(a.expiry)), esc(a.in_force)]));
