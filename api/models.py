@@ -186,6 +186,13 @@ class BatchProofIn(_Strict):
     )
 
 
+class ScoreRecordCheck(_Strict):
+    """A credit-score record, as its scorer handed it to the enterprise, to open against the
+    score's attestation."""
+
+    record: dict[str, Any] = Field(description="the off-chain credit-score record (JSON object)")
+
+
 class VerifyCreate(_Strict):
     """A record to check against the chain: by its UID, or by its batch proof."""
 

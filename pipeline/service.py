@@ -26,7 +26,7 @@ from ledger_client import (
 from ledger_client.attestations.signed_records import domain_separator
 from ledger_client.chain.backends import Receipt
 from ledger_client.contracts.base import ContractFacade
-from ledger_client.index import EventIndex
+from ledger_client.index import EventIndex, Projection
 from ledger_client.index.consent import AuthorisationsProjection, DisputesProjection
 from ledger_client.index.lending import CollateralProjection, FacilitiesProjection
 from ledger_client.index.receivables import ReceivablesProjection
@@ -80,6 +80,18 @@ def relay_account(data_dir: Path) -> LocalAccount:
     relayer = ring.account("relayer")
     ring.save(path)
     return relayer
+
+
+def index_projections() -> list[Projection]:
+    """The projections beside the built-in ones that the API's index (and the read-only
+    console's) keeps: consent, disputes, receivables, and the lending registries."""
+    return [
+        AuthorisationsProjection(),
+        DisputesProjection(),
+        ReceivablesProjection(),
+        CollateralProjection(),
+        FacilitiesProjection(),
+    ]
 
 
 def check_relay_account(ledger: Ledger, account: str) -> None:
@@ -274,13 +286,7 @@ class Service:
         index = EventIndex(
             data_dir / "index.sqlite",
             ledger,
-            projections=[
-                AuthorisationsProjection(),
-                DisputesProjection(),
-                ReceivablesProjection(),
-                CollateralProjection(),
-                FacilitiesProjection(),
-            ],
+            projections=index_projections(),
         )
         index.sync()  # blocks mined since it last read (another client's, or before a crash)
         index.follow()

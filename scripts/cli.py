@@ -670,6 +670,8 @@ def serve(
         log_config=_serve_log_config(access_log),
         log_level=None,
         access_log=access_log,
+        # The console's event streams live up to a minute: a stop does not wait for them.
+        timeout_graceful_shutdown=5,
     )
 
 
@@ -714,6 +716,7 @@ def console_command(
             log_config=_serve_log_config(False),
             log_level=None,
             access_log=False,
+            timeout_graceful_shutdown=5,
         )
     finally:
         source.close()

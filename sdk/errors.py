@@ -119,6 +119,7 @@ API_ERROR_NAMES: frozenset[str] = frozenset(
         "QueryFilterRequired",
         "VerifyTargetMissing",
         "ConsoleRefInvalid",
+        "ScoreRecordInvalid",
         # credit scores
         "NotACreditScore",
         "NotScoreAttester",

@@ -1,9 +1,10 @@
 """The regulator's console: a web page under ``/console/`` over the ``/v1/console`` reads.
 
 Its files are the project's own (``api/console/static``) and the npm packages ``npm ci``
-installs: ECharts draws the charts, ethers' keccak256 lets the page check a batch record's
-Merkle proof itself. Nothing is loaded from any other host (the page's Content-Security-Policy
-says so to the browser).
+installs: ECharts draws the charts (its common build, two thirds the size, for the pages of
+bars and lines; the full build for the risk page's heatmap and graph), ethers' keccak256 lets
+the page check a batch record's Merkle proof itself. Nothing is loaded from any other host
+(the page's Content-Security-Policy says so to the browser).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ REQUIRED = (
     STATIC_DIR / "console.js",
     STATIC_DIR / "console.css",
     ECHARTS_DIR / "echarts.min.js",
+    ECHARTS_DIR / "echarts.common.min.js",
     ETHERS_DIR / "ethers.umd.min.js",
 )
 

@@ -10,9 +10,7 @@ from typing import Protocol
 
 from ledger_client.deployment import Ledger
 from ledger_client.index import EventIndex
-from ledger_client.index.consent import AuthorisationsProjection, DisputesProjection
-from ledger_client.index.receivables import ReceivablesProjection
-from pipeline.service import Service
+from pipeline.service import Service, index_projections
 
 __all__ = ["ConsoleSource", "ManifestSource", "ServiceSource"]
 
@@ -77,7 +75,7 @@ class ManifestSource:
         self._index = EventIndex(
             index_path,
             ledger,
-            projections=[AuthorisationsProjection(), DisputesProjection(), ReceivablesProjection()],
+            projections=index_projections(),
         )
         self._index.sync()
         self._synced = time.monotonic()

@@ -14,6 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ledger_client.index.lending import (
+    AgreementEntry,
+    agreements_not_ended,
+    agreements_of_subject,
+    facilities_of_subject,
+    pledges_of_pledgor,
+)
+from ledger_client.lending import CollateralKind, FacilityKind
 from ledger_client.types import City, DisputeStatus, ReceivableStatus, Role
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "authorised_subjects",
     "city_of_subjects",
     "enterprise_profile",
+    "joint_limits",
     "overview",
     "risk",
 ]
@@ -32,6 +41,10 @@ DAY = 86_400
 DISPUTE_ANSWER_DAYS = 20
 #: Hours of throughput the overview charts.
 THROUGHPUT_HOURS = 24
+#: Joint agreements the risk page lists, at most (the most recent).
+JOINT_AGREEMENTS_LISTED = 500
+#: The schema whose attestations are credit scores.
+CREDIT_SCORE_SCHEMA = "credit-score"
 _OUTSTANDING = tuple(int(s) for s in ReceivableStatus if s.outstanding)
 _OPEN = int(DisputeStatus.OPEN)
 
@@ -236,11 +249,41 @@ def risk(db: sqlite3.Connection, now: int) -> dict[str, Any]:
             for (h, d), v in sorted(exposure.items())
         ],
         "rates_by_city": rates,
-        # Industry and growth stage are not on the chain today: the page says so.
+        # An enterprise's industry and growth stage are in no event the index reads: the
+        # simulator's world draws them (node_sim.credit_world), and a sci-tech indicators
+        # record carries the stage off chain, its hash alone on chain. The page says so.
         "rates_by_industry": None,
+        "joint_limits": joint_limits(db, cities),
         "contagion": contagion(parts, cities, now),
         "disputes": disputes_near_deadline(db, now, warn_days=DISPUTE_ANSWER_DAYS),
         "query_patterns": query_patterns(db),
+    }
+
+
+def joint_limits(db: sqlite3.Connection, cities: dict[bytes, str]) -> dict[str, Any]:
+    """Joint agreements proposed or in force: lead, participants, joint limit, the joint
+    exposure the chain last counted, utilisation, and whether an overdue flagged it; flagged
+    first, then the most utilised."""
+    rows = [_agreement(a, cities) for a in agreements_not_ended(db, JOINT_AGREEMENTS_LISTED)]
+    rows.sort(key=lambda r: (not r["flagged"], -r["utilisation"], -r["agreement"]))
+    return {
+        "agreements": rows,
+        "flagged": sum(r["flagged"] and r["status"] == "active" for r in rows),
+    }
+
+
+def _agreement(a: AgreementEntry, cities: dict[bytes, str]) -> dict[str, Any]:
+    return {
+        "agreement": a.agreement,
+        "subject": _hex(bytes(a.subject)),
+        "city": cities.get(bytes(a.subject)),
+        "lead": a.lead,
+        "participants": list(a.participants),
+        "status": a.status,
+        "joint_limit_fen": a.joint_limit,
+        "joint_exposure_fen": a.joint_exposure,
+        "utilisation": a.joint_exposure / a.joint_limit if a.joint_limit else 0.0,
+        "flagged": a.flagged,
     }
 
 
@@ -347,15 +390,7 @@ def enterprise_profile(
         "FROM attestations WHERE subject = ? ORDER BY seq DESC LIMIT 200",
         (subject,),
     ):
-        validity = (
-            "replaced"
-            if replaced_by
-            else "revoked"
-            if revoked_at
-            else "expired"
-            if expiry and expiry <= now
-            else "valid"
-        )
+        validity = _validity(expiry, revoked_at, replaced_by, now)
         records.append(
             {
                 "uid": _hex(bytes(uid)),
@@ -404,7 +439,6 @@ def enterprise_profile(
         )
     ]
     return {
-        **_sections_when_indexed(db, subject),
         "subject": _hex(subject),
         "account": binding[0] if binding else None,
         "registrar": binding[1] if binding else None,
@@ -413,37 +447,75 @@ def enterprise_profile(
         "receivables": receivables,
         "queried_by": queries,
         "authorisations": authorisations,
+        "scores": credit_scores(db, subject, now, schema_names),
+        "pledges": pledges(db, subject, now),
+        "facilities": facilities(db, subject, now),
+        "joint_agreements": [_agreement(a, {}) for a in agreements_of_subject(db, subject)],
     }
 
 
-#: Sections of the profile that other projections add when their contracts are deployed
-#: (credit scores, facilities and pledges): (key, table name prefixes). The page draws a
-#: section for each key present.
-OPTIONAL_SECTIONS = (
-    ("scores", ("score", "credit_score")),
-    ("pledges", ("pledge", "collateral", "facilit")),
-)
+def _validity(expiry: int, revoked_at: int, replaced_by: bytes | None, now: int) -> str:
+    if replaced_by:
+        return "replaced"
+    if revoked_at:
+        return "revoked"
+    return "expired" if expiry and expiry <= now else "valid"
 
 
-def _sections_when_indexed(db: sqlite3.Connection, subject: bytes) -> dict[str, Any]:
-    """Rows about ``subject`` in the index's score and pledge tables, when there are any."""
-    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    found: dict[str, Any] = {}
-    for key, prefixes in OPTIONAL_SECTIONS:
-        rows: list[dict[str, Any]] = []
-        for table in (t for t in tables if t.startswith(prefixes)):
-            columns = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]
-            if "subject" not in columns:
-                continue
-            for row in db.execute(
-                f'SELECT * FROM "{table}" WHERE subject = ? LIMIT 100', (subject,)
-            ):
-                cells = zip(columns, row, strict=True)
-                rows.append({"table": table} | {c: _jsonable(v) for c, v in cells})
-        if rows:
-            found[key] = rows
-    return found
+def credit_scores(
+    db: sqlite3.Connection, subject: bytes, now: int, schema_names: dict[bytes, str]
+) -> list[dict[str, Any]]:
+    """The credit scores attested about ``subject``, newest first: who scored it, when, and
+    whether the score still stands. The grade and reason codes are in the score record, off
+    chain (数据不出库): the page opens one with :func:`score_record`."""
+    ids = [k for k, name in schema_names.items() if name == CREDIT_SCORE_SCHEMA]
+    if not ids:
+        return []
+    return [
+        {
+            "uid": _hex(bytes(uid)),
+            "scorer": attester,
+            "attested_at": at,
+            "validity": _validity(expiry, revoked_at, replaced_by, now),
+            "tx_hash": tx,
+        }
+        for uid, attester, at, expiry, revoked_at, replaced_by, tx in db.execute(
+            "SELECT uid, attester, attested_at, expiry, revoked_at, replaced_by, tx_hash "
+            "FROM attestations WHERE subject = ? AND schema = ? ORDER BY seq DESC LIMIT 100",
+            (subject, ids[0]),
+        )
+    ]
 
 
-def _jsonable(value: object) -> object:
-    return _hex(value) if isinstance(value, bytes) else value
+def pledges(db: sqlite3.Connection, subject: bytes, now: int) -> list[dict[str, Any]]:
+    """What ``subject`` pledged, newest first: the asset, to whom, for how much, until when."""
+    return [
+        {
+            "pledge_id": _hex(bytes(p.pledge_id)),
+            "asset_id": _hex(bytes(p.asset_id)),
+            "kind": CollateralKind(p.kind).name.lower(),
+            "pledgee": p.pledgee,
+            "secured_amount_fen": p.secured_amount,
+            "expiry": p.expiry,
+            "registered_at": p.registered_at,
+            "status": "released" if p.released else "expired" if p.expiry <= now else "in force",
+        }
+        for p in reversed(pledges_of_pledgor(db, subject))
+    ]
+
+
+def facilities(db: sqlite3.Connection, subject: bytes, now: int) -> list[dict[str, Any]]:
+    """The facilities banks granted ``subject``, newest first, with what is drawn on each."""
+    return [
+        {
+            "facility_id": _hex(bytes(f.facility_id)),
+            "lender": f.lender,
+            "kind": FacilityKind(f.kind).name.lower(),
+            "limit_fen": f.limit,
+            "drawn_fen": f.drawn,
+            "expiry": f.expiry,
+            "status": "closed" if f.closed else "expired" if f.expiry <= now else "open",
+            "pledge_ids": [_hex(bytes(p)) for p in f.pledge_ids],
+        }
+        for f in reversed(facilities_of_subject(db, subject))
+    ]

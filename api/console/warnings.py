@@ -160,8 +160,28 @@ EVALUATORS: dict[str, Evaluator] = {
 }
 
 
+#: The rules last read, by file and its modification time: the overview asks on every read.
+_READ: dict[Path, tuple[int, list[WarningRule]]] = {}
+
+
 def load_rules(path: Path = RULES_FILE) -> list[WarningRule]:
-    """The enabled rules of ``path``; a malformed rule raises :class:`RuleFileError`."""
+    """The enabled rules of ``path``; a malformed rule raises :class:`RuleFileError`.
+
+    The file is parsed again only when it changed (an operator's edit applies at the next
+    read)."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise RuleFileError(f"{path}: {exc}") from exc
+    kept = _READ.get(path)
+    if kept is not None and kept[0] == stamp:
+        return list(kept[1])
+    rules = _parse_rules(path)
+    _READ[path] = (stamp, rules)
+    return list(rules)
+
+
+def _parse_rules(path: Path) -> list[WarningRule]:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -7,17 +7,28 @@ it; an enterprise its own records. The risk indicators and the audit are the ove
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
 import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from ledger_client.attestations.records import (
+    RecordError,
+    load_schemas,
+    record_hash,
+    record_subject,
+)
 from ledger_client.audit.engine import audit_ledger
 from ledger_client.types import Role
 from pipeline.errors import NotFound, NotPermitted, PipelineError
@@ -29,11 +40,23 @@ from ..console.source import ConsoleSource, ServiceSource
 from ..console.warnings import evaluate, load_rules
 from ..deps import CallerDep, ServiceDep
 from ..errors import error_responses
+from ..models import ScoreRecordCheck
 
 router = APIRouter(prefix="/v1/console", tags=["console"])
 
 #: How many warnings the overview lists.
 LATEST_WARNINGS = 5
+#: How often the head stream looks for a new block, seconds.
+HEAD_CHECK_S = 0.25
+#: A comment line on a quiet stream this often, seconds, so proxies and the page know it lives.
+HEARTBEAT_S = 15.0
+#: A stream's life, seconds: then it ends and the page reconnects (a server shutting down
+#: waits for no stream longer than this).
+STREAM_LIFETIME_S = 60.0
+#: What the page waits before reconnecting a stream that ended, milliseconds (SSE ``retry``).
+RECONNECT_MS = 1000
+#: Head streams open now, under "heads" (the tests watch one end when its client goes).
+OPEN_STREAMS: Counter[str] = Counter()
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
 _BATCH_RECORD = re.compile(r"(0x[0-9a-fA-F]{64}):(\d{1,9})")
 
@@ -41,6 +64,14 @@ _BATCH_RECORD = re.compile(r"(0x[0-9a-fA-F]{64}):(\d{1,9})")
 class ConsoleRefInvalid(PipelineError):
     """What was typed into the explorer is no id it knows: a 0x-prefixed 32-byte hex id, or
     a batch id and a record's position as ``<batch id>:<n>``."""
+
+    kind = "invalid"
+
+
+class ScoreRecordInvalid(PipelineError):
+    """The record given is not the credit-score record the attestation commits to: it does
+    not fit the credit-score schema, names another enterprise, or hashes to another value
+    than the chain holds."""
 
     kind = "invalid"
 
@@ -101,6 +132,51 @@ def overview(source: SourceDep, viewer: ViewerDep) -> dict[str, Any]:
         )
         doc["warnings"] = evaluate(db, load_rules(), viewer, now)[:LATEST_WARNINGS]
     return doc
+
+
+@router.get(
+    "/heads",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+)
+async def heads(request: Request, source: SourceDep, viewer: ViewerDep) -> StreamingResponse:
+    """Server-sent events: ``event: head`` with ``{"head", "indexed", "head_time"}`` at once
+    and each time the chain (or the index) moves on, a ``: heartbeat`` comment on a quiet
+    stream, until the client goes or the stream's life ends (the page then reconnects)."""
+    del viewer  # the key is checked; every viewer may follow the head
+
+    def where() -> tuple[int, int, int]:
+        head_time = source.chain_time()  # the read-only console reads new blocks here
+        return source.head(), source.index.cursor, head_time
+
+    async def stream() -> AsyncIterator[str]:
+        OPEN_STREAMS["heads"] += 1
+        try:
+            started = beat = time.monotonic()
+            last: tuple[int, int] | None = None
+            yield f"retry: {RECONNECT_MS}\n\n"
+            while time.monotonic() - started < STREAM_LIFETIME_S:
+                if await request.is_disconnected():
+                    return
+                head, indexed, head_time = await run_in_threadpool(where)
+                now = time.monotonic()
+                if (head, indexed) != last:
+                    last = (head, indexed)
+                    doc = {"head": head, "indexed": indexed, "head_time": head_time}
+                    yield f"event: head\nid: {head}\ndata: {json.dumps(doc)}\n\n"
+                    beat = now
+                elif now - beat >= HEARTBEAT_S:
+                    yield ": heartbeat\n\n"
+                    beat = now
+                await asyncio.sleep(HEAD_CHECK_S)
+        finally:
+            OPEN_STREAMS["heads"] -= 1
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/risk", responses=error_responses(403))
@@ -165,6 +241,51 @@ def enterprise(
             raise NotFound(f"no enterprise is bound to subject {subject}", subject=subject)
         names = {s.schema_id: s.name for s in source.index.schemas()}
         return views.enterprise_profile(db, sid, now, names)
+
+
+@router.post("/scores/{uid}", responses=error_responses(403, 404, 422))
+def open_score(
+    uid: Annotated[str, PathParam(description="the credit score's attestation UID")],
+    body: ScoreRecordCheck,
+    source: SourceDep,
+    viewer: ViewerDep,
+) -> dict[str, Any]:
+    """Open a credit score: its record (held off chain by the scorer and the enterprise) is
+    checked against the score's attestation, and its grade, PD, points and reason codes are
+    returned. Nothing is written."""
+    if not _HEX32.fullmatch(uid):
+        raise ConsoleRefInvalid("a score's UID is 0x followed by 64 hexadecimal digits", uid=uid)
+    found = source.index.attestation(bytes.fromhex(uid[2:]))
+    names = {s.schema_id: s.name for s in source.index.schemas()}
+    if found is None or names.get(bytes(found.schema)) != views.CREDIT_SCORE_SCHEMA:
+        raise NotFound(f"no credit score is attested under {uid}", uid=uid)
+    _may_see_subject(source, viewer, bytes(found.subject), source.chain_time())
+    record = body.record
+    try:
+        data_hash = record_hash(load_schemas()[views.CREDIT_SCORE_SCHEMA], record)
+        subject = record_subject(record)
+    except RecordError as exc:
+        raise ScoreRecordInvalid(f"this is no credit-score record: {exc}", uid=uid) from exc
+    if subject != bytes(found.subject):
+        raise ScoreRecordInvalid("the record names another enterprise than the score", uid=uid)
+    if data_hash != bytes(found.data_hash):
+        raise ScoreRecordInvalid(
+            f"the record hashes to 0x{data_hash.hex()[:16]}…, the chain holds "
+            f"0x{bytes(found.data_hash).hex()[:16]}…: it is not the record this score attests",
+            uid=uid,
+        )
+    codes = str(record["reasonCodes"])
+    return {
+        "uid": uid,
+        "scorer": found.attester,
+        "grade": record["grade"],
+        "pd_basis_points": record["pdBasisPoints"],
+        "points": record["points"],
+        "reason_codes": [] if codes == "none" else codes.split(","),
+        "record_count": record["recordCount"],
+        "scored_date": record["scoredDate"],
+        "model_hash": record["modelHash"],
+    }
 
 
 @router.get("/explorer/{ref}", responses=error_responses(403, 404))

@@ -88,6 +88,8 @@ _CORE_SQL = (
     )""",
     "CREATE INDEX IF NOT EXISTS events_block ON events (block_number)",
     "CREATE INDEX IF NOT EXISTS events_kind ON events (contract, name, seq)",
+    # The console charts events by hour and reads the latest one on every overview.
+    "CREATE INDEX IF NOT EXISTS events_time ON events (block_timestamp)",
     """CREATE TABLE IF NOT EXISTS projections (
         name TEXT PRIMARY KEY,
         version INTEGER NOT NULL,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,6 +37,8 @@ __all__ = [
     "LendingLog",
     "PledgeEntry",
     "agreement_entry",
+    "agreements_not_ended",
+    "agreements_of_subject",
     "exposure_by_lender",
     "facilities_of_subject",
     "facility_entry",
@@ -94,6 +97,7 @@ class AgreementEntry:
     participants: tuple[str, ...]
     status: str  # proposed, active, ended
     flagged: bool
+    joint_exposure: int = 0  # fen the participants have outstanding, as the chain last counted
 
 
 class CollateralProjection(Projection):
@@ -154,9 +158,15 @@ class CollateralProjection(Projection):
 
 
 class FacilitiesProjection(Projection):
-    """Tables ``facilities`` and ``joint_agreements``."""
+    """Tables ``facilities`` and ``joint_agreements``.
+
+    An agreement's joint exposure is the chain's own figure: ``JointAgreementActivated``
+    opens it at the participants' balances and every draw or repayment on the enterprise
+    reports it after the change (``joint``), so utilisation needs no sum over facilities.
+    """
 
     name: ClassVar[str] = "facilities"
+    version: ClassVar[int] = 2
     contract: ClassVar[str] = "CreditFacilities"
     handles: ClassVar[frozenset[str]] = frozenset(
         {
@@ -195,8 +205,10 @@ class FacilitiesProjection(Projection):
             joint_limit BLOB NOT NULL,
             participants TEXT NOT NULL,
             status TEXT NOT NULL,
-            flagged INTEGER NOT NULL DEFAULT 0
+            flagged INTEGER NOT NULL DEFAULT 0,
+            joint_exposure BLOB NOT NULL DEFAULT x'0000000000000000'
         )""",
+        "CREATE INDEX joint_agreements_subject ON joint_agreements (subject, status)",
     )
 
     def apply(self, db: sqlite3.Connection, event: IndexedEvent) -> None:
@@ -225,6 +237,11 @@ class FacilitiesProjection(Projection):
                     "UPDATE facilities SET drawn = ? WHERE facility_id = ?",
                     (_blob(a["drawn"]), bytes(a["facilityId"])),
                 )
+                db.execute(
+                    "UPDATE joint_agreements SET joint_exposure = ?"
+                    " WHERE subject = ? AND status = 'active'",
+                    (_blob(a["joint"]), bytes(a["subject"])),
+                )
             case "FacilityAmended":
                 db.execute(
                     "UPDATE facilities SET credit_limit = ?, expiry = ? WHERE facility_id = ?",
@@ -249,7 +266,11 @@ class FacilitiesProjection(Projection):
                     ),
                 )
             case "JointAgreementActivated":
-                self._set(db, a["agreement"], "status = 'active'")
+                db.execute(
+                    "UPDATE joint_agreements SET status = 'active', joint_exposure = ?"
+                    " WHERE agreement = ?",
+                    (_blob(a["joint"]), int(a["agreement"])),
+                )
             case "JointAgreementEnded":
                 self._set(db, a["agreement"], "status = 'ended'")
             case "JointAgreementFlagged":
@@ -349,37 +370,67 @@ def exposure_by_lender(db: sqlite3.Connection, subject: bytes) -> dict[str, int]
     return dict(out)
 
 
-_AGREEMENT_COLUMNS = "agreement, subject, lead, joint_limit, participants, status, flagged"
+_AGREEMENT_COLUMNS = (
+    "agreement, subject, lead, joint_limit, participants, status, flagged, joint_exposure"
+)
 
 
-def _agreement(r: tuple[Any, ...]) -> AgreementEntry:
-    no, subject, lead, limit, participants, status, flagged = r
-    return AgreementEntry(
-        int(no),
-        SubjectId(bytes(subject)),
-        str(lead),
-        _int(limit),
-        tuple(json.loads(participants)),
-        str(status),
-        bool(flagged),
-    )
+def _agreements(rows: Iterable[tuple[Any, ...]]) -> list[AgreementEntry]:
+    return [
+        AgreementEntry(
+            int(no),
+            SubjectId(bytes(subject)),
+            str(lead),
+            _int(limit),
+            tuple(json.loads(participants)),
+            str(status),
+            bool(flagged),
+            _int(exposure),
+        )
+        for no, subject, lead, limit, participants, status, flagged, exposure in rows
+    ]
 
 
 def flagged_agreements(db: sqlite3.Connection) -> list[AgreementEntry]:
     """Joint agreements in force that an overdue flagged."""
-    rows = db.execute(
-        f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements"
-        " WHERE flagged = 1 AND status = 'active' ORDER BY agreement"
+    return _agreements(
+        db.execute(
+            f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements"
+            " WHERE flagged = 1 AND status = 'active' ORDER BY agreement"
+        )
     )
-    return [_agreement(r) for r in rows]
 
 
 def agreement_entry(db: sqlite3.Connection, agreement: int) -> AgreementEntry | None:
     """A joint agreement as its events left it (its participants), or None when not indexed."""
-    row = db.execute(
-        f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements WHERE agreement = ?", (agreement,)
-    ).fetchone()
-    return _agreement(row) if row is not None else None
+    found = _agreements(
+        db.execute(
+            f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements WHERE agreement = ?", (agreement,)
+        )
+    )
+    return found[0] if found else None
+
+
+def agreements_of_subject(db: sqlite3.Connection, subject: bytes) -> list[AgreementEntry]:
+    """Every joint agreement proposed for an enterprise, oldest first."""
+    return _agreements(
+        db.execute(
+            f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements WHERE subject = ?"
+            " ORDER BY agreement",
+            (bytes(subject),),
+        )
+    )
+
+
+def agreements_not_ended(db: sqlite3.Connection, limit: int = 500) -> list[AgreementEntry]:
+    """Joint agreements proposed or in force, the most recent ``limit`` of them, by number."""
+    return _agreements(
+        db.execute(
+            f"SELECT {_AGREEMENT_COLUMNS} FROM joint_agreements WHERE status != 'ended'"
+            " ORDER BY agreement DESC LIMIT ?",
+            (limit,),
+        )
+    )
 
 
 class LendingLog(ProjectionLog):

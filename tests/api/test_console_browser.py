@@ -11,6 +11,7 @@ for the README.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -28,10 +29,12 @@ import uvicorn
 
 from api.console.source import ManifestSource
 from api.main import create_app, create_console_app
+from api.routes import console as console_routes
 from harness.browser import launch_chromium, loopback_only
 from ledger_client.attestations.merkle import keccak256
-from ledger_client.attestations.records import sample_record
+from ledger_client.attestations.records import record_hash, sample_record
 from ledger_client.chain.local_node import free_port
+from ledger_client.lending import CollateralKind, FacilityKind, PledgeTerms, ip_key
 from tests.api_world import DAY, ApiWorld, open_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,9 +45,21 @@ TIMEOUT_MS = 30_000
 #: every 2 s).
 WARNING_WITHIN_MS = 8_000
 DUE_IN_DAYS = 30
+MILLION = 1_000_000_00  # ¥1m in fen
+REASONS = "loan_late_share,overdue_records"
 
 #: A browser and a served ledger: minutes, not seconds; still in `make test`.
 pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Lending:
+    """What the seed lent tier1: a joint agreement (80 % used, flagged), a pledge, a score."""
+
+    agreement: int
+    pledge_id: str
+    score_uid: str
+    score_record: dict[str, Any]
 
 
 @dataclass
@@ -53,6 +68,7 @@ class Console:
     world: ApiWorld
     batch_id: str
     receivable_id: str
+    lending: Lending
     off_loopback: list[str] = field(default_factory=list)
 
 
@@ -101,6 +117,45 @@ def _seed(w: ApiWorld) -> tuple[str, str]:
     return batch_id, rid
 
 
+def _seed_lending(w: ApiWorld) -> Lending:
+    """Through the client library (the API relays no lending write): bank-a and bank-b lend
+    tier1 under a ¥10m joint agreement, draw ¥8m of it, and bank-b reports an overdue that
+    flags it; tier1 pledges a patent to bank-a; bank-a attests a credit score of tier1."""
+    ledger, now = w.ledger, w.service.chain_time()
+    cf, cr = ledger.facilities, ledger.collateral
+    tier1 = w.subjects["tier1"]
+    a, b = w["bank-a"], w["bank-b"]
+    terms = PledgeTerms(
+        CollateralKind.PATENT, ip_key("CNIPA", "ZL2024-console"), MILLION, now + 365 * DAY
+    )
+    pledged = cr.pledge(a, cr.sign_pledge(w["tier1"], terms, pledgee=a.address))
+    for bank, label in ((a, b"A"), (b, b"B")):
+        cf.register_facility(
+            bank,
+            tier1,
+            keccak256(b"console facility " + label),
+            kind=FacilityKind.LOAN,
+            limit=10 * MILLION,
+            expiry=now + 365 * DAY,
+            pledge_ids=(pledged.pledge_id,) if bank is a else (),
+        )
+    no, _ = cf.propose_agreement(a, tier1, 10 * MILLION, [a.address, b.address], [5_000, 5_000])
+    cf.join_agreement(b, no)
+    cf.accept_agreement(a, cf.sign_acceptance(w["tier1"], no))
+    cf.draw(a, tier1, keccak256(b"console facility A"), 6 * MILLION)
+    cf.draw(b, tier1, keccak256(b"console facility B"), 2 * MILLION)
+    cf.report_overdue(b, tier1, keccak256(b"console facility B"), MILLION, 40)
+    schema = ledger.schemas["credit-score"]
+    record = sample_record(
+        schema, random.Random(3), overrides={"subject": w.subject("tier1"), "reasonCodes": REASONS}
+    )
+    scored = ledger.attestations.attest(a, schema, tier1, record_hash(schema, record))
+    w.service.refresh()
+    return Lending(
+        no, "0x" + bytes(pledged.pledge_id).hex(), "0x" + bytes(scored.uid).hex(), record
+    )
+
+
 @contextmanager
 def _serving(app: Any) -> Iterator[str]:
     """``app`` served by uvicorn on a free 127.0.0.1 port, in a thread stopped on exit."""
@@ -127,8 +182,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     assert shutil.which("chromium"), "chromium is missing: `make chromium` installs it"
     with open_world(tmp_path_factory.mktemp("console")) as w:
         batch_id, rid = _seed(w)
+        lending = _seed_lending(w)
         with _serving(create_app(service=w.service)) as url:
-            yield Console(url, w, batch_id, rid)
+            yield Console(url, w, batch_id, rid, lending)
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +267,7 @@ def test_the_regulator_sees_every_page_and_the_bank_is_refused_the_overseers(
     assert page.locator("#overview-page [data-card=head] b").inner_text().isdigit()
     risk = _open(page, "risk")
     assert "NotPermitted" not in risk.inner_text()
-    assert page.locator("#risk-page .chart").count() == 4  # drawn: see the test after overdue
+    assert page.locator("#risk-page .chart").count() == 5  # drawn: see the test after overdue
     page.click("#logout")
 
     _login(page, console, "bank-a")
@@ -313,7 +369,7 @@ def test_every_chart_is_drawn_in_both_languages(page: Any, console: Console) -> 
     assert page.locator("#overview-page tr.warning").count() >= 1
     _shot(page, "overview")
     _open(page, "risk")
-    _charts_drawn(page, "risk-page", 4)
+    _charts_drawn(page, "risk-page", 5)
     # The contagion graph holds the overdue core enterprise and both tiers it exposes.
     nodes = page.evaluate(
         "echarts.getInstanceByDom(document.querySelector('#chart-contagion'))"
@@ -410,13 +466,208 @@ def test_the_read_only_console_shows_an_auditor_everything_without_a_key(
                 assert pg.locator("#who").inner_text().startswith("auditor")
                 assert pg.locator("#logout").is_hidden()
                 _open(pg, "risk")
-                _charts_drawn(pg, "risk-page", 4)
+                _charts_drawn(pg, "risk-page", 5)
                 _open(pg, "overview")
                 _charts_drawn(pg, "overview-page", 2)
                 head = int(pg.locator("#overview-page [data-card=head] b").inner_text())
                 assert head == console.world.service.chain.backend.block_number()
+                # The read-only console follows the chain too: its stream reads new blocks.
+                pg.wait_for_selector("body[data-live=sse]")
+                pg.wait_for_function("() => state.lastHead !== null")
+                console.world.advance(60)
+                pg.wait_for_function(
+                    "() => Number(document.querySelector('#overview-page [data-card=head] b')"
+                    f".textContent) > {head}",
+                    timeout=8_000,
+                )
+                assert pg.evaluate("state.polledRefreshes") == 0
             finally:
                 context.close()
             assert off == []
     finally:
         source.close()
+
+
+# -- joint limits, the profile's lending and score sections, live updates ---------------------
+
+
+def test_the_risk_page_shows_joint_limit_utilisation_and_the_flagged_agreement(
+    page: Any, console: Console
+) -> None:
+    no = console.lending.agreement
+    _login(page, console, "regulator")
+    _open(page, "risk")
+    _charts_drawn(page, "risk-page", 5)
+    row = page.locator(f"#risk-page table.joint tr[data-agreement='{no}']")
+    text = row.inner_text()
+    assert "80.0%" in text  # ¥8m drawn of ¥10m
+    assert "10,000,000" in text  # the limit in yuan
+    assert "8,000,000" in text  # the exposure
+    assert row.locator("[data-flagged]").get_attribute("data-flagged") == "true"
+    assert page.locator("#joint-flagged").inner_text() == "1"
+    bars = page.evaluate(
+        "echarts.getInstanceByDom(document.querySelector('#chart-joint'))"
+        ".getOption().series[0].data.map(d => d.value)"
+    )
+    assert bars == [0.8]
+    assert "industry" in page.locator("#industry-note").inner_text()
+    page.click("#lang")
+    _open(page, "risk")
+    _charts_drawn(page, "risk-page", 5)
+    assert (
+        "已标记" in page.locator(f"#risk-page table.joint tr[data-agreement='{no}']").inner_text()
+    )
+    _shot(page, "risk-joint")
+
+
+def test_the_profile_shows_scores_pledges_and_facilities_and_opens_a_score(
+    page: Any, console: Console
+) -> None:
+    w, lending = console.world, console.lending
+    _login(page, console, "bank-a")  # tier1 authorised bank-a
+    _open(page, "enterprise/" + w.subject("tier1"))
+    page.wait_for_selector("#profile-title")
+    body = page.locator("#enterprise-body")
+    assert lending.score_uid[:8] in body.locator("table.scores").inner_text()
+    assert lending.pledge_id[:8] in body.locator("table.pledges").inner_text()
+    assert "patent" in body.locator("table.pledges").inner_text()
+    assert body.locator("table.facilities tr").count() == 3  # header, bank-a's, bank-b's
+    assert (
+        "80.0%"
+        in body.locator(f"table.joint tr[data-agreement='{lending.agreement}']").inner_text()
+    )
+    page.fill("#score-record", json.dumps(lending.score_record))
+    page.click("#score-form button[type=submit]")
+    page.wait_for_selector("#score-verdict")
+    assert page.locator("#reason-codes li").all_inner_texts() == REASONS.split(",")
+    assert (
+        page.locator("#score-body [data-card=grade] b").inner_text()
+        == lending.score_record["grade"]
+    )
+    _shot(page, "enterprise-scores")
+
+
+def test_bad_input_in_the_score_form_gets_a_clear_message(page: Any, console: Console) -> None:
+    w, lending = console.world, console.lending
+    altered = {**lending.score_record, "points": int(lending.score_record["points"]) + 1}
+    other = {**lending.score_record, "subject": w.subject("core")}
+    _login(page, console, "regulator")
+    _open(page, "enterprise/" + w.subject("tier1"))
+    page.wait_for_selector("#score-form")
+    for value, expected in (
+        ("", "Paste the score record"),
+        ("{not json", "The score record is not valid JSON"),
+        ("[1, 2]", "The score record must be a JSON object"),
+        ('{"grade": "A"}', "ScoreRecordInvalid: this is no credit-score record"),
+        (json.dumps(other), "ScoreRecordInvalid: the record names another enterprise"),
+        (json.dumps(altered), "ScoreRecordInvalid: the record hashes to"),
+    ):
+        page.fill("#score-record", value)
+        page.click("#score-form button[type=submit]")
+        page.wait_for_function(
+            f"() => document.querySelector('#score-error').textContent.includes({expected!r})"
+        )
+        assert page.locator("#score-verdict").count() == 0
+    assert "Traceback" not in page.content()
+
+
+def test_opening_a_score_is_refused_by_name_to_whoever_may_not_see_it(console: Console) -> None:
+    lending, url = console.lending, console.url + "/v1/console/scores/"
+    body = {"record": lending.score_record}
+    for key_of, ref, status, name in (
+        ("bank-b", lending.score_uid, 403, "NotPermitted"),  # tier1 authorised bank-a only
+        ("regulator", "0x12", 422, "ConsoleRefInvalid"),
+        ("regulator", "0x" + "00" * 32, 404, "NotFound"),
+        ("regulator", lending.pledge_id, 404, "NotFound"),  # no attestation
+    ):
+        h = {"X-API-Key": console.world.keys[key_of]}
+        r = requests.post(url + ref, json=body, headers=h, timeout=10)
+        assert r.status_code == status, r.text
+        assert r.json()["error"] == name
+    h = {"X-API-Key": console.world.keys["regulator"]}
+    r = requests.post(url + lending.score_uid, json={"record": [1]}, headers=h, timeout=10)
+    assert r.status_code == 422
+    assert r.json()["error"] == "RequestValidationError"
+
+
+def _head_events(lines: Iterator[str | bytes], count: int) -> list[dict[str, Any]]:
+    """The next ``count`` head events of an event stream's lines (decoded)."""
+    found, event = [], None
+    for raw in lines:
+        line = raw.decode() if isinstance(raw, bytes) else raw
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:") and event == "head":
+            found.append(json.loads(line[5:]))
+            if len(found) == count:
+                return found
+    raise AssertionError(f"the stream ended after {len(found)} head events")
+
+
+def _until(check: Any, within_s: float = 5.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
+
+
+def test_the_head_stream_announces_each_new_block_and_ends_on_its_own(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = {"X-API-Key": console.world.keys["bank-a"], "Accept": "text/event-stream"}
+    assert requests.get(console.url + "/v1/console/heads", timeout=10).status_code == 401
+    with requests.get(console.url + "/v1/console/heads", headers=h, stream=True, timeout=10) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = r.iter_lines(decode_unicode=True)
+        (first,) = _head_events(lines, 1)
+        assert first["indexed"] == first["head"]
+        console.world.advance(60)  # mines a block
+        (second,) = _head_events(lines, 1)
+        assert second["head"] > first["head"]
+    _until(lambda: console_routes.OPEN_STREAMS["heads"] == 0)  # the client went: the stream ended
+    # A quiet stream beats; a stream's life is bounded: it ends, and the page reconnects.
+    monkeypatch.setattr(console_routes, "HEARTBEAT_S", 0.3)
+    with requests.get(console.url + "/v1/console/heads", headers=h, stream=True, timeout=10) as r:
+        lines = r.iter_lines(decode_unicode=True)
+        _head_events(lines, 1)
+        assert ": heartbeat" in (next(lines), next(lines), next(lines))
+    monkeypatch.setattr(console_routes, "STREAM_LIFETIME_S", 1.0)
+    started = time.monotonic()
+    with requests.get(console.url + "/v1/console/heads", headers=h, stream=True, timeout=10) as r:
+        assert "retry:" in r.text  # read to the end: the server closed it
+    assert time.monotonic() - started < 5
+
+
+def test_a_page_updates_on_a_new_block_by_server_sent_events(page: Any, console: Console) -> None:
+    _login(page, console, "regulator")
+    _open(page, "overview")
+    page.wait_for_selector("body[data-live=sse]")
+    page.wait_for_function("() => state.lastHead !== null")  # the stream's first event
+    head = int(page.locator("#overview-page [data-card=head] b").inner_text())
+    console.world.advance(60)
+    page.wait_for_function(
+        f"() => Number(document.querySelector('#overview-page [data-card=head] b')"
+        f".textContent) > {head}",
+        timeout=5_000,
+    )
+    # The stream refreshed it: the fallback poll runs only while the stream is down.
+    assert page.evaluate("state.liveRefreshes") >= 1
+    assert page.evaluate("state.polledRefreshes") == 0
+    assert "announced by the server" in page.locator("#live").inner_text()
+
+
+def test_without_the_stream_the_page_falls_back_to_polling(page: Any, console: Console) -> None:
+    page.route("**/v1/console/heads", lambda route: route.abort("connectionrefused"))
+    _login(page, console, "regulator")
+    _open(page, "overview")
+    page.wait_for_selector("body[data-live=polling]")
+    head = int(page.locator("#overview-page [data-card=head] b").inner_text())
+    console.world.advance(60)
+    page.wait_for_function(
+        f"() => Number(document.querySelector('#overview-page [data-card=head] b')"
+        f".textContent) > {head}",
+        timeout=8_000,
+    )
+    assert page.evaluate("state.polledRefreshes") >= 1
+    assert page.evaluate("state.liveRefreshes") == 0

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger_client import Chain, Keyring, connect
-from ledger_client.index.lending import LendingLog
+from ledger_client.index.lending import LendingLog, agreements_not_ended
 from ledger_client.lending import CollateralKind, asset_id
 from tests.lending_world import MILLION, PATENT, build_lending_world, contract
 
@@ -56,6 +56,11 @@ def test_the_lending_log_follows_pledges_facilities_and_flags(
         assert [(a.agreement, a.status, a.lead) for a in flagged] == [
             (no, "active", w.bank_a.address)
         ]
+        # The joint exposure is the chain's own count: 2m + 3m drawn, 1m repaid.
+        (agreement,) = log.read(agreements_not_ended)
+        assert (agreement.joint_limit, agreement.joint_exposure) == (10 * MILLION, 4 * MILLION)
+        assert agreement.joint_exposure == w.cf.exposure(w.regulator.address, subject).joint
+        assert agreement.participants == (w.bank_a.address, w.bank_b.address)
         w.cf.clear_flag(w.bank_a, no)
         log.follow()
         assert log.flagged_agreements() == []

@@ -2,7 +2,13 @@
 // Everything it loads comes from this host (ECharts and ethers from the project's npm copy).
 "use strict";
 
+// New blocks are announced by the server (server-sent events on /v1/console/heads); the
+// pages poll every POLL_MS only while that stream is down, and retry it every LIVE_RETRY_MS.
 const POLL_MS = 2000;
+const LIVE_RETRY_MS = 2000;
+// The pages whose content follows the chain: they refresh as blocks arrive.
+const LIVE_PAGES = ["overview", "risk", "warnings"];
+const PAGE_READS = { overview: "/v1/console/overview", risk: "/v1/console/risk", warnings: "/v1/console/warnings" };
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 const BATCH_RECORD = /^0x[0-9a-fA-F]{64}:\d{1,9}$/;
 
@@ -28,7 +34,24 @@ const TEXT = {
     default_rate: "default rate", contagion: "Supply-chain contagion: overdue core enterprises and the tiers exposed",
     disputes: "Disputes near or past the 20-day deadline", query_patterns: "Query patterns per member",
     without_loan: "without a following loan", odd_volume: "odd volume",
-    industry_missing: "Rates by industry and growth stage: the chain holds no industry or stage of an enterprise yet.",
+    industry_missing: "Rates by industry and growth stage are not shown: no event on the chain names an enterprise's industry, and its growth stage travels only inside an off-chain sci-tech indicators record (the chain holds its hash). Rates are by city.",
+    joint: "Joint-limit utilisation (joint exposure ÷ joint limit)", joint_table: "Joint credit agreements",
+    agreement: "Agreement", lead: "Lead bank", participants: "Participants", joint_limit: "Joint limit (CNY)",
+    joint_exposure: "Joint exposure (CNY)", utilisation: "Utilisation", flagged: "Flagged", status: "Status",
+    flagged_yes: "flagged: draws stopped", flagged_no: "no",
+    facilities: "Credit facilities", joint_agreements: "Joint credit agreements",
+    lender: "Lender", limit: "Limit (CNY)", drawn: "Drawn (CNY)", expiry: "Expiry", pledgee: "Pledgee",
+    asset: "Asset", secured: "Secured (CNY)", scorer: "Scorer", grade: "Grade", pd: "PD", points: "Points",
+    reason_codes: "Reason codes", scored_date: "Scored on",
+    score_form: "Open a score with its record", score_uid: "Score", score_record: "The score record its scorer gave (JSON)",
+    score_note: "A score's grade and reason codes are in its record, off chain: paste the record to check it against the chain and read it.",
+    score_empty: "Paste the score record (a JSON object).",
+    score_not_json: "The score record is not valid JSON",
+    score_not_object: "The score record must be a JSON object ({…}).",
+    score_pick: "Choose the score to open.",
+    score_ok: "The record matches the score attested on chain.",
+    live_sse: "live: new blocks announced by the server", live_poll: "live: polling every 2 s",
+    pledge_id: "Pledge", facility_id: "Facility", pledge_ids: "Pledges", enterprise: "Enterprise", city: "City",
     rule: "Rule", severity: "Severity", entities: "Entities", transactions: "Transactions", when: "When",
     records: "Credit records", validity: "Validity", queried_by: "Who queried it",
     authorisations: "Authorisations", held_owed: "Receivables (held and owed)",
@@ -62,7 +85,24 @@ const TEXT = {
     contagion: "供应链风险传染：逾期核心企业及其多级供应商敞口",
     disputes: "临近或超过20日时限的异议", query_patterns: "各机构查询行为",
     without_loan: "查询后未融资", odd_volume: "查询量异常",
-    industry_missing: "按行业与成长阶段的比率：链上尚无企业的行业与阶段信息。",
+    industry_missing: "未显示按行业与成长阶段的比率：链上没有任何事件记载企业所属行业，成长阶段只存在于链下的科创指标记录中（链上仅存其哈希）。比率按城市统计。",
+    joint: "联合授信额度使用率（联合敞口 ÷ 联合额度）", joint_table: "联合授信协议",
+    agreement: "协议", lead: "牵头行", participants: "参与行", joint_limit: "联合额度（元）",
+    joint_exposure: "联合敞口（元）", utilisation: "使用率", flagged: "预警标记", status: "状态",
+    flagged_yes: "已标记：暂停提款", flagged_no: "否",
+    facilities: "授信", joint_agreements: "联合授信协议",
+    lender: "授信机构", limit: "额度（元）", drawn: "已提款（元）", expiry: "到期", pledgee: "质权人",
+    asset: "质押物", secured: "担保金额（元）", scorer: "评分机构", grade: "等级", pd: "违约概率", points: "分数",
+    reason_codes: "原因代码", scored_date: "评分日期",
+    score_form: "凭评分记录打开评分", score_uid: "评分", score_record: "评分机构提供的评分记录（JSON）",
+    score_note: "评分的等级与原因代码在链下的评分记录中：粘贴记录即可与链上核对并查看。",
+    score_empty: "请粘贴评分记录（JSON 对象）。",
+    score_not_json: "评分记录不是有效的 JSON",
+    score_not_object: "评分记录须为 JSON 对象（{…}）。",
+    score_pick: "请选择要打开的评分。",
+    score_ok: "该记录与链上存证的评分一致。",
+    live_sse: "实时：服务器推送新区块", live_poll: "实时：每2秒轮询",
+    pledge_id: "质押编号", facility_id: "授信编号", pledge_ids: "质押", enterprise: "企业", city: "城市",
     rule: "规则", severity: "级别", entities: "涉及主体", transactions: "交易", when: "时间",
     records: "信用记录", validity: "有效性", queried_by: "查询记录",
     authorisations: "授权", held_owed: "应收账款（持有与应付）",
@@ -77,7 +117,14 @@ const TEXT = {
   },
 };
 
-const state = { session: 0, key: sessionStorage.getItem("console.key"), lang: localStorage.getItem("console.lang") || "en", me: null, page: null, charts: [], timer: null };
+const state = {
+  session: 0, key: sessionStorage.getItem("console.key"), lang: localStorage.getItem("console.lang") || "en",
+  me: null, page: null, charts: [], timer: null,
+  // The head stream: its abort controller, whether it is up, the last head it announced,
+  // and how many refreshes it and the fallback poll caused (the browser tests read them).
+  live: null, streaming: false, lastHead: null, liveRefreshes: 0, polledRefreshes: 0,
+  early: new Map(),
+};
 
 function t(name) { return (TEXT[state.lang] || TEXT.en)[name] || TEXT.en[name] || name; }
 function esc(v) { return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); }
@@ -95,9 +142,11 @@ class Stale extends Error {}
 
 // A read for the session that asked: an answer that arrives after a log-out or a log-in as
 // someone else is dropped (Stale), never drawn into the next session's page.
-async function api(path) {
+async function api(path, init) {
   const session = state.session;
-  const r = await fetch(path, { headers: { "X-API-Key": state.key || "" } });
+  const early = !init && state.early.get(path);
+  state.early.delete(path);
+  const r = await (early && early.key === state.key ? early.response : fetch(path, { ...init, headers: { "X-API-Key": state.key || "", ...(init && init.headers) } }));
   let body = null;
   try { body = await r.json(); } catch (_) { body = null; }
   if (session !== state.session) throw new Stale(path);
@@ -121,6 +170,30 @@ function applyText() {
 }
 
 function disposeCharts() { state.charts.forEach((c) => c.dispose()); state.charts = []; }
+
+// ECharts from the project's npm copy: the common build (bars, lines, SVG; 0.7 MB) unless a
+// page needs the full one (heatmap, graph, visual map; 1.1 MB). The full build replaces the
+// common one for good once loaded; `echarts` is always the largest build loaded.
+const ECHARTS_BUILDS = { common: "/console/assets/echarts/echarts.common.min.js", full: "/console/assets/echarts/echarts.min.js" };
+const FULL_ECHARTS_PAGES = ["risk"];
+const echartsBuilds = {};
+const echartsLoading = {};
+function loadEcharts(page) {
+  const build = FULL_ECHARTS_PAGES.includes(page) ? "full" : "common";
+  if (echartsBuilds.full || echartsBuilds[build]) return Promise.resolve();
+  echartsLoading[build] = echartsLoading[build] || new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = ECHARTS_BUILDS[build];
+    script.onload = () => {
+      echartsBuilds[build] = window.echarts;
+      window.echarts = echartsBuilds.full || echartsBuilds.common;
+      resolve();
+    };
+    script.onerror = () => { echartsLoading[build] = null; reject(new Error("ECharts could not be loaded from this server")); };
+    document.head.appendChild(script);
+  });
+  return echartsLoading[build];
+}
 
 function chart(el, option) {
   const c = echarts.init(el, null, { renderer: "svg" });
@@ -149,7 +222,7 @@ function warningRows(list) {
 
 const PAGES = {
   async overview(el) {
-    const d = await api("/v1/console/overview");
+    const [d] = await Promise.all([api("/v1/console/overview"), loadEcharts("overview")]);
     const c = d.chain;
     el.innerHTML = cards([["head", c.head], ["finality", c.finality], ["indexed", c.indexed], ["pending", d.pending_submissions], ...Object.entries(d.totals)])
       + `<div class="charts"><div class="chart" id="chart-cities"></div><div class="chart" id="chart-throughput"></div></div>`
@@ -173,10 +246,12 @@ const PAGES = {
   },
 
   async risk(el) {
-    const d = await api("/v1/console/risk");
+    const [d] = await Promise.all([api("/v1/console/risk"), loadEcharts("risk")]);
+    const joint = d.joint_limits.agreements;
     el.innerHTML = `<div class="charts"><div class="chart" id="chart-exposure"></div><div class="chart" id="chart-rates"></div>
-      <div class="chart" id="chart-contagion"></div><div class="chart" id="chart-queries"></div></div>
-      <p class="note">${esc(t("industry_missing"))}</p>
+      <div class="chart" id="chart-contagion"></div><div class="chart" id="chart-queries"></div><div class="chart" id="chart-joint"></div></div>
+      <p class="note" id="industry-note">${esc(t("industry_missing"))}</p>
+      <h2>${esc(t("joint_table"))} (${joint.length}; ${esc(t("flagged"))}: <span id="joint-flagged">${d.joint_limits.flagged}</span>)</h2>${agreementTable(joint)}
       <h2>${esc(t("disputes"))}</h2>${disputeTable(d.disputes)}`;
     disposeCharts();
     const cities = [...new Set(d.exposure.flatMap((e) => [e.holder_city, e.debtor_city]))].sort();
@@ -212,6 +287,17 @@ const PAGES = {
         { name: t("without_loan"), type: "bar", data: d.query_patterns.map((q) => ({ value: q.without_loan, itemStyle: q.odd_volume ? { color: "#b3261e" } : undefined })) },
       ],
     });
+    const shown = joint.slice(0, 30);
+    chart(el.querySelector("#chart-joint"), {
+      title: { text: t("joint"), textStyle: { fontSize: 12 } }, tooltip: { formatter: (p) => `#${esc(p.name)}: ${pct(p.value)}` }, grid: { top: 50 },
+      xAxis: { type: "category", data: shown.map((a) => String(a.agreement)), name: t("agreement") },
+      yAxis: { type: "value", min: 0, max: (v) => Math.max(1, v.max), axisLabel: { formatter: (v) => pct(v) } },
+      series: [{
+        type: "bar", name: t("utilisation"),
+        data: shown.map((a) => ({ value: a.utilisation, itemStyle: a.flagged ? { color: "#b3261e" } : undefined })),
+        markLine: { silent: true, symbol: "none", data: [{ yAxis: 1 }], lineStyle: { color: "#b86e00" } },
+      }],
+    });
   },
 
   async warnings(el) {
@@ -238,9 +324,18 @@ function disputeTable(list) {
     `<tr class="${x.late ? "sev-high" : "sev-medium"}"><td>${x.dispute_id}</td><td>${explorerLink(x.uid)}</td><td>${esc(short(x.attester))}</td><td>${esc(when(x.deadline))}</td><td>${x.days_left.toFixed(1)}</td></tr>`).join("")}</table>`;
 }
 
-function table(cls, head, rows) {
+function agreementTable(list) {
+  return table("joint", [t("agreement"), t("enterprise"), t("lead"), t("participants"), t("status"), t("joint_limit"), t("joint_exposure"), t("utilisation"), t("flagged")],
+    list.map((a) => [esc(a.agreement), a.subject ? `<a href="#enterprise/${esc(a.subject)}">${esc(short(a.subject))}</a>` : "", esc(short(a.lead)),
+      a.participants.map((x) => esc(short(x))).join(", "), esc(a.status), esc(yuan(a.joint_limit_fen)), esc(yuan(a.joint_exposure_fen)),
+      `<span class="${a.utilisation >= 0.9 ? "sev-medium" : ""}">${esc(pct(a.utilisation))}</span>`,
+      `<span class="${a.flagged ? "sev-high" : ""}" data-flagged="${a.flagged}">${esc(a.flagged ? t("flagged_yes") : t("flagged_no"))}</span>`]),
+    (a) => `data-agreement="${esc(a.agreement)}"`, list);
+}
+
+function table(cls, head, rows, rowAttrs, items) {
   if (!rows.length) return `<p class="note">${esc(t("none"))}</p>`;
-  return `<table class="${cls}"><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")}</table>`;
+  return `<table class="${cls}"><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>${rows.map((r, i) => `<tr ${rowAttrs ? rowAttrs(items[i]) : ""}>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")}</table>`;
 }
 
 async function openEnterprise(subject) {
@@ -253,12 +348,49 @@ async function openEnterprise(subject) {
     const p = await api(`/v1/console/enterprises/${encodeURIComponent(subject)}`);
     let html = `<h2 id="profile-title">${esc(p.subject)}</h2>${cards([["city", p.city], ["records", p.records.length], ["receivables", p.receivables.length], ["queries", p.queried_by.length]])}`;
     html += `<h3>${esc(t("records"))}</h3>` + table("records", ["uid", "schema", "attester", t("validity"), "disputes"], p.records.map((r) => [explorerLink(r.uid), esc(r.schema), esc(short(r.attester)), esc(r.validity), esc(r.disputes.map((x) => `#${x.dispute_id} ${x.status}`).join(", "))]));
-    if (p.scores) html += `<h3>${esc(t("scores"))}</h3>` + table("scores", Object.keys(p.scores[0] || {}), p.scores.map((s) => Object.values(s).map(esc)));
+    html += `<h3>${esc(t("scores"))}</h3>` + table("scores", [t("score_uid"), t("scorer"), t("when"), t("validity")], p.scores.map((s) => [explorerLink(s.uid), esc(short(s.scorer)), esc(when(s.attested_at)), esc(s.validity)]));
+    if (p.scores.length) html += scoreForm(p.scores);
     html += `<h3>${esc(t("held_owed"))}</h3>` + table("receivables", ["id", "role", "CNY", "due", "status"], p.receivables.map((r) => [explorerLink(r.id), esc(r.role), esc(yuan(r.amount_fen)), esc(when(r.due_date)), `<span class="${r.overdue ? "sev-high" : ""}">${esc(r.status)}${r.overdue ? " (overdue)" : ""}</span>`]));
-    if (p.pledges) html += `<h3>${esc(t("pledges"))}</h3>` + table("pledges", Object.keys(p.pledges[0] || {}), p.pledges.map((s) => Object.values(s).map(esc)));
+    html += `<h3>${esc(t("pledges"))}</h3>` + table("pledges", [t("pledge_id"), t("kind"), t("asset"), t("pledgee"), t("secured"), t("expiry"), t("status")], p.pledges.map((x) => [esc(short(x.pledge_id)), esc(x.kind), esc(short(x.asset_id)), esc(short(x.pledgee)), esc(yuan(x.secured_amount_fen)), esc(when(x.expiry)), esc(x.status)]));
+    html += `<h3>${esc(t("facilities"))}</h3>` + table("facilities", [t("facility_id"), t("kind"), t("lender"), t("limit"), t("drawn"), t("expiry"), t("status"), t("pledge_ids")], p.facilities.map((f) => [esc(short(f.facility_id)), esc(f.kind), esc(short(f.lender)), esc(yuan(f.limit_fen)), esc(yuan(f.drawn_fen)), esc(when(f.expiry)), esc(f.status), f.pledge_ids.map((x) => esc(short(x))).join(", ")]));
+    html += `<h3>${esc(t("joint_agreements"))}</h3>` + agreementTable(p.joint_agreements);
     html += `<h3>${esc(t("queried_by"))}</h3>` + table("queries", ["member", "purpose", "when", "tx"], p.queried_by.map((q) => [esc(q.member), esc(q.purpose), esc(when(q.queried_at)), explorerLink(q.tx_hash)]));
     html += `<h3>${esc(t("authorisations"))}</h3>` + table("authorisations", ["member", "purpose", "expiry", "in force"], p.authorisations.map((a) => [esc(a.member), esc(a.purpose), esc(when(a.expiry)), esc(a.in_force)]));
     out.innerHTML = html;
+    const form = document.getElementById("score-form");
+    if (form) form.addEventListener("submit", (e) => { e.preventDefault(); openScore(); });
+  } catch (err) {
+    if (!(err instanceof Stale)) error.textContent = message(err);
+  }
+}
+
+function scoreForm(scores) {
+  return `<form id="score-form" novalidate><p class="note">${esc(t("score_note"))}</p>
+    <label for="score-uid">${esc(t("score_uid"))}</label>
+    <select id="score-uid">${scores.map((s) => `<option value="${esc(s.uid)}">${esc(short(s.uid))} · ${esc(when(s.attested_at))}</option>`).join("")}</select>
+    <label for="score-record">${esc(t("score_record"))}</label>
+    <textarea id="score-record" rows="6" spellcheck="false" placeholder='{"subject": "0x…", "grade": "A", …}'></textarea>
+    <button type="submit">${esc(t("open"))}</button>
+    <p class="form-error" id="score-error" role="alert"></p><div id="score-body"></div></form>`;
+}
+
+// The record is checked on the server against the score's attestation (its hash, its
+// subject, the credit-score schema); the page checks only that it is a JSON object.
+async function openScore() {
+  const error = document.getElementById("score-error");
+  const out = document.getElementById("score-body");
+  error.textContent = ""; out.innerHTML = "";
+  const uid = document.getElementById("score-uid").value;
+  const text = document.getElementById("score-record").value.trim();
+  if (!HEX32.test(uid)) { error.textContent = t("score_pick"); return; }
+  if (!text) { error.textContent = t("score_empty"); return; }
+  let record;
+  try { record = JSON.parse(text); } catch (err) { error.textContent = `${t("score_not_json")}: ${err.message}`; return; }
+  if (!record || typeof record !== "object" || Array.isArray(record)) { error.textContent = t("score_not_object"); return; }
+  try {
+    const d = await api(`/v1/console/scores/${encodeURIComponent(uid)}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ record }) });
+    out.innerHTML = `<p id="score-verdict" class="verified">${esc(t("score_ok"))}</p>` + cards([["grade", d.grade], ["pd", (d.pd_basis_points / 100).toFixed(2) + "%"], ["points", d.points], ["scored_date", d.scored_date]])
+      + `<h4>${esc(t("reason_codes"))}</h4><ol id="reason-codes">${d.reason_codes.map((c) => `<li>${esc(c)}</li>`).join("") || `<li>${esc(t("none"))}</li>`}</ol>`;
   } catch (err) {
     if (!(err instanceof Stale)) error.textContent = message(err);
   }
@@ -350,12 +482,75 @@ async function render(name, arg) {
   }
 }
 
-function poll() {
+function refreshLive(cause) {
+  if (!state.me || !LIVE_PAGES.includes(state.page) || document.hidden) return;
+  if (cause === "event") state.liveRefreshes += 1; else state.polledRefreshes += 1;
+  render(state.page, null);
+}
+
+function setLive(streaming) {
+  state.streaming = streaming;
+  document.body.dataset.live = streaming ? "sse" : "polling";
+  document.getElementById("live").textContent = t(streaming ? "live_sse" : "live_poll");
+}
+
+// A frame of the head stream: "event: head" with the head and the index's block; comments
+// (heartbeats) and other events are ignored.
+function onFrame(frame) {
+  let event = "message", data = "";
+  for (const line of frame.split("\n")) {
+    if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data += line.slice(5).trim();
+  }
+  if (event !== "head" || !data) return;
+  const h = JSON.parse(data);
+  const moved = state.lastHead !== null && (h.head !== state.lastHead.head || h.indexed !== state.lastHead.indexed);
+  state.lastHead = h;
+  if (moved) refreshLive("event");
+}
+
+// The head stream, read with fetch (an EventSource cannot send the API key). It ends when
+// the server ends it (a minute's life), on an error, or on log-out; while it is down the
+// pages poll, and it is opened again after LIVE_RETRY_MS.
+async function live() {
+  const session = state.session;
+  const controller = new AbortController();
+  state.live = controller;
+  try {
+    const r = await fetch("/v1/console/heads", { headers: { "X-API-Key": state.key || "", Accept: "text/event-stream" }, signal: controller.signal });
+    if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
+    setLive(true);
+    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || session !== state.session) break;
+      buffer += value;
+      for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+        onFrame(buffer.slice(0, cut));
+        buffer = buffer.slice(cut + 2);
+      }
+    }
+  } catch (_) {
+    // down: the poll below carries on until the stream is back
+  }
+  if (session !== state.session) return;
+  setLive(false);
+  state.live = null;
+  state.liveRetry = setTimeout(live, LIVE_RETRY_MS);
+}
+
+function stopLive() {
   clearInterval(state.timer);
-  // The pages whose content follows the chain refresh as blocks arrive; forms are left alone.
-  state.timer = setInterval(() => {
-    if (state.me && ["overview", "risk", "warnings"].includes(state.page) && !document.hidden) render(state.page, null);
-  }, POLL_MS);
+  clearTimeout(state.liveRetry);
+  if (state.live) state.live.abort();
+  state.live = null; state.lastHead = null; state.streaming = false;
+}
+
+function startLive() {
+  stopLive();
+  state.timer = setInterval(() => { if (!state.streaming) refreshLive("poll"); }, POLL_MS);
+  live();
 }
 
 async function login(key) {
@@ -380,8 +575,9 @@ async function login(key) {
   document.getElementById("logout").hidden = Boolean(state.readOnly);
   document.getElementById("who").textContent = `${state.me.role} · ${short(state.me.account)}`;
   document.body.dataset.role = state.me.role;
-  poll();
+  setLive(false);
   await show();
+  startLive();
   return true;
 }
 
@@ -389,8 +585,9 @@ function logout() {
   if (state.readOnly) return;
   sessionStorage.removeItem("console.key");
   state.key = null; state.me = null; state.page = null;
+  state.early.clear();
   state.session += 1;
-  clearInterval(state.timer);
+  stopLive();
   disposeCharts();
   for (const name of ["overview", "risk", "warnings"]) {
     const el = document.getElementById(`${name}-page`);
@@ -406,13 +603,28 @@ function logout() {
   delete document.body.dataset.role;
 }
 
+// A returning user's reads start as this script runs, with the chart library the page needs:
+// the server answers while the browser compiles ECharts.
+{
+  const page = (location.hash.slice(1) || "overview").split("/")[0];
+  if (PAGE_READS[page] && page !== "warnings") loadEcharts(page).catch(() => {});
+}
+if (state.key) {
+  const page = (location.hash.slice(1) || "overview").split("/")[0];
+  for (const path of ["/v1/console/me", PAGE_READS[page]].filter(Boolean)) {
+    const response = fetch(path, { headers: { "X-API-Key": state.key } });
+    response.catch(() => {});
+    state.early.set(path, { key: state.key, response });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   applyText();
   document.getElementById("lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem("console.lang", state.lang);
     applyText();
-    if (state.me) render(state.page, null);
+    if (state.me) { setLive(state.streaming); render(state.page, null); }
   });
   document.getElementById("logout").addEventListener("click", logout);
   document.getElementById("login-form").addEventListener("submit", (e) => { e.preventDefault(); login(document.getElementById("api-key").value); });
