@@ -116,3 +116,39 @@ class RateLimited(PipelineError):
     """The key made more requests than its rate allows."""
 
     kind = "rate_limited"
+
+
+class ConsoleRefInvalid(PipelineError):
+    """What was typed into the console's explorer or profile is no id it knows: a
+    0x-prefixed 32-byte hex id, or a batch id and a record's position as ``<batch id>:<n>``."""
+
+    kind = "invalid"
+
+
+# -- credit scores --------------------------------------------------------------------------
+
+
+class NotACreditScore(PipelineError):
+    """The UID names an attestation of another schema than ``credit-score``."""
+
+    kind = "invalid"
+
+
+class NotScoreAttester(PipelineError):
+    """Only the member that attested a score may deposit its record."""
+
+    kind = "forbidden"
+
+
+class ScoreRecordMismatch(PipelineError):
+    """The record given (deposited, or opened in the console) is not the credit-score record
+    the score's attestation commits to: it does not fit the schema, names another
+    enterprise, or hashes to another value than the chain holds."""
+
+    kind = "invalid"
+
+
+class ScoreNotVisible(PipelineError):
+    """A score is shown to its enterprise, to members it authorised and to regulators only."""
+
+    kind = "forbidden"

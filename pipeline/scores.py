@@ -25,46 +25,24 @@ from ledger_client.index.consent import authorisations_of_subject
 from ledger_client.scoring.features import FEATURES
 from ledger_client.types import AttestationFields, Role, Validity
 
-from .errors import NotFound, PipelineError
+from .errors import (
+    NotACreditScore,
+    NotFound,
+    NotScoreAttester,
+    ScoreNotVisible,
+    ScoreRecordMismatch,
+)
 from .intake import Caller
 from .service import Service
 
 __all__ = [
-    "NotACreditScore",
-    "NotScoreAttester",
     "ScoreEntry",
-    "ScoreNotVisible",
-    "ScoreRecordMismatch",
     "deposit_score",
     "score",
     "scores_of_subject",
 ]
 
 SCORE_SCHEMA = "credit-score"
-
-
-class NotACreditScore(PipelineError):
-    """The UID names an attestation of another schema than ``credit-score``."""
-
-    kind = "invalid"
-
-
-class NotScoreAttester(PipelineError):
-    """Only the member that attested a score may deposit its record."""
-
-    kind = "forbidden"
-
-
-class ScoreRecordMismatch(PipelineError):
-    """The record deposited is not the one the score's attestation commits to."""
-
-    kind = "invalid"
-
-
-class ScoreNotVisible(PipelineError):
-    """A score is shown to its enterprise, to members it authorised and to regulators only."""
-
-    kind = "forbidden"
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,6 @@ API_ERROR_NAMES: frozenset[str] = frozenset(
         "QueryFilterRequired",
         "VerifyTargetMissing",
         "ConsoleRefInvalid",
-        "ScoreRecordInvalid",
         # credit scores
         "NotACreditScore",
         "NotScoreAttester",

@@ -31,7 +31,12 @@ from ledger_client.attestations.records import (
 )
 from ledger_client.audit.engine import audit_ledger
 from ledger_client.types import Role
-from pipeline.errors import NotFound, NotPermitted, PipelineError
+from pipeline.errors import (
+    ConsoleRefInvalid,
+    NotFound,
+    NotPermitted,
+    ScoreRecordMismatch,
+)
 from pipeline.intake import Caller
 from pipeline.service import Service
 
@@ -59,21 +64,6 @@ RECONNECT_MS = 1000
 OPEN_STREAMS: Counter[str] = Counter()
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}")
 _BATCH_RECORD = re.compile(r"(0x[0-9a-fA-F]{64}):(\d{1,9})")
-
-
-class ConsoleRefInvalid(PipelineError):
-    """What was typed into the explorer is no id it knows: a 0x-prefixed 32-byte hex id, or
-    a batch id and a record's position as ``<batch id>:<n>``."""
-
-    kind = "invalid"
-
-
-class ScoreRecordInvalid(PipelineError):
-    """The record given is not the credit-score record the attestation commits to: it does
-    not fit the credit-score schema, names another enterprise, or hashes to another value
-    than the chain holds."""
-
-    kind = "invalid"
 
 
 def viewer_of(service: Service, caller: Caller) -> views.Viewer:
@@ -265,11 +255,11 @@ def open_score(
         data_hash = record_hash(load_schemas()[views.CREDIT_SCORE_SCHEMA], record)
         subject = record_subject(record)
     except RecordError as exc:
-        raise ScoreRecordInvalid(f"this is no credit-score record: {exc}", uid=uid) from exc
+        raise ScoreRecordMismatch(f"this is no credit-score record: {exc}", uid=uid) from exc
     if subject != bytes(found.subject):
-        raise ScoreRecordInvalid("the record names another enterprise than the score", uid=uid)
+        raise ScoreRecordMismatch("the record names another enterprise than the score", uid=uid)
     if data_hash != bytes(found.data_hash):
-        raise ScoreRecordInvalid(
+        raise ScoreRecordMismatch(
             f"the record hashes to 0x{data_hash.hex()[:16]}…, the chain holds "
             f"0x{bytes(found.data_hash).hex()[:16]}…: it is not the record this score attests",
             uid=uid,

@@ -558,9 +558,9 @@ def test_bad_input_in_the_score_form_gets_a_clear_message(page: Any, console: Co
         ("", "Paste the score record"),
         ("{not json", "The score record is not valid JSON"),
         ("[1, 2]", "The score record must be a JSON object"),
-        ('{"grade": "A"}', "ScoreRecordInvalid: this is no credit-score record"),
-        (json.dumps(other), "ScoreRecordInvalid: the record names another enterprise"),
-        (json.dumps(altered), "ScoreRecordInvalid: the record hashes to"),
+        ('{"grade": "A"}', "ScoreRecordMismatch: this is no credit-score record"),
+        (json.dumps(other), "ScoreRecordMismatch: the record names another enterprise"),
+        (json.dumps(altered), "ScoreRecordMismatch: the record hashes to"),
     ):
         page.fill("#score-record", value)
         page.click("#score-form button[type=submit]")
