@@ -491,6 +491,35 @@ def render_score(benchmarks: Path = BENCHMARKS) -> str:
     return "\n".join(lines)
 
 
+def render_console(benchmarks: Path = BENCHMARKS) -> str:
+    """The console's first-render figures of the newest ``bench console`` run."""
+    run = _newest("bench-console-*.json", benchmarks, "credit-chain bench console --json")
+    if run is None:
+        return "No `credit-chain bench console` run is kept in `benchmarks/`."
+    d = run.doc
+
+    def row(page: str) -> str:
+        key = f"{page}_first_render_s"
+        met = "met" if d["met"][key] else "missed"
+        return (
+            f"| {page} | {d[page + '_read_first_s']} s, {d[page + '_read_again_s']} s "
+            f"| {d[page + '_dom_ready_s']} s | {d[key]} s ({met}) | {d['targets'][key]} s |"
+        )
+
+    return "\n".join(
+        [
+            f"From `{run.name}` (`{run.command}`: {_fmt(d['ledger']['batch_records'])} records "
+            f"in batches, {_fmt(d['ledger']['receivable_parts'])} receivable parts; measured "
+            f"in the {d['measured_in']}):",
+            "",
+            "| page | API read (first, warm) | DOM ready | every chart drawn | target |",
+            "| --- | --- | --- | --- | --- |",
+            row("overview"),
+            row("risk"),
+        ]
+    )
+
+
 def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
     """Each generated block of the README by its marker name."""
     whole, gas = kept_runs(benchmarks)
@@ -498,6 +527,7 @@ def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
         "performance": render_performance(whole, gas),
         "gas": render_gas(gas),
         "score": render_score(benchmarks),
+        "console": render_console(benchmarks),
     }
 
 
