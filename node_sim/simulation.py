@@ -60,6 +60,7 @@ from ledger_client import Chain, Keyring, Ledger, Role, connect, deploy
 from ledger_client.attestations.records import Schema, sample_record
 from ledger_client.audit import audit_ledger
 from ledger_client.chain.backends import Receipt
+from ledger_client.chain.finality import Finality, Settled
 from ledger_client.identity.uscc import subject_id
 from ledger_client.types import City
 from node_sim.adversaries import AttackContext, attacks_for, attempt, choose
@@ -152,6 +153,13 @@ class Simulation:
         self.epoch = SIM_EPOCH if not config.rpc else _next_midnight(self.chain.now())
         #: The chain keeps wall-clock time: days are played back to back (module docstring).
         self.real_time = not self.chain.backend.controls_clock()
+        # On a network a block can be reorged away: every transaction this process sends is
+        # kept and settled N deep at each day's end, sent again if a reorg dropped it (the
+        # API's worker does the same for what it relays). One node: final at once, no cost.
+        self.finality = Finality(self.chain) if config.rpc else None
+        self.settled = Settled(0, 0)
+        if self.finality is not None and self.finality.depth > 1:
+            self.chain.keep_sent()
 
     def _connect(self) -> Chain:
         if self.config.out is not None:
@@ -360,8 +368,18 @@ class Simulation:
             # showed them (through the API, it is settled by the drain).
             if self.attack_rng.random() < self.config.adversary_rate:
                 self._attack(day)
+            self._settle()
             if progress is not None:
                 progress(day + 1, days)
+
+    def _settle(self) -> None:
+        """Every transaction sent since the last settlement, N blocks deep (on a network)."""
+        if self.finality is None or self.finality.depth == 1:
+            return
+        done = self.finality.settle(self.chain.take_sent())
+        self.settled = Settled(
+            self.settled.settled + done.settled, self.settled.resent + done.resent
+        )
 
     def close(self) -> None:
         """Stop the API server and the bridge, if any; leave the chain's data on disk."""
@@ -593,6 +611,12 @@ class Simulation:
             "clock": "real time" if self.real_time else "moved",
         }
         doc["blocks"] = self.chain.backend.block_number()
+        if self.finality is not None:
+            doc["finality"] = {
+                "depth": self.finality.depth,
+                "settled": self.settled.settled,
+                "resent_after_reorg": self.settled.resent,
+            }
         doc["members"] = len(self.ledger.consortium.members()) if self.ledger else 0
         doc["enterprises_bound"] = len(self.subjects)
         if self.flows is not None:

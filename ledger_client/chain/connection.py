@@ -89,6 +89,9 @@ class Chain:
         self._nonces: dict[str, int] = {}
         self._lock = threading.RLock()
         self._listeners: list[ReceiptListener] = []
+        # Transactions sent since the last take_sent(), when a caller asked to keep them:
+        # a client on a network settles them N deep later, sending again what a reorg took.
+        self._sent: list[PreparedTx] | None = None
 
     # -- transactions -------------------------------------------------------------
     def transact(
@@ -194,11 +197,25 @@ class Chain:
                         raise
                 if receipt is None:
                     receipt = self.backend.wait_for_receipt(tx.tx_hash)
+            if self._sent is not None:
+                self._sent.append(tx)  # reverted too: a reorg can take those as well
             for listener in self._listeners:
                 listener(receipt)
         if receipt.status != 1:
             raise self._explain_failure(tx.sender, tx.to, tx.data, tx.value, receipt)
         return receipt
+
+    def keep_sent(self) -> None:
+        """From now on, keep every transaction this chain sends until :meth:`take_sent`."""
+        with self._lock:
+            if self._sent is None:
+                self._sent = []
+
+    def take_sent(self) -> list[PreparedTx]:
+        """The transactions sent since the last call (in the order sent), forgotten here."""
+        with self._lock:
+            sent, self._sent = (self._sent or []), ([] if self._sent is not None else None)
+            return sent
 
     def _explain_failure(
         self, sender: str, to: str | None, data: bytes, value: int, receipt: Receipt

@@ -16,17 +16,25 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from web3.providers.rpc import HTTPProvider
 
 from ledger_client.chain.backends import Receipt
 from ledger_client.chain.connection import Chain, PreparedTx
-from ledger_client.errors import LedgerValueError, TransactionError, TransactionTimeout
+from ledger_client.errors import (
+    ContractRevert,
+    LedgerValueError,
+    TransactionError,
+    TransactionTimeout,
+)
 
 __all__ = [
     "CONFIRMATIONS_ENV",
     "Finality",
+    "Settled",
     "TransactionDropped",
     "clique_safe_depth",
     "confirmation_depth",
@@ -96,6 +104,15 @@ def confirmation_depth(chain: Chain) -> int:
     return 1 if signers is None else clique_safe_depth(signers)
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What :meth:`Finality.settle` did: transactions settled N deep, and how many of them
+    a reorg had dropped and were sent again."""
+
+    settled: int
+    resent: int
+
+
 class Finality:
     """Confirmation depth of a chain: how deep a receipt's block is, and waiting for it."""
 
@@ -156,6 +173,44 @@ class Finality:
                 _log.warning("%s; sending it again", dropped)
                 receipt = self._send(tx, timeout_s)
         return self.wait_anchored(receipt, timeout_s)
+
+    def settle(self, txs: Sequence[PreparedTx], timeout_s: float = ANCHOR_TIMEOUT_S) -> Settled:
+        """Wait until every transaction of ``txs`` (sent earlier, in this order) is anchored,
+        sending again, from its own signed bytes, each one a reorg dropped: never lost (a
+        dropped transaction is back on the chain), never doubled (its nonce is spent once).
+
+        A reverted transaction stays reverted when mined again; it is settled all the same.
+        """
+        resent = 0
+        for tx in txs:
+            receipt = self.chain.backend.receipt_if_mined(tx.tx_hash)
+            for _ in range(MAX_RESENDS + 1):
+                if receipt is None:
+                    resent += 1
+                    _log.warning(
+                        "transaction %s was dropped by a reorg; sending it again", tx.tx_hash
+                    )
+                    receipt = self._send_settled(tx, timeout_s)
+                try:
+                    self.wait_anchored(receipt, timeout_s)
+                    break
+                except TransactionDropped:
+                    receipt = None
+            else:
+                raise TransactionError(
+                    f"transaction {tx.tx_hash} was dropped {MAX_RESENDS + 1} times by reorgs"
+                )
+        return Settled(len(txs), resent)
+
+    def _send_settled(self, tx: PreparedTx, timeout_s: float) -> Receipt:
+        try:
+            return self._send(tx, timeout_s)
+        except ContractRevert:
+            # Mined, and reverted as the first time: its receipt is what settles.
+            receipt = self.chain.backend.receipt_if_mined(tx.tx_hash)
+            if receipt is None:
+                raise
+            return receipt
 
     def _send(self, tx: PreparedTx, timeout_s: float) -> Receipt:
         try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ledger_client import Keyring, LedgerValueError, connect
-from ledger_client.chain.finality import CONFIRMATIONS_ENV, Finality, clique_safe_depth
+from ledger_client.chain.finality import CONFIRMATIONS_ENV, Finality, Settled, clique_safe_depth
+from ledger_client.errors import AttestationsUnknown
+from tests.conftest import deploy_for_tests
 
 
 def test_clique_safe_depth_is_a_majority_of_sealers() -> None:
@@ -45,4 +47,37 @@ def test_the_setting_overrides_and_bad_values_are_named(monkeypatch: pytest.Monk
         Finality(chain)
     with pytest.raises(LedgerValueError, match="1 or more"):
         Finality(chain, depth=0)
+    chain.close()
+
+
+def test_what_a_reorg_dropped_is_sent_again_once_and_settled(keyring: Keyring) -> None:
+    """The reorg, end to end on the embedded chain: three mined transactions (two transfers
+    and a reverted revocation) lose their blocks and leave no pool behind them, as a node
+    that never saw the winning branch's parent would. Settling sends each again from its
+    own signed bytes; a second settlement sends nothing: never lost, never doubled."""
+    chain = connect("embedded")
+    ledger = deploy_for_tests(chain, keyring)
+    regulator, sender = keyring.account("regulator"), keyring.account("member")
+    chain.fund(sender.address)
+    nonce = chain.backend.nonce(sender.address)
+    chain.keep_sent()
+    fork = chain.backend.snapshot()
+    first = chain.transact(sender, sender.address, b"", value=1)
+    second = chain.transact(sender, sender.address, b"", value=2)
+    with pytest.raises(AttestationsUnknown):
+        ledger.attestations.revoke(regulator, b"\x01" * 32)
+    sent = chain.take_sent()
+    assert [t.tx_hash for t in sent[:2]] == [first.tx_hash, second.tx_hash]
+    assert len(sent) == 3
+    assert chain.take_sent() == []
+    chain.backend.revert(fork)  # the reorg: the three blocks are gone, and their transactions
+    assert [chain.backend.receipt_if_mined(t.tx_hash) for t in sent] == [None] * 3
+    assert chain.backend.nonce(sender.address) == nonce
+    finality = Finality(chain)
+    assert finality.settle(sent) == Settled(settled=3, resent=3)
+    receipts = [chain.backend.receipt_if_mined(t.tx_hash) for t in sent]
+    assert [r.status if r else None for r in receipts] == [1, 1, 0]
+    assert chain.backend.nonce(sender.address) == nonce + 2
+    assert finality.settle(sent) == Settled(settled=3, resent=0)
+    assert chain.backend.nonce(sender.address) == nonce + 2
     chain.close()

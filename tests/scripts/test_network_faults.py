@@ -66,6 +66,10 @@ def test_deploy_audit_and_simulate_run_on_the_network(net: Network, tmp_path: Pa
     assert sim["config"]["clock"] == "real time"
     assert sim["transactions"] > 0
     assert sim["audit"]["ok"], sim["audit"]
+    # Every transaction the simulator sent was settled three blocks deep (a majority of
+    # five sealers), day by day; any a reorg dropped was sent again and counted.
+    assert sim["finality"]["depth"] == 3
+    assert sim["finality"]["settled"] == sim["transactions"], sim["finality"]
 
 
 @dataclass
