@@ -149,6 +149,7 @@ class ScoreRecordMismatch(PipelineError):
 
 
 class ScoreNotVisible(PipelineError):
-    """A score is shown to its enterprise, to members it authorised and to regulators only."""
+    """A score is shown to its enterprise, to members it authorised, to regulators and to
+    auditors only."""
 
     kind = "forbidden"

@@ -135,15 +135,16 @@ def _require_visible(service: Service, caller: Caller, subject: bytes) -> None:
     account = service.ledger.consortium.account_of(subject)
     if account is not None and account.lower() == who:
         return
-    if Role.REGULATOR in service.roles_of(caller.member):
-        return
+    if service.roles_of(caller.member) & (Role.REGULATOR | Role.AUDITOR):
+        return  # the overseers see everything, as in the console
     now = service.chain_time()
     with service.index.reading() as db:
         granted = authorisations_of_subject(db, subject)
     if any(a.member.lower() == who and a.in_force(now) for a in granted):
         return
     raise ScoreNotVisible(
-        "an enterprise's scores are shown to it, to members it authorised and to regulators",
+        "an enterprise's scores are shown to it, to members it authorised, to regulators and "
+        "to auditors",
         subject=_hex(subject),
         member=caller.member,
     )
