@@ -12,12 +12,17 @@ force, and, for a batch, that the proof holds on chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger_client.attestations.batches import BatchProof, batch_leaf
-from ledger_client.attestations.merkle import MerkleTree, batch_id_of, verify_proof
+from ledger_client.attestations.merkle import (
+    MerkleTree,
+    anchored_batch_id,
+    batch_id_of,
+    verify_proof,
+)
 from ledger_client.attestations.records import RecordError, Schema, record_hash, record_subject
 from ledger_client.attestations.signed_records import (
     SignedRecord,
@@ -88,8 +93,7 @@ def verify_record(
     if info is None:
         result.checks.append(Check("attestation-found", False, "no attestation has this UID"))
         return result
-    block = _block_at(ledger, info.attested_at)
-    event = _event_in_block(ledger, block, "Attested", "uid", uid)
+    block, event = _event_at(ledger, info.attested_at, "Attested", lambda e: e.args["uid"] == uid)
     result.checks.append(
         Check(
             "attestation-found",
@@ -130,7 +134,12 @@ def _verify_batched(
     if info is None:
         result.checks.append(Check("attestation-found", False, "no batch has this id"))
         return result
-    block = _block_at(ledger, info.anchored_at)
+    block, _ = _event_at(
+        ledger,
+        info.anchored_at,
+        "BatchAnchored",
+        lambda e: anchored_batch_id(e.args) == bytes(proof.batch_id),
+    )
     result.checks.append(
         Check(
             "attestation-found",
@@ -228,7 +237,9 @@ def _check_anchoring(
     result: Verification, ledger: Ledger, info: BatchInfo, block: int, signed: SignedRecord
 ) -> bool:
     """The record was anchored in time, once: its claim is among those the chain checked."""
-    anchored = _event_in_block(ledger, block, "SignedBatchAnchored", "batchId", info.batch_id)
+    anchored = _event_in_block(
+        ledger, block, "SignedBatchAnchored", lambda e: e.args["batchId"] == bytes(info.batch_id)
+    )
     problems = []
     if anchored is None:
         problems.append(f"no SignedBatchAnchored event for this batch in block {block}")
@@ -326,26 +337,40 @@ def _validity_check(state: Validity, replaced_by: bytes | None) -> Check:
     return Check("validity", False, f"the record is {state.name.lower()}{extra}")
 
 
-def _block_at(ledger: Ledger, timestamp: int) -> int:
-    """The number of the block mined at ``timestamp`` (block times strictly increase)."""
+def _event_at(
+    ledger: Ledger, timestamp: int, name: str, match: Callable[[Event], bool]
+) -> tuple[int, Event | None]:
+    """The block, mined at ``timestamp``, holding the attestations contract's event ``name``
+    that ``match`` picks, and the event; the first block of that second and None when no
+    block of it does. A node may mine several blocks in one second (anvil does): each is
+    read, not only the first."""
     backend = ledger.chain.backend
     lo, hi = ledger.manifest.deploy_block, backend.block_number()
-    while lo < hi:
+    while lo < hi:  # block times never decrease: the first block at ``timestamp``
         mid = (lo + hi) // 2
         if backend.block(mid).timestamp < timestamp:
             lo = mid + 1
         else:
             hi = mid
-    return lo
+    latest = backend.block_number()
+    block = lo
+    while block <= latest and backend.block(block).timestamp == timestamp:
+        event = _event_in_block(ledger, block, name, match)
+        if event is not None:
+            return block, event
+        block += 1
+    return lo, None
 
 
-def _event_in_block(ledger: Ledger, block: int, name: str, key: str, value: bytes) -> Event | None:
+def _event_in_block(
+    ledger: Ledger, block: int, name: str, match: Callable[[Event], bool]
+) -> Event | None:
     codec = ledger.attestations.codec
     for receipt in ledger.chain.backend.receipts_in_block(block):
         for log in receipt.logs:
             if log.address.lower() != ledger.attestations.address.lower():
                 continue
             event = codec.decode_log(log)
-            if event is not None and event.name == name and event.args.get(key) == value:
+            if event is not None and event.name == name and match(event):
                 return event
     return None

@@ -286,3 +286,29 @@ def test_a_signed_batch_record_checks_its_signer(
     # A signed batch's record without its signed record cannot be verified.
     bare = verify_record(ledger, b"", records[1], BatchProof(batch_id, 1, list(tree.proof(1))))
     assert [c.name for c in bare.failures] == ["signature"]
+
+
+def test_records_in_later_blocks_of_one_second_are_found(keyring: Keyring) -> None:
+    """Anvil mines several blocks in one second: a record attested, or a batch anchored, in
+    the second or third block of its second is found there, not looked for in the first
+    block alone (which would fail a true record)."""
+    ledger = deploy_for_tests(connect("embedded", block_time=0), keyring)
+    bank = keyring.account("bank")
+    ledger.chain.fund(bank.address)
+    ledger.consortium.admit_member(
+        keyring.account("regulator"), bank.address, "Qiantang Bank", "Hangzhou", Role.ATTESTER
+    )
+    loan = ledger.schemas["loan-repayment"]
+    first, second = _record(loan, 1), _record(loan, 2)
+    ledger.attestations.attest_record(bank, loan, first)
+    made = ledger.attestations.attest_record(bank, loan, second)
+    batch = anchor_records(ledger.attestations, bank, loan, [_record(loan, 3), _record(loan, 4)])
+    backend = ledger.chain.backend
+    head = backend.block_number()
+    assert backend.block(head).timestamp == backend.block(head - 2).timestamp
+    result = verify_record(ledger, made.uid, second)
+    assert result.ok, result.to_dict()
+    assert f"in block {head - 1}" in result.checks[0].detail
+    batched = verify_record(ledger, b"", _record(loan, 4), batch.proof_for(1))
+    assert batched.ok, batched.to_dict()
+    assert f"in block {head}" in batched.checks[0].detail
