@@ -627,6 +627,33 @@ class Network:
                 )
             time.sleep(0.2)
 
+    def wait_converged(self, timeout_s: float = PEER_TIMEOUT_S) -> int:
+        """Until every running node holds the same block at the lowest head but one, twice
+        in a row; return that block's number.
+
+        Heads within a block of each other say nothing of which branch each is on: a node
+        restarted after a SIGKILL can come back on blocks its database had not flushed,
+        and seal on a branch of its own. Comparing hashes at a common height does."""
+        deadline = time.monotonic() + timeout_s
+        agreed = 0
+        last: dict[str, str] = {}
+        while True:
+            running = self._running()
+            heads = {n.city: int(_rpc(n.url, "eth_blockNumber", []), 16) for n in running}
+            height = max(0, min(heads.values()) - 1)
+            last = {
+                n.city: str(_rpc(n.url, "eth_getBlockByNumber", [hex(height), False])["hash"])
+                for n in running
+            }
+            agreed = agreed + 1 if len(set(last.values())) == 1 else 0
+            if agreed >= 2:
+                return height
+            if time.monotonic() > deadline:
+                raise NetworkTimeout(
+                    f"nodes did not converge in {timeout_s:.0f} s: block {height} is {last}"
+                )
+            time.sleep(0.5)
+
     def wait_sealing(self, timeout_s: float = PEER_TIMEOUT_S) -> dict[str, int]:
         """Until all nodes peer and every sealer has sealed a block all nodes agree on.
 

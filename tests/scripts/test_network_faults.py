@@ -193,6 +193,7 @@ def test_a_city_killed_under_load_the_others_seal_and_it_catches_up(api: Api, ne
         return bool(h["alive"] and h["lag"] <= 1 and h["peers"] == 4)
 
     wait_for(caught_up, "Hefei back in step")
+    net.wait_converged()  # on the others' branch, not only at their height
 
 
 def test_the_apis_node_killed_it_fails_over_and_carries_on(api: Api, net: Network) -> None:
@@ -204,12 +205,14 @@ def test_the_apis_node_killed_it_fails_over_and_carries_on(api: Api, net: Networ
     assert "failed over to" in log
     net.restart("Shanghai")
     wait_for(lambda: heads(net)["Shanghai"]["lag"] <= 1, "Shanghai back in step")
+    net.wait_converged()  # on the others' branch, not only at their height
 
 
 def test_a_partition_healed_every_acknowledged_submission_anchored_once_and_audit_clean(
     api: Api, net: Network, tmp_path: Path
 ) -> None:
     net.wait_peered()
+    net.wait_converged()  # one chain before the cut: the minority's branch starts from it
     minority, majority = ["Shanghai", "Nanjing"], ["Hangzhou", "Hefei", "Jiaxing"]
     # The API is on a minority node (Shanghai, or Nanjing after the fail-over): what it
     # anchors there lands in blocks the majority will out-grow.
@@ -268,6 +271,7 @@ def _cut_off(
             time.sleep(0.25)
         net.heal()
         net.wait_peered()
+        net.wait_converged()
     raise AssertionError("the minority never sealed a block of its own in five cuts")
 
 
