@@ -149,6 +149,12 @@ def _check(case: Any, server: Server, session: requests.Session, counts: dict[st
         assert isinstance(body.get("detail"), str), (role, body)
 
 
+#: Server-sent event streams: a response is open until the client goes (or a minute passes),
+#: which a request-and-validate fuzzer cannot read to its end. Their inputs (the key alone)
+#: and their events are tested in tests/api/test_console_browser.py.
+STREAMS = frozenset({"GET /v1/console/heads"})
+
+
 @pytest.mark.slow
 def test_fuzz_every_operation(api_schema: Any, server: Server, session: requests.Session) -> None:
     """Every operation of the schema, through schemathesis's example, coverage and fuzzing
@@ -166,6 +172,8 @@ def test_fuzz_every_operation(api_schema: Any, server: Server, session: requests
             failures.append(f"schema error: {result.err()}")
             continue
         operation, test = result.ok()
+        if operation.label in STREAMS:
+            continue
         operations += 1
         try:
             test(server=server, session=session, counts=counts)
