@@ -214,7 +214,9 @@ class Chain:
     def take_sent(self) -> list[PreparedTx]:
         """The transactions sent since the last call (in the order sent), forgotten here."""
         with self._lock:
-            sent, self._sent = (self._sent or []), ([] if self._sent is not None else None)
+            if self._sent is None:
+                return []
+            sent, self._sent = self._sent, []
             return sent
 
     def _explain_failure(
