@@ -2,7 +2,10 @@
 credit-score records members deposit for their enterprises to read.
 
 WAL mode with ``synchronous=FULL``: a submission answered 202 is on disk
-(fsync'd) before the answer leaves, so a killed server loses none.
+(fsync'd) before the answer leaves, so a killed server loses none. Reads go
+through a connection of each reading thread's own: in WAL mode a reader needs
+no lock of the writer's, so the intake's checks do not wait behind the fsync of
+a commit (the journal's group commit, the worker settling a round).
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ CREATE TABLE IF NOT EXISTS submissions (
     UNIQUE (signer, nonce_space, nonce)
 );
 CREATE INDEX IF NOT EXISTS submissions_pending ON submissions (status, anchor_id);
+-- The submissions a transaction carries: read for every anchor the worker sends and
+-- settles (without it, each such read scans the whole journal).
+CREATE INDEX IF NOT EXISTS submissions_anchor ON submissions (anchor_id)
+    WHERE anchor_id IS NOT NULL;
 -- Relayed calls still pending per signer (a dry run cannot see their effects); partial, so
 -- the attestation hot path never touches it.
 CREATE INDEX IF NOT EXISTS submissions_relays_pending ON submissions (signer)
@@ -83,6 +90,9 @@ class ApiDatabase:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -97,13 +107,30 @@ class ApiDatabase:
             self._conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        """Rows of a read."""
+        """Rows of a read, as committed: on the calling thread's own connection."""
+        reader: sqlite3.Connection | None = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._reader()
+        cur = reader.execute(sql, params)
+        cur.row_factory = sqlite3.Row
+        return list(cur.fetchall())
+
+    def _reader(self) -> sqlite3.Connection:
         with self._lock:
-            cur = self._conn.execute(sql, params)
-            cur.row_factory = sqlite3.Row
-            return list(cur.fetchall())
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            # Autocommit: each read sees what is committed now, no snapshot is kept.
+            reader = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            reader.execute("PRAGMA query_only=1")
+            self._readers.append(reader)
+        self._local.reader = reader
+        return reader
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (every thread's reading connection too)."""
         with self._lock:
+            self._closed = True
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._conn.close()

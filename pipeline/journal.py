@@ -361,41 +361,61 @@ class Journal:
         self, kind: str, tx: PreparedTx, submission_ids: list[str], tree: bytes | None = None
     ) -> int:
         """Journal a prepared transaction and tie the submissions to it, before sending."""
+        return self.begin_anchors(kind, [(tx, submission_ids, tree)])[0]
+
+    def begin_anchors(
+        self, kind: str, anchors: list[tuple[PreparedTx, list[str], bytes | None]]
+    ) -> list[int]:
+        """Journal prepared transactions (each with its submissions and tree), in one commit.
+
+        The worker's round of relays is journaled together: one fsync, not one a relay.
+        """
+        now = time.time()
+        ids: list[int] = []
         with self._db.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO anchors (kind, tx_hash, sender, to_address, data, raw, nonce, tree, "
-                "state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent', ?)",
-                (
-                    kind,
-                    tx.tx_hash,
-                    tx.sender,
-                    tx.to or "",
-                    tx.data,
-                    tx.raw,
-                    tx.nonce,
-                    tree,
-                    time.time(),
-                ),
-            )
-            anchor_id = int(cur.lastrowid or 0)
-            conn.executemany(
-                "UPDATE submissions SET anchor_id = ?, updated_at = ? WHERE id = ?",
-                [(anchor_id, time.time(), s) for s in submission_ids],
-            )
-        return anchor_id
+            for tx, submission_ids, tree in anchors:
+                cur = conn.execute(
+                    "INSERT INTO anchors (kind, tx_hash, sender, to_address, data, raw, nonce, "
+                    "tree, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent', ?)",
+                    (
+                        kind,
+                        tx.tx_hash,
+                        tx.sender,
+                        tx.to or "",
+                        tx.data,
+                        tx.raw,
+                        tx.nonce,
+                        tree,
+                        now,
+                    ),
+                )
+                anchor_id = int(cur.lastrowid or 0)
+                conn.executemany(
+                    "UPDATE submissions SET anchor_id = ?, updated_at = ? WHERE id = ?",
+                    [(anchor_id, now, s) for s in submission_ids],
+                )
+                ids.append(anchor_id)
+        return ids
 
     def settle(self, anchor_id: int, outcomes: dict[str, tuple[str, dict[str, Any]]]) -> None:
         """Record each submission's outcome (status, result) and close the anchor."""
+        self.settle_many({anchor_id: outcomes})
+
+    def settle_many(self, settled: dict[int, dict[str, tuple[str, dict[str, Any]]]]) -> None:
+        """:meth:`settle` of several anchors in one commit (a round of relays)."""
         now = time.time()
         with self._db.transaction() as conn:
             conn.executemany(
                 "UPDATE submissions SET status = ?, result = ?, updated_at = ? WHERE id = ?",
                 [
                     (status, json.dumps(result), now, sid)
+                    for outcomes in settled.values()
                     for sid, (status, result) in outcomes.items()
                 ],
             )
-            conn.execute("UPDATE anchors SET state = 'done' WHERE id = ?", (anchor_id,))
+            conn.executemany(
+                "UPDATE anchors SET state = 'done' WHERE id = ?", [(a,) for a in settled]
+            )
 
     def settle_without_anchor(self, outcomes: dict[str, tuple[str, dict[str, Any]]]) -> None:
         """Record outcomes of submissions that never needed a transaction."""

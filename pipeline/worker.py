@@ -172,8 +172,7 @@ class AnchorWorker:
             return 0
         records = [x for x in pending if x.kind == "attestation"]
         relays = [x for x in pending if x.kind != "attestation"]
-        for sub in relays:  # oldest first: the order they were accepted in
-            self._relay(sub)
+        self._relay_all(relays)  # oldest first: the order they were accepted in
         if not records:
             return len(relays)
         oldest = min(x.created_at for x in records)
@@ -202,20 +201,46 @@ class AnchorWorker:
             self._anchor_single(sub)
         return len(pending)
 
-    def _relay(self, sub: Submission) -> None:
-        """Relay one signed request (a forward or an authorisation) in its own transaction."""
-        s = self.service
-        try:
-            to, data = relay_call(s.ledger, sub)
-        except (KeyError, TypeError, ValueError) as exc:  # a journaled payload it cannot read
-            reason = {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"}
-            s.journal.settle_without_anchor({sub.id: ("rejected", reason)})
+    def _relay_all(self, subs: list[Submission]) -> None:
+        """Relay signed requests (forwards, authorisations), each in its own transaction, in
+        the order given: journaled together before the first is sent, settled together after.
+
+        One commit (an fsync) for the round's transactions and one for their outcomes, not
+        two a relay. Each transaction is still its own: a refused one settles its submission
+        with the contract's error by name and leaves the others alone.
+        """
+        if not subs:
             return
-        tx = s.chain.prepare(s.relayer, to, data)
-        anchor_id = s.journal.begin_anchor("relay", tx, [sub.id])
-        anchor = s.journal.anchor(anchor_id)
-        assert anchor is not None
-        self._finish(anchor)
+        s = self.service
+        unreadable: dict[str, tuple[str, dict[str, Any]]] = {}
+        prepared: list[tuple[Submission, PreparedTx]] = []
+        for sub in subs:
+            try:
+                to, data = relay_call(s.ledger, sub)
+            except (KeyError, TypeError, ValueError) as exc:  # a payload it cannot read
+                unreadable[sub.id] = (
+                    "rejected",
+                    {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"},
+                )
+                continue
+            prepared.append((sub, s.chain.prepare(s.relayer, to, data)))
+        if unreadable:
+            s.journal.settle_without_anchor(unreadable)
+        if not prepared:
+            return
+        anchor_ids = s.journal.begin_anchors(
+            "relay", [(tx, [sub.id], None) for sub, tx in prepared]
+        )
+        settled: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
+        try:
+            for (sub, tx), anchor_id in zip(prepared, anchor_ids, strict=True):
+                anchor = Anchor(anchor_id, "relay", tx, None, "sent", [sub.id])
+                settled[anchor_id] = self._outcomes(anchor, sub.operation)
+        finally:
+            # What was sent is settled even when the chain went away mid-round; the rest
+            # stays journaled for recover() to send again.
+            if settled:
+                s.journal.settle_many(settled)
 
     def _anchor_single(self, sub: Submission) -> None:
         s = self.service
@@ -223,9 +248,9 @@ class AnchorWorker:
         call = _ATTEST.call(s.ledger, _ATTEST.journaled.load(sub.payload))
         tx = s.chain.prepare(s.relayer, call.to, call.data)
         anchor_id = s.journal.begin_anchor("single", tx, [sub.id])
-        anchor = s.journal.anchor(anchor_id)
-        assert anchor is not None
-        self._finish(anchor)
+        # The transaction as prepared here, not read back: an in-process chain takes it
+        # without decoding and recovering its signature again.
+        self._finish(Anchor(anchor_id, "single", tx, None, "sent", [sub.id]))
 
     def _anchor_batch(self, subs: list[Submission], now: int) -> None:
         s = self.service
@@ -261,10 +286,10 @@ class AnchorWorker:
         call = _signed_batch_call(s.ledger, records)
         gas = signed_batch_gas(records)
         tx = s.chain.prepare(s.relayer, call.to, call.data, gas=gas)
-        anchor_id = s.journal.begin_anchor("batch", tx, [x.id for x in live], pack_levels(tree))
-        anchor = s.journal.anchor(anchor_id)
-        assert anchor is not None
-        self._finish(anchor)
+        ids = [x.id for x in live]
+        levels = pack_levels(tree)
+        anchor_id = s.journal.begin_anchor("batch", tx, ids, levels)
+        self._finish(Anchor(anchor_id, "batch", tx, levels, "sent", ids))
 
     def _without_refused(self, live: list[Submission]) -> list[Submission]:
         """Dry-run the batch: the chain refuses it whole for one record (a nonce already spent,
@@ -322,6 +347,13 @@ class AnchorWorker:
 
     def _finish(self, anchor: Anchor) -> None:
         """Send (or find) the anchor's transaction and settle its submissions when anchored."""
+        self.service.journal.settle(anchor.id, self._outcomes(anchor))
+
+    def _outcomes(
+        self, anchor: Anchor, operation: str | None = None
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Send (or find) the anchor's transaction; return each submission's outcome once
+        anchored (``operation``: a relay's, when known, else read from the journal)."""
         s = self.service
         try:
             receipt = self._send_anchored(anchor.tx)
@@ -335,26 +367,19 @@ class AnchorWorker:
                     for k, v in exc.fields.items()
                 },
             }
-            s.journal.settle(
-                anchor.id, {sid: ("rejected", reason) for sid in anchor.submission_ids}
-            )
-            return
+            return {sid: ("rejected", reason) for sid in anchor.submission_ids}
         s.note_chain_time(s.chain.backend.block(receipt.block_number).timestamp)
         base = {"tx_hash": receipt.tx_hash, "block": receipt.block_number}
         if anchor.kind == "relay":
             sid = anchor.submission_ids[0]
-            sub = s.journal.get(sid)
-            operation = sub.operation if sub is not None else ""
-            s.journal.settle(anchor.id, {sid: ("anchored", relay_result(s, operation, receipt))})
-            return
+            if operation is None:
+                sub = s.journal.get(sid)
+                operation = sub.operation if sub is not None else ""
+            return {sid: ("anchored", relay_result(s, operation, receipt))}
         events = s.ledger.attestations.decode_events(receipt)
         if anchor.kind == "single":
             uid = next(e.args["uid"] for e in events if e.name == "Attested")
-            s.journal.settle(
-                anchor.id,
-                {anchor.submission_ids[0]: ("anchored", {**base, "uid": "0x" + uid.hex()})},
-            )
-            return
+            return {anchor.submission_ids[0]: ("anchored", {**base, "uid": "0x" + uid.hex()})}
         batch = next(e for e in events if e.name == "BatchAnchored")
         batch_id = anchored_batch_id(batch.args)
         if anchor.tree is not None:
@@ -366,21 +391,18 @@ class AnchorWorker:
                 s.journal.batch_records(anchor.id),
                 check=False,  # signed leaves commit to (recordHash, claim), not batch_leaf's pair
             )
-        s.journal.settle(
-            anchor.id,
-            {
-                sid: (
-                    "anchored",
-                    {
-                        **base,
-                        "batch_id": "0x" + batch_id.hex(),
-                        "root": "0x" + batch.args["root"].hex(),
-                        "index": i,
-                    },
-                )
-                for i, sid in enumerate(anchor.submission_ids)
-            },
-        )
+        return {
+            sid: (
+                "anchored",
+                {
+                    **base,
+                    "batch_id": "0x" + batch_id.hex(),
+                    "root": "0x" + batch.args["root"].hex(),
+                    "index": i,
+                },
+            )
+            for i, sid in enumerate(anchor.submission_ids)
+        }
 
 
 def _signed_batch_call(ledger: Ledger, records: list[SignedRecord]) -> Call:
