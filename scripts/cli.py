@@ -1075,16 +1075,30 @@ def bench_api(
             "(--records is then the number of writes prepared).",
         ),
     ] = False,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=1.0,
+            max=20_000.0,
+            help="With --mix: an open loop, requests offered per second, evenly spaced, "
+            "each timed from when it was due (at most rate x seconds of them); "
+            "without it, a closed loop of --clients connections (saturation).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Accepted submissions per second and p99 latencies of a real server on loopback."""
     if mix:
         from scripts.bench_api_mix import bench_api_mix
 
-        _print_bench(
-            "API on loopback, a consortium's mix", bench_api_mix(seconds, clients, records), as_json
+        title = "API on loopback, a consortium's mix" + (
+            f", offered {rate:g} requests/s" if rate else f", {clients} clients in a closed loop"
         )
+        _print_bench(title, bench_api_mix(seconds, clients, records, rate), as_json)
         return
+    if rate is not None:
+        raise _fail("--rate is for the consortium's mix (--mix)")
     from scripts.bench import bench_api as run
 
     _print_bench("API on loopback", run(seconds, clients, records), as_json)

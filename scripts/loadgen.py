@@ -84,6 +84,27 @@ class LoadResult:
     #: Accept latencies and refusals per item label (a mixed load's operations).
     latencies_by_label: dict[str, list[float]] = field(default_factory=dict)
     refused_by_label: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: An open-loop load only: requests offered per second, how many were offered, and
+    #: how late the generator itself started one at worst (it must stay near 0 for the
+    #: offered rate to be what the server met).
+    offered_per_s: float = 0.0
+    offered: int = 0
+    max_lag_ms: float = 0.0
+
+    def note(self, item: Item, status: int, body: bytes, ms: float) -> list[str]:
+        """Count one answer; return the submission ids it acknowledged."""
+        if status in (200, 202):
+            self.latencies_ms.append(ms)
+            self.latencies_by_label.setdefault(item.label, []).append(ms)
+            ids = _submission_ids(json.loads(body))
+            for sub_id in ids:
+                self.accepted[sub_id] = item.key
+            return ids
+        if status:
+            self.refused[status] = self.refused.get(status, 0) + 1
+            by = self.refused_by_label.setdefault(item.label, {})
+            by[status] = by.get(status, 0) + 1
+        return []
 
     @property
     def accepted_per_s(self) -> float:
@@ -251,13 +272,7 @@ async def _load(
     host, port = url.hostname or "127.0.0.1", url.port or 80
 
     def request(item: Item) -> bytes:
-        payload = json.dumps(item.body, separators=(",", ":")).encode()
-        head = (
-            f"POST {item.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"X-API-Key: {item.api_key or api_key}\r\nIdempotency-Key: {item.key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-        ).encode()
-        return head + payload
+        return _request_bytes(item, host, port, api_key)
 
     def running() -> bool:
         return not halt.is_set() and time.monotonic() < deadline
@@ -289,17 +304,9 @@ async def _load(
                 writer = None
                 status, body = 0, b""
             ms = (time.perf_counter() - t0) * 1000
-            if status in (200, 202):
-                result.latencies_ms.append(ms)
-                result.latencies_by_label.setdefault(item.label, []).append(ms)
-                for sub_id in _submission_ids(json.loads(body)):
-                    result.accepted[sub_id] = item.key
-                    if on_accept is not None:
-                        on_accept(item, sub_id, status)
-            elif status:
-                result.refused[status] = result.refused.get(status, 0) + 1
-                by = result.refused_by_label.setdefault(item.label, {})
-                by[status] = by.get(status, 0) + 1
+            for sub_id in result.note(item, status, body, ms):
+                if on_accept is not None:
+                    on_accept(item, sub_id, status)
             again = retry and status in RETRIED
             if again or status == 0:
                 await asyncio.sleep(RETRY_PAUSE_S)
@@ -312,6 +319,102 @@ async def _load(
     await asyncio.gather(*(client() for _ in range(clients)))
     result.seconds = time.monotonic() - started
     return result
+
+
+def run_items_paced(
+    base_url: str,
+    items: Sequence[Item],
+    *,
+    rate: float,
+    duration_s: float,
+    max_connections: int = MAX_CLIENTS,
+    api_key: str = "",
+) -> LoadResult:
+    """Offer ``items`` at ``rate`` requests per second, evenly spaced, for ``duration_s``
+    (at most ``rate × duration_s`` requests, at most ``len(items)``): an open loop.
+
+    A closed loop (:func:`run_items`: each client sends its next request when the last
+    is answered) measures saturation, and its latency is queueing behind the other
+    clients. Here each request is sent when it is due, whether or not earlier ones were
+    answered, over at most ``max_connections`` keep-alive connections, and its latency
+    counts from when it was due, not from when it could be sent (as wrk2 does: a
+    request held back by a busy server or a busy generator counts its wait, so the
+    percentiles are not flattered by the server slowing the load down).
+    """
+    if rate <= 0 or duration_s <= 0:
+        raise ValueError("rate and duration_s must be positive")
+    return asyncio.run(
+        _paced(
+            base_url,
+            api_key,
+            items,
+            rate=rate,
+            duration_s=duration_s,
+            max_connections=max_connections,
+        )
+    )
+
+
+async def _paced(
+    base_url: str,
+    api_key: str,
+    items: Sequence[Item],
+    *,
+    rate: float,
+    duration_s: float,
+    max_connections: int,
+) -> LoadResult:
+    result = LoadResult()
+    url = urlsplit(base_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    count = min(len(items), int(rate * duration_s))
+    result.offered_per_s, result.offered = rate, count
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    slots = asyncio.Semaphore(max_connections)
+
+    async def send(item: Item, due: float) -> None:
+        async with slots:
+            conn = idle.pop() if idle else None
+            try:
+                if conn is None:
+                    conn = await asyncio.open_connection(host, port)
+                reader, writer = conn
+                writer.write(_request_bytes(item, host, port, api_key))
+                await writer.drain()
+                status, body = await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT_S)
+                idle.append(conn)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+                result.errors += 1
+                if conn is not None:
+                    conn[1].close()
+                status, body = 0, b""
+        result.note(item, status, body, (time.perf_counter() - due) * 1000)
+
+    started = time.perf_counter()
+    sent: list[asyncio.Task[None]] = []
+    for i in range(count):
+        due = started + i / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        result.max_lag_ms = max(result.max_lag_ms, (time.perf_counter() - due) * 1000)
+        sent.append(asyncio.create_task(send(items[i], due)))
+    await asyncio.gather(*sent)
+    result.seconds = time.perf_counter() - started
+    for _, writer in idle:
+        writer.close()
+    return result
+
+
+def _request_bytes(item: Item, host: str, port: int, api_key: str) -> bytes:
+    """One HTTP/1.1 POST of ``item`` (keep-alive)."""
+    payload = json.dumps(item.body, separators=(",", ":")).encode()
+    head = (
+        f"POST {item.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"X-API-Key: {item.api_key or api_key}\r\nIdempotency-Key: {item.key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode()
+    return head + payload
 
 
 def _submission_ids(doc: dict[str, Any]) -> list[str]:
