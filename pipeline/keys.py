@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,11 +61,10 @@ class KeyStore:
     """Issue, look up and revoke API keys."""
 
     def __init__(self, db: ApiDatabase) -> None:
+        # Lookups (one a request) read through the database's per-thread connections: the
+        # writer's is held while the journal commits (an fsync), and a reader in WAL mode
+        # needs no lock of the writer's, nor of another reader's.
         self._db = db
-        # Lookups have a connection of their own: the shared one is held while the journal
-        # commits (an fsync), and a reader in WAL mode needs no lock of the writer's.
-        self._reader = sqlite3.connect(str(db.path), check_same_thread=False)
-        self._reader_lock = threading.Lock()
 
     def issue(
         self,
@@ -104,11 +102,8 @@ class KeyStore:
 
     def lookup(self, key: str) -> ApiKey | None:
         """The key's record as stored now (revoked ones too), or None when unknown."""
-        with self._reader_lock:
-            row = self._reader.execute(
-                f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = ?", (_hash(key),)
-            ).fetchone()
-        return None if row is None else _key(row)
+        rows = self._db.query(f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = ?", (_hash(key),))
+        return _key(rows[0]) if rows else None
 
     def revoke(self, key_or_hash: str) -> bool:
         """Revoke a key (given itself or its hash); True when one was revoked."""
@@ -131,6 +126,6 @@ class KeyStore:
         ]
 
     def close(self) -> None:
-        """Close the lookup connection."""
-        with self._reader_lock:
-            self._reader.close()
+        """Close the database it reads (a store of its own, as the command line opens;
+        a service's store shares the service's database, which the service closes)."""
+        self._db.close()

@@ -312,7 +312,6 @@ class Service:
         if self.worker is not None:
             self.worker.stop()
         self.journal.close()
-        self.keys.close()
         self.index.close()
         self.db.close()
         self.chain.close()

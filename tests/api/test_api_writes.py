@@ -567,8 +567,9 @@ def test_reject_withdraw_request_and_mark_overdue(w: ApiWorld) -> None:
 def test_a_refusal_the_dry_run_could_not_see_is_rejected_by_the_worker_by_name(w: ApiWorld) -> None:
     r = w.ledger.receivables
     rid = issue(w, 70_000)
+    uid, _ = attest(w, "bank-a", w.subject("core"), "revoked after the refused transfer")
     assert w.service.worker is not None
-    w.service.worker.stop()  # hold the worker: both writes are pending together
+    w.service.worker.stop()  # hold the worker: the writes are pending together, one round
     first = {
         "to": w["tier2"].address,
         **w.signed("tier1", r, "transfer", b(rid), w["tier2"].address),
@@ -583,10 +584,24 @@ def test_a_refusal_the_dry_run_could_not_see_is_rejected_by_the_worker_by_name(w
     error(two, 403, "SignatureMismatch")  # ...but still only as signed
     two = w.post(f"/v1/receivables/{rid}/transfer", "tier1", second)
     assert (one.status_code, two.status_code) == (202, 202)
+    # Another party's write after it, relayed in the same round.
+    revoke = {
+        "reason": ZERO,
+        **w.signed("bank-a", w.ledger.attestations, "revoke", b(uid), bytes(32)),
+    }
+    three = w.post(f"/v1/attestations/{uid}/revoke", "bank-a", revoke)
+    assert three.status_code == 202
     worker = AnchorWorker(w.service)
     while worker.anchor_pending():
         pass
-    assert w.wait(one.json()["id"], "tier1")["status"] == "anchored"
+    first_done = w.wait(one.json()["id"], "tier1")
+    assert first_done["status"] == "anchored"
+    # The refused one sank neither the write before it nor the one after: each is its own
+    # transaction, in the order accepted, settled with its own outcome.
+    last = w.wait(three.json()["id"], "bank-a")
+    assert last["status"] == "anchored"
+    assert last["result"]["block"] > first_done["result"]["block"]
+    assert w.get(f"/v1/attestations/{uid}", "bank-a").json()["validity"] == "REVOKED"
     refused = w.wait(two.json()["id"], "tier1")
     assert refused["status"] == "rejected"
     result = refused["result"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from scripts.loadgen import Item, main, read_accepted, read_items, write_items
+from scripts.loadgen import Item, main, read_accepted, read_items, run_items_paced, write_items
 
 
 class _Stub(BaseHTTPRequestHandler):
@@ -19,6 +20,8 @@ class _Stub(BaseHTTPRequestHandler):
     seen: list[tuple[str, str]]  # (path, Idempotency-Key) of every request
     ids: dict[str, str]
     fail_once: set[str]  # keys answered 503 the first time
+    arrived: list[float]  # when each request arrived (monotonic)
+    delay_s: float = 0.0  # how long each answer takes
     lock = threading.Lock()
 
     def do_POST(self) -> None:
@@ -26,6 +29,9 @@ class _Stub(BaseHTTPRequestHandler):
         json.loads(self.rfile.read(length))
         key = self.headers["Idempotency-Key"]
         assert self.headers["X-API-Key"] == "secret"
+        with self.lock:
+            self.arrived.append(time.monotonic())
+        time.sleep(self.delay_s)
         with self.lock:
             self.seen.append((self.path, key))
             if key in self.fail_once:
@@ -48,7 +54,7 @@ class _Stub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stub() -> Iterator[tuple[str, type[_Stub]]]:
-    handler = type("Handler", (_Stub,), {"seen": [], "ids": {}, "fail_once": set()})
+    handler = type("Handler", (_Stub,), {"seen": [], "ids": {}, "fail_once": set(), "arrived": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -128,3 +134,26 @@ def test_loopback_only_bounded_and_a_key_is_needed(
         write_items(bodies, [bad_item])
         with pytest.raises(ValueError, match="not a plain route and key"):
             read_items(bodies)
+
+
+def test_an_open_loop_sends_each_request_when_due_and_times_it_from_then(
+    stub: tuple[str, type[_Stub]],
+) -> None:
+    url, handler = stub
+    handler.delay_s = 0.3  # every answer takes 0.3 s: one client in a closed loop does 3/s
+    started = time.monotonic()
+    result = run_items_paced(url, _items(40), rate=20, duration_s=1.0, api_key="secret")
+    elapsed = time.monotonic() - started
+    # Bounded by rate x duration (20 of the 40 items), each sent when due, not when the
+    # last was answered: the 20 arrive spread over about 19/20 s, and all are answered
+    # well before the 6 s a closed loop of one connection would take.
+    assert (result.offered, result.offered_per_s) == (20, 20)
+    assert sorted(k for _, k in handler.seen) == sorted(f"load-{i}" for i in range(20))
+    assert len(result.accepted) == 20
+    assert 0.85 <= max(handler.arrived) - min(handler.arrived) < 2.0
+    assert 0.95 + 0.3 <= elapsed < 4.0
+    # Timed from when each was due: never less than the server's 0.3 s.
+    assert min(result.latencies_ms) >= 300
+    assert result.max_lag_ms < 500
+    with pytest.raises(ValueError, match="positive"):
+        run_items_paced(url, _items(1), rate=0, duration_s=1.0)
