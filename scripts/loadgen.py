@@ -90,6 +90,9 @@ class LoadResult:
     offered_per_s: float = 0.0
     offered: int = 0
     max_lag_ms: float = 0.0
+    #: An open-loop load only: (seconds after the start it was due, accept latency ms) of
+    #: each accepted request, to tell the server's first seconds from the rest.
+    timeline: list[tuple[float, float]] = field(default_factory=list)
 
     def note(self, item: Item, status: int, body: bytes, ms: float) -> list[str]:
         """Count one answer; return the submission ids it acknowledged."""
@@ -388,7 +391,9 @@ async def _paced(
                 if conn is not None:
                     conn[1].close()
                 status, body = 0, b""
-        result.note(item, status, body, (time.perf_counter() - due) * 1000)
+        ms = (time.perf_counter() - due) * 1000
+        if result.note(item, status, body, ms):
+            result.timeline.append((due - started, ms))
 
     started = time.perf_counter()
     sent: list[asyncio.Task[None]] = []
