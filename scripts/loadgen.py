@@ -54,6 +54,10 @@ REQUEST_TIMEOUT_S = 30.0
 RETRY_PAUSE_S = 0.05
 #: What ``--retry`` sends again: no answer (status 0), too many requests, server errors.
 RETRIED = frozenset({0, 429, 500, 502, 503, 504})
+#: An open loop reuses an idle keep-alive connection only this recently used: uvicorn
+#: closes one idle for 5 s, and a request sent on a closed one would fail (the
+#: generator's fault, not the server's).
+IDLE_REUSE_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -372,12 +376,21 @@ async def _paced(
     host, port = url.hostname or "127.0.0.1", url.port or 80
     count = min(len(items), int(rate * duration_s))
     result.offered_per_s, result.offered = rate, count
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    # Idle connections, with when each was last answered on; the newest is reused first.
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
     slots = asyncio.Semaphore(max_connections)
 
     async def send(item: Item, due: float) -> None:
         async with slots:
-            conn = idle.pop() if idle else None
+            conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+            if idle:
+                reader, writer, used = idle.pop()
+                if time.perf_counter() - used < IDLE_REUSE_S:
+                    conn = reader, writer
+                else:  # the server may have closed it: every older one too
+                    for _, stale, _ in (*idle, (reader, writer, used)):
+                        stale.close()
+                    idle.clear()
             try:
                 if conn is None:
                     conn = await asyncio.open_connection(host, port)
@@ -385,7 +398,7 @@ async def _paced(
                 writer.write(_request_bytes(item, host, port, api_key))
                 await writer.drain()
                 status, body = await asyncio.wait_for(_read_response(reader), REQUEST_TIMEOUT_S)
-                idle.append(conn)
+                idle.append((reader, writer, time.perf_counter()))
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
                 result.errors += 1
                 if conn is not None:
@@ -406,7 +419,7 @@ async def _paced(
         sent.append(asyncio.create_task(send(items[i], due)))
     await asyncio.gather(*sent)
     result.seconds = time.perf_counter() - started
-    for _, writer in idle:
+    for _, writer, _ in idle:
         writer.close()
     return result
 
