@@ -44,7 +44,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ import numpy.typing as npt
 
 from ledger_client import Chain, connect
 from ledger_client.attestations.batches import MAX_BATCH, BatchProof, batch_leaf
-from ledger_client.attestations.merkle import MerkleTree, keccak256
+from ledger_client.attestations.merkle import MerkleTree, keccak256, leaf_hash
 from ledger_client.attestations.records import Schema, canonical_json, validate_record
 from ledger_client.deployment import Ledger
 from ledger_client.errors import LedgerValueError
@@ -72,6 +72,7 @@ __all__ = [
     "canonical_records",
     "report_days",
     "run_scale",
+    "world_chunks",
     "world_rows",
 ]
 
@@ -131,6 +132,7 @@ class ScaleConfig:
     flow_sample: int = 200  # enterprises whose other flows are played as transactions
     adversary_rate: float = 0.5
     max_batch: int = MAX_BATCH
+    flows: bool = True  # False: the world's records only (no sample, no adversaries)
 
 
 # -- the world, as rows ----------------------------------------------------------------------
@@ -163,14 +165,18 @@ def report_days(rows: RowArray) -> IntArray:
 
 
 def world_rows(seed: int, enterprises: int, chunk: int = WORLD_CHUNK) -> RowArray:
-    """Every record of the credit world of ``enterprises`` as :data:`ROW` rows, world order.
+    """Every record of the credit world of ``enterprises`` as :data:`ROW` rows, world order."""
+    return np.concatenate(list(world_chunks(seed, enterprises, chunk)))
+
+
+def world_chunks(seed: int, enterprises: int, chunk: int = WORLD_CHUNK) -> Iterator[RowArray]:
+    """The world's rows, ``chunk`` enterprises at a time, in world order.
 
     Chunk ``c`` is ``make_credit_world`` of its own seed; its subjects, loan numbers and
     row numbers are offset so they stay unique across chunks.
     """
     if enterprises < 1:
         raise LedgerValueError("the world needs at least one enterprise")
-    parts: list[RowArray] = []
     row_base = loan_base = 0
     for c, start in enumerate(range(0, enterprises, chunk)):
         count = min(chunk, enterprises - start)
@@ -188,10 +194,10 @@ def world_rows(seed: int, enterprises: int, chunk: int = WORLD_CHUNK) -> RowArra
         payload[loans, 3] += loan_base
         payload[overdue, 2] += loan_base
         rows["payload"] = payload
-        parts.append(rows)
-        row_base += table.rows
+        del table, payload
+        row_base += rows.shape[0]
         loan_base += chunk_loans
-    return np.concatenate(parts)
+        yield rows
 
 
 def subject_ids(key: bytes, enterprises: int) -> list[bytes]:
@@ -293,14 +299,12 @@ def row_to_record(row: np.void, subjects: Sequence[bytes]) -> tuple[str, dict[st
         int(row["holder"]),
         int(row["month"]),
         [int(v) for v in row["payload"]],
-        int(row["row"]),
-        subjects[int(row["subject"])],
+        row=int(row["row"]),
+        subject=subjects[int(row["subject"])],
     )
 
 
-def check_encoding(
-    schema: Schema, row: np.void, encoded: bytes, subjects: Sequence[bytes]
-) -> None:
+def check_encoding(schema: Schema, row: np.void, encoded: bytes, subjects: Sequence[bytes]) -> None:
     """Raise ScaleEncodingMismatch unless ``encoded`` is the project's canonical JSON of row."""
     name, record = row_to_record(row, subjects)
     if name != schema.name or canonical_json(validate_record(schema, record)) != encoded:
@@ -377,9 +381,7 @@ class ScaleStore:
         ]
         path = home / "records.bin"
         self.rows: RowArray = (
-            np.memmap(path, dtype=ROW, mode="r")
-            if path.stat().st_size
-            else np.zeros(0, dtype=ROW)
+            np.memmap(path, dtype=ROW, mode="r") if path.stat().st_size else np.zeros(0, dtype=ROW)
         )
 
     def batch_rows(self, number: int) -> RowArray:
@@ -428,6 +430,8 @@ class ScaleSimulation(Simulation):
     """The scenario with the credit world's reporting at scale (module docstring)."""
 
     def __init__(self, scale: ScaleConfig) -> None:
+        if not 1 <= scale.max_batch <= MAX_BATCH:
+            raise LedgerValueError(f"max_batch must be 1..{MAX_BATCH:,}, not {scale.max_batch:,}")
         self.scale = scale
         self.stages = StageTimes()
         config = SimulationConfig(
@@ -435,14 +439,15 @@ class ScaleSimulation(Simulation):
             enterprises=max(5, scale.flow_sample),
             seed=scale.seed,
             out=scale.out,
-            adversary_rate=scale.adversary_rate,
+            adversary_rate=scale.adversary_rate if scale.flows else 0.0,
+            flows=scale.flows,
             audit=False,
             credit_enterprises=0,
         )
         super().__init__(config)
-        self.rows: RowArray = np.zeros(0, dtype=ROW)
-        self._order: IntArray = np.zeros(0, dtype=np.int64)
-        self._day_start: IntArray = np.zeros(0, dtype=np.int64)
+        #: Per world chunk: its reportable rows sorted by (day, holder, kind), world order
+        #: kept within, and where each day's begin. Never concatenated: one copy in memory.
+        self._chunks: list[tuple[RowArray, IntArray]] = []
         self._pending: RowArray = np.zeros(0, dtype=ROW)
         self.world_subjects: list[bytes] = []
         self.kept: list[KeptBatch] = []
@@ -465,21 +470,20 @@ class ScaleSimulation(Simulation):
         """The scenario's set-up, then the world's rows and where each day's begin."""
         ledger = super().setup()
         t0 = time.perf_counter()
-        rows = world_rows(self.scale.seed, self.scale.enterprises)
-        days = report_days(rows)
-        self.world_records = int(rows.shape[0])
-        keep = days < self.scale.days
-        self.reportable = int(keep.sum())
-        rows, days = rows[keep], days[keep]
-        # One sort by (day, holder, kind), world order kept within: each day's batches
-        # are then contiguous runs, and the unreported rows are dropped at once.
-        key = (days * 256 + rows["holder"].astype(np.int64)) * 256 + rows["kind"]
-        order = np.argsort(key, kind="stable")
-        self.rows = rows[order]
-        self._day_start = np.searchsorted(
-            days[order], np.arange(self.scale.days + 1, dtype=np.int64)
-        )
-        del rows, days, key, order
+        every_day = np.arange(self.scale.days + 1, dtype=np.int64)
+        for drawn in world_chunks(self.scale.seed, self.scale.enterprises):
+            every = report_days(drawn)
+            self.world_records += int(drawn.shape[0])
+            keep = every < self.scale.days
+            rows, days = drawn[keep], every[keep]
+            del drawn, every
+            # Sorted by (day, holder, kind), world order kept within: a day's rows of a
+            # chunk are one run, and its batches' rows contiguous runs within it.
+            key = (days * 256 + rows["holder"].astype(np.int64)) * 256 + rows["kind"]
+            order = np.argsort(key, kind="stable")
+            self._chunks.append((rows[order], np.searchsorted(days[order], every_day)))
+            self.reportable += int(rows.shape[0])
+            del rows, days, key, order
         key_bytes = self.ring.account("consortium-subject-key").key
         self.world_subjects = subject_ids(bytes(key_bytes), self.scale.enterprises)
         self.stages.world += time.perf_counter() - t0
@@ -504,7 +508,7 @@ class ScaleSimulation(Simulation):
 
     def _bureaus(self, day: int) -> None:
         """Today's rows of every holder, anchored in batches by holder and schema."""
-        today = self.rows[self._day_start[day] : self._day_start[day + 1]]
+        today = np.concatenate([rows[ds[day] : ds[day + 1]] for rows, ds in self._chunks])
         suspended = self.suspended()
         if self._pending.shape[0]:
             today = np.concatenate([self._pending, today])
@@ -534,8 +538,10 @@ class ScaleSimulation(Simulation):
         t0 = time.perf_counter()
         encoded = canonical_records(rows, self.world_subjects)
         subjects = self.world_subjects
+        # leaf_hash(subject ‖ record hash) is batch_leaf without its length checks: both
+        # are 32 bytes here by construction, and this loop runs once per record.
         leaves = [
-            batch_leaf(subjects[s], keccak256(e))
+            leaf_hash(subjects[s] + keccak256(e))
             for s, e in zip(rows["subject"].tolist(), encoded, strict=True)
         ]
         t1 = time.perf_counter()
@@ -590,7 +596,9 @@ class ScaleSimulation(Simulation):
             "row_bytes": ROW.itemsize,
             "stage_seconds": self.stages.to_dict(),
             "flows": (
-                f"consent, disputes, receivables, lending and adversaries are real "
+                "none: the world's records only"
+                if not self.scale.flows
+                else f"consent, disputes, receivables, lending and adversaries are real "
                 f"transactions for a sample of {self.config.enterprises} enterprises of their "
                 f"own population, not for the {self.scale.enterprises:,} of the world"
             ),

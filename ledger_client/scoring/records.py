@@ -186,13 +186,13 @@ def row_record(table: RecordTable, row: int, subject: bytes) -> tuple[str, dict[
         int(table.holder[row]),
         int(table.month[row]),
         [int(v) for v in table.payload[row]],
-        row,
-        subject,
+        row=row,
+        subject=subject,
     )
 
 
 def record_of(
-    kind: RecordKind, holder_index: int, month: int, p: Sequence[int], row: int, subject: bytes
+    kind: RecordKind, holder_index: int, month: int, p: Sequence[int], *, row: int, subject: bytes
 ) -> tuple[str, dict[str, object]]:
     """One record from its columns: ``(schema name, record)``.
 
