@@ -1090,6 +1090,81 @@ def bench_api(
     _print_bench("API on loopback", run(seconds, clients, records), as_json)
 
 
+@bench_app.command("scale")
+def bench_scale(
+    size: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--size",
+            min=1,
+            help="Enterprises of one size (repeatable; at least two for a fit). "
+            "Default: 10,000, 30,000, 100,000 and 300,000.",
+        ),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days of every size.")] = 365,
+    seed: Annotated[int, typer.Option(help="Seed of the world and the flows.")] = 7,
+    flow_sample: Annotated[
+        int, typer.Option(min=5, help="Enterprises whose other flows are real transactions.")
+    ] = 200,
+    engine: Annotated[str, typer.Option(help="The embedded chain's engine.")] = "revm",
+    timeout: Annotated[
+        float, typer.Option(min=1.0, help="Seconds one size may take; larger ones then stop.")
+    ] = 3_600.0,
+    engine_check: Annotated[
+        bool,
+        typer.Option(help="Also run one small world on py-evm and revm and compare the gas."),
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """The simulator at scale: time, peak memory and disk per size, fitted and extrapolated
+    to 1M and 10M enterprises, with the stage that bounds it."""
+    from scripts.bench_scale import DEFAULT_SIZES
+    from scripts.bench_scale import bench_scale as run
+
+    doc = run(
+        tuple(size or DEFAULT_SIZES),
+        days,
+        seed=seed,
+        flow_sample=flow_sample,
+        engine=engine,
+        timeout_s=timeout,
+        engine_check=engine_check,
+    )
+    if as_json:
+        _emit_json(doc)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"The simulator at scale ({engine}, {days} days)")
+    for col in ("enterprises", "seconds", "peak RSS MiB", "disk MiB", "transactions", "records"):
+        table.add_column(col, justify="right")
+    for r in doc["runs"]:
+        table.add_row(
+            f"{r['enterprises']:,}",
+            f"{r['seconds']:,}",
+            f"{r['peak_rss_bytes'] / 2**20:,.0f}",
+            f"{r['disk_bytes'] / 2**20:,.0f}",
+            f"{r['transactions']:,}",
+            f"{r['records']:,}",
+        )
+    for label, row in doc["extrapolated"].items():
+        secs, rss = row["seconds"], row["peak_rss_bytes"]
+        table.add_row(
+            f"{label} (fit)",
+            f"{secs:,}" if secs is not None else "-",
+            f"{rss / 2**20:,.0f}" if rss is not None else "-",
+            f"{row['disk_bytes'] / 2**20:,.0f}" if row["disk_bytes"] is not None else "-",
+            "-",
+            f"{row['records']:,}" if row["records"] is not None else "-",
+        )
+    console = Console()
+    console.print(table)
+    if "stopped" in doc:
+        console.print(f"stopped at {doc['stopped']['enterprises']:,}: {doc['stopped']['why']}")
+    for label, row in doc["extrapolated"].items():
+        console.print(f"{label}: bound by {row['bound_by']}")
+
+
 @bench_app.command("console")
 def bench_console(
     records: Annotated[int, typer.Option(help="Credit records anchored (in batches).")] = 100_000,
@@ -1171,7 +1246,7 @@ def bench_all(
         typer.Option(
             "--skip",
             help="Leave out a section (repeatable): gas, throughput, api, sim, restart, "
-            "audit, reference.",
+            "audit, reference, scale.",
         ),
     ] = None,
     as_json: JsonOption = False,
