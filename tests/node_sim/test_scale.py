@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from ledger_client.attestations.batches import MAX_BATCH
 from ledger_client.attestations.records import canonical_json, load_schemas, validate_record
 from ledger_client.audit import verify_record
+from ledger_client.chain.backends import ENGINE_VARIABLE
 from ledger_client.scoring.records import MEMBERS, RecordKind
 from node_sim.scale import (
     ScaleConfig,
@@ -23,6 +26,7 @@ from node_sim.scale import (
     world_rows,
 )
 from node_sim.simulation import SimulationResult
+from scripts.cli import app
 
 ENTERPRISES, DAYS, SEED = 300, 40, 11
 
@@ -133,3 +137,40 @@ def test_the_run_is_reproducible_from_the_seed_and_splits_large_groups(
     batches = ScaleStore(small).batches
     assert max(b.count for b in batches) == 40
     assert sum(b.count for b in batches) == sum(b[3] for b in first)
+
+
+def test_a_record_proven_from_the_cli_verifies_with_credit_chain_verify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--engine` sets the engine for the process: put it back as it was after the test.
+    monkeypatch.delenv(ENGINE_VARIABLE, raising=False)
+    out = tmp_path / "run"
+    runner = CliRunner()
+    ran = runner.invoke(
+        app,
+        ["simulate-scale", "--enterprises", "60", "--days", "20", "--flow-sample", "5",
+         "--out", str(out), "--json"],
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout)["scale"]["records_anchored"] > 0
+    record, proof = tmp_path / "record.json", tmp_path / "proof.json"
+    args = ["--out", str(out), "--batch", "0", "--index", "0"]
+    made = runner.invoke(
+        app, ["scale-proof", *args, "--record", str(record), "--proof", str(proof)]
+    )
+    assert made.exit_code == 0, made.output
+    verify = ["--engine", "revm", "verify", "--manifest", str(out / "manifest.json")]
+    checked = runner.invoke(
+        app, [*verify, "--record", str(record), "--proof", str(proof), "--json"]
+    )
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["ok"] is True
+    doc = json.loads(record.read_text(encoding="utf-8"))
+    key = next(k for k, v in doc.items() if isinstance(v, int) and k != "instalment")
+    doc[key] += 1
+    record.write_text(json.dumps(doc), encoding="utf-8")
+    refused = runner.invoke(
+        app, [*verify, "--record", str(record), "--proof", str(proof), "--json"]
+    )
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["ok"] is False
