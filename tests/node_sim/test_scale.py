@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ledger_client.attestations.batches import MAX_BATCH
+from ledger_client.attestations.batches import MAX_BATCH, batch_leaf
+from ledger_client.attestations.merkle import keccak256, pair_leaves
 from ledger_client.attestations.records import canonical_json, load_schemas, validate_record
 from ledger_client.audit import verify_record
 from ledger_client.chain.backends import ENGINE_VARIABLE
@@ -174,3 +175,11 @@ def test_a_record_proven_from_the_cli_verifies_with_credit_chain_verify(
     )
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["ok"] is False
+
+
+def test_pair_leaves_are_batch_leaves_of_the_records_hashes() -> None:
+    subjects = subject_ids(b"s" * 32, 5)
+    docs = [b'{"n":%d}' % i for i in range(5)]
+    assert pair_leaves(subjects, docs) == [
+        batch_leaf(s, keccak256(d)) for s, d in zip(subjects, docs, strict=True)
+    ]
