@@ -144,6 +144,8 @@ def bench_scale(
     """
     runs: list[dict[str, Any]] = []
     stopped: dict[str, Any] | None = None
+    # Sampled between sizes: on a shared machine the load says how far the times stretch.
+    load: list[list[float]] = [[round(x, 2) for x in os.getloadavg()]]
     for size in sorted(sizes):
         out = Path(tempfile.mkdtemp(prefix=f"credit-chain-bench-scale-{size}-"))
         args = [size, days, seed, flow_sample, engine, str(out)]
@@ -164,7 +166,12 @@ def bench_scale(
             stopped = {"enterprises": size, "why": done.stderr.strip()[-2_000:]}
             break
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        load.append([round(x, 2) for x in os.getloadavg()])
+    from .bench import machine_info
+
     doc: dict[str, Any] = {
+        "machine": machine_info(),
+        "load_average_between_sizes": load,
         "engine": engine,
         "days": days,
         "seed": seed,

@@ -544,7 +544,9 @@ def _scale_target(t: Mapping[str, Any]) -> str:
 
 def render_scale(benchmarks: Path = BENCHMARKS) -> str:
     """The simulator at scale: each measured size, the fits and their extrapolations."""
-    run = _newest("bench-scale-*.json", benchmarks, "credit-chain bench scale --json")
+    # bench-scale-<date>.json: the sizes and their fit; bench-scale-1m-<date>.json: one
+    # size measured once beside them (an hour's run), set against what the fit predicted.
+    run = _newest("bench-scale-20*.json", benchmarks, "credit-chain bench scale --json")
     if run is None:
         return "No `credit-chain bench scale` run is kept in `benchmarks/`."
     d = run.doc
@@ -591,6 +593,25 @@ def render_scale(benchmarks: Path = BENCHMARKS) -> str:
         )
     if "stopped" in d:
         lines.append(f"Stopped at {_fmt(d['stopped']['enterprises'])}: {d['stopped']['why']}.")
+    once = _newest(
+        "bench-scale-1m-*.json", benchmarks, "credit-chain bench scale --size 1000000 --json"
+    )
+    for r in once.doc["runs"] if once is not None else ():
+        assert once is not None
+        predicted = d["extrapolated"].get(f"{r['enterprises']:,} x {r['days']} days")
+        lines.append(
+            f"Measured once at {_fmt(r['enterprises'])} x {r['days']} days (`{once.name}`): "
+            f"{_secs(r['seconds'])}, {_mib(r['peak_rss_bytes'])} peak RSS, "
+            f"{_mib(r['disk_bytes'])} on disk, {_fmt(r['transactions'])} transactions, "
+            f"{_fmt(r['records'])} records in {_fmt(r['batches'])} batches"
+            + (
+                f"; the fit predicted {_secs(predicted['seconds'])} to "
+                f"{_secs(predicted['seconds_affine'])} and {_mib(predicted['peak_rss_bytes'])} "
+                f"to {_mib(predicted['peak_rss_bytes_affine'])}."
+                if predicted
+                else "."
+            )
+        )
     return "\n".join(lines)
 
 
