@@ -234,7 +234,11 @@ def _fits(runs: Sequence[dict[str, Any]], days: int) -> dict[str, Any]:
             {
                 "enterprises": n,
                 "days": 365,
-                "how": "measured" if measured else "extrapolated" if days == 365 else "n/a",
+                "how": "measured"
+                if measured
+                else "n/a"
+                if days != 365 or secs is None
+                else "extrapolated",
                 "seconds": round(secs) if secs is not None else None,
                 "seconds_target": limit_s,
                 "seconds_met": secs is not None and days == 365 and secs <= limit_s,
