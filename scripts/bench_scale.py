@@ -167,10 +167,7 @@ def bench_scale(
             break
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         load.append([round(x, 2) for x in os.getloadavg()])
-    from .bench import machine_info
-
     doc: dict[str, Any] = {
-        "machine": machine_info(),
         "load_average_between_sizes": load,
         "engine": engine,
         "days": days,

@@ -1208,10 +1208,13 @@ def bench_scale(
 ) -> None:
     """The simulator at scale: time, peak memory and disk per size, fitted and extrapolated
     to 1M and 10M enterprises, with the stage that bounds it."""
+    from scripts.bench import machine_info
     from scripts.bench_scale import DEFAULT_SIZES
     from scripts.bench_scale import bench_scale as run
 
-    doc = run(
+    # What it ran on (bench all records this once for every section).
+    doc: dict[str, Any] = {"machine": machine_info()}
+    doc |= run(
         tuple(size or DEFAULT_SIZES),
         days,
         seed=seed,
