@@ -20,6 +20,8 @@ from ledger_client import Chain, Keyring, Ledger, attach, connect
 from ledger_client.audit import compare_with_chain
 from ledger_client.audit.replay import Replay
 from ledger_client.chain.artifacts import load_artifacts
+from ledger_client.chain.backends.base import Backend
+from ledger_client.chain.backends.rpc import RpcBackend
 from ledger_client.chain.batch_read import BatchReader, ViewCall
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.errors import (
@@ -164,6 +166,29 @@ class BatchReadConformance:
         # The other entities were read in the same calls and still agree.
         assert not [m for m in comparison.mismatches if m.detail.startswith("member ")]
         assert comparison.compared["members"] == len(replay.state.member_order)
+
+    def test_a_range_of_blocks_reads_as_block_by_block(
+        self, world: tuple[Ledger, Keyring], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        ledger, _ = world
+        backend = ledger.chain.backend
+        head = backend.block_number()
+        single = Backend.blocks_with_receipts(backend, 1, head)
+        assert sum(len(receipts) for _, receipts in single) > 10
+        if isinstance(backend, RpcBackend):
+            # A node's backend sends JSON-RPC batches, never a request per block.
+            one_by_one: list[str] = []
+            real = backend._raw
+
+            def counted(method: str, params: list[Any]) -> dict[str, Any]:
+                one_by_one.append(method)
+                return real(method, params)
+
+            monkeypatch.setattr(backend, "_raw", counted)
+            assert backend.blocks_with_receipts(1, head) == single
+            assert one_by_one == []
+        else:
+            assert backend.blocks_with_receipts(1, head) == single
 
 
 class TestBatchReadPyEvm(EmbeddedChain, BatchReadConformance):
