@@ -26,10 +26,11 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from ..chain.batch_read import BatchReader, ViewCall, ViewResult
+from ..chain.batch_read import MAX_CALLS, BatchReader, ViewCall, ViewResult, decode_view
 from ..contracts.base import ContractFacade
 from ..contracts.receivables import invoice_key, receivable_label
 from ..deployment import Ledger
+from ..errors import ContractRevert
 from ..types import Role
 from .state import Breach, EventRef, LedgerState
 
@@ -109,12 +110,13 @@ class _Comparer:
         since: int | None,
         recheck: set[str],
         *,
+        views_per_call: int = MAX_CALLS,
         batch: int = FLUSH_EVERY,
     ) -> None:
         self.ledger, self.state, self.block = ledger, state, block
         self.since, self.recheck = since, recheck
         self.result = Comparison(block=block, incremental_since=since)
-        self.reader = BatchReader(ledger.chain, block=block)
+        self.reader = BatchReader(ledger.chain, block=block, max_calls=views_per_call)
         self.batch = max(1, batch)
         self._pending: list[_Pending] = []
         self._queued_reads = 0
@@ -167,24 +169,52 @@ class _Comparer:
         self.queue(key, what, last, reads, then=then)
 
     def flush(self) -> None:
-        """Read every queued view, then compare each queued entity, in order."""
+        """Read every queued view, then compare each queued entity, in order.
+
+        The views that answer anyone are read many to an ``eth_call`` and preloaded into
+        the chain client; each is then still asked for on its own through
+        :meth:`~ledger_client.chain.connection.Chain.call`, so whatever checks or records
+        a node's answers sees every view, as when each was its own call.
+        """
         pending, self._pending, self._queued_reads = self._pending, [], 0
+        chain = self.ledger.chain
         batched = [r.call for p in pending for r in p.reads if r.sender is None]
-        values = iter(self.reader.read(batched))
-        for p in pending:
-            outputs: list[ViewResult] = [
-                next(values) if r.sender is None else self.reader.read_one(r.call, sender=r.sender)
-                for r in p.reads
-            ]
-            self.result.views += len(outputs)
-            failed = [
-                (r, o) for r, o in zip(p.reads, outputs, strict=True) if isinstance(o, Exception)
-            ]
-            if failed:
-                self.failed(p, failed)
-                continue
-            p.then([o for o in outputs if isinstance(o, tuple)])
+        encoded = [c.calldata() for c in batched]
+        answers = self.reader.read_raw(batched, encoded)
+        chain.preload(
+            self.block,
+            ((c.to, data, a) for c, data, a in zip(batched, encoded, answers, strict=True)),
+        )
+        datas = iter(encoded)
+        try:
+            for p in pending:
+                outputs = [
+                    self.ask(r, next(datas) if r.sender is None else r.call.calldata())
+                    for r in p.reads
+                ]
+                self.result.views += len(outputs)
+                failed = [
+                    (r, o)
+                    for r, o in zip(p.reads, outputs, strict=True)
+                    if isinstance(o, Exception)
+                ]
+                if failed:
+                    self.failed(p, failed)
+                    continue
+                p.then([o for o in outputs if isinstance(o, tuple)])
+        finally:
+            chain.discard_preloaded()
         self.result.calls = self.reader.eth_calls
+
+    def ask(self, read: _Read, data: bytes) -> ViewResult:
+        """One view's answer: preloaded when it answers anyone, else its own call."""
+        if read.sender is not None:
+            self.reader.eth_calls += 1
+        try:
+            raw = self.ledger.chain.call(read.call.to, data, sender=read.sender, block=self.block)
+        except ContractRevert as exc:
+            return exc
+        return decode_view(read.call, raw)
 
     def failed(self, p: _Pending, failed: Sequence[tuple[_Read, ViewResult]]) -> None:
         """A view the chain would not answer: the entity cannot be compared."""
@@ -251,13 +281,16 @@ def compare_with_chain(
     since: int | None = None,
     recheck: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
+    views_per_call: int = MAX_CALLS,
 ) -> Comparison:
     """Read every entity's view at ``block`` and compare it with ``state``.
 
     With ``since``, compare only entities whose last event is after that block,
     and those named in ``recheck`` (keys of an earlier comparison's mismatches).
+    ``views_per_call`` caps the views one ``eth_call`` reads; 1 reads each view with
+    an ordinary call of its own (how the comparison read before it batched).
     """
-    c = _Comparer(ledger, state, block, since, set(recheck))
+    c = _Comparer(ledger, state, block, since, set(recheck), views_per_call=views_per_call)
     steps: list[Callable[[_Comparer], None]] = [
         _members,
         _schemas,

@@ -44,7 +44,7 @@ from ledger_client.errors import (
     ViewUndecodable,
 )
 
-__all__ = ["BatchReader", "ViewCall", "ViewResult"]
+__all__ = ["BatchReader", "ViewCall", "ViewResult", "decode_view"]
 
 #: EIP-170's cap on a contract's code, which the returned results count against.
 MAX_OUTPUT_BYTES = 24_576
@@ -129,20 +129,33 @@ class BatchReader:
 
     def read(self, calls: Sequence[ViewCall]) -> list[ViewResult]:
         """Each call's decoded outputs, or the error it ended in, in the order given."""
-        encoded = [c.calldata() for c in calls]
-        results: list[ViewResult] = []
-        for start, stop in self._chunks(calls, encoded):
-            results.extend(self._read_chunk(calls[start:stop], encoded[start:stop]))
-        return results
+        return [
+            answer if isinstance(answer, ContractRevert) else decode_view(call, answer)
+            for call, answer in zip(calls, self.read_raw(calls), strict=True)
+        ]
+
+    def read_raw(
+        self, calls: Sequence[ViewCall], encoded: Sequence[bytes] | None = None
+    ) -> list[bytes | ContractRevert]:
+        """Each call's output bytes, or its revert, in order; ``encoded`` is the calls'
+        calldata when the caller has it already."""
+        data = list(encoded) if encoded is not None else [c.calldata() for c in calls]
+        answers: list[bytes | ContractRevert] = []
+        for start, stop in self._chunks(calls, data):
+            answers.extend(self._read_chunk(calls[start:stop], data[start:stop]))
+        return answers
 
     def read_one(self, call: ViewCall, *, sender: str | None = None) -> ViewResult:
         """One view with an ordinary ``eth_call`` (from ``sender``, if given)."""
+        answer = self._call_one(call.to, call.calldata(), sender)
+        return answer if isinstance(answer, ContractRevert) else decode_view(call, answer)
+
+    def _call_one(self, to: str, data: bytes, sender: str | None) -> bytes | ContractRevert:
         self.eth_calls += 1
         try:
-            raw = self.chain.call(call.to, call.calldata(), sender=sender, block=self.block)
+            return self.chain.call(to, data, sender=sender, block=self.block)
         except ContractRevert as exc:
             return exc
-        return _decode(call, raw)
 
     def _chunks(self, calls: Sequence[ViewCall], encoded: Sequence[bytes]) -> list[tuple[int, int]]:
         chunks: list[tuple[int, int]] = []
@@ -162,14 +175,16 @@ class BatchReader:
             chunks.append((start, len(calls)))
         return chunks
 
-    def _read_chunk(self, calls: Sequence[ViewCall], encoded: Sequence[bytes]) -> list[ViewResult]:
+    def _read_chunk(
+        self, calls: Sequence[ViewCall], encoded: Sequence[bytes]
+    ) -> list[bytes | ContractRevert]:
         if len(calls) == 1:
-            return [self.read_one(calls[0])]
+            return [self._call_one(calls[0].to, encoded[0], None)]
         init = self._code + self._codec.encode_constructor([[c.to for c in calls], list(encoded)])
         self.eth_calls += 1
         try:
             packed = self.chain.call(None, init, block=self.block)
-            return self._unpack(calls, packed)
+            return self._unpack(calls, encoded, packed)
         except LedgerConnectionError:
             raise
         except (LedgerError, _Malformed):
@@ -180,10 +195,12 @@ class BatchReader:
                 *self._read_chunk(calls[half:], encoded[half:]),
             ]
 
-    def _unpack(self, calls: Sequence[ViewCall], packed: bytes) -> list[ViewResult]:
-        results: list[ViewResult] = []
+    def _unpack(
+        self, calls: Sequence[ViewCall], encoded: Sequence[bytes], packed: bytes
+    ) -> list[bytes | ContractRevert]:
+        results: list[bytes | ContractRevert] = []
         at = 0
-        for call in calls:
+        for call, data_in in zip(calls, encoded, strict=True):
             if at + _WORD > len(packed):
                 raise _Malformed(f"{len(packed)} bytes end before call {len(results)}")
             header = int.from_bytes(packed[at : at + _WORD], "big")
@@ -194,13 +211,13 @@ class BatchReader:
                 raise _Malformed(f"call {len(results)} claims {size} bytes past the end")
             at += -(-size // _WORD) * _WORD
             if ok:
-                results.append(_decode(call, data))
+                results.append(data)
             elif data:
                 results.append(decode_revert(data))
             else:
                 # No revert data: a bare revert, or a view the chunk starved of gas
                 # (the EVM keeps 1/64 back, not enough for what follows): read it alone.
-                results.append(self.read_one(call))
+                results.append(self._call_one(call.to, data_in, None))
         if at != len(packed):
             raise _Malformed(f"{len(packed) - at} bytes left after {len(calls)} calls")
         return results
@@ -210,7 +227,8 @@ class _Malformed(Exception):
     """The reader's output does not parse: never expected, so the chunk is read again split."""
 
 
-def _decode(call: ViewCall, raw: bytes) -> ViewResult:
+def decode_view(call: ViewCall, raw: bytes) -> ViewResult:
+    """The view's decoded outputs, or ViewUndecodable when its ABI does not fit ``raw``."""
     try:
         return call.fn.decode_output(raw)
     except (DecodingError, ValueError, OverflowError) as exc:

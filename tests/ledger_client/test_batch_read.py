@@ -143,6 +143,32 @@ class BatchReadConformance:
         assert named[0].detail.lower().startswith(f"member {bank[:10]} ({bank}): city: ".lower())
         assert named[0].tx_hash.startswith("0x")
 
+    def test_a_node_lying_about_one_view_is_caught_naming_its_entity(
+        self, world: tuple[Ledger, Keyring], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """As tests/node_sim/test_lending.py doctors ``activePledgee``: a node that answers
+        one query's ``queryAuthorisation`` with another authorisation. The view is read in
+        a batch, and still answered through ``Chain.call`` one view at a time."""
+        ledger, _ = world
+        replay, head = _audited(ledger)
+        auths = ledger.authorisations
+        select = auths.codec.fn("queryAuthorisation").selector
+        forged = b"\x07" * 32
+        real_call = type(ledger.chain).call
+
+        def lying(self: Any, to: Any, data: bytes, **kw: Any) -> bytes:
+            out: bytes = real_call(self, to, data, **kw)
+            return forged if to == auths.address and data[:4] == select else out
+
+        monkeypatch.setattr(type(ledger.chain), "call", lying)
+        comparison = compare_with_chain(ledger, replay.state, head)
+        (qid,) = replay.state.queries
+        (lie,) = comparison.mismatches
+        assert lie.name == "StateMismatch"
+        assert lie.detail.startswith(f"query 0x{qid.hex()}: authId: chain 0x{forged.hex()}")
+        assert comparison.mismatched_keys == [f"query:0x{qid.hex()}"]
+        assert comparison.calls <= 13 < comparison.views  # still batched
+
     def test_a_reverting_view_is_a_mismatch_of_its_entity(
         self, world: tuple[Ledger, Keyring]
     ) -> None:
