@@ -9,7 +9,8 @@ The views are queued entity by entity and read many to an ``eth_call``
 (:class:`~ledger_client.chain.batch_read.BatchReader`, which needs no deployment),
 so the cost grows with the number of attestations, batches, authorisations,
 queries, disputes and receivable parts (not with the records inside batches), but
-the node calls with that number divided by a few hundred. A view that fails on
+the node calls with that number divided by about a hundred (as many views as fit
+in the code a call may return). A view that fails on
 chain is a ``StateMismatch`` of its entity, not the end of the audit. Exposures
 answer only a regulator, not the reader: each is its own call, as the regulator.
 
