@@ -644,7 +644,8 @@ def _print_audit_summary(report: dict[str, Any], out: Path) -> None:
     )
     console.print(
         f"compared with the chain ({scope}): {sum(c['compared'].values()):,} entities, "
-        f"{c['view_calls']:,} view calls, {c['mismatches']} mismatch(es); "
+        f"{c['views_read']:,} views in {c['view_calls']:,} calls, "
+        f"{c['mismatches']} mismatch(es); "
         f"{report['timing']['total_s']:.1f} s"
     )
     scores = report.get("scores") or {}
