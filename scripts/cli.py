@@ -235,7 +235,7 @@ def deploy(
     for account in relayers:
         console.print(f"admitted {account} as a relayer (no other role)")
     if out is not None:
-        console.print(f"manifest written to {out}")
+        console.print(f"manifest written to {out}", soft_wrap=True)
     if rpc is None and data_dir is None:
         console.print(
             "[yellow]note:[/yellow] the embedded chain lives only in this process; "
@@ -666,11 +666,13 @@ def _print_audit_summary(report: dict[str, Any], out: Path) -> None:
             )
         console.print(table)
         if len(breaches) > 40:
-            console.print(f"... and {len(breaches) - 40} more in {out / 'report.json'}")
+            console.print(
+                f"... and {len(breaches) - 40} more in {out / 'report.json'}", soft_wrap=True
+            )
         console.print(f"[red]NOT clean[/red]: {report['verdict']}")
     else:
         console.print(f"[green]clean[/green]: {report['verdict']}")
-    console.print(f"report: {out / 'report.html'} and {out / 'report.json'}")
+    console.print(f"report: {out / 'report.html'} and {out / 'report.json'}", soft_wrap=True)
 
 
 @bench_app.command("audit")
