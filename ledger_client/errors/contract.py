@@ -696,7 +696,7 @@ class BatchReaderLengthMismatch(ContractRevert):
 
     signature: ClassVar[str] = "BatchReaderLengthMismatch(uint256,uint256)"
     selector: ClassVar[bytes] = bytes.fromhex("92aa0d29")
-    contract: ClassVar[str] = "Batch"
+    contract: ClassVar[str] = "BatchReader"
     kind: ClassVar[str] = "invalid"
     param_names: ClassVar[tuple[str, ...]] = ("targets", "calls")
     param_types: ClassVar[tuple[str, ...]] = ("uint256", "uint256")
