@@ -72,7 +72,8 @@ def test_a_scale_run_audits_clean_and_a_doctored_batch_view_is_caught(
     assert audit["events"] > audit["batches"]
     assert 0 < audit["blocks"] <= run["blocks"]
     assert audit["view_calls"] < audit["views_read"]  # many views to an eth_call
-    assert audit["seconds"] >= audit["timing"]["total_s"] > 0
+    # The whole (reopening the chain included) holds the audit's own total; 0.1 s rounding.
+    assert audit["seconds"] + 0.05 >= audit["timing"]["total_s"] > 0
     # The run's disk figure is the run's: the audit's index and report came after it.
     assert (tmp_path / "audit" / "report.json").exists()
 
