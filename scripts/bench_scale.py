@@ -9,6 +9,12 @@ stage. Time, memory and disk are then fitted as power laws of the enterprise cou
 days; each stage is fitted too, and the stage that dominates the extrapolation is
 named as what bounds the run. The engine check runs one small world on py-evm and revm
 and compares every batch and the gas.
+
+With ``audit``, each size's ledger is then audited in the same child, after the run's
+figures are taken: the chain reopened from its store beside the manifest (as
+``credit-chain --engine revm audit --manifest OUT/manifest.json`` opens it), every event
+replayed and the rebuilt state compared with the contracts' views. Its seconds, verdict,
+events, views and calls are that size's ``audit``; a breach fails the size.
 """
 
 from __future__ import annotations
@@ -47,7 +53,14 @@ def _disk_bytes(path: Path) -> int:
 
 
 def measure_one(
-    enterprises: int, days: int, *, seed: int, flow_sample: int, engine: str, out: Path
+    enterprises: int,
+    days: int,
+    *,
+    seed: int,
+    flow_sample: int,
+    engine: str,
+    out: Path,
+    audit: bool = False,
 ) -> dict[str, Any]:
     """One scale run in this process, and what it cost (call it in a fresh process)."""
     from node_sim.scale import ScaleConfig, run_scale
@@ -67,17 +80,19 @@ def measure_one(
     if result.ledger is not None:
         result.ledger.chain.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    # Taken before the audit writes its index and report into ``out``.
+    disk, disk_chain = _disk_bytes(out), _disk_bytes(out / "chain")
     s = result.summary
     scale = s["scale"]
     stages = dict(scale["stage_seconds"])
     stages["flows_and_chain"] = result.timing["flows_and_chain_s"]
-    return {
+    doc: dict[str, Any] = {
         "enterprises": enterprises,
         "days": days,
         "seconds": round(seconds, 1),
         "peak_rss_bytes": peak,
-        "disk_bytes": _disk_bytes(out),
-        "disk_chain_bytes": _disk_bytes(out / "chain"),
+        "disk_bytes": disk,
+        "disk_chain_bytes": disk_chain,
         "disk_records_bytes": (out / "records.bin").stat().st_size,
         "transactions": s["transactions"],
         "blocks": s["blocks"],
@@ -94,6 +109,51 @@ def measure_one(
         "attacks_attempted": sum(t["attempted"] for t in s["attacks"].values()),
         "attacks_succeeded": sum(t["succeeded"] for t in s["attacks"].values()),
         "flows": scale["flows"],
+    }
+    if audit:
+        doc["audit"] = audit_one(out, engine)
+    return doc
+
+
+def audit_one(out: Path, engine: str) -> dict[str, Any]:
+    """Audit the ledger a scale run kept in ``out``, from its manifest and chain store.
+
+    Timed from the chain's reopening to the report written: what an auditor pays who is
+    handed the run's directory. The run's own process has ended its chain first (one
+    writer to a store at a time).
+    """
+    from ledger_client import Manifest, attach, connect
+    from ledger_client.audit import audit_ledger
+
+    t0 = time.perf_counter()
+    # The audit checks the wiring itself (a mismatch is a breach), as the CLI's does.
+    ledger = attach(
+        connect(engine, data_dir=out / "chain"), Manifest.load(out / "manifest.json"), wiring=False
+    )
+    opened = time.perf_counter() - t0
+    try:
+        result = audit_ledger(ledger, out / "audit")
+    finally:
+        ledger.chain.close()
+    seconds = time.perf_counter() - t0
+    report = result.report
+    totals, comparison = report["totals"], report["comparison"]
+    return {
+        "seconds": round(seconds, 1),
+        "open_s": round(opened, 2),
+        "timing": report["timing"],
+        "ok": result.ok,
+        "verdict": report["verdict"],
+        "breach_counts": dict(report.get("breach_counts", {})),
+        "blocks": report["index"]["blocks_read"],
+        "events": totals["events"],
+        "batches": totals["batches"],
+        "batch_records": totals["batch_records"],
+        "entities_compared": sum(comparison["compared"].values()),
+        "views_read": comparison["views_read"],
+        "view_calls": comparison["view_calls"],
+        "mismatches": comparison["mismatches"],
+        "peak_rss_bytes_after_audit": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
 
 
@@ -136,11 +196,13 @@ def bench_scale(
     engine: str = "revm",
     timeout_s: float = 3_600.0,
     engine_check: bool = True,
+    audit: bool = False,
 ) -> dict[str, Any]:
     """Every size in its own process, the fits and the extrapolations (module docstring).
 
-    A size that fails or passes ``timeout_s`` is reported as such, and the sizes after it
-    are not run (each is larger).
+    A size that fails or passes ``timeout_s`` (its audit included, with ``audit``) is
+    reported as such, and the sizes after it are not run (each is larger). A size whose
+    audit is not clean fails.
     """
     runs: list[dict[str, Any]] = []
     stopped: dict[str, Any] | None = None
@@ -148,7 +210,7 @@ def bench_scale(
     load: list[list[float]] = [[round(x, 2) for x in os.getloadavg()]]
     for size in sorted(sizes):
         out = Path(tempfile.mkdtemp(prefix=f"credit-chain-bench-scale-{size}-"))
-        args = [size, days, seed, flow_sample, engine, str(out)]
+        args = [size, days, seed, flow_sample, engine, str(out), audit]
         try:
             done = subprocess.run(
                 [sys.executable, "-m", "scripts.bench_scale", json.dumps(args)],
@@ -165,7 +227,11 @@ def bench_scale(
         if done.returncode != 0:
             stopped = {"enterprises": size, "why": done.stderr.strip()[-2_000:]}
             break
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        runs.append(run)
+        if audit and not run["audit"]["ok"]:
+            stopped = {"enterprises": size, "why": f"audit not clean: {run['audit']['verdict']}"}
+            break
         load.append([round(x, 2) for x in os.getloadavg()])
     doc: dict[str, Any] = {
         "load_average_between_sizes": load,
@@ -173,6 +239,7 @@ def bench_scale(
         "days": days,
         "seed": seed,
         "flow_sample": flow_sample,
+        "audited": audit,
         "runs": runs,
     }
     if stopped is not None:
@@ -296,6 +363,8 @@ def engine_check_run(seed: int, enterprises: int = 300, days: int = 20) -> dict[
 
 
 if __name__ == "__main__":
-    size, n_days, run_seed, sample, eng, where = json.loads(sys.argv[1])
-    doc = measure_one(size, n_days, seed=run_seed, flow_sample=sample, engine=eng, out=Path(where))
+    size, n_days, run_seed, sample, eng, where, audited = json.loads(sys.argv[1])
+    doc = measure_one(
+        size, n_days, seed=run_seed, flow_sample=sample, engine=eng, out=Path(where), audit=audited
+    )
     print(json.dumps(doc))

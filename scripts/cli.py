@@ -1221,10 +1221,17 @@ def bench_scale(
         bool,
         typer.Option(help="Also run one small world on py-evm and revm and compare the gas."),
     ] = True,
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit", help="Audit each size's ledger after its run (timed; must be clean)."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """The simulator at scale: time, peak memory and disk per size, fitted and extrapolated
-    to 1M and 10M enterprises, with the stage that bounds it."""
+    to 1M and 10M enterprises, with the stage that bounds it; with ``--audit``, each size's
+    ledger audited and timed."""
     from scripts.bench import machine_info
     from scripts.bench_scale import DEFAULT_SIZES
     from scripts.bench_scale import bench_scale as run
@@ -1239,6 +1246,7 @@ def bench_scale(
         engine=engine,
         timeout_s=timeout,
         engine_check=engine_check,
+        audit=audit,
     )
     if as_json:
         _emit_json(doc)
@@ -1273,6 +1281,14 @@ def bench_scale(
         console.print(f"stopped at {doc['stopped']['enterprises']:,}: {doc['stopped']['why']}")
     for label, row in doc["extrapolated"].items():
         console.print(f"{label}: bound by {row['bound_by']}")
+    for r in doc["runs"]:
+        if "audit" in r:
+            a = r["audit"]
+            console.print(
+                f"audit of {r['enterprises']:,}: {a['seconds']:,} s, {a['blocks']:,} blocks, "
+                f"{a['events']:,} events, {a['views_read']:,} views in {a['view_calls']:,} "
+                f"calls: {a['verdict']}"
+            )
 
 
 @bench_app.command("console")

@@ -175,6 +175,15 @@ def test_a_record_proven_from_the_cli_verifies_with_credit_chain_verify(
     )
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["ok"] is False
+    # The run's directory is an auditable deployment: its manifest, its chain's store.
+    audit = ["--engine", "revm", "audit", "--manifest", str(out / "manifest.json")]
+    audited = runner.invoke(app, [*audit, "--out", str(tmp_path / "audit"), "--json"])
+    assert audited.exit_code == 0, audited.output
+    report = json.loads(audited.stdout)
+    assert report["ok"] is True
+    kept = ScaleStore(out).batches
+    assert report["totals"]["batches"] == len(kept)
+    assert report["totals"]["batch_records"] == sum(b.count for b in kept)
 
 
 def test_pair_leaves_are_batch_leaves_of_the_records_hashes() -> None:

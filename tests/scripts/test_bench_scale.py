@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from scripts.bench_scale import fit_affine, fit_power_law
+from ledger_client.chain.batch_read import BatchReader, ViewCall
+from ledger_client.errors import ContractRevert
+from scripts.bench_scale import audit_one, fit_affine, fit_power_law, measure_one
 from scripts.cli import app
 
 
@@ -51,3 +56,47 @@ def test_bench_scale_measures_each_size_and_names_what_bounds_it() -> None:
         assert row["bound_by"] in row["stage_seconds"]
     assert doc["engine_check"]["same"] is True
     assert doc["engine_check"]["pyevm_gas"] == doc["engine_check"]["revm_gas"] > 0
+
+
+def test_a_scale_run_audits_clean_and_a_doctored_batch_view_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = measure_one(120, 12, seed=7, flow_sample=5, engine="revm", out=tmp_path, audit=True)
+    audit = run["audit"]
+    assert audit["ok"] is True, audit
+    assert audit["mismatches"] == 0
+    assert audit["breach_counts"] == {}
+    # Every batch the run anchored, and every record in them, is the audit's too.
+    assert audit["batches"] == run["batches"] > 0
+    assert audit["batch_records"] == run["records"]
+    assert audit["events"] > audit["batches"]
+    assert 0 < audit["blocks"] <= run["blocks"]
+    assert audit["view_calls"] < audit["views_read"]  # many views to an eth_call
+    # The whole (reopening the chain included) holds the audit's own total; 0.1 s rounding.
+    assert audit["seconds"] + 0.05 >= audit["timing"]["total_s"] > 0
+    # The run's disk figure is the run's: the audit's index and report came after it.
+    assert (tmp_path / "audit" / "report.json").exists()
+
+    # A node that answers one batch's view with another anchoring time.
+    real = BatchReader.read_raw
+    lied: list[str] = []
+
+    def lying(
+        self: BatchReader, calls: Sequence[ViewCall], encoded: Sequence[bytes] | None = None
+    ) -> list[bytes | ContractRevert]:
+        answers = real(self, calls, encoded)
+        for i, call in enumerate(calls):
+            answer = answers[i]
+            if not lied and call.fn.name == "batch" and isinstance(answer, bytes):
+                # (attester, anchoredAt, ...): the last byte of anchoredAt's word.
+                answers[i] = answer[:63] + bytes([answer[63] ^ 1]) + answer[64:]
+                lied.append(call.args[0].hex())
+        return answers
+
+    monkeypatch.setattr(BatchReader, "read_raw", lying)
+    shutil.rmtree(tmp_path / "audit")  # a re-audit would compare only what changed since
+    doctored = audit_one(tmp_path, "revm")
+    assert len(lied) == 1
+    assert doctored["ok"] is False
+    assert doctored["mismatches"] == 1
+    assert doctored["breach_counts"] == {"StateMismatch": 1}
