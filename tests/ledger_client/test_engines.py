@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 
 from ledger_client import Keyring, LedgerConnectionError, Role, connect, deploy
-from ledger_client.chain.backends import ENGINE_VARIABLE, default_engine
+from ledger_client.chain.backends import ENGINE_VARIABLE, default_engine, stored_engine
 from ledger_client.chain.backends._txcodec import rlp_encode, sign_dynamic_fee_tx
 from ledger_client.errors import LedgerValueError, TransactionError
 from scripts.bench import bench_gas
@@ -178,6 +178,31 @@ def test_an_engine_refuses_the_other_engines_store(tmp_path: Path) -> None:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
     assert not any(name.startswith("revm_") for name in tables)
     connect("pyevm", data_dir=tmp_path / "py").close()
+
+
+def test_embedded_opens_a_kept_chain_on_the_engine_that_wrote_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setting picks the engine of a new chain; a kept one says which engine reads it."""
+    ring = Keyring("engines")
+    kind = {"pyevm": "embedded", "revm": "revm"}  # each backend's kind
+    for written_by, setting in (("revm", "pyevm"), ("pyevm", "revm")):
+        home = tmp_path / written_by
+        chain = connect(written_by, data_dir=home)
+        chain.fund(ring.account("bank").address)
+        head = chain.backend.block()
+        chain.close()
+        assert stored_engine(home) == written_by
+        monkeypatch.setenv(ENGINE_VARIABLE, setting)
+        again = connect("embedded", data_dir=home)
+        assert again.backend.kind == kind[written_by]
+        assert again.backend.block() == head
+        again.close()
+        # A new directory takes the setting's engine.
+        fresh = connect("embedded", data_dir=tmp_path / f"new-{setting}")
+        assert fresh.backend.kind == kind[setting]
+        fresh.close()
+    assert stored_engine(tmp_path / "nothing-here") is None
 
 
 def test_the_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:
