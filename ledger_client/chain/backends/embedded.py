@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -18,10 +18,11 @@ from eth_tester.exceptions import (
     TransactionFailed,
     ValidationError,
 )
+from eth_utils.exceptions import ValidationError as EvmValidationError
 
 from ledger_client.chain.abi import Log
 from ledger_client.chain.backends._store import STORE_FORMAT, ChainStore, TrackingMemoryDB
-from ledger_client.chain.backends.base import Backend, BlockInfo, Receipt
+from ledger_client.chain.backends.base import Backend, BlockInfo, KnownTransaction, Receipt
 from ledger_client.chain.reverts import decode_revert, revert_data_from
 from ledger_client.errors import LedgerConnectionError, LedgerValueError, TransactionError
 
@@ -157,6 +158,29 @@ class EmbeddedBackend(Backend):
             raise TransactionError(f"the embedded chain refused the transaction: {exc}") from exc
         except ValidationError as exc:
             raise TransactionError(f"the embedded chain refused the transaction: {exc}") from exc
+
+    @_persisted
+    def send_transactions(
+        self, txs: Sequence[KnownTransaction | bytes]
+    ) -> list[str | TransactionError]:
+        if not self.tester.auto_mine_transactions:
+            return super().send_transactions(txs)  # held until mine(), as one by one
+        # eth-tester's own hold (auto-mine off) runs each transaction on the head's
+        # state and throws it away, so a sender's second nonce is refused; py-evm
+        # itself applies each to the pending block on top of the ones before, and
+        # one mine_blocks() then seals them all in one block.
+        hashes: list[str | TransactionError] = []
+        for tx in txs:
+            raw = tx.raw if isinstance(tx, KnownTransaction) else tx
+            try:
+                hashes.append("0x" + bytes(self._pyevm.send_raw_transaction(raw)).hex())
+            except (TransactionFailed, ValidationError, EvmValidationError) as exc:
+                hashes.append(
+                    TransactionError(f"the embedded chain refused the transaction: {exc}")
+                )
+        if any(isinstance(h, str) for h in hashes):
+            self.tester.mine_blocks(1)
+        return hashes
 
     @_locked
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:

@@ -28,7 +28,7 @@ import functools
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -350,6 +350,23 @@ class RevmBackend(Backend):
             )
         )
         return "0x" + tx.tx_hash.hex()
+
+    @_locked
+    def send_transactions(
+        self, txs: Sequence[KnownTransaction | bytes]
+    ) -> list[str | TransactionError]:
+        # Held, then mined as one block: one block's header, receipts commitment,
+        # store flush and event-index step for the lot instead of one each.
+        automine, self._automine = self._automine, False
+        try:
+            hashes = super().send_transactions(txs)
+            if automine and self._pending:
+                # With automine off a transaction it cannot run is left out of the
+                # block (no receipt) rather than raised: the others still go in.
+                self._mine_pending(self._next_block_timestamp())
+        finally:
+            self._automine = automine
+        return hashes
 
     def _accept(self, tx: _Tx) -> None:
         if tx.tx_hash in self._tx_index or any(p.tx_hash == tx.tx_hash for p in self._pending):
