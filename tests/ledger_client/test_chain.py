@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -71,7 +72,9 @@ class TestChainAnvil(AnvilChain, ChainConformance):
     """On a real anvil node."""
 
 
-def _admissions(ledger: Ledger, regulator: LocalAccount, members: list[str]) -> list[PreparedTx]:
+def _admissions(
+    ledger: Ledger, regulator: LocalAccount, members: Sequence[str]
+) -> list[PreparedTx]:
     """The regulator's consecutive transactions admitting ``members`` in this order."""
     fn = ledger.consortium.codec.fn("admitMember")
     return [
