@@ -158,6 +158,31 @@ class SentTogetherConformance(LedgerFixtures):
         again = ledger.chain.send_prepared_together(txs)  # all mined: nothing is sent
         assert again == outcomes
 
+    def test_a_block_holds_what_fits_its_gas_limit_and_the_rest_follow(
+        self, ledger: Ledger, keyring: Keyring
+    ) -> None:
+        # Each may use nearly a whole block's gas: after the first is in, the next does
+        # not fit (gas used so far plus its limit), so each goes in a block of its own.
+        regulator = keyring.account("regulator")
+        fn = ledger.consortium.codec.fn("admitMember")
+        near_limit = 29_990_000  # the block limit is 30,029,122 on both engines
+        txs = [
+            ledger.chain.prepare(
+                regulator,
+                ledger.consortium.address,
+                fn.encode([keyring.account(n).address, n, 2, 1]),
+                gas=near_limit,
+            )
+            for n in ("a", "b", "c")
+        ]
+        outcomes = ledger.chain.send_prepared_together(txs)
+        receipts = [o for o in outcomes if isinstance(o, Receipt)]
+        assert [r.status for r in receipts] == [1, 1, 1]
+        blocks = [r.block_number for r in receipts]
+        assert blocks == sorted(set(blocks))  # in order, one block each
+        for name in ("a", "b", "c"):
+            assert ledger.consortium.member(keyring.account(name).address) is not None
+
 
 class TestSentTogetherEmbedded(EmbeddedChain, SentTogetherConformance):
     """On the embedded chain."""

@@ -360,9 +360,10 @@ class RevmBackend(Backend):
         automine, self._automine = self._automine, False
         try:
             hashes = super().send_transactions(txs)
-            if automine and self._pending:
+            while automine and self._pending:
                 # With automine off a transaction it cannot run is left out of the
-                # block (no receipt) rather than raised: the others still go in.
+                # block (no receipt) rather than raised: the others still go in. A
+                # block holds what fits its gas limit; the rest go in the next.
                 self._mine_pending(self._next_block_timestamp())
         finally:
             self._automine = automine
@@ -515,7 +516,11 @@ class RevmBackend(Backend):
         self._set_block_env(block, -number)  # the pending block: never a mined number
         results: list[tuple[_Tx, int, int, str | None, list[Any]]] = []
         raws: list[bytes] = []
-        for tx in pending:
+        for position, tx in enumerate(pending):
+            if block.tx_hashes and block.gas_used + tx.gas > BLOCK_GAS_LIMIT:
+                # Full, as a node's block is: the rest wait for the next block.
+                self._pending = pending[position:]
+                break
             try:
                 if tx.max_fee < base_fee:
                     raise TransactionError(
