@@ -10,6 +10,11 @@ NPM_STAMP := node_modules/.installed
 TOOLS_VENV  := .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 PYTEST_ARGS ?=
+# Two test processes (pytest-xdist), a test module to each at a time: the 2-core machines run
+# the chain-bound tests of one beside the waiting ones (geth's sealing, servers starting) of
+# the other. `make test WORKERS=0` runs everything in one process.
+WORKERS ?= 2
+XDIST := $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
 
 .PHONY: setup tools slither demo test lint typecheck format compile clean help geth
 
@@ -67,7 +72,7 @@ COVERAGE := --cov=ledger_client --cov=pipeline --cov=api --cov=node_sim --cov=ha
 	--cov-report=term:skip-covered --cov-fail-under=90
 
 test: setup tools chromium lint typecheck
-	$(BIN)/pytest $(COVERAGE) $(PYTEST_ARGS)
+	$(BIN)/pytest $(COVERAGE) $(XDIST) $(PYTEST_ARGS)
 
 format: setup
 	$(BIN)/ruff check --fix .

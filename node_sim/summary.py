@@ -117,4 +117,6 @@ def print_summary(
         mark = "[green]clean[/green]" if audit.get("ok") else "[red]NOT clean[/red]"
         console.print(f"auditor: {mark}: {audit.get('verdict')}")
     if out is not None:
-        console.print(f"manifest, chain, summary.json and report.html kept in {out}")
+        console.print(
+            f"manifest, chain, summary.json and report.html kept in {out}", soft_wrap=True
+        )

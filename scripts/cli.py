@@ -235,7 +235,7 @@ def deploy(
     for account in relayers:
         console.print(f"admitted {account} as a relayer (no other role)")
     if out is not None:
-        console.print(f"manifest written to {out}")
+        console.print(f"manifest written to {out}", soft_wrap=True)
     if rpc is None and data_dir is None:
         console.print(
             "[yellow]note:[/yellow] the embedded chain lives only in this process; "
@@ -349,6 +349,96 @@ def simulate(
     breaches = {k: t["succeeded"] for k, t in result.summary["attacks"].items() if t["succeeded"]}
     if breaches:
         raise _fail(f"attacks succeeded (breaches): {breaches}")
+
+
+@app.command("simulate-scale")
+def simulate_scale(
+    enterprises: Annotated[
+        int, typer.Option(min=1, help="Enterprises of the credit world (their records).")
+    ] = 10_000,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days (365: the world's year).")] = 365,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same batches.")] = 7,
+    flow_sample: Annotated[
+        int,
+        typer.Option(
+            min=5, help="Enterprises whose other flows (consent, receivables, ...) are played."
+        ),
+    ] = 200,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Keep the chain, the records' rows and the batch index here."),
+    ] = Path("scale-run"),
+    as_json: JsonOption = False,
+) -> None:
+    """The scenario at scale: the credit world's records reported daily in Merkle batches.
+
+    Runs on revm unless ``--engine`` says otherwise. Prove a record afterwards with
+    ``credit-chain scale-proof`` and check it with ``credit-chain --engine revm verify``.
+    """
+    import os
+
+    from ledger_client import LedgerError
+    from ledger_client.chain.backends import ENGINE_VARIABLE
+    from node_sim.scale import ScaleConfig, run_scale
+
+    engine = os.environ.get(ENGINE_VARIABLE) or "revm"
+    out.mkdir(parents=True, exist_ok=True)
+    config = ScaleConfig(
+        enterprises=enterprises,
+        days=days,
+        seed=seed,
+        out=out,
+        engine=engine,
+        flow_sample=flow_sample,
+    )
+    try:
+        result = run_scale(config)
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    if result.ledger is not None:
+        result.ledger.chain.close()
+    doc = {"scale": result.summary["scale"], "timing": result.timing}
+    doc["transactions"] = result.summary["transactions"]
+    if as_json:
+        _emit_json(doc)
+        return
+    _print_bench(f"The scenario at scale ({engine}, kept in {out})", _flat(doc), False)
+
+
+def _flat(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested figures as one level of dotted keys, for a two-column table."""
+    flat: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@app.command("scale-proof")
+def scale_proof(
+    out: Annotated[Path, typer.Option("--out", help="A `simulate-scale` run's directory.")],
+    batch: Annotated[int, typer.Option(min=0, help="The batch's number in batches.jsonl.")],
+    index: Annotated[int, typer.Option(min=0, help="The record's position in the batch.")],
+    record_file: Annotated[Path, typer.Option("--record", help="Write the record here.")],
+    proof_file: Annotated[Path, typer.Option("--proof", help="Write its proof here.")],
+) -> None:
+    """Rebuild one record of a scale run and its inclusion proof from the kept rows, for
+    ``credit-chain --engine revm verify --manifest OUT/manifest.json --record R --proof P``."""
+    from ledger_client import LedgerError
+    from node_sim.scale import ScaleStore
+
+    try:
+        store = ScaleStore(out)
+        if batch >= len(store.batches) or index >= store.batches[batch].count:
+            raise _fail(f"batch {batch} record {index} is not in {out}")
+        record = store.record(batch, index)
+        proof = store.proof(batch, index)
+    except (LedgerError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    record_file.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    proof_file.write_text(json.dumps(proof.to_dict(), indent=2) + "\n", encoding="utf-8")
 
 
 def _open_ledger(
@@ -554,7 +644,8 @@ def _print_audit_summary(report: dict[str, Any], out: Path) -> None:
     )
     console.print(
         f"compared with the chain ({scope}): {sum(c['compared'].values()):,} entities, "
-        f"{c['view_calls']:,} view calls, {c['mismatches']} mismatch(es); "
+        f"{c['views_read']:,} views in {c['view_calls']:,} calls, "
+        f"{c['mismatches']} mismatch(es); "
         f"{report['timing']['total_s']:.1f} s"
     )
     scores = report.get("scores") or {}
@@ -575,11 +666,13 @@ def _print_audit_summary(report: dict[str, Any], out: Path) -> None:
             )
         console.print(table)
         if len(breaches) > 40:
-            console.print(f"... and {len(breaches) - 40} more in {out / 'report.json'}")
+            console.print(
+                f"... and {len(breaches) - 40} more in {out / 'report.json'}", soft_wrap=True
+            )
         console.print(f"[red]NOT clean[/red]: {report['verdict']}")
     else:
         console.print(f"[green]clean[/green]: {report['verdict']}")
-    console.print(f"report: {out / 'report.html'} and {out / 'report.json'}")
+    console.print(f"report: {out / 'report.html'} and {out / 'report.json'}", soft_wrap=True)
 
 
 @bench_app.command("audit")
@@ -1104,6 +1197,84 @@ def bench_api(
     _print_bench("API on loopback", run(seconds, clients, records), as_json)
 
 
+@bench_app.command("scale")
+def bench_scale(
+    size: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--size",
+            min=1,
+            help="Enterprises of one size (repeatable; at least two for a fit). "
+            "Default: 10,000, 30,000, 100,000 and 300,000.",
+        ),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days of every size.")] = 365,
+    seed: Annotated[int, typer.Option(help="Seed of the world and the flows.")] = 7,
+    flow_sample: Annotated[
+        int, typer.Option(min=5, help="Enterprises whose other flows are real transactions.")
+    ] = 200,
+    engine: Annotated[str, typer.Option(help="The embedded chain's engine.")] = "revm",
+    timeout: Annotated[
+        float, typer.Option(min=1.0, help="Seconds one size may take; larger ones then stop.")
+    ] = 3_600.0,
+    engine_check: Annotated[
+        bool,
+        typer.Option(help="Also run one small world on py-evm and revm and compare the gas."),
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """The simulator at scale: time, peak memory and disk per size, fitted and extrapolated
+    to 1M and 10M enterprises, with the stage that bounds it."""
+    from scripts.bench import machine_info
+    from scripts.bench_scale import DEFAULT_SIZES
+    from scripts.bench_scale import bench_scale as run
+
+    # What it ran on (bench all records this once for every section).
+    doc: dict[str, Any] = {"machine": machine_info()}
+    doc |= run(
+        tuple(size or DEFAULT_SIZES),
+        days,
+        seed=seed,
+        flow_sample=flow_sample,
+        engine=engine,
+        timeout_s=timeout,
+        engine_check=engine_check,
+    )
+    if as_json:
+        _emit_json(doc)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"The simulator at scale ({engine}, {days} days)")
+    for col in ("enterprises", "seconds", "peak RSS MiB", "disk MiB", "transactions", "records"):
+        table.add_column(col, justify="right")
+    for r in doc["runs"]:
+        table.add_row(
+            f"{r['enterprises']:,}",
+            f"{r['seconds']:,}",
+            f"{r['peak_rss_bytes'] / 2**20:,.0f}",
+            f"{r['disk_bytes'] / 2**20:,.0f}",
+            f"{r['transactions']:,}",
+            f"{r['records']:,}",
+        )
+    for label, row in doc["extrapolated"].items():
+        secs, rss = row["seconds"], row["peak_rss_bytes"]
+        table.add_row(
+            f"{label} (fit)",
+            f"{secs:,}" if secs is not None else "-",
+            f"{rss / 2**20:,.0f}" if rss is not None else "-",
+            f"{row['disk_bytes'] / 2**20:,.0f}" if row["disk_bytes"] is not None else "-",
+            "-",
+            f"{row['records']:,}" if row["records"] is not None else "-",
+        )
+    console = Console()
+    console.print(table)
+    if "stopped" in doc:
+        console.print(f"stopped at {doc['stopped']['enterprises']:,}: {doc['stopped']['why']}")
+    for label, row in doc["extrapolated"].items():
+        console.print(f"{label}: bound by {row['bound_by']}")
+
+
 @bench_app.command("console")
 def bench_console(
     records: Annotated[int, typer.Option(help="Credit records anchored (in batches).")] = 100_000,
@@ -1185,7 +1356,7 @@ def bench_all(
         typer.Option(
             "--skip",
             help="Leave out a section (repeatable): gas, throughput, api, sim, restart, "
-            "audit, reference.",
+            "audit, reference, scale.",
         ),
     ] = None,
     as_json: JsonOption = False,

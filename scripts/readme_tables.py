@@ -520,6 +520,101 @@ def render_console(benchmarks: Path = BENCHMARKS) -> str:
     )
 
 
+def _mib(value: Any) -> str:
+    return "-" if value is None else f"{value / 2**20:,.0f} MiB"
+
+
+def _secs(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f} s" if value < 600 else f"{value / 60:,.0f} min"
+
+
+def _scale_target(t: Mapping[str, Any]) -> str:
+    head = f"{_fmt(t['enterprises'])} x {t['days']} days"
+    if t["how"] == "n/a":  # the run's days were not the target's
+        return f"{head} not measured (the run's days differ)"
+    return (
+        f"{head} {t['how']} {_secs(t['seconds'])} "
+        f"({'met' if t['seconds_met'] else 'missed'}, target {_secs(t['seconds_target'])}) "
+        f"and {_mib(t['peak_rss_bytes'])} "
+        f"({'met' if t['memory_met'] else 'missed'}, target {_mib(t['peak_rss_target'])})"
+    )
+
+
+def render_scale(benchmarks: Path = BENCHMARKS) -> str:
+    """The simulator at scale: each measured size, the fits and their extrapolations."""
+    # bench-scale-<date>.json: the sizes and their fit; bench-scale-1m-<date>.json: one
+    # size measured once beside them (an hour's run), set against what the fit predicted.
+    run = _newest("bench-scale-20*.json", benchmarks, "credit-chain bench scale --json")
+    if run is None:
+        return "No `credit-chain bench scale` run is kept in `benchmarks/`."
+    d = run.doc
+    lines = [
+        f"From `{run.name}` (`{run.command}`, {d['engine']} engine, {d['days']} days, "
+        f"flows played for a sample of {_fmt(d['flow_sample'])} enterprises):",
+        "",
+        "| enterprises | wall time | peak RSS | disk | transactions | records anchored "
+        "| batches (largest) | slowest stage |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in d["runs"]:
+        stages = r["stage_seconds"]
+        slow = max(stages, key=lambda st: stages[st])
+        lines.append(
+            f"| {_fmt(r['enterprises'])} | {_secs(r['seconds'])} | {_mib(r['peak_rss_bytes'])} "
+            f"| {_mib(r['disk_bytes'])} | {_fmt(r['transactions'])} | {_fmt(r['records'])} "
+            f"| {_fmt(r['batches'])} ({_fmt(r['largest_batch'])}) "
+            f"| {slow} {stages[slow]:,.0f} s |"
+        )
+    for label, row in d["extrapolated"].items():
+        lines.append(
+            f"| {label.split(' x ')[0]} (fitted) | {_secs(row['seconds'])} power law, "
+            f"{_secs(row['seconds_affine'])} linear, {_secs(row['seconds_sum_of_stages'])} "
+            f"by stage | {_mib(row['peak_rss_bytes'])} / {_mib(row['peak_rss_bytes_affine'])} "
+            f"| {_mib(row['disk_bytes'])} / {_mib(row['disk_bytes_affine'])} | - "
+            f"| {_fmt(row['records'])} | - | {row['bound_by']} |"
+        )
+    fits = d["fits"]
+    lines += [
+        "",
+        f"Fitted exponents (time, memory, disk against enterprises): "
+        f"{fits['seconds']['exponent']}, {fits['peak_rss_bytes']['exponent']}, "
+        f"{fits['disk_bytes']['exponent']}. Targets: "
+        + "; ".join(_scale_target(t) for t in d["targets"])
+        + ".",
+    ]
+    check = d.get("engine_check")
+    if check:
+        lines.append(
+            f"Engine check ({_fmt(check['enterprises'])} enterprises x {check['days']} days, "
+            f"records only): py-evm {_fmt(check['pyevm_gas'])} gas, revm "
+            f"{_fmt(check['revm_gas'])} gas, every batch the same: {_fmt(check['same'])}."
+        )
+    if "stopped" in d:
+        lines.append(f"Stopped at {_fmt(d['stopped']['enterprises'])}: {d['stopped']['why']}.")
+    once = _newest(
+        "bench-scale-1m-*.json", benchmarks, "credit-chain bench scale --size 1000000 --json"
+    )
+    for r in once.doc["runs"] if once is not None else ():
+        assert once is not None
+        predicted = d["extrapolated"].get(f"{r['enterprises']:,} x {r['days']} days")
+        lines.append(
+            f"Measured once at {_fmt(r['enterprises'])} x {r['days']} days (`{once.name}`): "
+            f"{_secs(r['seconds'])}, {_mib(r['peak_rss_bytes'])} peak RSS, "
+            f"{_mib(r['disk_bytes'])} on disk, {_fmt(r['transactions'])} transactions, "
+            f"{_fmt(r['records'])} records in {_fmt(r['batches'])} batches"
+            + (
+                f"; the fit predicted {_secs(predicted['seconds'])} to "
+                f"{_secs(predicted['seconds_affine'])} and {_mib(predicted['peak_rss_bytes'])} "
+                f"to {_mib(predicted['peak_rss_bytes_affine'])}."
+                if predicted
+                else "."
+            )
+        )
+    return "\n".join(lines)
+
+
 def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
     """Each generated block of the README by its marker name."""
     whole, gas = kept_runs(benchmarks)
@@ -528,6 +623,7 @@ def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
         "gas": render_gas(gas),
         "score": render_score(benchmarks),
         "console": render_console(benchmarks),
+        "scale": render_scale(benchmarks),
     }
 
 

@@ -214,7 +214,8 @@ def build_report(
         "comparison": {
             "block": comparison.block,
             "incremental_since": comparison.incremental_since,
-            "view_calls": comparison.calls,
+            "view_calls": comparison.calls,  # eth_calls, many views to a call
+            "views_read": comparison.views,
             "compared": comparison.compared,
             "mismatches": len(comparison.mismatches),
             "notes": comparison.notes,
@@ -457,7 +458,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         else f"entities changed after block {c['incremental_since']:,} (and earlier mismatches)"
     )
     page.paragraph(
-        f"{c['view_calls']:,} view calls at block {c['block']:,}, comparing {scope}; "
+        f"{c['views_read']:,} views read in {c['view_calls']:,} "
+        f"eth_call(s) at block {c['block']:,}, comparing {scope}; "
         f"{c['mismatches']} mismatch(es)."
     )
     page.table(("entity", "compared"), sorted(c["compared"].items()))

@@ -273,7 +273,10 @@ def collect_errors(contracts: Mapping[str, Mapping[str, Any]]) -> list[dict[str,
 
 def _owner(error_name: str, fallback: str) -> str:
     # Errors are prefixed with the contract that declares them (ConsortiumNotMember);
-    # library errors (OpenZeppelin's ECDSAInvalidSignature) keep their own prefix.
+    # library errors (OpenZeppelin's ECDSAInvalidSignature) keep their own prefix. A contract
+    # named in more than one word (BatchReader) is the whole prefix when it declares the error.
+    if error_name.startswith(fallback) and error_name != fallback:
+        return fallback
     m = re.match(r"[A-Z][a-z0-9]+", error_name)
     return m.group(0) if m else fallback
 

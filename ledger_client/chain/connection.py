@@ -8,7 +8,7 @@ on anvil and on a consortium network where nodes hold no keys.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,9 @@ class Chain:
         # Transactions sent since the last take_sent(), when a caller asked to keep them:
         # a client on a network settles them N deep later, sending again what a reorg took.
         self._sent: list[PreparedTx] | None = None
+        # Answers of read-only calls at a fixed block, read already many to an eth_call
+        # (ledger_client.chain.batch_read), handed out by call() until discarded.
+        self._preloaded: dict[tuple[str, bytes, int], bytes | ContractRevert] = {}
 
     # -- transactions -------------------------------------------------------------
     def transact(
@@ -287,11 +290,39 @@ class Chain:
     def call(
         self, to: str | None, data: bytes, *, sender: str | None = None, block: int | str = "latest"
     ) -> bytes:
-        """Run a read-only call and return its output; a revert raises the named error."""
+        """Run a read-only call and return its output; a revert raises the named error.
+
+        A call :meth:`preload` answered already is answered from there, without a node
+        round trip.
+        """
+        if to is not None and sender is None and isinstance(block, int) and self._preloaded:
+            answer = self._preloaded.get((to.lower(), data, block))
+            if isinstance(answer, ContractRevert):
+                raise answer
+            if answer is not None:
+                return answer
         tx: dict[str, Any] = {"to": to, "data": data}
         if sender:
             tx["from"] = sender
         return self.backend.call(tx, block)
+
+    def preload(
+        self, block: int, answers: Iterable[tuple[str, bytes, bytes | ContractRevert]]
+    ) -> None:
+        """Keep the answers of read-only calls (``to``, ``data``, output or revert) at
+        ``block``, read many to an ``eth_call``, for :meth:`call` to hand out until
+        :meth:`discard_preloaded`.
+
+        The views are still asked for one by one, so every reader of a view (and every
+        check on what a node answered) sees each answer on its own; only the round trips
+        are shared. Answers at a fixed block never go stale.
+        """
+        for to, data, answer in answers:
+            self._preloaded[(to.lower(), data, block)] = answer
+
+    def discard_preloaded(self) -> None:
+        """Forget the answers :meth:`preload` kept."""
+        self._preloaded.clear()
 
     def add_receipt_listener(self, listener: ReceiptListener) -> None:
         """Call ``listener`` with the receipt of every transaction this client sends."""

@@ -31,6 +31,7 @@ __all__ = [
     "TransactionError",
     "TransactionTimeout",
     "UnknownRevert",
+    "ViewUndecodable",
 ]
 
 
@@ -132,6 +133,10 @@ class ArtifactsError(LedgerError, RuntimeError):
 
 class TransactionError(LedgerError, RuntimeError):
     """A transaction could not be sent or did not reach a receipt."""
+
+
+class ViewUndecodable(LedgerError, ValueError):
+    """A view answered with what its ABI cannot decode (no contract at the address, say)."""
 
 
 class TransactionTimeout(TransactionError, TimeoutError):

@@ -30,6 +30,7 @@ __all__ = [
     "RecordTable",
     "bank_of",
     "bureau_of",
+    "record_of",
     "row_record",
     "table_from_records",
 ]
@@ -180,11 +181,27 @@ def row_record(table: RecordTable, row: int, subject: bytes) -> tuple[str, dict[
 
     ``subject`` is the pseudonymous subject id of the row's enterprise.
     """
-    kind = RecordKind(int(table.kind[row]))
-    p = [int(v) for v in table.payload[row]]
-    month = int(table.month[row])
+    return record_of(
+        RecordKind(int(table.kind[row])),
+        int(table.holder[row]),
+        int(table.month[row]),
+        [int(v) for v in table.payload[row]],
+        row=row,
+        subject=subject,
+    )
+
+
+def record_of(
+    kind: RecordKind, holder_index: int, month: int, p: Sequence[int], *, row: int, subject: bytes
+) -> tuple[str, dict[str, object]]:
+    """One record from its columns: ``(schema name, record)``.
+
+    ``row`` is the record's number in its world (a receivable default's id is made from
+    it); the simulator at scale keeps rows in a compact file of its own and rebuilds
+    each record from them with this, as :func:`row_record` does from a table.
+    """
     sid = "0x" + bytes(subject).hex()
-    holder = MEMBERS[int(table.holder[row])]
+    holder = MEMBERS[holder_index]
     record: dict[str, object]
     if kind is RecordKind.LOAN_REPAYMENT:
         due = _date(month)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
 import shutil
 import sqlite3
 import subprocess
@@ -28,14 +27,11 @@ from typer.testing import CliRunner
 from demos.consortium import DEMO_SEED
 from harness.browser import CHROMIUM_ARGS
 from ledger_client import Keyring, Manifest, ManifestWiringMismatch, Role, attach, connect
-from ledger_client.attestations.batches import anchor_records
-from ledger_client.attestations.records import sample_record
 from ledger_client.audit import audit_ledger, compare_with_chain
 from ledger_client.audit.replay import Replay
-from ledger_client.contracts.authorisations import AuthorisationRequest
 from ledger_client.index import EventIndex
-from ledger_client.types import AttestationFields, QueryPurpose
 from scripts.cli import app
+from tests.audit_world import small_ledger
 from tests.conftest import deploy_for_tests
 
 runner = CliRunner()
@@ -96,10 +92,12 @@ def test_the_demo_ledger_audits_clean(audited: Path) -> None:
 
 
 def test_the_summary_names_the_verdict(demo: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["audit", "--manifest", str(demo), "--out", str(tmp_path)])
+    # A path longer than the terminal is printed whole (soft wrap), so it can be copied.
+    out = tmp_path / ("audit-of-the-five-cities-ledger-" * 3)
+    result = runner.invoke(app, ["audit", "--manifest", str(demo), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "clean" in result.output
-    assert "report.html" in result.output
+    assert str(out / "report.html") in result.output
 
 
 def test_a_reaudit_reads_and_compares_only_what_is_new(demo: Path, tmp_path: Path) -> None:
@@ -277,45 +275,8 @@ def anvil_snapshot(anvil_url: str) -> Iterator[str]:
 
 def make_small_ledger(target: str, home: Path) -> Path:
     """A deployment with a little of everything that needs no enterprise gas, on ``target``."""
-    ring = Keyring("audit-on-a-node")
     chain = connect(target)
-    ledger = deploy_for_tests(chain, ring)
-    regulator = ring.account("regulator")
-    bank, bureau = ring.account("bank"), ring.account("bureau")
-    for who, roles, city in (
-        (bank, Role.ATTESTER | Role.FINANCIER, "Shanghai"),
-        (bureau, Role.ATTESTER | Role.REGISTRAR, "Hangzhou"),
-    ):
-        chain.fund(who.address)
-        ledger.consortium.admit_member(regulator, who.address, who.address[:10], city, roles)
-    enterprise = ring.account("enterprise")
-    subject = b"\x33" * 32
-    ledger.consortium.bind_enterprise(bureau, enterprise.address, subject)
-    grades = ledger.schemas["tax-credit-grade"]
-    made = ledger.attestations.attest(bureau, grades, subject, b"\x44" * 32)
-    records = [
-        sample_record(grades, random.Random(i), {"subject": "0x" + f"{i + 1:064x}"})
-        for i in range(20)
-    ]
-    anchor_records(ledger.attestations, bureau, grades, records)
-    request = AuthorisationRequest(
-        bank.address, QueryPurpose.LOAN_APPROVAL, chain.now() + 30 * 86_400
-    )
-    granted = ledger.authorisations.authorise(
-        bank, ledger.authorisations.sign_authorisation(enterprise, request)
-    )
-    ledger.authorisations.log_query(bank, granted.auth_id, QueryPurpose.LOAN_APPROVAL, b"\x55" * 32)
-    fields = AttestationFields(subject, b"\x44" * 32)
-    raised = ledger.disputes.relay_dispute(
-        bank, ledger.disputes.sign_dispute(enterprise, made.uid, fields, b"\x66" * 32, nonce=1)
-    )
-    ledger.disputes.reject(bureau, raised.dispute_id, b"\x77" * 32)
-    complained = ledger.disputes.relay_complaint(
-        bank, ledger.disputes.sign_complaint(enterprise, raised.dispute_id, b"\x78" * 32, nonce=2)
-    )
-    ledger.disputes.resolve_complaint(regulator, complained.complaint_id, False, b"\x79" * 32)
-    ledger.consortium.suspend_member(regulator, bank.address, b"\x01" * 32)
-    ledger.consortium.reinstate_member(regulator, bank.address)
+    ledger = small_ledger(chain, Keyring("audit-on-a-node"))
     chain.close()
     return ledger.manifest.save(home / "manifest.json")
 

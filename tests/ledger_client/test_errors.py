@@ -70,3 +70,20 @@ def test_error_class_lookup() -> None:
     assert error_class("ConsortiumMemberSuspended") is ConsortiumMemberSuspended
     with pytest.raises(KeyError):
         error_class("NoSuchError")
+
+
+def test_each_error_names_the_contract_that_declares_it() -> None:
+    """An error prefixed with a contract's whole name belongs to it, even a name of two words
+    (BatchReaderLengthMismatch is BatchReader's, not a contract called Batch)."""
+    from ledger_client.chain.artifacts import load_artifacts
+    from ledger_client.errors.contract import ERRORS
+
+    names = set(load_artifacts().contracts)
+    assert "BatchReader" in names
+    checked = 0
+    for error in ERRORS:
+        owners = [n for n in names if error.__name__.startswith(n) and error.__name__ != n]
+        if owners:
+            assert error.contract == max(owners, key=len), error.__name__
+            checked += 1
+    assert checked > 20

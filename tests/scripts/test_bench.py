@@ -21,7 +21,7 @@ runner = CliRunner()
 # reference section starts an anvil node of its own.
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 
-SECTIONS = ("gas", "throughput", "api", "api_mix", "sim", "restart", "audit", "reference")
+SECTIONS = ("gas", "throughput", "api", "api_mix", "sim", "restart", "audit", "reference", "scale")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,8 @@ def test_bench_all_figures_are_positive(quick: dict[str, Any]) -> None:
     assert quick["restart"]["restart_s"] > 0
     assert quick["restart"]["same_proof"] is True
     assert quick["audit"]["records"] > 0
+    assert [r["enterprises"] for r in quick["scale"]["runs"]] == [200, 400, 800, 1_600]
+    assert all(r["records"] > 0 and r["peak_rss_bytes"] > 0 for r in quick["scale"]["runs"])
     ref = quick["reference"]
     for path in ("eth_tester_naive_web3", "eth_tester_naive_web3_pure_python"):
         assert ref["minimal_contract_tx_per_s"][path]["tx_per_s"] > 0

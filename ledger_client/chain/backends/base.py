@@ -155,6 +155,17 @@ class Backend(ABC):
     def receipts_in_block(self, number: int) -> list[Receipt]:
         """Every receipt of block ``number``, in order (how the event index follows blocks)."""
 
+    def blocks_with_receipts(self, start: int, stop: int) -> list[tuple[BlockInfo, list[Receipt]]]:
+        """Blocks ``start`` to ``stop`` (inclusive), each with its receipts in order.
+
+        Block by block here; a node's backend reads the range in a few round trips.
+        """
+        found: list[tuple[BlockInfo, list[Receipt]]] = []
+        for number in range(start, stop + 1):
+            info = self.block(number)
+            found.append((info, self.receipts_in_block(number) if info.transactions else []))
+        return found
+
     def transaction_input(self, tx_hash: str) -> bytes:
         """The calldata a mined transaction carried (how a test reads what is on chain)."""
         raise NotImplementedError(f"{type(self).__name__} does not read transactions back")

@@ -21,7 +21,12 @@ from eth_tester.exceptions import (
 from eth_utils.exceptions import ValidationError as EvmValidationError
 
 from ledger_client.chain.abi import Log
-from ledger_client.chain.backends._store import STORE_FORMAT, ChainStore, TrackingMemoryDB
+from ledger_client.chain.backends._store import (
+    STORE_FORMAT,
+    ChainStore,
+    StoreDB,
+    cache_bytes_from_env,
+)
 from ledger_client.chain.backends.base import Backend, BlockInfo, KnownTransaction, Receipt
 from ledger_client.chain.reverts import decode_revert, revert_data_from
 from ledger_client.errors import LedgerConnectionError, LedgerValueError, TransactionError
@@ -77,6 +82,7 @@ class EmbeddedBackend(Backend):
         data_dir: str | Path | None = None,
         durable: bool = False,
         block_time: int | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         """An in-process chain; with ``data_dir``, one kept on disk across restarts.
 
@@ -86,6 +92,9 @@ class EmbeddedBackend(Backend):
         ``block_time`` makes each block exactly that many seconds after its parent,
         whatever the wall clock says (py-evm otherwise uses the wall clock when it is
         later): simulations move time only by :meth:`time_travel`, and repeat exactly.
+        ``cache_bytes`` bounds the state kept in memory with ``data_dir`` (the rest is
+        read from the file when needed); by default ``$CREDIT_CHAIN_STATE_CACHE_MB``,
+        else 64 MiB. Without ``data_dir`` the whole chain is in memory.
         """
         self._lock = threading.RLock()
         overrides = {"timestamp": genesis_timestamp} if genesis_timestamp is not None else None
@@ -93,9 +102,10 @@ class EmbeddedBackend(Backend):
         self._pyevm = PyEVMBackend(genesis_parameters=genesis)
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self._store: ChainStore | None = None
-        self._db: TrackingMemoryDB | None = None
+        self._db: StoreDB | None = None
         if self.data_dir is not None:
-            self._open_store(self.data_dir / "chain.sqlite", durable)
+            limit = cache_bytes if cache_bytes is not None else cache_bytes_from_env()
+            self._open_store(self.data_dir / "chain.sqlite", durable, limit)
         self.tester = EthereumTester(self._pyevm)
         self._faucet = self.tester.get_accounts()[0]
         self._block_time = block_time
@@ -109,28 +119,26 @@ class EmbeddedBackend(Backend):
         if chain.header.timestamp != wanted:
             chain.header = chain.header.copy(timestamp=wanted)
 
-    def _open_store(self, path: Path, durable: bool) -> None:
+    def _open_store(self, path: Path, durable: bool, cache_bytes: int) -> None:
         store = ChainStore(path, durable=durable)
         chain_class = type(self._pyevm.chain)
+        db = StoreDB(store, cache_bytes)
         if store.is_empty():
-            fresh = self._pyevm.chain.chaindb.db.wrapped_db.kv_store
-            db = TrackingMemoryDB(dict(fresh))
-            db.changed = set(fresh)
+            db.pending.update(self._pyevm.chain.chaindb.db.wrapped_db.kv_store)
         else:
             meta = store.meta()
             if meta.get("format") != STORE_FORMAT:
+                store.close()
                 raise LedgerConnectionError(
                     f"{path} holds a chain store of format {meta.get('format')!r}, "
                     f"this client reads format {STORE_FORMAT}"
                 )
-            db = TrackingMemoryDB(store.load())
         # py-evm's chain object is only a view of its database: rebuilt on the
-        # loaded store it resumes from the stored head.
+        # stored one it resumes from the stored head, reading what it needs.
         self._pyevm.chain = chain_class(AtomicDB(db))
         self._store, self._db = store, db
         genesis = self._pyevm.chain.get_canonical_block_header_by_number(0)
-        store.flush(
-            db,
+        db.flush(
             {
                 "format": STORE_FORMAT,
                 "chain_id": str(EMBEDDED_CHAIN_ID),
@@ -139,8 +147,13 @@ class EmbeddedBackend(Backend):
         )
 
     def _flush(self) -> None:
-        if self._store is not None and self._db is not None:
-            self._store.flush(self._db)
+        if self._db is not None and self._store is not None:
+            self._db.flush()
+
+    @property
+    def state_db(self) -> StoreDB | None:
+        """The on-disk store py-evm reads through, with its cache (``None`` in memory)."""
+        return self._db
 
     @property
     def chain_id(self) -> int:

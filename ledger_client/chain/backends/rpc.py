@@ -28,6 +28,9 @@ _EXECUTION_REVERTED = 3
 _CLOCK_CONTROLLING_CLIENTS = ("anvil", "hardhat", "ganache")
 #: Unmined transactions remembered for a fail-over, at most (the oldest are forgotten).
 _UNCONFIRMED_MAX = 4_096
+#: Requests in one JSON-RPC batch, at most: well under geth's limit (1,000 items) and
+#: its response cap, for blocks full of receipts too.
+_BATCH_MAX = 100
 _log = logging.getLogger("credit_chain.rpc")
 
 
@@ -209,13 +212,44 @@ class RpcBackend(Backend):
         b = self._request("eth_getBlockByNumber", [_block_param(number), False])
         if b is None:
             raise LedgerValueError(f"no block {number!r} at {self.url}")
-        return BlockInfo(
-            number=int(b["number"], 16),
-            hash=str(b["hash"]),
-            timestamp=int(b["timestamp"], 16),
-            transactions=tuple(str(t) for t in b["transactions"]),
-            base_fee=int(b.get("baseFeePerGas") or "0x0", 16),
-        )
+        return _block_info(b)
+
+    def blocks_with_receipts(self, start: int, stop: int) -> list[tuple[BlockInfo, list[Receipt]]]:
+        """The range in JSON-RPC batches (two round trips for up to ``_BATCH_MAX`` blocks):
+        the blocks, then the receipts of those with transactions. A node that refuses a
+        batch, or any item of one, is read block by block instead."""
+        found: list[tuple[BlockInfo, list[Receipt]]] = []
+        for first in range(start, stop + 1, _BATCH_MAX):
+            last = min(stop, first + _BATCH_MAX - 1)
+            numbers = range(first, last + 1)
+            blocks = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+            if blocks is None or any(b is None for b in blocks):
+                found += super().blocks_with_receipts(first, last)
+                continue
+            infos = [_block_info(b) for b in blocks]
+            busy = [i.number for i in infos if i.transactions]
+            receipts = (
+                self._batch([("eth_getBlockReceipts", [hex(n)]) for n in busy]) if busy else []
+            )
+            if receipts is None or any(r is None for r in receipts):
+                found += super().blocks_with_receipts(first, last)
+                continue
+            by_number = {n: [_receipt(r) for r in rs] for n, rs in zip(busy, receipts, strict=True)}
+            found += [(i, by_number.get(i.number, [])) for i in infos]
+        return found
+
+    def _batch(self, requests: list[tuple[str, list[Any]]]) -> list[Any] | None:
+        """The results of one JSON-RPC batch, in order; None when the node refused it."""
+        try:
+            responses = self._provider.make_batch_request(requests)  # type: ignore[arg-type]
+        except Exception as exc:  # transport, or a node without batches: the caller falls back
+            _log.debug("batch of %d requests to %s failed: %s", len(requests), self.url, exc)
+            return None
+        if not isinstance(responses, list) or len(responses) != len(requests):
+            return None
+        if any("error" in r for r in responses):
+            return None
+        return [r.get("result") for r in responses]
 
     def code(self, address: str, block: int | str = "latest") -> bytes:
         return bytes.fromhex(str(self._request("eth_getCode", [address, _block_param(block)]))[2:])
@@ -286,6 +320,16 @@ class RpcBackend(Backend):
         session = getattr(self._provider, "_request_session", None)
         if session is not None:
             session.close()
+
+
+def _block_info(b: dict[str, Any]) -> BlockInfo:
+    return BlockInfo(
+        number=int(b["number"], 16),
+        hash=str(b["hash"]),
+        timestamp=int(b["timestamp"], 16),
+        transactions=tuple(str(t) for t in b["transactions"]),
+        base_fee=int(b.get("baseFeePerGas") or "0x0", 16),
+    )
 
 
 def _block_param(block: int | str) -> str:

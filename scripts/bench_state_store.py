@@ -1,0 +1,205 @@
+"""Memory and restart time of the py-evm embedded chain on disk, as the chain grows.
+
+One builder process attests on a chain kept in a data directory, one
+transaction a block; at each checkpoint (a number of attestations) it notes
+its resident memory, closes the chain, and a fresh process reopens it and is
+timed: opening, the first read, and one more attestation, with that
+process's peak memory. The builder then reopens the chain and goes on.
+
+Run it once per source tree to compare two versions of the client (the tree is
+put first on ``PYTHONPATH``; this file imports only the client's public API)::
+
+    python scripts/bench_state_store.py --checkpoints 2000,10000,40000 \\
+        --tree before=/path/to/main --tree after=. --out benchmarks/bench-state-store.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SEED = "state-store-bench"
+ENGINE = "pyevm"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _sqlite_reads(chain: Any) -> int | None:
+    # Only the on-demand store counts its reads; the older one loads everything.
+    db = getattr(chain.backend, "state_db", None)
+    return None if db is None else int(db.store.reads)
+
+
+def build(data_dir: Path, upto: int) -> dict[str, Any]:
+    """Attest until the chain holds ``upto`` attestations; return memory and time."""
+    from ledger_client import Keyring, Manifest, Role, attach, connect, deploy
+
+    ring = Keyring(SEED)
+    regulator, bank = ring.account("regulator"), ring.account("bank")
+    manifest = data_dir / "manifest.json"
+    t0 = time.perf_counter()
+    chain = connect(ENGINE, data_dir=data_dir / "chain")
+    if manifest.exists():
+        ledger = attach(chain, Manifest.load(manifest))
+        done = int((data_dir / "done").read_text())
+    else:
+        chain.fund(regulator.address)
+        chain.fund(bank.address)
+        ledger = deploy(chain, regulator)
+        ledger.manifest.save(manifest)
+        ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
+        done = 0
+    open_s = time.perf_counter() - t0
+    loan = ledger.schemas["loan-repayment"]
+    t1 = time.perf_counter()
+    for i in range(done, upto):
+        made = ledger.attestations.attest(bank, loan, b"\x01" * 32, (i + 1).to_bytes(32, "big"))
+        if i == 0:
+            (data_dir / "first_uid").write_text(made.uid.hex())
+        if i == upto - 1:
+            (data_dir / "last_uid").write_text(made.uid.hex())
+    build_s = time.perf_counter() - t1
+    rss = _rss_mb()
+    chain.close()
+    (data_dir / "done").write_text(str(upto))
+    return {
+        "attestations": upto,
+        "added": upto - done,
+        "open_s": round(open_s, 2),
+        "build_s": round(build_s, 1),
+        "tx_per_s": round((upto - done) / build_s, 1) if build_s else None,
+        "rss_mb": rss,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def reopen(data_dir: Path) -> dict[str, Any]:
+    """Open the chain in this fresh process; time it and what follows."""
+    from ledger_client import Keyring, Manifest, attach, connect
+    from ledger_client.types import Validity
+
+    rss_before = _rss_mb()
+    t0 = time.perf_counter()
+    chain = connect(ENGINE, data_dir=data_dir / "chain")
+    head = chain.backend.block()
+    open_s = time.perf_counter() - t0
+    reads_open = _sqlite_reads(chain)
+    ledger = attach(chain, Manifest.load(data_dir / "manifest.json"))
+    t1 = time.perf_counter()
+    for name in ("first_uid", "last_uid"):
+        uid = bytes.fromhex((data_dir / name).read_text())
+        if ledger.attestations.validity(uid) is not Validity.VALID:
+            raise RuntimeError(f"the {name} attestation is not valid after the restart")
+    read_s = time.perf_counter() - t1
+    bank = Keyring(SEED).account("bank")
+    loan = ledger.schemas["loan-repayment"]
+    t2 = time.perf_counter()
+    more = ledger.attestations.attest(bank, loan, b"\x02" * 32, b"\x02" * 32)
+    attest_s = time.perf_counter() - t2
+    if more.tx.block_number != head.number + 1:
+        raise RuntimeError("the reopened chain did not go on from its head")
+    reads_all = _sqlite_reads(chain)
+    # The extra attestation stays: the builder counts its own from the ``done`` file.
+    chain.close()
+    return {
+        "blocks": head.number,
+        "restart_s": round(open_s, 3),
+        "first_reads_s": round(read_s, 3),
+        "first_attest_s": round(attest_s, 3),
+        "sqlite_reads_on_open": reads_open,
+        "sqlite_reads_open_to_attest": reads_all,
+        "rss_after_imports_mb": rss_before,
+        "peak_rss_mb": _peak_rss_mb(),
+        "store_mb": round((data_dir / "chain" / "chain.sqlite").stat().st_size / 2**20, 1),
+    }
+
+
+def _child(tree: Path, *args: str, timeout: float) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(trees: dict[str, Path], checkpoints: list[int], timeout: float) -> dict[str, Any]:
+    """Every checkpoint on every tree, each in a data directory of its own."""
+    results: dict[str, Any] = {}
+    for name, tree in trees.items():
+        scratch = Path(tempfile.mkdtemp(prefix=f"state-store-{name}-"))
+        rows = []
+        try:
+            for upto in checkpoints:
+                built = _child(tree, "build", str(scratch), str(upto), timeout=timeout)
+                reopened = _child(tree, "reopen", str(scratch), timeout=timeout)
+                rows.append({"build": built, "restart": reopened})
+                print(name, json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        results[name] = rows
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="mode")
+    b = sub.add_parser("build")
+    b.add_argument("dir", type=Path)
+    b.add_argument("upto", type=int)
+    r = sub.add_parser("reopen")
+    r.add_argument("dir", type=Path)
+    parser.add_argument("--checkpoints", default="2000,10000,40000")
+    parser.add_argument("--tree", action="append", default=[], help="name=path")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.mode == "build":
+        print(json.dumps(build(args.dir, args.upto)))
+    elif args.mode == "reopen":
+        print(json.dumps(reopen(args.dir)))
+    else:
+        trees = {
+            n: Path(p).resolve() for n, p in (t.split("=", 1) for t in args.tree or ["this=."])
+        }
+        checkpoints = [int(c) for c in args.checkpoints.split(",")]
+        report = {
+            "engine": ENGINE,
+            "checkpoints": checkpoints,
+            "trees": {n: str(p) for n, p in trees.items()},
+            "results": run(trees, checkpoints, args.timeout),
+        }
+        text = json.dumps(report, indent=2)
+        if args.out:
+            args.out.write_text(text + "\n")
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
