@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -244,3 +245,27 @@ def test_a_transaction_resent_after_a_snapshot_revert_runs_again() -> None:
 
 class TestChainGeth(GethChain, ChainConformance):
     """On the five cities' geth Clique network."""
+
+
+@pytest.mark.parametrize("engine", ["pyevm", "revm"])
+def test_a_block_sent_together_is_on_disk_when_its_receipts_are_seen(
+    engine: str, tmp_path: Path
+) -> None:
+    # What the worker settles from these receipts must survive a crash: the one block
+    # is written to the chain's store before send_prepared_together returns.
+    from ledger_client import connect
+    from tests.conftest import deploy_for_tests
+
+    chain = connect(engine, data_dir=tmp_path)
+    ring = Keyring("together-disk")
+    ledger = deploy_for_tests(chain, ring)
+    regulator = ring.account("regulator")
+    txs = _admissions(ledger, regulator, [ring.account(n).address for n in "abc"])
+    outcomes = chain.send_prepared_together(txs)
+    chain.close()
+    reopened = connect(engine, data_dir=tmp_path)
+    try:
+        assert [reopened.backend.receipt_if_mined(tx.tx_hash) for tx in txs] == outcomes
+        assert len({r.block_number for r in outcomes if isinstance(r, Receipt)}) == 1
+    finally:
+        reopened.close()
