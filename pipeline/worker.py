@@ -134,8 +134,8 @@ class AnchorWorker:
     def recover(self) -> int:
         """Send again every transaction journaled but not settled; return how many."""
         unfinished = self.service.journal.unfinished()
-        for anchor in unfinished:
-            self._finish(anchor)
+        # In journal order, which is the relayer's nonce order: together, as a round was.
+        self._settle_together(unfinished)
         return len(unfinished)
 
     def _run(self) -> None:
@@ -231,11 +231,43 @@ class AnchorWorker:
         anchor_ids = s.journal.begin_anchors(
             "relay", [(tx, [sub.id], None) for sub, tx in prepared]
         )
+        self._settle_together(
+            [
+                Anchor(anchor_id, "relay", tx, None, "sent", [sub.id])
+                for (sub, tx), anchor_id in zip(prepared, anchor_ids, strict=True)
+            ],
+            [sub.operation for sub, _ in prepared],
+        )
+
+    def _settle_together(self, anchors: list[Anchor], operations: list[str] | None = None) -> None:
+        """Send (or find) journaled transactions in this order and settle them in one commit.
+
+        On one node they go together (:meth:`Chain.send_prepared_together`): the embedded
+        chains mine them in one block, a node gets them all before any receipt is awaited.
+        Each is still its own transaction: a revert settles its submissions as rejected and
+        leaves the others alone. One the node refused stays journaled, unsettled, for
+        :meth:`recover`; it is raised after the others are settled. With a confirmation
+        depth above one, each is sent and followed to its depth in turn.
+        """
+        if not anchors:
+            return
+        s = self.service
+        ops: list[str | None] = list(operations) if operations else [None] * len(anchors)
         settled: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
         try:
-            for (sub, tx), anchor_id in zip(prepared, anchor_ids, strict=True):
-                anchor = Anchor(anchor_id, "relay", tx, None, "sent", [sub.id])
-                settled[anchor_id] = self._outcomes(anchor, sub.operation)
+            if self._depth() != 1:
+                for anchor, operation in zip(anchors, ops, strict=True):
+                    settled[anchor.id] = self._outcomes(anchor, operation)
+                return
+            sent = s.chain.send_prepared_together([a.tx for a in anchors])
+            refused: Exception | None = None
+            for anchor, operation, outcome in zip(anchors, ops, sent, strict=True):
+                if isinstance(outcome, Receipt | ContractRevert):
+                    settled[anchor.id] = self._outcomes_of(anchor, outcome, operation)
+                elif refused is None:
+                    refused = outcome
+            if refused is not None:
+                raise refused
         finally:
             # What was sent is settled even when the chain went away mid-round; the rest
             # stays journaled for recover() to send again.
@@ -339,11 +371,16 @@ class AnchorWorker:
           signer's own nonce (``AttestationsNonceUsed``), the Forwarder the request's
           nonce, ``authoriseBySig`` the enterprise's: the chain refuses a second one.
         """
+        if self._depth() == 1:
+            return self.service.chain.send_prepared(tx)
+        assert self._finality is not None  # set by _depth()
+        return self._finality.send_anchored(tx)
+
+    def _depth(self) -> int:
+        """The confirmation depth at which a write counts as anchored (1 on one node)."""
         if self._finality is None:
             self._finality = Finality(self.service.chain)
-        if self._finality.depth == 1:
-            return self.service.chain.send_prepared(tx)
-        return self._finality.send_anchored(tx)
+        return self._finality.depth
 
     def _finish(self, anchor: Anchor) -> None:
         """Send (or find) the anchor's transaction and settle its submissions when anchored."""
@@ -354,10 +391,19 @@ class AnchorWorker:
     ) -> dict[str, tuple[str, dict[str, Any]]]:
         """Send (or find) the anchor's transaction; return each submission's outcome once
         anchored (``operation``: a relay's, when known, else read from the journal)."""
-        s = self.service
         try:
             receipt = self._send_anchored(anchor.tx)
         except ContractRevert as exc:
+            return self._outcomes_of(anchor, exc, operation)
+        return self._outcomes_of(anchor, receipt, operation)
+
+    def _outcomes_of(
+        self, anchor: Anchor, sent: Receipt | ContractRevert, operation: str | None
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Each submission's outcome, from the anchor's receipt or its named refusal."""
+        s = self.service
+        if isinstance(sent, ContractRevert):
+            exc = sent
             reason: dict[str, Any] = {
                 "error": exc.error_name,
                 "detail": str(exc),
@@ -368,6 +414,7 @@ class AnchorWorker:
                 },
             }
             return {sid: ("rejected", reason) for sid in anchor.submission_ids}
+        receipt = sent
         s.note_chain_time(s.chain.backend.block(receipt.block_number).timestamp)
         base = {"tx_hash": receipt.tx_hash, "block": receipt.block_number}
         if anchor.kind == "relay":

@@ -8,7 +8,7 @@ on anvil and on a consortium network where nodes hold no keys.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,13 +200,62 @@ class Chain:
                         raise
                 if receipt is None:
                     receipt = self.backend.wait_for_receipt(tx.tx_hash)
-            if self._sent is not None:
-                self._sent.append(tx)  # reverted too: a reorg can take those as well
-            for listener in self._listeners:
-                listener(receipt)
+            self._noted(tx, receipt)
         if receipt.status != 1:
             raise self._explain_failure(tx.sender, tx.to, tx.data, tx.value, receipt)
         return receipt
+
+    def send_prepared_together(self, txs: Sequence[PreparedTx]) -> list[Receipt | Exception]:
+        """Send prepared transactions (in the order prepared) together; each one's outcome.
+
+        An in-process chain mines them in one block, a node gets them all before any
+        receipt is awaited. Each outcome is the transaction's own, as
+        :meth:`send_prepared` would have given it: its receipt, the named
+        :class:`ContractRevert` it was mined with, or the :class:`TransactionError` of
+        one the node refused (a refused one's successors from the same sender are
+        refused too: their nonces no longer follow). One mined already (a journal sent
+        again after a crash) is found, not sent twice.
+        """
+        with self._lock:
+            outcomes: list[Receipt | Exception | None] = [
+                self.backend.receipt_if_mined(tx.tx_hash) for tx in txs
+            ]
+            unsent = [i for i, found in enumerate(outcomes) if found is None]
+            sent = self.backend.send_transactions([txs[i].known() or txs[i].raw for i in unsent])
+            for i, result in zip(unsent, sent, strict=True):
+                tx = txs[i]
+                try:
+                    if isinstance(result, TransactionError):
+                        # Refused, or mined already by a node this client did not ask.
+                        found = self.backend.receipt_if_mined(tx.tx_hash)
+                        if found is None:
+                            raise result
+                        outcomes[i] = found
+                    else:
+                        outcomes[i] = self.backend.wait_for_receipt(tx.tx_hash)
+                except TransactionError as exc:
+                    self._nonces.pop(tx.sender, None)  # resynchronise from the node
+                    outcomes[i] = exc
+            results: list[Receipt | Exception] = []
+            for tx, outcome in zip(txs, outcomes, strict=True):
+                assert outcome is not None  # every index was found, sent or refused
+                if isinstance(outcome, Receipt):
+                    self._noted(tx, outcome)
+                    if outcome.status != 1:
+                        # Replayed on the state after its block: exact when it was alone,
+                        # and what the later ones in its block left otherwise.
+                        results.append(
+                            self._explain_failure(tx.sender, tx.to, tx.data, tx.value, outcome)
+                        )
+                        continue
+                results.append(outcome)
+            return results
+
+    def _noted(self, tx: PreparedTx, receipt: Receipt) -> None:
+        if self._sent is not None:
+            self._sent.append(tx)  # reverted too: a reorg can take those as well
+        for listener in self._listeners:
+            listener(receipt)
 
     def keep_sent(self) -> None:
         """From now on, keep every transaction this chain sends until :meth:`take_sent`."""

@@ -600,11 +600,18 @@ def test_a_refusal_the_dry_run_could_not_see_is_rejected_by_the_worker_by_name(w
     # transaction, in the order accepted, settled with its own outcome.
     last = w.wait(three.json()["id"], "bank-a")
     assert last["status"] == "anchored"
-    assert last["result"]["block"] > first_done["result"]["block"]
     assert w.get(f"/v1/attestations/{uid}", "bank-a").json()["validity"] == "REVOKED"
     refused = w.wait(two.json()["id"], "tier1")
     assert refused["status"] == "rejected"
     result = refused["result"]
+    # The round was mined as one block on the embedded chain, in the order accepted.
+    assert last["result"]["block"] == first_done["result"]["block"]
+    block = w.service.chain.backend.block(last["result"]["block"])
+    assert list(block.transactions) == [
+        first_done["result"]["tx_hash"],
+        result["tx_hash"],
+        last["result"]["tx_hash"],
+    ]
     assert result["error"] == "ReceivablesNotHolder"  # tier 2 holds it now
     assert result["id"] == rid
     assert result["account"] == w["tier1"].address

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ledger_client.chain.abi import Log
+from ledger_client.errors import TransactionError
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,29 @@ class Backend(ABC):
         By default it is sent raw; an in-process chain may trust the known fields.
         """
         return self.send_raw_transaction(tx.raw)
+
+    def send_transactions(
+        self, txs: Sequence[KnownTransaction | bytes]
+    ) -> list[str | TransactionError]:
+        """Submit several signed transactions in this order; each one's hash, or why the
+        node refused it outright.
+
+        An in-process chain mines them together in one block (while it mines on
+        arrival); a node is simply sent them all before anyone waits for a receipt, so
+        they land in one block or a few. Each keeps its own receipt, status and logs:
+        one that reverts leaves the others alone, and each pays the gas it would alone
+        (warm addresses and slots are per transaction).
+        """
+        hashes: list[str | TransactionError] = []
+        for tx in txs:
+            try:
+                if isinstance(tx, KnownTransaction):
+                    hashes.append(self.send_known_transaction(tx))
+                else:
+                    hashes.append(self.send_raw_transaction(tx))
+            except TransactionError as exc:
+                hashes.append(exc)
+        return hashes
 
     @abstractmethod
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:

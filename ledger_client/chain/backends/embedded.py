@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -18,6 +18,7 @@ from eth_tester.exceptions import (
     TransactionFailed,
     ValidationError,
 )
+from eth_utils.exceptions import ValidationError as EvmValidationError
 
 from ledger_client.chain.abi import Log
 from ledger_client.chain.backends._store import (
@@ -26,7 +27,7 @@ from ledger_client.chain.backends._store import (
     StoreDB,
     cache_bytes_from_env,
 )
-from ledger_client.chain.backends.base import Backend, BlockInfo, Receipt
+from ledger_client.chain.backends.base import Backend, BlockInfo, KnownTransaction, Receipt
 from ledger_client.chain.reverts import decode_revert, revert_data_from
 from ledger_client.errors import LedgerConnectionError, LedgerValueError, TransactionError
 
@@ -170,6 +171,40 @@ class EmbeddedBackend(Backend):
             raise TransactionError(f"the embedded chain refused the transaction: {exc}") from exc
         except ValidationError as exc:
             raise TransactionError(f"the embedded chain refused the transaction: {exc}") from exc
+
+    @_persisted
+    def send_transactions(
+        self, txs: Sequence[KnownTransaction | bytes]
+    ) -> list[str | TransactionError]:
+        if not self.tester.auto_mine_transactions:
+            return super().send_transactions(txs)  # held until mine(), as one by one
+        # eth-tester's own hold (auto-mine off) runs each transaction on the head's
+        # state and throws it away, so a sender's second nonce is refused; py-evm
+        # itself applies each to the pending block on top of the ones before, and
+        # one mine_blocks() then seals them all in one block.
+        hashes: list[str | TransactionError] = []
+        in_block = 0  # transactions applied to the pending block
+        for tx in txs:
+            raw = tx.raw if isinstance(tx, KnownTransaction) else tx
+            for fresh in (False, True):
+                try:
+                    hashes.append("0x" + bytes(self._pyevm.send_raw_transaction(raw)).hex())
+                    in_block += 1
+                    break
+                except (TransactionFailed, ValidationError, EvmValidationError) as exc:
+                    if not fresh and in_block:
+                        # Perhaps only the block's gas limit: seal what it holds and try
+                        # once more in a new block, as a node would.
+                        self.tester.mine_blocks(1)
+                        in_block = 0
+                        continue
+                    hashes.append(
+                        TransactionError(f"the embedded chain refused the transaction: {exc}")
+                    )
+                    break
+        if in_block:
+            self.tester.mine_blocks(1)
+        return hashes
 
     @_locked
     def wait_for_receipt(self, tx_hash: str, timeout: float = 30.0) -> Receipt:

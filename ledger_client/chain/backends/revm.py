@@ -28,7 +28,7 @@ import functools
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -351,6 +351,24 @@ class RevmBackend(Backend):
         )
         return "0x" + tx.tx_hash.hex()
 
+    @_locked
+    def send_transactions(
+        self, txs: Sequence[KnownTransaction | bytes]
+    ) -> list[str | TransactionError]:
+        # Held, then mined as one block: one block's header, receipts commitment,
+        # store flush and event-index step for the lot instead of one each.
+        automine, self._automine = self._automine, False
+        try:
+            hashes = super().send_transactions(txs)
+            while automine and self._pending:
+                # With automine off a transaction it cannot run is left out of the
+                # block (no receipt) rather than raised: the others still go in. A
+                # block holds what fits its gas limit; the rest go in the next.
+                self._mine_pending(self._next_block_timestamp())
+        finally:
+            self._automine = automine
+        return hashes
+
     def _accept(self, tx: _Tx) -> None:
         if tx.tx_hash in self._tx_index or any(p.tx_hash == tx.tx_hash for p in self._pending):
             raise TransactionError(f"the revm chain already has transaction 0x{tx.tx_hash.hex()}")
@@ -498,7 +516,11 @@ class RevmBackend(Backend):
         self._set_block_env(block, -number)  # the pending block: never a mined number
         results: list[tuple[_Tx, int, int, str | None, list[Any]]] = []
         raws: list[bytes] = []
-        for tx in pending:
+        for position, tx in enumerate(pending):
+            if block.tx_hashes and block.gas_used + tx.gas > BLOCK_GAS_LIMIT:
+                # Full, as a node's block is: the rest wait for the next block.
+                self._pending = pending[position:]
+                break
             try:
                 if tx.max_fee < base_fee:
                     raise TransactionError(
