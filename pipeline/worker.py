@@ -73,6 +73,11 @@ class Host(Protocol):
 
 log = logging.getLogger("credit_chain.api.worker")
 _ZERO32 = bytes(32)
+#: Transactions sent together at most, so one block at most: the chain's lock is held while
+#: they run, and every read of the chain (``/ready``, an intake's dry run) waits for it. On
+#: py-evm a relay runs in about 15 ms, so a block of 32 holds the lock for about half a
+#: second; a backlog of hundreds, in one block, held it for many seconds.
+TOGETHER_MAX = 32
 #: Dry runs of one signed batch at most, each dropping the records the chain named.
 _DRY_RUNS = 16
 
@@ -242,8 +247,9 @@ class AnchorWorker:
     def _settle_together(self, anchors: list[Anchor], operations: list[str] | None = None) -> None:
         """Send (or find) journaled transactions in this order and settle them in one commit.
 
-        On one node they go together (:meth:`Chain.send_prepared_together`): the embedded
-        chains mine them in one block, a node gets them all before any receipt is awaited.
+        On one node they go together (:meth:`Chain.send_prepared_together`), at most
+        :data:`TOGETHER_MAX` at a time: the embedded chains mine each such group in one
+        block, a node gets a group before any receipt is awaited.
         Each is still its own transaction: a revert settles its submissions as rejected and
         leaves the others alone. One the node refused stays journaled, unsettled, for
         :meth:`recover`; it is raised after the others are settled. With a confirmation
@@ -259,15 +265,17 @@ class AnchorWorker:
                 for anchor, operation in zip(anchors, ops, strict=True):
                     settled[anchor.id] = self._outcomes(anchor, operation)
                 return
-            sent = s.chain.send_prepared_together([a.tx for a in anchors])
-            refused: Exception | None = None
-            for anchor, operation, outcome in zip(anchors, ops, sent, strict=True):
-                if isinstance(outcome, Receipt | ContractRevert):
-                    settled[anchor.id] = self._outcomes_of(anchor, outcome, operation)
-                elif refused is None:
-                    refused = outcome
-            if refused is not None:
-                raise refused
+            for start in range(0, len(anchors), TOGETHER_MAX):
+                part = slice(start, start + TOGETHER_MAX)
+                sent = s.chain.send_prepared_together([a.tx for a in anchors[part]])
+                refused: Exception | None = None
+                for anchor, operation, outcome in zip(anchors[part], ops[part], sent, strict=True):
+                    if isinstance(outcome, Receipt | ContractRevert):
+                        settled[anchor.id] = self._outcomes_of(anchor, outcome, operation)
+                    elif refused is None:
+                        refused = outcome
+                if refused is not None:
+                    raise refused
         finally:
             # What was sent is settled even when the chain went away mid-round; the rest
             # stays journaled for recover() to send again.

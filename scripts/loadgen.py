@@ -251,8 +251,11 @@ def serve_load_and_drain(
         result = load(url)
         drain_deadline = time.monotonic() + drain_s
         while time.monotonic() < drain_deadline:
-            if httpx.get(f"{url}/ready", timeout=5).json().get("pending") == 0:
-                break
+            try:
+                if httpx.get(f"{url}/ready", timeout=5).json().get("pending") == 0:
+                    break
+            except httpx.TimeoutException:
+                pass  # busy anchoring what the load left: ask again until the deadline
             time.sleep(0.1)
     finally:
         server.terminate()

@@ -13,7 +13,7 @@ import pytest
 from ledger_client import Keyring, Role
 from pipeline.config import Settings
 from pipeline.service import Service, development_regulator
-from pipeline.worker import _ATTEST, AnchorWorker
+from pipeline.worker import _ATTEST, TOGETHER_MAX, AnchorWorker
 from tests.pipeline.test_worker_reorg import _journal_one
 
 
@@ -60,3 +60,29 @@ def test_recover_finds_what_was_mined_and_mines_the_rest_in_one_block(service: S
     # Each record carried once: three distinct attestations.
     assert len({r["uid"] for r in results}) == 3
     assert AnchorWorker(s).recover() == 0  # nothing left journaled
+
+
+def test_a_backlog_goes_in_blocks_of_at_most_together_max(service: Service) -> None:
+    """Transactions sent together hold the chain's lock while they run, and every read of
+    the chain waits for it: a backlog is cut into blocks of at most TOGETHER_MAX."""
+    s = service
+    count = TOGETHER_MAX + 5
+    subs = [s.journal.get(_journal_one(s, nonce)) for nonce in range(count)]
+    assert all(sub is not None for sub in subs)
+    assert _ATTEST.journaled is not None
+    txs = []
+    for sub in subs:
+        assert sub is not None
+        call = _ATTEST.call(s.ledger, _ATTEST.journaled.load(sub.payload))
+        txs.append(s.chain.prepare(s.relayer, call.to, call.data))
+    s.journal.begin_anchors(
+        "single",
+        [(tx, [sub.id], None) for sub, tx in zip(subs, txs, strict=True) if sub is not None],
+    )
+    head = s.chain.backend.block_number()
+
+    assert AnchorWorker(s).recover() == count
+    settled = [s.journal.get(sub.id) for sub in subs if sub is not None]
+    blocks = [x.result["block"] for x in settled if x is not None and x.result is not None]
+    assert len(blocks) == count
+    assert blocks == [head + 1] * TOGETHER_MAX + [head + 2] * 5
