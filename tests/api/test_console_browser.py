@@ -42,8 +42,9 @@ ARTEFACTS = ROOT / "test-artifacts" / "console"
 LOOPBACK = frozenset({"127.0.0.1"})
 TIMEOUT_MS = 30_000
 #: A warning must show within this long of the receivable falling overdue (the page polls
-#: every 2 s).
-WARNING_WITHIN_MS = 8_000
+#: every 2 s). A bound for a correct page on a shared machine, not a speed target: with
+#: the suite in two processes the other one's load slowed it past 8 s on a clean clone.
+WARNING_WITHIN_MS = 20_000
 DUE_IN_DAYS = 30
 MILLION = 1_000_000_00  # ¥1m in fen
 REASONS = "loan_late_share,overdue_records"
