@@ -10,21 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ledger_client import Keyring, Role
-from pipeline.config import Settings
-from pipeline.service import Service, development_regulator
+from pipeline.service import Service
 from pipeline.worker import _ATTEST, TOGETHER_MAX, AnchorWorker
-from tests.pipeline.test_worker_reorg import _journal_one
+from tests.pipeline.test_worker_reorg import _journal_one, bank_service
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    settings = Settings(data_dir=tmp_path / "data", batch_wait_s=0.0)
-    svc = Service.open(settings, start_worker=False)
-    regulator = development_regulator(settings)
-    bank = Keyring("reorg-test").account("bank")
-    svc.chain.fund(bank.address)
-    svc.ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
+    svc = bank_service(tmp_path)
     yield svc
     svc.close()
 

@@ -56,6 +56,13 @@ def _journal_one(service: Service, nonce: int) -> str:
 def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     # Two blocks deep: a write mined but not yet buried under a second block is not anchored.
     monkeypatch.setenv(CONFIRMATIONS_ENV, "2")
+    svc = bank_service(tmp_path)
+    yield svc
+    svc.close()
+
+
+def bank_service(tmp_path: Path) -> Service:
+    """A service, worker not started, with a bank admitted as an attester."""
     # A record alone is relayed at once rather than waiting for others to batch with.
     settings = Settings(data_dir=tmp_path / "data", batch_wait_s=0.0)
     svc = Service.open(settings, start_worker=False)
@@ -63,8 +70,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     bank = Keyring("reorg-test").account("bank")
     svc.chain.fund(bank.address)
     svc.ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
-    yield svc
-    svc.close()
+    return svc
 
 
 def test_a_dropped_anchor_is_sent_again_and_anchored_once(service: Service) -> None:
