@@ -544,8 +544,9 @@ def _scale_target(t: Mapping[str, Any]) -> str:
 
 def render_scale(benchmarks: Path = BENCHMARKS) -> str:
     """The simulator at scale: each measured size, the fits and their extrapolations."""
-    # bench-scale-<date>.json: the sizes and their fit; bench-scale-1m-<date>.json: one
-    # size measured once beside them (an hour's run), set against what the fit predicted.
+    # bench-scale-<date>.json: the sizes and their fit; bench-scale-1m-*.json: one size
+    # measured once beside them (an hour's run), set against what the fit predicted, with
+    # its audit when it was run with --audit (bench-scale-1m-audit-<date>.json).
     run = _newest("bench-scale-20*.json", benchmarks, "credit-chain bench scale --json")
     if run is None:
         return "No `credit-chain bench scale` run is kept in `benchmarks/`."
@@ -600,7 +601,7 @@ def render_scale(benchmarks: Path = BENCHMARKS) -> str:
         assert once is not None
         predicted = d["extrapolated"].get(f"{r['enterprises']:,} x {r['days']} days")
         lines.append(
-            f"Measured once at {_fmt(r['enterprises'])} x {r['days']} days (`{once.name}`): "
+            f"Measured at {_fmt(r['enterprises'])} x {r['days']} days (`{once.name}`): "
             f"{_secs(r['seconds'])}, {_mib(r['peak_rss_bytes'])} peak RSS, "
             f"{_mib(r['disk_bytes'])} on disk, {_fmt(r['transactions'])} transactions, "
             f"{_fmt(r['records'])} records in {_fmt(r['batches'])} batches"
@@ -611,8 +612,22 @@ def render_scale(benchmarks: Path = BENCHMARKS) -> str:
                 if predicted
                 else "."
             )
+            + _scale_audit(r.get("audit"))
         )
     return "\n".join(lines)
+
+
+def _scale_audit(audit: Mapping[str, Any] | None) -> str:
+    """A run's audit (``bench scale --audit``), as one sentence, or nothing when not audited."""
+    if not audit:
+        return ""
+    return (
+        f" Audited after the run in {_secs(audit['seconds'])} "
+        f"({_fmt(audit['blocks'])} blocks, {_fmt(audit['events'])} events, "
+        f"{_fmt(audit['views_read'])} views in {_fmt(audit['view_calls'])} eth_calls, "
+        f"{_fmt(audit['batch_records'])} records in {_fmt(audit['batches'])} batches): "
+        + ("clean." if audit["ok"] else f"{_fmt(audit['mismatches'])} mismatches.")
+    )
 
 
 def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:

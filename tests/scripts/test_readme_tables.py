@@ -90,3 +90,25 @@ def test_a_readme_without_its_markers_is_refused(world: tuple[Path, Path]) -> No
     readme.write_text("# nothing marked\n", encoding="utf-8")
     with pytest.raises(ReadmeTablesError, match="no marked block"):
         update_readme(readme=readme, benchmarks=bench)
+
+
+def test_a_kept_scale_audit_is_stated_clean_or_with_its_mismatches(tmp_path: Path) -> None:
+    from scripts.readme_tables import render_scale
+
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    sizes = sorted(BENCHMARKS.glob("bench-scale-20*.json"))[-1]
+    shutil.copy(sizes, bench / sizes.name)
+    once_path = sorted(BENCHMARKS.glob("bench-scale-1m-*.json"))[-1]
+    once = json.loads(once_path.read_text(encoding="utf-8"))
+    audit = once["runs"][0]["audit"]
+    (bench / "bench-scale-1m-audit-2099-01-01.json").write_text(json.dumps(once))
+    clean = render_scale(bench)
+    assert f"{audit['view_calls']:,} eth_calls" in clean
+    assert clean.rstrip().endswith("batches): clean.")
+    once["runs"][0]["audit"] = {**audit, "ok": False, "mismatches": 3}
+    (bench / "bench-scale-1m-audit-2099-01-01.json").write_text(json.dumps(once))
+    assert render_scale(bench).rstrip().endswith("batches): 3 mismatches.")
+    del once["runs"][0]["audit"]
+    (bench / "bench-scale-1m-audit-2099-01-01.json").write_text(json.dumps(once))
+    assert "Audited after the run" not in render_scale(bench)
