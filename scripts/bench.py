@@ -1095,7 +1095,11 @@ def bench_all(
         "reference": bench_reference,
         "scale": bench_scale,
     }
-    doc: dict[str, Any] = {"machine": machine_info()}
+    from ledger_client.chain.backends import default_engine
+
+    # The engine every section's "embedded" chain ran on (a section naming its own, as the
+    # scale section does revm and the engine check both, says so in its own output).
+    doc: dict[str, Any] = {"machine": machine_info(), "engine": default_engine()}
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     for section in SECTIONS:

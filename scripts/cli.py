@@ -52,8 +52,8 @@ def _engine(
         str | None,
         typer.Option(
             "--engine",
-            help="The embedded chain's engine: pyevm or revm (default: $CREDIT_CHAIN_ENGINE, "
-            "else pyevm). Same blocks and gas; revm is many times faster.",
+            help="The embedded chain's engine: revm or pyevm (default: $CREDIT_CHAIN_ENGINE, "
+            "else revm). Same blocks and gas; py-evm is the reference, many times slower.",
         ),
     ] = None,
 ) -> None:

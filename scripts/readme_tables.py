@@ -382,13 +382,16 @@ def render_performance(whole: Run, gas: Run) -> str:
     w, g = whole.doc, gas.doc
     machine = w["machine"]
     load = machine["load_average_at_start"]
+    # Runs before the engine was recorded ran on the only default there was then, py-evm.
+    engine = {"pyevm": "py-evm", "revm": "revm"}[w.get("engine", "pyevm")]
     lines = [
         f"Rates and references: `{whole.name}` (`{w['run']['command']}`, "
+        f"embedded chain on {engine}, "
         f"{_fmt(w['run']['total_seconds'])} s, load average {load[0]} at the start, "
         f"{machine['cpu_count']} cores, {machine['cpu_model']}, Python {machine['python']}). "
         f"Gas: `{gas.name}`.",
         "",
-        "| measure | ours (eth-tester) | ours (anvil) | reference (measured in the same run) "
+        "| measure | ours (embedded) | ours (anvil) | reference (measured in the same run) "
         "| target | key |",
         "| --- | --- | --- | --- | --- | --- |",
     ]

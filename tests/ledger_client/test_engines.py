@@ -207,9 +207,10 @@ def test_embedded_opens_a_kept_chain_on_the_engine_that_wrote_it(
 
 def test_the_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENGINE_VARIABLE, raising=False)
-    assert default_engine() == "pyevm"
-    monkeypatch.setenv(ENGINE_VARIABLE, "revm")
+    assert default_engine() == "revm"
     assert connect("embedded").backend.kind == "revm"
+    monkeypatch.setenv(ENGINE_VARIABLE, "pyevm")
+    assert connect("embedded").backend.kind == "embedded"
     monkeypatch.setenv(ENGINE_VARIABLE, "geth")
     with pytest.raises(LedgerConnectionError, match="names no embedded engine"):
         connect("embedded")

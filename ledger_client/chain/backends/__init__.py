@@ -3,7 +3,9 @@
 ``embedded`` is a chain in this process, on one of two engines: eth-tester with
 py-evm (:class:`EmbeddedBackend`, ``pyevm``) or revm (:class:`RevmBackend`,
 ``revm``), which mine the same blocks at the same gas; the environment variable
-``CREDIT_CHAIN_ENGINE`` picks the engine ``embedded`` means (py-evm unless set),
+``CREDIT_CHAIN_ENGINE`` picks the engine ``embedded`` means (revm unless set: the
+same blocks, receipts and gas as py-evm, many times faster; py-evm is the reference
+the conformance classes compare it with),
 except for a chain already kept in a data directory: its store names the engine
 that wrote it, and only that engine can read it.
 ``rpc`` is any Ethereum JSON-RPC node (anvil locally, a consortium network of
@@ -36,15 +38,18 @@ __all__ = [
 
 #: The engines of the embedded chain, by the name a target or the setting gives.
 ENGINES = ("pyevm", "revm")
+#: The engine of a new embedded chain when the setting names none: revm mines the same
+#: blocks at the same gas as py-evm (tests/ledger_client/test_engines.py) many times faster.
+DEFAULT_ENGINE = "revm"
 #: The environment variable naming the engine ``"embedded"`` runs on.
 ENGINE_VARIABLE = "CREDIT_CHAIN_ENGINE"
 
 
 def default_engine() -> str:
-    """The engine ``"embedded"`` means here: ``$CREDIT_CHAIN_ENGINE``, else ``pyevm``."""
+    """The engine ``"embedded"`` means here: ``$CREDIT_CHAIN_ENGINE``, else ``revm``."""
     from ledger_client.errors import LedgerConnectionError
 
-    engine = os.environ.get(ENGINE_VARIABLE, "").strip().lower() or "pyevm"
+    engine = os.environ.get(ENGINE_VARIABLE, "").strip().lower() or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise LedgerConnectionError(
             f"{ENGINE_VARIABLE}={engine!r} names no embedded engine: "
