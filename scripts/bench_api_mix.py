@@ -325,3 +325,39 @@ def _error_name(result: str | None) -> str:
         return str(json.loads(result or "{}").get("error", "unknown"))
     except ValueError:
         return "unknown"
+
+
+#: Seconds between the curve's runs: the last run's server is gone, its files deleted and
+#: the load average back down before the next one starts.
+CURVE_PAUSE_S = 15.0
+
+
+def bench_api_curve(
+    rates: Sequence[float],
+    seconds: float = 8.0,
+    clients: int = 32,
+    writes: int = 6_000,
+    pause_s: float = CURVE_PAUSE_S,
+) -> dict[str, Any]:
+    """The mix's throughput-latency curve, one document: the closed loop's ceiling first,
+    then an open loop at each offered rate, lowest first, each on a fresh server and
+    ledger, ``pause_s`` apart. Quote a latency with its offered rate, and the closed
+    loop's accepted rate as the ceiling."""
+    import os
+    import time
+
+    from ledger_client.chain.backends import default_engine
+
+    from .bench import machine_info
+
+    if not rates:
+        raise ValueError("a curve needs at least one offered rate (--rate)")
+    doc: dict[str, Any] = {"machine": machine_info(), "engine": default_engine()}
+    doc["closed_loop"] = bench_api_mix(seconds, clients, writes)
+    doc["open_loops"] = []
+    for rate in sorted(rates):
+        time.sleep(pause_s)
+        run = bench_api_mix(seconds, clients, writes, rate=rate)
+        run["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
+        doc["open_loops"].append(run)
+    return doc

@@ -1169,28 +1169,55 @@ def bench_api(
         ),
     ] = False,
     rate: Annotated[
-        float | None,
+        list[float] | None,
         typer.Option(
             "--rate",
             min=1.0,
             max=20_000.0,
             help="With --mix: an open loop, requests offered per second, evenly spaced, "
             "each timed from when it was due (at most rate x seconds of them); "
-            "without it, a closed loop of --clients connections (saturation).",
+            "without it, a closed loop of --clients connections (saturation). "
+            "Repeatable with --curve.",
         ),
     ] = None,
+    curve: Annotated[
+        bool,
+        typer.Option(
+            "--curve",
+            help="With --mix: the closed loop's ceiling, then an open loop at each --rate, "
+            "each on a fresh server, in one document (the throughput-latency curve).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Accepted submissions per second and p99 latencies of a real server on loopback."""
+    if curve:
+        if not mix or not rate:
+            raise _fail("--curve is for the consortium's mix (--mix) at one or more --rate")
+        from scripts.bench_api_mix import bench_api_curve
+
+        _print_bench(
+            "API on loopback, a consortium's mix: closed loop, then open loops at "
+            + ", ".join(f"{r:g}" for r in sorted(rate))
+            + " requests/s",
+            bench_api_curve(rate, seconds, clients, records),
+            as_json,
+        )
+        return
+    if rate is not None and len(rate) > 1:
+        raise _fail("one --rate per run; several make a curve (--curve)")
+    one_rate = rate[0] if rate else None
     if mix:
         from scripts.bench_api_mix import bench_api_mix
 
         title = "API on loopback, a consortium's mix" + (
-            f", offered {rate:g} requests/s" if rate else f", {clients} clients in a closed loop"
+            f", offered {one_rate:g} requests/s"
+            if one_rate
+            else f", {clients} clients in a closed loop"
         )
-        _print_bench(title, bench_api_mix(seconds, clients, records, rate), as_json)
+        _print_bench(title, bench_api_mix(seconds, clients, records, one_rate), as_json)
         return
-    if rate is not None:
+    if one_rate is not None:
         raise _fail("--rate is for the consortium's mix (--mix)")
     from scripts.bench import bench_api as run
 

@@ -633,6 +633,73 @@ def _scale_audit(audit: Mapping[str, Any] | None) -> str:
     )
 
 
+#: Issue 19's targets for the API under the mix, 32 clients on the embedded chain.
+MIX_TARGETS = {"accepted_per_s": 1_000, "p99_accept_ms": 50.0, "p99_anchor_ms": 2_000.0}
+
+
+def render_api_curve(benchmarks: Path = BENCHMARKS) -> str:
+    """The API under the consortium's mix: the closed loop's ceiling, then the latency at
+    each offered rate, from the newest ``bench api --mix --curve`` run."""
+    run = _newest(
+        "bench-api-curve-*.json", benchmarks, "credit-chain bench api --mix --curve --json"
+    )
+    if run is None:
+        return "No `credit-chain bench api --mix --curve` run is kept in `benchmarks/`."
+    d = run.doc
+    closed, opens = d["closed_loop"], d["open_loops"]
+    lines = [
+        f"From `{run.name}` (`{run.command}`, embedded chain on {d['engine']}, "
+        f"{closed['keys']} keys at the default limits, batches of {closed['batch_size']}, "
+        f"{closed['seconds']:g} s a run, load average {d['machine']['load_average_at_start'][0]} "
+        "at the start):",
+        "",
+        "| load | accepted submissions/s (requests/s) | p50 / p99 accept | "
+        "p99 accept after the first 2 s | p99 accept → anchored | refused, errors |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def row(load: str, r: Mapping[str, Any], after: str) -> str:
+        refused = sum(r["refused"].values()) if r["refused"] else 0
+        return (
+            f"| {load} | {_fmt(r['accepted_per_s'])} ({_fmt(r['requests_per_s'])}) "
+            f"| {r['p50_accept_ms']} ms / {r['p99_accept_ms']} ms | {after} "
+            f"| {_fmt(r['p99_anchor_ms'])} ms | {refused}, {r['errors']} |"
+        )
+
+    lines.append(row(f"closed loop, {closed['clients']} clients (the ceiling)", closed, "-"))
+    for r in opens:
+        lines.append(
+            row(
+                f"open loop, offered {r['offered_requests_per_s']:g} requests/s "
+                f"({_fmt(r['offered_submissions_per_s'])} submissions/s)",
+                r,
+                f"{r['p99_accept_ms_after_warmup']} ms",
+            )
+        )
+    held = [
+        r
+        for r in opens
+        if r["p99_accept_ms"] <= MIX_TARGETS["p99_accept_ms"]
+        and r["p99_anchor_ms"] <= MIX_TARGETS["p99_anchor_ms"]
+    ]
+    ceiling = closed["accepted_per_s"]
+    lines += [
+        "",
+        f"Targets: ≥ {_fmt(MIX_TARGETS['accepted_per_s'])} accepted/s: the ceiling is "
+        f"{_fmt(ceiling)} ({'met' if ceiling >= MIX_TARGETS['accepted_per_s'] else 'missed'}); "
+        f"p99 accept ≤ {MIX_TARGETS['p99_accept_ms']:g} ms and p99 accept → anchored ≤ 2 s: "
+        + (
+            f"held up to {_fmt(max(r['accepted_per_s'] for r in held))} accepted/s offered "
+            "in the open loop"
+            if held
+            else "held at no offered rate measured"
+        )
+        + f"; in the closed loop {closed['p99_accept_ms']} ms and "
+        f"{_fmt(closed['p99_anchor_ms'])} ms (queueing: every client always waits).",
+    ]
+    return "\n".join(lines)
+
+
 def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
     """Each generated block of the README by its marker name."""
     whole, gas = kept_runs(benchmarks)
@@ -642,6 +709,7 @@ def render_all(benchmarks: Path = BENCHMARKS) -> dict[str, str]:
         "score": render_score(benchmarks),
         "console": render_console(benchmarks),
         "scale": render_scale(benchmarks),
+        "mix": render_api_curve(benchmarks),
     }
 
 

@@ -152,3 +152,27 @@ def test_keys_issue_many_issues_a_key_a_line_in_order(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 1
     assert "line 1" in bad.output
+
+
+def test_a_mix_curve_is_a_closed_loop_then_each_offered_rate_on_a_fresh_server() -> None:
+    from scripts.bench_api_mix import bench_api_curve
+
+    doc = bench_api_curve([40.0, 20.0], seconds=1.0, clients=4, writes=120, pause_s=0.0)
+    assert doc["engine"] in ("revm", "pyevm")
+    assert doc["closed_loop"]["mode"] == "closed loop"
+    assert [r["offered_requests_per_s"] for r in doc["open_loops"]] == [20.0, 40.0]
+    for run in (doc["closed_loop"], *doc["open_loops"]):
+        assert run["submissions_accepted"] > 0
+        assert run["errors"] == 0
+        assert run["pending_after_drain"] == 0  # every accepted write was anchored
+
+
+def test_a_curve_needs_the_mix_and_a_rate_and_one_run_takes_one_rate() -> None:
+    for args, says in (
+        (["--curve", "--rate", "10"], "--curve is for the consortium's mix"),
+        (["--mix", "--curve"], "--curve is for the consortium's mix"),
+        (["--mix", "--rate", "10", "--rate", "20"], "several make a curve (--curve)"),
+    ):
+        result = runner.invoke(app, ["bench", "api", *args])
+        assert result.exit_code != 0
+        assert says in result.output, result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -112,3 +113,57 @@ def test_a_kept_scale_audit_is_stated_clean_or_with_its_mismatches(tmp_path: Pat
     del once["runs"][0]["audit"]
     (bench / "bench-scale-1m-audit-2099-01-01.json").write_text(json.dumps(once))
     assert "Audited after the run" not in render_scale(bench)
+
+
+def _mix_run(accepted: int, p99: float, anchor: float, rate: float | None = None) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "accepted_per_s": accepted,
+        "requests_per_s": accepted // 3,
+        "p50_accept_ms": p99 / 4,
+        "p99_accept_ms": p99,
+        "p99_anchor_ms": anchor,
+        "refused": {"RateLimited": 2},
+        "errors": 0,
+        "keys": 15,
+        "batch_size": 20,
+        "seconds": 8.0,
+        "clients": 32,
+    }
+    if rate is not None:
+        run |= {
+            "offered_requests_per_s": rate,
+            "offered_submissions_per_s": round(rate * 2.9),
+            "p99_accept_ms_after_warmup": p99 / 2,
+        }
+    return run
+
+
+def test_the_mix_curve_states_the_ceiling_and_the_highest_load_the_latencies_held_at(
+    tmp_path: Path,
+) -> None:
+    from scripts.readme_tables import render_api_curve
+
+    assert "No `credit-chain bench api --mix --curve` run" in render_api_curve(tmp_path)
+    doc = {
+        "engine": "revm",
+        "machine": {"load_average_at_start": [0.4, 0.5, 0.6]},
+        "closed_loop": _mix_run(700, 300.0, 2500.0),
+        "open_loops": [
+            _mix_run(290, 30.0, 400.0, rate=100),
+            _mix_run(580, 45.0, 900.0, rate=200),
+            _mix_run(690, 800.0, 2600.0, rate=300),
+        ],
+    }
+    (tmp_path / "bench-api-curve-2099-01-01.json").write_text(json.dumps(doc))
+    text = render_api_curve(tmp_path)
+    assert "| closed loop, 32 clients (the ceiling) | 700 (233) |" in text
+    assert "offered 300 requests/s (870 submissions/s)" in text
+    assert "the ceiling is 700 (missed)" in text
+    assert "held up to 580 accepted/s offered" in text  # not at 300 requests/s: 800 ms
+    assert "| 2, 0 |" in text  # what was refused by name is counted, not hidden
+    doc["closed_loop"] = _mix_run(1200, 60.0, 900.0)
+    doc["open_loops"] = [_mix_run(690, 800.0, 2600.0, rate=300)]
+    (tmp_path / "bench-api-curve-2099-01-01.json").write_text(json.dumps(doc))
+    text = render_api_curve(tmp_path)
+    assert "the ceiling is 1,200 (met)" in text
+    assert "held at no offered rate measured" in text
