@@ -143,7 +143,8 @@ def kept_runs(benchmarks: Path = BENCHMARKS) -> tuple[Run, Run]:
     gas_only = _newest("bench-gas-*.json", benchmarks, "credit-chain bench gas --json")
 
     def date(run: Run) -> str:
-        return run.path.stem.rsplit("-", 3)[-3]
+        # The name ends in the ISO date (and may add a suffix to it): bench-all-2026-12-03.
+        return "-".join(run.path.stem.rsplit("-", 3)[-3:])
 
     if gas_only is None or date(gas_only) < date(whole):
         return whole, Run(whole.path, whole.doc["gas"], whole.command)

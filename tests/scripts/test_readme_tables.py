@@ -75,6 +75,11 @@ def test_a_newer_gas_run_supplies_the_gas_figures(world: tuple[Path, Path]) -> N
     # An older gas-only run than the whole run is not taken.
     (bench / "bench-gas-2999-01-01.json").rename(bench / "bench-gas-1999-01-01.json")
     assert kept_runs(bench)[1].path.name.startswith("bench-all-")
+    # Nor one a day older in the same year: the whole date decides, not its year.
+    year, month, day = whole.path.stem.rsplit("-", 3)[-3:]
+    (bench / "bench-gas-1999-01-01.json").rename(bench / f"bench-gas-{year}-01-01.json")
+    if (month, day[:2]) != ("01", "01"):
+        assert kept_runs(bench)[1].path.name.startswith("bench-all-")
 
 
 def test_a_figure_without_a_label_stops_the_rendering(world: tuple[Path, Path]) -> None:
