@@ -83,6 +83,22 @@ class RevmStore:
         ):
             yield address, int(balance), nonce, code_hash, code
 
+    def account(self, address: bytes) -> tuple[int, int, bytes] | None:
+        """One account of the latest state: balance, nonce, code hash; None if none."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT balance, nonce, code_hash FROM revm_accounts WHERE address = ?", (address,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
+
+    def code(self, address: bytes) -> bytes | None:
+        """The code of an account of the latest state, None if it has none."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT code FROM revm_accounts WHERE address = ?", (address,)
+            ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
     def storage(self) -> Iterator[tuple[bytes, bytes, bytes]]:
         """The latest state's storage slots: address, slot, value (32-byte big-endian)."""
         yield from self._conn.execute("SELECT address, slot, value FROM revm_storage")

@@ -25,6 +25,7 @@ transaction loads it cold, as on any node.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 import time
@@ -41,7 +42,9 @@ from hexbytes import HexBytes
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 
 from ledger_client.chain.abi import Log
+from ledger_client.chain.backends._revm_state import StateServer
 from ledger_client.chain.backends._revm_store import REVM_STORE_FORMAT, AccountRow, RevmStore
+from ledger_client.chain.backends._store import CACHE_VARIABLE, cache_bytes_from_env
 from ledger_client.chain.backends._txcodec import rlp_decode, rlp_encode
 from ledger_client.chain.backends.base import Backend, BlockInfo, KnownTransaction, Receipt
 from ledger_client.chain.reverts import decode_revert
@@ -65,6 +68,12 @@ KECCAK_EMPTY = keccak(b"")
 _TX_GAS = 21_000
 _CREATE_GAS = 32_000
 _FLOOR_PER_TOKEN = 10
+
+# What one cached key costs revm and this backend, estimated: a slot is two 32-byte
+# words in revm's hash map and the server's set; an account, its info, its entry in
+# revm's map and this backend's dict. Code is counted by its length besides.
+_SLOT_BYTES = 160
+_ACCOUNT_BYTES = 400
 
 _ACCOUNT_SPLIT = "Account { info: AccountInfo { balance: "
 _ACCOUNT_HEAD = re.compile(r"(\d+), nonce: (\d+), code_hash: 0x([0-9a-f]{64}),")
@@ -154,21 +163,31 @@ class RevmBackend(Backend):
         data_dir: str | Path | None = None,
         durable: bool = False,
         block_time: int | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         """An in-process revm chain; with ``data_dir``, one kept on disk across restarts.
 
         The options mean what they mean for :class:`EmbeddedBackend`: ``data_dir``
         holds ``chain.sqlite``, ``durable`` adds an fsync per block, ``block_time``
-        makes each block exactly that many seconds after its parent.
+        makes each block exactly that many seconds after its parent. ``cache_bytes``
+        (or ``$CREDIT_CHAIN_STATE_CACHE_MB``), with ``data_dir``, reads state from
+        the store on demand through a state server (see :class:`StateServer`) and
+        bounds what the EVM caches; without either, the whole state is in memory.
         """
         self._lock = threading.RLock()
-        self._evm = EVM(
-            env=Env(cfg=CfgEnv(chain_id=REVM_CHAIN_ID)),
-            gas_limit=BLOCK_GAS_LIMIT,
-            spec_id="CANCUN",
-        )
-        self._accounts: dict[str, _Account] = {}
+        self._server: StateServer | None = None
+        self._cache_limit = 0
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        if self.data_dir is not None and (cache_bytes is not None or _cache_asked()):
+            self._cache_limit = cache_bytes if cache_bytes is not None else cache_bytes_from_env()
+            if self._cache_limit < 0:
+                raise LedgerValueError(f"a state cache of {self._cache_limit} bytes is not a size")
+        self._evm = self._new_evm()
+        # Accounts and code by address. In memory, all of them; on demand, those read or
+        # written since the EVM was created (None: known to have no account).
+        self._accounts: dict[str, _Account | None] = {}
         self._codes: dict[str, bytes] = {}
+        self._written_slots = 0  # slots written since the EVM was created: part of its cache
         self._blocks: list[_Block] = []
         self._tx_index: dict[bytes, tuple[int, int]] = {}
         self._pending: list[_Tx] = []
@@ -182,10 +201,16 @@ class RevmBackend(Backend):
         self._dirty_accounts: set[str] = set()
         self._dirty_slots: dict[tuple[str, int], int] = {}
         self._dropped_after: int | None = None
-        self.data_dir = Path(data_dir) if data_dir is not None else None
         self._store: RevmStore | None = None
         if self.data_dir is not None:
             self._store = RevmStore(self.data_dir / "chain.sqlite", durable=durable)
+            if self._cache_limit:
+                try:
+                    self._server = StateServer(self._store.path)
+                except BaseException:
+                    self._store.close()
+                    raise
+                self._evm = self._new_evm()
             meta = self._store.meta()
             if meta:
                 self._load(meta)
@@ -224,11 +249,16 @@ class RevmBackend(Backend):
             raise LedgerConnectionError(
                 f"{self._store.path} holds chain {meta.get('chain_id')}, not {REVM_CHAIN_ID}"
             )
-        for address, balance, nonce, code_hash, code in self._store.accounts():
-            key = "0x" + address.hex()
-            self._write_account(key, _Account(balance, nonce, code_hash), code)
-        for address, slot, value in self._store.storage():
-            self._write_slot("0x" + address.hex(), int.from_bytes(slot), int.from_bytes(value))
+        if self._server is None:
+            # In memory: the whole state, into revm's database. On demand, nothing:
+            # the state server reads each key from the store when revm first needs it.
+            for address, balance, nonce, code_hash, code in self._store.accounts():
+                key = "0x" + address.hex()
+                self._write_account(key, _Account(balance, nonce, code_hash), code)
+            for address, slot, value in self._store.storage():
+                self._write_slot(
+                    "0x" + address.hex(), int.from_bytes(slot), int.from_bytes(value)
+                )
         for number, header, receipts, undo in self._store.blocks():
             self._blocks.append(_decode_block(number, header, receipts, undo))
         for tx_hash, number, index, raw in self._store.transactions():
@@ -259,7 +289,7 @@ class RevmBackend(Backend):
             if acct is None:
                 dropped.append(bytes.fromhex(address[2:]))
             else:
-                code = self._codes.get(address)
+                code = self._code_of(address, acct) or None
                 accounts.append(
                     (bytes.fromhex(address[2:]), acct.balance, acct.nonce, acct.code_hash, code)
                 )
@@ -281,25 +311,80 @@ class RevmBackend(Backend):
         self._dirty_accounts.clear()
         self._dirty_slots.clear()
         self._dropped_after = None
+        if self._server is not None and self._cached_bytes() > self._cache_limit:
+            self._recreate_evm()
 
     # -- revm's database under the journal ------------------------------------------------
+    def _new_evm(self) -> EVM:
+        # On demand, revm reads every key it has not cached from the state server;
+        # "latest" spares the eth_blockNumber call revm would make to pick a block.
+        server = getattr(self, "_server", None)
+        return EVM(
+            env=Env(cfg=CfgEnv(chain_id=REVM_CHAIN_ID)),
+            gas_limit=BLOCK_GAS_LIMIT,
+            spec_id="CANCUN",
+            fork_url=None if server is None else server.url,
+            fork_block=None if server is None else "latest",
+        )
+
+    def _cached_bytes(self) -> int:
+        """What revm and this backend cache of the state, in (estimated) bytes.
+
+        The keys the state server served since the EVM was created (read through
+        revm's cache), plus the keys written since: revm's database holds exactly
+        those. A key both read and written is counted twice, so this errs high.
+        """
+        assert self._server is not None
+        accounts, slots, code_bytes = self._server.fetched()
+        written_code = sum(len(c) for c in self._codes.values())
+        return (
+            (accounts + len(self._accounts)) * _ACCOUNT_BYTES
+            + (slots + self._written_slots) * _SLOT_BYTES
+            + code_bytes
+            + written_code
+        )
+
+    def _recreate_evm(self) -> None:
+        # Everything the old EVM held is in the store (the flush came first); the new
+        # one starts empty and reads what it needs, so the cache is bounded.
+        assert self._server is not None and not self._unwritten and not self._dirty_slots
+        self._server.reset()
+        self._evm = self._new_evm()
+        self._accounts.clear()
+        self._codes.clear()
+        self._written_slots = 0
+        self._block_env_for = None
+        self.evm_recreations += 1
+
+    evm_recreations = 0  #: how many times the EVM was recreated to bound its cache
+
     def _write_account(self, address: str, acct: _Account | None, code: bytes | None) -> None:
         # A cold account (not in the journal, as between transactions) is written
         # straight into the database: insert_account_info does exactly that.
         self._dirty_accounts.add(address)
         if acct is None:
-            self._accounts.pop(address, None)
+            self._set_account(address, None)
             self._codes.pop(address, None)
             self._evm.insert_account_info(address, _account_info())
             return
         self._accounts[address] = acct
         if code is not None:
             self._codes[address] = code
-        self._evm.insert_account_info(
-            address,
-            _account_info(
-                balance=acct.balance, nonce=acct.nonce, code_hash=acct.code_hash, code=code
-            ),
+        self._evm.insert_account_info(address, self._info(address, acct, code))
+
+    def _set_account(self, address: str, acct: _Account | None) -> None:
+        if acct is None and self._server is None:
+            self._accounts.pop(address, None)
+        else:
+            self._accounts[address] = acct
+
+    def _info(self, address: str, acct: _Account, code: bytes | None = None) -> AccountInfo:
+        # revm's fork database cannot look code up by hash (EthersDB panics): on
+        # demand, an account with code is always written with it.
+        if code is None and self._server is not None and acct.code_hash != KECCAK_EMPTY:
+            code = self._code_of(address, acct)
+        return _account_info(
+            balance=acct.balance, nonce=acct.nonce, code_hash=acct.code_hash, code=code
         )
 
     def _write_slot(self, address: str, slot: int, value: int) -> None:
@@ -307,13 +392,35 @@ class RevmBackend(Backend):
         # loads the account into the journal (warm): the checkpoint around it takes
         # that load back out.
         self._dirty_slots[(address, slot)] = value
+        self._written_slots += 1
         checkpoint = self._evm.snapshot()
         self._evm.insert_account_storage(address, slot, value)
         self._evm.revert(checkpoint)
 
+    def _account_or_none(self, address: str) -> _Account | None:
+        if address in self._accounts:
+            return self._accounts[address]
+        if self._server is None or self._store is None:
+            return None
+        # On demand: the store holds every account not written since the last flush.
+        row = self._store.account(bytes.fromhex(address[2:]))
+        acct = None if row is None else _Account(row[0], row[1], row[2])
+        self._accounts[address] = acct
+        return acct
+
     def _account(self, address: str) -> _Account:
-        acct = self._accounts.get(address)
+        acct = self._account_or_none(address)
         return acct if acct is not None else _Account(0, 0, KECCAK_EMPTY)
+
+    def _code_of(self, address: str, acct: _Account | None) -> bytes:
+        # An account's code follows from its code hash: none when the hash is empty's.
+        if acct is None or acct.code_hash == KECCAK_EMPTY:
+            return b""
+        code = self._codes.get(address)
+        if code is None and self._server is not None and self._store is not None:
+            code = self._store.code(bytes.fromhex(address[2:])) or b""
+            self._codes[address] = code
+        return code or b""
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -471,8 +578,7 @@ class RevmBackend(Backend):
             if old is None:
                 evm.insert_account_info(address, _account_info())
             else:
-                info = _account_info(balance=old.balance, nonce=old.nonce, code_hash=old.code_hash)
-                evm.insert_account_info(address, info)
+                evm.insert_account_info(address, self._info(address, old))
         for (address, slot), value in slots.items():
             evm.basic(address)
             evm.insert_account_storage(address, slot, value)
@@ -591,10 +697,7 @@ class RevmBackend(Backend):
         # The gas is bought up front, as a node does, so code that reads the sender's
         # balance sees it without the gas; what is left over is paid back after.
         bought = _Account(sender.balance - tx.gas * price, sender.nonce, sender.code_hash)
-        evm.insert_account_info(
-            tx.sender,
-            _account_info(balance=bought.balance, nonce=bought.nonce, code_hash=bought.code_hash),
-        )
+        evm.insert_account_info(tx.sender, self._info(tx.sender, bought))
         floor, _ = _intrinsic_gas(tx.data, tx.to is None)
         evm.reset_transient_storage()
         checkpoint = evm.snapshot()
@@ -608,12 +711,7 @@ class RevmBackend(Backend):
         except RuntimeError as exc:
             if evm.result is None or not _FAILURE.match(str(exc)):
                 evm.revert(checkpoint)
-                evm.insert_account_info(
-                    tx.sender,
-                    _account_info(
-                        balance=sender.balance, nonce=sender.nonce, code_hash=sender.code_hash
-                    ),
-                )
+                evm.insert_account_info(tx.sender, self._info(tx.sender, sender))
                 raise TransactionError(f"the revm chain refused the transaction: {exc}") from exc
             status = 0
         result = evm.result
@@ -685,7 +783,7 @@ class RevmBackend(Backend):
         self, effects: _Effects, undo: list[tuple[Any, ...]], before: dict[str, _Account]
     ) -> None:
         for address, acct in effects.accounts.items():
-            old = before.get(address) or self._accounts.get(address)
+            old = before.get(address) or self._account_or_none(address)
             undo.append(
                 (
                     "a",
@@ -723,7 +821,7 @@ class RevmBackend(Backend):
         at = self._block_number_of(block)
         key = address.lower()
         if at == len(self._blocks) - 1:
-            return self._codes.get(key, b"")
+            return self._code_of(key, self._account_or_none(key))
         checkpoint = self._evm.snapshot()
         try:
             self._undo_to(at)
@@ -792,8 +890,6 @@ class RevmBackend(Backend):
                 else:
                     old: _Account | None = entry[2]
                     self._write_account(entry[1], old, None)
-                    if old is None:
-                        self._codes.pop(entry[1], None)
             for tx_hash in block.tx_hashes:
                 self._tx_index.pop(tx_hash, None)
         del self._blocks[number + 1 :]
@@ -842,15 +938,22 @@ class RevmBackend(Backend):
             raise TransactionError(f"funding {address} failed")
 
     def close(self) -> None:
-        """Write what is left and close the store."""
+        """Write what is left, stop the state server and close the store."""
         with self._lock:
             self._flush()
+            if self._server is not None:
+                self._server.stop()
             if self._store is not None:
                 self._store.close()
                 self._store = None
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _cache_asked() -> bool:
+    # The same setting as py-evm's: a bound in the environment turns reading on demand on.
+    return bool(os.environ.get(CACHE_VARIABLE, "").strip())
 
 
 def _account_info(
