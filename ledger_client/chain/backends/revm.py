@@ -311,7 +311,7 @@ class RevmBackend(Backend):
         self._dirty_accounts.clear()
         self._dirty_slots.clear()
         self._dropped_after = None
-        if self._server is not None and self._cached_bytes() > self._cache_limit:
+        if self._server is not None and self.cached_state_bytes() > self._cache_limit:
             self._recreate_evm()
 
     # -- revm's database under the journal ------------------------------------------------
@@ -327,7 +327,17 @@ class RevmBackend(Backend):
             fork_block=None if server is None else "latest",
         )
 
-    def _cached_bytes(self) -> int:
+    @property
+    def state_server(self) -> StateServer | None:
+        """The state server revm reads from, when the state is read on demand."""
+        return self._server
+
+    @property
+    def cache_limit(self) -> int:
+        """The bound of :meth:`cached_state_bytes` on demand; 0 with the state in memory."""
+        return self._cache_limit
+
+    def cached_state_bytes(self) -> int:
         """What revm and this backend cache of the state, in (estimated) bytes.
 
         The keys the state server served since the EVM was created (read through

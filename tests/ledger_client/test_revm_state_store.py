@@ -1,0 +1,212 @@
+"""The revm chain on disk reads state on demand through its state server, bounded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ledger_client import Keyring, Ledger, Manifest, Role, attach, connect
+from ledger_client import deploy as deploy_ledger
+from ledger_client.chain.backends._store import CACHE_VARIABLE
+from ledger_client.chain.backends.revm import RevmBackend
+from ledger_client.chain.connection import Chain
+from ledger_client.errors import LedgerValueError
+from ledger_client.types import Validity
+
+GENESIS = 1_767_225_600
+#: A bound a deployment alone exceeds: the EVM is recreated after nearly every block.
+SMALL = 64 * 2**10
+
+
+def _open(data_dir: Path | None, cache_bytes: int | None = SMALL) -> Chain:
+    # A pinned clock, so that two chains given the same transactions mine the same blocks.
+    if data_dir is None:
+        return connect("revm", genesis_timestamp=GENESIS, block_time=2)
+    return connect(
+        "revm", data_dir=data_dir, cache_bytes=cache_bytes, genesis_timestamp=GENESIS, block_time=2
+    )
+
+
+def _backend(chain: Chain) -> RevmBackend:
+    assert isinstance(chain.backend, RevmBackend)
+    return chain.backend
+
+
+def _ledger(chain: Chain) -> Ledger:
+    ring = Keyring("revm-state-store")
+    regulator, bank = ring.account("regulator"), ring.account("bank")
+    chain.fund(regulator.address)
+    chain.fund(bank.address)
+    ledger = deploy_ledger(chain, regulator)
+    ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
+    return ledger
+
+
+def _attest(ledger: Ledger, start: int, count: int) -> list[int]:
+    bank = Keyring("revm-state-store").account("bank")
+    loan = ledger.schemas["loan-repayment"]
+    return [
+        ledger.attestations.attest(
+            bank, loan, b"\x01" * 32, (i + 1).to_bytes(32, "big")
+        ).tx.gas_used
+        for i in range(start, start + count)
+    ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet waited for) counts as gone.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_the_cache_stays_bounded_as_the_chain_grows_past_it(tmp_path: Path) -> None:
+    chain = _open(tmp_path)
+    backend = _backend(chain)
+    assert backend.state_server is not None and backend.cache_limit == SMALL
+    ledger = _ledger(chain)
+    peak = 0
+    for start in range(0, 120, 20):
+        _attest(ledger, start, 20)
+        peak = max(peak, backend.cached_state_bytes())
+    # Recreated as it went: what it holds after a block is under the bound, and the
+    # chain's state (every attestation's slots) is far beyond it.
+    assert backend.evm_recreations >= 5
+    assert peak <= SMALL
+    chain.close()
+
+
+def test_a_restart_reads_only_what_it_needs(tmp_path: Path) -> None:
+    chain = _open(tmp_path, cache_bytes=None)  # built in memory: the whole state
+    ledger = _ledger(chain)
+    _attest(ledger, 0, 150)
+    ledger.manifest.save(tmp_path / "manifest.json")
+    chain.close()
+
+    again = _open(tmp_path, cache_bytes=2**20)
+    server = _backend(again).state_server
+    assert server is not None
+    assert server.fetched() == (0, 0, 0)  # opening reads no state
+    reopened = attach(again, Manifest.load(tmp_path / "manifest.json"))
+    gas = _attest(reopened, 150, 1)
+    accounts, slots, _ = server.fetched()
+    # One attestation reads a handful of accounts and slots; the store holds
+    # thousands of slots (150 attestations' worth), none of them read.
+    assert accounts <= 12 and slots <= 60, (accounts, slots)
+    assert gas[0] > 57_000  # cold, as every transaction is
+    again.close()
+
+
+def test_gas_blocks_and_state_are_the_same_with_and_without_reading_on_demand(
+    tmp_path: Path,
+) -> None:
+    in_memory, on_demand = _open(None), _open(tmp_path)
+    ledgers = [_ledger(in_memory), _ledger(on_demand)]
+    before_admission = in_memory.backend.block_number() - 1
+    gas = [_attest(ledger, 0, 30) for ledger in ledgers]
+    assert gas[0] == gas[1]
+    assert _backend(on_demand).evm_recreations > 0
+    assert in_memory.backend.block() == on_demand.backend.block()
+    bank = Keyring("revm-state-store").account("bank").address
+    assert in_memory.backend.balance(bank) == on_demand.backend.balance(bank)
+    # Old-block calls and code read the same on both.
+    for chain in (in_memory, on_demand):
+        ledger = ledgers[0] if chain is in_memory else ledgers[1]
+        assert not ledger.consortium.has_role(bank, Role.ATTESTER, block=before_admission)
+        assert chain.backend.code(ledger.consortium.address) == in_memory.backend.code(
+            ledgers[0].consortium.address
+        )
+    in_memory.close()
+    on_demand.close()
+
+
+def test_a_revert_on_demand_undoes_state_the_evm_no_longer_caches(tmp_path: Path) -> None:
+    chain = _open(tmp_path)
+    backend = _backend(chain)
+    ledger = _ledger(chain)
+    snap = chain.snapshot()
+    head = backend.block()
+    made = ledger.attestations.attest(
+        Keyring("revm-state-store").account("bank"),
+        ledger.schemas["loan-repayment"],
+        b"\x01" * 32,
+        b"\x07" * 32,
+    )
+    _attest(ledger, 0, 10)  # the EVM is recreated: the attestation is only on disk
+    chain.revert(snap)
+    assert backend.block() == head
+    assert ledger.attestations.validity(made.uid) is not Validity.VALID
+    ledger.manifest.save(tmp_path / "manifest.json")
+    chain.close()
+    again = _open(tmp_path)
+    reopened = attach(again, Manifest.load(tmp_path / "manifest.json"))
+    assert reopened.attestations.validity(made.uid) is not Validity.VALID
+    # The same attestation again costs what it cost the first time: cold, as before.
+    redo = reopened.attestations.attest(
+        Keyring("revm-state-store").account("bank"),
+        reopened.schemas["loan-repayment"],
+        b"\x01" * 32,
+        b"\x07" * 32,
+    )
+    assert redo.tx.gas_used == made.tx.gas_used
+    again.close()
+
+
+def test_the_state_server_is_stopped_by_pid_on_close(tmp_path: Path) -> None:
+    chain = _open(tmp_path)
+    server = _backend(chain).state_server
+    assert server is not None and _alive(server.pid)
+    chain.close()
+    assert not _alive(server.pid)
+
+
+def test_the_state_server_exits_when_the_chain_process_dies(tmp_path: Path) -> None:
+    code = (
+        "import sys, time\n"
+        "from ledger_client import connect\n"
+        f"chain = connect('revm', data_dir={str(tmp_path)!r}, cache_bytes=2**20)\n"
+        "print(chain.backend.state_server.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, env=env, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        assert _alive(pid)
+        parent.kill()  # SIGKILL: no close, no atexit
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+
+
+def test_the_setting_turns_reading_on_demand_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_VARIABLE, "2")
+    chain = connect("revm", data_dir=tmp_path)
+    assert _backend(chain).cache_limit == 2 * 2**20
+    assert _backend(chain).state_server is not None
+    chain.close()
+    monkeypatch.delenv(CACHE_VARIABLE)
+    in_memory = connect("revm")  # no data directory: nothing to read from
+    assert _backend(in_memory).state_server is None
+    in_memory.close()
+    with pytest.raises(LedgerValueError, match="not a size"):
+        connect("revm", data_dir=tmp_path / "other", cache_bytes=-1)
