@@ -25,6 +25,7 @@ stdout, and exits when its parent dies or on SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -200,10 +201,8 @@ def _die_with_parent() -> None:
     # Linux: the kernel sends SIGTERM when the parent dies (PR_SET_PDEATHSIG = 1);
     # the poll of getppid() covers other systems and the race before this call.
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
-        except OSError:
-            pass
 
 
 if __name__ == "__main__":

@@ -256,9 +256,7 @@ class RevmBackend(Backend):
                 key = "0x" + address.hex()
                 self._write_account(key, _Account(balance, nonce, code_hash), code)
             for address, slot, value in self._store.storage():
-                self._write_slot(
-                    "0x" + address.hex(), int.from_bytes(slot), int.from_bytes(value)
-                )
+                self._write_slot("0x" + address.hex(), int.from_bytes(slot), int.from_bytes(value))
         for number, header, receipts, undo in self._store.blocks():
             self._blocks.append(_decode_block(number, header, receipts, undo))
         for tx_hash, number, index, raw in self._store.transactions():
@@ -357,7 +355,9 @@ class RevmBackend(Backend):
     def _recreate_evm(self) -> None:
         # Everything the old EVM held is in the store (the flush came first); the new
         # one starts empty and reads what it needs, so the cache is bounded.
-        assert self._server is not None and not self._unwritten and not self._dirty_slots
+        assert self._server is not None
+        assert not self._unwritten
+        assert not self._dirty_slots
         self._server.reset()
         self._evm = self._new_evm()
         self._accounts.clear()
