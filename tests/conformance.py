@@ -81,13 +81,17 @@ class RevmChain(EmbeddedChain):
 class RevmOnDiskChain(EmbeddedChain):
     """The revm engine kept on disk, reading its state on demand through its state
     server, with a cache bound so small that revm is recreated after nearly every
-    block: each test then also checks that nothing lives only in the EVM's memory."""
+    block, and only the last few blocks held in memory: each test then also checks
+    that nothing lives only in the EVM's memory, and reads old blocks from the file."""
 
     engine: ClassVar[str] = "revm"
     cache_bytes: ClassVar[int] = 4096
 
     @pytest.fixture
-    def chain(self, tmp_path: Path) -> Iterator[Chain]:
+    def chain(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+        from ledger_client.chain.backends import revm
+
+        monkeypatch.setattr(revm, "HELD_BLOCKS", 3)
         chain = connect(self.engine, data_dir=tmp_path / "chain", cache_bytes=self.cache_bytes)
         yield chain
         chain.close()

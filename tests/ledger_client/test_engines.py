@@ -125,9 +125,13 @@ def test_a_raw_transaction_from_outside_is_decoded_and_its_signature_checked() -
 
 @pytest.mark.parametrize("cache_bytes", [None, 4096], ids=["in-memory", "on-demand"])
 def test_revm_reads_old_blocks_reverts_snapshots_and_keeps_both_on_disk(
-    tmp_path: Path, cache_bytes: int | None
+    tmp_path: Path, cache_bytes: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # On demand, the bound is so small the EVM is recreated after nearly every block.
+    # On demand, the bound is so small the EVM is recreated after nearly every block,
+    # and only the last two blocks stay in memory: the rest are read from the file.
+    from ledger_client.chain.backends import revm
+
+    monkeypatch.setattr(revm, "HELD_BLOCKS", 2)
     ring = Keyring("revm-store")
     regulator, bank = ring.account("regulator"), ring.account("bank")
     chain = connect("revm", data_dir=tmp_path, cache_bytes=cache_bytes)

@@ -72,6 +72,30 @@ class RevmStore:
             "SELECT number, header, receipts, undo FROM revm_blocks ORDER BY number"
         )
 
+    def block_count(self) -> int:
+        """How many blocks the store holds (they are numbered from 0 without gaps)."""
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(number) FROM revm_blocks").fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def block(self, number: int) -> tuple[bytes, bytes, bytes]:
+        """One block's header, receipts and undo records."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT header, receipts, undo FROM revm_blocks WHERE number = ?", (number,)
+            ).fetchone()
+        if row is None:
+            raise LedgerConnectionError(f"{self.path} holds no block {number}")
+        return bytes(row[0]), bytes(row[1]), bytes(row[2])
+
+    def transaction(self, tx_hash: bytes) -> tuple[int, int, bytes] | None:
+        """Where a mined transaction is (block number, index) and its signed bytes."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT number, idx, raw FROM revm_txs WHERE hash = ?", (tx_hash,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
+
     def transactions(self) -> Iterator[tuple[bytes, int, int, bytes]]:
         """Every mined transaction: hash, block number, index in the block, signed bytes."""
         yield from self._conn.execute("SELECT hash, number, idx, raw FROM revm_txs")

@@ -29,6 +29,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,8 @@ _FLOOR_PER_TOKEN = 10
 # revm's map and this backend's dict. Code is counted by its length besides.
 _SLOT_BYTES = 160
 _ACCOUNT_BYTES = 400
+#: On demand, how many recently used blocks stay decoded in memory (a few KiB each).
+HELD_BLOCKS = 256
 
 _ACCOUNT_SPLIT = "Account { info: AccountInfo { balance: "
 _ACCOUNT_HEAD = re.compile(r"(\d+), nonce: (\d+), code_hash: 0x([0-9a-f]{64}),")
@@ -127,6 +130,60 @@ class _Block:
     # What the block overwrote, newest last: ("a", address, old account or None) and
     # ("s", address, slot, old value). Undone in reverse by revert() and old-block calls.
     undo: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class _Blocks:
+    """The chain's blocks by number: all in memory, or, given a store, the most
+    recently used ``keep`` of them, the rest read back from the store when asked for.
+
+    On demand, every block but the one being mined is in the store (the backend
+    flushes after each block), and the newest is the last one evicted.
+    """
+
+    def __init__(self, store: RevmStore | None = None, keep: int = 0) -> None:
+        self._store = store
+        self._keep = keep
+        self._held: OrderedDict[int, _Block] = OrderedDict()
+        self._length = store.block_count() if store is not None else 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, number: int) -> _Block:
+        if number < 0:
+            number += self._length
+        if not 0 <= number < self._length:
+            raise IndexError(number)
+        block = self._held.get(number)
+        if block is not None:
+            if self._store is not None:
+                self._held.move_to_end(number)
+            return block
+        assert self._store is not None, "a block in memory is never evicted"
+        header, receipts, undo = self._store.block(number)
+        block = _decode_block(number, header, receipts, undo)
+        self._hold(block)
+        return block
+
+    def after(self, number: int) -> list[_Block]:
+        """The blocks after ``number``, oldest first."""
+        return [self[n] for n in range(number + 1, self._length)]
+
+    def append(self, block: _Block) -> None:
+        """The next block."""
+        self._length += 1
+        self._hold(block)
+
+    def truncate(self, number: int) -> None:
+        """Forget the blocks after ``number``."""
+        self._length = number + 1
+        for held in [n for n in self._held if n > number]:
+            del self._held[held]
+
+    def _hold(self, block: _Block) -> None:
+        self._held[block.number] = block
+        while self._store is not None and len(self._held) > self._keep:
+            self._held.popitem(last=False)
 
 
 @dataclass(slots=True)
@@ -188,7 +245,9 @@ class RevmBackend(Backend):
         self._accounts: dict[str, _Account | None] = {}
         self._codes: dict[str, bytes] = {}
         self._written_slots = 0  # slots written since the EVM was created: part of its cache
-        self._blocks: list[_Block] = []
+        self._blocks = _Blocks()
+        # Where each transaction is: all of them in memory; on demand, those not yet
+        # flushed (the store's transaction table answers for the rest).
         self._tx_index: dict[bytes, tuple[int, int]] = {}
         self._pending: list[_Tx] = []
         self._automine = True
@@ -211,9 +270,14 @@ class RevmBackend(Backend):
                     self._store.close()
                     raise
                 self._evm = self._new_evm()
+                self._blocks = _Blocks(self._store, HELD_BLOCKS)
             meta = self._store.meta()
             if meta:
-                self._load(meta)
+                try:
+                    self._load(meta)
+                except BaseException:
+                    self.close()
+                    raise
                 return
         self._genesis(genesis_timestamp)
 
@@ -249,14 +313,16 @@ class RevmBackend(Backend):
             raise LedgerConnectionError(
                 f"{self._store.path} holds chain {meta.get('chain_id')}, not {REVM_CHAIN_ID}"
             )
-        if self._server is None:
-            # In memory: the whole state, into revm's database. On demand, nothing:
-            # the state server reads each key from the store when revm first needs it.
-            for address, balance, nonce, code_hash, code in self._store.accounts():
-                key = "0x" + address.hex()
-                self._write_account(key, _Account(balance, nonce, code_hash), code)
-            for address, slot, value in self._store.storage():
-                self._write_slot("0x" + address.hex(), int.from_bytes(slot), int.from_bytes(value))
+        if self._server is not None:
+            # On demand, nothing: the state server reads each key from the store when
+            # revm first needs it, and blocks and transactions are read when asked for.
+            return
+        # In memory: the whole state, into revm's database, and every block.
+        for address, balance, nonce, code_hash, code in self._store.accounts():
+            key = "0x" + address.hex()
+            self._write_account(key, _Account(balance, nonce, code_hash), code)
+        for address, slot, value in self._store.storage():
+            self._write_slot("0x" + address.hex(), int.from_bytes(slot), int.from_bytes(value))
         for number, header, receipts, undo in self._store.blocks():
             self._blocks.append(_decode_block(number, header, receipts, undo))
         for tx_hash, number, index, raw in self._store.transactions():
@@ -309,6 +375,8 @@ class RevmBackend(Backend):
         self._dirty_accounts.clear()
         self._dirty_slots.clear()
         self._dropped_after = None
+        if self._server is not None:
+            self._tx_index.clear()  # on disk now: the store answers for them
         if self._server is not None and self.cached_state_bytes() > self._cache_limit:
             self._recreate_evm()
 
@@ -487,7 +555,9 @@ class RevmBackend(Backend):
         return hashes
 
     def _accept(self, tx: _Tx) -> None:
-        if tx.tx_hash in self._tx_index or any(p.tx_hash == tx.tx_hash for p in self._pending):
+        if self._tx_where(tx.tx_hash) is not None or any(
+            p.tx_hash == tx.tx_hash for p in self._pending
+        ):
             raise TransactionError(f"the revm chain already has transaction 0x{tx.tx_hash.hex()}")
         expected = self._account(tx.sender).nonce + sum(
             1 for p in self._pending if p.sender == tx.sender
@@ -531,11 +601,18 @@ class RevmBackend(Backend):
 
     @_locked
     def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
-        where = self._tx_index.get(bytes.fromhex(tx_hash.removeprefix("0x")))
+        where = self._tx_where(bytes.fromhex(tx_hash.removeprefix("0x")))
         if where is None:
             return None
         number, index = where
         return self._blocks[number].receipts[index]
+
+    def _tx_where(self, tx_hash: bytes) -> tuple[int, int] | None:
+        where = self._tx_index.get(tx_hash)
+        if where is None and self._server is not None and self._store is not None:
+            found = self._store.transaction(tx_hash)
+            where = None if found is None else (found[0], found[1])
+        return where
 
     @_locked
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
@@ -576,7 +653,7 @@ class RevmBackend(Backend):
         # back once, to the value it had after ``number``: the oldest overwrite's.
         accounts: dict[str, _Account | None] = {}
         slots: dict[tuple[str, int], int] = {}
-        for block in reversed(self._blocks[number + 1 :]):
+        for block in reversed(self._blocks.after(number)):
             for entry in reversed(block.undo):
                 if entry[0] == "s":
                     slots[(entry[1], entry[2])] = entry[3]
@@ -851,11 +928,19 @@ class RevmBackend(Backend):
 
     @_locked
     def transaction_input(self, tx_hash: str) -> bytes:
-        where = self._tx_index.get(bytes.fromhex(tx_hash.removeprefix("0x")))
+        key = bytes.fromhex(tx_hash.removeprefix("0x"))
+        where = self._tx_where(key)
         if where is None:
             raise LedgerValueError(f"no transaction {tx_hash} on the embedded chain")
         number, index = where
-        return _decode_raw(self._blocks[number].raws[index]).data
+        raws = self._blocks[number].raws
+        if index < len(raws):
+            return _decode_raw(raws[index]).data
+        # On demand, a block read back from the store carries no signed bytes.
+        assert self._store is not None
+        found = self._store.transaction(key)
+        assert found is not None
+        return _decode_raw(found[2]).data
 
     # -- development controls -------------------------------------------------------------
     @_locked
@@ -893,7 +978,7 @@ class RevmBackend(Backend):
             raise LedgerValueError(f"snapshot {snapshot!r} is of blocks no longer on the chain")
         self._pending.clear()
         # Undo the blocks after the snapshot, newest first, straight into the database.
-        for block in reversed(self._blocks[number + 1 :]):
+        for block in reversed(self._blocks.after(number)):
             for entry in reversed(block.undo):
                 if entry[0] == "s":
                     self._write_slot(entry[1], entry[2], entry[3])
@@ -902,7 +987,7 @@ class RevmBackend(Backend):
                     self._write_account(entry[1], old, None)
             for tx_hash in block.tx_hashes:
                 self._tx_index.pop(tx_hash, None)
-        del self._blocks[number + 1 :]
+        self._blocks.truncate(number)
         self._unwritten = [b for b in self._unwritten if b.number <= number]
         self._dropped_after = number
         self._flush()
