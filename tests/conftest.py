@@ -57,6 +57,26 @@ def keyring() -> Keyring:
     return Keyring("tests")
 
 
+#: The genesis time of a chain opened by :func:`connect_pinned`.
+PINNED_GENESIS = 1_767_225_600
+
+
+def connect_pinned(engine: str, data_dir: Path | None, cache_bytes: int | None) -> Chain:
+    """An embedded chain with a pinned clock (a fixed genesis, 2 s blocks), so that two
+    chains given the same transactions mine the same blocks; kept in ``data_dir`` if given."""
+    from ledger_client import connect
+
+    if data_dir is None:
+        return connect(engine, genesis_timestamp=PINNED_GENESIS, block_time=2)
+    return connect(
+        engine,
+        data_dir=data_dir,
+        cache_bytes=cache_bytes,
+        genesis_timestamp=PINNED_GENESIS,
+        block_time=2,
+    )
+
+
 def deploy_for_tests(chain: Chain, keyring: Keyring) -> Ledger:
     """A fresh deployment with the test keyring's regulator, funded."""
     regulator = keyring.account("regulator")

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ledger_client.errors import LedgerConnectionError
 
@@ -72,28 +73,28 @@ class RevmStore:
             "SELECT number, header, receipts, undo FROM revm_blocks ORDER BY number"
         )
 
+    def _one(self, sql: str, params: tuple[object, ...]) -> Any:
+        # One row (or None), read under the lock the writer holds.
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
     def block_count(self) -> int:
         """How many blocks the store holds (they are numbered from 0 without gaps)."""
-        with self._lock:
-            row = self._conn.execute("SELECT MAX(number) FROM revm_blocks").fetchone()
+        row = self._one("SELECT MAX(number) FROM revm_blocks", ())
         return 0 if row[0] is None else int(row[0]) + 1
 
     def block(self, number: int) -> tuple[bytes, bytes, bytes]:
         """One block's header, receipts and undo records."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT header, receipts, undo FROM revm_blocks WHERE number = ?", (number,)
-            ).fetchone()
+        row = self._one(
+            "SELECT header, receipts, undo FROM revm_blocks WHERE number = ?", (number,)
+        )
         if row is None:
             raise LedgerConnectionError(f"{self.path} holds no block {number}")
         return bytes(row[0]), bytes(row[1]), bytes(row[2])
 
     def transaction(self, tx_hash: bytes) -> tuple[int, int, bytes] | None:
         """Where a mined transaction is (block number, index) and its signed bytes."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT number, idx, raw FROM revm_txs WHERE hash = ?", (tx_hash,)
-            ).fetchone()
+        row = self._one("SELECT number, idx, raw FROM revm_txs WHERE hash = ?", (tx_hash,))
         return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
 
     def transactions(self) -> Iterator[tuple[bytes, int, int, bytes]]:
@@ -109,18 +110,14 @@ class RevmStore:
 
     def account(self, address: bytes) -> tuple[int, int, bytes] | None:
         """One account of the latest state: balance, nonce, code hash; None if none."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT balance, nonce, code_hash FROM revm_accounts WHERE address = ?", (address,)
-            ).fetchone()
+        row = self._one(
+            "SELECT balance, nonce, code_hash FROM revm_accounts WHERE address = ?", (address,)
+        )
         return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
 
     def code(self, address: bytes) -> bytes | None:
         """The code of an account of the latest state, None if it has none."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT code FROM revm_accounts WHERE address = ?", (address,)
-            ).fetchone()
+        row = self._one("SELECT code FROM revm_accounts WHERE address = ?", (address,))
         return None if row is None or row[0] is None else bytes(row[0])
 
     def storage(self) -> Iterator[tuple[bytes, bytes, bytes]]:

@@ -75,6 +75,9 @@ _FLOOR_PER_TOKEN = 10
 # revm's map and this backend's dict. Code is counted by its length besides.
 _SLOT_BYTES = 160
 _ACCOUNT_BYTES = 400
+#: On demand, how many blocks may pass between two looks at the cache's size while it
+#: is under half its bound.
+CACHE_CHECK_BLOCKS = 32
 #: On demand, how many recently used blocks stay decoded in memory (a few KiB each).
 HELD_BLOCKS = 256
 
@@ -245,6 +248,11 @@ class RevmBackend(Backend):
         self._accounts: dict[str, _Account | None] = {}
         self._codes: dict[str, bytes] = {}
         self._written_slots = 0  # slots written since the EVM was created: part of its cache
+        # What cached_state_bytes() said when last asked: unknown (so asked after the
+        # next block) until then.
+        self._cache_seen = self._cache_limit
+        self._held_seen = 0  # _held_bytes() then
+        self._blocks_unchecked = 0  # blocks flushed since it was asked
         self._blocks = _Blocks()
         # Where each transaction is: all of them in memory; on demand, those not yet
         # flushed (the store's transaction table answers for the rest).
@@ -377,8 +385,8 @@ class RevmBackend(Backend):
         self._dropped_after = None
         if self._server is not None:
             self._tx_index.clear()  # on disk now: the store answers for them
-        if self._server is not None and self.cached_state_bytes() > self._cache_limit:
-            self._recreate_evm()
+        if self._server is not None:
+            self._bound_cache()
 
     # -- revm's database under the journal ------------------------------------------------
     def _new_evm(self) -> EVM:
@@ -412,13 +420,35 @@ class RevmBackend(Backend):
         """
         assert self._server is not None
         accounts, slots, code_bytes = self._server.fetched()
-        written_code = sum(len(c) for c in self._codes.values())
+        return accounts * _ACCOUNT_BYTES + slots * _SLOT_BYTES + code_bytes + self._held_bytes()
+
+    def _held_bytes(self) -> int:
+        # This backend's part, known without asking the server: accounts and code it
+        # read or wrote, slots it wrote.
         return (
-            (accounts + len(self._accounts)) * _ACCOUNT_BYTES
-            + (slots + self._written_slots) * _SLOT_BYTES
-            + code_bytes
-            + written_code
+            len(self._accounts) * _ACCOUNT_BYTES
+            + self._written_slots * _SLOT_BYTES
+            + sum(len(c) for c in self._codes.values())
         )
+
+    def _bound_cache(self) -> None:
+        # Asking the server costs a round trip (~0.25 ms, a tenth of an attestation).
+        # Below half the bound at the last look, look again only after
+        # CACHE_CHECK_BLOCKS blocks or once this backend's own part has grown enough
+        # that, with as much again read, it would pass half; else after every block.
+        self._blocks_unchecked += 1
+        held = self._held_bytes()
+        if (
+            self._blocks_unchecked < CACHE_CHECK_BLOCKS
+            and self._cache_seen + 2 * (held - self._held_seen) < self._cache_limit // 2
+        ):
+            return
+        self._blocks_unchecked = 0
+        self._cache_seen = self.cached_state_bytes()
+        if self._cache_seen > self._cache_limit:
+            self._recreate_evm()
+            self._cache_seen = self._cache_limit  # look again after the next block
+        self._held_seen = self._held_bytes()
 
     def _recreate_evm(self) -> None:
         # Everything the old EVM held is in the store (the flush came first); the new
