@@ -84,6 +84,18 @@ def deploy_for_tests(chain: Chain, keyring: Keyring) -> Ledger:
     return deploy(chain, regulator)
 
 
+def deploy_with_bank(chain: Chain, keyring: Keyring) -> Ledger:
+    """:func:`deploy_for_tests`, and the keyring's bank funded and admitted as an attester."""
+    from ledger_client import Role
+
+    ledger = deploy_for_tests(chain, keyring)
+    bank = keyring.account("bank")
+    chain.fund(bank.address)
+    regulator = keyring.account("regulator")
+    ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
+    return ledger
+
+
 # -- model-based tests: how many steps they ran -------------------------------------------
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:

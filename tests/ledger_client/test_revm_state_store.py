@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 from ledger_client import Keyring, Ledger, Manifest, Role, attach, connect
-from ledger_client import deploy as deploy_ledger
 from ledger_client.chain.backends._store import CACHE_VARIABLE
 from ledger_client.chain.backends.revm import RevmBackend
 from ledger_client.chain.connection import Chain
 from ledger_client.errors import LedgerValueError
 from ledger_client.types import Validity
-from tests.conftest import connect_pinned
+from tests.conftest import connect_pinned, deploy_with_bank
 
 #: A bound below a deployment's state (~150 KiB, mostly code) and above what one
 #: attestation works on (~55 KiB, the code it runs): past it every ~130 attestations.
@@ -35,13 +34,7 @@ def _backend(chain: Chain) -> RevmBackend:
 
 
 def _ledger(chain: Chain) -> Ledger:
-    ring = Keyring("revm-state-store")
-    regulator, bank = ring.account("regulator"), ring.account("bank")
-    chain.fund(regulator.address)
-    chain.fund(bank.address)
-    ledger = deploy_ledger(chain, regulator)
-    ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
-    return ledger
+    return deploy_with_bank(chain, Keyring("revm-state-store"))
 
 
 def _attest(ledger: Ledger, start: int, count: int) -> list[int]:
