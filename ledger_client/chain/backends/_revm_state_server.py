@@ -169,6 +169,10 @@ async def _serve_connection(
             await stream_out.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         return
+    except asyncio.CancelledError:
+        # Shutting down with revm's connection still open: end quietly (a cancelled
+        # connection task would be logged as an error).
+        return
     finally:
         stream_out.close()
 

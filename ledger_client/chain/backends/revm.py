@@ -20,6 +20,18 @@ So each transaction runs inside a journal checkpoint; the state it left is read
 from the journal, the checkpoint is reverted (everything cold again), and that
 state is written into revm's database underneath the journal, where the next
 transaction loads it cold, as on any node.
+
+A chain kept in a data directory holds its whole state and every block in memory,
+unless given a cache bound (``cache_bytes=`` or ``$CREDIT_CHAIN_STATE_CACHE_MB``,
+py-evm's setting). Then it reads on demand: pyrevm 0.3.7 reads state only from its
+memory or a JSON-RPC ``fork_url``, blocking with the GIL held, so a child process
+(:class:`~ledger_client.chain.backends._revm_state.StateServer`) serves the SQLite
+store to revm; what revm read through it and what this backend wrote is revm's
+cache, and past the bound revm is recreated empty (the store has everything: it is
+written after every block, before the look). Blocks and transactions are read from
+the store too, the last :data:`HELD_BLOCKS` kept decoded. It is not the default
+because an uncached slot costs a round trip (~0.4 ms): writes run at about half the
+rate (benchmarks/bench-state-store-revm-2026-12-03.json).
 """
 
 from __future__ import annotations
