@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,3 +208,26 @@ def test_the_setting_turns_reading_on_demand_on(
     in_memory.close()
     with pytest.raises(LedgerValueError, match="not a size"):
         connect("revm", data_dir=tmp_path / "other", cache_bytes=-1)
+
+
+def test_every_operation_bench_gas_measures_costs_the_same_gas_on_demand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every chain bench gas opens on revm, opened instead in a data directory of its
+    # own with a 4 KiB bound: revm recreated after nearly every block, so most
+    # transactions run on state read back from the file, and must cost what they
+    # cost in memory (which test_engines holds equal to py-evm).
+    from scripts.bench import bench_gas
+
+    in_memory = bench_gas(batch_size=64, engine="revm")
+    opened = itertools.count()
+    original = RevmBackend.__init__
+
+    def on_disk(self: RevmBackend, genesis_timestamp: int | None = None, **options: Any) -> None:
+        options.setdefault("data_dir", tmp_path / f"chain-{next(opened)}")
+        options.setdefault("cache_bytes", 4096)
+        original(self, genesis_timestamp, **options)
+
+    monkeypatch.setattr(RevmBackend, "__init__", on_disk)
+    assert bench_gas(batch_size=64, engine="revm") == in_memory
+    assert next(opened) > 1
