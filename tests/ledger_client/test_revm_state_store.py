@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,18 @@ def test_every_operation_bench_gas_measures_costs_the_same_gas_on_demand(
     monkeypatch.setattr(RevmBackend, "__init__", on_disk)
     assert bench_gas(batch_size=64, engine="revm") == in_memory
     assert next(opened) > 1
+
+
+def test_a_chain_opened_in_a_thread_that_ends_keeps_its_state_server(tmp_path: Path) -> None:
+    # The server watches its parent process, not the thread that started it.
+    opened: list[Chain] = []
+    worker = threading.Thread(target=lambda: opened.append(_open(tmp_path)))
+    worker.start()
+    worker.join(30)
+    chain = opened[0]
+    time.sleep(1.0)  # longer than the server's look at its parent
+    server = _backend(chain).state_server
+    assert server is not None
+    assert _alive(server.pid)
+    chain.fund(Keyring("revm-state-store").account("bank").address)  # revm reads through it
+    chain.close()

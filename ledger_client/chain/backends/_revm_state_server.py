@@ -25,8 +25,6 @@ stdout, and exits when its parent dies or on SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -179,6 +177,8 @@ async def _serve_connection(
 
 async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
     # Orphaned (the chain's process died without closing it): re-parented, so exit.
+    # Polled rather than PR_SET_PDEATHSIG, which fires when the *thread* that started
+    # this process ends: a chain opened in a worker thread would lose its server.
     while os.getppid() == parent:
         await asyncio.sleep(_PARENT_POLL_S)
     stop.set()
@@ -201,16 +201,7 @@ async def _main(path: str, parent: int) -> None:
     watcher.cancel()
 
 
-def _die_with_parent() -> None:
-    # Linux: the kernel sends SIGTERM when the parent dies (PR_SET_PDEATHSIG = 1);
-    # the poll of getppid() covers other systems and the race before this call.
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
-
-
 if __name__ == "__main__":
-    _die_with_parent()
     store_path, parent_pid = sys.argv[1], int(sys.argv[2])
     if os.getppid() != parent_pid:
         sys.exit(0)

@@ -423,6 +423,7 @@ class RevmBackend(Backend):
         """The bound of :meth:`cached_state_bytes` on demand; 0 with the state in memory."""
         return self._cache_limit
 
+    @_locked
     def cached_state_bytes(self) -> int:
         """What revm and this backend cache of the state, in (estimated) bytes.
 
