@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from ledger_client import Keyring, Ledger, Manifest, Role, attach, connect
 from ledger_client.chain.backends._store import CACHE_VARIABLE
 from ledger_client.chain.backends.revm import RevmBackend
 from ledger_client.chain.connection import Chain
-from ledger_client.errors import LedgerValueError
+from ledger_client.errors import LedgerConnectionError, LedgerValueError
 from ledger_client.types import Validity
 from tests.conftest import connect_pinned, deploy_with_bank
 
@@ -246,4 +247,21 @@ def test_a_chain_opened_in_a_thread_that_ends_keeps_its_state_server(tmp_path: P
     assert server is not None
     assert _alive(server.pid)
     chain.fund(Keyring("revm-state-store").account("bank").address)  # revm reads through it
+    chain.close()
+
+
+def test_a_lost_state_server_is_a_connection_error(tmp_path: Path) -> None:
+    chain = _open(tmp_path)
+    ledger = _ledger(chain)
+    backend = _backend(chain)
+    server = backend.state_server
+    assert server is not None
+    os.kill(server.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while server.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The attestation's new slot is read through the server (as is the cache's size
+    # after the block): a connection error, not a refused transaction; closing works.
+    with pytest.raises(LedgerConnectionError, match="state server"):
+        _attest(ledger, 0, 1)
     chain.close()

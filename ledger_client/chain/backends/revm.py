@@ -353,7 +353,7 @@ class RevmBackend(Backend):
         self._dirty_accounts.clear()
         self._dirty_slots.clear()
 
-    def _flush(self, meta: dict[str, str] | None = None) -> None:
+    def _flush(self, meta: dict[str, str] | None = None, bound: bool = True) -> None:
         # Every block mined since the last flush, with the state it left, in one
         # SQLite transaction: a receipt a caller has seen survives a crash.
         if self._store is None:
@@ -397,7 +397,7 @@ class RevmBackend(Backend):
         self._dropped_after = None
         if self._server is not None:
             self._tx_index.clear()  # on disk now: the store answers for them
-        if self._server is not None:
+        if self._server is not None and bound:
             self._bound_cache()
 
     # -- revm's database under the journal ------------------------------------------------
@@ -462,6 +462,14 @@ class RevmBackend(Backend):
             self._recreate_evm()
             self._cache_seen = self._cache_limit  # look again after the next block
         self._held_seen = self._held_bytes()
+
+    def _check_server(self, exc: RuntimeError) -> None:
+        # revm reports a state read that failed as any other error: when the state
+        # server is gone, say so rather than blame the transaction or the call.
+        if self._server is not None and not self._server.running():
+            raise LedgerConnectionError(
+                f"the revm chain's state server (pid {self._server.pid}) has stopped: {exc}"
+            ) from exc
 
     def _recreate_evm(self) -> None:
         # Everything the old EVM held is in the store (the flush came first); the new
@@ -674,6 +682,7 @@ class RevmBackend(Backend):
                 address = self._evm.deploy(sender, data, value)
                 return self._runtime_code(address)
             except RuntimeError as exc:
+                self._check_server(exc)
                 raise _revert_of(exc) from None
         finally:
             self._evm.revert(checkpoint)
@@ -842,6 +851,7 @@ class RevmBackend(Backend):
             if evm.result is None or not _FAILURE.match(str(exc)):
                 evm.revert(checkpoint)
                 evm.insert_account_info(tx.sender, self._info(tx.sender, sender))
+                self._check_server(exc)
                 raise TransactionError(f"the revm chain refused the transaction: {exc}") from exc
             status = 0
         result = evm.result
@@ -1078,7 +1088,7 @@ class RevmBackend(Backend):
     def close(self) -> None:
         """Write what is left, stop the state server and close the store."""
         with self._lock:
-            self._flush()
+            self._flush(bound=False)  # the cache goes with revm: no need to look at it
             if self._server is not None:
                 self._server.stop()
             if self._store is not None:
