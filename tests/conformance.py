@@ -10,6 +10,7 @@ same tests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -75,6 +76,25 @@ class RevmChain(EmbeddedChain):
     """The embedded chain on the revm engine: a fresh chain per test."""
 
     engine: ClassVar[str] = "revm"
+
+
+class RevmOnDiskChain(EmbeddedChain):
+    """The revm engine kept on disk, reading its state on demand through its state
+    server, with a cache bound so small that revm is recreated after nearly every
+    block, and only the last few blocks held in memory: each test then also checks
+    that nothing lives only in the EVM's memory, and reads old blocks from the file."""
+
+    engine: ClassVar[str] = "revm"
+    cache_bytes: ClassVar[int] = 4096
+
+    @pytest.fixture
+    def chain(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+        from ledger_client.chain.backends import revm
+
+        monkeypatch.setattr(revm, "HELD_BLOCKS", 3)
+        chain = connect(self.engine, data_dir=tmp_path / "chain", cache_bytes=self.cache_bytes)
+        yield chain
+        chain.close()
 
 
 class AnvilChain:

@@ -57,11 +57,43 @@ def keyring() -> Keyring:
     return Keyring("tests")
 
 
+#: The genesis time of a chain opened by :func:`connect_pinned`.
+PINNED_GENESIS = 1_767_225_600
+
+
+def connect_pinned(engine: str, data_dir: Path | None, cache_bytes: int | None) -> Chain:
+    """An embedded chain with a pinned clock (a fixed genesis, 2 s blocks), so that two
+    chains given the same transactions mine the same blocks; kept in ``data_dir`` if given."""
+    from ledger_client import connect
+
+    if data_dir is None:
+        return connect(engine, genesis_timestamp=PINNED_GENESIS, block_time=2)
+    return connect(
+        engine,
+        data_dir=data_dir,
+        cache_bytes=cache_bytes,
+        genesis_timestamp=PINNED_GENESIS,
+        block_time=2,
+    )
+
+
 def deploy_for_tests(chain: Chain, keyring: Keyring) -> Ledger:
     """A fresh deployment with the test keyring's regulator, funded."""
     regulator = keyring.account("regulator")
     chain.fund(regulator.address)
     return deploy(chain, regulator)
+
+
+def deploy_with_bank(chain: Chain, keyring: Keyring) -> Ledger:
+    """:func:`deploy_for_tests`, and the keyring's bank funded and admitted as an attester."""
+    from ledger_client import Role
+
+    ledger = deploy_for_tests(chain, keyring)
+    bank = keyring.account("bank")
+    chain.fund(bank.address)
+    regulator = keyring.account("regulator")
+    ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
+    return ledger
 
 
 # -- model-based tests: how many steps they ran -------------------------------------------

@@ -60,7 +60,7 @@ from ledger_client.errors import (
 )
 from ledger_client.identity.eip712 import Domain, SignatureError, recover_typed, sign_typed
 from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, SubjectId, Validity
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain, RevmOnDiskChain
 
 SUBJECT = SubjectId(bytes.fromhex("5a" * 32))
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -464,6 +464,10 @@ class TestAttestationsEmbedded(EmbeddedChain, AttestationsConformance):
 
 class TestAttestationsRevm(RevmChain, AttestationsConformance):
     """On the embedded chain's revm engine."""
+
+
+class TestAttestationsRevmOnDisk(RevmOnDiskChain, AttestationsConformance):
+    """On the revm engine reading its state from disk on demand."""
 
 
 class TestAttestationsAnvil(AnvilChain, AttestationsConformance):

@@ -44,7 +44,7 @@ from ledger_client.errors import (
 )
 from ledger_client.types import FinancingTerms
 from ledger_client.types import ReceivableStatus as S
-from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
+from tests.conformance import AnvilChain, EmbeddedChain, RevmChain, RevmOnDiskChain
 from tests.receivables_world import CONTRACT_HASH, DAY, World, build_world, invoice
 
 AMOUNT = 1_000_000_00  # one million yuan, in fen
@@ -715,6 +715,10 @@ class TestReceivablesEmbedded(EmbeddedChain, ReceivablesConformance):
 
 class TestReceivablesRevm(RevmChain, ReceivablesConformance):
     """On the embedded chain's revm engine."""
+
+
+class TestReceivablesRevmOnDisk(RevmOnDiskChain, ReceivablesConformance):
+    """On the revm engine reading its state from disk on demand."""
 
 
 class TestReceivablesAnvil(AnvilChain, ReceivablesConformance):

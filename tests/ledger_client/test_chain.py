@@ -17,7 +17,14 @@ from ledger_client.errors import (
     ConsortiumUnauthorized,
     TransactionError,
 )
-from tests.conformance import AnvilChain, EmbeddedChain, GethChain, LedgerFixtures, RevmChain
+from tests.conformance import (
+    AnvilChain,
+    EmbeddedChain,
+    GethChain,
+    LedgerFixtures,
+    RevmChain,
+    RevmOnDiskChain,
+)
 
 
 class ChainConformance(LedgerFixtures):
@@ -67,6 +74,10 @@ class TestChainEmbedded(EmbeddedChain, ChainConformance):
 
 class TestChainRevm(RevmChain, ChainConformance):
     """On the embedded chain's revm engine."""
+
+
+class TestChainRevmOnDisk(RevmOnDiskChain, ChainConformance):
+    """On the revm engine reading its state from disk on demand."""
 
 
 class TestChainAnvil(AnvilChain, ChainConformance):
@@ -191,6 +202,10 @@ class TestSentTogetherEmbedded(EmbeddedChain, SentTogetherConformance):
 
 class TestSentTogetherRevm(RevmChain, SentTogetherConformance):
     """On the embedded chain's revm engine."""
+
+
+class TestSentTogetherRevmOnDisk(RevmOnDiskChain, SentTogetherConformance):
+    """On the revm engine reading its state from disk on demand."""
 
 
 class TestSentTogetherAnvil(AnvilChain, SentTogetherConformance):

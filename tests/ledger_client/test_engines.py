@@ -123,10 +123,18 @@ def test_a_raw_transaction_from_outside_is_decoded_and_its_signature_checked() -
     chain.close()
 
 
-def test_revm_reads_old_blocks_reverts_snapshots_and_keeps_both_on_disk(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cache_bytes", [None, 4096], ids=["in-memory", "on-demand"])
+def test_revm_reads_old_blocks_reverts_snapshots_and_keeps_both_on_disk(
+    tmp_path: Path, cache_bytes: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On demand, the bound is so small the EVM is recreated after nearly every block,
+    # and only the last two blocks stay in memory: the rest are read from the file.
+    from ledger_client.chain.backends import revm
+
+    monkeypatch.setattr(revm, "HELD_BLOCKS", 2)
     ring = Keyring("revm-store")
     regulator, bank = ring.account("regulator"), ring.account("bank")
-    chain = connect("revm", data_dir=tmp_path)
+    chain = connect("revm", data_dir=tmp_path, cache_bytes=cache_bytes)
     chain.fund(regulator.address)
     chain.fund(bank.address)
     ledger = deploy(chain, regulator)
@@ -152,7 +160,7 @@ def test_revm_reads_old_blocks_reverts_snapshots_and_keeps_both_on_disk(tmp_path
     ledger.manifest.save(tmp_path / "manifest.json")
     chain.close()
 
-    again = connect("revm", data_dir=tmp_path)
+    again = connect("revm", data_dir=tmp_path, cache_bytes=cache_bytes)
     assert again.backend.block() == head
     assert again.backend.receipt_if_mined(kept.tx.tx_hash) == kept.tx.receipt
     assert again.backend.receipt_if_mined(made.tx.tx_hash) is None

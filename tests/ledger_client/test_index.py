@@ -44,7 +44,7 @@ from ledger_client.index import (
     ProjectionError,
 )
 from ledger_client.types import BatchEntry, City, Validity
-from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain
+from tests.conformance import AnvilChain, EmbeddedChain, LedgerFixtures, RevmChain, RevmOnDiskChain
 from tests.conftest import deploy_for_tests
 
 ZERO32 = bytes(32)
@@ -671,6 +671,10 @@ class TestEventIndexEmbedded(EmbeddedChain, EventIndexConformance):
 
 class TestEventIndexRevm(RevmChain, EventIndexConformance):
     """On the embedded chain's revm engine."""
+
+
+class TestEventIndexRevmOnDisk(RevmOnDiskChain, EventIndexConformance):
+    """On the revm engine reading its state from disk on demand."""
 
 
 class TestEventIndexAnvil(AnvilChain, EventIndexConformance):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger_client import Keyring, Ledger, LedgerConnectionError, Manifest, Role, attach, connect
-from ledger_client import deploy as deploy_ledger
+from ledger_client import Keyring, Ledger, LedgerConnectionError, Manifest, attach
 from ledger_client.chain.backends._store import (
     CACHE_VARIABLE,
     ChainStore,
@@ -19,19 +18,14 @@ from ledger_client.chain.backends.embedded import EmbeddedBackend
 from ledger_client.chain.connection import Chain
 from ledger_client.errors import LedgerValueError
 from ledger_client.types import Validity
+from tests.conftest import connect_pinned, deploy_with_bank
 
-GENESIS = 1_767_225_600
 #: A cache that holds a handful of entries: almost every read goes to the file.
 TINY = 4 * 2**10
 
 
 def _open(data_dir: Path | None, cache_bytes: int | None = TINY) -> Chain:
-    # A pinned clock, so that two chains given the same transactions mine the same blocks.
-    if data_dir is None:
-        return connect("pyevm", genesis_timestamp=GENESIS, block_time=2)
-    return connect(
-        "pyevm", data_dir=data_dir, cache_bytes=cache_bytes, genesis_timestamp=GENESIS, block_time=2
-    )
+    return connect_pinned("pyevm", data_dir, cache_bytes)
 
 
 def _state_db(chain: Chain) -> StoreDB:
@@ -55,13 +49,7 @@ def _roots(chain: Chain) -> tuple[object, ...]:
 
 
 def _ledger(chain: Chain) -> Ledger:
-    ring = Keyring("state-store")
-    regulator, bank = ring.account("regulator"), ring.account("bank")
-    chain.fund(regulator.address)
-    chain.fund(bank.address)
-    ledger = deploy_ledger(chain, regulator)
-    ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
-    return ledger
+    return deploy_with_bank(chain, Keyring("state-store"))
 
 
 def _attest(ledger: Ledger, n: int, first: int = 1) -> list[bytes]:

@@ -38,6 +38,8 @@ from ledger_client.attestations.records import record_hash, sample_record
 from ledger_client.audit import audit_ledger
 from ledger_client.chain.artifacts import load_artifacts
 from ledger_client.chain.backends import ENGINE_VARIABLE
+from ledger_client.chain.backends._store import CACHE_VARIABLE
+from ledger_client.chain.backends.revm import RevmBackend
 from ledger_client.contracts import AttestationsContract, ConsortiumContract
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD
@@ -550,11 +552,30 @@ class PersistentRevmChain(PersistentEmbeddedChain):
     engine: ClassVar[str] = "revm"
 
 
+class PersistentRevmOnDiskChain(PersistentRevmChain):
+    """The same on revm reading its state on demand: the setting, in this process and
+    the CLI's and server's it starts, bounds the cache at 1 MiB."""
+
+    @pytest.fixture
+    def chain(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+        monkeypatch.setenv(CACHE_VARIABLE, "1")
+        monkeypatch.setenv(ENGINE_VARIABLE, self.engine)
+        chain = connect(self.engine, data_dir=tmp_path / "api" / "chain")
+        assert isinstance(chain.backend, RevmBackend)
+        assert chain.backend.state_server is not None
+        yield chain
+        chain.close()
+
+
 class TestWiringEmbedded(PersistentEmbeddedChain, WiringConformance):
     pass
 
 
 class TestWiringRevm(PersistentRevmChain, WiringConformance):
+    pass
+
+
+class TestWiringRevmOnDisk(PersistentRevmOnDiskChain, WiringConformance):
     pass
 
 

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ledger_client.errors import LedgerConnectionError
 
@@ -72,6 +73,30 @@ class RevmStore:
             "SELECT number, header, receipts, undo FROM revm_blocks ORDER BY number"
         )
 
+    def _one(self, sql: str, params: tuple[object, ...]) -> Any:
+        # One row (or None), read under the lock the writer holds.
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def block_count(self) -> int:
+        """How many blocks the store holds (they are numbered from 0 without gaps)."""
+        row = self._one("SELECT MAX(number) FROM revm_blocks", ())
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def block(self, number: int) -> tuple[bytes, bytes, bytes]:
+        """One block's header, receipts and undo records."""
+        row = self._one(
+            "SELECT header, receipts, undo FROM revm_blocks WHERE number = ?", (number,)
+        )
+        if row is None:
+            raise LedgerConnectionError(f"{self.path} holds no block {number}")
+        return bytes(row[0]), bytes(row[1]), bytes(row[2])
+
+    def transaction(self, tx_hash: bytes) -> tuple[int, int, bytes] | None:
+        """Where a mined transaction is (block number, index) and its signed bytes."""
+        row = self._one("SELECT number, idx, raw FROM revm_txs WHERE hash = ?", (tx_hash,))
+        return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
+
     def transactions(self) -> Iterator[tuple[bytes, int, int, bytes]]:
         """Every mined transaction: hash, block number, index in the block, signed bytes."""
         yield from self._conn.execute("SELECT hash, number, idx, raw FROM revm_txs")
@@ -82,6 +107,18 @@ class RevmStore:
             "SELECT address, balance, nonce, code_hash, code FROM revm_accounts"
         ):
             yield address, int(balance), nonce, code_hash, code
+
+    def account(self, address: bytes) -> tuple[int, int, bytes] | None:
+        """One account of the latest state: balance, nonce, code hash; None if none."""
+        row = self._one(
+            "SELECT balance, nonce, code_hash FROM revm_accounts WHERE address = ?", (address,)
+        )
+        return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
+
+    def code(self, address: bytes) -> bytes | None:
+        """The code of an account of the latest state, None if it has none."""
+        row = self._one("SELECT code FROM revm_accounts WHERE address = ?", (address,))
+        return None if row is None or row[0] is None else bytes(row[0])
 
     def storage(self) -> Iterator[tuple[bytes, bytes, bytes]]:
         """The latest state's storage slots: address, slot, value (32-byte big-endian)."""

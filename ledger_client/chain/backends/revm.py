@@ -20,14 +20,28 @@ So each transaction runs inside a journal checkpoint; the state it left is read
 from the journal, the checkpoint is reverted (everything cold again), and that
 state is written into revm's database underneath the journal, where the next
 transaction loads it cold, as on any node.
+
+A chain kept in a data directory holds its whole state and every block in memory,
+unless given a cache bound (``cache_bytes=`` or ``$CREDIT_CHAIN_STATE_CACHE_MB``,
+py-evm's setting). Then it reads on demand: pyrevm 0.3.7 reads state only from its
+memory or a JSON-RPC ``fork_url``, blocking with the GIL held, so a child process
+(:class:`~ledger_client.chain.backends._revm_state.StateServer`) serves the SQLite
+store to revm; what revm read through it and what this backend wrote is revm's
+cache, and past the bound revm is recreated empty (the store has everything: it is
+written after every block, before the look). Blocks and transactions are read from
+the store too, the last :data:`HELD_BLOCKS` kept decoded. It is not the default
+because an uncached slot costs a round trip (~0.4 ms): writes run at about half the
+rate (benchmarks/bench-state-store-revm-2026-12-03.json).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +55,9 @@ from hexbytes import HexBytes
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 
 from ledger_client.chain.abi import Log
+from ledger_client.chain.backends._revm_state import StateServer
 from ledger_client.chain.backends._revm_store import REVM_STORE_FORMAT, AccountRow, RevmStore
+from ledger_client.chain.backends._store import CACHE_VARIABLE, cache_bytes_from_env
 from ledger_client.chain.backends._txcodec import rlp_decode, rlp_encode
 from ledger_client.chain.backends.base import Backend, BlockInfo, KnownTransaction, Receipt
 from ledger_client.chain.reverts import decode_revert
@@ -65,6 +81,17 @@ KECCAK_EMPTY = keccak(b"")
 _TX_GAS = 21_000
 _CREATE_GAS = 32_000
 _FLOOR_PER_TOKEN = 10
+
+# What one cached key costs revm and this backend, estimated: a slot is two 32-byte
+# words in revm's hash map and the server's set; an account, its info, its entry in
+# revm's map and this backend's dict. Code is counted by its length besides.
+_SLOT_BYTES = 160
+_ACCOUNT_BYTES = 400
+#: On demand, how many blocks may pass between two looks at the cache's size while it
+#: is under half its bound.
+CACHE_CHECK_BLOCKS = 32
+#: On demand, how many recently used blocks stay decoded in memory (a few KiB each).
+HELD_BLOCKS = 256
 
 _ACCOUNT_SPLIT = "Account { info: AccountInfo { balance: "
 _ACCOUNT_HEAD = re.compile(r"(\d+), nonce: (\d+), code_hash: 0x([0-9a-f]{64}),")
@@ -120,6 +147,60 @@ class _Block:
     undo: list[tuple[Any, ...]] = field(default_factory=list)
 
 
+class _Blocks:
+    """The chain's blocks by number: all in memory, or, given a store, the most
+    recently used ``keep`` of them, the rest read back from the store when asked for.
+
+    On demand, every block but the one being mined is in the store (the backend
+    flushes after each block), and the newest is the last one evicted.
+    """
+
+    def __init__(self, store: RevmStore | None = None, keep: int = 0) -> None:
+        self._store = store
+        self._keep = keep
+        self._held: OrderedDict[int, _Block] = OrderedDict()
+        self._length = store.block_count() if store is not None else 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, number: int) -> _Block:
+        if number < 0:
+            number += self._length
+        if not 0 <= number < self._length:
+            raise IndexError(number)
+        block = self._held.get(number)
+        if block is not None:
+            if self._store is not None:
+                self._held.move_to_end(number)
+            return block
+        assert self._store is not None, "a block in memory is never evicted"
+        header, receipts, undo = self._store.block(number)
+        block = _decode_block(number, header, receipts, undo)
+        self._hold(block)
+        return block
+
+    def after(self, number: int) -> list[_Block]:
+        """The blocks after ``number``, oldest first."""
+        return [self[n] for n in range(number + 1, self._length)]
+
+    def append(self, block: _Block) -> None:
+        """The next block."""
+        self._length += 1
+        self._hold(block)
+
+    def truncate(self, number: int) -> None:
+        """Forget the blocks after ``number``."""
+        self._length = number + 1
+        for held in [n for n in self._held if n > number]:
+            del self._held[held]
+
+    def _hold(self, block: _Block) -> None:
+        self._held[block.number] = block
+        while self._store is not None and len(self._held) > self._keep:
+            self._held.popitem(last=False)
+
+
 @dataclass(slots=True)
 class _Account:
     balance: int
@@ -154,22 +235,39 @@ class RevmBackend(Backend):
         data_dir: str | Path | None = None,
         durable: bool = False,
         block_time: int | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         """An in-process revm chain; with ``data_dir``, one kept on disk across restarts.
 
         The options mean what they mean for :class:`EmbeddedBackend`: ``data_dir``
         holds ``chain.sqlite``, ``durable`` adds an fsync per block, ``block_time``
-        makes each block exactly that many seconds after its parent.
+        makes each block exactly that many seconds after its parent. ``cache_bytes``
+        (or ``$CREDIT_CHAIN_STATE_CACHE_MB``), with ``data_dir``, reads state from
+        the store on demand through a state server (see :class:`StateServer`) and
+        bounds what the EVM caches; without either, the whole state is in memory.
         """
         self._lock = threading.RLock()
-        self._evm = EVM(
-            env=Env(cfg=CfgEnv(chain_id=REVM_CHAIN_ID)),
-            gas_limit=BLOCK_GAS_LIMIT,
-            spec_id="CANCUN",
-        )
-        self._accounts: dict[str, _Account] = {}
+        self._server: StateServer | None = None
+        self._cache_limit = 0
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        if self.data_dir is not None and (cache_bytes is not None or _cache_asked()):
+            self._cache_limit = cache_bytes if cache_bytes is not None else cache_bytes_from_env()
+            if self._cache_limit < 0:
+                raise LedgerValueError(f"a state cache of {self._cache_limit} bytes is not a size")
+        self._evm = self._new_evm()
+        # Accounts and code by address. In memory, all of them; on demand, those read or
+        # written since the EVM was created (None: known to have no account).
+        self._accounts: dict[str, _Account | None] = {}
         self._codes: dict[str, bytes] = {}
-        self._blocks: list[_Block] = []
+        self._written_slots = 0  # slots written since the EVM was created: part of its cache
+        # What cached_state_bytes() said when last asked: unknown (so asked after the
+        # next block) until then.
+        self._cache_seen = self._cache_limit
+        self._held_seen = 0  # _held_bytes() then
+        self._blocks_unchecked = 0  # blocks flushed since it was asked
+        self._blocks = _Blocks()
+        # Where each transaction is: all of them in memory; on demand, those not yet
+        # flushed (the store's transaction table answers for the rest).
         self._tx_index: dict[bytes, tuple[int, int]] = {}
         self._pending: list[_Tx] = []
         self._automine = True
@@ -182,13 +280,24 @@ class RevmBackend(Backend):
         self._dirty_accounts: set[str] = set()
         self._dirty_slots: dict[tuple[str, int], int] = {}
         self._dropped_after: int | None = None
-        self.data_dir = Path(data_dir) if data_dir is not None else None
         self._store: RevmStore | None = None
         if self.data_dir is not None:
             self._store = RevmStore(self.data_dir / "chain.sqlite", durable=durable)
+            if self._cache_limit:
+                try:
+                    self._server = StateServer(self._store.path)
+                except BaseException:
+                    self._store.close()
+                    raise
+                self._evm = self._new_evm()
+                self._blocks = _Blocks(self._store, HELD_BLOCKS)
             meta = self._store.meta()
             if meta:
-                self._load(meta)
+                try:
+                    self._load(meta)
+                except BaseException:
+                    self.close()
+                    raise
                 return
         self._genesis(genesis_timestamp)
 
@@ -224,6 +333,11 @@ class RevmBackend(Backend):
             raise LedgerConnectionError(
                 f"{self._store.path} holds chain {meta.get('chain_id')}, not {REVM_CHAIN_ID}"
             )
+        if self._server is not None:
+            # On demand, nothing: the state server reads each key from the store when
+            # revm first needs it, and blocks and transactions are read when asked for.
+            return
+        # In memory: the whole state, into revm's database, and every block.
         for address, balance, nonce, code_hash, code in self._store.accounts():
             key = "0x" + address.hex()
             self._write_account(key, _Account(balance, nonce, code_hash), code)
@@ -239,7 +353,7 @@ class RevmBackend(Backend):
         self._dirty_accounts.clear()
         self._dirty_slots.clear()
 
-    def _flush(self, meta: dict[str, str] | None = None) -> None:
+    def _flush(self, meta: dict[str, str] | None = None, bound: bool = True) -> None:
         # Every block mined since the last flush, with the state it left, in one
         # SQLite transaction: a receipt a caller has seen survives a crash.
         if self._store is None:
@@ -259,7 +373,7 @@ class RevmBackend(Backend):
             if acct is None:
                 dropped.append(bytes.fromhex(address[2:]))
             else:
-                code = self._codes.get(address)
+                code = self._code_of(address, acct) or None
                 accounts.append(
                     (bytes.fromhex(address[2:]), acct.balance, acct.nonce, acct.code_hash, code)
                 )
@@ -281,25 +395,125 @@ class RevmBackend(Backend):
         self._dirty_accounts.clear()
         self._dirty_slots.clear()
         self._dropped_after = None
+        if self._server is not None:
+            self._tx_index.clear()  # on disk now: the store answers for them
+        if self._server is not None and bound:
+            self._bound_cache()
 
     # -- revm's database under the journal ------------------------------------------------
+    def _new_evm(self) -> EVM:
+        # On demand, revm reads every key it has not cached from the state server;
+        # "latest" spares the eth_blockNumber call revm would make to pick a block.
+        server = getattr(self, "_server", None)
+        return EVM(
+            env=Env(cfg=CfgEnv(chain_id=REVM_CHAIN_ID)),
+            gas_limit=BLOCK_GAS_LIMIT,
+            spec_id="CANCUN",
+            fork_url=None if server is None else server.url,
+            fork_block=None if server is None else "latest",
+        )
+
+    @property
+    def state_server(self) -> StateServer | None:
+        """The state server revm reads from, when the state is read on demand."""
+        return self._server
+
+    @property
+    def cache_limit(self) -> int:
+        """The bound of :meth:`cached_state_bytes` on demand; 0 with the state in memory."""
+        return self._cache_limit
+
+    @_locked
+    def cached_state_bytes(self) -> int:
+        """What revm and this backend cache of the state, in (estimated) bytes.
+
+        The keys the state server served since the EVM was created (read through
+        revm's cache), plus the keys written since: revm's database holds exactly
+        those. A key both read and written is counted twice, so this errs high.
+        """
+        assert self._server is not None
+        accounts, slots, code_bytes = self._server.fetched()
+        return accounts * _ACCOUNT_BYTES + slots * _SLOT_BYTES + code_bytes + self._held_bytes()
+
+    def _held_bytes(self) -> int:
+        # This backend's part, known without asking the server: accounts and code it
+        # read or wrote, slots it wrote.
+        return (
+            len(self._accounts) * _ACCOUNT_BYTES
+            + self._written_slots * _SLOT_BYTES
+            + sum(len(c) for c in self._codes.values())
+        )
+
+    def _bound_cache(self) -> None:
+        # Asking the server costs a round trip (~0.25 ms, a tenth of an attestation).
+        # Below half the bound at the last look, look again only after
+        # CACHE_CHECK_BLOCKS blocks or once this backend's own part has grown enough
+        # that, with as much again read, it would pass half; else after every block.
+        self._blocks_unchecked += 1
+        held = self._held_bytes()
+        if (
+            self._blocks_unchecked < CACHE_CHECK_BLOCKS
+            and self._cache_seen + 2 * (held - self._held_seen) < self._cache_limit // 2
+        ):
+            return
+        self._blocks_unchecked = 0
+        self._cache_seen = self.cached_state_bytes()
+        if self._cache_seen > self._cache_limit:
+            self._recreate_evm()
+            self._cache_seen = self._cache_limit  # look again after the next block
+        self._held_seen = self._held_bytes()
+
+    def _check_server(self, exc: RuntimeError) -> None:
+        # revm reports a state read that failed as any other error: when the state
+        # server is gone, say so rather than blame the transaction or the call.
+        if self._server is not None and not self._server.running():
+            raise LedgerConnectionError(
+                f"the revm chain's state server (pid {self._server.pid}) has stopped: {exc}"
+            ) from exc
+
+    def _recreate_evm(self) -> None:
+        # Everything the old EVM held is in the store (the flush came first); the new
+        # one starts empty and reads what it needs, so the cache is bounded.
+        assert self._server is not None
+        assert not self._unwritten
+        assert not self._dirty_slots
+        self._server.reset()
+        self._evm = self._new_evm()
+        self._accounts.clear()
+        self._codes.clear()
+        self._written_slots = 0
+        self._block_env_for = None
+        self.evm_recreations += 1
+
+    evm_recreations = 0  #: how many times the EVM was recreated to bound its cache
+
     def _write_account(self, address: str, acct: _Account | None, code: bytes | None) -> None:
         # A cold account (not in the journal, as between transactions) is written
         # straight into the database: insert_account_info does exactly that.
         self._dirty_accounts.add(address)
         if acct is None:
-            self._accounts.pop(address, None)
+            self._set_account(address, None)
             self._codes.pop(address, None)
             self._evm.insert_account_info(address, _account_info())
             return
         self._accounts[address] = acct
         if code is not None:
             self._codes[address] = code
-        self._evm.insert_account_info(
-            address,
-            _account_info(
-                balance=acct.balance, nonce=acct.nonce, code_hash=acct.code_hash, code=code
-            ),
+        self._evm.insert_account_info(address, self._info(address, acct, code))
+
+    def _set_account(self, address: str, acct: _Account | None) -> None:
+        if acct is None and self._server is None:
+            self._accounts.pop(address, None)
+        else:
+            self._accounts[address] = acct
+
+    def _info(self, address: str, acct: _Account, code: bytes | None = None) -> AccountInfo:
+        # revm's fork database cannot look code up by hash (EthersDB panics): on
+        # demand, an account with code is always written with it.
+        if code is None and self._server is not None and acct.code_hash != KECCAK_EMPTY:
+            code = self._code_of(address, acct)
+        return _account_info(
+            balance=acct.balance, nonce=acct.nonce, code_hash=acct.code_hash, code=code
         )
 
     def _write_slot(self, address: str, slot: int, value: int) -> None:
@@ -307,13 +521,35 @@ class RevmBackend(Backend):
         # loads the account into the journal (warm): the checkpoint around it takes
         # that load back out.
         self._dirty_slots[(address, slot)] = value
+        self._written_slots += 1
         checkpoint = self._evm.snapshot()
         self._evm.insert_account_storage(address, slot, value)
         self._evm.revert(checkpoint)
 
+    def _account_or_none(self, address: str) -> _Account | None:
+        if address in self._accounts:
+            return self._accounts[address]
+        if self._server is None or self._store is None:
+            return None
+        # On demand: the store holds every account not written since the last flush.
+        row = self._store.account(bytes.fromhex(address[2:]))
+        acct = None if row is None else _Account(row[0], row[1], row[2])
+        self._accounts[address] = acct
+        return acct
+
     def _account(self, address: str) -> _Account:
-        acct = self._accounts.get(address)
+        acct = self._account_or_none(address)
         return acct if acct is not None else _Account(0, 0, KECCAK_EMPTY)
+
+    def _code_of(self, address: str, acct: _Account | None) -> bytes:
+        # An account's code follows from its code hash: none when the hash is empty's.
+        if acct is None or acct.code_hash == KECCAK_EMPTY:
+            return b""
+        code = self._codes.get(address)
+        if code is None and self._server is not None and self._store is not None:
+            code = self._store.code(bytes.fromhex(address[2:])) or b""
+            self._codes[address] = code
+        return code or b""
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -370,7 +606,9 @@ class RevmBackend(Backend):
         return hashes
 
     def _accept(self, tx: _Tx) -> None:
-        if tx.tx_hash in self._tx_index or any(p.tx_hash == tx.tx_hash for p in self._pending):
+        if self._tx_where(tx.tx_hash) is not None or any(
+            p.tx_hash == tx.tx_hash for p in self._pending
+        ):
             raise TransactionError(f"the revm chain already has transaction 0x{tx.tx_hash.hex()}")
         expected = self._account(tx.sender).nonce + sum(
             1 for p in self._pending if p.sender == tx.sender
@@ -414,11 +652,18 @@ class RevmBackend(Backend):
 
     @_locked
     def receipt_if_mined(self, tx_hash: str) -> Receipt | None:
-        where = self._tx_index.get(bytes.fromhex(tx_hash.removeprefix("0x")))
+        where = self._tx_where(bytes.fromhex(tx_hash.removeprefix("0x")))
         if where is None:
             return None
         number, index = where
         return self._blocks[number].receipts[index]
+
+    def _tx_where(self, tx_hash: bytes) -> tuple[int, int] | None:
+        where = self._tx_index.get(tx_hash)
+        if where is None and self._server is not None and self._store is not None:
+            found = self._store.transaction(tx_hash)
+            where = None if found is None else (found[0], found[1])
+        return where
 
     @_locked
     def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
@@ -437,6 +682,7 @@ class RevmBackend(Backend):
                 address = self._evm.deploy(sender, data, value)
                 return self._runtime_code(address)
             except RuntimeError as exc:
+                self._check_server(exc)
                 raise _revert_of(exc) from None
         finally:
             self._evm.revert(checkpoint)
@@ -459,7 +705,7 @@ class RevmBackend(Backend):
         # back once, to the value it had after ``number``: the oldest overwrite's.
         accounts: dict[str, _Account | None] = {}
         slots: dict[tuple[str, int], int] = {}
-        for block in reversed(self._blocks[number + 1 :]):
+        for block in reversed(self._blocks.after(number)):
             for entry in reversed(block.undo):
                 if entry[0] == "s":
                     slots[(entry[1], entry[2])] = entry[3]
@@ -471,8 +717,7 @@ class RevmBackend(Backend):
             if old is None:
                 evm.insert_account_info(address, _account_info())
             else:
-                info = _account_info(balance=old.balance, nonce=old.nonce, code_hash=old.code_hash)
-                evm.insert_account_info(address, info)
+                evm.insert_account_info(address, self._info(address, old))
         for (address, slot), value in slots.items():
             evm.basic(address)
             evm.insert_account_storage(address, slot, value)
@@ -591,10 +836,7 @@ class RevmBackend(Backend):
         # The gas is bought up front, as a node does, so code that reads the sender's
         # balance sees it without the gas; what is left over is paid back after.
         bought = _Account(sender.balance - tx.gas * price, sender.nonce, sender.code_hash)
-        evm.insert_account_info(
-            tx.sender,
-            _account_info(balance=bought.balance, nonce=bought.nonce, code_hash=bought.code_hash),
-        )
+        evm.insert_account_info(tx.sender, self._info(tx.sender, bought))
         floor, _ = _intrinsic_gas(tx.data, tx.to is None)
         evm.reset_transient_storage()
         checkpoint = evm.snapshot()
@@ -608,12 +850,8 @@ class RevmBackend(Backend):
         except RuntimeError as exc:
             if evm.result is None or not _FAILURE.match(str(exc)):
                 evm.revert(checkpoint)
-                evm.insert_account_info(
-                    tx.sender,
-                    _account_info(
-                        balance=sender.balance, nonce=sender.nonce, code_hash=sender.code_hash
-                    ),
-                )
+                evm.insert_account_info(tx.sender, self._info(tx.sender, sender))
+                self._check_server(exc)
                 raise TransactionError(f"the revm chain refused the transaction: {exc}") from exc
             status = 0
         result = evm.result
@@ -685,7 +923,7 @@ class RevmBackend(Backend):
         self, effects: _Effects, undo: list[tuple[Any, ...]], before: dict[str, _Account]
     ) -> None:
         for address, acct in effects.accounts.items():
-            old = before.get(address) or self._accounts.get(address)
+            old = before.get(address) or self._account_or_none(address)
             undo.append(
                 (
                     "a",
@@ -723,7 +961,7 @@ class RevmBackend(Backend):
         at = self._block_number_of(block)
         key = address.lower()
         if at == len(self._blocks) - 1:
-            return self._codes.get(key, b"")
+            return self._code_of(key, self._account_or_none(key))
         checkpoint = self._evm.snapshot()
         try:
             self._undo_to(at)
@@ -743,11 +981,19 @@ class RevmBackend(Backend):
 
     @_locked
     def transaction_input(self, tx_hash: str) -> bytes:
-        where = self._tx_index.get(bytes.fromhex(tx_hash.removeprefix("0x")))
+        key = bytes.fromhex(tx_hash.removeprefix("0x"))
+        where = self._tx_where(key)
         if where is None:
             raise LedgerValueError(f"no transaction {tx_hash} on the embedded chain")
         number, index = where
-        return _decode_raw(self._blocks[number].raws[index]).data
+        raws = self._blocks[number].raws
+        if index < len(raws):
+            return _decode_raw(raws[index]).data
+        # On demand, a block read back from the store carries no signed bytes.
+        assert self._store is not None
+        found = self._store.transaction(key)
+        assert found is not None
+        return _decode_raw(found[2]).data
 
     # -- development controls -------------------------------------------------------------
     @_locked
@@ -785,18 +1031,16 @@ class RevmBackend(Backend):
             raise LedgerValueError(f"snapshot {snapshot!r} is of blocks no longer on the chain")
         self._pending.clear()
         # Undo the blocks after the snapshot, newest first, straight into the database.
-        for block in reversed(self._blocks[number + 1 :]):
+        for block in reversed(self._blocks.after(number)):
             for entry in reversed(block.undo):
                 if entry[0] == "s":
                     self._write_slot(entry[1], entry[2], entry[3])
                 else:
                     old: _Account | None = entry[2]
                     self._write_account(entry[1], old, None)
-                    if old is None:
-                        self._codes.pop(entry[1], None)
             for tx_hash in block.tx_hashes:
                 self._tx_index.pop(tx_hash, None)
-        del self._blocks[number + 1 :]
+        self._blocks.truncate(number)
         self._unwritten = [b for b in self._unwritten if b.number <= number]
         self._dropped_after = number
         self._flush()
@@ -842,15 +1086,22 @@ class RevmBackend(Backend):
             raise TransactionError(f"funding {address} failed")
 
     def close(self) -> None:
-        """Write what is left and close the store."""
+        """Write what is left, stop the state server and close the store."""
         with self._lock:
-            self._flush()
+            self._flush(bound=False)  # the cache goes with revm: no need to look at it
+            if self._server is not None:
+                self._server.stop()
             if self._store is not None:
                 self._store.close()
                 self._store = None
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _cache_asked() -> bool:
+    # The same setting as py-evm's: a bound in the environment turns reading on demand on.
+    return bool(os.environ.get(CACHE_VARIABLE, "").strip())
 
 
 def _account_info(
