@@ -30,6 +30,8 @@ from ledger_client.attestations.signed_records import SignedRecord, domain_separ
 from ledger_client.contracts.attestations import schema_id, signed_batch_gas
 from ledger_client.types import AttestationFields, AttestRequest, BatchEntry, Validity
 
+from .machine import machine_info
+
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
@@ -994,52 +996,6 @@ TARGETS: tuple[tuple[str, str, str, float, str], ...] = (
     ("sim", "seconds", "<=", 300, "simulation 5,000 enterprises x 90 days (s)"),
     ("audit", "audit_seconds", "<=", 60, "full audit of a ~100k-record ledger (s)"),
 )
-
-
-def machine_info() -> dict[str, Any]:
-    """What the figures were measured on: cores, load, Python, platform, library versions."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    from ledger_client.chain.artifacts import load_artifacts
-
-    versions: dict[str, str] = {}
-    for dist in (
-        "web3",
-        "eth-tester",
-        "py-evm",
-        "pyrevm",
-        "eth-account",
-        "coincurve",
-        "safe-pysha3",
-    ):
-        try:
-            versions[dist] = version(dist)
-        except PackageNotFoundError:  # pragma: no cover - every one is a pinned dependency
-            versions[dist] = "not installed"
-    versions["solc"] = load_artifacts().compiler
-    from .bench_reference import anvil_version, eas_version
-
-    versions["anvil"] = anvil_version()
-    versions["eas-contracts"] = eas_version()
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
-    versions["node"] = node.stdout.strip()
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": model,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": versions,
-    }
 
 
 def _check_targets(doc: dict[str, Any], quick: bool) -> list[dict[str, Any]]:

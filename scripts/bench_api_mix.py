@@ -348,7 +348,7 @@ def bench_api_curve(
 
     from ledger_client.chain.backends import default_engine
 
-    from .bench import machine_info
+    from .machine import machine_info
 
     if not rates:
         raise ValueError("a curve needs at least one offered rate (--rate)")

@@ -1259,9 +1259,9 @@ def bench_scale(
     """The simulator at scale: time, peak memory and disk per size, fitted and extrapolated
     to 1M and 10M enterprises, with the stage that bounds it; with ``--audit``, each size's
     ledger audited and timed."""
-    from scripts.bench import machine_info
     from scripts.bench_scale import DEFAULT_SIZES
     from scripts.bench_scale import bench_scale as run
+    from scripts.machine import machine_info
 
     # What it ran on (bench all records this once for every section).
     doc: dict[str, Any] = {"machine": machine_info()}
