@@ -649,7 +649,7 @@ def render_api_curve(benchmarks: Path = BENCHMARKS) -> str:
     d = run.doc
     closed, opens = d["closed_loop"], d["open_loops"]
     lines = [
-        f"From `{run.name}` (`{run.command}`, embedded chain on {d['engine']}, "
+        f"From `{run.name}` (`{d.get('command', run.command)}`, embedded chain on {d['engine']}, "
         f"{closed['keys']} keys at the default limits, batches of {closed['batch_size']}, "
         f"{closed['seconds']:g} s a run, load average {d['machine']['load_average_at_start'][0]} "
         "at the start):",
