@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from ledger_client.chain.backends import default_engine
 from scripts.bench_reference import _main
 from scripts.cli import app
 
@@ -33,7 +34,8 @@ def quick() -> dict[str, Any]:
 
 
 def test_bench_all_prints_every_section_and_the_machine(quick: dict[str, Any]) -> None:
-    assert set(quick) == {*SECTIONS, "machine", "targets", "run"}
+    assert set(quick) == {*SECTIONS, "machine", "engine", "targets", "run"}
+    assert quick["engine"] == default_engine()  # the engine every section's chain ran on
     machine = quick["machine"]
     assert machine["cpu_count"] >= 1
     assert machine["python"]
