@@ -404,7 +404,7 @@ class RevmBackend(Backend):
     def _new_evm(self) -> EVM:
         # On demand, revm reads every key it has not cached from the state server;
         # "latest" spares the eth_blockNumber call revm would make to pick a block.
-        server = getattr(self, "_server", None)
+        server = self._server
         return EVM(
             env=Env(cfg=CfgEnv(chain_id=REVM_CHAIN_ID)),
             gas_limit=BLOCK_GAS_LIMIT,
