@@ -221,3 +221,37 @@ def heal(directory: DirOption = DEFAULT_DIR, as_json: JsonOption = False) -> Non
         _emit({"healed": True})
     else:
         Console().print("healed: every node peers with every other")
+
+
+@network_app.command("unstall")
+def unstall(
+    window: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds without a block that make a split group stalled "
+            "(default: twice the longest a sealer waits, and one)."
+        ),
+    ] = None,
+    directory: DirOption = DEFAULT_DIR,
+    as_json: JsonOption = False,
+) -> None:
+    """Break a Clique deadlock: peered nodes split between two branches that none of them
+    may extend. The branch of the highest total difficulty is kept; the other nodes are
+    rewound to the fork point and sync it."""
+    from ledger_client import LedgerError
+    from ledger_client.chain.network import Network
+
+    try:
+        repaired = Network(directory).unstall(window_s=window)
+    except LedgerError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        _emit({"repaired": repaired})
+    elif not repaired:
+        Console().print("no stall: every group of peered nodes is on one branch, or sealing")
+    else:
+        for r in repaired:
+            Console().print(
+                f"kept block {r['height']} {r['kept']} of {', '.join(r['kept_by'])}; rewound "
+                + ", ".join(f"{c} from block {w['dropped_from']}" for c, w in r["rewound"].items())
+            )

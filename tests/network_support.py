@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    from ledger_client.chain.network import Network
 
 T = TypeVar("T")
 
@@ -52,6 +57,20 @@ def cli_json(*args: str) -> Any:
             f"credit-chain {' '.join(args)} exited {result.exit_code}: {result.output}{where}"
         )
     return json.loads(result.stdout)
+
+
+@contextlib.contextmanager
+def five_city_network(directory: Path) -> Iterator[Network]:
+    """The five cities' sealers (period 1 s) in ``directory``, stopped by their pids after."""
+    from ledger_client.chain.network import Network
+
+    require_geth()
+    network = Network(directory)
+    try:
+        network.up(nodes=5, period=1)
+        yield network
+    finally:
+        network.down()
 
 
 def require_geth() -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "NetworkNotUp",
     "NetworkTimeout",
     "NodeSpec",
+    "Stall",
     "UnknownCity",
     "clique_safe_depth",
 ]
@@ -73,6 +74,12 @@ PEER_TIMEOUT_S = 60.0
 #: Bound of the wait for a partition to hold (no connection across it), seconds.
 ISOLATE_S = 15.0
 STOP_TIMEOUT_S = 15.0
+#: geth's Clique "wiggle": an out-of-turn sealer waits up to this many seconds per
+#: (sealers // 2 + 1) beyond the period before it seals, so that in-turn blocks win.
+CLIQUE_WIGGLE_S = 0.5
+#: How far below the stalled height :meth:`Network.unstall` looks for the fork point.
+#: A Clique fork among peered sealers is a block or two deep; a deeper one is not a stall.
+FORK_SEARCH_BLOCKS = 256
 
 
 class NetworkError(LedgerError, RuntimeError):
@@ -140,6 +147,24 @@ class NetworkState:
             pids={k: int(v) for k, v in doc.get("pids", {}).items()},
             partition=doc.get("partition"),
         )
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Peered nodes of one group split between branches, and no block sealed on any.
+
+    Clique lets a sealer seal one block of any ``sealers // 2 + 1``. Two sealers that
+    sealed the same height out of turn leave two branches of equal difficulty; a node
+    only syncs to a peer whose total difficulty is higher, so neither side adopts the
+    other's. When every sealer that could extend a branch sits on the other one (it
+    happens with three sealers of five apart from the rest), nothing is sealed again:
+    geth's known Clique deadlock. ``branches`` maps each branch's block at ``height``
+    (the group's lowest head) to the cities on it.
+    """
+
+    group: tuple[str, ...]
+    height: int
+    branches: dict[str, tuple[str, ...]]
 
 
 def _derive_key(label: str) -> bytes:
@@ -352,7 +377,7 @@ class Network:
             "--http.port",
             str(spec.http_port),
             "--http.api",
-            "eth,net,web3,admin,clique,txpool,debug",
+            "eth,net,web3,admin,clique,txpool,debug,miner",
             "--authrpc.addr",
             "127.0.0.1",
             "--authrpc.port",
@@ -692,6 +717,140 @@ class Network:
                     f"(heads {sorted(heads)})"
                 )
             time.sleep(0.25)
+
+    # -- sealing ----------------------------------------------------------------------
+    def pause_sealing(self, city: str) -> None:
+        """Stop a city's sealer (its node still follows and relays the chain). A block it
+        had begun to seal (waiting out the period) may still land after this returns."""
+        _rpc(self.node(city).url, "miner_stop", [])
+
+    def resume_sealing(self, city: str) -> None:
+        """Let a city's sealer seal again."""
+        _rpc(self.node(city).url, "miner_start", [])
+
+    def stall_window_s(self) -> float:
+        """Seconds without a block after which a group's sealers are stalled: twice the
+        longest an eligible sealer waits (the period and the out-of-turn wiggle), and one."""
+        wiggle = CLIQUE_WIGGLE_S * (len(self.state.nodes) // 2 + 1)
+        return 2 * (self.state.period + wiggle) + 1.0
+
+    def stalls(self, window_s: float | None = None) -> list[Stall]:
+        """The groups whose nodes sit on different branches and sealed nothing for
+        ``window_s`` (by default :meth:`stall_window_s`). A fork that is being resolved
+        (some head moves) is not a stall; nor is a group that agrees and is too small
+        to seal (a minority of two): its nodes wait for the others, on one branch."""
+        window = self.stall_window_s() if window_s is None else window_s
+        before = self._heads()
+        time.sleep(window)
+        after = self._heads()
+        found: list[Stall] = []
+        membership = self._groups(self.state.partition)
+        for index in sorted(set(membership.values())):
+            cities = tuple(c for c in after if membership[c] == index and c in before)
+            if len(cities) < 2 or any(after[c] != before[c] for c in cities):
+                continue
+            height = min(after[c] for c in cities)
+            branches: dict[str, list[str]] = {}
+            for c in cities:
+                branches.setdefault(self._hash_at(c, height), []).append(c)
+            if len(branches) > 1:
+                found.append(
+                    Stall(cities, height, {h: tuple(cs) for h, cs in sorted(branches.items())})
+                )
+        return found
+
+    def unstall(
+        self, window_s: float | None = None, timeout_s: float = PEER_TIMEOUT_S
+    ) -> list[dict[str, Any]]:
+        """Break every :meth:`stalls`: keep the branch of the highest total difficulty
+        (then of the most nodes, then the lowest hash, so every operator picks the same),
+        and rewind each node of another branch to the fork point (``debug_setHead``)
+        with its sealer paused, until it has synced the kept branch. The rewound sealers
+        can then extend it. Returns what was done, one entry per stall; none when the
+        network is not stalled. Only the rewound nodes' own blocks past the fork are
+        dropped: a transaction in them is back in their pools and mined again."""
+        repaired: list[dict[str, Any]] = []
+        for stall in self.stalls(window_s):
+
+            def rank(item: tuple[str, tuple[str, ...]]) -> tuple[int, int, str]:
+                block_hash, cities = item
+                block = _rpc(self.node(cities[0]).url, "eth_getBlockByHash", [block_hash, False])
+                return (int(block.get("totalDifficulty") or "0x0", 16), len(cities), block_hash)
+
+            kept, keepers = max(stall.branches.items(), key=rank)
+            keeper = self.node(keepers[0])
+            rewound: dict[str, dict[str, Any]] = {}
+            for block_hash, cities in stall.branches.items():
+                if block_hash == kept:
+                    continue
+                for city in cities:
+                    fork = self._fork_point(city, keeper.city, stall.height)
+                    self._rewind(city, fork, keeper, timeout_s)
+                    rewound[city] = {"dropped_from": fork + 1, "branch": block_hash}
+            repaired.append(
+                {
+                    "group": list(stall.group),
+                    "height": stall.height,
+                    "kept": kept,
+                    "kept_by": list(keepers),
+                    "rewound": rewound,
+                }
+            )
+        return repaired
+
+    def _heads(self) -> dict[str, int]:
+        heads: dict[str, int] = {}
+        for n in self._running():
+            try:
+                heads[n.city] = int(_rpc(n.url, "eth_blockNumber", []), 16)
+            except NetworkError:
+                continue  # a node that died between looks is in no group's stall
+        return heads
+
+    def _hash_at(self, city: str, number: int) -> str:
+        block = _rpc(self.node(city).url, "eth_getBlockByNumber", [hex(number), False])
+        if block is None:
+            raise NetworkError(f"{city}'s node has no block {number}")
+        return str(block["hash"])
+
+    def _fork_point(self, city: str, keeper: str, height: int) -> int:
+        """The highest block at or below ``height`` that ``city`` and ``keeper`` share."""
+        for number in range(height, max(-1, height - FORK_SEARCH_BLOCKS), -1):
+            if self._hash_at(city, number) == self._hash_at(keeper, number):
+                return number
+        raise NetworkError(
+            f"{city} and {keeper} share no block in the {FORK_SEARCH_BLOCKS} below {height}: "
+            "not a Clique stall; compare their chains before rewinding either"
+        )
+
+    def _rewind(self, city: str, fork: int, keeper: NodeSpec, timeout_s: float) -> None:
+        """Rewind ``city`` to block ``fork`` with its sealer paused (it would otherwise
+        seal a new branch at once), and wait until it holds ``keeper``'s head block."""
+        url = self.node(city).url
+        was_sealing = bool(_rpc(url, "eth_mining", []))
+        target = _rpc(keeper.url, "eth_getBlockByNumber", ["latest", False])
+        number, block_hash = int(target["number"], 16), str(target["hash"])
+        _rpc(url, "miner_stop", [])
+        try:
+            _rpc(url, "debug_setHead", [hex(fork)])
+            # A node syncs from a peer of higher total difficulty: at once on a new block,
+            # else on its next forced sync (10 s). Peering again starts one now.
+            _rpc(url, "admin_removePeer", [keeper.enode])
+            _rpc(url, "admin_addPeer", [keeper.enode])
+            deadline = time.monotonic() + timeout_s
+            while True:
+                block = _rpc(url, "eth_getBlockByNumber", [hex(number), False])
+                if block is not None and str(block["hash"]) == block_hash:
+                    return
+                if time.monotonic() > deadline:
+                    raise NetworkTimeout(
+                        f"{city}, rewound to block {fork}, did not sync {keeper.city}'s "
+                        f"block {number} in {timeout_s:.0f} s"
+                    )
+                time.sleep(0.25)
+        finally:
+            if was_sealing:
+                _rpc(url, "miner_start", [])
 
 
 def _rpc(url: str, method: str, params: list[Any], timeout: float = 10.0) -> Any:
