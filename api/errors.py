@@ -36,6 +36,7 @@ STATUS_BY_KIND = {
     "too_large": 413,
     "invalid": 422,
     "rate_limited": 429,
+    "unavailable": 503,
 }
 
 
@@ -54,7 +55,8 @@ ERROR_STATUSES = {
     "chain refuses, by its named error",
     429: "more requests than the key's rate allows (RateLimited)",
     502: "the chain answered something the API cannot read",
-    503: "the chain is not reachable (ChainUnavailable)",
+    503: "the chain is not reachable (ChainUnavailable), or writes accepted earlier wait "
+    "longer than the admission bound to be sent to it (Backlogged): retry after Retry-After",
 }
 
 
@@ -89,9 +91,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PipelineError)
     async def _refused(_: Request, exc: PipelineError) -> JSONResponse:
+        retry = exc.fields.get("retry_after_s")
         return JSONResponse(
             error_body(type(exc).__name__, exc.detail, **exc.fields),
             status_code=STATUS_BY_KIND[exc.kind],
+            # RFC 9110: when to send again, in whole seconds (RateLimited, Backlogged).
+            headers={"Retry-After": str(retry)} if retry is not None else None,
         )
 
     @app.exception_handler(ContractRevert)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,11 @@ def _cli(*args: str) -> list[str]:
 
 @dataclass(frozen=True)
 class ApiResponse:
-    """One HTTP answer: its status and JSON body."""
+    """One HTTP answer: its status, JSON body and headers (names in lower case)."""
 
     status: int
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def error(self) -> str | None:
@@ -80,7 +81,11 @@ class ApiClient:
                 if attempt == 1:
                     raise LedgerConnectionError(f"{method} {path}: {exc}") from exc
                 continue
-            return ApiResponse(response.status, json.loads(raw) if raw else None)
+            return ApiResponse(
+                response.status,
+                json.loads(raw) if raw else None,
+                {k.lower(): v for k, v in response.getheaders()},
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,6 +28,8 @@ __all__ = ["EmbeddedRpcBridge", "revert_bytes"]
 _EXECUTION_REVERTED = 3
 _SERVER_ERROR = -32000
 _METHOD_NOT_FOUND = -32601
+#: Longest a held send waits: a test that forgets to release never hangs the worker.
+HOLD_MAX_S = 120.0
 
 
 def revert_bytes(exc: ContractRevert) -> bytes:
@@ -91,6 +93,10 @@ class EmbeddedRpcBridge:
     def __init__(self, backend: Backend, port: int = 0) -> None:
         self.backend = backend
         self.relayed: list[str] = []  # hashes of the transactions sent through the bridge
+        # Open unless :meth:`hold_sends`: a node slower than the load (its pool full, say)
+        # answers reads while a sent transaction waits.
+        self._sends_open = threading.Event()
+        self._sends_open.set()
         self._methods: dict[str, Callable[[list[Any]], Any]] = {
             "eth_chainId": lambda _: hex(backend.chain_id),
             "net_version": lambda _: str(backend.chain_id),
@@ -191,7 +197,18 @@ class EmbeddedRpcBridge:
         except LedgerError:
             return None
 
+    @contextlib.contextmanager
+    def hold_sends(self) -> Iterator[None]:
+        """While inside, ``eth_sendRawTransaction`` waits (at most :data:`HOLD_MAX_S`);
+        every read still answers: the chain behind the load, not gone."""
+        self._sends_open.clear()
+        try:
+            yield
+        finally:
+            self._sends_open.set()
+
     def _send_raw(self, params: list[Any]) -> str:
+        self._sends_open.wait(HOLD_MAX_S)
         raw = bytes.fromhex(str(params[0]).removeprefix("0x"))
         tx_hash = self.backend.send_raw_transaction(raw)
         self.relayed.append(tx_hash)

@@ -3,8 +3,9 @@
 They derive from the ledger client's one root (:class:`ledger_client.LedgerError`), and each
 says what sort of refusal it is by ``kind``, as a contract's named error does
 (:class:`ledger_client.errors.ContractRevert`): ``unauthenticated``, ``forbidden``,
-``not_found``, ``conflict``, ``invalid``, ``too_large`` or ``rate_limited``. A transport
-maps the kind to its own status (the HTTP API: 401, 403, 404, 409, 422, 413, 429).
+``not_found``, ``conflict``, ``invalid``, ``too_large``, ``rate_limited`` or ``unavailable``.
+A transport maps the kind to its own status (the HTTP API: 401, 403, 404, 409, 422, 413,
+429, 503).
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ class RateLimited(PipelineError):
     """The key made more requests than its rate allows."""
 
     kind = "rate_limited"
+
+
+class Backlogged(PipelineError):
+    """Writes accepted earlier have waited longer than the admission bound
+    (``Settings.admission_bound_s``) to be sent to the chain: a new one would wait longer
+    still. Nothing is journaled; send it again after ``retry_after_s``. A write already
+    journaled under its Idempotency-Key is answered as before, never refused."""
+
+    kind = "unavailable"
 
 
 class ConsoleRefInvalid(PipelineError):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -53,6 +54,7 @@ from ledger_client.identity.eip712 import SignatureError
 
 from .errors import (
     ApiKeyRevoked,
+    Backlogged,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     KeyMemberMismatch,
@@ -246,6 +248,26 @@ def check_nonce(service: Service, signer: str, nonce_space: str, nonce: int) -> 
         )
 
 
+def check_backlog(service: Service) -> None:
+    """Refuse a new write while the oldest accepted one not yet sent to the chain has
+    waited past the admission bound (``Backlogged``, with when to retry). Called once a
+    write is known not to be a replay: a replay is answered from the journal whatever
+    the backlog."""
+    bound = service.settings.admission_bound_s
+    worker = service.worker
+    if bound <= 0 or worker is None:
+        return
+    waited = worker.backlog_s()
+    if waited > bound:
+        raise Backlogged(
+            f"writes accepted {waited:.2f} s ago are not yet sent to the chain (the bound is "
+            f"{bound:g} s): send this one again later",
+            waited_s=round(waited, 3),
+            bound_s=bound,
+            retry_after_s=max(1, math.ceil(waited - bound)),
+        )
+
+
 def check_deadline(service: Service, deadline: int) -> None:
     """Refuse a signature that could lapse before the worker relays it."""
     now = service.chain_time()
@@ -287,6 +309,7 @@ def submit(
     if again is not None:
         return again, False
     assert idempotency_key is not None
+    check_backlog(service)
     signer = to_checksum_address(signed.signer)
     check_submitter(service, caller, signer, op, request)
     call = op.call(service.ledger, request)
@@ -345,6 +368,7 @@ def submit_authorisation(
         return again, False
     assert idempotency_key is not None
     assert op.journaled is not None
+    check_backlog(service)
     check_submitter(service, caller, signed.enterprise, op, signed)
     try:
         recovered: str | None = service.ledger.authorisations.recover_authorisation_signer(signed)
@@ -471,8 +495,9 @@ async def submit_record(
     if not idempotency_key:
         raise IdempotencyKeyRequired("writes need an Idempotency-Key header")
     try:
+        check_backlog(service)
         record = check_record(service, caller, build())
-    except PipelineError:
+    except PipelineError:  # a replay of a journaled record is answered, whatever the refusal
         again = journaled_records(service, caller, [(idempotency_key, body)])
         if again is None:
             raise
@@ -500,6 +525,7 @@ def submit_records(
         raise IdempotencyKeyRequired("writes need an Idempotency-Key header")
     keyed = [(f"{idempotency_key}:{i}", body) for i, (body, _) in enumerate(items)]
     try:
+        check_backlog(service)
         records = [check_record(service, caller, build()) for _, build in items]
     except PipelineError:
         again = journaled_records(service, caller, keyed)

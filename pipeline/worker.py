@@ -114,6 +114,10 @@ class AnchorWorker:
         self._thread = threading.Thread(target=self._run, name="anchor-worker", daemon=True)
         self.last_error: str | None = None
         self._finality: Finality | None = None
+        # When the oldest write not yet sent was accepted (wall clock), as of the latest
+        # look at the journal; None when nothing waited. A round that fails (the chain
+        # unreachable) leaves it set, so the backlog's age goes on growing.
+        self._oldest_waiting: float | None = None
 
     def start(self) -> None:
         """Finish what a previous run left, then start anchoring."""
@@ -135,6 +139,13 @@ class AnchorWorker:
     def alive(self) -> bool:
         """True while the thread runs."""
         return self._thread.is_alive()
+
+    def backlog_s(self) -> float:
+        """How long the oldest accepted write not yet sent to the chain has waited, in
+        seconds (0 when none waits): what the admission bound is checked against. Read
+        without the journal, so the accept path pays nothing for it."""
+        oldest = self._oldest_waiting
+        return 0.0 if oldest is None else max(0.0, time.time() - oldest)
 
     def recover(self) -> int:
         """Send again every transaction journaled but not settled; return how many."""
@@ -173,6 +184,7 @@ class AnchorWorker:
         """Anchor one round of pending submissions; return how many were taken."""
         s = self.service
         pending = s.journal.pending(s.settings.batch_max)
+        self._oldest_waiting = pending[0].created_at if pending else None
         if not pending:
             return 0
         records = [x for x in pending if x.kind == "attestation"]

@@ -131,6 +131,7 @@ API_ERROR_NAMES: frozenset[str] = frozenset(
         "InvalidSubmission",
         # the chain and the deployment
         "ChainUnavailable",
+        "Backlogged",
         "ManifestWiringMismatch",
         "UnknownRevert",
         "TransactionError",

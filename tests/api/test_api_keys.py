@@ -175,6 +175,30 @@ def test_a_key_revoked_by_the_cli_is_refused_on_the_next_request(tmp_path: Path)
         _stop(proc)
 
 
+def served_deployment(
+    chain: Chain, tmp_path: Path, bank_name: str
+) -> tuple[Ledger, LocalAccount, LocalAccount, Path, Path]:
+    """A deployment set up the documented way for a server of its own on ``chain``:
+    ``relay-account`` makes the server's relay key in its data directory, the regulator
+    admits that account as a relayer and a bank as an attester, and the manifest is
+    saved for ``serve --manifest``. Returns the ledger, the regulator, the bank, the
+    data directory and the manifest."""
+    ledger = deploy_for_tests(chain, Keyring("tests"))
+    regulator = Keyring("tests").account("regulator")
+    data = tmp_path / "api"
+    made = _cli("relay-account", "--data-dir", str(data), "--json")
+    assert made.returncode == 0, made.stderr
+    relay = json.loads(made.stdout)["relay_account"]
+    chain.fund(relay)
+    ledger.consortium.admit_member(regulator, relay, "API relay", "Shanghai", Role.RELAYER)
+    bank = RING.account(bank_name)
+    chain.fund(bank.address)
+    ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
+    manifest = tmp_path / "manifest.json"
+    ledger.manifest.save(manifest)
+    return ledger, regulator, bank, data, manifest
+
+
 class SuspensionConformance:
     """The regulator suspends a member on the chain from its own process while the server runs
     on that chain: the member's key is refused on the next request, and served once
@@ -188,20 +212,10 @@ class SuspensionConformance:
     def test_suspension_on_chain_counts_on_the_next_request(
         self, chain: Chain, rpc_url: str, tmp_path: Path
     ) -> None:
+        ledger, regulator, bank, data, manifest = served_deployment(
+            chain, tmp_path, "suspended-bank"
+        )
         keyring = Keyring("tests")
-        ledger = deploy_for_tests(chain, keyring)
-        regulator = keyring.account("regulator")
-        data = tmp_path / "api"
-        made = _cli("relay-account", "--data-dir", str(data), "--json")
-        assert made.returncode == 0, made.stderr
-        relay = json.loads(made.stdout)["relay_account"]
-        chain.fund(relay)
-        ledger.consortium.admit_member(regulator, relay, "API relay", "Shanghai", Role.RELAYER)
-        bank = RING.account("suspended-bank")
-        chain.fund(bank.address)
-        ledger.consortium.admit_member(regulator, bank.address, "Bank", "Hefei", Role.ATTESTER)
-        manifest = tmp_path / "manifest.json"
-        ledger.manifest.save(manifest)
         bodies = [_attestation(ledger, bank, n, bytes([n + 7]) * 32) for n in range(3)]
         proc, port = start_server(data, rpc=rpc_url, manifest=manifest, log=tmp_path / "server.log")
         client = ApiClient(port)
