@@ -82,10 +82,14 @@ class ApiWorld:
         self, path: str, key_of: str, body: dict[str, Any], idem: str | None = None
     ) -> Response:
         idem = idem or f"k{next(_keys)}"
-        return self.client.post(path, json=body, headers=self.headers(key_of, idem))
+        # TestClient's methods type as Any (starlette names its httpx under TYPE_CHECKING
+        # as `httpx2`, which is not installed): what they return is an httpx Response.
+        response: Response = self.client.post(path, json=body, headers=self.headers(key_of, idem))
+        return response
 
     def get(self, path: str, key_of: str, **params: Any) -> Response:
-        return self.client.get(path, params=params, headers=self.headers(key_of))
+        response: Response = self.client.get(path, params=params, headers=self.headers(key_of))
+        return response
 
     def wait(self, submission_id: str, key_of: str) -> dict[str, Any]:
         """The submission once relayed, anchored or rejected (the SDK polls)."""
@@ -143,7 +147,7 @@ def open_world(tmp_path: Path, rpc: str | None = None) -> Iterator[ApiWorld]:
         service.chain.fund(acct.address)
         ledger.consortium.admit_member(regulator, acct.address, label, city, roles)
         accounts[label] = acct
-    subjects = {}
+    subjects: dict[str, bytes] = {}
     for n, label in enumerate(("core", "tier1", "tier2"), start=1):
         acct = ring.account(label)  # enterprises hold no gas: the API relays for them
         subjects[label] = keccak256(f"api-subject-{n}".encode())

@@ -61,7 +61,9 @@ class LendingWorld:
         return self.ledger.facilities
 
     def subject(self, account: LocalAccount) -> bytes:
-        return self.ledger.consortium.enterprise(account.address).subject
+        member = self.ledger.consortium.enterprise(account.address)
+        assert member is not None, f"{account.address} is not a bound enterprise"
+        return member.subject
 
     def terms(
         self,

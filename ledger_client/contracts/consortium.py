@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from eth_account.signers.local import LocalAccount
@@ -98,7 +99,7 @@ class ConsortiumContract(ContractFacade):
     def bind_enterprises(
         self,
         registrar: LocalAccount,
-        bindings: list[tuple[str, SubjectId | bytes]],
+        bindings: Sequence[tuple[str, SubjectId | bytes]],
     ) -> TxResult:
         """Bind many (account, subject id) pairs in one transaction (registrar only)."""
         accounts = [a for a, _ in bindings]

@@ -159,7 +159,7 @@ def test_the_openapi_document_declares_the_api_key_and_bearer(served: Served) ->
     }
     assert schemes["BearerApiKey"]["type"] == "http"
     assert schemes["BearerApiKey"]["scheme"] == "bearer"
-    either = [{"ApiKeyHeader": []}, {"BearerApiKey": []}]
+    either: list[dict[str, list[str]]] = [{"ApiKeyHeader": []}, {"BearerApiKey": []}]
     protected = doc["paths"]["/v1/attestations/{uid}"]["get"]
     assert sorted(protected["security"], key=str) == either
     # The key is not a plain header parameter any more: it is the security scheme.

@@ -260,7 +260,8 @@ def _post_raw(w: ApiWorld, path: str, raw: bytes | Iterator[bytes], idem: str) -
         "Idempotency-Key": idem,
         "content-type": "application/json",
     }
-    return w.client.post(path, content=raw, headers=headers)
+    response: Response = w.client.post(path, content=raw, headers=headers)  # see ApiWorld.post
+    return response
 
 
 def _invalid_field(r: Response, field: str) -> dict[str, Any]:
@@ -426,7 +427,7 @@ def test_dates_in_the_past_are_refused_by_name(w: ApiWorld) -> None:
 
 
 #: Where an unknown field can hide: the top of each body, and each nested object.
-NESTED = [
+NESTED: list[tuple[str, list[str | int]]] = [
     ("/v1/attestations/batch", ["attestations", 0]),
     (f"/v1/attestations/{H}/replace", ["old"]),
     ("/v1/disputes", ["fields"]),

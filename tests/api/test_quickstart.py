@@ -90,7 +90,9 @@ def test_the_readme_bank_quick_start_runs_against_a_fresh_serve(
                 compile(code.replace("127.0.0.1:8000", f"127.0.0.1:{port}"), "README", "exec"),
                 namespace,
             )
-        assert namespace["verdict"]["ok"]  # type: ignore[index]
+        verdict = namespace["verdict"]
+        assert isinstance(verdict, dict)
+        assert verdict["ok"]
     finally:
         proc.terminate()
         try:

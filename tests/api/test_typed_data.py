@@ -81,8 +81,9 @@ def calldata(call: dict[str, Any], *args: Any) -> str:
     """``data`` as the template says: the selector, then the arguments ABI-encoded."""
     types = [a["type"] for a in call["arguments"]]
     assert call["signature"] == f"{call['function']}({','.join(types)})"
-    assert call["selector"] == "0x" + keccak(call["signature"].encode())[:4].hex()
-    return call["selector"] + abi_encode(types, list(args)).hex()
+    selector: str = call["selector"]
+    assert selector == "0x" + keccak(call["signature"].encode())[:4].hex()
+    return selector + abi_encode(types, list(args)).hex()
 
 
 def test_the_catalogue_is_public_and_names_every_domain(w: ApiWorld) -> None:

@@ -129,9 +129,12 @@ class AuthorisationsConformance(ConsentFixtures):
 
     @pytest.mark.parametrize("purpose", [0, 6, 255])
     def test_bad_purpose_code(self, world: ConsentWorld, purpose: int) -> None:
+        # A code outside QueryPurpose, on purpose: the contract must refuse it by name.
         request = AuthorisationRequest(
-            world.shanghai_bank.address, purpose, world.ledger.chain.now() + DAY
-        )  # type: ignore[arg-type]
+            world.shanghai_bank.address,
+            purpose,  # type: ignore[arg-type]
+            world.ledger.chain.now() + DAY,
+        )
         with pytest.raises(AuthorisationsInvalidPurpose) as info:
             world.authorise(request)
         assert info.value.purpose == purpose

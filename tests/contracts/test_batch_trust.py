@@ -167,7 +167,9 @@ class BatchTrustConformance(ConsentFixtures):
             .args["batchId"]
         )
         tree = MerkleTree([signed_leaf(h, c) for h, c in zip(hashes, claims, strict=True)])
-        assert a.batch(batch_id).root == tree.root  # type: ignore[union-attr]
+        anchored = a.batch(batch_id)
+        assert anchored is not None
+        assert anchored.root == tree.root
         tampered = BatchEntry(
             real.request.subject,
             real.request.data_hash,
@@ -285,7 +287,9 @@ class BatchTrustConformance(ConsentFixtures):
         direct = d.raise_batch_record_dispute(
             w.enterprise, batch.batch_id, batch.entry(2), batch.proof(2), REASON
         )
-        assert d.dispute(direct.dispute_id).attester == bw.bank.address  # type: ignore[union-attr]
+        raised_directly = d.dispute(direct.dispute_id)
+        assert raised_directly is not None
+        assert raised_directly.attester == bw.bank.address
 
     def test_signer_corrects_and_regulator_revokes(self, bw: BatchWorld) -> None:
         a, w = bw.ledger.attestations, bw.world

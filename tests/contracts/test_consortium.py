@@ -47,10 +47,11 @@ SUBJECT_B = bytes.fromhex("bb" * 32)
 class ConsortiumConformance(LedgerFixtures):
     """The consortium's rules as every backend must show them."""
 
-    def _member(  # type: ignore[override]
+    def _admit(
         self, ledger: Ledger, keyring: Keyring, label: str, city: str, roles: Role
     ) -> LocalAccount:
-        return super()._member(ledger, keyring, label, roles, city)
+        """:meth:`_member` with the city named before the roles, as these tests read."""
+        return self._member(ledger, keyring, label, roles, city)
 
     # -- admission ----------------------------------------------------------------
     def test_deployer_is_the_first_regulator(self, ledger: Ledger, regulator: LocalAccount) -> None:
@@ -89,7 +90,7 @@ class ConsortiumConformance(LedgerFixtures):
         assert (accounts[0], accounts[-1]) == (regulator.address, bank.address)
 
     def test_non_regulator_admit_is_refused_by_name(self, ledger: Ledger, keyring: Keyring) -> None:
-        bank = self._member(ledger, keyring, "bank", "Hefei", Role.ATTESTER | Role.FINANCIER)
+        bank = self._admit(ledger, keyring, "bank", "Hefei", Role.ATTESTER | Role.FINANCIER)
         stranger = keyring.account("stranger")
         with pytest.raises(ConsortiumUnauthorized) as info:
             ledger.consortium.admit_member(bank, stranger.address, "X", "Hefei", Role.ATTESTER)
@@ -102,7 +103,7 @@ class ConsortiumConformance(LedgerFixtures):
     def test_duplicate_member(
         self, ledger: Ledger, keyring: Keyring, regulator: LocalAccount
     ) -> None:
-        bank = self._member(ledger, keyring, "bank", "Hefei", Role.FINANCIER)
+        bank = self._admit(ledger, keyring, "bank", "Hefei", Role.FINANCIER)
         with pytest.raises(ConsortiumAlreadyMember) as info:
             ledger.consortium.admit_member(
                 regulator, bank.address, "Again", "Hefei", Role.FINANCIER
@@ -144,7 +145,7 @@ class ConsortiumConformance(LedgerFixtures):
     def test_suspended_member_is_refused_from_that_block_on(
         self, ledger: Ledger, keyring: Keyring, regulator: LocalAccount
     ) -> None:
-        bureau = self._member(ledger, keyring, "bureau", "Jiaxing", Role.REGISTRAR)
+        bureau = self._admit(ledger, keyring, "bureau", "Jiaxing", Role.REGISTRAR)
         ent = keyring.account("enterprise")
         suspended = ledger.consortium.suspend_member(
             regulator, bureau.address, b"r".ljust(32, b"\0")
@@ -167,7 +168,7 @@ class ConsortiumConformance(LedgerFixtures):
     def test_suspension_rules(
         self, ledger: Ledger, keyring: Keyring, regulator: LocalAccount
     ) -> None:
-        bank = self._member(ledger, keyring, "bank", "Hangzhou", Role.ATTESTER)
+        bank = self._admit(ledger, keyring, "bank", "Hangzhou", Role.ATTESTER)
         with pytest.raises(ConsortiumNotSuspended):
             ledger.consortium.reinstate_member(regulator, bank.address)
         ledger.consortium.suspend_member(regulator, bank.address)
@@ -181,7 +182,7 @@ class ConsortiumConformance(LedgerFixtures):
             ledger.consortium.set_roles(regulator, regulator.address, Role.AUDITOR)
 
     def test_set_roles(self, ledger: Ledger, keyring: Keyring, regulator: LocalAccount) -> None:
-        bank = self._member(ledger, keyring, "bank", "Hangzhou", Role.ATTESTER)
+        bank = self._admit(ledger, keyring, "bank", "Hangzhou", Role.ATTESTER)
         result = ledger.consortium.set_roles(regulator, bank.address, "attester,financier")
         assert result.event("MemberRolesChanged").args["roles"] == 3
         assert ledger.consortium.has_role(bank.address, Role.FINANCIER)
@@ -189,7 +190,7 @@ class ConsortiumConformance(LedgerFixtures):
             ledger.consortium.set_roles(bank, bank.address, Role.REGULATOR)
 
     def test_require_role_names_the_missing_role(self, ledger: Ledger, keyring: Keyring) -> None:
-        bank = self._member(ledger, keyring, "bank", "Hefei", Role.ATTESTER)
+        bank = self._admit(ledger, keyring, "bank", "Hefei", Role.ATTESTER)
         ledger.consortium.require_role(bank.address, Role.ATTESTER)  # no refusal: a check only
         member = ledger.consortium.member(bank.address)
         assert member is not None
@@ -201,7 +202,7 @@ class ConsortiumConformance(LedgerFixtures):
 
     # -- enterprises --------------------------------------------------------------
     def test_bind_and_rebind_enterprise(self, ledger: Ledger, keyring: Keyring) -> None:
-        bureau = self._member(ledger, keyring, "bureau", "Hangzhou", Role.REGISTRAR)
+        bureau = self._admit(ledger, keyring, "bureau", "Hangzhou", Role.REGISTRAR)
         ent, ent2 = keyring.account("ent"), keyring.account("ent-new-key")
         result = ledger.consortium.bind_enterprise(bureau, ent.address, SUBJECT_A)
         assert result.event("EnterpriseBound").args == {
@@ -220,8 +221,8 @@ class ConsortiumConformance(LedgerFixtures):
     def test_binding_refusals(
         self, ledger: Ledger, keyring: Keyring, regulator: LocalAccount
     ) -> None:
-        bureau = self._member(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)
-        bank = self._member(ledger, keyring, "bank", "Hefei", Role.ATTESTER)
+        bureau = self._admit(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)
+        bank = self._admit(ledger, keyring, "bank", "Hefei", Role.ATTESTER)
         ent, other = keyring.account("ent"), keyring.account("other")
         ledger.consortium.bind_enterprise(bureau, ent.address, SUBJECT_A)
         with pytest.raises(ConsortiumSubjectAlreadyBound) as info:
@@ -241,7 +242,7 @@ class ConsortiumConformance(LedgerFixtures):
             ledger.consortium.admit_member(regulator, ent.address, "Ent", "Hefei", Role.ATTESTER)
 
     def test_bind_many_enterprises_at_once(self, ledger: Ledger, keyring: Keyring) -> None:
-        bureau = self._member(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)
+        bureau = self._admit(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)
         pairs = [(keyring.account(f"ent{i}").address, bytes([i + 1]) * 32) for i in range(5)]
         result = ledger.consortium.bind_enterprises(bureau, pairs)
         assert [e.args["account"] for e in result.events] == [a for a, _ in pairs]
@@ -258,7 +259,7 @@ class ConsortiumConformance(LedgerFixtures):
             )
 
     def test_require_enterprise(self, ledger: Ledger, keyring: Keyring) -> None:
-        bureau = self._member(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)
+        bureau = self._admit(ledger, keyring, "bureau", "Hefei", Role.REGISTRAR)
         ent = keyring.account("ent")
         codec = ledger.consortium.codec.fn("requireEnterprise")
         with pytest.raises(ConsortiumNotEnterprise):
@@ -268,7 +269,7 @@ class ConsortiumConformance(LedgerFixtures):
         assert codec.decode_output(out) == (SUBJECT_A,)
 
     def test_publish_encryption_key(self, ledger: Ledger, keyring: Keyring) -> None:
-        bank = self._member(ledger, keyring, "bank", "Shanghai", Role.ATTESTER)
+        bank = self._admit(ledger, keyring, "bank", "Shanghai", Role.ATTESTER)
         ledger.consortium.publish_encryption_key(bank, b"\x01" * 32)
         m = ledger.consortium.member(bank.address)
         assert m is not None
@@ -280,7 +281,7 @@ class ConsortiumConformance(LedgerFixtures):
 
     # -- the chain and the manifest -------------------------------------------------
     def test_reconnect_via_manifest(self, ledger: Ledger, keyring: Keyring, tmp_path: Path) -> None:
-        self._member(ledger, keyring, "bank", "Nanjing", Role.ATTESTER)
+        self._admit(ledger, keyring, "bank", "Nanjing", Role.ATTESTER)
         path = ledger.manifest.save(tmp_path / "manifest.json")
         manifest = Manifest.load(path)
         assert manifest == ledger.manifest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,6 +40,9 @@ from ledger_client.index.consent import ConsentLog, complaints, disputes
 from ledger_client.types import AttestationFields, ComplaintStatus, DisputeStatus, Validity
 from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.consent_fixtures import HANGZHOU_SUBJECT, NANJING_SUBJECT, ConsentFixtures, ConsentWorld
+
+#: A call a test expects the contract to refuse.
+Attempt = Callable[[], object]
 
 REASON = keccak256("我司2023年纳税信用等级应为A级，见复评决定书。".encode())
 ANSWER = keccak256("经核查，原记录无误。".encode())
@@ -379,7 +383,7 @@ class DisputesConformance(ConsentFixtures):
         d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
         again = keccak256(b"the same grounds, once more")
         chain.fund(world.enterprise.address)
-        attempts = {
+        attempts: dict[str, Attempt] = {
             "direct": lambda: d.raise_dispute(world.enterprise, world.uid, world.fields, again),
             "signed": lambda: d.relay_dispute(
                 world.shanghai_bank,
@@ -591,18 +595,22 @@ class DisputesConformance(ConsentFixtures):
         d, att, chain = world.ledger.disputes, world.ledger.attestations, world.ledger.chain
         assert att.validity(world.uid) is Validity.VALID
         unbound = keyring.account("stranger:unbound")
-        for stranger in (world.other_enterprise, unbound):  # bound to another subject; unbound
-            chain.fund(stranger.address)
-            attempts = {
-                "direct": lambda s=stranger: d.raise_dispute(s, world.uid, world.fields, REASON),
-                "signed": lambda s=stranger: d.relay_dispute(
+
+        def attempts(s: LocalAccount) -> dict[str, Attempt]:
+            """``s`` raising a dispute of the record on each path."""
+            return {
+                "direct": lambda: d.raise_dispute(s, world.uid, world.fields, REASON),
+                "signed": lambda: d.relay_dispute(
                     world.shanghai_bank, d.sign_dispute(s, world.uid, world.fields, REASON)
                 ),
-                "forwarded": lambda s=stranger: self._forwarded(
+                "forwarded": lambda: self._forwarded(
                     world, s, "raiseDispute", world.uid, fields_tuple(world.fields), REASON
                 ),
             }
-            for path, attempt in attempts.items():
+
+        for stranger in (world.other_enterprise, unbound):  # bound to another subject; unbound
+            chain.fund(stranger.address)
+            for path, attempt in attempts(stranger).items():
                 with pytest.raises(DisputesNotSubject) as info:
                     attempt()
                 assert info.value.fields == {"uid": world.uid, "caller": stranger.address}, path
@@ -614,18 +622,20 @@ class DisputesConformance(ConsentFixtures):
         dispute_id = self._raise(world)
         d.reject(world.hangzhou_bureau, dispute_id, ANSWER)
         unbound = keyring.account("stranger:unbound")
-        for stranger in (world.other_enterprise, unbound, world.hangzhou_bureau):
-            chain.fund(stranger.address)
-            attempts = {
-                "direct": lambda s=stranger: d.file_complaint(s, dispute_id, REASON),
-                "signed": lambda s=stranger: d.relay_complaint(
+
+        def attempts(s: LocalAccount) -> dict[str, Attempt]:
+            """``s`` filing a complaint of the answer on each path."""
+            return {
+                "direct": lambda: d.file_complaint(s, dispute_id, REASON),
+                "signed": lambda: d.relay_complaint(
                     world.shanghai_bank, d.sign_complaint(s, dispute_id, REASON)
                 ),
-                "forwarded": lambda s=stranger: self._forwarded(
-                    world, s, "fileComplaint", dispute_id, REASON
-                ),
+                "forwarded": lambda: self._forwarded(world, s, "fileComplaint", dispute_id, REASON),
             }
-            for path, attempt in attempts.items():
+
+        for stranger in (world.other_enterprise, unbound, world.hangzhou_bureau):
+            chain.fund(stranger.address)
+            for path, attempt in attempts(stranger).items():
                 with pytest.raises(DisputesNotSubject) as info:
                     attempt()
                 assert info.value.fields == {"uid": world.uid, "caller": stranger.address}, path
@@ -720,9 +730,10 @@ class DisputesConformance(ConsentFixtures):
 def test_create_address_is_the_evms(nonce: int) -> None:
     # deploy() gives Attestations the address Disputes will get; py-evm's rule decides it.
     from eth._utils.address import generate_contract_address
+    from eth_typing import Address
 
     sender = "0x" + "ab" * 20
-    expected = generate_contract_address(bytes.fromhex("ab" * 20), nonce)
+    expected = generate_contract_address(Address(bytes.fromhex("ab" * 20)), nonce)
     assert create_address(sender, nonce).lower() == "0x" + expected.hex()
 
 

@@ -11,9 +11,12 @@ time of the next block exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -37,6 +40,7 @@ from tests.model_support import (
 )
 
 MACHINE = "attestations"
+R = TypeVar("R")  # what a step's act returns
 EXAMPLES, STEPS = budget(
     120,
     40,
@@ -126,10 +130,10 @@ class AttestationsMachine(RuleBasedStateMachine):
         self.addr = {label: cls.ring.account(label).address for label in ACTORS}
         del a
 
-    def acct(self, label: str):  # type: ignore[no-untyped-def]
+    def acct(self, label: str) -> LocalAccount:
         return type(self).ring.account(label)
 
-    def run(self, predict, act):  # type: ignore[no-untyped-def]
+    def run(self, predict: Callable[[], object], act: Callable[[], R]) -> R | None:
         """Predict, act, compare; then the model's clock is the chain's. What ``act``
         returned, or None for a refusal."""
         try:
@@ -208,7 +212,10 @@ class AttestationsMachine(RuleBasedStateMachine):
             if a.revoked_at:
                 raise Refused("AttestationsAlreadyRevoked", uid=uid, revokedAt=a.revoked_at)
 
-        if self.run(predict, lambda: type(self).ledger.attestations.revoke(self.acct(by), uid)):
+        revoked = self.run(
+            predict, lambda: type(self).ledger.attestations.revoke(self.acct(by), uid)
+        )
+        if revoked is not None:
             self.model.atts[uid].revoked_at = at
 
     @precondition(lambda self: bool(self.model.atts))

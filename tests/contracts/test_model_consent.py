@@ -72,6 +72,7 @@ from ledger_client.types import (
     City,
     ComplaintStatus,
     DisputeStatus,
+    Hash32,
     Validity,
 )
 from tests.model_support import FINISHED, Refused, budget, count_step, expect, machine_settings
@@ -817,7 +818,7 @@ class ConsentMachine(RuleBasedStateMachine):
                 message,
             )
             relayed = SignedDispute(
-                uid, fields, reason_hash, self.addr[raiser], nonce, until, signature
+                uid, fields, Hash32(reason_hash), self.addr[raiser], nonce, until, signature
             )
             return facade.relay_dispute(self.accounts[relayer], relayed)
 
@@ -986,7 +987,7 @@ class ConsentMachine(RuleBasedStateMachine):
                 message,
             )
             relayed = SignedComplaint(
-                dispute_id, reason_hash, self.addr[filer], nonce, until, signature
+                dispute_id, Hash32(reason_hash), self.addr[filer], nonce, until, signature
             )
             return facade.relay_complaint(self.accounts[relayer], relayed)
 
@@ -1287,21 +1288,21 @@ class ConsentMachine(RuleBasedStateMachine):
             with log.index.reading() as db:
                 listed = disputes(db)
             assert [e.dispute_id for e in listed] == list(range(1, len(self.model.disputes) + 1))
-            for e, want in zip(listed, self.model.disputes, strict=True):
-                assert (e.uid, e.status, e.deadline, e.resolved_at, e.late) == (
+            for d, want in zip(listed, self.model.disputes, strict=True):
+                assert (d.uid, d.status, d.deadline, d.resolved_at, d.late) == (
                     want.uid,
                     want.status,
                     want.deadline,
                     want.resolved_at,
                     want.late,
                 )
-                assert (e.raised_by, e.subject, e.reason_hash) == (
+                assert (d.raised_by, d.subject, d.reason_hash) == (
                     self.addr[want.raised_by],
                     want.subject,
                     want.reason,
                 )
                 resolver = self.addr[want.resolver] if want.resolver else None
-                assert e.resolver == resolver
+                assert d.resolver == resolver
             with log.index.reading() as db:
                 filed = complaints(db)
             assert [e.complaint_id for e in filed] == list(range(1, len(self.model.complaints) + 1))

@@ -12,10 +12,11 @@ arguments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -173,10 +174,10 @@ class ConsortiumMachine(RuleBasedStateMachine):
         self.touched: set[str] = set()  # actors whose views the last step may have changed
         self.checks = 0
 
-    def acct(self, label: str):  # type: ignore[no-untyped-def]
+    def acct(self, label: str) -> LocalAccount:
         return type(self).ring.account(label)
 
-    def check(self, predict, act, *actors: str) -> None:  # type: ignore[no-untyped-def]
+    def check(self, predict: Callable[[], object], act: Callable[[], object], *actors: str) -> None:
         """Predict, act, compare; the views of ``actors`` are compared after the step."""
         self.touched.update(actors)
         expect(MACHINE, predict, act, show=self.show)

@@ -16,6 +16,7 @@ equal the model's. The chain's clock is pinned (one second per block).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 import pytest
@@ -411,7 +412,7 @@ class LendingMachine(RuleBasedStateMachine):
         no = got[1][0]
         assert no == len(self.m.agreements) + 1
         for bank in banks[1:]:
-            expect(MACHINE, lambda: None, lambda b=bank: cf.join_agreement(self.acct(b), no))
+            expect(MACHINE, lambda: None, partial(cf.join_agreement, self.acct(bank), no))
         e = self.m.exposures[ent]
 
         def predict() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import pytest
 from eth_account.signers.local import LocalAccount
+from eth_account.types import TransactionDictType
+from eth_typing import HexStr
 
 from ledger_client import Chain, Keyring, LedgerValueError
 from ledger_client.attestations.records import load_schemas, record_hash, validate_record
@@ -46,6 +50,9 @@ from ledger_client.types import FinancingTerms
 from ledger_client.types import ReceivableStatus as S
 from tests.conformance import AnvilChain, EmbeddedChain, RevmChain, RevmOnDiskChain
 from tests.receivables_world import CONTRACT_HASH, DAY, World, build_world, invoice
+
+#: A call a test expects the contract to refuse.
+Attempt = Callable[[], object]
 
 AMOUNT = 1_000_000_00  # one million yuan, in fen
 
@@ -127,17 +134,26 @@ class ReceivablesConformance:
     def test_issue_refusals(self, w: World) -> None:
         due = w.due_in(30)
 
-        def issue(**kw: object) -> None:
-            args: dict[str, object] = {
-                "debtor": w.core,
-                "supplier": w.tier1.address,
-                "amount_fen": AMOUNT,
-                "due_date": due,
-                "contract_hash": CONTRACT_HASH,
-                "invoice_commitments": [invoice()],
-            }
-            args.update(kw)
-            w.rc.issue_receivable(**args)  # type: ignore[arg-type]
+        def issue(
+            *,
+            debtor: LocalAccount | None = None,
+            supplier: str | None = None,
+            amount_fen: int = AMOUNT,
+            due_date: int = due,
+            contract_hash: bytes = CONTRACT_HASH,
+            invoice_commitments: Sequence[bytes] | None = None,
+        ) -> None:
+            """A valid issue by the core to tier 1 but for the arguments given."""
+            w.rc.issue_receivable(
+                w.core if debtor is None else debtor,
+                w.tier1.address if supplier is None else supplier,
+                amount_fen,
+                due_date,
+                contract_hash=contract_hash,
+                invoice_commitments=[invoice()]
+                if invoice_commitments is None
+                else invoice_commitments,
+            )
 
         with pytest.raises(ConsortiumNotEnterprise):
             issue(debtor=w.stranger)
@@ -193,11 +209,12 @@ class ReceivablesConformance:
 
     def test_only_accepted_receivables_move(self, w: World) -> None:
         rid = w.issue(accept=False)
-        for attempt in (
+        attempts: tuple[Attempt, ...] = (
             lambda: w.rc.transfer(w.tier1, rid, w.tier2.address),
             lambda: w.rc.transfer_part(w.tier1, rid, w.tier2.address, 1),
             lambda: w.request_financing(w.tier1, rid, w.bank_a.address),
-        ):
+        )
+        for attempt in attempts:
             with pytest.raises(ReceivablesWrongStatus) as info:
                 attempt()
             assert info.value.status == S.PENDING
@@ -397,7 +414,7 @@ class ReceivablesConformance:
         w.request_financing(w.tier1, rid, w.bank_a.address)
         w.request_financing(w.tier1, rid, w.bank_b.address)
         w.rc.finance(w.bank_a, rid, 900_000_00, 300)
-        attempts = (
+        attempts: tuple[Attempt, ...] = (
             lambda: w.rc.finance(w.bank_b, rid, 900_000_00, 300),
             lambda: w.rc.finance(w.bank_a, rid, 900_000_00, 300),
             lambda: w.rc.transfer(w.tier1, rid, w.tier2.address),
@@ -470,12 +487,13 @@ class ReceivablesConformance:
         w.chain.advance_time(11 * DAY)
         due = w.rc.terms(rid)
         assert due is not None
-        for attempt in (
+        attempts: tuple[Attempt, ...] = (
             lambda: w.rc.transfer(w.tier1, rid, w.tier2.address),
             lambda: w.rc.transfer_part(w.tier1, rid, w.tier2.address, 5),
             lambda: w.request_financing(w.tier1, rid, w.bank_b.address),
             lambda: w.rc.finance(w.bank_a, rid, 5, 0),
-        ):
+        )
+        for attempt in attempts:
             with pytest.raises(ReceivablesMatured) as info:
                 attempt()
             assert (info.value.id, info.value.dueDate) == (rid, due.due_date)
@@ -609,10 +627,11 @@ class ReceivablesConformance:
         with pytest.raises(ReceivablesWrongStatus) as twice:
             w.rc.mark_overdue(w.tier2, part)
         assert twice.value.status == S.OVERDUE
-        for attempt in (
+        attempts: tuple[Attempt, ...] = (
             lambda: w.rc.transfer(w.tier2, part, w.tier3.address),
             lambda: w.request_financing(w.tier2, part, w.bank_a.address),
-        ):
+        )
+        for attempt in attempts:
             with pytest.raises(ReceivablesWrongStatus):
                 attempt()
         # a late settlement still pays it; the default stays on the record
@@ -695,14 +714,14 @@ def _send_unmined(chain: Chain, signer: LocalAccount, to: str, data: bytes) -> s
 
     The signer must not have sent through ``chain`` before: its nonce comes from the node.
     """
-    tx = {
+    tx: TransactionDictType = {
         "type": 2,
         "chainId": chain.chain_id,
         "nonce": chain.backend.nonce(signer.address),
         "gas": DEFAULT_GAS,
         "maxFeePerGas": chain.fees.max_fee_per_gas,
         "maxPriorityFeePerGas": chain.fees.max_priority_fee_per_gas,
-        "to": to,
+        "to": HexStr(to),  # a contract address, 0x-hex
         "value": 0,
         "data": data,
     }

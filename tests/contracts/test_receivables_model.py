@@ -31,6 +31,7 @@ from ledger_client import Keyring, connect
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.contracts.receivables import DEFAULT_GRACE_PERIOD, MAX_PARTS
 from ledger_client.index.receivables import ReceivablesLog
+from ledger_client.types import Hash32
 from ledger_client.types import ReceivableStatus as S
 from tests.model_support import (
     FINISHED,
@@ -108,7 +109,7 @@ class MReceivable:
     debtor: int
     face: int
     due: int
-    invoices: list[bytes]
+    invoices: list[Hash32]
     parts: list[MPart]
 
     def part_id(self, n: int) -> bytes:
@@ -290,11 +291,11 @@ class ReceivablesMachine(RuleBasedStateMachine):
 
             return apply
 
-        who = self.actors[actor]
+        signer = self.actors[actor]
         if accept:
-            self.run(predict, lambda: self.world.rc.accept(who, r.rid))
+            self.run(predict, lambda: self.world.rc.accept(signer, r.rid))
         else:
-            self.run(predict, lambda: self.world.rc.reject(who, r.rid, release))
+            self.run(predict, lambda: self.world.rc.reject(signer, r.rid, release))
 
     @rule(
         n=st.integers(0, 1000),
@@ -329,11 +330,11 @@ class ReceivablesMachine(RuleBasedStateMachine):
 
             return apply
 
-        who, dest, pid = self.actors[actor], self.actors[to].address, r.part_id(index)
+        signer, dest, pid = self.actors[actor], self.actors[to].address, r.part_id(index)
         if amount is None:
-            self.run(predict, lambda: self.world.rc.transfer(who, pid, dest))
+            self.run(predict, lambda: self.world.rc.transfer(signer, pid, dest))
         else:
-            self.run(predict, lambda: self.world.rc.transfer_part(who, pid, dest, amount))
+            self.run(predict, lambda: self.world.rc.transfer_part(signer, pid, dest, amount))
 
     @rule(
         n=st.integers(0, 1000),

@@ -36,6 +36,7 @@ from ledger_client.errors import (
     ECDSAInvalidSignatureS,
 )
 from ledger_client.identity.eip712 import Domain, sign_typed
+from ledger_client.types import Hash32
 from tests.conformance import AnvilChain, EmbeddedChain, RevmChain
 from tests.consent_fixtures import ConsentFixtures, ConsentWorld
 
@@ -117,7 +118,7 @@ class SignatureSafety(ConsentFixtures):
     def test_complaint(self, world: ConsentWorld) -> None:
         d = world.ledger.disputes
         relayer = world.nanjing_bank
-        reason = b"\x35" * 32
+        reason = Hash32(b"\x35" * 32)
         signed = d.sign_dispute(world.enterprise, world.uid, world.fields, reason, nonce=7)
         dispute_id = d.relay_dispute(relayer, signed).dispute_id
         d.reject(world.hangzhou_bureau, dispute_id, b"\x44" * 32)

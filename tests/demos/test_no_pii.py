@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from demos.consortium import DEMO_SEED, DemoReport, run_demo
+from demos.consortium import DEMO_SEED, run_demo
+from demos.report import DemoReport
 from ledger_client import Chain, Keyring, Manifest, Role, attach, connect
 
 #: 18 characters of GB 32100's alphabet, the division code six digits (as the issue states it).

@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from eth_account import Account
+from eth_account.types import TransactionDictType
+from eth_typing import ChecksumAddress
 
 from ledger_client import Keyring, LedgerConnectionError, Role, connect, deploy
 from ledger_client.chain.backends import ENGINE_VARIABLE, default_engine, stored_engine
@@ -33,7 +34,7 @@ def test_the_client_signs_the_bytes_eth_account_signs() -> None:
         (None, 0, bytes(range(256)) * 3),  # a creation with calldata longer than 55 bytes
         ("0x" + "01" * 20, 10**21, b"\x00\x7f\x80"),
     ):
-        tx = {
+        tx: TransactionDictType = {
             "type": 2,
             "chainId": 131277322940537,
             "nonce": 7,
@@ -44,7 +45,7 @@ def test_the_client_signs_the_bytes_eth_account_signs() -> None:
             "data": data,
         }
         if to is not None:
-            tx["to"] = Account.from_key(key.key).address if to is None else _checksum(to)
+            tx["to"] = _checksum(to)
         expected = key.sign_transaction(tx)
         raw, tx_hash = sign_dynamic_fee_tx(
             bytes(key.key),
@@ -70,8 +71,8 @@ def test_rlp_of_long_lists_and_refusal_of_negatives() -> None:
         rlp_encode(-1)
 
 
-def _checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
+def _checksum(address: str) -> ChecksumAddress:
+    from eth_utils.address import to_checksum_address
 
     return to_checksum_address(address)
 

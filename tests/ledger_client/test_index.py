@@ -134,7 +134,7 @@ class World(NamedTuple):
     """A deployment, an index of it, and a bank that attests under a test schema."""
 
     ledger: Ledger
-    index: EventIndex
+    event_index: EventIndex  # (not `index`: that is tuple.index)
     facade: ContractFacade  # the Attestations contract
     bank: LocalAccount  # an attester
     schema: bytes  # a revocable schema registered for the test
@@ -226,7 +226,7 @@ class EventIndexConformance(LedgerFixtures):
         assert index.count_attestations() == 1
 
     def test_sync_sees_other_writers(self, world: World, keyring: Keyring) -> None:
-        ledger, index = world.ledger, world.index
+        ledger, index = world.ledger, world.event_index
         other_bank = self._member(ledger, keyring, "other-bank", Role.ATTESTER)
         index.sync()
         index.follow()
@@ -250,7 +250,7 @@ class EventIndexConformance(LedgerFixtures):
         ]
 
     def test_ingestion_is_idempotent(self, world: World, tmp_path: Path) -> None:
-        index = world.index
+        index = world.event_index
         index.sync()
         index.follow()
         # A second index on the same file, as another process would open it.
@@ -353,7 +353,7 @@ class EventIndexConformance(LedgerFixtures):
     ) -> None:
         ledger, index, facade, bank, schema = (
             world.ledger,
-            world.index,
+            world.event_index,
             world.facade,
             world.bank,
             world.schema,

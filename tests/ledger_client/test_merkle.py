@@ -209,6 +209,7 @@ def test_empty_tree() -> None:
 
 @pytest.mark.parametrize("bad", [b"", b"\x00" * 31, b"\x00" * 33, "0x" + "00" * 32, None])
 def test_bad_leaf_length(bad: object) -> None:
+    # Wrong types on purpose (hence the type: ignores): the runtime check is under test.
     good = _leaves(2)
     with pytest.raises(InvalidMerkleNode, match="leaf 1 must be 32 bytes"):
         MerkleTree([good[0], bad, good[1]])  # type: ignore[list-item]
@@ -222,6 +223,7 @@ def test_bad_leaf_length(bad: object) -> None:
 
 @pytest.mark.parametrize("index", [-1, 3, 100, True, 1.0, "0"])
 def test_index_out_of_range(index: object) -> None:
+    # Wrong types on purpose (hence the type: ignores): the runtime check is under test.
     tree = MerkleTree(_leaves(3))
     with pytest.raises(MerkleIndexError, match="out of range for a tree of 3 leaves"):
         tree.proof(index)  # type: ignore[arg-type]

@@ -150,6 +150,7 @@ def test_unexpected_field() -> None:
 
 
 def test_not_a_mapping() -> None:
+    # A wrong type on purpose (hence the type: ignore): the runtime check is under test.
     with pytest.raises(RecordError, match="mapping of field names"):
         validate_record(LOAN, [("loanId", "x")])  # type: ignore[arg-type]
 

@@ -261,6 +261,7 @@ def test_malformed_bytes(wire: bytes, message: str) -> None:
 
 
 def test_from_bytes_rejects_non_bytes() -> None:
+    # A wrong type on purpose (hence the type: ignore): the runtime check is under test.
     with pytest.raises(ReportMalformed, match="expected bytes"):
         SealedReport.from_bytes(WIRE.hex())  # type: ignore[arg-type]
 
@@ -314,6 +315,7 @@ def test_malformed_dict(data: dict[str, Any], message: str) -> None:
 
 
 def test_from_dict_rejects_non_mapping() -> None:
+    # A wrong type on purpose (hence the type: ignore): the runtime check is under test.
     with pytest.raises(ReportMalformed, match="mapping"):
         SealedReport.from_dict(SEALED.to_bytes())  # type: ignore[arg-type]
 
@@ -349,11 +351,13 @@ def test_open_rejects_bad_expected_hash(name: str, value: Any) -> None:
 
 
 def test_seal_rejects_text_plaintext() -> None:
+    # A wrong type on purpose (hence the type: ignore): the runtime check is under test.
     with pytest.raises(InvalidSharingInput, match="plaintext"):
         seal_report(REPORT.decode(), RECIPIENT.public_bytes)  # type: ignore[arg-type]
 
 
 def test_open_rejects_wrong_argument_types() -> None:
+    # Wrong types on purpose (hence the type: ignores): the runtime check is under test.
     with pytest.raises(InvalidSharingInput, match="SealedReport"):
         open_report(WIRE, RECIPIENT)  # type: ignore[arg-type]
     with pytest.raises(InvalidSharingInput, match="EncryptionKeyPair"):

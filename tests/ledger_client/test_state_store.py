@@ -172,17 +172,16 @@ def test_a_failed_flush_keeps_the_writes_pending_and_visible(tmp_path: Path) -> 
     db.flush()
     db[b"b"] = b"2"
     del db[b"a"]
-    real_write = store.write
 
     def broken(changes: dict[bytes, bytes | None], meta: dict[str, str] | None = None) -> None:
         raise OSError("disk full")
 
-    store.write = broken  # type: ignore[method-assign]
-    with pytest.raises(OSError, match="disk full"):
-        db.flush()
-    assert db[b"b"] == b"2"
-    assert b"a" not in db
-    store.write = real_write  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as patch:  # the disk is full until the block ends
+        patch.setattr(store, "write", broken)
+        with pytest.raises(OSError, match="disk full"):
+            db.flush()
+        assert db[b"b"] == b"2"
+        assert b"a" not in db
     assert db.flush() == 2
     fresh = StoreDB(store, cache_bytes=TINY)
     assert fresh[b"b"] == b"2"

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,8 +27,10 @@ from ledger_client.chain.compiler import (
 from ledger_client.errors import ArtifactsError
 
 
-def _doc() -> dict:  # type: ignore[type-arg]
-    return json.loads(ARTIFACTS_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+def _doc() -> dict[str, Any]:
+    """The committed artifacts file, as JSON."""
+    doc: dict[str, Any] = json.loads(ARTIFACTS_PATH.read_text(encoding="utf-8"))
+    return doc
 
 
 def test_wrapper_answers_version_like_native_solc() -> None:

@@ -56,6 +56,7 @@ def test_bad_codes_name_the_code_and_reason(code: str, reason: str) -> None:
 
 
 def test_non_string_is_refused() -> None:
+    # A wrong type on purpose (hence the type: ignore): the runtime check is under test.
     with pytest.raises(InvalidUSCC):
         validate_uscc(91350100)  # type: ignore[arg-type]
 

@@ -15,7 +15,7 @@ from ledger_client.attestations.batches import anchor_records, anchor_signed_rec
 from ledger_client.attestations.merkle import MerkleTree
 from ledger_client.attestations.records import Schema, record_hash, record_subject, sample_record
 from ledger_client.attestations.signed_records import SignedRecord, domain_separator
-from ledger_client.audit import BatchProof, verify_record
+from ledger_client.audit import BatchProof, Verification, verify_record
 from ledger_client.contracts.attestations import schema_id
 from ledger_client.errors import ConsortiumUnauthorized
 from ledger_client.types import DISPUTE_RESOLUTION_PERIOD, AttestationFields, AttestRequest
@@ -44,8 +44,8 @@ def _record(schema: Schema, seed: int = 1, subject: str = SUBJECT) -> dict[str, 
     return sample_record(schema, random.Random(seed), overrides={"subject": subject})
 
 
-def _names(result: object) -> dict[str, bool]:
-    return {c.name: c.ok for c in result.checks}  # type: ignore[attr-defined]
+def _names(result: Verification) -> dict[str, bool]:
+    return {c.name: c.ok for c in result.checks}
 
 
 def test_a_true_record_passes_every_check(ledger: Ledger, bank: LocalAccount) -> None:

@@ -81,7 +81,9 @@ def test_an_error_that_is_no_named_refusal_is_not_counted_as_refused(
 
     tally = _try(sim, monkeypatch, AttackClass("unreachable", "chain", unreachable, ("X",)))
     assert (tally["attempted"], tally["refused"], tally["succeeded"]) == (1, 0, 0)
-    assert list(tally["errors"]) == ["unnamed LedgerConnectionError: the node went away"]
+    errors = tally["errors"]
+    assert isinstance(errors, dict)
+    assert list(errors) == ["unnamed LedgerConnectionError: the node went away"]
 
 
 def test_every_class_is_one_row_with_a_door_and_a_named_refusal() -> None:

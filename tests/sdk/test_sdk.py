@@ -93,7 +93,8 @@ def fake() -> FakeApi:
 
 @pytest.fixture
 def regulator() -> LocalAccount:
-    return Account.from_key(b"\x01" * 32)
+    acct: LocalAccount = Account.from_key(b"\x01" * 32)  # eth_account types it as Any
+    return acct
 
 
 @pytest.fixture
