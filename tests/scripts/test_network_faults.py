@@ -216,8 +216,8 @@ def test_a_partition_healed_every_acknowledged_submission_anchored_once_and_audi
 
     def outgrown() -> bool:
         rows = heads(net)
-        top = min(rows[c]["head"] for c in majority)
-        return top > max(rows[c]["head"] for c in minority) + 3 and top > before + 5
+        top = min(int(rows[c]["head"]) for c in majority)
+        return top > max(int(rows[c]["head"]) for c in minority) + 3 and top > before + 5
 
     try:
         wait_for(outgrown, "the majority out-growing the minority", 30.0)
