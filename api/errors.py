@@ -55,8 +55,8 @@ ERROR_STATUSES = {
     "chain refuses, by its named error",
     429: "more requests than the key's rate allows (RateLimited)",
     502: "the chain answered something the API cannot read",
-    503: "the chain is not reachable (ChainUnavailable), or writes accepted earlier wait "
-    "longer than the admission bound to be sent to it (Backlogged): retry after Retry-After",
+    503: "the chain is not reachable (ChainUnavailable), or further behind the writes "
+    "accepted than the admission bound (Backlogged): retry after Retry-After",
 }
 
 

@@ -97,6 +97,8 @@ class EmbeddedRpcBridge:
         # answers reads while a sent transaction waits.
         self._sends_open = threading.Event()
         self._sends_open.set()
+        self.sends_held = 0  # sends that found the bridge holding them
+        self._refusing: str | None = None  # a node's refusal every send gets, if set
         self._methods: dict[str, Callable[[list[Any]], Any]] = {
             "eth_chainId": lambda _: hex(backend.chain_id),
             "net_version": lambda _: str(backend.chain_id),
@@ -207,8 +209,22 @@ class EmbeddedRpcBridge:
         finally:
             self._sends_open.set()
 
+    @contextlib.contextmanager
+    def refuse_sends(self, message: str = "txpool is full") -> Iterator[None]:
+        """While inside, ``eth_sendRawTransaction`` is refused with ``message`` (a node's
+        error, -32000) and reads answer: a node that takes no more transactions."""
+        self._refusing = message
+        try:
+            yield
+        finally:
+            self._refusing = None
+
     def _send_raw(self, params: list[Any]) -> str:
-        self._sends_open.wait(HOLD_MAX_S)
+        if self._refusing is not None:
+            raise _RpcError(_SERVER_ERROR, self._refusing)
+        if not self._sends_open.is_set():
+            self.sends_held += 1
+            self._sends_open.wait(HOLD_MAX_S)
         raw = bytes.fromhex(str(params[0]).removeprefix("0x"))
         tx_hash = self.backend.send_raw_transaction(raw)
         self.relayed.append(tx_hash)

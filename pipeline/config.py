@@ -31,9 +31,10 @@ class Settings(BaseSettings):
     rate_per_s: float = 1_000.0  # requests per second allowed per API key
     rate_burst: int = 2_000  # requests a key may make in a burst
     # A new write is refused (Backlogged, 503 with Retry-After) while the oldest write
-    # accepted and not yet sent to the chain has waited longer than this: past the
-    # chain's pace, accepting more only makes every accepted write wait longer to be
-    # anchored. 0 accepts without bound (the backlog then grows as long as the load lasts).
+    # accepted and not yet taken by the worker has waited longer than this, or its
+    # rounds have failed as long: past the chain's pace, accepting more only makes every
+    # accepted write wait longer to be anchored. 0 accepts without bound (the backlog
+    # then grows as long as the load lasts).
     admission_bound_s: float = 1.0
     max_body_bytes: int = 1_048_576  # larger request bodies are refused with 413
     page_max: int = 500  # largest page of a listing

@@ -120,10 +120,11 @@ class RateLimited(PipelineError):
 
 
 class Backlogged(PipelineError):
-    """Writes accepted earlier have waited longer than the admission bound
-    (``Settings.admission_bound_s``) to be sent to the chain: a new one would wait longer
-    still. Nothing is journaled; send it again after ``retry_after_s``. A write already
-    journaled under its Idempotency-Key is answered as before, never refused."""
+    """The chain is further behind the writes accepted than the admission bound
+    (``Settings.admission_bound_s``): a write accepted earlier has waited that long for
+    the worker to take it, or the worker's rounds have failed that long. Nothing is
+    journaled; send it again after ``retry_after_s``. A write already journaled under its
+    Idempotency-Key is answered as before, never refused."""
 
     kind = "unavailable"
 

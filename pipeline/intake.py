@@ -248,11 +248,15 @@ def check_nonce(service: Service, signer: str, nonce_space: str, nonce: int) -> 
         )
 
 
+#: The longest ``Retry-After`` a Backlogged refusal asks for, seconds.
+RETRY_AFTER_MAX_S = 30
+
+
 def check_backlog(service: Service) -> None:
-    """Refuse a new write while the oldest accepted one not yet sent to the chain has
-    waited past the admission bound (``Backlogged``, with when to retry). Called once a
-    write is known not to be a replay: a replay is answered from the journal whatever
-    the backlog."""
+    """Refuse a new write while the chain is further behind the writes accepted than the
+    admission bound (``Backlogged``, with when to retry): the oldest write not yet taken
+    by the worker has waited that long, or its rounds have failed that long. Called once
+    a write is known not to be a replay: a replay is answered whatever the backlog."""
     bound = service.settings.admission_bound_s
     worker = service.worker
     if bound <= 0 or worker is None:
@@ -260,11 +264,12 @@ def check_backlog(service: Service) -> None:
     waited = worker.backlog_s()
     if waited > bound:
         raise Backlogged(
-            f"writes accepted {waited:.2f} s ago are not yet sent to the chain (the bound is "
+            f"the chain is {waited:.2f} s behind the writes accepted (the bound is "
             f"{bound:g} s): send this one again later",
             waited_s=round(waited, 3),
             bound_s=bound,
-            retry_after_s=max(1, math.ceil(waited - bound)),
+            # Backing off as the backlog ages, never past what a client would wait.
+            retry_after_s=min(RETRY_AFTER_MAX_S, max(1, math.ceil(waited - bound))),
         )
 
 

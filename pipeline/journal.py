@@ -144,6 +144,12 @@ class Journal:
 
     def __init__(self, db: ApiDatabase) -> None:
         self._db = db
+        # The oldest write accepted and not yet taken by a look at the pending ones
+        # (wall clock), and the number of the commit that accepted it; None when none
+        # waits. Kept in memory: the accept path reads it without the database.
+        self._untaken: tuple[int, float] | None = None
+        self._commits = 0
+        self._untaken_lock = threading.Lock()
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._committer = threading.Thread(
             target=self._commit_loop, name="journal-commit", daemon=True
@@ -229,6 +235,11 @@ class Journal:
         except Exception as exc:  # the commit itself failed: nothing in the group is durable
             for req in group:
                 req.error, req.results = exc, []
+        if any(new for req in group for _, new in req.results):
+            with self._untaken_lock:
+                self._commits += 1
+                if self._untaken is None:
+                    self._untaken = (self._commits, now)
         for req in group:
             req.finish()
 
@@ -333,13 +344,28 @@ class Journal:
         return bool(rows)
 
     def pending(self, limit: int) -> list[Submission]:
-        """Submissions not yet tied to a transaction, oldest first."""
+        """Submissions not yet tied to a transaction, oldest first. A look that takes them
+        all (fewer than ``limit``) leaves none waiting untaken (:meth:`untaken_s`)."""
+        with self._untaken_lock:
+            seen = self._commits  # every commit up to this one is visible to the query
         rows = self._db.query(
             "SELECT * FROM submissions WHERE status = 'pending' AND anchor_id IS NULL "
             "ORDER BY rowid LIMIT ?",
             (limit,),
         )
+        if len(rows) < limit:
+            with self._untaken_lock:
+                if self._untaken is not None and self._untaken[0] <= seen:
+                    self._untaken = None
         return [_submission(r) for r in rows]
+
+    def untaken_s(self) -> float:
+        """How long the oldest write accepted since the last look at the pending ones has
+        waited for a look (0 when none waits): while the worker is busy with a round,
+        what arrives waits for the next one."""
+        with self._untaken_lock:
+            untaken = self._untaken
+        return 0.0 if untaken is None else max(0.0, time.time() - untaken[1])
 
     def batch_records(self, anchor_id: int) -> list[tuple[bytes, bytes]]:
         """(subject, record hash) of each record a batch anchor carries, in leaf order."""

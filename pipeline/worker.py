@@ -114,10 +114,10 @@ class AnchorWorker:
         self._thread = threading.Thread(target=self._run, name="anchor-worker", daemon=True)
         self.last_error: str | None = None
         self._finality: Finality | None = None
-        # When the oldest write not yet sent was accepted (wall clock), as of the latest
-        # look at the journal; None when nothing waited. A round that fails (the chain
-        # unreachable) leaves it set, so the backlog's age goes on growing.
-        self._oldest_waiting: float | None = None
+        # Since when (wall clock) every round has failed (the chain unreachable); None
+        # while rounds succeed. Each failed round looks at the journal again, so what
+        # waits is taken each time: this is what says it is never sent.
+        self._failing_since: float | None = None
 
     def start(self) -> None:
         """Finish what a previous run left, then start anchoring."""
@@ -141,11 +141,13 @@ class AnchorWorker:
         return self._thread.is_alive()
 
     def backlog_s(self) -> float:
-        """How long the oldest accepted write not yet sent to the chain has waited, in
-        seconds (0 when none waits): what the admission bound is checked against. Read
-        without the journal, so the accept path pays nothing for it."""
-        oldest = self._oldest_waiting
-        return 0.0 if oldest is None else max(0.0, time.time() - oldest)
+        """How long a write accepted now would already be behind, in seconds: the longer
+        of how long the oldest write not yet taken has waited for a round (the worker
+        busy with one, or blocked in it) and how long rounds have failed. What the
+        admission bound is checked against; read without the database."""
+        failing = self._failing_since
+        failed_s = 0.0 if failing is None else max(0.0, time.time() - failing)
+        return max(self.service.journal.untaken_s(), failed_s)
 
     def recover(self) -> int:
         """Send again every transaction journaled but not settled; return how many."""
@@ -176,15 +178,17 @@ class AnchorWorker:
                     gc.collect()
                     last_collect = time.monotonic()
                 self.last_error = None
+                self._failing_since = None
             except LedgerError as exc:  # the chain is unreachable: try again next round
                 self.last_error = str(exc)
+                if self._failing_since is None:
+                    self._failing_since = time.time()
                 log.warning("anchoring failed, will retry: %s", exc)
 
     def anchor_pending(self) -> int:
         """Anchor one round of pending submissions; return how many were taken."""
         s = self.service
         pending = s.journal.pending(s.settings.batch_max)
-        self._oldest_waiting = pending[0].created_at if pending else None
         if not pending:
             return 0
         records = [x for x in pending if x.kind == "attestation"]

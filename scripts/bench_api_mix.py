@@ -352,7 +352,21 @@ def bench_api_curve(
 
     if not rates:
         raise ValueError("a curve needs at least one offered rate (--rate)")
-    doc: dict[str, Any] = {"machine": machine_info(), "engine": default_engine()}
+    from pipeline.config import Settings
+
+    bound = Settings().admission_bound_s
+    doc: dict[str, Any] = {
+        # What reproduces this run (the bound set apart, as the environment sets it).
+        "command": ("CREDIT_CHAIN_ADMISSION_BOUND_S=0 " if bound == 0 else "")
+        + "credit-chain bench api --mix --curve "
+        + " ".join(f"--rate {r:g}" for r in sorted(rates))
+        + f" --seconds {seconds:g} --clients {clients} --records {writes} --json",
+        "machine": machine_info(),
+        "engine": default_engine(),
+        # The server reads the same environment: CREDIT_CHAIN_ADMISSION_BOUND_S=0 is a run
+        # without the bound, the comparison that shows what the bound buys.
+        "admission_bound_s": bound,
+    }
     doc["closed_loop"] = bench_api_mix(seconds, clients, writes)
     doc["open_loops"] = []
     for rate in sorted(rates):

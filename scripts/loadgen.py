@@ -318,7 +318,12 @@ async def _load(
                 if on_accept is not None:
                     on_accept(item, sub_id, status)
             again = retry and status in RETRIED
-            if again or status == 0:
+            told = _retry_after_s(status, body)
+            if told:
+                # A refusal that says when to come back (RateLimited, Backlogged): this
+                # client, as a bank's would, sends nothing before then.
+                await asyncio.sleep(min(told, max(0.0, deadline - time.monotonic())))
+            elif again or status == 0:
                 await asyncio.sleep(RETRY_PAUSE_S)
             if not again:
                 i = None  # on to the next item (without --retry, a failed one is dropped)
@@ -443,6 +448,19 @@ def _submission_ids(doc: dict[str, Any]) -> list[str]:
     if "id" in doc:
         return [str(doc["id"])]
     return [str(d["id"]) for d in doc["data"]]
+
+
+def _retry_after_s(status: int, body: bytes) -> float:
+    """The seconds a 429 or 503 answer asks the client to wait (its ``retry_after_s``,
+    which the server also sends as ``Retry-After``); 0 for any other answer."""
+    if status not in (429, 503):
+        return 0.0
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return 0.0
+    told = doc.get("retry_after_s") if isinstance(doc, dict) else None
+    return float(told) if isinstance(told, int | float) else 0.0
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:

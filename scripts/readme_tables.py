@@ -648,11 +648,14 @@ def render_api_curve(benchmarks: Path = BENCHMARKS) -> str:
         return "No `credit-chain bench api --mix --curve` run is kept in `benchmarks/`."
     d = run.doc
     closed, opens = d["closed_loop"], d["open_loops"]
+    bound = d.get("admission_bound_s")
     lines = [
         f"From `{run.name}` (`{d.get('command', run.command)}`, embedded chain on {d['engine']}, "
         f"{closed['keys']} keys at the default limits, batches of {closed['batch_size']}, "
-        f"{closed['seconds']:g} s a run, load average {d['machine']['load_average_at_start'][0]} "
-        "at the start):",
+        f"{closed['seconds']:g} s a run, "
+        + (f"admission bound {bound:g} s, " if bound else "no admission bound, ")
+        + f"load average {d['machine']['load_average_at_start'][0]} at the start; clients "
+        "wait as long as a refusal's Retry-After says):",
         "",
         "| load | accepted submissions/s (requests/s) | p50 / p99 accept | "
         "p99 accept after the first 2 s | p99 accept → anchored | refused, errors |",
@@ -677,6 +680,22 @@ def render_api_curve(benchmarks: Path = BENCHMARKS) -> str:
                 f"{r['p99_accept_ms_after_warmup']} ms",
             )
         )
+    # The same load with the bound off, when such a run is kept: what the bound buys.
+    unbounded = _newest(
+        "bench-api-unbounded-*.json",
+        benchmarks,
+        "CREDIT_CHAIN_ADMISSION_BOUND_S=0 credit-chain bench api --mix --curve --json",
+    )
+    if unbounded is not None and bound:
+        for r in unbounded.doc["open_loops"]:
+            lines.append(
+                row(
+                    f"the same, offered {r['offered_requests_per_s']:g} requests/s, "
+                    f"no admission bound (`{unbounded.name}`)",
+                    r,
+                    f"{r['p99_accept_ms_after_warmup']} ms",
+                )
+            )
     held = [
         r
         for r in opens

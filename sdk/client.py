@@ -63,6 +63,12 @@ DEFAULT_LIFETIME_S = 3_600
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_POLL_TIMEOUT_S = 60.0
 DEFAULT_MAX_POLLS = 2_000
+#: Longest a request waits in all, as refusals' ``Retry-After`` ask (RateLimited,
+#: Backlogged), before the refusal is raised by name. A write carries its
+#: Idempotency-Key every time, so waiting and sending again never makes it twice.
+DEFAULT_RETRY_WAIT_S = 30.0
+#: The answers that say when to come back: too many requests, the chain behind.
+_RETRIED_STATUSES = frozenset({429, 503})
 
 
 def _bytes(value: bytes | str) -> bytes:
@@ -194,8 +200,10 @@ class Client:
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         poll_timeout_s: float = DEFAULT_POLL_TIMEOUT_S,
         max_polls: int = DEFAULT_MAX_POLLS,
+        retry_wait_s: float = DEFAULT_RETRY_WAIT_S,
     ) -> None:
         self.api_key = api_key
+        self.retry_wait_s = retry_wait_s
         self.account = account
         self._owns_http = http is None
         self.http = http or httpx.Client(base_url=base_url, transport=transport, timeout=timeout_s)
@@ -227,6 +235,7 @@ class Client:
             poll_interval_s=self.poll_interval_s,
             poll_timeout_s=self.poll_timeout_s,
             max_polls=self.max_polls,
+            retry_wait_s=self.retry_wait_s,
         )
         other._signer = self._signer
         other._schemas = self._schemas
@@ -255,20 +264,25 @@ class Client:
     ) -> Any:
         """Send one request; return the JSON body, or raise the named error it carries.
 
-        A connection that fails before an answer is tried once more (a write carries
-        the same Idempotency-Key, so it is never made twice).
+        A connection that fails before an answer is tried once more, and a refusal that
+        says when to come back (429 ``RateLimited``, 503 ``Backlogged``, with
+        ``Retry-After``) is sent again then, for at most ``retry_wait_s`` in all: a
+        write carries the same Idempotency-Key every time, so it is never made twice.
         """
         headers = {"X-API-Key": self.api_key} if self.api_key else {}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        for attempt in range(2):
-            try:
-                r = self.http.request(method, path, json=json, params=query, headers=headers)
+        waited = 0.0
+        while True:
+            r = self._send(method, path, json, query, headers)
+            after = _retry_after_s(r)
+            if after is None or waited + after > self.retry_wait_s:
                 break
-            except httpx.TransportError as exc:
-                if attempt == 1:
-                    raise ApiUnreachable(f"{method} {path}: {exc}") from exc
+            if method != "GET" and idempotency_key is None:
+                break  # a write without a key could be made twice: the caller decides
+            time.sleep(after)
+            waited += after
         try:
             body = r.json() if r.content else None
         except ValueError:
@@ -278,6 +292,22 @@ class Client:
         if r.status_code >= 400:
             raise error_for(body, r.status_code)
         return body
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        query: Mapping[str, Any],
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        for attempt in range(2):
+            try:
+                return self.http.request(method, path, json=json, params=query, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt == 1:
+                    raise ApiUnreachable(f"{method} {path}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, path: str, **params: Any) -> Any:
         """``GET path`` with query ``params`` (None values left out)."""
@@ -1433,3 +1463,12 @@ def _idempotency_key(path: str, body: Json) -> str:
     named = [f"{b.get('signer') or b.get('enterprise')}:{b.get('nonce')}" for b in items]
     digest = hashlib.sha256("\n".join([path, *named]).encode()).hexdigest()
     return "sdk-" + digest[:40]
+
+
+def _retry_after_s(r: httpx.Response) -> float | None:
+    """The seconds a 429 or 503 answer's ``Retry-After`` asks for, or None: another
+    answer, or one without it (``ChainUnavailable`` says nothing of when)."""
+    if r.status_code not in _RETRIED_STATUSES:
+        return None
+    value = r.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None

@@ -2,25 +2,32 @@
 
 A real ``credit-chain serve`` on the embedded chain through the JSON-RPC bridge. The
 bridge holds every sent transaction (a node behind its load: reads still answer), so
-the write accepted first waits unsent. Once it has waited past the bound, a new write
-is refused as ``Backlogged`` (503, ``Retry-After``) and nothing of it is journaled;
-the waiting write sent again under its Idempotency-Key is answered as before. Released,
-the chain anchors the waiting write, and the refused one sent again is accepted and
-anchored: every write accepted is anchored exactly once.
+the worker's round blocks in its send and the next write accepted waits untaken. Once
+it has waited past the bound, a new write is refused as ``Backlogged`` (503,
+``Retry-After``) and nothing of it is journaled; the waiting write sent again under
+its Idempotency-Key is answered as before. Released, the chain anchors both waiting
+writes, and the refused one sent again is accepted and anchored: every write accepted
+is anchored exactly once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account.signers.local import LocalAccount
 
-from harness.api_process import ApiClient, start_server
+import sdk
+from harness.api_process import ApiClient, ApiResponse, start_server
 from harness.rpc_bridge import EmbeddedRpcBridge
-from ledger_client import Chain, Keyring, connect
+from ledger_client import Chain, Keyring, Ledger, connect
+from scripts.loadgen import ATTESTATIONS
 from tests.api.test_api_keys import _attestation, _issue, _post, _stop, served_deployment
 
 #: The server's admission bound in this test, seconds: short, so the test is.
@@ -51,14 +58,44 @@ def _anchored(client: ApiClient, key: str, sub_id: str) -> dict[str, Any]:
     return found
 
 
-def test_a_chain_behind_the_load_refuses_new_writes_by_name_and_loses_none(
-    chain: Chain, tmp_path: Path
-) -> None:
+@dataclass
+class Served:
+    """A server of its own on the embedded chain through the bridge, and a bank's key."""
+
+    ledger: Ledger
+    bank: LocalAccount
+    relay: str
+    bridge: EmbeddedRpcBridge
+    client: ApiClient
+    key: str
+
+    def record(self, n: int) -> dict[str, Any]:
+        return _attestation(self.ledger, self.bank, n, bytes([n + 40]) * 32)
+
+    def post(self, body: dict[str, Any], idempotency_key: str) -> ApiResponse:
+        return _post(self.client, self.key, body, idempotency_key)
+
+    def accepted(self, body: dict[str, Any], idempotency_key: str) -> str:
+        """Post a write the server must accept; its submission id."""
+        r = self.post(body, idempotency_key)
+        assert r.status == 202, r.body
+        return str(r.body["id"])
+
+    def anchored(self, sub_id: str) -> dict[str, Any]:
+        return _anchored(self.client, self.key, sub_id)
+
+    def refused_as_backlogged(self, body: dict[str, Any], idempotency_key: str) -> None:
+        r = self.post(body, idempotency_key)
+        assert (r.status, r.error) == (503, "Backlogged"), r.body
+        assert r.headers["retry-after"] == str(r.body["retry_after_s"])
+        assert r.body["bound_s"] == BOUND_S
+        assert r.body["waited_s"] > BOUND_S
+
+
+@contextlib.contextmanager
+def served(chain: Chain, tmp_path: Path) -> Iterator[Served]:
     ledger, _, bank, data, manifest = served_deployment(chain, tmp_path, "backlogged-bank")
     relay = Keyring.load(data / "keys.json").account("relayer").address
-    first, waiting, refused = (
-        _attestation(ledger, bank, n, bytes([n + 40]) * 32) for n in range(3)
-    )
     bridge = EmbeddedRpcBridge(chain.backend).start()
     proc, port = start_server(
         data,
@@ -69,37 +106,104 @@ def test_a_chain_behind_the_load_refuses_new_writes_by_name_and_loses_none(
     )
     client = ApiClient(port)
     try:
-        key = _issue(data, bank.address)
-        r = _post(client, key, first, "first")
-        assert r.status == 202, r.body
-        _anchored(client, key, r.body["id"])
-        with bridge.hold_sends():
-            accepted = _post(client, key, waiting, "waiting")
-            assert accepted.status == 202, accepted.body  # nothing waited: within the bound
-            time.sleep(BOUND_S + 1.0)  # the worker took it at once, and its send waits
-            r = _post(client, key, refused, "refused")
-            assert (r.status, r.error) == (503, "Backlogged"), r.body
-            assert r.headers["retry-after"] == str(r.body["retry_after_s"])
-            assert r.body["bound_s"] == BOUND_S
-            assert r.body["waited_s"] > BOUND_S
-            # A replay of the waiting write is answered from the journal, not refused.
-            again = _post(client, key, waiting, "waiting")
-            assert (again.status, again.body["id"]) == (200, accepted.body["id"])
-            assert _status(client, key, accepted.body["id"])["status"] == "pending"
-        held = _anchored(client, key, accepted.body["id"])
-        # The refused write was never journaled: sent again, it is new, and anchored.
-        r = _post(client, key, refused, "refused")
-        assert r.status == 202, r.body
-        last = _anchored(client, key, r.body["id"])
+        yield Served(ledger, bank, relay, bridge, client, _issue(data, bank.address))
     finally:
         client.close()
         _stop(proc)
         bridge.close()
-    # Each accepted write anchored once: three transactions from the relay, three records.
-    assert chain.backend.nonce(relay) == len(bridge.relayed) == 3
-    uids = {held["result"]["uid"], last["result"]["uid"]}
-    assert len(uids) == 2
+
+
+def _anchored_once(chain: Chain, api: Served, settled: list[dict[str, Any]]) -> None:
+    """Every settled write's record is on the chain, by the bank, and the relay sent one
+    transaction per write (none twice)."""
+    assert chain.backend.nonce(api.relay) == len(api.bridge.relayed) == len(settled)
+    uids = {found["result"]["uid"] for found in settled}
+    assert len(uids) == len(settled)
     for uid in uids:
-        found = ledger.attestations.attestation(bytes.fromhex(uid[2:]))
+        found = api.ledger.attestations.attestation(bytes.fromhex(uid[2:]))
         assert found is not None
-        assert found.attester == bank.address
+        assert found.attester == api.bank.address
+
+
+def test_a_chain_behind_the_load_refuses_new_writes_by_name_and_loses_none(
+    chain: Chain, tmp_path: Path
+) -> None:
+    with served(chain, tmp_path) as api:
+        first, blocked, waiting, refused = (api.record(n) for n in range(4))
+        settled = [api.anchored(api.accepted(first, "first"))]
+        ids: dict[str, str] = {}
+        with api.bridge.hold_sends():
+            ids["blocked"] = api.accepted(blocked, "blocked")
+            deadline = time.monotonic() + SETTLE_S
+            while api.bridge.sends_held == 0:  # the worker took it, and its send waits
+                assert time.monotonic() < deadline, "the worker never sent the write"
+                time.sleep(0.05)
+            # Nothing waits untaken yet: accepted. It waits for the round the send blocks.
+            ids["waiting"] = api.accepted(waiting, "waiting")
+            time.sleep(BOUND_S + 1.0)
+            api.refused_as_backlogged(refused, "refused")
+            # A replay of a journaled write is answered from the journal, not refused.
+            again = api.post(waiting, "waiting")
+            assert (again.status, again.body["id"]) == (200, ids["waiting"])
+            assert _status(api.client, api.key, ids["waiting"])["status"] == "pending"
+        settled += [api.anchored(ids[name]) for name in ("blocked", "waiting")]
+        # The refused write was never journaled: sent again, it is new, and anchored.
+        settled.append(api.anchored(api.accepted(refused, "refused")))
+    _anchored_once(chain, api, settled)
+
+
+def test_a_node_refusing_every_send_refuses_new_writes_once_the_rounds_failed_past_the_bound(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """Each failed round takes the waiting write again, so nothing waits untaken: what
+    refuses is how long the rounds have failed. The node taking transactions again,
+    what was accepted is anchored, once."""
+    with served(chain, tmp_path) as api:
+        accepted, refused = api.record(0), api.record(1)
+        with api.bridge.refuse_sends():
+            accepted_id = api.accepted(accepted, "accepted")
+            time.sleep(BOUND_S + 1.5)
+            assert _status(api.client, api.key, accepted_id)["status"] == "pending"
+            api.refused_as_backlogged(refused, "refused")
+        settled = [api.anchored(accepted_id)]
+        settled.append(api.anchored(api.accepted(refused, "refused")))
+    _anchored_once(chain, api, settled)
+
+
+def test_the_sdk_waits_as_retry_after_says_and_its_write_is_accepted_once_the_chain_catches_up(
+    chain: Chain, tmp_path: Path
+) -> None:
+    with served(chain, tmp_path) as api:
+        url = f"http://127.0.0.1:{api.client.port}"
+        accepted, retried = api.record(0), api.record(1)
+        answers: list[object] = []
+        with api.bridge.refuse_sends():
+            accepted_id = api.accepted(accepted, "accepted")
+            time.sleep(BOUND_S + 1.5)
+            # A client that may not wait gets the refusal by name at once.
+            with (
+                sdk.Client(url, api.key, retry_wait_s=0) as impatient,
+                pytest.raises(sdk.errors.Backlogged) as refused,
+            ):
+                impatient.request("POST", ATTESTATIONS, json=retried, idempotency_key="retried")
+            assert refused.value.status == 503
+
+            def post() -> None:
+                with sdk.Client(url, api.key) as patient:
+                    answers.append(
+                        patient.request(
+                            "POST", ATTESTATIONS, json=retried, idempotency_key="retried"
+                        )
+                    )
+
+            poster = threading.Thread(target=post)
+            poster.start()
+            time.sleep(2.5)  # the client is refused, waits as told, asks again: still behind
+            assert not answers
+        poster.join(timeout=SETTLE_S)
+        assert not poster.is_alive()
+        (answer,) = answers
+        assert isinstance(answer, dict)
+        assert answer["status"] == "pending"
+        settled = [api.anchored(accepted_id), api.anchored(str(answer["id"]))]
+    _anchored_once(chain, api, settled)

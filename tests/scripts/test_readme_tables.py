@@ -156,7 +156,7 @@ def test_the_mix_curve_states_the_ceiling_and_the_highest_load_the_latencies_hel
     from scripts.readme_tables import render_api_curve
 
     assert "No `credit-chain bench api --mix --curve` run" in render_api_curve(tmp_path)
-    doc = {
+    doc: dict[str, Any] = {
         "engine": "revm",
         "machine": {"load_average_at_start": [0.4, 0.5, 0.6]},
         "closed_loop": _mix_run(700, 300.0, 2500.0),
@@ -173,6 +173,24 @@ def test_the_mix_curve_states_the_ceiling_and_the_highest_load_the_latencies_hel
     assert "the ceiling is 700 (missed)" in text
     assert "held up to 580 accepted/s offered" in text  # not at 300 requests/s: 800 ms
     assert "| 2, 0 |" in text  # what was refused by name is counted, not hidden
+    assert "no admission bound, load average" in text
+    # A run with the bound, beside a kept run of the same load without it.
+    doc["admission_bound_s"] = 1.0
+    (tmp_path / "bench-api-curve-2099-01-01.json").write_text(json.dumps(doc))
+    unbounded = {
+        **doc,
+        "admission_bound_s": 0.0,
+        "open_loops": [_mix_run(700, 9000.0, 9500.0, rate=300)],
+    }
+    (tmp_path / "bench-api-unbounded-2099-01-01.json").write_text(json.dumps(unbounded))
+    text = render_api_curve(tmp_path)
+    assert "admission bound 1 s, load average" in text
+    assert (
+        "| the same, offered 300 requests/s, no admission bound "
+        "(`benchmarks/bench-api-unbounded-2099-01-01.json`) | 700 (233) | "
+    ) in text
+    assert "held up to 580 accepted/s offered" in text  # the unbounded run is no target row
+    (tmp_path / "bench-api-unbounded-2099-01-01.json").unlink()
     doc["closed_loop"] = _mix_run(1200, 60.0, 900.0)
     doc["open_loops"] = [_mix_run(690, 800.0, 2600.0, rate=300)]
     (tmp_path / "bench-api-curve-2099-01-01.json").write_text(json.dumps(doc))
