@@ -666,10 +666,7 @@ class Network:
             running = self._running()
             heads = {n.city: int(_rpc(n.url, "eth_blockNumber", []), 16) for n in running}
             height = max(0, min(heads.values()) - 1)
-            last = {
-                n.city: str(_rpc(n.url, "eth_getBlockByNumber", [hex(height), False])["hash"])
-                for n in running
-            }
+            last = {n.city: self._hash_at(n.city, height) for n in running}
             agreed = agreed + 1 if len(set(last.values())) == 1 else 0
             if agreed >= 2:
                 return height
@@ -830,7 +827,7 @@ class Network:
         was_sealing = bool(_rpc(url, "eth_mining", []))
         target = _rpc(keeper.url, "eth_getBlockByNumber", ["latest", False])
         number, block_hash = int(target["number"], 16), str(target["hash"])
-        _rpc(url, "miner_stop", [])
+        self.pause_sealing(city)
         try:
             _rpc(url, "debug_setHead", [hex(fork)])
             # A node syncs from a peer of higher total difficulty: at once on a new block,
@@ -850,7 +847,7 @@ class Network:
                 time.sleep(0.25)
         finally:
             if was_sealing:
-                _rpc(url, "miner_start", [])
+                self.resume_sealing(city)
 
 
 def _rpc(url: str, method: str, params: list[Any], timeout: float = 10.0) -> Any:
