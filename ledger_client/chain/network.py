@@ -316,6 +316,9 @@ class Network:
                 self._start(spec)
             self._wait_answering(specs, timeout_s)
             self.heal()
+            self.wait_peered(timeout_s)
+            for spec in specs:
+                self.resume_sealing(spec.city)
             self.wait_sealing(timeout_s)
         except BaseException:
             self.down()
@@ -395,7 +398,8 @@ class Network:
             "--password",
             str(self.dir / "password.txt"),
             "--allow-insecure-unlock",
-            "--mine",
+            # No --mine: a sealer starts sealing once peered (up, restart), or a lone
+            # node seals a block 1 of its own, and lone branches can deadlock Clique.
             "--miner.etherbase",
             spec.signer,
             # The client tips 1 wei: the node must still include its transactions.
@@ -492,6 +496,7 @@ class Network:
         new_pid = self._start(spec)
         self._wait_answering([spec], timeout_s)
         self._connect_all(self.state.partition)
+        self.resume_sealing(spec.city)  # peers asked for first: it syncs before it seals
         return new_pid
 
     # -- peering ----------------------------------------------------------------------
