@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Header, Response, status
+from fastapi import Depends, Header, Response, status
 
-from pipeline.intake import Caller, Signed, submit
+from pipeline.intake import Caller, Signed, admit, submit
 from pipeline.journal import Submission
 from pipeline.operations import OPERATIONS
 from pipeline.service import Service
 
+from .deps import ServiceDep, WriterDep
 from .errors import error_responses
 from .models import SignedWrite, SubmissionPublic
 
@@ -45,8 +46,25 @@ def submission_public(sub: Submission) -> SubmissionPublic:
     )
 
 
+async def admitted(
+    service: ServiceDep, caller: WriterDep, idempotency_key: IdempotencyHeader = None
+) -> None:
+    """A write route's first check: while backlogged, a new write is refused before its
+    body is validated (:func:`pipeline.intake.admit`). FastAPI solves a route's
+    dependencies before it validates the body."""
+    admit(service, caller, idempotency_key)
+
+
+async def admitted_batch(
+    service: ServiceDep, caller: WriterDep, idempotency_key: IdempotencyHeader = None
+) -> None:
+    """:func:`admitted` for a batch, whose item i is journaled under ``<key>:<i>``."""
+    admit(service, caller, f"{idempotency_key}:0" if idempotency_key else None)
+
+
 #: Keyword arguments of every write route: 202 with the submission, 200 on a replayed key.
 WRITE_ROUTE: dict[str, Any] = {
+    "dependencies": [Depends(admitted)],
     "response_model": SubmissionPublic,
     "status_code": status.HTTP_202_ACCEPTED,
     "responses": {

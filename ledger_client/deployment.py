@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.attestations.records import Schema, load_schemas
 from ledger_client.chain.artifacts import Artifacts, ContractArtifact, load_artifacts

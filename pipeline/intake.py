@@ -44,8 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from eth_utils.address import to_checksum_address
-
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.authorisations import SignedAuthorisation
 from ledger_client.contracts.forwarder import ForwardRequest, SignedForwardRequest
@@ -252,25 +251,54 @@ def check_nonce(service: Service, signer: str, nonce_space: str, nonce: int) -> 
 RETRY_AFTER_MAX_S = 30
 
 
-def check_backlog(service: Service) -> None:
-    """Refuse a new write while the chain is further behind the writes accepted than the
-    admission bound (``Backlogged``, with when to retry): the oldest write not yet taken
-    by the worker has waited that long, or its rounds have failed that long. Called once
-    a write is known not to be a replay: a replay is answered whatever the backlog."""
+def backlog_refusal(service: Service) -> Backlogged | None:
+    """The refusal a new write gets now (``Backlogged``, with when to retry), or None: the
+    chain is further behind the writes accepted than the admission bound when the oldest
+    write not yet taken by the worker has waited that long, or its rounds have failed that
+    long. Read in memory, without the database."""
     bound = service.settings.admission_bound_s
     worker = service.worker
     if bound <= 0 or worker is None:
-        return
+        return None
     waited = worker.backlog_s()
-    if waited > bound:
-        raise Backlogged(
-            f"the chain is {waited:.2f} s behind the writes accepted (the bound is "
-            f"{bound:g} s): send this one again later",
-            waited_s=round(waited, 3),
-            bound_s=bound,
-            # Backing off as the backlog ages, never past what a client would wait.
-            retry_after_s=min(RETRY_AFTER_MAX_S, max(1, math.ceil(waited - bound))),
-        )
+    if waited <= bound:
+        return None
+    return Backlogged(
+        f"the chain is {waited:.2f} s behind the writes accepted (the bound is "
+        f"{bound:g} s): send this one again later",
+        waited_s=round(waited, 3),
+        bound_s=bound,
+        # Backing off as the backlog ages, never past what a client would wait.
+        retry_after_s=min(RETRY_AFTER_MAX_S, max(1, math.ceil(waited - bound))),
+    )
+
+
+def check_backlog(service: Service) -> None:
+    """Refuse a new write while backlogged (:func:`backlog_refusal`). Called once a write
+    is known not to be a replay: a replay is answered whatever the backlog."""
+    refusal = backlog_refusal(service)
+    if refusal is not None:
+        raise refusal
+
+
+def admit(service: Service, caller: Caller, journaled_as: str | None) -> None:
+    """Refuse a new write while backlogged from its key and Idempotency-Key alone, before
+    its body is validated, its signature recovered or the chain read.
+
+    Under an overload the refusal is the common answer, and one that costs the intake
+    what an acceptance does takes the time the accepted writes need. ``journaled_as`` is
+    the key its (first) submission would be journaled under: a write found there passes,
+    for its route to answer as a replay (or refuse a reused key by name); so does a write
+    without one, for its route to refuse by name. Only a new write is refused, which is
+    what :func:`check_backlog` refuses too, now without reading it: a malformed body
+    sent while backlogged gets ``Backlogged``, and its own refusal when sent again.
+    """
+    if not journaled_as:
+        return
+    refusal = backlog_refusal(service)
+    if refusal is None or service.journal.find(caller.member, journaled_as) is not None:
+        return
+    raise refusal
 
 
 def check_deadline(service: Service, deadline: int) -> None:

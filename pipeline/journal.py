@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,76 @@ class Anchor:
     tree: bytes | None
     state: str  # sent or done
     submission_ids: list[str]
+
+
+_INSERT = (
+    "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, operation, "
+    "signer, nonce_space, nonce, payload, status, result, anchor_id, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)"
+)
+
+
+#: Each submission's outcome, all in one statement: made before the write lock is taken
+#: (:func:`_outcomes_json`), one statement under it however many a round settles.
+_SETTLE = (
+    "UPDATE submissions SET status = o.value ->> '$[1]', result = o.value ->> '$[2]', "
+    "updated_at = ? FROM json_each(?) AS o WHERE submissions.id = o.value ->> '$[0]'"
+)
+
+
+def _outcomes_json(outcomes: Iterable[tuple[str, tuple[str, dict[str, Any]]]]) -> str:
+    """``(submission id, (status, result))`` pairs as :data:`_SETTLE`'s JSON parameter."""
+    return json.dumps([[sid, status, json.dumps(result)] for sid, (status, result) in outcomes])
+
+
+#: :data:`_INSERT` of many rows at once: the time twice, then one JSON array of
+#: :func:`_insert_row`'s rows without their last two (the time, bound as itself).
+_INSERT_EACH = (
+    "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, operation, "
+    "signer, nonce_space, nonce, payload, status, result, anchor_id, created_at, updated_at) "
+    "SELECT r.value ->> '$[0]', r.value ->> '$[1]', r.value ->> '$[2]', r.value ->> '$[3]', "
+    "r.value ->> '$[4]', r.value ->> '$[5]', r.value ->> '$[6]', r.value ->> '$[7]', "
+    "r.value ->> '$[8]', r.value ->> '$[9]', 'pending', NULL, NULL, ?, ? "
+    "FROM json_each(?) AS r ORDER BY r.key"
+)
+
+
+def _new_submission(caller: str, item: NewSubmission, row: tuple[Any, ...]) -> Submission:
+    """The submission ``row`` (:func:`_insert_row`) journaled."""
+    return Submission(
+        id=row[0],
+        caller=caller,
+        idempotency_key=item.idempotency_key,
+        kind=item.kind,
+        operation=item.operation,
+        signer=item.signer,
+        nonce_space=item.nonce_space,
+        nonce=item.nonce,
+        payload=item.payload,
+        status="pending",
+        result=None,
+        anchor_id=None,
+        created_at=row[-1],
+        updated_at=row[-1],
+    )
+
+
+def _insert_row(caller: str, item: NewSubmission, now: float) -> tuple[Any, ...]:
+    """The parameters of :data:`_INSERT` for ``item``: a new id, first; the time, last."""
+    return (
+        "sub_" + uuid.uuid4().hex,
+        caller,
+        item.idempotency_key,
+        item.body_hash,
+        item.kind,
+        item.operation,
+        item.signer,
+        item.nonce_space,
+        str(item.nonce),
+        json.dumps(item.payload),
+        now,
+        now,
+    )
 
 
 def _submission(row: sqlite3.Row) -> Submission:
@@ -213,25 +284,36 @@ class Journal:
             self._commit(group)
 
     def _commit(self, group: list[_Pending]) -> None:
+        """Journal a group of requests in one transaction, each all or nothing.
+
+        The write lock this takes is what every accept and the worker's settling wait for,
+        and each statement run under it hands the GIL away and waits to get it back while
+        the intake's threads run. So each item is one ``INSERT`` made ready before the lock
+        is taken, and the table's unique keys do the checks: a replayed Idempotency-Key, a
+        key reused with another body and a nonce already submitted are told apart only
+        when an insert is refused (:meth:`_conflict`).
+
+        The whole group is first tried as one statement, which is what nearly every group
+        is: all new. When the table refuses any row of it, the statement is undone whole
+        and each request is journaled on its own: one of one item needs no savepoint (a
+        refused insert changes nothing), one of several has its own, so one refused item
+        undoes only its request.
+        """
         now = time.time()
+        rows = [[_insert_row(req.caller, item, now) for item in req.items] for req in group]
+        every_row = json.dumps([row[:-2] for req_rows in rows for row in req_rows])
         try:
             with self._db.transaction() as conn:
-                conn.row_factory = sqlite3.Row
                 try:
-                    for req in group:
-                        # A savepoint per request: one refused request undoes only itself.
-                        conn.execute("SAVEPOINT request")
-                        try:
-                            req.results = [
-                                self._accept_one(conn, req.caller, item, now) for item in req.items
-                            ]
-                        except Exception as exc:  # handed to the waiting request's thread
-                            conn.execute("ROLLBACK TO request")
-                            req.error = exc
-                            req.results = []
-                        conn.execute("RELEASE request")
-                finally:
-                    conn.row_factory = None
+                    conn.execute(_INSERT_EACH, (now, now, every_row))
+                except sqlite3.IntegrityError:
+                    self._commit_each(conn, group, rows)
+                else:
+                    for req, req_rows in zip(group, rows, strict=True):
+                        req.results = [
+                            (_new_submission(req.caller, item, row), True)
+                            for item, row in zip(req.items, req_rows, strict=True)
+                        ]
         except Exception as exc:  # the commit itself failed: nothing in the group is durable
             for req in group:
                 req.error, req.results = exc, []
@@ -243,31 +325,73 @@ class Journal:
         for req in group:
             req.finish()
 
+    def _commit_each(
+        self, conn: sqlite3.Connection, group: list[_Pending], rows: list[list[tuple[Any, ...]]]
+    ) -> None:
+        """Journal each request of a group on its own, all or nothing each (a savepoint
+        for a request of several items)."""
+        for req, req_rows in zip(group, rows, strict=True):
+            several = len(req_rows) > 1
+            if several:
+                conn.execute("SAVEPOINT request")
+            try:
+                req.results = [
+                    self._insert(conn, req.caller, item, row)
+                    for item, row in zip(req.items, req_rows, strict=True)
+                ]
+            except Exception as exc:  # handed to the waiting request's thread
+                if several:
+                    conn.execute("ROLLBACK TO request")
+                req.error = exc
+                req.results = []
+            if several:
+                conn.execute("RELEASE request")
+
     def close(self) -> None:
         """Stop the group committer once queued writes are committed."""
         self._queue.put(None)
         self._committer.join(timeout=30)
 
     @staticmethod
-    def _accept_one(
-        conn: sqlite3.Connection, caller: str, item: NewSubmission, now: float
+    def _insert(
+        conn: sqlite3.Connection, caller: str, item: NewSubmission, row: tuple[Any, ...]
     ) -> tuple[Submission, bool]:
-        row = conn.execute(
-            "SELECT * FROM submissions WHERE caller = ? AND idempotency_key = ?",
-            (caller, item.idempotency_key),
-        ).fetchone()
-        if row is not None:
-            if row["body_hash"] != item.body_hash:
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was used with a different body",
-                    idempotency_key=item.idempotency_key,
-                    submission_id=row["id"],
-                )
-            return _submission(row), False
-        taken = conn.execute(
-            "SELECT id FROM submissions WHERE signer = ? AND nonce_space = ? AND nonce = ?",
-            (item.signer, item.nonce_space, str(item.nonce)),
-        ).fetchone()
+        """Insert one prepared row; return it as journaled and True, or, when the table's
+        unique keys refuse it, what :meth:`_conflict` says."""
+        try:
+            conn.execute(_INSERT, row)
+        except sqlite3.IntegrityError as refused:
+            return Journal._conflict(conn, caller, item, refused)
+        return _new_submission(caller, item, row), True
+
+    @staticmethod
+    def _conflict(
+        conn: sqlite3.Connection, caller: str, item: NewSubmission, refused: sqlite3.IntegrityError
+    ) -> tuple[Submission, bool]:
+        """Why the table refused an item: the same Idempotency-Key and body again (the
+        journaled submission, and False), the key with another body
+        (``IdempotencyKeyReused``), or the signer's nonce already submitted
+        (``NonceAlreadySubmitted``); in that order, as a replay carries its nonce too."""
+        conn.row_factory = sqlite3.Row
+        try:
+            row = conn.execute(
+                "SELECT * FROM submissions WHERE caller = ? AND idempotency_key = ?",
+                (caller, item.idempotency_key),
+            ).fetchone()
+            if row is not None:
+                if row["body_hash"] != item.body_hash:
+                    raise IdempotencyKeyReused(
+                        "this Idempotency-Key was used with a different body",
+                        idempotency_key=item.idempotency_key,
+                        submission_id=row["id"],
+                    )
+                return _submission(row), False
+            taken = conn.execute(
+                "SELECT id FROM submissions WHERE signer = ? AND nonce_space = ? AND nonce = ?",
+                (item.signer, item.nonce_space, str(item.nonce)),
+            ).fetchone()
+        finally:
+            conn.row_factory = None
         if taken is not None:
             raise NonceAlreadySubmitted(
                 f"{item.signer} already submitted nonce {item.nonce}",
@@ -275,43 +399,7 @@ class Journal:
                 nonce=str(item.nonce),
                 submission_id=taken["id"],
             )
-        sub_id = "sub_" + uuid.uuid4().hex
-        conn.execute(
-            "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, operation, "
-            "signer, nonce_space, nonce, payload, status, result, anchor_id, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)",
-            (
-                sub_id,
-                caller,
-                item.idempotency_key,
-                item.body_hash,
-                item.kind,
-                item.operation,
-                item.signer,
-                item.nonce_space,
-                str(item.nonce),
-                json.dumps(item.payload),
-                now,
-                now,
-            ),
-        )
-        new = Submission(
-            id=sub_id,
-            caller=caller,
-            idempotency_key=item.idempotency_key,
-            kind=item.kind,
-            operation=item.operation,
-            signer=item.signer,
-            nonce_space=item.nonce_space,
-            nonce=item.nonce,
-            payload=item.payload,
-            status="pending",
-            result=None,
-            anchor_id=None,
-            created_at=now,
-            updated_at=now,
-        )
-        return new, True
+        raise refused  # no key of the journal's: not a refusal the caller can act on
 
     def get(self, submission_id: str) -> Submission | None:
         """A submission by id."""
@@ -416,9 +504,12 @@ class Journal:
                     ),
                 )
                 anchor_id = int(cur.lastrowid or 0)
-                conn.executemany(
-                    "UPDATE submissions SET anchor_id = ?, updated_at = ? WHERE id = ?",
-                    [(anchor_id, now, s) for s in submission_ids],
+                # One statement for a batch's hundreds of records, not one each: each
+                # statement hands the GIL away and waits to get it back under the lock.
+                conn.execute(
+                    "UPDATE submissions SET anchor_id = ?, updated_at = ? "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (anchor_id, now, json.dumps(submission_ids)),
                 )
                 ids.append(anchor_id)
         return ids
@@ -429,31 +520,19 @@ class Journal:
 
     def settle_many(self, settled: dict[int, dict[str, tuple[str, dict[str, Any]]]]) -> None:
         """:meth:`settle` of several anchors in one commit (a round of relays)."""
-        now = time.time()
+        outcomes = _outcomes_json(o for outcomes in settled.values() for o in outcomes.items())
         with self._db.transaction() as conn:
-            conn.executemany(
-                "UPDATE submissions SET status = ?, result = ?, updated_at = ? WHERE id = ?",
-                [
-                    (status, json.dumps(result), now, sid)
-                    for outcomes in settled.values()
-                    for sid, (status, result) in outcomes.items()
-                ],
-            )
-            conn.executemany(
-                "UPDATE anchors SET state = 'done' WHERE id = ?", [(a,) for a in settled]
+            conn.execute(_SETTLE, (time.time(), outcomes))
+            conn.execute(
+                "UPDATE anchors SET state = 'done' WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(settled)),),
             )
 
     def settle_without_anchor(self, outcomes: dict[str, tuple[str, dict[str, Any]]]) -> None:
         """Record outcomes of submissions that never needed a transaction."""
-        now = time.time()
+        settled = _outcomes_json(outcomes.items())
         with self._db.transaction() as conn:
-            conn.executemany(
-                "UPDATE submissions SET status = ?, result = ?, updated_at = ? WHERE id = ?",
-                [
-                    (status, json.dumps(result), now, sid)
-                    for sid, (status, result) in outcomes.items()
-                ],
-            )
+            conn.execute(_SETTLE, (time.time(), settled))
 
     def unfinished(self) -> list[Anchor]:
         """Transactions journaled but not settled: what a restart must finish."""

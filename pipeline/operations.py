@@ -30,9 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from eth_utils.address import to_checksum_address
-
 from ledger_client import Ledger, Role
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.attestations import BatchRecordRef
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation

@@ -313,6 +313,7 @@ class Service:
             self.worker.stop()
         self.journal.close()
         self.index.close()
+        self.keys.generation.close()  # the store shares the database closed next
         self.db.close()
         self.chain.close()
 

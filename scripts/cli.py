@@ -818,11 +818,13 @@ def console_command(
 
 def _serve_log_config(access_log: bool) -> dict[str, Any]:
     """uvicorn's logging with its own chatter at warnings only, and the access log (one line
-    per request: client, method, path, status; never headers or bodies) on stderr."""
+    per request: client, method, path, status; never headers or bodies) on stderr, written
+    from a thread of its own."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    # Written on a thread of its own, not the event loop's (scripts.serve_log).
+    config["handlers"]["access"] = {"()": "scripts.serve_log.queued_stderr", "formatter": "access"}
     config["loggers"]["uvicorn"]["level"] = "WARNING"
     config["loggers"]["uvicorn.error"] = {"level": "WARNING"}
     config["loggers"]["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"

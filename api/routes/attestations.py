@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from eth_utils.address import to_checksum_address
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.index import IndexedAttestation
 from ledger_client.types import AttestationFields, AttestRequest, Validity
@@ -32,7 +32,7 @@ from ..models import (
     SubmissionPublic,
     SubmissionsPublic,
 )
-from ..writes import WRITE_ROUTE, IdempotencyHeader, relay, submission_public
+from ..writes import WRITE_ROUTE, IdempotencyHeader, admitted_batch, relay, submission_public
 from .schemas import resolve_schema
 
 router = APIRouter(prefix="/v1/attestations", tags=["attestations"])
@@ -68,6 +68,7 @@ def _dump(body: SignedAttestationCreate) -> dict[str, Any]:
 
 @router.post(
     "",
+    dependencies=WRITE_ROUTE["dependencies"],
     response_model=SubmissionPublic,
     status_code=status.HTTP_202_ACCEPTED,
     responses=WRITE_ROUTE["responses"],
@@ -90,6 +91,7 @@ async def submit_attestation(
 
 @router.post(
     "/batch",
+    dependencies=[Depends(admitted_batch)],
     response_model=SubmissionsPublic,
     status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(403, 404, 409),

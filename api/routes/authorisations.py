@@ -8,9 +8,9 @@ enterprise's own key or by the member it names (the ``Submitters`` of :mod:`pipe
 
 from __future__ import annotations
 
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Response
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.contracts.authorisations import AuthorisationRequest, SignedAuthorisation
 from ledger_client.index.consent import AuthorisationEntry, authorisations_of_subject
 from ledger_client.types import Authorisation, QueryPurpose

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Path, Query, Response
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.index.consent import DisputeEntry, dispute, disputes
 from ledger_client.types import AttestationFields, DisputeStatus
 from pipeline.errors import NotFound

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Path, Query, Response
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.index.lending import agreement_entry, facility_entry
 from ledger_client.lending.collateral import (
     CollateralKind,

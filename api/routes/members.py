@@ -9,9 +9,9 @@ refused by the Consortium's own error, ``ConsortiumUnauthorized``.
 
 from __future__ import annotations
 
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Response
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.types import City, Member, Role, SubjectId
 from pipeline.errors import NotFound
 from pipeline.operations import (

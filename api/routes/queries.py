@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.index.consent import (
     QueryEntry,
     queries_by_member,

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, Response
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.contracts.receivables import MAX_PARTS, receivable_label
 from ledger_client.index.receivables import (
     FinancingEntry,

@@ -17,9 +17,9 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.signed_records import SignedRecord
 from ledger_client.contracts.attestations import batch_record_id
 from ledger_client.errors import LedgerError

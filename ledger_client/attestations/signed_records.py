@@ -17,8 +17,8 @@ from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_typing import Hash32 as EthHash32
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.merkle import leaf_hash
 from ledger_client.errors import LedgerValueError
 from ledger_client.identity.eip712 import Domain, SignatureError

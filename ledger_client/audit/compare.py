@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_utils.address import to_checksum_address
+from ledger_client.addresses import to_checksum_address
 
 from ..chain.batch_read import MAX_CALLS, BatchReader, ViewCall, ViewResult, decode_view
 from ..contracts.base import ContractFacade

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.merkle import MerkleTree, anchored_batch_id, keccak256
 from ledger_client.attestations.signed_records import signed_leaf, split_claim
 from ledger_client.audit.state import (

@@ -15,8 +15,8 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.errors import ContractRevert, UnknownRevert
 from ledger_client.errors.contract import ERRORS
 

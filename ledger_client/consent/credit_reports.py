@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.consent.sharing import (
     EncryptionKeyPair,
     SealedReport,

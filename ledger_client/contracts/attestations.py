@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.merkle import anchored_batch_id
 from ledger_client.attestations.records import Schema, record_hash, record_subject
 from ledger_client.contracts.base import Call, ContractFacade, TxResult

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
+
+from ledger_client.addresses import to_checksum_address
 
 from ..types import City, Enterprise, Member, Role, SubjectId
 from .base import Call, ContractFacade, TxResult

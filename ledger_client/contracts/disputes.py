@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.contracts.authorisations import DEFAULT_SIGNATURE_LIFETIME
 from ledger_client.contracts.base import Call, ContractFacade, TxResult
 from ledger_client.identity.eip712 import Domain, recover_typed, sign_typed

@@ -25,8 +25,8 @@ from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_typing import Hash32 as EthHash32
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.signed_records import domain_separator, recover_address_bytes
 from ledger_client.contracts.authorisations import DEFAULT_SIGNATURE_LIFETIME
 from ledger_client.contracts.base import Call, ContractFacade, TxResult

@@ -15,8 +15,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.errors import LedgerValueError
 
 #: secp256k1's group order; a signature with s above half of it is the malleable twin.

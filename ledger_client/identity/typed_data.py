@@ -31,8 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_utils.address import to_checksum_address
-
+from ledger_client.addresses import to_checksum_address
 from ledger_client.chain.artifacts import Artifacts
 from ledger_client.contracts.attestations import ATTEST_TYPES
 from ledger_client.contracts.authorisations import AUTHORISE_TYPES

@@ -12,8 +12,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eth_utils.address import to_checksum_address
-
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.merkle import MerkleTree, keccak256
 from ledger_client.chain.abi import ContractABI
 from ledger_client.chain.artifacts import Artifacts, load_artifacts

@@ -19,8 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from eth_utils.address import to_checksum_address
-
+from ledger_client.addresses import to_checksum_address
 from ledger_client.index.base import IndexedEvent, Projection
 from ledger_client.index.log import ProjectionLog
 from ledger_client.types import Hash32, ReceivableId, ReceivableStatus, SubjectId

@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.merkle import keccak256
 from ledger_client.contracts.base import Call, ContractFacade, TxResult
 from ledger_client.errors import LedgerValueError

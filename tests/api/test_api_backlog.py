@@ -207,3 +207,48 @@ def test_the_sdk_waits_as_retry_after_says_and_its_write_is_accepted_once_the_ch
         assert answer["status"] == "pending"
         settled = [api.anchored(accepted_id), api.anchored(str(answer["id"]))]
     _anchored_once(chain, api, settled)
+
+
+def test_while_backlogged_a_new_write_is_refused_from_its_headers_before_its_body_is_read(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """The refusal comes before the body is validated (a malformed write is refused as
+    Backlogged, and by its own name once the chain caught up), on every kind of write
+    route; what is journaled under the key is still answered, a reused key and a missing
+    one are still refused by name."""
+    with served(chain, tmp_path) as api:
+        single, first, second, fresh = (api.record(n) for n in range(4))
+        headers = {"X-API-Key": api.key}
+
+        def post(path: str, body: object, idem: str | None) -> ApiResponse:
+            extra = {} if idem is None else {"Idempotency-Key": idem}
+            return api.client.request("POST", path, body, {**headers, **extra})
+
+        with api.bridge.refuse_sends():
+            single_id = api.accepted(single, "single")
+            batch = post("/v1/attestations/batch", {"attestations": [first, second]}, "batch")
+            assert batch.status == 202, batch.body
+            batch_ids = [s["id"] for s in batch.body["data"]]
+            time.sleep(BOUND_S + 1.5)
+            for path in ("/v1/attestations", "/v1/attestations/batch", "/v1/authorisations"):
+                r = post(path, {"not": "a write"}, f"malformed {path}")
+                assert (r.status, r.error) == (503, "Backlogged"), (path, r.body)
+                assert r.headers["retry-after"] == str(r.body["retry_after_s"])
+            api.refused_as_backlogged(fresh, "fresh")
+            # What the journal holds under the key is answered, not refused.
+            again = api.post(single, "single")
+            assert (again.status, again.body["id"]) == (200, single_id)
+            batch_again = post("/v1/attestations/batch", {"attestations": [first, second]}, "batch")
+            assert [s["id"] for s in batch_again.body["data"]] == batch_ids, batch_again.body
+            # The key reused with another body, and no key at all: refused by their names.
+            reused = api.post(fresh, "single")
+            assert (reused.status, reused.error) == (409, "IdempotencyKeyReused"), reused.body
+            keyless = post("/v1/attestations", fresh, None)
+            assert keyless.error == "IdempotencyKeyRequired", keyless.body
+        api.anchored(single_id)
+        for sub_id in batch_ids:
+            api.anchored(sub_id)
+        # Caught up: the malformed write gets its own refusal, the refused one is new.
+        late = post("/v1/attestations", {"not": "a write"}, "malformed /v1/attestations")
+        assert (late.status, late.error) == (422, "RequestValidationError"), late.body
+        api.anchored(api.accepted(fresh, "fresh"))

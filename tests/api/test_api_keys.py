@@ -173,6 +173,12 @@ def test_a_key_revoked_by_the_cli_is_refused_on_the_next_request(tmp_path: Path)
     finally:
         client.close()
         _stop(proc)
+    # The access log, written from a thread of its own, was flushed as the server stopped:
+    # a line per request, with its status, and never the key.
+    log = (tmp_path / "server.log").read_text()
+    assert log.count('"POST /v1/attestations HTTP/1.1" 202') == 2, log[-2000:]
+    assert log.count('"POST /v1/attestations HTTP/1.1" 401') == 1, log[-2000:]
+    assert key not in log
 
 
 def served_deployment(

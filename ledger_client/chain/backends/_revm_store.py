@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger_client.errors import LedgerConnectionError
+from ledger_client.sqlite_rows import delete_keys, insert_rows
 
 #: The format of this store; py-evm's store is format "1" in the same file name, so
 #: opening one with the other engine fails on this tag rather than misreading it.
@@ -148,18 +149,18 @@ class RevmStore:
                 if drop_after is not None:
                     c.execute("DELETE FROM revm_blocks WHERE number > ?", (drop_after,))
                     c.execute("DELETE FROM revm_txs WHERE number > ?", (drop_after,))
-                c.executemany("INSERT OR REPLACE INTO revm_blocks VALUES (?, ?, ?, ?)", blocks)
-                c.executemany("INSERT OR REPLACE INTO revm_txs VALUES (?, ?, ?, ?)", txs)
-                c.executemany(
-                    "INSERT OR REPLACE INTO revm_accounts VALUES (?, ?, ?, ?, ?)",
+                # A statement a table, not a row: see ledger_client.sqlite_rows.
+                insert_rows(c, "INSERT OR REPLACE INTO revm_blocks", blocks)
+                insert_rows(c, "INSERT OR REPLACE INTO revm_txs", txs)
+                insert_rows(
+                    c,
+                    "INSERT OR REPLACE INTO revm_accounts",
                     [(a, str(b), n, h, code) for a, b, n, h, code in accounts],
                 )
-                c.executemany(
-                    "DELETE FROM revm_accounts WHERE address = ?", [(a,) for a in dropped_accounts]
-                )
-                c.executemany("INSERT OR REPLACE INTO revm_storage VALUES (?, ?, ?)", storage)
+                delete_keys(c, "revm_accounts", "address", dropped_accounts)
+                insert_rows(c, "INSERT OR REPLACE INTO revm_storage", storage)
                 if meta:
-                    c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+                    insert_rows(c, "INSERT OR REPLACE INTO meta", list(meta.items()))
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")

@@ -23,6 +23,7 @@ from typing import Final
 from eth.db.backends.base import BaseDB
 
 from ledger_client.errors import LedgerConnectionError, LedgerValueError
+from ledger_client.sqlite_rows import delete_keys, insert_rows
 
 STORE_FORMAT = "1"
 
@@ -98,15 +99,16 @@ class ChainStore:
     def write(self, changes: dict[bytes, bytes | None], meta: dict[str, str] | None = None) -> None:
         """Apply ``changes`` (``None``: delete the key) and ``meta`` in one transaction."""
         puts = [(k, v) for k, v in changes.items() if v is not None]
-        deletes = [(k,) for k, v in changes.items() if v is None]
+        deletes = [k for k, v in changes.items() if v is None]
         with self._lock:
             self._conn.execute("BEGIN")
             try:
-                self._conn.executemany("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", puts)
-                self._conn.executemany("DELETE FROM kv WHERE k = ?", deletes)
+                # A statement a chunk, not a key: see ledger_client.sqlite_rows.
+                insert_rows(self._conn, "INSERT OR REPLACE INTO kv (k, v)", puts)
+                delete_keys(self._conn, "kv", "k", deletes)
                 if meta:
-                    self._conn.executemany(
-                        "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", list(meta.items())
+                    insert_rows(
+                        self._conn, "INSERT OR REPLACE INTO meta (k, v)", list(meta.items())
                     )
                 self._conn.execute("COMMIT")
             except BaseException:

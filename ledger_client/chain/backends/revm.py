@@ -50,10 +50,10 @@ from typing import Any, ClassVar, TypeVar
 from eth_account import Account
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_hash.auto import keccak
-from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 
+from ledger_client.addresses import to_checksum_address
 from ledger_client.chain.abi import Log
 from ledger_client.chain.backends._revm_state import StateServer
 from ledger_client.chain.backends._revm_store import REVM_STORE_FORMAT, AccountRow, RevmStore
