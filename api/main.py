@@ -160,6 +160,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = service is None
         app.state.service = service or Service.open(settings)
+        # FastAPI builds each route's request fields and models at its first request: 50 to
+        # 140 ms on the first write of each kind, which an open loop's first second queues
+        # behind. Building the OpenAPI document walks every route and builds them now.
+        app.openapi()
         quiet_garbage_collector()
         if on_ready is not None:
             on_ready(app.state.service)

@@ -670,7 +670,7 @@ def render_api_curve(benchmarks: Path = BENCHMARKS) -> str:
             f"| {_fmt(r['p99_anchor_ms'])} ms | {refused}, {r['errors']} |"
         )
 
-    lines.append(row(f"closed loop, {closed['clients']} clients (the ceiling)", closed, "-"))
+    lines.append(row(f"closed loop, {closed['clients']} clients", closed, "-"))
     for r in opens:
         lines.append(
             row(
@@ -687,6 +687,11 @@ def render_api_curve(benchmarks: Path = BENCHMARKS) -> str:
         "CREDIT_CHAIN_ADMISSION_BOUND_S=0 credit-chain bench api --mix --curve --json",
     )
     if unbounded is not None and bound:
+        free = unbounded.doc.get("closed_loop")
+        if free is not None:
+            lines.append(
+                row(f"the same closed loop, no admission bound (`{unbounded.name}`)", free, "-")
+            )
         for r in unbounded.doc["open_loops"]:
             lines.append(
                 row(
@@ -702,11 +707,24 @@ def render_api_curve(benchmarks: Path = BENCHMARKS) -> str:
         if r["p99_accept_ms"] <= MIX_TARGETS["p99_accept_ms"]
         and r["p99_anchor_ms"] <= MIX_TARGETS["p99_anchor_ms"]
     ]
-    ceiling = closed["accepted_per_s"]
+    # The most accepted in a run of the bound's: more offered is refused, not queued.
+    best = max([closed, *opens], key=lambda r: r["accepted_per_s"])
+    ceiling = best["accepted_per_s"]
+    beyond = ""
+    if unbounded is not None and bound:
+        free_runs = [*unbounded.doc["open_loops"]]
+        if unbounded.doc.get("closed_loop") is not None:
+            free_runs.append(unbounded.doc["closed_loop"])
+        top = max(free_runs, key=lambda r: r["accepted_per_s"])
+        beyond = (
+            f", and {_fmt(top['accepted_per_s'])} with no bound, where anchoring fell behind "
+            f"(p99 accept → anchored {_fmt(top['p99_anchor_ms'])} ms)"
+        )
     lines += [
         "",
-        f"Targets: ≥ {_fmt(MIX_TARGETS['accepted_per_s'])} accepted/s: the ceiling is "
-        f"{_fmt(ceiling)} ({'met' if ceiling >= MIX_TARGETS['accepted_per_s'] else 'missed'}); "
+        f"Targets: ≥ {_fmt(MIX_TARGETS['accepted_per_s'])} accepted/s: at most "
+        f"{_fmt(ceiling)} with the admission bound "
+        f"({'met' if ceiling >= MIX_TARGETS['accepted_per_s'] else 'missed'}){beyond}; "
         f"p99 accept ≤ {MIX_TARGETS['p99_accept_ms']:g} ms and p99 accept → anchored ≤ 2 s: "
         + (
             f"held up to {_fmt(max(r['accepted_per_s'] for r in held))} accepted/s offered "
