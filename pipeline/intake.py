@@ -548,8 +548,9 @@ def submit_records(
     caller: Caller,
     idempotency_key: str | None,
     items: list[tuple[Mapping[str, Any], Callable[[], SignedRecord]]],
-) -> list[Submission]:
+) -> tuple[list[Submission], bool]:
     """Check and journal many signed attestations at once; item i under ``<key>:<i>``.
+    Return their submissions and whether any is new (False: the whole request again).
 
     Every item is checked before any is journaled: one bad item refuses them all, unless
     every one was journaled before under its key (a retry).
@@ -564,7 +565,7 @@ def submit_records(
         again = journaled_records(service, caller, keyed)
         if again is None:
             raise
-        return again
+        return again, False
     accepted = service.journal.accept_many(
         caller.member,
         [
@@ -574,4 +575,4 @@ def submit_records(
     )
     if service.worker is not None:
         service.worker.wake()
-    return [sub for sub, _ in accepted]
+    return [sub for sub, _ in accepted], any(new for _, new in accepted)

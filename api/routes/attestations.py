@@ -94,15 +94,21 @@ async def submit_attestation(
     dependencies=[Depends(admitted_batch)],
     response_model=SubmissionsPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(403, 404, 409),
+    responses={
+        200: {"description": "the same Idempotency-Key again: the same submissions"},
+        **error_responses(403, 404, 409),
+    },
 )
 def submit_attestations(
     body: SignedAttestationsCreate,
     service: ServiceDep,
     caller: WriterDep,
+    response: Response,
     idempotency_key: IdempotencyHeader = None,
 ) -> SubmissionsPublic:
-    """Journal many signed attestations; item i is journaled under ``<key>:<i>``.
+    """Journal many signed attestations; item i is journaled under ``<key>:<i>``. 202 when
+    any is new, 200 when the whole request was journaled before (a retry), as a single
+    write answers.
 
     Every item is checked before any is journaled: one bad item refuses the request.
     """
@@ -113,7 +119,9 @@ def submit_attestations(
     items: list[tuple[Mapping[str, Any], Callable[[], SignedRecord]]] = [
         (_dump(item), build(item)) for item in body.attestations
     ]
-    subs = submit_records(service, caller, idempotency_key, items)
+    subs, new = submit_records(service, caller, idempotency_key, items)
+    if not new:
+        response.status_code = status.HTTP_200_OK
     return SubmissionsPublic(data=[submission_public(s) for s in subs], count=len(subs))
 
 

@@ -226,7 +226,7 @@ def test_a_retry_of_an_accepted_key_finds_it_after_its_checks_would_refuse_it(
         json={"attestations": items},
         headers=api.headers(api.bank_key, "slow-batch"),
     )
-    assert batch_again.status_code == 202, batch_again.text
+    assert batch_again.status_code == 200, batch_again.text  # a retry, as a single write answers
     assert [x["id"] for x in batch_again.json()["data"]] == [x["id"] for x in batch["data"]]
     # A new key is still refused; so is the same key with another body.
     _error(

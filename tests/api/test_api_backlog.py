@@ -239,7 +239,8 @@ def test_while_backlogged_a_new_write_is_refused_from_its_headers_before_its_bod
             again = api.post(single, "single")
             assert (again.status, again.body["id"]) == (200, single_id)
             batch_again = post("/v1/attestations/batch", {"attestations": [first, second]}, "batch")
-            assert [s["id"] for s in batch_again.body["data"]] == batch_ids, batch_again.body
+            assert batch_again.status == 200, batch_again.body
+            assert [s["id"] for s in batch_again.body["data"]] == batch_ids
             # The key reused with another body, and no key at all: refused by their names.
             reused = api.post(fresh, "single")
             assert (reused.status, reused.error) == (409, "IdempotencyKeyReused"), reused.body
