@@ -11,6 +11,7 @@ fails if Swagger UI or ReDoc needed any.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +189,13 @@ def test_a_bearer_key_works_like_the_header(served: Served) -> None:
 def test_serve_says_where_it_is_and_logs_each_request_without_keys(served: Served) -> None:
     marker = "/v1/attestations/0x" + "cd" * 32
     requests.get(served.url + marker, headers={"Authorization": f"Bearer {served.key}"}, timeout=10)
-    lines = served.log.read_text(encoding="utf-8").splitlines()
+    # The access log is written from a thread of its own, just after the answer: wait for it.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = served.log.read_text(encoding="utf-8").splitlines()
+        if any(marker in entry for entry in lines) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     startup = [line for line in lines if line.startswith("credit-chain API on ")]
     assert len(startup) == 1, lines
     line = startup[0]
