@@ -78,11 +78,12 @@ class Anchor:
     submission_ids: list[str]
 
 
-_INSERT = (
+#: The columns a new submission is inserted with, in :func:`_insert_row`'s order.
+_NEW_COLUMNS = (
     "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, operation, "
-    "signer, nonce_space, nonce, payload, status, result, anchor_id, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)"
+    "signer, nonce_space, nonce, payload, status, result, anchor_id, created_at, updated_at) "
 )
+_INSERT = _NEW_COLUMNS + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, NULL, ?, ?)"
 
 
 #: Each submission's outcome, all in one statement: made before the write lock is taken
@@ -101,9 +102,8 @@ def _outcomes_json(outcomes: Iterable[tuple[str, tuple[str, dict[str, Any]]]]) -
 #: :data:`_INSERT` of many rows at once: the time twice, then one JSON array of
 #: :func:`_insert_row`'s rows without their last two (the time, bound as itself).
 _INSERT_EACH = (
-    "INSERT INTO submissions (id, caller, idempotency_key, body_hash, kind, operation, "
-    "signer, nonce_space, nonce, payload, status, result, anchor_id, created_at, updated_at) "
-    "SELECT r.value ->> '$[0]', r.value ->> '$[1]', r.value ->> '$[2]', r.value ->> '$[3]', "
+    _NEW_COLUMNS
+    + "SELECT r.value ->> '$[0]', r.value ->> '$[1]', r.value ->> '$[2]', r.value ->> '$[3]', "
     "r.value ->> '$[4]', r.value ->> '$[5]', r.value ->> '$[6]', r.value ->> '$[7]', "
     "r.value ->> '$[8]', r.value ->> '$[9]', 'pending', NULL, NULL, ?, ? "
     "FROM json_each(?) AS r ORDER BY r.key"
