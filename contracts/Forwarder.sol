@@ -54,6 +54,29 @@ contract Forwarder is IForwarder, EIP712 {
     }
 
     /// @inheritdoc IForwarder
+    function executeBatch(ForwardRequest[] calldata requests, bytes[] calldata signatures) external {
+        uint256 n = requests.length;
+        if (signatures.length != n) revert ForwarderBatchLengthMismatch(n, signatures.length);
+        for (uint256 i; i < n; ++i) {
+            uint256 before = gasleft();
+            // Through `execute` itself, so a refused request is undone exactly as a refused
+            // `execute` is (its nonce too), and its reason is the revert data `execute` gives.
+            bytes memory data = abi.encodeCall(this.execute, (requests[i], signatures[i]));
+            (bool ok, bytes memory result) = address(this).call(data);
+            if (ok) {
+                emit RequestForwarded(i);
+                continue;
+            }
+            // A request may be reported refused only for a reason. A failure without one is a
+            // call that ran out of gas somewhere (an `execute` that spent all it was given, or
+            // a target's call starved deep down, which bubbles up empty), and the relayer sets
+            // the gas: the whole batch stops rather than blame the request's signer.
+            if (result.length == 0 || gasleft() <= before / 64) revert ForwarderBatchOutOfGas(i);
+            emit RequestRefused(i, result);
+        }
+    }
+
+    /// @inheritdoc IForwarder
     function nonceUsed(address from, uint256 nonce) external view returns (bool) {
         return _nonces[from][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }

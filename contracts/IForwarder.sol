@@ -18,6 +18,12 @@ pragma solidity ^0.8.28;
 /// refusal reaches the relayer by name (`ReceivablesAlreadyFinanced(id, financier)`), and
 /// the nonce stays unused. That also makes a relayer's gas games pointless: a call starved
 /// of gas reverts everything, so there is no `gas` field to sign.
+///
+/// `executeBatch` relays many requests in one transaction, each on its own: a refused one is
+/// reported by `RequestRefused` with the same revert data, its effects undone and its nonce
+/// unused, and the others go on. A request that fails without a reason (out of gas) stops the
+/// whole batch (`ForwarderBatchOutOfGas`), so a relayer cannot make a request look refused by
+/// starving it of gas.
 interface IForwarder {
     /// @notice What a party signs (EIP-712 `ForwardRequest`).
     struct ForwardRequest {
@@ -42,6 +48,24 @@ interface IForwarder {
     /// @custom:kind invalid
     error ForwarderUntrustedTarget(address to);
 
+    /// @notice An `executeBatch` was given `signatures` signatures for `requests` requests.
+    /// @custom:kind invalid
+    error ForwarderBatchLengthMismatch(uint256 requests, uint256 signatures);
+    /// @notice Request `index` of an `executeBatch` failed without a reason: it ran out of gas,
+    /// which the relayer controls, so the whole batch is undone rather than the request
+    /// reported refused. Relay it alone, or the batch with more gas.
+    /// @custom:kind invalid
+    error ForwarderBatchOutOfGas(uint256 index);
+
+    /// @notice Request `index` of an `executeBatch` was carried out. The logs after the
+    /// previous request's `RequestForwarded` or `RequestRefused` (or the batch's start) and
+    /// before this one are this request's own.
+    event RequestForwarded(uint256 index);
+    /// @notice Request `index` of an `executeBatch` was refused: `reason` is the revert data
+    /// `execute` would have reverted with (the Forwarder's or the target's own error). Its
+    /// effects are undone and its nonce stays unused.
+    event RequestRefused(uint256 index, bytes reason);
+
     /// @notice Check the request and its signature, use its nonce, and call `request.to` with
     /// `request.data` followed by `request.from` (ERC-2771). A failed call reverts with the
     /// target's own revert data.
@@ -50,6 +74,12 @@ interface IForwarder {
     function execute(ForwardRequest calldata request, bytes calldata signature)
         external
         returns (bytes memory result);
+
+    /// @notice `execute` each request with its signature, in order, in this one transaction;
+    /// a refused request emits `RequestRefused` instead of reverting, and the others go on.
+    /// @param requests The requests, from any signers, to any trusting targets.
+    /// @param signatures One signature per request, in the same order.
+    function executeBatch(ForwardRequest[] calldata requests, bytes[] calldata signatures) external;
 
     /// @notice True when `from` has used `nonce`.
     function nonceUsed(address from, uint256 nonce) external view returns (bool);

@@ -55,7 +55,7 @@ CREATE INDEX IF NOT EXISTS submissions_relays_pending ON submissions (signer)
     WHERE status = 'pending' AND kind != 'attestation';
 CREATE TABLE IF NOT EXISTS anchors (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,               -- single, batch or relay (one signed request)
+    kind TEXT NOT NULL,               -- single, batch, relays (executeBatch) or relay (one)
     tx_hash TEXT NOT NULL,
     sender TEXT NOT NULL,
     to_address TEXT NOT NULL,
@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS anchors (
     raw BLOB NOT NULL,                -- the signed transaction, re-sent as is after a crash
     nonce INTEGER NOT NULL,
     tree BLOB,                        -- a batch's Merkle levels, for proofs
-    state TEXT NOT NULL,              -- sent, done
+    state TEXT NOT NULL,              -- sent, done, undone (relays undone whole)
     created_at REAL NOT NULL
 );
 -- Credit-score records (off chain) whose hash a member attested with the credit-score schema:

@@ -71,10 +71,10 @@ class Anchor:
     """A relaying transaction journaled before it was sent."""
 
     id: int
-    kind: str  # single, batch or relay
+    kind: str  # single, batch, relays (an executeBatch) or relay (one request)
     tx: PreparedTx
     tree: bytes | None
-    state: str  # sent or done
+    state: str  # sent, done, or undone (a batch of relays the chain undid whole)
     submission_ids: list[str]
 
 
@@ -478,15 +478,23 @@ class Journal:
         return self.begin_anchors(kind, [(tx, submission_ids, tree)])[0]
 
     def begin_anchors(
-        self, kind: str, anchors: list[tuple[PreparedTx, list[str], bytes | None]]
+        self,
+        kind: str,
+        anchors: list[tuple[PreparedTx, list[str], bytes | None]],
+        *,
+        replacing: int | None = None,
     ) -> list[int]:
         """Journal prepared transactions (each with its submissions and tree), in one commit.
 
         The worker's round of relays is journaled together: one fsync, not one a relay.
+        ``replacing``: an anchor whose transaction the chain undid whole, closed in the
+        same commit as its submissions are tied to these (a crash leaves one or the other).
         """
         now = time.time()
         ids: list[int] = []
         with self._db.transaction() as conn:
+            if replacing is not None:
+                conn.execute("UPDATE anchors SET state = 'undone' WHERE id = ?", (replacing,))
             for tx, submission_ids, tree in anchors:
                 cur = conn.execute(
                     "INSERT INTO anchors (kind, tx_hash, sender, to_address, data, raw, nonce, "

@@ -6,11 +6,13 @@ member, whose leaves commit to each record's signer and signature. Records
 with a reference to another attestation always go one by one: a batch leaf
 does not carry a reference.
 
-Every other write is one signed request relayed in its own transaction, in
-the order it was accepted (a transfer accepted after an acceptance runs after
-it): a ``forward`` through the Forwarder, an ``authorise`` through
-``authoriseBySig``. The chain checks the signer; a refusal settles the
-submission as rejected with the contract's named error and its arguments.
+Every other write is one signed request relayed in the order it was accepted
+(a transfer accepted after an acceptance runs after it): a ``forward``, the
+signer's ForwardRequest, and an ``authorise`` (``authoriseBySig``, wrapped in
+the relayer's own request), many to a transaction through the Forwarder's
+``executeBatch``. The chain checks each signer and carries out or refuses each
+request on its own; a refusal settles the submission as rejected with the
+contract's named error and its arguments.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import struct
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
@@ -29,13 +32,14 @@ from ledger_client import Chain, Ledger
 from ledger_client.attestations.batches import signed_batch_tree
 from ledger_client.attestations.merkle import MerkleTree, anchored_batch_id
 from ledger_client.attestations.signed_records import SignedRecord
+from ledger_client.chain.abi import Log
 from ledger_client.chain.backends import Receipt
 from ledger_client.chain.connection import PreparedTx
 from ledger_client.chain.finality import Finality
 from ledger_client.contracts.attestations import signed_batch_gas
 from ledger_client.contracts.base import Call, ContractFacade
 from ledger_client.contracts.forwarder import SignedForwardRequest
-from ledger_client.errors import ContractRevert, LedgerError
+from ledger_client.errors import ContractRevert, LedgerError, TransactionError
 from ledger_client.index import EventIndex
 
 from .config import Settings
@@ -78,6 +82,11 @@ _ZERO32 = bytes(32)
 #: py-evm a relay runs in about 15 ms, so a block of 32 holds the lock for about half a
 #: second; a backlog of hundreds, in one block, held it for many seconds.
 TOGETHER_MAX = 32
+#: Relayed requests one ``executeBatch`` carries at most: its gas (600,000 a request) stays
+#: within two thirds of a block's 30 million, and a round's relays still go in one block.
+RELAYS_PER_TX = 32
+#: The deadline of the relayer's own requests (uint48's largest): see ``_forward_of``.
+FOREVER = 2**48 - 1
 #: Dry runs of one signed batch at most, each dropping the records the chain named.
 _DRY_RUNS = 16
 
@@ -223,23 +232,80 @@ class AnchorWorker:
         return len(pending)
 
     def _relay_all(self, subs: list[Submission]) -> None:
-        """Relay signed requests (forwards, authorisations), each in its own transaction, in
-        the order given: journaled together before the first is sent, settled together after.
+        """Relay signed requests (forwards, authorisations) in the order given, folded into
+        ``executeBatch`` transactions of at most :data:`RELAYS_PER_TX`: journaled together
+        before the first is sent, settled together after.
 
-        One commit (an fsync) for the round's transactions and one for their outcomes, not
-        two a relay. Each transaction is still its own: a refused one settles its submission
-        with the contract's error by name and leaves the others alone.
+        Each request is still its own: the Forwarder carries it out or reports it refused
+        with the contract's error, which settles its submission as rejected by name and
+        leaves the others alone. One signature, one transaction and one receipt serve the
+        whole batch instead of one each. A batch the chain undoes whole (out of gas) is
+        relayed again one request a transaction (:meth:`_relay_each`).
         """
         if not subs:
             return
         s = self.service
         unreadable: dict[str, tuple[str, dict[str, Any]]] = {}
-        prepared: list[tuple[Submission, PreparedTx]] = []
+        forwards: list[tuple[Submission, SignedForwardRequest]] = []
         for sub in subs:
             try:
-                to, data = relay_call(s.ledger, sub)
+                forwards.append((sub, self._forward_of(sub)))
             except (KeyError, TypeError, ValueError) as exc:  # a payload it cannot read
                 unreadable[sub.id] = (
+                    "rejected",
+                    {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"},
+                )
+        if unreadable:
+            s.journal.settle_without_anchor(unreadable)
+        if not forwards:
+            return
+        fw = s.ledger.forwarder
+        batches: list[tuple[PreparedTx, list[str], bytes | None]] = []
+        for start in range(0, len(forwards), RELAYS_PER_TX):
+            part = forwards[start : start + RELAYS_PER_TX]
+            data = fw.execute_batch_data([f for _, f in part])
+            tx = s.chain.prepare(s.relayer, fw.address, data, gas=fw.batch_gas(len(part)))
+            batches.append((tx, [sub.id for sub, _ in part], None))
+        anchor_ids = s.journal.begin_anchors("relays", batches)
+        self._settle_together(
+            [
+                Anchor(anchor_id, "relays", tx, None, "sent", ids)
+                for (tx, ids, _), anchor_id in zip(batches, anchor_ids, strict=True)
+            ],
+            {sub.id: sub.operation for sub, _ in forwards},
+        )
+
+    def _forward_of(self, sub: Submission) -> SignedForwardRequest:
+        """The request an ``executeBatch`` carries for ``sub``: the signer's own
+        ForwardRequest, or for a call the relayer makes itself (``authoriseBySig``, whose
+        signature the contract checks) the relayer's request for that call."""
+        s = self.service
+        op = OPERATIONS.get(sub.operation)
+        if op is None or op.relayed_as != sub.kind or sub.kind == "attestation":
+            raise ValueError(
+                f"submission {sub.id} ({sub.kind} {sub.operation!r}) is not a relayed call"
+            )
+        if op.journaled is None:
+            return SignedForwardRequest.from_dict(sub.payload["request"])
+        call = op.call(s.ledger, op.journaled.load(sub.payload))
+        # The relayer is the caller either way; a far deadline, as its nonce is what stops a
+        # second relaying, and a batch sent again after a restart must not expire.
+        return s.ledger.forwarder.sign_call(s.relayer, call, deadline=FOREVER)
+
+    def _relay_each(self, batch: Anchor) -> None:
+        """Relay the requests of a batch the chain undid whole, one a transaction, and
+        close the batch in the same commit as the new transactions are journaled."""
+        s = self.service
+        prepared: list[tuple[Submission, PreparedTx]] = []
+        unreadable: dict[str, tuple[str, dict[str, Any]]] = {}
+        for sid in batch.submission_ids:
+            sub = s.journal.get(sid)
+            if sub is None:
+                continue
+            try:
+                to, data = relay_call(s.ledger, sub)
+            except (KeyError, TypeError, ValueError) as exc:
+                unreadable[sid] = (
                     "rejected",
                     {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"},
                 )
@@ -247,20 +313,20 @@ class AnchorWorker:
             prepared.append((sub, s.chain.prepare(s.relayer, to, data)))
         if unreadable:
             s.journal.settle_without_anchor(unreadable)
-        if not prepared:
-            return
         anchor_ids = s.journal.begin_anchors(
-            "relay", [(tx, [sub.id], None) for sub, tx in prepared]
+            "relay", [(tx, [sub.id], None) for sub, tx in prepared], replacing=batch.id
         )
         self._settle_together(
             [
                 Anchor(anchor_id, "relay", tx, None, "sent", [sub.id])
                 for (sub, tx), anchor_id in zip(prepared, anchor_ids, strict=True)
             ],
-            [sub.operation for sub, _ in prepared],
+            {sub.id: sub.operation for sub, _ in prepared},
         )
 
-    def _settle_together(self, anchors: list[Anchor], operations: list[str] | None = None) -> None:
+    def _settle_together(
+        self, anchors: list[Anchor], operations: Mapping[str, str] | None = None
+    ) -> None:
         """Send (or find) journaled transactions in this order and settle them in one commit.
 
         On one node they go together (:meth:`Chain.send_prepared_together`), at most
@@ -269,25 +335,34 @@ class AnchorWorker:
         Each is still its own transaction: a revert settles its submissions as rejected and
         leaves the others alone. One the node refused stays journaled, unsettled, for
         :meth:`recover`; it is raised after the others are settled. With a confirmation
-        depth above one, each is sent and followed to its depth in turn.
+        depth above one, each is sent and followed to its depth in turn. A batch of relays
+        the chain undid whole is relayed again request by request (:meth:`_relay_each`).
+        ``operations``: each relayed submission's operation, when known (else read from
+        the journal).
         """
         if not anchors:
             return
         s = self.service
-        ops: list[str | None] = list(operations) if operations else [None] * len(anchors)
+        ops = operations or {}
         settled: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
+        undone: list[Anchor] = []
         try:
             if self._depth() != 1:
-                for anchor, operation in zip(anchors, ops, strict=True):
-                    settled[anchor.id] = self._outcomes(anchor, operation)
+                for anchor in anchors:
+                    try:
+                        settled[anchor.id] = self._outcomes(anchor, ops)
+                    except _BatchUndone:
+                        undone.append(anchor)
                 return
             for start in range(0, len(anchors), TOGETHER_MAX):
-                part = slice(start, start + TOGETHER_MAX)
-                sent = s.chain.send_prepared_together([a.tx for a in anchors[part]])
+                part = anchors[start : start + TOGETHER_MAX]
+                sent = s.chain.send_prepared_together([a.tx for a in part])
                 refused: Exception | None = None
-                for anchor, operation, outcome in zip(anchors[part], ops[part], sent, strict=True):
-                    if isinstance(outcome, Receipt | ContractRevert):
-                        settled[anchor.id] = self._outcomes_of(anchor, outcome, operation)
+                for anchor, outcome in zip(part, sent, strict=True):
+                    if anchor.kind == "relays" and self._undone(anchor, outcome):
+                        undone.append(anchor)
+                    elif isinstance(outcome, Receipt | ContractRevert):
+                        settled[anchor.id] = self._outcomes_of(anchor, outcome, ops)
                     elif refused is None:
                         refused = outcome
                 if refused is not None:
@@ -297,6 +372,22 @@ class AnchorWorker:
             # stays journaled for recover() to send again.
             if settled:
                 s.journal.settle_many(settled)
+            for batch in undone:
+                self._relay_each(batch)
+
+    def _undone(self, batch: Anchor, outcome: Receipt | Exception) -> bool:
+        """Whether a batch of relays was mined and undone whole (its receipt failed): only
+        out of gas does that, so no request of it was refused."""
+        if isinstance(outcome, Receipt):
+            return outcome.status != 1
+        if isinstance(outcome, ContractRevert):
+            return True  # mined, with the batch's own refusal (ForwarderBatchOutOfGas)
+        return self._mined_and_failed(batch)
+
+    def _mined_and_failed(self, anchor: Anchor) -> bool:
+        """Whether the anchor's transaction was mined and failed (not refused by the node)."""
+        found = self.service.chain.backend.receipt_if_mined(anchor.tx.tx_hash)
+        return found is not None and found.status != 1
 
     def _anchor_single(self, sub: Submission) -> None:
         s = self.service
@@ -363,14 +454,8 @@ class AnchorWorker:
                 named = [x for x, r in zip(live, records, strict=True) if _refuses(exc, r)]
                 if not named:
                     return live  # not one record's fault: the real send reports it for all
-                reason: dict[str, Any] = {
-                    "error": exc.error_name,
-                    "detail": str(exc),
-                    **{
-                        k: ("0x" + v.hex() if isinstance(v, bytes) else v)
-                        for k, v in exc.fields.items()
-                    },
-                }
+                reason = _refusal(exc)
+                del reason["tx_hash"]  # a dry run: no transaction was sent
                 s.journal.settle_without_anchor({x.id: ("rejected", reason) for x in named})
                 dropped = {x.id for x in named}
                 live = [x for x in live if x.id not in dropped]
@@ -406,47 +491,62 @@ class AnchorWorker:
             self._finality = Finality(self.service.chain)
         return self._finality.depth
 
+    def _operation(self, sid: str, operations: Mapping[str, str] | None) -> str:
+        """A relayed submission's operation: from the round, else from the journal."""
+        if operations and sid in operations:
+            return operations[sid]
+        sub = self.service.journal.get(sid)
+        return sub.operation if sub is not None else ""
+
     def _finish(self, anchor: Anchor) -> None:
         """Send (or find) the anchor's transaction and settle its submissions when anchored."""
         self.service.journal.settle(anchor.id, self._outcomes(anchor))
 
     def _outcomes(
-        self, anchor: Anchor, operation: str | None = None
+        self, anchor: Anchor, operations: Mapping[str, str] | None = None
     ) -> dict[str, tuple[str, dict[str, Any]]]:
         """Send (or find) the anchor's transaction; return each submission's outcome once
-        anchored (``operation``: a relay's, when known, else read from the journal)."""
+        anchored (``operations``: relays' operations, when known, else read from the
+        journal). A batch of relays the chain undid whole raises :class:`_BatchUndone`."""
         try:
             receipt = self._send_anchored(anchor.tx)
         except ContractRevert as exc:
-            return self._outcomes_of(anchor, exc, operation)
-        return self._outcomes_of(anchor, receipt, operation)
+            if anchor.kind == "relays":
+                raise _BatchUndone(anchor.id) from exc
+            return self._outcomes_of(anchor, exc, operations)
+        except TransactionError:
+            if anchor.kind == "relays" and self._mined_and_failed(anchor):
+                raise _BatchUndone(anchor.id) from None
+            raise
+        return self._outcomes_of(anchor, receipt, operations)
 
     def _outcomes_of(
-        self, anchor: Anchor, sent: Receipt | ContractRevert, operation: str | None
+        self,
+        anchor: Anchor,
+        sent: Receipt | ContractRevert,
+        operations: Mapping[str, str] | None = None,
     ) -> dict[str, tuple[str, dict[str, Any]]]:
         """Each submission's outcome, from the anchor's receipt or its named refusal."""
         s = self.service
         if isinstance(sent, ContractRevert):
-            exc = sent
-            reason: dict[str, Any] = {
-                "error": exc.error_name,
-                "detail": str(exc),
-                "tx_hash": exc.tx_hash,
-                **{
-                    k: ("0x" + v.hex() if isinstance(v, bytes) else v)
-                    for k, v in exc.fields.items()
-                },
-            }
+            reason = _refusal(sent)
             return {sid: ("rejected", reason) for sid in anchor.submission_ids}
         receipt = sent
         s.note_chain_time(s.chain.backend.block(receipt.block_number).timestamp)
         base = {"tx_hash": receipt.tx_hash, "block": receipt.block_number}
         if anchor.kind == "relay":
             sid = anchor.submission_ids[0]
-            if operation is None:
-                sub = s.journal.get(sid)
-                operation = sub.operation if sub is not None else ""
-            return {sid: ("anchored", relay_result(s, operation, receipt))}
+            return {sid: ("anchored", relay_result(s, self._operation(sid, operations), receipt))}
+        if anchor.kind == "relays":
+            each = s.ledger.forwarder.batch_outcomes(receipt, len(anchor.submission_ids))
+            out: dict[str, tuple[str, dict[str, Any]]] = {}
+            for sid, forwarded in zip(anchor.submission_ids, each, strict=True):
+                if forwarded.refusal is not None:
+                    out[sid] = ("rejected", _refusal(forwarded.refusal))
+                else:
+                    operation = self._operation(sid, operations)
+                    out[sid] = ("anchored", relay_result(s, operation, receipt, forwarded.logs))
+            return out
         events = s.ledger.attestations.decode_events(receipt)
         if anchor.kind == "single":
             uid = next(e.args["uid"] for e in events if e.name == "Attested")
@@ -474,6 +574,20 @@ class AnchorWorker:
             )
             for i, sid in enumerate(anchor.submission_ids)
         }
+
+
+def _refusal(exc: ContractRevert) -> dict[str, Any]:
+    """A rejected submission's result: the contract's error by name, with its arguments."""
+    return {
+        "error": exc.error_name,
+        "detail": str(exc),
+        "tx_hash": exc.tx_hash,
+        **{k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in exc.fields.items()},
+    }
+
+
+class _BatchUndone(Exception):
+    """A batch of relays was mined and undone whole: relay its requests one by one."""
 
 
 def _signed_batch_call(ledger: Ledger, records: list[SignedRecord]) -> Call:
@@ -507,10 +621,13 @@ def relay_call(ledger: Ledger, sub: Submission) -> tuple[str, bytes]:
     return call.to, call.data
 
 
-def relay_result(service: Host, operation: str, receipt: Receipt) -> dict[str, Any]:
-    """What an anchored relay reports: its transaction, the events it caused, what it made."""
+def relay_result(
+    service: Host, operation: str, receipt: Receipt, logs: Sequence[Log] | None = None
+) -> dict[str, Any]:
+    """What an anchored relay reports: its transaction, the events it caused (``logs``: its
+    own, when its transaction carried others too), what it made."""
     events: list[dict[str, Any]] = []
-    for log in receipt.logs:
+    for log in receipt.logs if logs is None else logs:
         facade = service.facade_at(log.address)
         decoded = facade.codec.decode_log(log) if facade is not None else None
         if facade is not None and decoded is not None:

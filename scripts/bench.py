@@ -709,6 +709,7 @@ def relayed_gas(engine: str = "embedded") -> dict[str, int]:
     from ledger_client.attestations.merkle import keccak256
     from ledger_client.contracts.authorisations import AuthorisationRequest
     from ledger_client.types import QueryPurpose
+    from pipeline.worker import RELAYS_PER_TX
 
     ledger, ring = _fresh_ledger(pinned_clock=True, engine=engine)
     chain, fw = ledger.chain, ledger.forwarder
@@ -769,6 +770,21 @@ def relayed_gas(engine: str = "embedded") -> dict[str, int]:
     direct = a.revoke(bureau, uids[0]).gas_used
     relay("revoke", bureau, a, "revoke", uids[1], bytes(32))
     gas["relayed_overhead_gas"] = gas["relayed_revoke_gas"] - direct
+    # A round as the API's worker relays it: RELAYS_PER_TX revocations in one executeBatch,
+    # per request (its share of the transaction's 21,000 included, as a single relay's is).
+    batched = [
+        a.attest(bureau, loan, subject, keccak256(b"batched-%d" % n)).uid
+        for n in range(RELAYS_PER_TX)
+    ]
+    signed = []
+    for uid in batched:
+        nonce = nonces[bureau.address] = nonces[bureau.address] + 1
+        signed.append(fw.sign(bureau, a, "revoke", uid, bytes(32), nonce=nonce))
+    receipt, each = fw.relay_batch(relayer, signed)
+    refused = [x.refusal for x in each if x.refusal is not None]
+    if refused:
+        raise RuntimeError(f"a batched revocation was refused: {refused[0]!r}")
+    gas["relayed_batch_revoke_gas_per_request"] = receipt.gas_used // RELAYS_PER_TX
     fields = (subject, keccak256(bytes([2])), bytes(32))
     relay("replace", bureau, a, "replace", uids[2], fields, keccak256(b"corrected"), 0)
     # consent

@@ -72,6 +72,9 @@ GAS_LABELS: dict[str, str] = {
     "receivable_settle_financed_gas": "settlement of a financed receivable",
     "receivable_mark_overdue_gas": "receivable marked overdue (adverse record made)",
     "relayed_overhead_gas": "Forwarder overhead (relayed minus direct revocation)",
+    "relayed_batch_revoke_gas_per_request": (
+        "relayed revocation in an `executeBatch` of 32, per request (the API's worker)"
+    ),
     "relayed_log_query_gas": "relayed: log an authorised query",
     "relayed_withdraw_authorisation_gas": "relayed: withdraw an authorisation",
     "relayed_record_report_share_gas": "relayed: record a report share",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from eth_account.signers.local import LocalAccount
 
-from ledger_client.chain.abi import ContractABI, Event
+from ledger_client.chain.abi import ContractABI, Event, Log
 from ledger_client.chain.artifacts import ContractArtifact
 from ledger_client.chain.backends import Receipt
 from ledger_client.chain.connection import Chain
@@ -93,8 +94,12 @@ class ContractFacade:
 
     def decode_events(self, receipt: Receipt) -> tuple[Event, ...]:
         """This contract's events among ``receipt``'s logs."""
+        return self.decode_logs(receipt.logs)
+
+    def decode_logs(self, logs: Iterable[Log]) -> tuple[Event, ...]:
+        """This contract's events among ``logs``."""
         out = []
-        for log in receipt.logs:
+        for log in logs:
             if log.address.lower() == self.address.lower():
                 ev = self.codec.decode_log(log)
                 if ev is not None:

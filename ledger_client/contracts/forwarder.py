@@ -13,29 +13,44 @@ Nonces are unordered (a bitmap per signer): requests may be signed ahead and
 relayed in any order. :meth:`ForwarderContract.sign` takes consecutive nonces
 from a random 256-aligned start, so most share one storage word (cheaper).
 A refusal of the target reaches the relayer under the target's own error name.
+
+A relayer with many requests sends them in one transaction (``executeBatch``):
+each is still carried out or refused on its own, and :meth:`ForwarderContract.
+batch_outcomes` splits the receipt into each request's own logs or its named
+refusal::
+
+    receipt, outcomes = ledger.forwarder.relay_batch(relayer, [signed_a, signed_b])
+    outcomes[1].refusal  # e.g. ReceivablesAlreadyFinanced(id=..., financier=...), or None
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
-from eth_typing import Hash32 as EthHash32
 
 from ledger_client.addresses import to_checksum_address
 from ledger_client.attestations.signed_records import domain_separator, recover_address_bytes
+from ledger_client.chain.abi import Event, Log
+from ledger_client.chain.backends import Receipt
+from ledger_client.chain.backends._txcodec import sign_hash
+from ledger_client.chain.reverts import decode_revert
 from ledger_client.contracts.authorisations import DEFAULT_SIGNATURE_LIFETIME
 from ledger_client.contracts.base import Call, ContractFacade, TxResult
+from ledger_client.errors import BatchReceiptMismatch, ContractRevert
 from ledger_client.identity.eip712 import Domain, SignatureError
 
 __all__ = [
+    "BATCH_GAS_PER_REQUEST",
     "EIP712_NAME",
     "EIP712_VERSION",
     "FORWARD_REQUEST_TYPEHASH",
+    "BatchedForward",
     "ForwardRequest",
     "ForwarderContract",
     "SignedForwardRequest",
@@ -48,6 +63,12 @@ FORWARD_REQUEST_TYPEHASH = keccak(
     b"ForwardRequest(address from,address to,uint256 nonce,uint48 deadline,bytes data)"
 )
 _UINT48_MAX = 2**48 - 1
+#: Gas an ``executeBatch`` is given per request: a relayed write costs 60,000-400,000, and
+#: the batch's requests share it, so one dear request is carried by its cheap neighbours.
+#: Too little makes the batch revert whole (``ForwarderBatchOutOfGas``), never a request
+#: look refused; unused gas is not paid for.
+BATCH_GAS_PER_REQUEST = 600_000
+_BATCH_GAS_BASE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +133,20 @@ class SignedForwardRequest:
             )
         except SignatureError:
             return False
+
+
+@dataclass(frozen=True, slots=True)
+class BatchedForward:
+    """One request's outcome in an ``executeBatch``: the logs its call emitted (its own,
+    the Forwarder's marker left out), or the refusal ``execute`` would have raised."""
+
+    index: int  # its place in the batch
+    logs: tuple[Log, ...]
+    refusal: ContractRevert | None
+
+    def events(self, target: ContractFacade) -> tuple[Event, ...]:
+        """The request's own events of ``target``, in log order."""
+        return target.decode_logs(self.logs)
 
 
 def forward_digest(separator: bytes, request: ForwardRequest) -> bytes:
@@ -220,8 +255,7 @@ class ForwarderContract(ContractFacade):
         if not 0 <= request.deadline <= _UINT48_MAX:
             raise SignatureError(f"deadline must be UNIX seconds < 2**48; got {request.deadline}")
         digest = forward_digest(self.separator, request)
-        sig = signer.unsafe_sign_hash(EthHash32(digest))
-        return SignedForwardRequest(request, bytes(sig.signature))
+        return SignedForwardRequest(request, sign_hash(bytes(signer.key), digest))
 
     def sign(
         self,
@@ -254,6 +288,62 @@ class ForwarderContract(ContractFacade):
         receipt = self.chain.transact(relayer, self.address, self.execute_data(signed))
         events = target.decode_events(receipt) if target is not None else ()
         return TxResult(receipt, events)
+
+    def execute_batch_data(self, signed: Sequence[SignedForwardRequest]) -> bytes:
+        """Calldata of ``executeBatch`` for ``signed``, in order."""
+        return self.codec.fn("executeBatch").encode(
+            [[x.request.as_tuple() for x in signed], [x.signature for x in signed]]
+        )
+
+    @staticmethod
+    def batch_gas(count: int) -> int:
+        """The gas an ``executeBatch`` of ``count`` requests is sent with."""
+        return _BATCH_GAS_BASE + BATCH_GAS_PER_REQUEST * count
+
+    def relay_batch(
+        self, relayer: LocalAccount, signed: Sequence[SignedForwardRequest]
+    ) -> tuple[Receipt, list[BatchedForward]]:
+        """Relay ``signed`` in one transaction; its receipt and each request's own outcome,
+        in order.
+
+        A refused request is reported by name in its outcome and leaves the others alone;
+        a refusal of the whole batch (``ForwarderBatchOutOfGas``) raises.
+        """
+        data = self.execute_batch_data(signed)
+        receipt = self.chain.transact(relayer, self.address, data, gas=self.batch_gas(len(signed)))
+        return receipt, self.batch_outcomes(receipt, len(signed))
+
+    def batch_outcomes(self, receipt: Receipt, count: int) -> list[BatchedForward]:
+        """Split the receipt of an ``executeBatch`` of ``count`` requests into each request's
+        own logs or its named refusal, by the Forwarder's markers.
+
+        Raises :class:`BatchReceiptMismatch` when the receipt is not such a batch's (a marker
+        missing, out of order, or logs after the last one).
+        """
+        outcomes: list[BatchedForward] = []
+        own: list[Log] = []
+        for log in receipt.logs:
+            event = self.codec.decode_log(log) if log.address == self.address else None
+            if event is None:
+                own.append(log)
+                continue
+            index = int(event.args["index"])
+            if index != len(outcomes):
+                raise BatchReceiptMismatch(
+                    f"{receipt.tx_hash}: request {index} reported where {len(outcomes)} was due"
+                )
+            if event.name == "RequestForwarded":
+                outcomes.append(BatchedForward(index, tuple(own), None))
+            else:  # RequestRefused: a refused call's own logs were undone with it
+                refusal = decode_revert(bytes(event.args["reason"]), receipt.tx_hash)
+                outcomes.append(BatchedForward(index, (), refusal))
+            own = []
+        if len(outcomes) != count or own:
+            raise BatchReceiptMismatch(
+                f"{receipt.tx_hash}: {len(outcomes)} of {count} requests reported"
+                + (f", and {len(own)} logs after the last" if own else "")
+            )
+        return outcomes
 
     def check(
         self, relayer: str, signed: SignedForwardRequest, block: int | str = "latest"

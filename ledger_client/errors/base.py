@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "ArtifactsError",
+    "BatchReceiptMismatch",
     "CompilerError",
     "ContractRevert",
     "InvalidCity",
@@ -137,6 +138,11 @@ class TransactionError(LedgerError, RuntimeError):
 
 class ViewUndecodable(LedgerError, ValueError):
     """A view answered with what its ABI cannot decode (no contract at the address, say)."""
+
+
+class BatchReceiptMismatch(LedgerError, ValueError):
+    """A receipt is not that of the ``executeBatch`` it was read as: the Forwarder's markers
+    do not account for each of its requests, in order."""
 
 
 class TransactionTimeout(TransactionError, TimeoutError):

@@ -596,22 +596,21 @@ def test_a_refusal_the_dry_run_could_not_see_is_rejected_by_the_worker_by_name(w
         pass
     first_done = w.wait(one.json()["id"], "tier1")
     assert first_done["status"] == "anchored"
-    # The refused one sank neither the write before it nor the one after: each is its own
-    # transaction, in the order accepted, settled with its own outcome.
+    # The refused one sank neither the write before it nor the one after: the round was one
+    # executeBatch, its requests in the order accepted, each settled with its own outcome.
     last = w.wait(three.json()["id"], "bank-a")
     assert last["status"] == "anchored"
     assert w.get(f"/v1/attestations/{uid}", "bank-a").json()["validity"] == "REVOKED"
     refused = w.wait(two.json()["id"], "tier1")
     assert refused["status"] == "rejected"
     result = refused["result"]
-    # The round was mined as one block on the embedded chain, in the order accepted.
-    assert last["result"]["block"] == first_done["result"]["block"]
-    block = w.service.chain.backend.block(last["result"]["block"])
-    assert list(block.transactions) == [
-        first_done["result"]["tx_hash"],
-        result["tx_hash"],
-        last["result"]["tx_hash"],
-    ]
+    assert first_done["result"]["tx_hash"] == result["tx_hash"] == last["result"]["tx_hash"]
+    receipt = w.service.chain.backend.receipt_if_mined(result["tx_hash"])
+    assert receipt is not None
+    assert receipt.status == 1
+    each = w.ledger.forwarder.batch_outcomes(receipt, 3)
+    assert [x.refusal is None for x in each] == [True, False, True]
+    assert [e.name for e in each[2].events(w.ledger.attestations)] == ["Revoked"]
     assert result["error"] == "ReceivablesNotHolder"  # tier 2 holds it now
     assert result["id"] == rid
     assert result["account"] == w["tier1"].address

@@ -45,6 +45,13 @@ def _private_key(secret: bytes) -> PrivateKey:
     return PrivateKey(secret)
 
 
+def sign_hash(secret: bytes, digest: bytes) -> bytes:
+    """The 65-byte signature (r, s, v = 27 + y parity; low s) of a 32-byte ``digest``: the
+    bytes eth-account's ``unsafe_sign_hash`` gives, without its layers."""
+    signature = _private_key(secret).sign_recoverable(digest, hasher=None)
+    return signature[:64] + bytes([27 + signature[64]])
+
+
 def sign_dynamic_fee_tx(
     secret: bytes,
     *,
