@@ -44,7 +44,7 @@ from ledger_client.index import EventIndex
 
 from .config import Settings
 from .journal import Anchor, Journal, Submission
-from .operations import OPERATIONS
+from .operations import OPERATIONS, Operation
 
 #: How often the worker re-reads the chain's clock and signers' standing, seconds.
 REFRESH_S = 1.0
@@ -251,10 +251,7 @@ class AnchorWorker:
             try:
                 forwards.append((sub, self._forward_of(sub)))
             except (KeyError, TypeError, ValueError) as exc:  # a payload it cannot read
-                unreadable[sub.id] = (
-                    "rejected",
-                    {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"},
-                )
+                unreadable[sub.id] = _unreadable(exc)
         if unreadable:
             s.journal.settle_without_anchor(unreadable)
         if not forwards:
@@ -280,11 +277,7 @@ class AnchorWorker:
         ForwardRequest, or for a call the relayer makes itself (``authoriseBySig``, whose
         signature the contract checks) the relayer's request for that call."""
         s = self.service
-        op = OPERATIONS.get(sub.operation)
-        if op is None or op.relayed_as != sub.kind or sub.kind == "attestation":
-            raise ValueError(
-                f"submission {sub.id} ({sub.kind} {sub.operation!r}) is not a relayed call"
-            )
+        op = _relayed_operation(sub)
         if op.journaled is None:
             return SignedForwardRequest.from_dict(sub.payload["request"])
         call = op.call(s.ledger, op.journaled.load(sub.payload))
@@ -305,10 +298,7 @@ class AnchorWorker:
             try:
                 to, data = relay_call(s.ledger, sub)
             except (KeyError, TypeError, ValueError) as exc:
-                unreadable[sid] = (
-                    "rejected",
-                    {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"},
-                )
+                unreadable[sid] = _unreadable(exc)
                 continue
             prepared.append((sub, s.chain.prepare(s.relayer, to, data)))
         if unreadable:
@@ -609,16 +599,27 @@ def _refuses(exc: ContractRevert, record: SignedRecord) -> bool:
 
 def relay_call(ledger: Ledger, sub: Submission) -> tuple[str, bytes]:
     """The contract and calldata of the transaction that relays ``sub``, by its row."""
-    op = OPERATIONS.get(sub.operation)
-    if op is None or op.relayed_as != sub.kind or sub.kind == "attestation":
-        raise ValueError(
-            f"submission {sub.id} ({sub.kind} {sub.operation!r}) is not a relayed call"
-        )
+    op = _relayed_operation(sub)
     if op.journaled is None:  # the signer's ForwardRequest, as journaled
         signed = SignedForwardRequest.from_dict(sub.payload["request"])
         return ledger.forwarder.address, ledger.forwarder.execute_data(signed)
     call = op.call(ledger, op.journaled.load(sub.payload))
     return call.to, call.data
+
+
+def _relayed_operation(sub: Submission) -> Operation[Any]:
+    """The operation ``sub`` relays; ValueError when its row is not a relayed call."""
+    op = OPERATIONS.get(sub.operation)
+    if op is None or op.relayed_as != sub.kind or sub.kind == "attestation":
+        raise ValueError(
+            f"submission {sub.id} ({sub.kind} {sub.operation!r}) is not a relayed call"
+        )
+    return op
+
+
+def _unreadable(exc: Exception) -> tuple[str, dict[str, Any]]:
+    """The outcome of a submission whose payload cannot be relayed."""
+    return ("rejected", {"error": "InvalidSubmission", "detail": f"cannot relay it: {exc!r}"})
 
 
 def relay_result(
